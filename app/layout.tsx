@@ -1,0 +1,19 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import { Providers } from "@/components/Providers";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: "Riskgate",
+  description: "Realtime pre-trade risk gate and console",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en" data-theme="dark">
+      <body>
+        <Providers>{children}</Providers>
+      </body>
+    </html>
+  );
+}

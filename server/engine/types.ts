@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { AccountId, IntentId, PresetId } from "./ids";
+
+/** Trading state of an account (SPEC section 2). Derived from the account's breakers. */
+export const TradingState = z.enum(["ACTIVE", "HALTED"]);
+export type TradingState = z.infer<typeof TradingState>;
+
+/** Circuit breakers (SPEC section 4). */
+export const BreakerKind = z.enum(["manual"]);
+export type BreakerKind = z.infer<typeof BreakerKind>;
+
+/** Names of the guards in the chain, in chain order (see guards.ts). */
+export const GuardName = z.enum(["trading_state"]);
+export type GuardName = z.infer<typeof GuardName>;
+
+/** Closed set of denial reasons. A denial never carries a bare string. */
+export const DenialReason = z.enum(["trading_halted"]);
+export type DenialReason = z.infer<typeof DenialReason>;
+
+/** Who did something: an authenticated principal, or the system itself. */
+export const Actor = z.string().min(1).max(128);
+export type Actor = z.infer<typeof Actor>;
+
+/** A human reason for an operator action, required on trips, resets and unlocks. */
+export const OperatorReason = z.string().trim().min(3, "give a reason of at least 3 characters").max(500);
+
+const observedValue = z.union([z.number(), z.string()]).nullable();
+
+export const Decision = z.discriminatedUnion("outcome", [
+  z.strictObject({
+    intentId: IntentId,
+    accountId: AccountId,
+    outcome: z.literal("allowed"),
+    approvedQuantity: z.number().nonnegative().nullable(),
+    guard: z.null(),
+    reason: z.null(),
+    observed: z.null(),
+    limit: z.null(),
+    advisories: z.array(z.string()),
+  }),
+  z.strictObject({
+    intentId: IntentId,
+    accountId: AccountId,
+    outcome: z.literal("denied"),
+    approvedQuantity: z.literal(0),
+    guard: GuardName,
+    reason: DenialReason,
+    observed: observedValue,
+    limit: observedValue,
+    advisories: z.array(z.string()),
+  }),
+]);
+export type Decision = z.infer<typeof Decision>;
+export type DeniedDecision = Extract<Decision, { outcome: "denied" }>;
+
+export const AccountSpec = z.strictObject({
+  accountId: AccountId,
+  name: z.string().trim().min(1).max(120),
+  presetId: PresetId,
+  initialBalanceUsd: z.number().positive(),
+});
+export type AccountSpec = z.infer<typeof AccountSpec>;

@@ -1,0 +1,28 @@
+import type { AccountState, BreakerState } from "./state";
+import { tradingStateOf } from "./state";
+import type { AccountSpec, BreakerKind, TradingState } from "./types";
+import { BreakerKind as BreakerKinds } from "./types";
+
+/** What the API and the dashboard show of an account: a pure projection of its state. */
+export type BreakerView = { kind: BreakerKind; resetPolicy: "manual_only" } & BreakerState;
+
+export type AccountView = AccountSpec & {
+  tradingState: TradingState;
+  breakers: BreakerView[];
+  decisions: { allowed: number; denied: number };
+};
+
+const resetPolicies: Record<BreakerKind, BreakerView["resetPolicy"]> = { manual: "manual_only" };
+
+export function accountView(account: AccountState): AccountView {
+  return {
+    ...account.spec,
+    tradingState: tradingStateOf(account),
+    breakers: BreakerKinds.options.map((kind) => ({
+      kind,
+      resetPolicy: resetPolicies[kind],
+      ...account.breakers[kind],
+    })),
+    decisions: { allowed: account.allowedCount, denied: account.deniedCount },
+  };
+}

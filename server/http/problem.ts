@@ -1,0 +1,67 @@
+import { z } from "zod";
+import type { ErrorCode, FieldIssue } from "../errors";
+import { AppError, errorStatus } from "../errors";
+
+/** RFC 9457 problem details, the body of every error response. */
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  errors?: FieldIssue[];
+};
+
+const titles: Record<ErrorCode, string> = {
+  invalid_json: "Malformed JSON",
+  unsupported_media_type: "Unsupported media type",
+  validation_failed: "Validation failed",
+  not_found: "Not found",
+  conflict: "Conflict",
+  idempotency_mismatch: "Idempotency key reused with a different body",
+  storage_unavailable: "Storage unavailable",
+  internal: "Internal server error",
+};
+
+export function problemResponse(code: ErrorCode, detail: string, issues: FieldIssue[] = []): Response {
+  const status = errorStatus[code];
+  const body: Problem = {
+    type: `/problems/${code.replaceAll("_", "-")}`,
+    title: titles[code],
+    status,
+    code,
+    detail,
+    ...(issues.length > 0 ? { errors: issues } : {}),
+  };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/problem+json", ...(status === 503 ? { "retry-after": "5" } : {}) },
+  });
+}
+
+export function fieldIssues(error: z.ZodError, prefix: (string | number)[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join(".") || "(body)",
+    message: issue.message,
+  }));
+}
+
+export function validationError(error: z.ZodError, prefix: (string | number)[] = []): AppError {
+  const issues = fieldIssues(error, prefix);
+  return new AppError(
+    "validation_failed",
+    issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "),
+    issues,
+  );
+}
+
+/** Maps any thrown value to a problem response; unknown errors leak nothing. */
+export function toProblem(error: unknown): Response {
+  if (AppError.is(error)) return problemResponse(error.code, error.message, error.issues);
+  if (error instanceof z.ZodError) {
+    const mapped = validationError(error);
+    return problemResponse(mapped.code, mapped.message, mapped.issues);
+  }
+  console.error("unhandled error in a route handler", error);
+  return problemResponse("internal", "An unexpected error occurred.");
+}

@@ -1,0 +1,67 @@
+import http from "node:http";
+import path from "node:path";
+import next from "next";
+import { ConfigError, loadConfig } from "./config";
+import { openDatabase } from "./db/database";
+import { migrate } from "./db/migrate";
+import { demoAccounts } from "./demo";
+import { Ledger } from "./ledger";
+import { attachRealtime } from "./realtime";
+import { Runtime } from "./runtime";
+import { installServices } from "./services";
+
+const projectRoot = path.join(import.meta.dirname, "..");
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = await openDatabase(config.database);
+  const applied = await migrate(db);
+  if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
+
+  const runtime = await Runtime.load(new Ledger(db));
+  console.log(`ledger replayed up to seq ${runtime.lastSeq} (${db.kind})`);
+  if (config.demo && runtime.accounts().length === 0) {
+    for (const account of demoAccounts) await runtime.openAccount(account, "system");
+  }
+
+  const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const server = http.createServer((request, response) => void handle(request, response));
+  const realtime = attachRealtime(server, runtime);
+  installServices({
+    runtime,
+    databaseKind: db.kind,
+    startedAt: Date.now(),
+    dashboards: realtime.connectedClients,
+  });
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  console.log(`Riskgate listening on http://localhost:${port} (${config.dev ? "development" : "production"})`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: shutting down`);
+    await realtime.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await app.close?.();
+    await db.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error("Riskgate failed to start:", error instanceof Error ? error.message : error);
+  }
+  process.exit(1);
+});

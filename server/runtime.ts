@@ -1,0 +1,211 @@
+import { isDeepStrictEqual } from "node:util";
+import type { BreakerOrder, Command, Rejection } from "./engine/decide";
+import { decide } from "./engine/decide";
+import type { EngineEvent } from "./engine/events";
+import { streamOf } from "./engine/events";
+import type { AccountId } from "./engine/ids";
+import type { Intent } from "./engine/intent";
+import type { EngineState } from "./engine/state";
+import { evolve, initialState } from "./engine/state";
+import type { AccountSpec, Decision } from "./engine/types";
+import type { AccountView } from "./engine/views";
+import { accountView } from "./engine/views";
+import { AppError } from "./errors";
+import type { Ledger, LedgerRecord } from "./ledger";
+
+export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
+
+/** What listeners (the realtime stream) receive after each commit, never before. */
+export type Committed = {
+  fromSeq: number;
+  toSeq: number;
+  records: LedgerRecord[];
+  accounts: AccountView[];
+  decisions: DecisionRecord[];
+};
+
+export type Snapshot = { seq: number; accounts: AccountView[]; decisions: DecisionRecord[] };
+
+export type IntentResult = { seq: number; decision: Decision; replayed: boolean };
+
+const RECENT_DECISIONS = 500;
+
+/**
+ * The imperative shell around the pure engine. Commands run one at a time: decide against the
+ * current state, append the resulting events to the ledger and wait for the commit, then fold
+ * them into the state, and only then answer and notify listeners. If the append fails nothing
+ * changes and the caller gets `storage_unavailable` (fail closed).
+ */
+export class Runtime {
+  private state: EngineState = initialState();
+  private seq = 0;
+  private recent: DecisionRecord[] = [];
+  private pendingIntents = new Map<string, Intent>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(committed: Committed) => void>();
+
+  private constructor(
+    private readonly ledger: Ledger,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Rebuilds the state by folding every event of the ledger. */
+  static async load(ledger: Ledger, clock: () => number = Date.now): Promise<Runtime> {
+    const runtime = new Runtime(ledger, clock);
+    for await (const record of ledger.readAll()) runtime.apply(record);
+    return runtime;
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  subscribe(listener: (committed: Committed) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  accounts(): AccountView[] {
+    return [...this.state.accounts.values()].map(accountView);
+  }
+
+  account(accountId: AccountId): AccountView {
+    const account = this.state.accounts.get(accountId);
+    if (!account) throw new AppError("not_found", `no account ${accountId}`);
+    return accountView(account);
+  }
+
+  recentDecisions(limit = 100, accountId?: AccountId): DecisionRecord[] {
+    const matching = accountId ? this.recent.filter((record) => record.decision.accountId === accountId) : this.recent;
+    return matching.slice(-limit).reverse();
+  }
+
+  snapshot(): Snapshot {
+    return { seq: this.seq, accounts: this.accounts(), decisions: this.recentDecisions(100) };
+  }
+
+  readLedger(afterSeq: number, limit: number, accountId?: AccountId): Promise<LedgerRecord[]> {
+    return this.ledger.readAfter(afterSeq, limit, accountId);
+  }
+
+  async ping(): Promise<void> {
+    await this.ledger.ping();
+  }
+
+  openAccount(account: AccountSpec, by: string): Promise<AccountView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "OpenAccount", at: this.clock(), account, by });
+      return this.account(account.accountId);
+    });
+  }
+
+  /**
+   * Decides an intent. Intents are idempotent on (accountId, intentId): a retry with the same
+   * body returns the first decision; the same intentId with a different body is a conflict.
+   */
+  submitIntent(intent: Intent): Promise<IntentResult> {
+    return this.serialize(async () => {
+      const key = `intent:${intent.accountId}:${intent.intentId}`;
+      const previous = await this.ledger.findByIdempotencyKey(key);
+      if (previous) return this.replayIntent(previous, intent);
+      const records = await this.commit({ type: "SubmitIntent", at: this.clock(), intent }, key);
+      const decided = records.find((record) => record.event.type === "intent.decided");
+      if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
+      return { seq: decided.seq, decision: decided.event.decision, replayed: false };
+    });
+  }
+
+  tripBreaker(order: BreakerOrder): Promise<AccountView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "TripBreaker", at: this.clock(), ...order });
+      return this.account(order.accountId);
+    });
+  }
+
+  resetBreaker(order: BreakerOrder): Promise<AccountView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "ResetBreaker", at: this.clock(), ...order });
+      return this.account(order.accountId);
+    });
+  }
+
+  private async replayIntent(previous: LedgerRecord, intent: Intent): Promise<IntentResult> {
+    if (previous.event.type !== "intent.received" || !isDeepStrictEqual(previous.event.intent, intent)) {
+      throw new AppError(
+        "idempotency_mismatch",
+        `intent ${intent.intentId} was already submitted with a different body`,
+      );
+    }
+    const following = await this.ledger.readAfter(previous.seq, 1, intent.accountId);
+    const decided = following[0];
+    if (!decided || decided.event.type !== "intent.decided") throw new Error(`no decision follows seq ${previous.seq}`);
+    return { seq: decided.seq, decision: decided.event.decision, replayed: true };
+  }
+
+  private async commit(command: Command, idempotencyKey?: string): Promise<LedgerRecord[]> {
+    const decided = decide(command, this.state);
+    if (!decided.ok) throw rejectionError(decided.rejection);
+    let records: LedgerRecord[];
+    try {
+      records = await this.ledger.append(decided.events, idempotencyKey);
+    } catch (error) {
+      throw new AppError("storage_unavailable", "the ledger could not commit; nothing was recorded", [], {
+        cause: error,
+      });
+    }
+    for (const record of records) this.apply(record);
+    this.notify(records);
+    return records;
+  }
+
+  private apply(record: LedgerRecord): void {
+    this.state = evolve(this.state, record.event);
+    this.seq = record.seq;
+    this.remember(record.seq, record.event);
+  }
+
+  private remember(seq: number, event: EngineEvent): void {
+    if (event.type === "intent.received") {
+      this.pendingIntents.set(event.intent.intentId, event.intent);
+    } else if (event.type === "intent.decided") {
+      const intent = this.pendingIntents.get(event.decision.intentId);
+      this.pendingIntents.delete(event.decision.intentId);
+      if (!intent) return;
+      this.recent.push({ seq, at: event.at, intent, decision: event.decision });
+      if (this.recent.length > RECENT_DECISIONS * 2) this.recent = this.recent.slice(-RECENT_DECISIONS);
+    }
+  }
+
+  private notify(records: LedgerRecord[]): void {
+    if (records.length === 0 || this.listeners.size === 0) return;
+    const touched = new Set(records.map((record) => streamOf(record.event)));
+    const seqs = new Set(records.map((record) => record.seq));
+    const committed: Committed = {
+      fromSeq: records[0]!.seq,
+      toSeq: records[records.length - 1]!.seq,
+      records,
+      accounts: this.accounts().filter((account) => touched.has(account.accountId)),
+      decisions: this.recent.filter((record) => seqs.has(record.seq)),
+    };
+    for (const listener of this.listeners) listener(committed);
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function rejectionError(rejection: Rejection): AppError {
+  switch (rejection.code) {
+    case "unknown_account":
+      return new AppError("not_found", `no account ${rejection.accountId}`);
+    case "account_exists":
+      return new AppError("conflict", `account ${rejection.accountId} already exists`);
+    case "breaker_already_tripped":
+      return new AppError("conflict", `the ${rejection.breaker} breaker of ${rejection.accountId} is already tripped`);
+    case "breaker_not_tripped":
+      return new AppError("conflict", `the ${rejection.breaker} breaker of ${rejection.accountId} is not tripped`);
+  }
+}

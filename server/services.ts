@@ -1,0 +1,26 @@
+import type { Runtime } from "./runtime";
+
+/**
+ * Route handlers are bundled apart from the server entry, so module singletons are not shared
+ * with it. The server installs its services here, on a global symbol, and handlers read them
+ * through `services()`. Type-only imports keep the runtime out of the handlers' bundle.
+ */
+export type Services = {
+  readonly runtime: Runtime;
+  readonly databaseKind: "pglite" | "postgresql";
+  readonly startedAt: number;
+  readonly dashboards: () => number;
+};
+
+const KEY = Symbol.for("riskgate.services");
+type Holder = { [KEY]?: Services };
+
+export function installServices(services: Services): void {
+  (globalThis as Holder)[KEY] = services;
+}
+
+export function services(): Services {
+  const installed = (globalThis as Holder)[KEY];
+  if (!installed) throw new Error("Riskgate services are not running: start the server with `npm start` or `npm run dev`");
+  return installed;
+}
