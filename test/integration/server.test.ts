@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { io } from "socket.io-client";
+import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
+import type { RunningServer } from "./harness";
+import { api, freshPostgresDatabase, postgresReachable, postgresUrl, runToExit, startServer, tempDir } from "./harness";
+
+const ACCOUNT = "demo-ftmo-100k";
+const isCI = process.env.CI === "true" || process.env.CI === "1";
+
+function intent(intentId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    intentId,
+    accountId: ACCOUNT,
+    symbol: "EURUSD",
+    action: "OPEN",
+    side: "BUY",
+    quantity: 1,
+    provenance: { runId: "it-run", strategyId: "it-strategy", regimeId: "calm" },
+    ...overrides,
+  };
+}
+
+type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
+
+const postgresProblem = await postgresReachable();
+if (postgresProblem && !isCI) {
+  console.warn(
+    `\nSKIPPING the PostgreSQL integration suite: cannot reach ${postgresUrl} (${postgresProblem}).\n` +
+      "Start PostgreSQL (e.g. `apt-get install -y postgresql && pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL.\n",
+  );
+}
+
+const databases: { name: string; skip: boolean; create: () => Promise<Database> }[] = [
+  {
+    name: "PGlite",
+    skip: false,
+    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-it-") }, cleanup: async () => undefined }),
+  },
+  {
+    name: "PostgreSQL",
+    // On CI a missing PostgreSQL fails the run (in beforeAll) instead of skipping it.
+    skip: postgresProblem !== null && !isCI,
+    create: async () => {
+      if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
+      const database = await freshPostgresDatabase();
+      return { env: { DATABASE_URL: database.url }, cleanup: database.drop };
+    },
+  },
+];
+
+for (const database of databases) {
+  describe.skipIf(database.skip)(`the server on ${database.name}`, () => {
+    let db: Database;
+    let server: RunningServer;
+
+    beforeAll(async () => {
+      db = await database.create();
+      server = await startServer(db.env);
+    });
+
+    afterAll(async () => {
+      await server?.stop("SIGTERM");
+      await db?.cleanup();
+    });
+
+    async function lastSeq(): Promise<number> {
+      const health = await api(server.url, "GET", "/api/health");
+      return health.body!.seq as number;
+    }
+
+    it("answers health with 200 and the database it uses", async () => {
+      const health = await api(server.url, "GET", "/api/health");
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({ status: "ok", database: database.name === "PGlite" ? "pglite" : "postgresql" });
+    });
+
+    it("serves the dashboard page and the Socket.IO endpoint on the same port", async () => {
+      const page = await fetch(`${server.url}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("Riskgate");
+      const handshake = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
+      expect(handshake.status).toBe(200);
+      expect(await handshake.text()).toMatch(/^0\{"sid":/);
+    });
+
+    it("opens the demo account on first start", async () => {
+      const accounts = await api(server.url, "GET", "/api/v1/accounts");
+      expect(accounts.body!.accounts.map((a: { accountId: string }) => a.accountId)).toContain(ACCOUNT);
+      const account = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`);
+      expect(account.body!.account).toMatchObject({ tradingState: "ACTIVE", initialBalanceUsd: 100_000 });
+    });
+
+    it("answers 404 problem+json for an account that does not exist", async () => {
+      const response = await api(server.url, "GET", "/api/v1/accounts/nobody");
+      expect(response.status).toBe(404);
+      expect(response.type).toBe("application/problem+json");
+      expect(response.body).toMatchObject({ status: 404, code: "not_found" });
+    });
+
+    it("allows an entry while active, denies it while halted, and allows it again after a reset", async () => {
+      const allowed = await api(server.url, "POST", "/api/v1/intents", intent("flow-1"));
+      expect(allowed.status).toBe(200);
+      expect(allowed.body!.decision).toMatchObject({ outcome: "allowed", approvedQuantity: 1 });
+
+      const trip = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "flow test halt" });
+      expect(trip.status).toBe(200);
+      expect(trip.body!.account.tradingState).toBe("HALTED");
+
+      const denied = await api(server.url, "POST", "/api/v1/intents", intent("flow-2"));
+      expect(denied.body!.decision).toMatchObject({
+        outcome: "denied",
+        guard: "trading_state",
+        reason: "trading_halted",
+        observed: "HALTED",
+        limit: "ACTIVE",
+      });
+      const close = await api(server.url, "POST", "/api/v1/intents", intent("flow-3", { action: "CLOSE", side: "SELL" }));
+      expect(close.body!.decision.outcome).toBe("allowed");
+
+      const again = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "twice" });
+      expect(again.status).toBe(409);
+      expect(again.type).toBe("application/problem+json");
+
+      const reset = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { reason: "flow test clear" });
+      expect(reset.body!.account.tradingState).toBe("ACTIVE");
+      const allowedAgain = await api(server.url, "POST", "/api/v1/intents", intent("flow-4"));
+      expect(allowedAgain.body!.decision.outcome).toBe("allowed");
+
+      const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=1000`);
+      const types = ledger.body!.events.map((record: { event: { type: string } }) => record.event.type);
+      expect(types.filter((type: string) => type === "intent.decided")).toHaveLength(4);
+      expect(types).toContain("breaker.tripped");
+      expect(types).toContain("breaker.reset");
+    });
+
+    it("returns the first decision when an intent is retried, and 409 when its intentId is reused for another body", async () => {
+      const first = await api(server.url, "POST", "/api/v1/intents", intent("retry-1"));
+      const seqAfterFirst = await lastSeq();
+      const retry = await api(server.url, "POST", "/api/v1/intents", intent("retry-1"));
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get("idempotent-replayed")).toBe("true");
+      expect(retry.body).toEqual(first.body);
+      const conflict = await api(server.url, "POST", "/api/v1/intents", intent("retry-1", { side: "SELL" }));
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toMatchObject({ code: "idempotency_mismatch" });
+      expect(await lastSeq()).toBe(seqAfterFirst);
+    });
+
+    it.each([
+      ["bad JSON", undefined, '{"intentId": "x",', 400, "invalid_json", null],
+      ["missing fields", { intentId: "m-1", accountId: ACCOUNT }, undefined, 422, "validation_failed", "symbol"],
+      ["NaN as a string", intent("m-2", { quantity: "NaN" }), undefined, 422, "validation_failed", "quantity"],
+      ["a literal NaN", undefined, JSON.stringify(intent("m-3")).replace('"quantity":1', '"quantity":NaN'), 400, "invalid_json", null],
+      ["an overflowing number", undefined, JSON.stringify(intent("m-4")).replace('"quantity":1', '"quantity":1e999'), 422, "validation_failed", "quantity"],
+      ["a negative quantity", intent("m-5", { quantity: -3 }), undefined, 422, "validation_failed", "quantity"],
+      ["an array body", [intent("m-6")], undefined, 422, "validation_failed", "(body)"],
+    ])("rejects an intent with %s as problem+json and appends nothing", async (_label, body, raw, status, code, field) => {
+      const before = await lastSeq();
+      const response = await api(server.url, "POST", "/api/v1/intents", body, raw);
+      expect(response.status).toBe(status);
+      expect(response.type).toBe("application/problem+json");
+      expect(response.body).toMatchObject({ status, code });
+      if (field) {
+        expect(response.body!.errors.map((error: { path: string }) => error.path)).toContain(field);
+        expect(response.body!.detail).toContain(field);
+      }
+      expect(await lastSeq()).toBe(before);
+    });
+
+    it("refuses a trip without a reason, naming the field, and appends nothing", async () => {
+      const before = await lastSeq();
+      const response = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, {});
+      expect(response.status).toBe(422);
+      expect(response.body!.errors).toEqual([{ path: "reason", message: expect.any(String) }]);
+      const unknownBreaker = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/bogus/trip`, { reason: "x y z" });
+      expect(unknownBreaker.status).toBe(422);
+      expect(unknownBreaker.body!.errors[0].path).toBe("params.breaker");
+      expect(await lastSeq()).toBe(before);
+    });
+
+    it("streams a snapshot on connect, then each change after its commit, with contiguous seqs", async () => {
+      const socket = io(server.url, { transports: ["websocket"], forceNew: true });
+      try {
+        const snapshot = await new Promise<Snapshot>((resolve) => socket.once("snapshot", resolve));
+        expect(snapshot.seq).toBe(await lastSeq());
+        expect(snapshot.accounts.map((account) => account.accountId)).toContain(ACCOUNT);
+
+        const changes: ChangeMessage[] = [];
+        const seen = new Promise<void>((resolve) =>
+          socket.on("change", (change) => {
+            changes.push(change);
+            if (changes.length === 3) resolve();
+          }),
+        );
+        await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "stream test" });
+        await api(server.url, "POST", "/api/v1/intents", intent("stream-1"));
+        await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { reason: "stream test done" });
+        await seen;
+
+        expect(changes[0]!.fromSeq).toBe(snapshot.seq + 1);
+        for (let i = 1; i < changes.length; i++) expect(changes[i]!.fromSeq).toBe(changes[i - 1]!.toSeq + 1);
+        expect(changes[0]!.accounts[0]!.tradingState).toBe("HALTED");
+        expect(changes[1]!.decisions[0]!.decision).toMatchObject({ intentId: "stream-1", outcome: "denied" });
+        expect(changes[2]!.accounts[0]!.tradingState).toBe("ACTIVE");
+
+        // Everything broadcast was already committed: the ledger holds every streamed seq.
+        const ledger = await api(server.url, "GET", `/api/v1/ledger?afterSeq=${snapshot.seq}&limit=100`);
+        const committed = ledger.body!.events.map((record: { seq: number }) => record.seq);
+        expect(committed).toEqual(expect.arrayContaining(changes.flatMap((change) => change.events.map((record) => record.seq))));
+      } finally {
+        socket.close();
+      }
+    });
+
+    it("keeps a tripped breaker tripped across SIGTERM and kill -9 restarts, with the reasons in the ledger", async () => {
+      await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "before graceful stop" });
+      expect(await server.stop("SIGTERM")).toBe(0);
+
+      server = await startServer(db.env);
+      expect(server.output()).not.toContain("applied migrations");
+      let account = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`);
+      expect(account.body!.account.tradingState).toBe("HALTED");
+      expect(account.body!.account.breakers[0]).toMatchObject({ tripped: true, reason: "before graceful stop" });
+
+      await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { reason: "between restarts" });
+      await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "before kill -9" });
+      const seqBeforeKill = await lastSeq();
+      await server.stop("SIGKILL");
+
+      server = await startServer(db.env);
+      expect(await lastSeq()).toBe(seqBeforeKill);
+      account = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`);
+      expect(account.body!.account.tradingState).toBe("HALTED");
+      expect(account.body!.account.breakers[0]).toMatchObject({ tripped: true, reason: "before kill -9" });
+
+      const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=1000`);
+      const tripReasons = ledger.body!.events
+        .filter((record: { event: { type: string } }) => record.event.type === "breaker.tripped")
+        .map((record: { event: { reason: string } }) => record.event.reason);
+      expect(tripReasons).toEqual(expect.arrayContaining(["before graceful stop", "before kill -9"]));
+      const seqs = ledger.body!.events.map((record: { seq: number }) => record.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    });
+  });
+}
+
+describe("starting the server", () => {
+  it.each([
+    ["PORT", "not-a-port"],
+    ["DATABASE_URL", "mysql://localhost/x"],
+  ])("refuses a bad %s with a message naming it", async (name, value) => {
+    const result = await runToExit({ [name]: value });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(`${name}: `);
+  });
+
+  it("refuses to open a PGlite data directory another server is using", async () => {
+    const dataDir = tempDir("riskgate-lock-");
+    const first = await startServer({ RISKGATE_DATA_DIR: dataDir });
+    try {
+      const second = await runToExit({ RISKGATE_DATA_DIR: dataDir, PORT: "0" });
+      expect(second.code).toBe(1);
+      expect(second.output).toMatch(/in use by process \d+/);
+      expect((await api(first.url, "GET", "/api/health")).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+  });
+});

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import type { EngineEvent } from "@/server/engine/events";
+import { evolve, initialState, tradingStateOf } from "@/server/engine/state";
+import { accountView } from "@/server/engine/views";
+import { accountId, given, intent, opened, tripped, when } from "./given";
+
+function decisionOf(events: EngineEvent[]) {
+  const decided = events.find((event) => event.type === "intent.decided");
+  if (!decided || decided.type !== "intent.decided") throw new Error("no decision event");
+  return decided.decision;
+}
+
+describe("intent decisions", () => {
+  it("allows an entry when the account is active, approving the requested quantity", () => {
+    const result = when(given(opened), { type: "SubmitIntent", at: 3_000, intent: intent({ quantity: 2.5 }) });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.events.map((event) => event.type)).toEqual(["intent.received", "intent.decided"]);
+    expect(decisionOf(result.events)).toMatchObject({ outcome: "allowed", approvedQuantity: 2.5, guard: null, reason: null });
+  });
+
+  it("denies an entry when the account is halted, naming the guard, reason, observed value and limit", () => {
+    const result = when(given(opened, tripped), { type: "SubmitIntent", at: 3_000, intent: intent() });
+    if (!result.ok) throw new Error("expected events");
+    expect(decisionOf(result.events)).toEqual({
+      intentId: "i-1",
+      accountId,
+      outcome: "denied",
+      approvedQuantity: 0,
+      guard: "trading_state",
+      reason: "trading_halted",
+      observed: "HALTED",
+      limit: "ACTIVE",
+      advisories: [],
+    });
+  });
+
+  it("denies a scale-in when halted, since it may add exposure", () => {
+    const result = when(given(opened, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action: "SCALE" }) });
+    if (!result.ok) throw new Error("expected events");
+    expect(decisionOf(result.events).outcome).toBe("denied");
+  });
+
+  it.each(["CLOSE", "FLATTEN"] as const)("allows a %s when the account is halted: exits always pass", (action) => {
+    const result = when(given(opened, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action, side: "SELL" }) });
+    if (!result.ok) throw new Error("expected events");
+    expect(decisionOf(result.events).outcome).toBe("allowed");
+  });
+
+  it("refuses an intent for an account that does not exist", () => {
+    const result = when(given(), { type: "SubmitIntent", at: 3_000, intent: intent() });
+    expect(result).toEqual({ ok: false, rejection: { code: "unknown_account", accountId } });
+  });
+});
+
+describe("manual circuit breaker", () => {
+  const order = { accountId, breaker: "manual" as const, reason: "operator check", by: "risk-manager" };
+
+  it("halts the account when tripped, recording who, when and why", () => {
+    const result = when(given(opened), { type: "TripBreaker", at: 5_000, ...order });
+    if (!result.ok) throw new Error("expected events");
+    const state = result.events.reduce(evolve, given(opened));
+    const account = state.accounts.get(accountId)!;
+    expect(tradingStateOf(account)).toBe("HALTED");
+    expect(account.breakers.manual).toEqual({ tripped: true, reason: "operator check", trippedAt: 5_000, trippedBy: "risk-manager" });
+  });
+
+  it("returns the account to ACTIVE when reset", () => {
+    const result = when(given(opened, tripped), { type: "ResetBreaker", at: 6_000, ...order });
+    if (!result.ok) throw new Error("expected events");
+    const account = result.events.reduce(evolve, given(opened, tripped)).accounts.get(accountId)!;
+    expect(tradingStateOf(account)).toBe("ACTIVE");
+    expect(accountView(account).breakers[0]).toMatchObject({ kind: "manual", tripped: false, lastResetAt: 6_000, lastResetBy: "risk-manager" });
+  });
+
+  it("refuses to trip a breaker that is already tripped", () => {
+    expect(when(given(opened, tripped), { type: "TripBreaker", at: 5_000, ...order })).toEqual({
+      ok: false,
+      rejection: { code: "breaker_already_tripped", accountId, breaker: "manual" },
+    });
+  });
+
+  it("refuses to reset a breaker that is not tripped", () => {
+    expect(when(given(opened), { type: "ResetBreaker", at: 5_000, ...order })).toEqual({
+      ok: false,
+      rejection: { code: "breaker_not_tripped", accountId, breaker: "manual" },
+    });
+  });
+});
+
+describe("replay", () => {
+  it("rebuilds the same state and reproduces every recorded decision from the same events", () => {
+    const commands = [
+      { type: "SubmitIntent", at: 3_000, intent: intent({ intentId: "a" }) },
+      { type: "TripBreaker", at: 4_000, accountId, breaker: "manual", reason: "halt", by: "rm" },
+      { type: "SubmitIntent", at: 5_000, intent: intent({ intentId: "b" }) },
+      { type: "SubmitIntent", at: 5_500, intent: intent({ intentId: "c", action: "CLOSE", side: "SELL" }) },
+      { type: "ResetBreaker", at: 6_000, accountId, breaker: "manual", reason: "clear", by: "rm" },
+      { type: "SubmitIntent", at: 7_000, intent: intent({ intentId: "d" }) },
+    ] as const;
+    let state = given(opened);
+    const ledger: EngineEvent[] = [opened];
+    for (const command of commands) {
+      const result = when(state, command);
+      if (!result.ok) throw new Error(`unexpected rejection ${JSON.stringify(result.rejection)}`);
+      ledger.push(...result.events);
+      state = result.events.reduce(evolve, state);
+    }
+    const outcomes = ledger.flatMap((event) => (event.type === "intent.decided" ? [event.decision.outcome] : []));
+    expect(outcomes).toEqual(["allowed", "denied", "allowed", "allowed"]);
+
+    // Replay: fold the ledger from scratch, re-deciding every recorded intent on the way.
+    let replayed = initialState();
+    const reproduced: EngineEvent[] = [];
+    for (const event of ledger) {
+      if (event.type === "intent.received") {
+        const result = when(replayed, { type: "SubmitIntent", at: event.at, intent: event.intent });
+        if (!result.ok) throw new Error("replay rejected an intent");
+        reproduced.push(...result.events.filter((e) => e.type === "intent.decided"));
+      }
+      replayed = evolve(replayed, event);
+    }
+    expect(reproduced).toEqual(ledger.filter((event) => event.type === "intent.decided"));
+    expect(replayed).toEqual(state);
+  });
+});
