@@ -1,0 +1,65 @@
+import { expect, test } from "@playwright/test";
+
+const ACCOUNT = "demo-ftmo-100k";
+
+function intent(intentId: string) {
+  return {
+    intentId,
+    accountId: ACCOUNT,
+    symbol: "EURUSD",
+    action: "OPEN",
+    side: "BUY",
+    quantity: 2,
+    provenance: { runId: "e2e", strategyId: "e2e-strategy", regimeId: "calm" },
+  };
+}
+
+test("a risk manager trips the manual breaker, sees an entry denied live, and resets it with a reason", async ({ page, request }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("connection-status")).toHaveText("connected");
+
+  const card = page.getByRole("region", { name: `Account ${ACCOUNT}` });
+  await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");
+
+  // Trip: the dialog names the account and breaker and will not submit without a reason.
+  await card.getByTestId("breaker-manual").getByRole("button", { name: "Trip" }).click();
+  const tripDialog = page.getByRole("dialog");
+  await expect(tripDialog).toContainText("Trip the manual breaker of Demo FTMO 2-Step 100K?");
+  const confirmTrip = tripDialog.getByRole("button", { name: "Trip manual breaker" });
+  await expect(confirmTrip).toBeDisabled();
+  await tripDialog.getByLabel("Reason").fill("e2e: unusual volatility");
+  await confirmTrip.click();
+  await expect(tripDialog).toBeHidden();
+  await expect(card.getByTestId("trading-state")).toHaveText("HALTED");
+  await expect(card.getByTestId("breaker-manual")).toContainText("e2e: unusual volatility");
+
+  // An entry sent by a strategy while halted is denied, and the denial appears in the live feed.
+  const response = await request.post("/api/v1/intents", { data: intent("e2e-entry-1") });
+  expect(response.status()).toBe(200);
+  expect((await response.json()).decision).toMatchObject({ outcome: "denied", reason: "trading_halted" });
+  const row = page.getByTestId("decision-row").filter({ hasText: "e2e-entry-1" });
+  await expect(row).toHaveAttribute("data-outcome", "denied");
+  await expect(row).toContainText("trading_halted");
+
+  // Reset with a reason: ACTIVE again, and an entry is allowed.
+  await card.getByTestId("breaker-manual").getByRole("button", { name: "Reset" }).click();
+  const resetDialog = page.getByRole("dialog");
+  await expect(resetDialog).toContainText("Reset the manual breaker of Demo FTMO 2-Step 100K?");
+  await resetDialog.getByLabel("Reason").fill("e2e: volatility normal");
+  await resetDialog.getByRole("button", { name: "Reset manual breaker" }).click();
+  await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");
+
+  await request.post("/api/v1/intents", { data: intent("e2e-entry-2") });
+  await expect(page.getByTestId("decision-row").filter({ hasText: "e2e-entry-2" })).toHaveAttribute("data-outcome", "allowed");
+});
+
+test("cancelling the confirmation leaves the breaker untouched", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("connection-status")).toHaveText("connected");
+  const card = page.getByRole("region", { name: `Account ${ACCOUNT}` });
+  await card.getByTestId("breaker-manual").getByRole("button", { name: "Trip" }).click();
+  await page.getByRole("dialog").getByLabel("Reason").fill("should not happen");
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByRole("dialog")).toBeHidden();
+  await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");
+});
