@@ -3,11 +3,11 @@
 import type { StreamStatus } from "./useLiveStream";
 
 export function ConnectionBadge({ status }: { status: StreamStatus }) {
-  const { connected, staleSince, seq } = status;
+  const { phase, staleSince, seq } = status;
   return (
     <div className="connection" role="status" aria-live="polite">
-      <span className={`badge ${connected ? "badge-ok" : "badge-bad"}`} data-testid="connection-status">
-        {connected ? "connected" : "disconnected"}
+      <span className={`badge ${phase === "connected" ? "badge-ok" : phase === "connecting" ? "badge-wait" : "badge-bad"}`} data-testid="connection-status">
+        {phase}
       </span>
       {staleSince && <span className="muted">stale since {staleSince.toLocaleTimeString([], { hour12: false })}</span>}
       <span className="muted">seq {seq}</span>

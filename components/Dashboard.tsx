@@ -22,7 +22,7 @@ export function Dashboard() {
         <h1>Riskgate</h1>
         <ConnectionBadge status={stream} />
       </header>
-      <main className={stream.connected ? "" : "stale"}>
+      <main className={stream.phase === "disconnected" ? "stale" : ""}>
         {accounts.isError && (
           <p className="error" role="alert">
             Cannot load accounts: {accounts.error.message}

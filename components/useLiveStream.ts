@@ -10,7 +10,12 @@ import { queryKeys } from "./api";
 
 const MAX_DECISIONS = 200;
 
-export type StreamStatus = { connected: boolean; staleSince: Date | null; seq: number };
+export type StreamStatus = {
+  /** `connecting` until the first connection; then `connected` or `disconnected`. */
+  phase: "connecting" | "connected" | "disconnected";
+  staleSince: Date | null;
+  seq: number;
+};
 
 /**
  * Keeps the TanStack Query cache in step with the server: a snapshot on connect, then every
@@ -19,13 +24,13 @@ export type StreamStatus = { connected: boolean; staleSince: Date | null; seq: n
 export function useLiveStream(): StreamStatus {
   const queryClient = useQueryClient();
   const lastSeq = useRef(0);
-  const [status, setStatus] = useState<StreamStatus>({ connected: false, staleSince: null, seq: 0 });
+  const [status, setStatus] = useState<StreamStatus>({ phase: "connecting", staleSince: null, seq: 0 });
 
   useEffect(() => {
     const socket: Socket<ServerToClient, ClientToServer> = io({ transports: ["websocket", "polling"] });
 
-    socket.on("connect", () => setStatus((s) => ({ ...s, connected: true, staleSince: null })));
-    socket.on("disconnect", () => setStatus((s) => ({ ...s, connected: false, staleSince: new Date() })));
+    socket.on("connect", () => setStatus((s) => ({ ...s, phase: "connected", staleSince: null })));
+    socket.on("disconnect", () => setStatus((s) => ({ ...s, phase: "disconnected", staleSince: new Date() })));
 
     socket.on("snapshot", (snapshot) => {
       lastSeq.current = snapshot.seq;
