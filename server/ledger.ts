@@ -1,6 +1,7 @@
 import type { Database } from "./db/database";
 import { Prisma } from "./db/generated/client";
 import { EngineEvent, streamOf } from "./engine/events";
+import { AppError } from "./errors";
 
 /** An event as committed: its processing order and when the ledger recorded it. */
 export type LedgerRecord = { seq: number; recordedAt: string; event: EngineEvent };
@@ -15,6 +16,17 @@ function toRecord(row: Row): LedgerRecord {
 
 const columns = { seq: true, type: true, payload: true, recordedAt: true } as const;
 
+/** Any failure to reach storage surfaces as `storage_unavailable` (503): callers fail closed. */
+async function storage<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new AppError("storage_unavailable", `the ledger is unavailable (${what}); nothing was recorded`, [], {
+      cause: error,
+    });
+  }
+}
+
 /**
  * The append-only ledger. `append` commits all of its events atomically, in order, or none;
  * an idempotency key (on the first event of the batch) makes a retried append a no-op.
@@ -23,7 +35,7 @@ export class Ledger {
   constructor(private readonly db: Database) {}
 
   async append(events: EngineEvent[], idempotencyKey?: string): Promise<LedgerRecord[]> {
-    const rows = await this.db.prisma.ledgerEvent.createManyAndReturn({
+    const rows = await storage("append", () => this.db.prisma.ledgerEvent.createManyAndReturn({
       data: events.map((event, index) => ({
         streamId: streamOf(event),
         type: event.type,
@@ -31,18 +43,18 @@ export class Ledger {
         idempotencyKey: index === 0 ? idempotencyKey : undefined,
       })),
       select: columns,
-    });
+    }));
     return rows.sort((a, b) => (a.seq < b.seq ? -1 : 1)).map(toRecord);
   }
 
   /** Events with seq greater than `afterSeq`, in order, at most `limit`. */
   async readAfter(afterSeq: number, limit: number, streamId?: string): Promise<LedgerRecord[]> {
-    const rows = await this.db.prisma.ledgerEvent.findMany({
+    const rows = await storage("read", () => this.db.prisma.ledgerEvent.findMany({
       where: { seq: { gt: BigInt(afterSeq) }, ...(streamId ? { streamId } : {}) },
       orderBy: { seq: "asc" },
       take: limit,
       select: columns,
-    });
+    }));
     return rows.map(toRecord);
   }
 
@@ -58,7 +70,9 @@ export class Ledger {
   }
 
   async findByIdempotencyKey(key: string): Promise<LedgerRecord | null> {
-    const row = await this.db.prisma.ledgerEvent.findUnique({ where: { idempotencyKey: key }, select: columns });
+    const row = await storage("lookup", () =>
+      this.db.prisma.ledgerEvent.findUnique({ where: { idempotencyKey: key }, select: columns }),
+    );
     return row ? toRecord(row) : null;
   }
 

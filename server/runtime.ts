@@ -145,14 +145,7 @@ export class Runtime {
   private async commit(command: Command, idempotencyKey?: string): Promise<LedgerRecord[]> {
     const decided = decide(command, this.state);
     if (!decided.ok) throw rejectionError(decided.rejection);
-    let records: LedgerRecord[];
-    try {
-      records = await this.ledger.append(decided.events, idempotencyKey);
-    } catch (error) {
-      throw new AppError("storage_unavailable", "the ledger could not commit; nothing was recorded", [], {
-        cause: error,
-      });
-    }
+    const records = await this.ledger.append(decided.events, idempotencyKey);
     for (const record of records) this.apply(record);
     this.notify(records);
     return records;

@@ -27,6 +27,9 @@ export async function openDatabase(database: Config["database"]): Promise<Databa
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection dying (server restart, network) must not crash the process: the next
+  // query fails instead, appends answer 503 and /api/health reports the database unreachable.
+  pool.on("error", (error) => console.error(`PostgreSQL connection lost: ${error.message}`));
   // Fail fast with a clear message when the server is unreachable.
   const probe = await pool.connect().catch(async (error: unknown) => {
     await pool.end();

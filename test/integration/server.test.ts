@@ -267,3 +267,33 @@ describe("starting the server", () => {
     }
   });
 });
+
+describe.skipIf(postgresProblem !== null && !isCI)("when the database goes away", () => {
+  it("answers intents and trips with 503 problem+json, and health says why", async () => {
+    const database = await freshPostgresDatabase();
+    const server = await startServer({ DATABASE_URL: database.url });
+    try {
+      expect((await api(server.url, "POST", "/api/v1/intents", intent("before-outage"))).status).toBe(200);
+      await database.drop();
+
+      const denied = await api(server.url, "POST", "/api/v1/intents", intent("during-outage"));
+      expect(denied.status).toBe(503);
+      expect(denied.type).toBe("application/problem+json");
+      expect(denied.body).toMatchObject({ code: "storage_unavailable" });
+      expect(denied.body!.decision).toBeUndefined();
+
+      const trip = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "during outage" });
+      expect(trip.status).toBe(503);
+      // Nothing that failed to commit shows in the state.
+      const account = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`);
+      expect(account.body!.account).toMatchObject({ tradingState: "ACTIVE", decisions: { allowed: 1, denied: 0 } });
+
+      const health = await api(server.url, "GET", "/api/health");
+      expect(health.status).toBe(503);
+      expect(health.body).toMatchObject({ status: "unavailable", reason: expect.stringContaining("database unreachable") });
+    } finally {
+      await server.stop("SIGKILL");
+      await database.drop();
+    }
+  });
+});
