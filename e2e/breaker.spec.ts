@@ -1,18 +1,7 @@
 import { expect, test } from "@playwright/test";
+import { DEMO_ACCOUNT as ACCOUNT, sampleIntent } from "../test/fixtures";
 
-const ACCOUNT = "demo-ftmo-100k";
-
-function intent(intentId: string) {
-  return {
-    intentId,
-    accountId: ACCOUNT,
-    symbol: "EURUSD",
-    action: "OPEN",
-    side: "BUY",
-    quantity: 2,
-    provenance: { runId: "e2e", strategyId: "e2e-strategy", regimeId: "calm" },
-  };
-}
+const intent = (intentId: string) => sampleIntent(intentId, { quantity: 2 });
 
 test("a risk manager trips the manual breaker, sees an entry denied live, and resets it with a reason", async ({ page, request }) => {
   await page.goto("/");

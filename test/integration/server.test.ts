@@ -1,24 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io } from "socket.io-client";
 import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
+import { DEMO_ACCOUNT, sampleIntent } from "../fixtures";
 import type { RunningServer } from "./harness";
 import { api, freshPostgresDatabase, postgresReachable, postgresUrl, runToExit, startServer, tempDir } from "./harness";
 
-const ACCOUNT = "demo-ftmo-100k";
+const ACCOUNT = DEMO_ACCOUNT;
+const intent = sampleIntent;
 const isCI = process.env.CI === "true" || process.env.CI === "1";
-
-function intent(intentId: string, overrides: Record<string, unknown> = {}) {
-  return {
-    intentId,
-    accountId: ACCOUNT,
-    symbol: "EURUSD",
-    action: "OPEN",
-    side: "BUY",
-    quantity: 1,
-    provenance: { runId: "it-run", strategyId: "it-strategy", regimeId: "calm" },
-    ...overrides,
-  };
-}
 
 type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
 
