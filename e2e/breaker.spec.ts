@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { DEMO_ACCOUNT as ACCOUNT, sampleIntent } from "../test/fixtures";
+import { DEMO_ACCOUNT as ACCOUNT, EURUSD_TICK, sampleIntent } from "../test/fixtures";
 
 const intent = (intentId: string) => sampleIntent(intentId, { quantity: 2 });
 
@@ -38,6 +38,7 @@ test("a risk manager trips the manual breaker, sees an entry denied live, and re
   await resetDialog.getByRole("button", { name: "Reset manual breaker" }).click();
   await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");
 
+  await request.post("/api/v1/market", { data: EURUSD_TICK });
   await request.post("/api/v1/intents", { data: intent("e2e-entry-2") });
   await expect(page.getByTestId("decision-row").filter({ hasText: "e2e-entry-2" })).toHaveAttribute("data-outcome", "allowed");
 });

@@ -1,5 +1,9 @@
+import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import type { EngineConfigInput } from "./engine/config";
+import { EngineConfig } from "./engine/config";
+import { defaultInstruments } from "./instruments";
 
 /**
  * Every setting comes from the environment, parsed once here. A bad value stops the start with
@@ -17,6 +21,7 @@ const EnvSchema = z.object({
     .optional(),
   RISKGATE_DATA_DIR: z.string().min(1).default("./data"),
   RISKGATE_DEMO: flag.default(true),
+  RISKGATE_ENGINE_CONFIG: z.string().min(1).optional(),
 });
 
 export type Config = {
@@ -25,6 +30,7 @@ export type Config = {
   host: string;
   database: { kind: "postgresql"; url: string } | { kind: "pglite"; dataDir: string };
   demo: boolean;
+  engine: EngineConfig;
 };
 
 export class ConfigError extends Error {}
@@ -45,5 +51,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { kind: "postgresql", url: values.DATABASE_URL }
       : { kind: "pglite", dataDir: path.resolve(values.RISKGATE_DATA_DIR, "pglite") },
     demo: values.RISKGATE_DEMO,
+    engine: loadEngineConfig(values.RISKGATE_ENGINE_CONFIG),
   };
+}
+
+/**
+ * The engine configuration: the built-in instruments and guard defaults, or a JSON file
+ * (RISKGATE_ENGINE_CONFIG) in the engine config schema; a file without `instruments` keeps the
+ * built-in ones.
+ */
+function loadEngineConfig(file: string | undefined): EngineConfig {
+  if (!file) return EngineConfig.parse({ instruments: defaultInstruments });
+  let input: EngineConfigInput;
+  try {
+    input = JSON.parse(fs.readFileSync(file, "utf8")) as EngineConfigInput;
+  } catch (error) {
+    throw new ConfigError(`invalid configuration:\n  RISKGATE_ENGINE_CONFIG: cannot read ${file}: ${(error as Error).message}`);
+  }
+  const parsed = EngineConfig.safeParse({ instruments: defaultInstruments, ...input });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  RISKGATE_ENGINE_CONFIG (${file}) ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
 }

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
 
-  const runtime = await Runtime.load(new Ledger(db));
+  const runtime = await Runtime.load(new Ledger(db), config.engine);
   console.log(`ledger replayed up to seq ${runtime.lastSeq} (${db.kind})`);
   if (config.demo && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
-import type { BreakerOrder, Command, Rejection } from "./engine/decide";
+import type { EngineConfig } from "./engine/config";
+import type { BreakerOrder, Command, LockOrder, MarketUpdate, Rejection, UnlockOrder } from "./engine/decide";
 import { decide } from "./engine/decide";
 import type { EngineEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
@@ -49,11 +50,21 @@ export class Runtime {
     private readonly clock: () => number,
   ) {}
 
-  /** Rebuilds the state by folding every event of the ledger. */
-  static async load(ledger: Ledger, clock: () => number = Date.now): Promise<Runtime> {
+  /**
+   * Rebuilds the state by folding every event of the ledger, then records `config` if it is not
+   * the configuration already in force, so that replay decides under the same one.
+   */
+  static async load(ledger: Ledger, config: EngineConfig, clock: () => number = Date.now): Promise<Runtime> {
     const runtime = new Runtime(ledger, clock);
     for await (const record of ledger.readAll()) runtime.apply(record);
+    if (!isDeepStrictEqual(runtime.state.config, config)) {
+      await runtime.serialize(() => runtime.commit({ type: "ApplyConfig", at: clock(), config, by: "system" }));
+    }
     return runtime;
+  }
+
+  get config(): EngineConfig {
+    return this.state.config;
   }
 
   get lastSeq(): number {
@@ -129,6 +140,28 @@ export class Runtime {
     });
   }
 
+  /** Records market data (ticks, L2 books) that the guards read. */
+  recordMarket(updates: MarketUpdate[]): Promise<{ seq: number; recorded: number }> {
+    return this.serialize(async () => {
+      const records = await this.commit({ type: "RecordMarket", at: this.clock(), updates });
+      return { seq: this.seq, recorded: records.length };
+    });
+  }
+
+  lockSymbol(order: LockOrder): Promise<AccountView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "LockSymbol", at: this.clock(), ...order });
+      return this.account(order.accountId);
+    });
+  }
+
+  unlockSymbol(order: UnlockOrder): Promise<AccountView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "UnlockSymbol", at: this.clock(), ...order });
+      return this.account(order.accountId);
+    });
+  }
+
   private async replayIntent(previous: LedgerRecord, intent: Intent): Promise<IntentResult> {
     if (previous.event.type !== "intent.received" || !isDeepStrictEqual(previous.event.intent, intent)) {
       throw new AppError(
@@ -145,6 +178,7 @@ export class Runtime {
   private async commit(command: Command, idempotencyKey?: string): Promise<LedgerRecord[]> {
     const decided = decide(command, this.state);
     if (!decided.ok) throw rejectionError(decided.rejection);
+    if (decided.events.length === 0) return [];
     const records = await this.ledger.append(decided.events, idempotencyKey);
     for (const record of records) this.apply(record);
     this.notify(records);
@@ -200,5 +234,11 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `the ${rejection.breaker} breaker of ${rejection.accountId} is already tripped`);
     case "breaker_not_tripped":
       return new AppError("conflict", `the ${rejection.breaker} breaker of ${rejection.accountId} is not tripped`);
+    case "symbol_already_locked":
+      return new AppError("conflict", `${rejection.symbol} is already locked for ${rejection.accountId}`);
+    case "symbol_not_locked":
+      return new AppError("conflict", `${rejection.symbol} is not locked for ${rejection.accountId}`);
+    case "lock_already_expired":
+      return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
   }
 }

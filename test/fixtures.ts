@@ -14,3 +14,6 @@ export function sampleIntent(intentId: string, overrides: Record<string, unknown
     ...overrides,
   };
 }
+
+/** A fresh EURUSD price, so entries pass price sanity (stale after 10 s by default). */
+export const EURUSD_TICK = { ticks: [{ symbol: "EURUSD", price: 1.085 }] };

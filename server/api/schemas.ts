@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AccountId } from "../engine/ids";
+import { AccountId, SymbolId } from "../engine/ids";
 import { BreakerKind, OperatorReason } from "../engine/types";
 
 /** Request shapes of the HTTP API, shared by the route handlers and the browser. */
@@ -7,8 +7,9 @@ export const AccountParams = z.strictObject({ accountId: AccountId });
 
 export const BreakerParams = z.strictObject({ accountId: AccountId, breaker: BreakerKind });
 
-export const BreakerActionBody = z.strictObject({ reason: OperatorReason });
-export type BreakerActionBody = z.infer<typeof BreakerActionBody>;
+/** The body of an operator action that needs only a reason: breaker trip/reset, symbol unlock. */
+export const ReasonBody = z.strictObject({ reason: OperatorReason });
+export type ReasonBody = z.infer<typeof ReasonBody>;
 
 export const DecisionsQuery = z.strictObject({
   accountId: AccountId.optional(),
@@ -23,3 +24,36 @@ export const LedgerQuery = z.strictObject({
 
 /** Who performed an operator action. Authentication arrives with roles; until then, this. */
 export const UNAUTHENTICATED_ACTOR = "unauthenticated";
+
+const level = z.strictObject({ price: z.number().positive(), size: z.number().nonnegative() });
+
+/** Market data pushed by a feed: last prices and L2 books (best level first). */
+export const MarketBody = z
+  .strictObject({
+    ticks: z.array(z.strictObject({ symbol: SymbolId, price: z.number().positive() })).max(1000).default([]),
+    books: z
+      .array(
+        z
+          .strictObject({ symbol: SymbolId, bids: z.array(level).max(50), asks: z.array(level).max(50) })
+          .refine((book) => book.bids.every((l, i, all) => i === 0 || l.price < all[i - 1]!.price), {
+            message: "bids must be in strictly descending price order",
+            path: ["bids"],
+          })
+          .refine((book) => book.asks.every((l, i, all) => i === 0 || l.price > all[i - 1]!.price), {
+            message: "asks must be in strictly ascending price order",
+            path: ["asks"],
+          }),
+      )
+      .max(200)
+      .default([]),
+  })
+  .refine((body) => body.ticks.length + body.books.length > 0, { message: "send at least one tick or book", path: ["ticks"] });
+
+export const LockBody = z.strictObject({
+  symbol: SymbolId,
+  reason: OperatorReason,
+  /** ISO 8601 instant when the lock ends; omitted or null: until the next daily reset. */
+  expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),
+});
+
+export const VetoParams = z.strictObject({ accountId: AccountId, symbol: SymbolId });

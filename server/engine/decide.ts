@@ -1,8 +1,10 @@
+import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
-import type { AccountId } from "./ids";
+import type { AccountId, SymbolId } from "./ids";
 import type { Intent } from "./intent";
-import { guardChain } from "./guards";
+import { guardChain, guardEnabled } from "./guards";
 import type { AccountState, EngineState } from "./state";
+import { activeVeto, evolve } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -13,35 +15,75 @@ export type BreakerOrder = {
   readonly by: Actor;
 };
 
+/** A manual lock of a symbol in an account's veto registry. */
+export type LockOrder = {
+  readonly accountId: AccountId;
+  readonly symbol: SymbolId;
+  readonly note: string;
+  /** Epoch ms; null = until the next daily reset. */
+  readonly expiresAt: number | null;
+  readonly by: Actor;
+};
+
+export type UnlockOrder = { readonly accountId: AccountId; readonly symbol: SymbolId; readonly reason: string; readonly by: Actor };
+
+export type MarketUpdate =
+  | { readonly kind: "tick"; readonly symbol: SymbolId; readonly price: number }
+  | {
+      readonly kind: "book";
+      readonly symbol: SymbolId;
+      readonly bids: { price: number; size: number }[];
+      readonly asks: { price: number; size: number }[];
+    };
+
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
+  | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
+  | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
   | { readonly type: "OpenAccount"; readonly at: number; readonly account: AccountSpec; readonly by: Actor }
   | { readonly type: "SubmitIntent"; readonly at: number; readonly intent: Intent }
-  | ({ readonly type: "TripBreaker" | "ResetBreaker"; readonly at: number } & BreakerOrder);
+  | ({ readonly type: "TripBreaker" | "ResetBreaker"; readonly at: number } & BreakerOrder)
+  | ({ readonly type: "LockSymbol"; readonly at: number } & LockOrder)
+  | ({ readonly type: "UnlockSymbol"; readonly at: number } & UnlockOrder);
 
 /** Why a command was refused outright (as opposed to an intent being denied, which is an outcome). */
 export type Rejection =
   | { readonly code: "unknown_account"; readonly accountId: AccountId }
   | { readonly code: "account_exists"; readonly accountId: AccountId }
   | { readonly code: "breaker_already_tripped"; readonly accountId: AccountId; readonly breaker: BreakerKind }
-  | { readonly code: "breaker_not_tripped"; readonly accountId: AccountId; readonly breaker: BreakerKind };
+  | { readonly code: "breaker_not_tripped"; readonly accountId: AccountId; readonly breaker: BreakerKind }
+  | { readonly code: "symbol_already_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
+  | { readonly code: "symbol_not_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
+  | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId };
 
 export type Decided = { readonly ok: true; readonly events: EngineEvent[] } | { readonly ok: false; readonly rejection: Rejection };
 
-/** Runs the guard chain over an intent: the first denial wins. */
-export function evaluate(intent: Intent, account: AccountState): Decision {
+/**
+ * Runs the guard chain over an intent at time `now`: the first denial wins. `state` already
+ * holds the intent's own `intent.received` (the throttle counts it).
+ */
+export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number): Decision {
+  const ctx = {
+    intent,
+    account,
+    config: state.config,
+    instrument: state.config.instruments[intent.symbol],
+    market: state.market.get(intent.symbol),
+    now,
+  };
   for (const guard of guardChain) {
-    const verdict = guard.check({ intent, account });
-    if (!verdict.pass) {
+    if (!guardEnabled(guard.name, state.config)) continue;
+    const denial = guard.check(ctx);
+    if (denial) {
       return {
         intentId: intent.intentId,
         accountId: intent.accountId,
         outcome: "denied",
         approvedQuantity: 0,
         guard: guard.name,
-        reason: verdict.reason,
-        observed: verdict.observed,
-        limit: verdict.limit,
+        reason: denial.reason,
+        observed: denial.observed,
+        limit: denial.limit,
         advisories: [],
       };
     }
@@ -61,36 +103,59 @@ export function evaluate(intent: Intent, account: AccountState): Decision {
 
 /** `decide(command, state) -> events`, or a rejection. Pure. */
 export function decide(command: Command, state: EngineState): Decided {
+  const ok = (...events: EngineEvent[]): Decided => ({ ok: true, events });
+  const reject = (rejection: Rejection): Decided => ({ ok: false, rejection });
   switch (command.type) {
+    case "ApplyConfig":
+      return ok({ type: "config.applied", at: command.at, config: command.config, by: command.by });
+    case "RecordMarket":
+      return ok(
+        ...command.updates.map((update): EngineEvent =>
+          update.kind === "tick"
+            ? { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price }
+            : { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks },
+        ),
+      );
     case "OpenAccount": {
       const { accountId } = command.account;
-      if (state.accounts.has(accountId)) return { ok: false, rejection: { code: "account_exists", accountId } };
-      return { ok: true, events: [{ type: "account.opened", at: command.at, account: command.account, by: command.by }] };
+      if (state.accounts.has(accountId)) return reject({ code: "account_exists", accountId });
+      return ok({ type: "account.opened", at: command.at, account: command.account, by: command.by });
     }
     case "SubmitIntent": {
       const { intent, at } = command;
-      const account = state.accounts.get(intent.accountId);
-      if (!account) return { ok: false, rejection: { code: "unknown_account", accountId: intent.accountId } };
-      return {
-        ok: true,
-        events: [
-          { type: "intent.received", at, intent },
-          { type: "intent.decided", at, decision: evaluate(intent, account) },
-        ],
-      };
+      if (!state.accounts.has(intent.accountId)) return reject({ code: "unknown_account", accountId: intent.accountId });
+      const received: EngineEvent = { type: "intent.received", at, intent };
+      const afterReceipt = evolve(state, received);
+      const account = afterReceipt.accounts.get(intent.accountId)!;
+      return ok(received, { type: "intent.decided", at, decision: evaluate(intent, account, afterReceipt, at) });
     }
     case "TripBreaker":
     case "ResetBreaker": {
       const { accountId, breaker, at, reason, by } = command;
       const account = state.accounts.get(accountId);
-      if (!account) return { ok: false, rejection: { code: "unknown_account", accountId } };
+      if (!account) return reject({ code: "unknown_account", accountId });
       const tripped = account.breakers[breaker].tripped;
       if (command.type === "TripBreaker") {
-        if (tripped) return { ok: false, rejection: { code: "breaker_already_tripped", accountId, breaker } };
-        return { ok: true, events: [{ type: "breaker.tripped", at, accountId, breaker, reason, by }] };
+        if (tripped) return reject({ code: "breaker_already_tripped", accountId, breaker });
+        return ok({ type: "breaker.tripped", at, accountId, breaker, reason, by });
       }
-      if (!tripped) return { ok: false, rejection: { code: "breaker_not_tripped", accountId, breaker } };
-      return { ok: true, events: [{ type: "breaker.reset", at, accountId, breaker, reason, by }] };
+      if (!tripped) return reject({ code: "breaker_not_tripped", accountId, breaker });
+      return ok({ type: "breaker.reset", at, accountId, breaker, reason, by });
+    }
+    case "LockSymbol": {
+      const { accountId, symbol, at, note, expiresAt, by } = command;
+      const account = state.accounts.get(accountId);
+      if (!account) return reject({ code: "unknown_account", accountId });
+      if (activeVeto(account, symbol, at)) return reject({ code: "symbol_already_locked", accountId, symbol });
+      if (expiresAt !== null && expiresAt <= at) return reject({ code: "lock_already_expired", accountId, symbol });
+      return ok({ type: "veto.added", at, accountId, symbol, reason: "manual", note, expiresAt, valueAtTrigger: null, by });
+    }
+    case "UnlockSymbol": {
+      const { accountId, symbol, at, reason, by } = command;
+      const account = state.accounts.get(accountId);
+      if (!account) return reject({ code: "unknown_account", accountId });
+      if (!activeVeto(account, symbol, at)) return reject({ code: "symbol_not_locked", accountId, symbol });
+      return ok({ type: "veto.cleared", at, accountId, symbol, reason, by });
     }
   }
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { AccountId } from "./ids";
+import { EngineConfig } from "./config";
+import { AccountId, SymbolId } from "./ids";
 import { Intent } from "./intent";
-import { AccountSpec, Actor, BreakerKind, Decision, OperatorReason } from "./types";
+import { AccountSpec, Actor, BreakerKind, Decision, OperatorReason, VetoReason } from "./types";
 
 /**
  * Every input and every outcome is one of these events, appended to the ledger in processing
@@ -10,7 +11,21 @@ import { AccountSpec, Actor, BreakerKind, Decision, OperatorReason } from "./typ
  */
 const at = z.number().int().nonnegative();
 
+/** One level of an L2 book. */
+export const BookLevel = z.strictObject({ price: z.number().positive(), size: z.number().nonnegative() });
+export type BookLevel = z.infer<typeof BookLevel>;
+
 export const EngineEvent = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("config.applied"), at, config: EngineConfig, by: Actor }),
+  z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive() }),
+  z.strictObject({
+    type: z.literal("market.book"),
+    at,
+    symbol: SymbolId,
+    /** Best first: bids by descending price, asks by ascending price. */
+    bids: z.array(BookLevel).max(50),
+    asks: z.array(BookLevel).max(50),
+  }),
   z.strictObject({ type: z.literal("account.opened"), at, account: AccountSpec, by: Actor }),
   z.strictObject({ type: z.literal("intent.received"), at, intent: Intent }),
   z.strictObject({ type: z.literal("intent.decided"), at, decision: Decision }),
@@ -19,6 +34,26 @@ export const EngineEvent = z.discriminatedUnion("type", [
     at,
     accountId: AccountId,
     breaker: BreakerKind,
+    reason: OperatorReason,
+    by: Actor,
+  }),
+  z.strictObject({
+    type: z.literal("veto.added"),
+    at,
+    accountId: AccountId,
+    symbol: SymbolId,
+    reason: VetoReason,
+    note: z.string().max(500),
+    /** Epoch ms when the lock ends by itself; null = until the next daily reset. */
+    expiresAt: at.nullable(),
+    valueAtTrigger: z.number().nullable(),
+    by: Actor,
+  }),
+  z.strictObject({
+    type: z.literal("veto.cleared"),
+    at,
+    accountId: AccountId,
+    symbol: SymbolId,
     reason: OperatorReason,
     by: Actor,
   }),
@@ -34,9 +69,14 @@ export const EngineEvent = z.discriminatedUnion("type", [
 export type EngineEvent = z.infer<typeof EngineEvent>;
 export type EventType = EngineEvent["type"];
 
-/** The stream (ledger `stream_id`) an event belongs to: its account. */
-export function streamOf(event: EngineEvent): AccountId {
+/** The stream (ledger `stream_id`) an event belongs to: its account, a market, or the engine. */
+export function streamOf(event: EngineEvent): string {
   switch (event.type) {
+    case "config.applied":
+      return "engine";
+    case "market.tick":
+    case "market.book":
+      return `market:${event.symbol}`;
     case "account.opened":
       return event.account.accountId;
     case "intent.received":
@@ -45,6 +85,8 @@ export function streamOf(event: EngineEvent): AccountId {
       return event.decision.accountId;
     case "breaker.tripped":
     case "breaker.reset":
+    case "veto.added":
+    case "veto.cleared":
       return event.accountId;
   }
 }

@@ -1,36 +1,222 @@
+import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
-import type { AccountState } from "./state";
-import { tradingStateOf } from "./state";
+import type { AccountState, MarketState } from "./state";
+import { activeVeto, equityUsd, tradingStateOf } from "./state";
 import type { DenialReason, GuardName } from "./types";
 
 /**
- * The guard chain, read top to bottom: ordered cheapest first, first denial wins
- * (SPEC section 3). Each guard only reads the state; none has side effects.
+ * The guard chain (SPEC section 3), read top to bottom: ordered cheapest first, first denial
+ * wins. Guards only read; the market statistics they need were folded into the state when the
+ * data arrived. Each guard but the first two can be switched off in `config.guards`.
+ *
+ * Exposure-reducing intents (CLOSE, FLATTEN) are checked by `parameter_validity` only (they
+ * must still name a known instrument with finite numbers): they pass halts, vetoes, the
+ * throttle, price, liquidity and book checks, so a position can always be exited. A limit
+ * is broken when the observed value is strictly above it, except where a guard says otherwise.
  */
-export type GuardContext = { readonly intent: Intent; readonly account: AccountState };
+export type GuardContext = {
+  readonly intent: Intent;
+  readonly account: AccountState;
+  readonly config: EngineConfig;
+  readonly instrument: Instrument | undefined;
+  readonly market: MarketState | undefined;
+  /** Decision time (epoch ms), from the command: the engine has no clock. */
+  readonly now: number;
+};
 
-export type GuardVerdict =
-  | { readonly pass: true }
-  | {
-      readonly pass: false;
-      readonly reason: DenialReason;
-      readonly observed: number | string | null;
-      readonly limit: number | string | null;
-    };
+export type Denial = {
+  readonly reason: DenialReason;
+  readonly observed: number | string | null;
+  readonly limit: number | string | null;
+};
 
-export type Guard = { readonly name: GuardName; readonly check: (ctx: GuardContext) => GuardVerdict };
+/** A guard returns null to pass, or the denial. */
+export type Guard = { readonly name: GuardName; readonly check: (ctx: GuardContext) => Denial | null };
 
-const pass: GuardVerdict = { pass: true };
+const deny = (reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"]): Denial => ({
+  reason,
+  observed,
+  limit,
+});
+
+/** The price an order would trade at: its limit, else the strategy's reference, else the last price. */
+export function orderPrice(ctx: Pick<GuardContext, "intent" | "market">): number | null {
+  return ctx.intent.limitPrice ?? ctx.intent.referencePrice ?? ctx.market?.lastPrice ?? null;
+}
+
+/** Order size in instrument units: the quantity, or the target weight of equity at the order price. */
+export function orderQuantity(ctx: GuardContext): number | null {
+  if (ctx.intent.quantity !== undefined) return ctx.intent.quantity;
+  const price = orderPrice(ctx);
+  if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument) return null;
+  return (Math.abs(ctx.intent.targetWeight) * equityUsd(ctx.account)) / (price * ctx.instrument.contractSize);
+}
+
+/** Observed values are reported to 6 significant digits. */
+const significant = (value: number) => Number(value.toPrecision(6));
+
+/**
+ * `observed > limit`, ignoring floating-point noise: an order exactly at a limit (5% computed
+ * as 5.0000000000002%) is at the limit, not over it.
+ */
+export function exceeds(observed: number, limit: number): boolean {
+  return observed - limit > 1e-9 * Math.max(1, Math.abs(limit));
+}
 
 /** 1. Trading state: a halted account takes no new exposure; exits always pass. */
 const tradingState: Guard = {
   name: "trading_state",
   check: ({ intent, account }) => {
     const state = tradingStateOf(account);
-    if (state === "ACTIVE" || reducesExposure(intent)) return pass;
-    return { pass: false, reason: "trading_halted", observed: state, limit: "ACTIVE" };
+    if (state === "ACTIVE" || reducesExposure(intent)) return null;
+    return deny("trading_halted", state, "ACTIVE");
   },
 };
 
-export const guardChain: readonly Guard[] = [tradingState];
+const numericFields = ["quantity", "targetWeight", "limitPrice", "slPrice", "tpPrice", "referencePrice"] as const;
+
+/** 2. Parameter validity: finite numbers, a known instrument, stop and target on the right side. */
+const parameterValidity: Guard = {
+  name: "parameter_validity",
+  check: (ctx) => {
+    const { intent } = ctx;
+    for (const field of numericFields) {
+      const value = intent[field];
+      if (value !== undefined && !Number.isFinite(value)) return deny("non_finite_input", field, "finite number");
+    }
+    if (!ctx.instrument) return deny("unknown_instrument", intent.symbol, "configured instrument");
+    if (reducesExposure(intent)) return null;
+    const price = orderPrice(ctx);
+    if (price === null) return null; // price_sanity denies an order with no price at all
+    const buy = intent.side === "BUY";
+    if (intent.slPrice !== undefined && (buy ? intent.slPrice >= price : intent.slPrice <= price)) {
+      return deny("stop_on_wrong_side", intent.slPrice, price);
+    }
+    if (intent.tpPrice !== undefined && (buy ? intent.tpPrice <= price : intent.tpPrice >= price)) {
+      return deny("target_on_wrong_side", intent.tpPrice, price);
+    }
+    return null;
+  },
+};
+
+/** 3. Veto registry: a locked symbol takes no new exposure until its lock ends. */
+const vetoRegistry: Guard = {
+  name: "veto_registry",
+  check: ({ intent, account, now }) => {
+    if (reducesExposure(intent)) return null;
+    const veto = activeVeto(account, intent.symbol, now);
+    if (!veto) return null;
+    return deny("symbol_locked", veto.reason, veto.expiresAt === null ? "until_reset" : new Date(veto.expiresAt).toISOString());
+  },
+};
+
+/** 4. Throttle and size: intents per account per rolling second; notional per order. */
+const throttle: Guard = {
+  name: "throttle",
+  check: (ctx) => {
+    if (reducesExposure(ctx.intent)) return null;
+    const { maxIntentsPerSecond, maxOrderNotionalUsd } = ctx.config.guards.throttle;
+    // recentIntentTimes already holds this intent (folded from intent.received).
+    const inWindow = ctx.account.recentIntentTimes.length;
+    if (exceeds(inWindow, maxIntentsPerSecond)) return deny("throttled", inWindow, maxIntentsPerSecond);
+    const quantity = orderQuantity(ctx);
+    const price = orderPrice(ctx);
+    if (quantity === null || price === null || !ctx.instrument) return null; // price_sanity fails these closed
+    const notionalUsd = quantity * ctx.instrument.contractSize * price;
+    if (exceeds(notionalUsd, maxOrderNotionalUsd)) return deny("order_notional_exceeded", significant(notionalUsd), maxOrderNotionalUsd);
+    return null;
+  },
+};
+
+/** 5. Price sanity: a fresh last price must exist, and the order's prices must be near it. */
+const priceSanity: Guard = {
+  name: "price_sanity",
+  check: ({ intent, market, config, now }) => {
+    if (reducesExposure(intent)) return null;
+    const { maxDeviationPct, maxPriceAgeMs } = config.guards.priceSanity;
+    if (!market || market.lastPrice === null || market.lastPriceAt === null) return deny("no_price", null, maxPriceAgeMs);
+    const ageMs = now - market.lastPriceAt;
+    if (exceeds(ageMs, maxPriceAgeMs)) return deny("stale_price", ageMs, maxPriceAgeMs);
+    for (const claimed of [intent.referencePrice, intent.limitPrice]) {
+      if (claimed === undefined) continue;
+      const deviationPct = (Math.abs(claimed - market.lastPrice) / market.lastPrice) * 100;
+      if (exceeds(deviationPct, maxDeviationPct)) return deny("price_deviation", significant(deviationPct), maxDeviationPct);
+    }
+    return null;
+  },
+};
+
+/** 6. Liquidity: the order may take at most a set percentage of average daily volume. */
+const liquidity: Guard = {
+  name: "liquidity",
+  check: (ctx) => {
+    if (reducesExposure(ctx.intent) || !ctx.instrument) return null;
+    const quantity = orderQuantity(ctx);
+    if (quantity === null) return deny("illiquid", null, ctx.config.guards.liquidity.maxAdvPct);
+    const advPct = (quantity / ctx.instrument.averageDailyVolume) * 100;
+    const { maxAdvPct } = ctx.config.guards.liquidity;
+    return exceeds(advPct, maxAdvPct) ? deny("illiquid", significant(advPct), maxAdvPct) : null;
+  },
+};
+
+/**
+ * 7. Microstructure, when a fresh L2 book is known: order book imbalance
+ * OBI = (bidVol − askVol) / (bidVol + askVol) over the top levels denies a buy below −limit and
+ * a sell above +limit; a wall (one level at least `wallMultiple` × the average of the top
+ * levels) on the opposing side denies.
+ */
+const microstructure: Guard = {
+  name: "microstructure",
+  check: ({ intent, market, config, now }) => {
+    if (reducesExposure(intent)) return null;
+    const book = market?.book;
+    const { obiLimit, wallMultiple, depthLevels } = config.guards.microstructure;
+    if (!book || now - book.at > config.guards.priceSanity.maxPriceAgeMs) return null;
+    const bids = book.bids.slice(0, depthLevels);
+    const asks = book.asks.slice(0, depthLevels);
+    const bidVolume = bids.reduce((sum, level) => sum + level.size, 0);
+    const askVolume = asks.reduce((sum, level) => sum + level.size, 0);
+    if (bidVolume + askVolume > 0) {
+      const obi = (bidVolume - askVolume) / (bidVolume + askVolume);
+      if (intent.side === "BUY" && exceeds(-obi, obiLimit)) return deny("order_book_imbalance", significant(obi), -obiLimit);
+      if (intent.side === "SELL" && exceeds(obi, obiLimit)) return deny("order_book_imbalance", significant(obi), obiLimit);
+    }
+    const opposing = intent.side === "BUY" ? asks : bids;
+    if (opposing.length === 0) return null;
+    const average = opposing.reduce((sum, level) => sum + level.size, 0) / opposing.length;
+    // A wall is "at least" the multiple: at the limit counts (SPEC: >= 5x).
+    const wall = opposing.find((level) => average > 0 && !exceeds(wallMultiple, level.size / average));
+    return wall ? deny("opposing_wall", significant(wall.size / average), wallMultiple) : null;
+  },
+};
+
+/** The chain, in order. `guardEnabled` says which guards the configuration switched off. */
+export const guardChain: readonly Guard[] = [
+  tradingState,
+  parameterValidity,
+  vetoRegistry,
+  throttle,
+  priceSanity,
+  liquidity,
+  microstructure,
+];
+
+export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
+  switch (name) {
+    case "trading_state":
+    case "parameter_validity":
+      // Never switched off: the halt, and fail-closed checks every later guard relies on.
+      return true;
+    case "veto_registry":
+      return config.guards.vetoRegistry.enabled;
+    case "throttle":
+      return config.guards.throttle.enabled;
+    case "price_sanity":
+      return config.guards.priceSanity.enabled;
+    case "liquidity":
+      return config.guards.liquidity.enabled;
+    case "microstructure":
+      return config.guards.microstructure.enabled;
+  }
+}

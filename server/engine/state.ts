@@ -1,6 +1,8 @@
-import type { EngineEvent } from "./events";
-import type { AccountId } from "./ids";
-import type { AccountSpec, Actor, BreakerKind, TradingState } from "./types";
+import type { EngineConfig } from "./config";
+import { EngineConfig as EngineConfigSchema } from "./config";
+import type { BookLevel, EngineEvent } from "./events";
+import type { AccountId, SymbolId } from "./ids";
+import type { AccountSpec, Actor, BreakerKind, TradingState, VetoReason } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
 export type BreakerState =
@@ -12,22 +14,48 @@ export type BreakerState =
       readonly trippedBy: Actor;
     };
 
+export type VetoEntry = {
+  readonly reason: VetoReason;
+  readonly note: string;
+  readonly since: number;
+  /** null: until the next daily reset. */
+  readonly expiresAt: number | null;
+  readonly valueAtTrigger: number | null;
+  readonly by: Actor;
+};
+
 export type AccountState = {
   readonly spec: AccountSpec;
   readonly breakers: Readonly<Record<BreakerKind, BreakerState>>;
+  readonly vetoes: ReadonlyMap<SymbolId, VetoEntry>;
+  /** Times of this account's intents within the last second of the latest one (throttle). */
+  readonly recentIntentTimes: readonly number[];
   readonly allowedCount: number;
   readonly deniedCount: number;
 };
 
-export type EngineState = {
-  readonly accounts: ReadonlyMap<AccountId, AccountState>;
+export type Book = { readonly at: number; readonly bids: readonly BookLevel[]; readonly asks: readonly BookLevel[] };
+
+export type MarketState = {
+  readonly lastPrice: number | null;
+  readonly lastPriceAt: number | null;
+  readonly book: Book | null;
 };
 
-export function initialState(): EngineState {
-  return { accounts: new Map() };
+export type EngineState = {
+  readonly config: EngineConfig;
+  readonly accounts: ReadonlyMap<AccountId, AccountState>;
+  readonly market: ReadonlyMap<SymbolId, MarketState>;
+};
+
+export const THROTTLE_WINDOW_MS = 1_000;
+
+export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
+  return { config, accounts: new Map(), market: new Map() };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
+const noMarket: MarketState = { lastPrice: null, lastPriceAt: null, book: null };
 
 function freshBreakers(): Record<BreakerKind, BreakerState> {
   return Object.fromEntries(BreakerKinds.options.map((kind) => [kind, untripped])) as Record<
@@ -39,6 +67,21 @@ function freshBreakers(): Record<BreakerKind, BreakerState> {
 /** HALTED while any breaker is tripped; otherwise ACTIVE. Derived, never stored. */
 export function tradingStateOf(account: AccountState): TradingState {
   return Object.values(account.breakers).some((breaker) => breaker.tripped) ? "HALTED" : "ACTIVE";
+}
+
+/**
+ * The account's equity in USD. No fills exist before the execution path lands, so equity is
+ * still the initial balance; accounting will replace this with balance + floating P/L.
+ */
+export function equityUsd(account: AccountState): number {
+  return account.spec.initialBalanceUsd;
+}
+
+/** The veto in force on `symbol` at `now`, if any. */
+export function activeVeto(account: AccountState, symbol: SymbolId, now: number): VetoEntry | null {
+  const veto = account.vetoes.get(symbol);
+  if (!veto) return null;
+  return veto.expiresAt === null || veto.expiresAt > now ? veto : null;
 }
 
 function withAccount(
@@ -53,22 +96,42 @@ function withAccount(
   return { ...state, accounts };
 }
 
+function withMarket(state: EngineState, symbol: SymbolId, update: (market: MarketState) => MarketState): EngineState {
+  const market = new Map(state.market);
+  market.set(symbol, update(state.market.get(symbol) ?? noMarket));
+  return { ...state, market };
+}
+
 /** The state fold: replay is `events.reduce(evolve, initialState())`. */
 export function evolve(state: EngineState, event: EngineEvent): EngineState {
   switch (event.type) {
+    case "config.applied":
+      return { ...state, config: event.config };
+    case "market.tick":
+      return withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
+    case "market.book":
+      return withMarket(state, event.symbol, (market) => ({
+        ...market,
+        book: { at: event.at, bids: event.bids, asks: event.asks },
+      }));
     case "account.opened": {
       if (state.accounts.has(event.account.accountId)) return state;
       const accounts = new Map(state.accounts);
       accounts.set(event.account.accountId, {
         spec: event.account,
         breakers: freshBreakers(),
+        vetoes: new Map(),
+        recentIntentTimes: [],
         allowedCount: 0,
         deniedCount: 0,
       });
       return { ...state, accounts };
     }
     case "intent.received":
-      return state;
+      return withAccount(state, event.intent.accountId, (account) => ({
+        ...account,
+        recentIntentTimes: [...account.recentIntentTimes.filter((t) => t > event.at - THROTTLE_WINDOW_MS), event.at],
+      }));
     case "intent.decided":
       return withAccount(state, event.decision.accountId, (account) =>
         event.decision.outcome === "allowed"
@@ -91,6 +154,25 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           [event.breaker]: { tripped: false, lastResetAt: event.at, lastResetBy: event.by },
         },
       }));
+    case "veto.added":
+      return withAccount(state, event.accountId, (account) => {
+        const vetoes = new Map(account.vetoes);
+        vetoes.set(event.symbol, {
+          reason: event.reason,
+          note: event.note,
+          since: event.at,
+          expiresAt: event.expiresAt,
+          valueAtTrigger: event.valueAtTrigger,
+          by: event.by,
+        });
+        return { ...account, vetoes };
+      });
+    case "veto.cleared":
+      return withAccount(state, event.accountId, (account) => {
+        const vetoes = new Map(account.vetoes);
+        vetoes.delete(event.symbol);
+        return { ...account, vetoes };
+      });
     default:
       return assertNever(event);
   }

@@ -10,12 +10,39 @@ export const BreakerKind = z.enum(["manual"]);
 export type BreakerKind = z.infer<typeof BreakerKind>;
 
 /** Names of the guards in the chain, in chain order (see guards.ts). */
-export const GuardName = z.enum(["trading_state"]);
+export const GuardName = z.enum([
+  "trading_state",
+  "parameter_validity",
+  "veto_registry",
+  "throttle",
+  "price_sanity",
+  "liquidity",
+  "microstructure",
+]);
 export type GuardName = z.infer<typeof GuardName>;
 
 /** Closed set of denial reasons. A denial never carries a bare string. */
-export const DenialReason = z.enum(["trading_halted"]);
+export const DenialReason = z.enum([
+  "trading_halted",
+  "non_finite_input",
+  "unknown_instrument",
+  "stop_on_wrong_side",
+  "target_on_wrong_side",
+  "symbol_locked",
+  "throttled",
+  "order_notional_exceeded",
+  "no_price",
+  "stale_price",
+  "price_deviation",
+  "illiquid",
+  "order_book_imbalance",
+  "opposing_wall",
+]);
 export type DenialReason = z.infer<typeof DenialReason>;
+
+/** Why a symbol is locked in an account's veto registry. */
+export const VetoReason = z.enum(["manual", "stop_loss_hit"]);
+export type VetoReason = z.infer<typeof VetoReason>;
 
 /** Who did something: an authenticated principal, or the system itself. */
 export const Actor = z.string().min(1).max(128);

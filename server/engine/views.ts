@@ -1,4 +1,5 @@
-import type { AccountState, BreakerState } from "./state";
+import type { SymbolId } from "./ids";
+import type { AccountState, BreakerState, VetoEntry } from "./state";
 import { tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
@@ -6,9 +7,13 @@ import { BreakerKind as BreakerKinds } from "./types";
 /** What the API and the dashboard show of an account: a pure projection of its state. */
 export type BreakerView = { kind: BreakerKind; resetPolicy: "manual_only" } & BreakerState;
 
+export type VetoView = { symbol: SymbolId } & VetoEntry;
+
 export type AccountView = AccountSpec & {
   tradingState: TradingState;
   breakers: BreakerView[];
+  /** Every registry entry, expired or not; a lock is in force while `expiresAt` is null or later than now. */
+  vetoes: VetoView[];
   decisions: { allowed: number; denied: number };
 };
 
@@ -23,6 +28,7 @@ export function accountView(account: AccountState): AccountView {
       resetPolicy: resetPolicies[kind],
       ...account.breakers[kind],
     })),
+    vetoes: [...account.vetoes].map(([symbol, veto]) => ({ symbol, ...veto })),
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },
   };
 }

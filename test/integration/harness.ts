@@ -122,3 +122,10 @@ export async function api(base: string, method: string, route: string, body?: un
     body: text ? (JSON.parse(text) as Record<string, any>) : null, // eslint-disable-line @typescript-eslint/no-explicit-any
   };
 }
+
+/** Writes an engine configuration file for RISKGATE_ENGINE_CONFIG. */
+export function engineConfigFile(config: unknown): string {
+  const file = path.join(tempDir("riskgate-config-"), "engine.json");
+  fs.writeFileSync(file, JSON.stringify(config));
+  return file;
+}

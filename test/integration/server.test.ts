@@ -1,15 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io } from "socket.io-client";
 import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
-import { DEMO_ACCOUNT, sampleIntent } from "../fixtures";
+import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
 import type { RunningServer } from "./harness";
-import { api, freshPostgresDatabase, postgresReachable, postgresUrl, runToExit, startServer, tempDir } from "./harness";
+import {
+  api,
+  engineConfigFile,
+  freshPostgresDatabase,
+  postgresReachable,
+  postgresUrl,
+  runToExit,
+  startServer,
+  tempDir,
+} from "./harness";
 
 const ACCOUNT = DEMO_ACCOUNT;
 const intent = sampleIntent;
 const isCI = process.env.CI === "true" || process.env.CI === "1";
 
 type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
+
+// This suite sends intents faster than the default 10 a second per account; the throttle has
+// its own test below.
+const roomyThrottle = { RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { throttle: { maxIntentsPerSecond: 1000 } } }) };
 
 const postgresProblem = await postgresReachable();
 if (postgresProblem && !isCI) {
@@ -23,7 +36,7 @@ const databases: { name: string; skip: boolean; create: () => Promise<Database> 
   {
     name: "PGlite",
     skip: false,
-    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-it-") }, cleanup: async () => undefined }),
+    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-it-"), ...roomyThrottle }, cleanup: async () => undefined }),
   },
   {
     name: "PostgreSQL",
@@ -32,7 +45,7 @@ const databases: { name: string; skip: boolean; create: () => Promise<Database> 
     create: async () => {
       if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
       const database = await freshPostgresDatabase();
-      return { env: { DATABASE_URL: database.url }, cleanup: database.drop };
+      return { env: { DATABASE_URL: database.url, ...roomyThrottle }, cleanup: database.drop };
     },
   },
 ];
@@ -51,6 +64,10 @@ for (const database of databases) {
       await server?.stop("SIGTERM");
       await db?.cleanup();
     });
+
+    async function freshPrice(): Promise<void> {
+      expect((await api(server.url, "POST", "/api/v1/market", EURUSD_TICK)).status).toBe(200);
+    }
 
     async function lastSeq(): Promise<number> {
       const health = await api(server.url, "GET", "/api/health");
@@ -87,6 +104,7 @@ for (const database of databases) {
     });
 
     it("allows an entry while active, denies it while halted, and allows it again after a reset", async () => {
+      await freshPrice();
       const allowed = await api(server.url, "POST", "/api/v1/intents", intent("flow-1"));
       expect(allowed.status).toBe(200);
       expect(allowed.body!.decision).toMatchObject({ outcome: "allowed", approvedQuantity: 1 });
@@ -112,6 +130,7 @@ for (const database of databases) {
 
       const reset = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { reason: "flow test clear" });
       expect(reset.body!.account.tradingState).toBe("ACTIVE");
+      await freshPrice();
       const allowedAgain = await api(server.url, "POST", "/api/v1/intents", intent("flow-4"));
       expect(allowedAgain.body!.decision.outcome).toBe("allowed");
 
@@ -123,6 +142,7 @@ for (const database of databases) {
     });
 
     it("returns the first decision when an intent is retried, and 409 when its intentId is reused for another body", async () => {
+      await freshPrice();
       const first = await api(server.url, "POST", "/api/v1/intents", intent("retry-1"));
       const seqAfterFirst = await lastSeq();
       const retry = await api(server.url, "POST", "/api/v1/intents", intent("retry-1"));
@@ -154,6 +174,50 @@ for (const database of databases) {
         expect(response.body!.detail).toContain(field);
       }
       expect(await lastSeq()).toBe(before);
+    });
+
+    it("denies an entry without a fresh price, and one whose reference price strays more than 5% from it", async () => {
+      const noPrice = await api(server.url, "POST", "/api/v1/intents", intent("px-1", { symbol: "GBPUSD" }));
+      expect(noPrice.body!.decision).toMatchObject({ outcome: "denied", guard: "price_sanity", reason: "no_price" });
+      await freshPrice();
+      const strayed = await api(server.url, "POST", "/api/v1/intents", intent("px-2", { referencePrice: 1.2 }));
+      expect(strayed.body!.decision).toMatchObject({ outcome: "denied", reason: "price_deviation", observed: 10.5991, limit: 5 });
+      const unknown = await api(server.url, "POST", "/api/v1/intents", intent("px-3", { symbol: "NOPE" }));
+      expect(unknown.body!.decision).toMatchObject({ outcome: "denied", reason: "unknown_instrument" });
+    });
+
+    it("rejects market data that is malformed, naming the field", async () => {
+      const before = await lastSeq();
+      const bad = await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: -1 }] });
+      expect(bad.status).toBe(422);
+      expect(bad.body!.errors[0].path).toBe("ticks.0.price");
+      const unordered = await api(server.url, "POST", "/api/v1/market", {
+        books: [{ symbol: "EURUSD", bids: [{ price: 1, size: 1 }, { price: 2, size: 1 }], asks: [] }],
+      });
+      expect(unordered.body!.errors[0].path).toBe("books.0.bids");
+      expect((await api(server.url, "POST", "/api/v1/market", {})).status).toBe(422);
+      expect(await lastSeq()).toBe(before);
+    });
+
+    it("locks a symbol so entries are denied while closes pass, and unlocks it with a reason", async () => {
+      await freshPrice();
+      const lock = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes`, { symbol: "EURUSD", reason: "news spike" });
+      expect(lock.status).toBe(201);
+      expect(lock.body!.account.vetoes).toEqual([expect.objectContaining({ symbol: "EURUSD", reason: "manual", note: "news spike", expiresAt: null })]);
+      expect((await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes`, { symbol: "EURUSD", reason: "again" })).status).toBe(409);
+
+      const entry = await api(server.url, "POST", "/api/v1/intents", intent("veto-1"));
+      expect(entry.body!.decision).toMatchObject({ outcome: "denied", guard: "veto_registry", reason: "symbol_locked", limit: "until_reset" });
+      const close = await api(server.url, "POST", "/api/v1/intents", intent("veto-2", { action: "CLOSE", side: "SELL" }));
+      expect(close.body!.decision.outcome).toBe("allowed");
+
+      const noReason = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes/EURUSD/unlock`, {});
+      expect(noReason.status).toBe(422);
+      const unlock = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes/EURUSD/unlock`, { reason: "spike faded" });
+      expect(unlock.status).toBe(200);
+      const listed = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}/vetoes`);
+      expect(listed.body!.vetoes).toEqual([]);
+      expect((await api(server.url, "POST", "/api/v1/intents", intent("veto-3"))).body!.decision).toMatchObject({ outcome: "allowed" });
     });
 
     it("refuses a trip without a reason, naming the field, and appends nothing", async () => {
@@ -233,6 +297,39 @@ for (const database of databases) {
   });
 }
 
+describe("the engine configuration file", () => {
+  it("applies its guard parameters: with a limit of 2 intents a second, the third is throttled", async () => {
+    const server = await startServer({
+      RISKGATE_DATA_DIR: tempDir("riskgate-throttle-"),
+      RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { throttle: { maxIntentsPerSecond: 2 } } }),
+    });
+    try {
+      await api(server.url, "POST", "/api/v1/market", EURUSD_TICK);
+      const outcomes = [];
+      for (const id of ["th-1", "th-2", "th-3"]) {
+        outcomes.push((await api(server.url, "POST", "/api/v1/intents", intent(id))).body!.decision);
+      }
+      expect(outcomes.map((d) => d.outcome)).toEqual(["allowed", "allowed", "denied"]);
+      expect(outcomes[2]).toMatchObject({ guard: "throttle", reason: "throttled", observed: 3, limit: 2 });
+      // The configuration in force is on the ledger, so a replay decides under it.
+      const ledger = await api(server.url, "GET", "/api/v1/ledger?limit=5");
+      const applied = ledger.body!.events.find((r: { event: { type: string } }) => r.event.type === "config.applied");
+      expect(applied.event.config.guards.throttle.maxIntentsPerSecond).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("stops the start when the file breaks the schema, naming the field", async () => {
+    const result = await runToExit({
+      RISKGATE_DATA_DIR: tempDir("riskgate-badconfig-"),
+      RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { priceSanity: { maxDeviationPct: -1 } } }),
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(/RISKGATE_ENGINE_CONFIG \(.*engine\.json\) guards\.priceSanity\.maxDeviationPct: /);
+  });
+});
+
 describe("starting the server", () => {
   it.each([
     ["PORT", "not-a-port"],
@@ -260,9 +357,10 @@ describe("starting the server", () => {
 describe.skipIf(postgresProblem !== null && !isCI)("when the database goes away", () => {
   it("answers intents and trips with 503 problem+json, and health says why", async () => {
     const database = await freshPostgresDatabase();
-    const server = await startServer({ DATABASE_URL: database.url });
+    const server = await startServer({ DATABASE_URL: database.url, ...roomyThrottle });
     try {
-      expect((await api(server.url, "POST", "/api/v1/intents", intent("before-outage"))).status).toBe(200);
+      await api(server.url, "POST", "/api/v1/market", EURUSD_TICK);
+      expect((await api(server.url, "POST", "/api/v1/intents", intent("before-outage"))).body!.decision.outcome).toBe("allowed");
       await database.drop();
 
       const denied = await api(server.url, "POST", "/api/v1/intents", intent("during-outage"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BreakerActionBody } from "@/server/api/schemas";
+import { ReasonBody } from "@/server/api/schemas";
 import { loadConfig } from "@/server/config";
 import { Intent } from "@/server/engine/intent";
 
@@ -50,9 +50,9 @@ describe("intent parsing at the boundary", () => {
   });
 
   it("requires a breaker reason of at least 3 characters after trimming", () => {
-    expect(BreakerActionBody.safeParse({ reason: "  ok " }).success).toBe(false);
-    expect(BreakerActionBody.safeParse({}).success).toBe(false);
-    expect(BreakerActionBody.safeParse({ reason: "FOMC release" }).data).toEqual({ reason: "FOMC release" });
+    expect(ReasonBody.safeParse({ reason: "  ok " }).success).toBe(false);
+    expect(ReasonBody.safeParse({}).success).toBe(false);
+    expect(ReasonBody.safeParse({ reason: "FOMC release" }).data).toEqual({ reason: "FOMC release" });
   });
 });
 

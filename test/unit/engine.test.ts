@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EngineEvent } from "@/server/engine/events";
 import { evolve, initialState, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
-import { accountId, given, intent, opened, tripped, when } from "./given";
+import { accountId, config, given, intent, opened, priced, tripped, when } from "./given";
 
 function decisionOf(events: EngineEvent[]) {
   const decided = events.find((event) => event.type === "intent.decided");
@@ -12,7 +12,7 @@ function decisionOf(events: EngineEvent[]) {
 
 describe("intent decisions", () => {
   it("allows an entry when the account is active, approving the requested quantity", () => {
-    const result = when(given(opened), { type: "SubmitIntent", at: 3_000, intent: intent({ quantity: 2.5 }) });
+    const result = when(given(opened, priced), { type: "SubmitIntent", at: 3_000, intent: intent({ quantity: 2.5 }) });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.events.map((event) => event.type)).toEqual(["intent.received", "intent.decided"]);
@@ -20,7 +20,7 @@ describe("intent decisions", () => {
   });
 
   it("denies an entry when the account is halted, naming the guard, reason, observed value and limit", () => {
-    const result = when(given(opened, tripped), { type: "SubmitIntent", at: 3_000, intent: intent() });
+    const result = when(given(opened, priced, tripped), { type: "SubmitIntent", at: 3_000, intent: intent() });
     if (!result.ok) throw new Error("expected events");
     expect(decisionOf(result.events)).toEqual({
       intentId: "i-1",
@@ -36,19 +36,19 @@ describe("intent decisions", () => {
   });
 
   it("denies a scale-in when halted, since it may add exposure", () => {
-    const result = when(given(opened, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action: "SCALE" }) });
+    const result = when(given(opened, priced, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action: "SCALE" }) });
     if (!result.ok) throw new Error("expected events");
     expect(decisionOf(result.events).outcome).toBe("denied");
   });
 
   it.each(["CLOSE", "FLATTEN"] as const)("allows a %s when the account is halted: exits always pass", (action) => {
-    const result = when(given(opened, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action, side: "SELL" }) });
+    const result = when(given(opened, priced, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action, side: "SELL" }) });
     if (!result.ok) throw new Error("expected events");
     expect(decisionOf(result.events).outcome).toBe("allowed");
   });
 
   it("refuses an intent for an account that does not exist", () => {
-    const result = when(given(), { type: "SubmitIntent", at: 3_000, intent: intent() });
+    const result = when(given(priced), { type: "SubmitIntent", at: 3_000, intent: intent() });
     expect(result).toEqual({ ok: false, rejection: { code: "unknown_account", accountId } });
   });
 });
@@ -57,31 +57,31 @@ describe("manual circuit breaker", () => {
   const order = { accountId, breaker: "manual" as const, reason: "operator check", by: "risk-manager" };
 
   it("halts the account when tripped, recording who, when and why", () => {
-    const result = when(given(opened), { type: "TripBreaker", at: 5_000, ...order });
+    const result = when(given(opened, priced), { type: "TripBreaker", at: 5_000, ...order });
     if (!result.ok) throw new Error("expected events");
-    const state = result.events.reduce(evolve, given(opened));
+    const state = result.events.reduce(evolve, given(opened, priced));
     const account = state.accounts.get(accountId)!;
     expect(tradingStateOf(account)).toBe("HALTED");
     expect(account.breakers.manual).toEqual({ tripped: true, reason: "operator check", trippedAt: 5_000, trippedBy: "risk-manager" });
   });
 
   it("returns the account to ACTIVE when reset", () => {
-    const result = when(given(opened, tripped), { type: "ResetBreaker", at: 6_000, ...order });
+    const result = when(given(opened, priced, tripped), { type: "ResetBreaker", at: 6_000, ...order });
     if (!result.ok) throw new Error("expected events");
-    const account = result.events.reduce(evolve, given(opened, tripped)).accounts.get(accountId)!;
+    const account = result.events.reduce(evolve, given(opened, priced, tripped)).accounts.get(accountId)!;
     expect(tradingStateOf(account)).toBe("ACTIVE");
     expect(accountView(account).breakers[0]).toMatchObject({ kind: "manual", tripped: false, lastResetAt: 6_000, lastResetBy: "risk-manager" });
   });
 
   it("refuses to trip a breaker that is already tripped", () => {
-    expect(when(given(opened, tripped), { type: "TripBreaker", at: 5_000, ...order })).toEqual({
+    expect(when(given(opened, priced, tripped), { type: "TripBreaker", at: 5_000, ...order })).toEqual({
       ok: false,
       rejection: { code: "breaker_already_tripped", accountId, breaker: "manual" },
     });
   });
 
   it("refuses to reset a breaker that is not tripped", () => {
-    expect(when(given(opened), { type: "ResetBreaker", at: 5_000, ...order })).toEqual({
+    expect(when(given(opened, priced), { type: "ResetBreaker", at: 5_000, ...order })).toEqual({
       ok: false,
       rejection: { code: "breaker_not_tripped", accountId, breaker: "manual" },
     });
@@ -98,8 +98,8 @@ describe("replay", () => {
       { type: "ResetBreaker", at: 6_000, accountId, breaker: "manual", reason: "clear", by: "rm" },
       { type: "SubmitIntent", at: 7_000, intent: intent({ intentId: "d" }) },
     ] as const;
-    let state = given(opened);
-    const ledger: EngineEvent[] = [opened];
+    let state = given(opened, priced);
+    const ledger: EngineEvent[] = [opened, priced];
     for (const command of commands) {
       const result = when(state, command);
       if (!result.ok) throw new Error(`unexpected rejection ${JSON.stringify(result.rejection)}`);
@@ -110,7 +110,7 @@ describe("replay", () => {
     expect(outcomes).toEqual(["allowed", "denied", "allowed", "allowed"]);
 
     // Replay: fold the ledger from scratch, re-deciding every recorded intent on the way.
-    let replayed = initialState();
+    let replayed = initialState(config);
     const reproduced: EngineEvent[] = [];
     for (const event of ledger) {
       if (event.type === "intent.received") {

@@ -1,4 +1,4 @@
-import { BreakerActionBody, BreakerParams, UNAUTHENTICATED_ACTOR } from "@/server/api/schemas";
+import { ReasonBody, BreakerParams, UNAUTHENTICATED_ACTOR } from "@/server/api/schemas";
 import { json, parseWith, readBody, route } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
@@ -6,7 +6,7 @@ export const dynamic = "force-dynamic";
 /** Trip a breaker: the account is HALTED until it is reset. A reason is required. */
 export const POST = route<{ accountId: string; breaker: string }>(async (request, { params, services }) => {
   const { accountId, breaker } = parseWith(BreakerParams, params, ["params"]);
-  const { reason } = await readBody(request, BreakerActionBody);
+  const { reason } = await readBody(request, ReasonBody);
   const account = await services.runtime.tripBreaker({ accountId, breaker, reason, by: UNAUTHENTICATED_ACTOR });
   return json({ seq: services.runtime.lastSeq, account });
 });

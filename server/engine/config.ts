@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { SymbolId } from "./ids";
+
+/**
+ * The engine's configuration: instrument reference data and every guard's parameters. One
+ * strict schema with defaults; presets will instantiate it. The shell records the configuration
+ * in force on the ledger (`config.applied`), so replay decides under the very same one.
+ */
+export const Instrument = z.strictObject({
+  sector: z.string().min(1),
+  /** Volatility cluster; used by the portfolio caps. */
+  cluster: z.string().min(1).optional(),
+  /** Units of the underlying per 1 lot/contract; notional = quantity × contractSize × price. */
+  contractSize: z.number().positive(),
+  tickSize: z.number().positive(),
+  /** Average daily volume, in the same units as intent quantities. */
+  averageDailyVolume: z.number().positive(),
+});
+export type Instrument = z.infer<typeof Instrument>;
+
+const enabled = z.boolean().default(true);
+
+export const GuardsConfig = z.strictObject({
+  vetoRegistry: z.strictObject({ enabled }).prefault({}),
+  throttle: z
+    .strictObject({
+      enabled,
+      /** Intents per account within any rolling second (the intent being decided included). */
+      maxIntentsPerSecond: z.number().int().positive().default(10),
+      maxOrderNotionalUsd: z.number().positive().default(5_000_000),
+    })
+    .prefault({}),
+  priceSanity: z
+    .strictObject({
+      enabled,
+      /** |referencePrice − last| / last, in percent. */
+      maxDeviationPct: z.number().positive().default(5),
+      /** A last price older than this is stale. */
+      maxPriceAgeMs: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  liquidity: z
+    .strictObject({
+      enabled,
+      /** Order quantity as a percentage of the instrument's average daily volume. */
+      maxAdvPct: z.number().positive().default(1),
+    })
+    .prefault({}),
+  microstructure: z
+    .strictObject({
+      enabled,
+      /** A buy is denied when OBI < −limit, a sell when OBI > limit. */
+      obiLimit: z.number().min(0).max(1).default(0.7),
+      /** A level at least this many times the average of the top levels is a wall. */
+      wallMultiple: z.number().positive().default(5),
+      depthLevels: z.number().int().positive().default(10),
+    })
+    .prefault({}),
+});
+export type GuardsConfig = z.infer<typeof GuardsConfig>;
+
+export const EngineConfig = z.strictObject({
+  instruments: z.record(SymbolId, Instrument).default({}),
+  guards: GuardsConfig.prefault({}),
+});
+export type EngineConfig = z.infer<typeof EngineConfig>;
+export type EngineConfigInput = z.input<typeof EngineConfig>;

@@ -1,0 +1,265 @@
+import { describe, expect, it } from "vitest";
+import type { EngineEvent } from "@/server/engine/events";
+import { SymbolId } from "@/server/engine/ids";
+import type { EngineState } from "@/server/engine/state";
+import { evolve } from "@/server/engine/state";
+import type { Decision } from "@/server/engine/types";
+import { accountId, configured, given, intent, opened, priced, when } from "./given";
+
+const EURUSD = SymbolId.parse("EURUSD");
+
+/** Decides one intent at t (default 3,000 ms, 500 ms after the last EURUSD price). */
+function decision(state: EngineState, overrides: Parameters<typeof intent>[0] = {}, at = 3_000): Decision {
+  const result = when(state, { type: "SubmitIntent", at, intent: intent(overrides) });
+  if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
+  const decided = result.events.find((event) => event.type === "intent.decided");
+  if (decided?.type !== "intent.decided") throw new Error("no decision");
+  return decided.decision;
+}
+
+function denial(d: Decision) {
+  return d.outcome === "denied" ? { guard: d.guard, reason: d.reason, observed: d.observed, limit: d.limit } : "allowed";
+}
+
+describe("parameter_validity", () => {
+  it("denies an intent on an instrument that is not configured", () => {
+    expect(denial(decision(given(opened, priced), { symbol: "GBPUSD" }))).toEqual({
+      guard: "parameter_validity",
+      reason: "unknown_instrument",
+      observed: "GBPUSD",
+      limit: "configured instrument",
+    });
+  });
+
+  it("denies a non-finite number even when it got past the boundary", () => {
+    const poisoned = { ...intent(), quantity: Number.NaN };
+    const result = when(given(opened, priced), { type: "SubmitIntent", at: 3_000, intent: poisoned });
+    if (!result.ok) throw new Error("rejected");
+    const decided = result.events[1]!;
+    expect(decided.type === "intent.decided" && decided.decision).toMatchObject({ outcome: "denied", reason: "non_finite_input", observed: "quantity" });
+  });
+
+  it.each([
+    ["BUY", 1.0999, "allowed"],
+    ["BUY", 1.1, "stop_on_wrong_side"],
+    ["BUY", 1.1001, "stop_on_wrong_side"],
+    ["SELL", 1.1001, "allowed"],
+    ["SELL", 1.1, "stop_on_wrong_side"],
+    ["SELL", 1.0999, "stop_on_wrong_side"],
+  ] as const)("a %s with its stop at %s against a 1.1 price is %s", (side, slPrice, expected) => {
+    const d = decision(given(opened, priced), { side, slPrice });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it.each([
+    ["BUY", 1.1001, "allowed"],
+    ["BUY", 1.1, "target_on_wrong_side"],
+    ["SELL", 1.0999, "allowed"],
+    ["SELL", 1.1, "target_on_wrong_side"],
+  ] as const)("a %s with its target at %s against a 1.1 price is %s", (side, tpPrice, expected) => {
+    const d = decision(given(opened, priced), { side, tpPrice });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+});
+
+describe("veto_registry", () => {
+  const locked = (expiresAt: number | null): EngineEvent => ({
+    type: "veto.added",
+    at: 2_000,
+    accountId,
+    symbol: EURUSD,
+    reason: "stop_loss_hit",
+    note: "SL hit at 1.095",
+    expiresAt,
+    valueAtTrigger: 1.095,
+    by: "engine",
+  });
+
+  it("denies an entry on a symbol locked until the reset", () => {
+    expect(denial(decision(given(opened, priced, locked(null))))).toEqual({
+      guard: "veto_registry",
+      reason: "symbol_locked",
+      observed: "stop_loss_hit",
+      limit: "until_reset",
+    });
+  });
+
+  it.each([
+    [2_999, "allowed"],
+    [3_000, "allowed"],
+    [3_001, "symbol_locked"],
+  ])("with a lock expiring at %i, an entry at 3,000 is %s", (expiresAt, expected) => {
+    const d = decision(given(opened, priced, locked(expiresAt)));
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("lets a close through on a locked symbol", () => {
+    expect(decision(given(opened, priced, locked(null)), { action: "CLOSE", side: "SELL" }).outcome).toBe("allowed");
+  });
+
+  it("allows entries again once the symbol is unlocked", () => {
+    const state = given(opened, priced, locked(null));
+    const unlock = when(state, { type: "UnlockSymbol", at: 2_800, accountId, symbol: EURUSD, reason: "manual review", by: "rm" });
+    if (!unlock.ok) throw new Error("rejected");
+    expect(decision(unlock.events.reduce(evolve, state)).outcome).toBe("allowed");
+  });
+
+  it("refuses to unlock a symbol that is not locked, and to lock one twice", () => {
+    expect(when(given(opened), { type: "UnlockSymbol", at: 1, accountId, symbol: EURUSD, reason: "x y z", by: "rm" })).toMatchObject({
+      ok: false,
+      rejection: { code: "symbol_not_locked" },
+    });
+    const lock = { type: "LockSymbol", at: 2_100, accountId, symbol: EURUSD, note: "again", expiresAt: null, by: "rm" } as const;
+    expect(when(given(opened, locked(null)), lock)).toMatchObject({ ok: false, rejection: { code: "symbol_already_locked" } });
+  });
+});
+
+describe("throttle", () => {
+  const at = (t: number): EngineEvent => ({ type: "intent.received", at: t, intent: intent({ intentId: `t-${t}` }) });
+
+  it.each([
+    [1, "allowed"],
+    [2, "allowed"],
+    [3, "throttled"],
+  ])("with a limit of 3 a second and %i earlier intents in the last second, the next is %s", (earlier, expected) => {
+    const history = [2_100, 2_400, 2_700].slice(0, earlier).map(at);
+    const state = given(configured({ guards: { throttle: { maxIntentsPerSecond: 3 } } }), opened, priced, ...history);
+    const d = decision(state);
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+    if (d.outcome === "denied") expect([d.observed, d.limit]).toEqual([4, 3]);
+  });
+
+  it("forgets intents older than a second", () => {
+    const state = given(configured({ guards: { throttle: { maxIntentsPerSecond: 1 } } }), opened, priced, at(1_999));
+    expect(decision(state, {}, 3_000).outcome).toBe("allowed");
+  });
+
+  // 10 lots × 100,000 × 1.1 = 1,100,000 USD
+  it.each([
+    [1_100_001, "allowed"],
+    [1_100_000, "allowed"],
+    [1_099_999, "order_notional_exceeded"],
+  ])("with a notional cap of %i USD, a 1.1M USD order is %s", (cap, expected) => {
+    const state = given(configured({ guards: { throttle: { maxOrderNotionalUsd: cap } } }), opened, priced);
+    const d = decision(state, { quantity: 10 });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+});
+
+describe("price_sanity", () => {
+  it("denies an entry when no price is known", () => {
+    expect(denial(decision(given(opened)))).toMatchObject({ guard: "price_sanity", reason: "no_price" });
+  });
+
+  it.each([
+    [12_499, "allowed"],
+    [12_500, "allowed"],
+    [12_501, "stale_price"],
+  ])("with the last price at 2,500 and a 10 s staleness limit, an entry at %i is %s", (now, expected) => {
+    const d = decision(given(opened, priced), {}, now);
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it.each([
+    [1.1 * 1.0499, "allowed"],
+    [1.1 * 1.05, "allowed"],
+    [1.1 * 1.0501, "price_deviation"],
+    [1.1 * 0.9499, "price_deviation"],
+  ])("a reference price of %f against a last price of 1.1 (5 percent limit) is %s", (referencePrice, expected) => {
+    const d = decision(given(opened, priced), { referencePrice });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("checks a limit price the same way", () => {
+    expect(denial(decision(given(opened, priced), { limitPrice: 1.2 }))).toMatchObject({ reason: "price_deviation", limit: 5 });
+  });
+
+  it("can be switched off", () => {
+    const state = given(configured({ guards: { priceSanity: { enabled: false } } }), opened);
+    expect(decision(state).outcome).toBe("allowed");
+  });
+});
+
+describe("liquidity", () => {
+  // ADV 1,000,000 lots; 1% = 10,000 lots. Notional cap raised so the throttle does not interfere.
+  const roomy = configured({ guards: { throttle: { maxOrderNotionalUsd: 1e12 } } });
+
+  it.each([
+    [9_999, "allowed"],
+    [10_000, "allowed"],
+    [10_001, "illiquid"],
+  ])("an order of %i lots against 1 percent of a 1M-lot ADV is %s", (quantity, expected) => {
+    const d = decision(given(roomy, opened, priced), { quantity });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("sizes a target-weight intent from equity: 100% of 100K USD at 1.1 is 0.909 lots", () => {
+    const tight = configured({ guards: { liquidity: { maxAdvPct: 0.00009 } } }); // 0.9 lots
+    const d = decision(given(tight, opened, priced), { quantity: undefined, targetWeight: 1 });
+    expect(denial(d)).toMatchObject({ reason: "illiquid", observed: 0.0000909091 });
+  });
+});
+
+describe("microstructure", () => {
+  const book = (bidSizes: number[], askSizes: number[]): EngineEvent => ({
+    type: "market.book",
+    at: 2_600,
+    symbol: EURUSD,
+    bids: bidSizes.map((size, i) => ({ price: 1.1 - (i + 1) * 0.0001, size })),
+    asks: askSizes.map((size, i) => ({ price: 1.1 + (i + 1) * 0.0001, size })),
+  });
+
+  // OBI = (bid − ask) / (bid + ask): bid 15, ask 85 → −0.7 exactly.
+  it.each([
+    [[16], [84], "allowed"],
+    [[15], [85], "allowed"],
+    [[14], [86], "order_book_imbalance"],
+  ])("a buy against bids %j and asks %j is %s", (bids, asks, expected) => {
+    const d = decision(given(opened, priced, book(bids, asks)), { side: "BUY" });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("denies a sell into a bid-heavy book and reports the imbalance", () => {
+    expect(denial(decision(given(opened, priced, book([90], [10])), { side: "SELL" }))).toEqual({
+      guard: "microstructure",
+      reason: "order_book_imbalance",
+      observed: 0.8,
+      limit: 0.7,
+    });
+  });
+
+  // Nine levels of 10 and one of X: average (90 + X) / 10; a wall needs X ≥ 5 × that, i.e. X ≥ 90.
+  it.each([
+    [89, "allowed"],
+    [90, "opposing_wall"],
+  ])("a buy facing an ask level of %i among nine of 10 is %s", (wall, expected) => {
+    const asks = [10, 10, 10, wall, 10, 10, 10, 10, 10, 10];
+    const d = decision(given(opened, priced, book(asks.map(() => 100), asks)), { side: "BUY" });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("ignores a book older than the staleness limit", () => {
+    const d = decision(given(opened, priced, book([1], [99])), { side: "BUY" }, 12_601);
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).not.toBe("order_book_imbalance");
+  });
+});
+
+describe("exposure-reducing intents", () => {
+  it("pass the halt, vetoes, throttle, price, liquidity and book checks", () => {
+    const hostile = given(
+      configured({ guards: { throttle: { maxIntentsPerSecond: 1, maxOrderNotionalUsd: 1 }, liquidity: { maxAdvPct: 0.000001 } } }),
+      opened,
+      { type: "breaker.tripped", at: 100, accountId, breaker: "manual", reason: "halt", by: "rm" },
+      { type: "veto.added", at: 100, accountId, symbol: EURUSD, reason: "manual", note: "", expiresAt: null, valueAtTrigger: null, by: "rm" },
+      { type: "intent.received", at: 2_900, intent: intent({ intentId: "earlier" }) },
+    );
+    // No price at all, a one-per-second throttle already used, and a tiny notional cap.
+    for (const action of ["CLOSE", "FLATTEN"] as const) {
+      expect(decision(hostile, { action, side: "SELL", quantity: action === "FLATTEN" ? undefined : 5 }).outcome).toBe("allowed");
+    }
+  });
+
+  it("are still denied on an unknown instrument", () => {
+    expect(denial(decision(given(opened), { action: "CLOSE", symbol: "ZZZ" }))).toMatchObject({ reason: "unknown_instrument" });
+  });
+});
