@@ -57,3 +57,5 @@ export const LockBody = z.strictObject({
 });
 
 export const VetoParams = z.strictObject({ accountId: AccountId, symbol: SymbolId });
+
+export const LedgerExportQuery = z.strictObject({ accountId: AccountId.optional() });

@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io } from "socket.io-client";
 import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
@@ -9,6 +12,7 @@ import {
   freshPostgresDatabase,
   postgresReachable,
   postgresUrl,
+  root,
   runToExit,
   startServer,
   tempDir,
@@ -263,6 +267,20 @@ for (const database of databases) {
       } finally {
         socket.close();
       }
+    });
+
+    it("exports the ledger as NDJSON that replays with every decision reproduced", async () => {
+      const response = await fetch(`${server.url}/api/v1/ledger/export`);
+      expect(response.headers.get("content-type")).toBe("application/x-ndjson");
+      const text = await response.text();
+      const lines = text.trim().split("\n");
+      expect(lines.length).toBe(await lastSeq());
+      const file = path.join(tempDir("riskgate-export-"), "ledger.ndjson");
+      fs.writeFileSync(file, text);
+      const replayed = spawnSync(process.execPath, ["--import", "tsx", "server/cli/replay.ts", file], { cwd: root, encoding: "utf8" });
+      expect(replayed.stdout).toContain("mismatches: 0");
+      expect(replayed.stdout).toMatch(/decisions: [1-9]\d*/);
+      expect(replayed.status).toBe(0);
     });
 
     it("keeps a tripped breaker tripped across SIGTERM and kill -9 restarts, with the reasons in the ledger", async () => {
