@@ -6,6 +6,7 @@ import { openDatabase } from "./db/database";
 import { migrate } from "./db/migrate";
 import { demoAccounts } from "./demo";
 import { Ledger } from "./ledger";
+import { scheduleDailyResets } from "./clock";
 import { attachRealtime } from "./realtime";
 import { Runtime } from "./runtime";
 import { installServices } from "./services";
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   if (config.demo && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
   }
+  const stopResets = scheduleDailyResets(runtime);
 
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
+    stopResets();
     await realtime.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

@@ -119,7 +119,10 @@ export class Runtime {
       const key = `intent:${intent.accountId}:${intent.intentId}`;
       const previous = await this.ledger.findByIdempotencyKey(key);
       if (previous) return this.replayIntent(previous, intent);
-      const records = await this.commit({ type: "SubmitIntent", at: this.clock(), intent }, key);
+      const at = this.clock();
+      // A reset that fell due but whose timer has not fired yet still starts the day first.
+      await this.commit({ type: "AdvanceClock", at });
+      const records = await this.commit({ type: "SubmitIntent", at, intent }, key);
       const decided = records.find((record) => record.event.type === "intent.decided");
       if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
       return { seq: decided.seq, decision: decided.event.decision, replayed: false };
@@ -138,6 +141,18 @@ export class Runtime {
       await this.commit({ type: "ResetBreaker", at: this.clock(), ...order });
       return this.account(order.accountId);
     });
+  }
+
+  /** Starts a new trading day if its reset instant has passed (see scheduleDailyResets). */
+  advanceClock(): Promise<void> {
+    return this.serialize(async () => {
+      await this.commit({ type: "AdvanceClock", at: this.clock() });
+    });
+  }
+
+  /** The current trading day, if one has started. */
+  get tradingDay() {
+    return this.state.day;
   }
 
   /** Records market data (ticks, L2 books) that the guards read. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isTimeZone } from "./calendar";
 import { SymbolId } from "./ids";
 
 /**
@@ -59,8 +60,18 @@ export const GuardsConfig = z.strictObject({
 });
 export type GuardsConfig = z.infer<typeof GuardsConfig>;
 
+/** When the trading day starts: a local time in an IANA time zone (UTC+3 is `Etc/GMT-3`). */
+export const DailyReset = z.strictObject({
+  time: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
+    .default("00:00"),
+  timeZone: z.string().refine(isTimeZone, "an IANA time zone such as Europe/Prague").default("UTC"),
+});
+
 export const EngineConfig = z.strictObject({
   instruments: z.record(SymbolId, Instrument).default({}),
+  dailyReset: DailyReset.prefault({}),
   guards: GuardsConfig.prefault({}),
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;

@@ -1,3 +1,4 @@
+import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId, SymbolId } from "./ids";
@@ -38,6 +39,7 @@ export type MarketUpdate =
 
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
+  | { readonly type: "AdvanceClock"; readonly at: number }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
   | { readonly type: "OpenAccount"; readonly at: number; readonly account: AccountSpec; readonly by: Actor }
@@ -106,6 +108,13 @@ export function decide(command: Command, state: EngineState): Decided {
   const ok = (...events: EngineEvent[]): Decided => ({ ok: true, events });
   const reject = (rejection: Rejection): Decided => ({ ok: false, rejection });
   switch (command.type) {
+    case "AdvanceClock": {
+      // Starts the day whose reset instant is the latest one at or before `at`, if not started.
+      const { dailyReset } = state.config;
+      const resetAt = lastResetAt(command.at, dailyReset);
+      if (state.day && state.day.resetAt >= resetAt) return ok();
+      return ok({ type: "day.started", at: command.at, resetAt, tradingDay: tradingDayOf(resetAt, dailyReset.timeZone) });
+    }
     case "ApplyConfig":
       return ok({ type: "config.applied", at: command.at, config: command.config, by: command.by });
     case "RecordMarket":

@@ -17,6 +17,13 @@ export type BookLevel = z.infer<typeof BookLevel>;
 
 export const EngineEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("config.applied"), at, config: EngineConfig, by: Actor }),
+  z.strictObject({
+    type: z.literal("day.started"),
+    at,
+    /** The reset instant that opened the day (at or before `at`). */
+    resetAt: at,
+    tradingDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  }),
   z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive() }),
   z.strictObject({
     type: z.literal("market.book"),
@@ -73,6 +80,7 @@ export type EventType = EngineEvent["type"];
 export function streamOf(event: EngineEvent): string {
   switch (event.type) {
     case "config.applied":
+    case "day.started":
       return "engine";
     case "market.tick":
     case "market.book":

@@ -42,8 +42,12 @@ export type MarketState = {
   readonly book: Book | null;
 };
 
+export type TradingDay = { readonly tradingDay: string; readonly resetAt: number };
+
 export type EngineState = {
   readonly config: EngineConfig;
+  /** The current trading day; null before the first `day.started`. */
+  readonly day: TradingDay | null;
   readonly accounts: ReadonlyMap<AccountId, AccountState>;
   readonly market: ReadonlyMap<SymbolId, MarketState>;
 };
@@ -51,7 +55,7 @@ export type EngineState = {
 export const THROTTLE_WINDOW_MS = 1_000;
 
 export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
-  return { config, accounts: new Map(), market: new Map() };
+  return { config, day: null, accounts: new Map(), market: new Map() };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
@@ -107,6 +111,18 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
   switch (event.type) {
     case "config.applied":
       return { ...state, config: event.config };
+    case "day.started": {
+      // A new day: locks "until reset" end, and so do locks that expired before it.
+      const accounts = new Map(
+        [...state.accounts].map(([id, account]) => {
+          const vetoes = new Map(
+            [...account.vetoes].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt),
+          );
+          return [id, vetoes.size === account.vetoes.size ? account : { ...account, vetoes }];
+        }),
+      );
+      return { ...state, accounts, day: { tradingDay: event.tradingDay, resetAt: event.resetAt } };
+    }
     case "market.tick":
       return withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
     case "market.book":

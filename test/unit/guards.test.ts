@@ -263,3 +263,58 @@ describe("exposure-reducing intents", () => {
     expect(denial(decision(given(opened), { action: "CLOSE", symbol: "ZZZ" }))).toMatchObject({ reason: "unknown_instrument" });
   });
 });
+
+describe("daily reset", () => {
+  // Default reset: 00:00 UTC. Day 1 starts 2026-06-10T00:00Z; the next reset is 2026-06-11T00:00Z.
+  const day1 = Date.parse("2026-06-10T00:00:00Z");
+  const day2 = Date.parse("2026-06-11T00:00:00Z");
+  const started: EngineEvent = { type: "day.started", at: day1 + 5, resetAt: day1, tradingDay: "2026-06-10" };
+  const lock = (expiresAt: number | null, symbol = EURUSD): EngineEvent => ({
+    type: "veto.added",
+    at: day1 + 1_000,
+    accountId,
+    symbol,
+    reason: "stop_loss_hit",
+    note: "",
+    expiresAt,
+    valueAtTrigger: 1.09,
+    by: "engine",
+  });
+
+  function advance(state: EngineState, at: number) {
+    const result = when(state, { type: "AdvanceClock", at });
+    if (!result.ok) throw new Error("rejected");
+    return { events: result.events, state: result.events.reduce(evolve, state) };
+  }
+
+  it("starts the first day at the latest reset instant", () => {
+    const { events } = advance(given(opened), day1 + 3_600_000);
+    expect(events).toEqual([{ type: "day.started", at: day1 + 3_600_000, resetAt: day1, tradingDay: "2026-06-10" }]);
+  });
+
+  it("does nothing more until the next reset instant", () => {
+    expect(advance(given(opened, started), day2 - 1).events).toEqual([]);
+    expect(advance(given(opened, started), day2).events).toMatchObject([{ type: "day.started", resetAt: day2, tradingDay: "2026-06-11" }]);
+  });
+
+  it("clears locks held until the reset, and locks that expired before it, but keeps later ones", () => {
+    const later = day2 + 3_600_000;
+    const state = given(opened, started, lock(null), lock(day2 - 1, SymbolId.parse("GBPUSD")), lock(later, SymbolId.parse("XAUUSD")));
+    const { state: next } = advance(state, day2 + 10);
+    expect([...next.accounts.get(accountId)!.vetoes.keys()]).toEqual(["XAUUSD"]);
+  });
+
+  it("allows an entry on a symbol locked until the reset once the new day has started", () => {
+    const tick = (at: number): EngineEvent => ({ type: "market.tick", at, symbol: EURUSD, price: 1.1 });
+    const before = given(opened, started, lock(null), tick(day2 - 100));
+    expect(decision(before, {}, day2 - 1).outcome).toBe("denied");
+    const { state: after } = advance(given(opened, started, lock(null), tick(day2 + 50)), day2 + 100);
+    expect(decision(after, {}, day2 + 100).outcome).toBe("allowed");
+  });
+
+  it("follows the configured time zone: 17:00 America/Chicago", () => {
+    const chicago = given(configured({ dailyReset: { time: "17:00", timeZone: "America/Chicago" } }), opened);
+    const { events } = advance(chicago, Date.parse("2026-07-01T21:59:00Z"));
+    expect(events).toMatchObject([{ resetAt: Date.parse("2026-06-30T22:00:00Z"), tradingDay: "2026-06-30" }]);
+  });
+});

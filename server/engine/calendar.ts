@@ -1,0 +1,101 @@
+/**
+ * Daily reset instants in a time zone, daylight saving included. Pure: time-zone rules come
+ * from the runtime's Intl data, never from a clock. Fixed offsets use IANA names: UTC+3 is
+ * `Etc/GMT-3` (the sign is reversed in those names).
+ */
+export type ResetRule = { readonly time: string; readonly timeZone: string };
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(timeZone, format);
+  }
+  return format;
+}
+
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type WallTime = { year: number; month: number; day: number; hour: number; minute: number; second: number };
+
+/** The wall-clock time at `instant` (epoch ms) in `timeZone`. */
+export function wallTime(instant: number, timeZone: string): WallTime {
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(instant)
+      .filter((part) => part.type !== "literal")
+      .map((part) => [part.type, Number(part.value)]),
+  ) as Record<string, number>;
+  return {
+    year: parts.year!,
+    month: parts.month!,
+    day: parts.day!,
+    hour: parts.hour!,
+    minute: parts.minute!,
+    second: parts.second!,
+  };
+}
+
+/** The zone's offset from UTC at `instant`, in ms (Prague in summer: +7,200,000). */
+function offsetMs(instant: number, timeZone: string): number {
+  const wall = wallTime(instant, timeZone);
+  const wallAsUtc = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
+  return wallAsUtc - Math.floor(instant / 1000) * 1000;
+}
+
+/** The instant at which the zone's clock shows the given local date and time. */
+function instantOf(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute);
+  let guess = asUtc - offsetMs(asUtc, timeZone);
+  guess = asUtc - offsetMs(guess, timeZone); // settle across a DST change
+  return guess;
+}
+
+function parseTime(time: string): [number, number] {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(time);
+  if (!match) throw new Error(`reset time must be HH:MM, not ${time}`);
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** The latest reset instant at or before `instant`. */
+export function lastResetAt(instant: number, rule: ResetRule): number {
+  const [hour, minute] = parseTime(rule.time);
+  const today = wallTime(instant, rule.timeZone);
+  const candidate = instantOf(today.year, today.month, today.day, hour, minute, rule.timeZone);
+  if (candidate <= instant) return candidate;
+  // The reset has not happened yet today (local): take yesterday's.
+  const yesterday = new Date(Date.UTC(today.year, today.month - 1, today.day - 1));
+  return instantOf(yesterday.getUTCFullYear(), yesterday.getUTCMonth() + 1, yesterday.getUTCDate(), hour, minute, rule.timeZone);
+}
+
+/** The first reset instant strictly after `instant`. */
+export function nextResetAt(instant: number, rule: ResetRule): number {
+  const [hour, minute] = parseTime(rule.time);
+  const last = wallTime(lastResetAt(instant, rule), rule.timeZone);
+  const next = new Date(Date.UTC(last.year, last.month - 1, last.day + 1));
+  return instantOf(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), hour, minute, rule.timeZone);
+}
+
+/** The trading day a reset opens, as the local date of the reset instant (YYYY-MM-DD). */
+export function tradingDayOf(resetInstant: number, timeZone: string): string {
+  const wall = wallTime(resetInstant, timeZone);
+  return `${wall.year}-${String(wall.month).padStart(2, "0")}-${String(wall.day).padStart(2, "0")}`;
+}
