@@ -14,6 +14,8 @@ export function Dashboard() {
   const stream = useLiveStream();
   const accounts = useQuery({ queryKey: queryKeys.accounts, queryFn: api.accounts });
   const decisions = useQuery({ queryKey: queryKeys.decisions, queryFn: api.decisions });
+  const firm = useQuery({ queryKey: queryKeys.firm, queryFn: api.firm });
+  const halt = firm.data?.firm.halt;
   const [pending, setPending] = useState<BreakerAction | null>(null);
 
   return (
@@ -23,6 +25,12 @@ export function Dashboard() {
         <ConnectionBadge status={stream} />
       </header>
       <main className={stream.phase === "disconnected" ? "stale" : ""}>
+        {halt && (
+          <p className="banner banner-bad" role="alert" data-testid="firm-halt">
+            Firm-wide halt: “{halt.reason}” by {halt.by} at {new Date(halt.at).toLocaleString([], { hour12: false })}. No
+            account takes new exposure; exits still pass.
+          </p>
+        )}
         {accounts.isError && (
           <p className="error" role="alert">
             Cannot load accounts: {accounts.error.message}

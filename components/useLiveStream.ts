@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "react";
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import type { ClientToServer, ServerToClient } from "@/server/realtime-protocol";
-import type { AccountsPage, DecisionsPage } from "./api";
+import type { AccountsPage, DecisionsPage, FirmPage } from "./api";
 import { queryKeys } from "./api";
 
 const MAX_DECISIONS = 200;
@@ -36,6 +36,7 @@ export function useLiveStream(): StreamStatus {
       lastSeq.current = snapshot.seq;
       queryClient.setQueryData<AccountsPage>(queryKeys.accounts, { seq: snapshot.seq, accounts: snapshot.accounts });
       queryClient.setQueryData<DecisionsPage>(queryKeys.decisions, { seq: snapshot.seq, decisions: snapshot.decisions });
+      queryClient.setQueryData<FirmPage>(queryKeys.firm, { seq: snapshot.seq, firm: snapshot.firm });
       setStatus((s) => ({ ...s, seq: snapshot.seq }));
     });
 
@@ -46,6 +47,7 @@ export function useLiveStream(): StreamStatus {
         return;
       }
       lastSeq.current = change.toSeq;
+      queryClient.setQueryData<FirmPage>(queryKeys.firm, { seq: change.toSeq, firm: change.firm });
       queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) => {
         if (!page) return page;
         const changed = new Map(change.accounts.map((account) => [account.accountId, account]));

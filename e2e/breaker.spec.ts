@@ -53,3 +53,18 @@ test("cancelling the confirmation leaves the breaker untouched", async ({ page }
   await expect(page.getByRole("dialog")).toBeHidden();
   await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");
 });
+
+test("a firm-wide halt shows on the console and halts every account until resumed", async ({ page, request }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("connection-status")).toHaveText("connected");
+  const card = page.getByRole("region", { name: `Account ${ACCOUNT}` });
+  await expect(page.getByTestId("firm-halt")).toHaveCount(0);
+
+  expect((await request.post("/api/v1/firm/halt", { data: { reason: "e2e: venue outage" } })).status()).toBe(200);
+  await expect(page.getByTestId("firm-halt")).toContainText("e2e: venue outage");
+  await expect(card.getByTestId("trading-state")).toHaveText("HALTED");
+
+  expect((await request.post("/api/v1/firm/resume", { data: { reason: "e2e: venue back" } })).status()).toBe(200);
+  await expect(page.getByTestId("firm-halt")).toHaveCount(0);
+  await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");
+});

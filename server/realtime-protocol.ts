@@ -1,5 +1,5 @@
 import type { LedgerRecord } from "./ledger";
-import type { DecisionRecord, Snapshot } from "./runtime";
+import type { DecisionRecord, FirmView, Snapshot } from "./runtime";
 import type { AccountView } from "./engine/views";
 
 /**
@@ -10,6 +10,7 @@ import type { AccountView } from "./engine/views";
 export type ChangeMessage = {
   fromSeq: number;
   toSeq: number;
+  firm: FirmView;
   events: LedgerRecord[];
   accounts: AccountView[];
   decisions: DecisionRecord[];
@@ -24,4 +25,4 @@ export type ClientToServer = {
   resync: () => void;
 };
 
-export type { Snapshot, DecisionRecord, AccountView, LedgerRecord };
+export type { Snapshot, DecisionRecord, AccountView, LedgerRecord, FirmView };

@@ -24,6 +24,7 @@ export function attachRealtime(httpServer: HttpServer, runtime: Runtime) {
     io.emit("change", {
       fromSeq: committed.fromSeq,
       toSeq: committed.toSeq,
+      firm: committed.firm,
       events: committed.records,
       accounts: committed.accounts,
       decisions: committed.decisions,

@@ -6,7 +6,7 @@ import type { EngineEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
 import type { AccountId } from "./engine/ids";
 import type { Intent } from "./engine/intent";
-import type { EngineState } from "./engine/state";
+import type { EngineState, FirmHalt } from "./engine/state";
 import { evolve, initialState } from "./engine/state";
 import type { AccountSpec, Decision } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -20,12 +20,15 @@ export type DecisionRecord = { seq: number; at: number; intent: Intent; decision
 export type Committed = {
   fromSeq: number;
   toSeq: number;
+  firm: FirmView;
   records: LedgerRecord[];
   accounts: AccountView[];
   decisions: DecisionRecord[];
 };
 
-export type Snapshot = { seq: number; accounts: AccountView[]; decisions: DecisionRecord[] };
+export type FirmView = { halted: boolean; halt: FirmHalt | null };
+
+export type Snapshot = { seq: number; firm: FirmView; accounts: AccountView[]; decisions: DecisionRecord[] };
 
 export type IntentResult = { seq: number; decision: Decision; replayed: boolean };
 
@@ -77,13 +80,13 @@ export class Runtime {
   }
 
   accounts(): AccountView[] {
-    return [...this.state.accounts.values()].map(accountView);
+    return [...this.state.accounts.values()].map((account) => accountView(account, this.state.firmHalt));
   }
 
   account(accountId: AccountId): AccountView {
     const account = this.state.accounts.get(accountId);
     if (!account) throw new AppError("not_found", `no account ${accountId}`);
-    return accountView(account);
+    return accountView(account, this.state.firmHalt);
   }
 
   recentDecisions(limit = 100, accountId?: AccountId): DecisionRecord[] {
@@ -92,7 +95,26 @@ export class Runtime {
   }
 
   snapshot(): Snapshot {
-    return { seq: this.seq, accounts: this.accounts(), decisions: this.recentDecisions(100) };
+    return { seq: this.seq, firm: this.firm(), accounts: this.accounts(), decisions: this.recentDecisions(100) };
+  }
+
+  /** The firm-wide halt, if one holds. */
+  firm(): FirmView {
+    return { halted: this.state.firmHalt !== null, halt: this.state.firmHalt };
+  }
+
+  haltFirm(reason: string, by: string): Promise<FirmView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "HaltFirm", at: this.clock(), reason, by });
+      return this.firm();
+    });
+  }
+
+  resumeFirm(reason: string, by: string): Promise<FirmView> {
+    return this.serialize(async () => {
+      await this.commit({ type: "ResumeFirm", at: this.clock(), reason, by });
+      return this.firm();
+    });
   }
 
   readLedger(afterSeq: number, limit: number, accountId?: AccountId): Promise<LedgerRecord[]> {
@@ -220,11 +242,13 @@ export class Runtime {
 
   private notify(records: LedgerRecord[]): void {
     if (records.length === 0 || this.listeners.size === 0) return;
-    const touched = new Set(records.map((record) => streamOf(record.event)));
+    const streams = new Set(records.map((record) => streamOf(record.event)));
+    const touched = streams.has("firm") ? new Set(this.state.accounts.keys()) : (streams as Set<string>);
     const seqs = new Set(records.map((record) => record.seq));
     const committed: Committed = {
       fromSeq: records[0]!.seq,
       toSeq: records[records.length - 1]!.seq,
+      firm: this.firm(),
       records,
       accounts: this.accounts().filter((account) => touched.has(account.accountId)),
       decisions: this.recent.filter((record) => seqs.has(record.seq)),
@@ -255,5 +279,9 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `${rejection.symbol} is not locked for ${rejection.accountId}`);
     case "lock_already_expired":
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
+    case "firm_already_halted":
+      return new AppError("conflict", "the firm is already halted");
+    case "firm_not_halted":
+      return new AppError("conflict", "the firm is not halted");
   }
 }

@@ -40,6 +40,7 @@ export type MarketUpdate =
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
   | { readonly type: "AdvanceClock"; readonly at: number }
+  | { readonly type: "HaltFirm" | "ResumeFirm"; readonly at: number; readonly reason: string; readonly by: Actor }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
   | { readonly type: "OpenAccount"; readonly at: number; readonly account: AccountSpec; readonly by: Actor }
@@ -56,7 +57,9 @@ export type Rejection =
   | { readonly code: "breaker_not_tripped"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "symbol_already_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "symbol_not_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
-  | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId };
+  | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId }
+  | { readonly code: "firm_already_halted" }
+  | { readonly code: "firm_not_halted" };
 
 export type Decided = { readonly ok: true; readonly events: EngineEvent[] } | { readonly ok: false; readonly rejection: Rejection };
 
@@ -68,6 +71,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   const ctx = {
     intent,
     account,
+    firmHalt: state.firmHalt,
     config: state.config,
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
@@ -115,6 +119,12 @@ export function decide(command: Command, state: EngineState): Decided {
       if (state.day && state.day.resetAt >= resetAt) return ok();
       return ok({ type: "day.started", at: command.at, resetAt, tradingDay: tradingDayOf(resetAt, dailyReset.timeZone) });
     }
+    case "HaltFirm":
+      if (state.firmHalt) return reject({ code: "firm_already_halted" });
+      return ok({ type: "firm.halted", at: command.at, reason: command.reason, by: command.by });
+    case "ResumeFirm":
+      if (!state.firmHalt) return reject({ code: "firm_not_halted" });
+      return ok({ type: "firm.resumed", at: command.at, reason: command.reason, by: command.by });
     case "ApplyConfig":
       return ok({ type: "config.applied", at: command.at, config: command.config, by: command.by });
     case "RecordMarket":

@@ -17,6 +17,8 @@ export type BookLevel = z.infer<typeof BookLevel>;
 
 export const EngineEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("config.applied"), at, config: EngineConfig, by: Actor }),
+  z.strictObject({ type: z.literal("firm.halted"), at, reason: OperatorReason, by: Actor }),
+  z.strictObject({ type: z.literal("firm.resumed"), at, reason: OperatorReason, by: Actor }),
   z.strictObject({
     type: z.literal("day.started"),
     at,
@@ -82,6 +84,9 @@ export function streamOf(event: EngineEvent): string {
     case "config.applied":
     case "day.started":
       return "engine";
+    case "firm.halted":
+    case "firm.resumed":
+      return "firm";
     case "market.tick":
     case "market.book":
       return `market:${event.symbol}`;

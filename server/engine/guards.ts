@@ -1,7 +1,7 @@
 import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
-import type { AccountState, MarketState } from "./state";
+import type { AccountState, FirmHalt, MarketState } from "./state";
 import { activeVeto, equityUsd, tradingStateOf } from "./state";
 import type { DenialReason, GuardName } from "./types";
 
@@ -18,6 +18,7 @@ import type { DenialReason, GuardName } from "./types";
 export type GuardContext = {
   readonly intent: Intent;
   readonly account: AccountState;
+  readonly firmHalt: FirmHalt | null;
   readonly config: EngineConfig;
   readonly instrument: Instrument | undefined;
   readonly market: MarketState | undefined;
@@ -64,13 +65,14 @@ export function exceeds(observed: number, limit: number): boolean {
   return observed - limit > 1e-9 * Math.max(1, Math.abs(limit));
 }
 
-/** 1. Trading state: a halted account takes no new exposure; exits always pass. */
+/** 1. Trading state: a halted account, or a halted firm, takes no new exposure; exits always pass. */
 const tradingState: Guard = {
   name: "trading_state",
-  check: ({ intent, account }) => {
-    const state = tradingStateOf(account);
-    if (state === "ACTIVE" || reducesExposure(intent)) return null;
-    return deny("trading_halted", state, "ACTIVE");
+  check: ({ intent, account, firmHalt }) => {
+    if (reducesExposure(intent)) return null;
+    if (firmHalt) return deny("firm_halted", "HALTED", "ACTIVE");
+    const state = tradingStateOf(account, null);
+    return state === "ACTIVE" ? null : deny("trading_halted", state, "ACTIVE");
   },
 };
 

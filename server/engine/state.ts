@@ -44,10 +44,14 @@ export type MarketState = {
 
 export type TradingDay = { readonly tradingDay: string; readonly resetAt: number };
 
+/** A firm-wide halt: every account is HALTED while it holds. */
+export type FirmHalt = { readonly reason: string; readonly at: number; readonly by: Actor };
+
 export type EngineState = {
   readonly config: EngineConfig;
   /** The current trading day; null before the first `day.started`. */
   readonly day: TradingDay | null;
+  readonly firmHalt: FirmHalt | null;
   readonly accounts: ReadonlyMap<AccountId, AccountState>;
   readonly market: ReadonlyMap<SymbolId, MarketState>;
 };
@@ -55,7 +59,7 @@ export type EngineState = {
 export const THROTTLE_WINDOW_MS = 1_000;
 
 export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
-  return { config, day: null, accounts: new Map(), market: new Map() };
+  return { config, day: null, firmHalt: null, accounts: new Map(), market: new Map() };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
@@ -68,9 +72,9 @@ function freshBreakers(): Record<BreakerKind, BreakerState> {
   >;
 }
 
-/** HALTED while any breaker is tripped; otherwise ACTIVE. Derived, never stored. */
-export function tradingStateOf(account: AccountState): TradingState {
-  return Object.values(account.breakers).some((breaker) => breaker.tripped) ? "HALTED" : "ACTIVE";
+/** HALTED while any of the account's breakers is tripped or the firm is halted. Derived, never stored. */
+export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null): TradingState {
+  return firmHalt || Object.values(account.breakers).some((breaker) => breaker.tripped) ? "HALTED" : "ACTIVE";
 }
 
 /**
@@ -111,6 +115,10 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
   switch (event.type) {
     case "config.applied":
       return { ...state, config: event.config };
+    case "firm.halted":
+      return { ...state, firmHalt: { reason: event.reason, at: event.at, by: event.by } };
+    case "firm.resumed":
+      return { ...state, firmHalt: null };
     case "day.started": {
       // A new day: locks "until reset" end, and so do locks that expired before it.
       const accounts = new Map(

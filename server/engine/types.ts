@@ -24,6 +24,7 @@ export type GuardName = z.infer<typeof GuardName>;
 /** Closed set of denial reasons. A denial never carries a bare string. */
 export const DenialReason = z.enum([
   "trading_halted",
+  "firm_halted",
   "non_finite_input",
   "unknown_instrument",
   "stop_on_wrong_side",

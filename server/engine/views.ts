@@ -1,5 +1,5 @@
 import type { SymbolId } from "./ids";
-import type { AccountState, BreakerState, VetoEntry } from "./state";
+import type { AccountState, BreakerState, FirmHalt, VetoEntry } from "./state";
 import { tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
@@ -19,10 +19,10 @@ export type AccountView = AccountSpec & {
 
 const resetPolicies: Record<BreakerKind, BreakerView["resetPolicy"]> = { manual: "manual_only" };
 
-export function accountView(account: AccountState): AccountView {
+export function accountView(account: AccountState, firmHalt: FirmHalt | null): AccountView {
   return {
     ...account.spec,
-    tradingState: tradingStateOf(account),
+    tradingState: tradingStateOf(account, firmHalt),
     breakers: BreakerKinds.options.map((kind) => ({
       kind,
       resetPolicy: resetPolicies[kind],

@@ -224,6 +224,19 @@ for (const database of databases) {
       expect((await api(server.url, "POST", "/api/v1/intents", intent("veto-3"))).body!.decision).toMatchObject({ outcome: "allowed" });
     });
 
+    it("halts the whole firm and resumes it, each with a reason", async () => {
+      await freshPrice();
+      const halt = await api(server.url, "POST", "/api/v1/firm/halt", { reason: "venue outage" });
+      expect(halt.body!.firm).toMatchObject({ halted: true, halt: { reason: "venue outage" } });
+      expect((await api(server.url, "POST", "/api/v1/firm/halt", { reason: "twice" })).status).toBe(409);
+      expect((await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account.tradingState).toBe("HALTED");
+      const denied = await api(server.url, "POST", "/api/v1/intents", intent("firm-1"));
+      expect(denied.body!.decision).toMatchObject({ outcome: "denied", reason: "firm_halted" });
+      const resume = await api(server.url, "POST", "/api/v1/firm/resume", { reason: "venue back" });
+      expect(resume.body!.firm).toEqual({ halted: false, halt: null });
+      expect((await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account.tradingState).toBe("ACTIVE");
+    });
+
     it("refuses a trip without a reason, naming the field, and appends nothing", async () => {
       const before = await lastSeq();
       const response = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, {});

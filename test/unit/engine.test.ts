@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EngineEvent } from "@/server/engine/events";
 import { evolve, initialState, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
+import { AccountId } from "@/server/engine/ids";
 import { accountId, config, given, intent, opened, priced, tripped, when } from "./given";
 
 function decisionOf(events: EngineEvent[]) {
@@ -61,7 +62,7 @@ describe("manual circuit breaker", () => {
     if (!result.ok) throw new Error("expected events");
     const state = result.events.reduce(evolve, given(opened, priced));
     const account = state.accounts.get(accountId)!;
-    expect(tradingStateOf(account)).toBe("HALTED");
+    expect(tradingStateOf(account, null)).toBe("HALTED");
     expect(account.breakers.manual).toEqual({ tripped: true, reason: "operator check", trippedAt: 5_000, trippedBy: "risk-manager" });
   });
 
@@ -69,8 +70,8 @@ describe("manual circuit breaker", () => {
     const result = when(given(opened, priced, tripped), { type: "ResetBreaker", at: 6_000, ...order });
     if (!result.ok) throw new Error("expected events");
     const account = result.events.reduce(evolve, given(opened, priced, tripped)).accounts.get(accountId)!;
-    expect(tradingStateOf(account)).toBe("ACTIVE");
-    expect(accountView(account).breakers[0]).toMatchObject({ kind: "manual", tripped: false, lastResetAt: 6_000, lastResetBy: "risk-manager" });
+    expect(tradingStateOf(account, null)).toBe("ACTIVE");
+    expect(accountView(account, null).breakers[0]).toMatchObject({ kind: "manual", tripped: false, lastResetAt: 6_000, lastResetBy: "risk-manager" });
   });
 
   it("refuses to trip a breaker that is already tripped", () => {
@@ -122,5 +123,36 @@ describe("replay", () => {
     }
     expect(reproduced).toEqual(ledger.filter((event) => event.type === "intent.decided"));
     expect(replayed).toEqual(state);
+  });
+});
+
+describe("firm-wide halt", () => {
+  const other = AccountId.parse("acc-2");
+  const openedOther: EngineEvent = { ...opened, account: { ...(opened as Extract<EngineEvent, { type: "account.opened" }>).account, accountId: other } } as EngineEvent;
+  const halted: EngineEvent = { type: "firm.halted", at: 2_600, reason: "exchange outage", by: "cro" };
+
+  it("denies entries on every account with firm_halted, while exits pass", () => {
+    const state = given(opened, openedOther, priced, halted);
+    for (const id of [accountId, other]) {
+      const result = when(state, { type: "SubmitIntent", at: 3_000, intent: intent({ accountId: id }) });
+      if (!result.ok) throw new Error("rejected");
+      expect(decisionOf(result.events)).toMatchObject({ outcome: "denied", guard: "trading_state", reason: "firm_halted" });
+      expect(tradingStateOf(state.accounts.get(id)!, state.firmHalt)).toBe("HALTED");
+    }
+    const exit = when(state, { type: "SubmitIntent", at: 3_000, intent: intent({ action: "CLOSE", side: "SELL" }) });
+    if (!exit.ok) throw new Error("rejected");
+    expect(decisionOf(exit.events).outcome).toBe("allowed");
+  });
+
+  it("resumes trading on resume, except on accounts with their own tripped breaker", () => {
+    const resumed: EngineEvent = { type: "firm.resumed", at: 2_700, reason: "venue back", by: "cro" };
+    const state = given(opened, openedOther, priced, tripped, halted, resumed);
+    expect(tradingStateOf(state.accounts.get(accountId)!, state.firmHalt)).toBe("HALTED");
+    expect(tradingStateOf(state.accounts.get(other)!, state.firmHalt)).toBe("ACTIVE");
+  });
+
+  it("refuses to halt a halted firm or resume a running one", () => {
+    expect(when(given(halted), { type: "HaltFirm", at: 1, reason: "again", by: "cro" })).toMatchObject({ rejection: { code: "firm_already_halted" } });
+    expect(when(given(), { type: "ResumeFirm", at: 1, reason: "nothing", by: "cro" })).toMatchObject({ rejection: { code: "firm_not_halted" } });
   });
 });
