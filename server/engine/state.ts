@@ -151,11 +151,19 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       });
       return { ...state, accounts };
     }
-    case "intent.received":
-      return withAccount(state, event.intent.accountId, (account) => ({
-        ...account,
-        recentIntentTimes: [...account.recentIntentTimes.filter((t) => t > event.at - THROTTLE_WINDOW_MS), event.at],
-      }));
+    case "intent.received": {
+      // The throttle only needs to know whether more than its limit fell in the window.
+      const keep = state.config.guards.throttle.maxIntentsPerSecond + 1;
+      return withAccount(state, event.intent.accountId, (account) => {
+        const times = account.recentIntentTimes;
+        const recent: number[] = [];
+        for (let i = Math.max(0, times.length - keep + 1); i < times.length; i++) {
+          if (times[i]! > event.at - THROTTLE_WINDOW_MS) recent.push(times[i]!);
+        }
+        recent.push(event.at);
+        return { ...account, recentIntentTimes: recent };
+      });
+    }
     case "intent.decided":
       return withAccount(state, event.decision.accountId, (account) =>
         event.decision.outcome === "allowed"
