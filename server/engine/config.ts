@@ -55,6 +55,8 @@ export const GuardsConfig = z.strictObject({
       /** A level at least this many times the average of the top levels is a wall. */
       wallMultiple: z.number().positive().default(5),
       depthLevels: z.number().int().positive().default(10),
+      /** A known book older than this is stale input: the entry is denied (fail closed). */
+      maxBookAgeMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
 });

@@ -163,7 +163,7 @@ const liquidity: Guard = {
 };
 
 /**
- * 7. Microstructure, when a fresh L2 book is known: order book imbalance
+ * 7. Microstructure, when an L2 book is known (a stale one denies): order book imbalance
  * OBI = (bidVol − askVol) / (bidVol + askVol) over the top levels denies a buy below −limit and
  * a sell above +limit; a wall (one level at least `wallMultiple` × the average of the top
  * levels) on the opposing side denies.
@@ -173,8 +173,10 @@ const microstructure: Guard = {
   check: ({ intent, market, config, now }) => {
     if (reducesExposure(intent)) return null;
     const book = market?.book;
-    const { obiLimit, wallMultiple, depthLevels } = config.guards.microstructure;
-    if (!book || now - book.at > config.guards.priceSanity.maxPriceAgeMs) return null;
+    const { obiLimit, wallMultiple, depthLevels, maxBookAgeMs } = config.guards.microstructure;
+    if (!book) return null;
+    const bookAgeMs = now - book.at;
+    if (exceeds(bookAgeMs, maxBookAgeMs)) return deny("stale_book", bookAgeMs, maxBookAgeMs);
     const bids = book.bids.slice(0, depthLevels);
     const asks = book.asks.slice(0, depthLevels);
     const bidVolume = bids.reduce((sum, level) => sum + level.size, 0);

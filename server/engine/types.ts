@@ -36,6 +36,7 @@ export const DenialReason = z.enum([
   "stale_price",
   "price_deviation",
   "illiquid",
+  "stale_book",
   "order_book_imbalance",
   "opposing_wall",
 ]);

@@ -238,9 +238,14 @@ describe("microstructure", () => {
     expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
   });
 
-  it("ignores a book older than the staleness limit", () => {
-    const d = decision(given(opened, priced, book([1], [99])), { side: "BUY" }, 12_601);
-    expect(d.outcome === "allowed" ? "allowed" : d.reason).not.toBe("order_book_imbalance");
+  it.each([
+    [12_599, "allowed"],
+    [12_600, "allowed"],
+    [12_601, "stale_book"],
+  ])("with the book at 2,600 and a 10 s book staleness limit, a buy at %i is %s", (now, expected) => {
+    const tick: EngineEvent = { type: "market.tick", at: now - 1, symbol: EURUSD, price: 1.1 };
+    const d = decision(given(opened, book([50], [50]), tick), { side: "BUY" }, now);
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
   });
 });
 
