@@ -48,21 +48,25 @@ export function AccountCard({ account, onAction }: { account: AccountView; onAct
               </td>
               <td className="muted">
                 {breaker.tripped
-                  ? `“${breaker.reason}” by ${breaker.trippedBy} at ${when(breaker.trippedAt)} · reset: risk manager only`
+                  ? `“${breaker.reason}” by ${breaker.trippedBy} at ${when(breaker.trippedAt)} · ${
+                      breaker.autoResetAt === null ? "reset: risk manager only" : `resets itself at ${when(breaker.autoResetAt)}`
+                    }`
                   : breaker.lastResetAt
                     ? `last reset by ${breaker.lastResetBy} at ${when(breaker.lastResetAt)}`
-                    : "never tripped"}
+                    : breaker.resetPolicy === "manual_only"
+                      ? "never tripped"
+                      : "armed: trips itself, resets itself"}
               </td>
               <td>
                 {breaker.tripped ? (
                   <button className="primary" onClick={() => onAction({ account, breaker: breaker.kind, action: "reset" })}>
                     Reset
                   </button>
-                ) : (
+                ) : breaker.kind === "manual" ? (
                   <button className="danger" onClick={() => onAction({ account, breaker: breaker.kind, action: "trip" })}>
                     Trip
                   </button>
-                )}
+                ) : null}
               </td>
             </tr>
           ))}

@@ -6,7 +6,7 @@ import { openDatabase } from "./db/database";
 import { migrate } from "./db/migrate";
 import { demoAccounts } from "./demo";
 import { Ledger } from "./ledger";
-import { scheduleDailyResets } from "./clock";
+import { scheduleClock } from "./clock";
 import { attachRealtime } from "./realtime";
 import { Runtime } from "./runtime";
 import { installServices } from "./services";
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   if (config.demo && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
   }
-  const stopResets = scheduleDailyResets(runtime);
+  const stopClock = scheduleClock(runtime);
 
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
-    stopResets();
+    stopClock();
     await realtime.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

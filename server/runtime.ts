@@ -10,6 +10,7 @@ import type { EngineState, FirmHalt } from "./engine/state";
 import { evolve, initialState } from "./engine/state";
 import type { AccountSpec, Decision } from "./engine/types";
 import type { AccountView } from "./engine/views";
+import { nextDeadline } from "./engine/breakers";
 import { accountView } from "./engine/views";
 import { AppError } from "./errors";
 import type { Ledger, LedgerRecord } from "./ledger";
@@ -80,13 +81,13 @@ export class Runtime {
   }
 
   accounts(): AccountView[] {
-    return [...this.state.accounts.values()].map((account) => accountView(account, this.state.firmHalt));
+    return [...this.state.accounts.values()].map((account) => accountView(account, this.state.firmHalt, this.state.config));
   }
 
   account(accountId: AccountId): AccountView {
     const account = this.state.accounts.get(accountId);
     if (!account) throw new AppError("not_found", `no account ${accountId}`);
-    return accountView(account, this.state.firmHalt);
+    return accountView(account, this.state.firmHalt, this.state.config);
   }
 
   recentDecisions(limit = 100, accountId?: AccountId): DecisionRecord[] {
@@ -170,6 +171,11 @@ export class Runtime {
     return this.serialize(async () => {
       await this.commit({ type: "AdvanceClock", at: this.clock() });
     });
+  }
+
+  /** When the clock must next advance (a daily reset or an automatic breaker reset). */
+  nextDeadline(): number {
+    return nextDeadline(this.state, this.clock());
   }
 
   /** The current trading day, if one has started. */
@@ -279,6 +285,8 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `${rejection.symbol} is not locked for ${rejection.accountId}`);
     case "lock_already_expired":
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
+    case "breaker_not_manual":
+      return new AppError("conflict", `only the manual breaker can be tripped by hand; ${rejection.breaker} trips itself`);
     case "firm_already_halted":
       return new AppError("conflict", "the firm is already halted");
     case "firm_not_halted":

@@ -71,8 +71,30 @@ export const DailyReset = z.strictObject({
   timeZone: z.string().refine(isTimeZone, "an IANA time zone such as Europe/Prague").default("UTC"),
 });
 
+export const BreakersConfig = z.strictObject({
+  executionFailures: z
+    .strictObject({
+      /** Trips at this many failures (rejects, timeouts) within the window. */
+      threshold: z.number().int().positive().default(3),
+      windowMs: z.number().int().positive().default(300_000),
+      /** Resets itself this long after tripping. */
+      cooldownMs: z.number().int().positive().default(600_000),
+    })
+    .prefault({}),
+  latency: z
+    .strictObject({
+      /** Trips on a latency above this. */
+      thresholdMs: z.number().positive().default(2_000),
+      /** Resets itself once no latency above the threshold was seen for this long. */
+      cooldownMs: z.number().int().positive().default(60_000),
+    })
+    .prefault({}),
+});
+export type BreakersConfig = z.infer<typeof BreakersConfig>;
+
 export const EngineConfig = z.strictObject({
   instruments: z.record(SymbolId, Instrument).default({}),
+  breakers: BreakersConfig.prefault({}),
   dailyReset: DailyReset.prefault({}),
   guards: GuardsConfig.prefault({}),
 });

@@ -1,3 +1,4 @@
+import { autoResetsDue, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
@@ -6,7 +7,7 @@ import type { Intent } from "./intent";
 import { guardChain, guardEnabled } from "./guards";
 import type { AccountState, EngineState } from "./state";
 import { activeVeto, evolve } from "./state";
-import type { AccountSpec, Actor, BreakerKind, Decision } from "./types";
+import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, LatencySource } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
 export type BreakerOrder = {
@@ -40,6 +41,16 @@ export type MarketUpdate =
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
   | { readonly type: "AdvanceClock"; readonly at: number }
+  | {
+      readonly type: "RecordExecutionFailure";
+      readonly at: number;
+      readonly accountId: AccountId;
+      readonly symbol: SymbolId;
+      readonly intentId: Intent["intentId"] | null;
+      readonly failure: ExecutionFailure;
+      readonly detail: string;
+    }
+  | { readonly type: "RecordLatency"; readonly at: number; readonly accountId: AccountId; readonly latencyMs: number; readonly source: LatencySource }
   | { readonly type: "HaltFirm" | "ResumeFirm"; readonly at: number; readonly reason: string; readonly by: Actor }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
@@ -58,6 +69,7 @@ export type Rejection =
   | { readonly code: "symbol_already_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "symbol_not_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId }
+  | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "firm_already_halted" }
   | { readonly code: "firm_not_halted" };
 
@@ -113,11 +125,26 @@ export function decide(command: Command, state: EngineState): Decided {
   const reject = (rejection: Rejection): Decided => ({ ok: false, rejection });
   switch (command.type) {
     case "AdvanceClock": {
-      // Starts the day whose reset instant is the latest one at or before `at`, if not started.
+      // Automatic breaker resets that are due, then the day whose reset instant is the latest
+      // one at or before `at`, if it has not started yet.
+      const events = autoResetsDue(state, command.at);
       const { dailyReset } = state.config;
       const resetAt = lastResetAt(command.at, dailyReset);
-      if (state.day && state.day.resetAt >= resetAt) return ok();
-      return ok({ type: "day.started", at: command.at, resetAt, tradingDay: tradingDayOf(resetAt, dailyReset.timeZone) });
+      if (!state.day || state.day.resetAt < resetAt) {
+        events.push({ type: "day.started", at: command.at, resetAt, tradingDay: tradingDayOf(resetAt, dailyReset.timeZone) });
+      }
+      return ok(...events);
+    }
+    case "RecordExecutionFailure":
+    case "RecordLatency": {
+      const { accountId, at } = command;
+      if (!state.accounts.has(accountId)) return reject({ code: "unknown_account", accountId });
+      const observed: EngineEvent =
+        command.type === "RecordExecutionFailure"
+          ? { type: "execution.failed", at, accountId, symbol: command.symbol, intentId: command.intentId, failure: command.failure, detail: command.detail }
+          : { type: "latency.observed", at, accountId, latencyMs: command.latencyMs, source: command.source };
+      const after = evolve(state, observed).accounts.get(accountId)!;
+      return ok(observed, ...tripsAfter(observed, after, state.config));
     }
     case "HaltFirm":
       if (state.firmHalt) return reject({ code: "firm_already_halted" });
@@ -155,6 +182,7 @@ export function decide(command: Command, state: EngineState): Decided {
       if (!account) return reject({ code: "unknown_account", accountId });
       const tripped = account.breakers[breaker].tripped;
       if (command.type === "TripBreaker") {
+        if (breaker !== "manual") return reject({ code: "breaker_not_manual", accountId, breaker });
         if (tripped) return reject({ code: "breaker_already_tripped", accountId, breaker });
         return ok({ type: "breaker.tripped", at, accountId, breaker, reason, by });
       }

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { EngineConfig } from "./config";
-import { AccountId, SymbolId } from "./ids";
+import { AccountId, IntentId, SymbolId } from "./ids";
 import { Intent } from "./intent";
-import { AccountSpec, Actor, BreakerKind, Decision, OperatorReason, VetoReason } from "./types";
+import { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, LatencySource, OperatorReason, VetoReason } from "./types";
 
 /**
  * Every input and every outcome is one of these events, appended to the ledger in processing
@@ -67,6 +67,22 @@ export const EngineEvent = z.discriminatedUnion("type", [
     by: Actor,
   }),
   z.strictObject({
+    type: z.literal("execution.failed"),
+    at,
+    accountId: AccountId,
+    symbol: SymbolId,
+    intentId: IntentId.nullable(),
+    failure: ExecutionFailure,
+    detail: z.string().max(500),
+  }),
+  z.strictObject({
+    type: z.literal("latency.observed"),
+    at,
+    accountId: AccountId,
+    latencyMs: z.number().nonnegative(),
+    source: LatencySource,
+  }),
+  z.strictObject({
     type: z.literal("breaker.reset"),
     at,
     accountId: AccountId,
@@ -100,6 +116,8 @@ export function streamOf(event: EngineEvent): string {
     case "breaker.reset":
     case "veto.added":
     case "veto.cleared":
+    case "execution.failed":
+    case "latency.observed":
       return event.accountId;
   }
 }

@@ -30,6 +30,10 @@ export type AccountState = {
   readonly vetoes: ReadonlyMap<SymbolId, VetoEntry>;
   /** Times of this account's intents within the last second of the latest one (throttle). */
   readonly recentIntentTimes: readonly number[];
+  /** Times of the latest execution failures, at most the breaker's threshold of them. */
+  readonly executionFailureTimes: readonly number[];
+  /** When a latency above the breaker's threshold was last seen. */
+  readonly lastSlowAt: number | null;
   readonly allowedCount: number;
   readonly deniedCount: number;
 };
@@ -146,6 +150,8 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         breakers: freshBreakers(),
         vetoes: new Map(),
         recentIntentTimes: [],
+        executionFailureTimes: [],
+        lastSlowAt: null,
         allowedCount: 0,
         deniedCount: 0,
       });
@@ -186,6 +192,16 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           [event.breaker]: { tripped: false, lastResetAt: event.at, lastResetBy: event.by },
         },
       }));
+    case "execution.failed": {
+      const keep = state.config.breakers.executionFailures.threshold;
+      return withAccount(state, event.accountId, (account) => ({
+        ...account,
+        executionFailureTimes: [...account.executionFailureTimes, event.at].slice(-keep),
+      }));
+    }
+    case "latency.observed":
+      if (event.latencyMs <= state.config.breakers.latency.thresholdMs) return state;
+      return withAccount(state, event.accountId, (account) => ({ ...account, lastSlowAt: event.at }));
     case "veto.added":
       return withAccount(state, event.accountId, (account) => {
         const vetoes = new Map(account.vetoes);

@@ -5,8 +5,12 @@ import { AccountId, IntentId, PresetId } from "./ids";
 export const TradingState = z.enum(["ACTIVE", "HALTED"]);
 export type TradingState = z.infer<typeof TradingState>;
 
-/** Circuit breakers (SPEC section 4). */
-export const BreakerKind = z.enum(["manual"]);
+/**
+ * Circuit breakers (SPEC section 4). `manual` is tripped and reset by operators only;
+ * `execution_failures` and `latency` are tripped by the engine and reset themselves after their
+ * cooldown (an operator may reset them sooner).
+ */
+export const BreakerKind = z.enum(["manual", "execution_failures", "latency"]);
 export type BreakerKind = z.infer<typeof BreakerKind>;
 
 /** Names of the guards in the chain, in chain order (see guards.ts). */
@@ -41,6 +45,12 @@ export const DenialReason = z.enum([
   "opposing_wall",
 ]);
 export type DenialReason = z.infer<typeof DenialReason>;
+
+export const ExecutionFailure = z.enum(["rejected", "timeout"]);
+export type ExecutionFailure = z.infer<typeof ExecutionFailure>;
+
+export const LatencySource = z.enum(["venue_ack", "processing"]);
+export type LatencySource = z.infer<typeof LatencySource>;
 
 /** Why a symbol is locked in an account's veto registry. */
 export const VetoReason = z.enum(["manual", "stop_loss_hit"]);

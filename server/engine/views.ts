@@ -1,3 +1,6 @@
+import type { ResetPolicy } from "./breakers";
+import { autoResetAt, resetPolicies } from "./breakers";
+import type { EngineConfig } from "./config";
 import type { SymbolId } from "./ids";
 import type { AccountState, BreakerState, FirmHalt, VetoEntry } from "./state";
 import { tradingStateOf } from "./state";
@@ -5,7 +8,7 @@ import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
 /** What the API and the dashboard show of an account: a pure projection of its state. */
-export type BreakerView = { kind: BreakerKind; resetPolicy: "manual_only" } & BreakerState;
+export type BreakerView = { kind: BreakerKind; resetPolicy: ResetPolicy; autoResetAt: number | null } & BreakerState;
 
 export type VetoView = { symbol: SymbolId } & VetoEntry;
 
@@ -17,15 +20,14 @@ export type AccountView = AccountSpec & {
   decisions: { allowed: number; denied: number };
 };
 
-const resetPolicies: Record<BreakerKind, BreakerView["resetPolicy"]> = { manual: "manual_only" };
-
-export function accountView(account: AccountState, firmHalt: FirmHalt | null): AccountView {
+export function accountView(account: AccountState, firmHalt: FirmHalt | null, config: EngineConfig): AccountView {
   return {
     ...account.spec,
     tradingState: tradingStateOf(account, firmHalt),
     breakers: BreakerKinds.options.map((kind) => ({
       kind,
       resetPolicy: resetPolicies[kind],
+      autoResetAt: autoResetAt(kind, account, config),
       ...account.breakers[kind],
     })),
     vetoes: [...account.vetoes].map(([symbol, veto]) => ({ symbol, ...veto })),

@@ -245,6 +245,9 @@ for (const database of databases) {
       const unknownBreaker = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/bogus/trip`, { reason: "x y z" });
       expect(unknownBreaker.status).toBe(422);
       expect(unknownBreaker.body!.errors[0].path).toBe("params.breaker");
+      const automatic = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/latency/trip`, { reason: "by hand" });
+      expect(automatic.status).toBe(409);
+      expect(automatic.body!.detail).toContain("only the manual breaker");
       expect(await lastSeq()).toBe(before);
     });
 
