@@ -35,6 +35,9 @@ export type IntentResult = { seq: number; decision: Decision; replayed: boolean 
 
 const RECENT_DECISIONS = 500;
 
+/** A command without its time: the runtime stamps it from its clock. */
+type Timeless<C> = C extends unknown ? Omit<C, "at"> : never;
+
 /**
  * The imperative shell around the pure engine. Commands run one at a time: decide against the
  * current state, append the resulting events to the ledger and wait for the commit, then fold
@@ -62,7 +65,7 @@ export class Runtime {
     const runtime = new Runtime(ledger, clock);
     for await (const record of ledger.readAll()) runtime.apply(record);
     if (!isDeepStrictEqual(runtime.state.config, config)) {
-      await runtime.serialize(() => runtime.commit({ type: "ApplyConfig", at: clock(), config, by: "system" }));
+      await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
     }
     return runtime;
   }
@@ -105,17 +108,11 @@ export class Runtime {
   }
 
   haltFirm(reason: string, by: string): Promise<FirmView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "HaltFirm", at: this.clock(), reason, by });
-      return this.firm();
-    });
+    return this.execute({ type: "HaltFirm", reason, by }, () => this.firm());
   }
 
   resumeFirm(reason: string, by: string): Promise<FirmView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "ResumeFirm", at: this.clock(), reason, by });
-      return this.firm();
-    });
+    return this.execute({ type: "ResumeFirm", reason, by }, () => this.firm());
   }
 
   readLedger(afterSeq: number, limit: number, accountId?: AccountId): Promise<LedgerRecord[]> {
@@ -127,10 +124,7 @@ export class Runtime {
   }
 
   openAccount(account: AccountSpec, by: string): Promise<AccountView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "OpenAccount", at: this.clock(), account, by });
-      return this.account(account.accountId);
-    });
+    return this.execute({ type: "OpenAccount", account, by }, () => this.account(account.accountId));
   }
 
   /**
@@ -153,24 +147,16 @@ export class Runtime {
   }
 
   tripBreaker(order: BreakerOrder): Promise<AccountView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "TripBreaker", at: this.clock(), ...order });
-      return this.account(order.accountId);
-    });
+    return this.execute({ type: "TripBreaker", ...order }, () => this.account(order.accountId));
   }
 
   resetBreaker(order: BreakerOrder): Promise<AccountView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "ResetBreaker", at: this.clock(), ...order });
-      return this.account(order.accountId);
-    });
+    return this.execute({ type: "ResetBreaker", ...order }, () => this.account(order.accountId));
   }
 
-  /** Starts a new trading day if its reset instant has passed (see scheduleDailyResets). */
+  /** Automatic breaker resets that are due, and a new trading day once its reset has passed (see clock.ts). */
   advanceClock(): Promise<void> {
-    return this.serialize(async () => {
-      await this.commit({ type: "AdvanceClock", at: this.clock() });
-    });
+    return this.execute({ type: "AdvanceClock" }, () => undefined);
   }
 
   /** When the clock must next advance (a daily reset or an automatic breaker reset). */
@@ -178,31 +164,22 @@ export class Runtime {
     return nextDeadline(this.state, this.clock());
   }
 
-  /** The current trading day, if one has started. */
-  get tradingDay() {
-    return this.state.day;
-  }
-
   /** Records market data (ticks, L2 books) that the guards read. */
   recordMarket(updates: MarketUpdate[]): Promise<{ seq: number; recorded: number }> {
-    return this.serialize(async () => {
-      const records = await this.commit({ type: "RecordMarket", at: this.clock(), updates });
-      return { seq: this.seq, recorded: records.length };
-    });
+    return this.execute({ type: "RecordMarket", updates }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
   lockSymbol(order: LockOrder): Promise<AccountView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "LockSymbol", at: this.clock(), ...order });
-      return this.account(order.accountId);
-    });
+    return this.execute({ type: "LockSymbol", ...order }, () => this.account(order.accountId));
   }
 
   unlockSymbol(order: UnlockOrder): Promise<AccountView> {
-    return this.serialize(async () => {
-      await this.commit({ type: "UnlockSymbol", at: this.clock(), ...order });
-      return this.account(order.accountId);
-    });
+    return this.execute({ type: "UnlockSymbol", ...order }, () => this.account(order.accountId));
+  }
+
+  /** Decides `command` at the current time, commits it, then answers from the new state. */
+  private execute<T>(command: Timeless<Command>, answer: (records: LedgerRecord[]) => T): Promise<T> {
+    return this.serialize(async () => answer(await this.commit({ ...command, at: this.clock() } as Command)));
   }
 
   private async replayIntent(previous: LedgerRecord, intent: Intent): Promise<IntentResult> {
