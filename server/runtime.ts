@@ -35,6 +35,9 @@ export type IntentResult = { seq: number; decision: Decision; replayed: boolean 
 
 const RECENT_DECISIONS = 500;
 
+/** Clock skew allowed for a feed's timestamps. */
+const FUTURE_TOLERANCE_MS = 5_000;
+
 /** A command without its time: the runtime stamps it from its clock. */
 type Timeless<C> = C extends unknown ? Omit<C, "at"> : never;
 
@@ -166,6 +169,12 @@ export class Runtime {
 
   /** Records market data (ticks, L2 books) that the guards read. */
   recordMarket(updates: MarketUpdate[]): Promise<{ seq: number; recorded: number }> {
+    const latest = this.clock() + FUTURE_TOLERANCE_MS;
+    const future = updates.filter((update) => update.kind === "bar").findIndex((bar) => bar.closedAt > latest);
+    if (future >= 0) {
+      const path = `bars.${future}.closedAt`;
+      throw new AppError("validation_failed", `${path}: a bar cannot close in the future`, [{ path, message: "a bar cannot close in the future" }]);
+    }
     return this.execute({ type: "RecordMarket", updates }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 

@@ -47,7 +47,30 @@ export const MarketBody = z
       .max(200)
       .default([]),
   })
-  .refine((body) => body.ticks.length + body.books.length > 0, { message: "send at least one tick or book", path: ["ticks"] });
+  .extend({
+    bars: z
+      .array(
+        z
+          .strictObject({
+            symbol: SymbolId,
+            /** When the bar closed (ISO 8601); bars of one symbol in time order. */
+            closedAt: z.iso.datetime({ offset: true }),
+            open: z.number().positive(),
+            high: z.number().positive(),
+            low: z.number().positive(),
+            close: z.number().positive(),
+            volume: z.number().nonnegative(),
+          })
+          .refine((bar) => bar.high >= Math.max(bar.open, bar.close, bar.low), { message: "high must be the bar's highest price", path: ["high"] })
+          .refine((bar) => bar.low <= Math.min(bar.open, bar.close), { message: "low must be the bar's lowest price", path: ["low"] }),
+      )
+      .max(5_000)
+      .default([]),
+  })
+  .refine((body) => body.ticks.length + body.books.length + body.bars.length > 0, {
+    message: "send at least one tick, book or bar",
+    path: ["ticks"],
+  });
 
 export const LockBody = z.strictObject({
   symbol: SymbolId,

@@ -21,6 +21,14 @@ export type Instrument = z.infer<typeof Instrument>;
 
 const enabled = z.boolean().default(true);
 
+export const MarketStatsConfig = z.strictObject({
+  /** Log returns kept per symbol. */
+  returnsWindow: z.number().int().min(2).max(5_000).default(500),
+  /** RiskMetrics decay for EWMA volatility. */
+  ewmaLambda: z.number().gt(0).lt(1).default(0.94),
+  atrPeriod: z.number().int().positive().default(14),
+});
+
 export const GuardsConfig = z.strictObject({
   vetoRegistry: z.strictObject({ enabled }).prefault({}),
   throttle: z
@@ -59,6 +67,18 @@ export const GuardsConfig = z.strictObject({
       maxBookAgeMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
+  benchmarkCorrelation: z
+    .strictObject({
+      /** Off unless bars feed the statistics: without history every entry would be denied. */
+      enabled: z.boolean().default(false),
+      benchmark: SymbolId.default(SymbolId.parse("US500")),
+      /** EWMA correlation of the symbol's returns with the benchmark's; above this denies. */
+      maxCorrelation: z.number().min(-1).max(1).default(0.7),
+      lambda: z.number().gt(0).lt(1).default(0.94),
+      /** Fewer shared returns than this is missing input: the entry is denied. */
+      minObservations: z.number().int().min(2).default(20),
+    })
+    .prefault({}),
 });
 export type GuardsConfig = z.infer<typeof GuardsConfig>;
 
@@ -95,6 +115,7 @@ export type BreakersConfig = z.infer<typeof BreakersConfig>;
 export const EngineConfig = z.strictObject({
   instruments: z.record(SymbolId, Instrument).default({}),
   breakers: BreakersConfig.prefault({}),
+  market: MarketStatsConfig.prefault({}),
   dailyReset: DailyReset.prefault({}),
   guards: GuardsConfig.prefault({}),
 });

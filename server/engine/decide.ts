@@ -32,6 +32,17 @@ export type UnlockOrder = { readonly accountId: AccountId; readonly symbol: Symb
 export type MarketUpdate =
   | { readonly kind: "tick"; readonly symbol: SymbolId; readonly price: number }
   | {
+      readonly kind: "bar";
+      readonly symbol: SymbolId;
+      /** The bar's close time; the event's time is when it was recorded. */
+      readonly closedAt: number;
+      readonly open: number;
+      readonly high: number;
+      readonly low: number;
+      readonly close: number;
+      readonly volume: number;
+    }
+  | {
       readonly kind: "book";
       readonly symbol: SymbolId;
       readonly bids: { price: number; size: number }[];
@@ -87,6 +98,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     config: state.config,
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
+    benchmark: state.market.get(state.config.guards.benchmarkCorrelation.benchmark),
     now,
   };
   for (const guard of guardChain) {
@@ -156,11 +168,18 @@ export function decide(command: Command, state: EngineState): Decided {
       return ok({ type: "config.applied", at: command.at, config: command.config, by: command.by });
     case "RecordMarket":
       return ok(
-        ...command.updates.map((update): EngineEvent =>
-          update.kind === "tick"
-            ? { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price }
-            : { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks },
-        ),
+        ...command.updates.map((update): EngineEvent => {
+          switch (update.kind) {
+            case "tick":
+              return { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price };
+            case "book":
+              return { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks };
+            case "bar": {
+              const { open, high, low, close, volume } = update;
+              return { type: "market.bar", at: update.closedAt, symbol: update.symbol, open, high, low, close, volume };
+            }
+          }
+        }),
       );
     case "OpenAccount": {
       const { accountId } = command.account;

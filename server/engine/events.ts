@@ -28,6 +28,17 @@ export const EngineEvent = z.discriminatedUnion("type", [
   }),
   z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive() }),
   z.strictObject({
+    type: z.literal("market.bar"),
+    /** The bar's close time. */
+    at,
+    symbol: SymbolId,
+    open: z.number().positive(),
+    high: z.number().positive(),
+    low: z.number().positive(),
+    close: z.number().positive(),
+    volume: z.number().nonnegative(),
+  }),
+  z.strictObject({
     type: z.literal("market.book"),
     at,
     symbol: SymbolId,
@@ -105,6 +116,7 @@ export function streamOf(event: EngineEvent): string {
       return "firm";
     case "market.tick":
     case "market.book":
+    case "market.bar":
       return `market:${event.symbol}`;
     case "account.opened":
       return event.account.accountId;

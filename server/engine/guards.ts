@@ -3,6 +3,7 @@ import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
 import type { AccountState, FirmHalt, MarketState } from "./state";
 import { activeVeto, equityUsd, tradingStateOf } from "./state";
+import { ewmaCorrelation } from "./market-stats";
 import type { DenialReason, GuardName } from "./types";
 
 /**
@@ -22,6 +23,8 @@ export type GuardContext = {
   readonly config: EngineConfig;
   readonly instrument: Instrument | undefined;
   readonly market: MarketState | undefined;
+  /** The benchmark's market state (benchmark correlation). */
+  readonly benchmark: MarketState | undefined;
   /** Decision time (epoch ms), from the command: the engine has no clock. */
   readonly now: number;
 };
@@ -195,6 +198,22 @@ const microstructure: Guard = {
   },
 };
 
+/**
+ * 13. Benchmark correlation: the EWMA correlation of the symbol's returns with the benchmark's,
+ * over the bars they share, must not exceed the limit. Too little shared history denies (fail
+ * closed), so this guard is off until bars feed the statistics.
+ */
+const benchmarkCorrelation: Guard = {
+  name: "benchmark_correlation",
+  check: ({ intent, market, config, benchmark }) => {
+    if (reducesExposure(intent)) return null;
+    const { maxCorrelation, lambda, minObservations } = config.guards.benchmarkCorrelation;
+    const { correlation, observations } = ewmaCorrelation(market?.stats.returns ?? [], benchmark?.stats.returns ?? [], lambda, minObservations);
+    if (correlation === null) return deny("insufficient_history", observations, minObservations);
+    return exceeds(correlation, maxCorrelation) ? deny("correlated_with_benchmark", significant(correlation), maxCorrelation) : null;
+  },
+};
+
 /** The chain, in order. `guardEnabled` says which guards the configuration switched off. */
 export const guardChain: readonly Guard[] = [
   tradingState,
@@ -204,6 +223,7 @@ export const guardChain: readonly Guard[] = [
   priceSanity,
   liquidity,
   microstructure,
+  benchmarkCorrelation,
 ];
 
 export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
@@ -222,5 +242,7 @@ export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
       return config.guards.liquidity.enabled;
     case "microstructure":
       return config.guards.microstructure.enabled;
+    case "benchmark_correlation":
+      return config.guards.benchmarkCorrelation.enabled;
   }
 }

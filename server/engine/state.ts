@@ -2,6 +2,8 @@ import type { EngineConfig } from "./config";
 import { EngineConfig as EngineConfigSchema } from "./config";
 import type { BookLevel, EngineEvent } from "./events";
 import type { AccountId, SymbolId } from "./ids";
+import type { MarketStats } from "./market-stats";
+import { emptyStats, foldBar } from "./market-stats";
 import type { AccountSpec, Actor, BreakerKind, TradingState, VetoReason } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -44,6 +46,7 @@ export type MarketState = {
   readonly lastPrice: number | null;
   readonly lastPriceAt: number | null;
   readonly book: Book | null;
+  readonly stats: MarketStats;
 };
 
 export type TradingDay = { readonly tradingDay: string; readonly resetAt: number };
@@ -67,7 +70,7 @@ export function initialState(config: EngineConfig = EngineConfigSchema.parse({})
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
-const noMarket: MarketState = { lastPrice: null, lastPriceAt: null, book: null };
+const noMarket: MarketState = { lastPrice: null, lastPriceAt: null, book: null, stats: emptyStats };
 
 function freshBreakers(): Record<BreakerKind, BreakerState> {
   return Object.fromEntries(BreakerKinds.options.map((kind) => [kind, untripped])) as Record<
@@ -137,6 +140,13 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     }
     case "market.tick":
       return withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
+    case "market.bar":
+      return withMarket(state, event.symbol, (market) => ({
+        ...market,
+        lastPrice: event.close,
+        lastPriceAt: event.at,
+        stats: foldBar(market.stats, event, state.config.market),
+      }));
     case "market.book":
       return withMarket(state, event.symbol, (market) => ({
         ...market,

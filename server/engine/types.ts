@@ -22,6 +22,7 @@ export const GuardName = z.enum([
   "price_sanity",
   "liquidity",
   "microstructure",
+  "benchmark_correlation",
 ]);
 export type GuardName = z.infer<typeof GuardName>;
 
@@ -43,6 +44,8 @@ export const DenialReason = z.enum([
   "stale_book",
   "order_book_imbalance",
   "opposing_wall",
+  "insufficient_history",
+  "correlated_with_benchmark",
 ]);
 export type DenialReason = z.infer<typeof DenialReason>;
 

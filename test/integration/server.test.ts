@@ -200,7 +200,15 @@ for (const database of databases) {
       });
       expect(unordered.body!.errors[0].path).toBe("books.0.bids");
       expect((await api(server.url, "POST", "/api/v1/market", {})).status).toBe(422);
+      const bar = { symbol: "MSFT", closedAt: "2001-09-14T20:00:00Z", open: 57, high: 58, low: 56, close: 57.5, volume: 1e6 };
+      const inverted = await api(server.url, "POST", "/api/v1/market", { bars: [{ ...bar, high: 55 }] });
+      expect(inverted.body!.errors[0].path).toBe("bars.0.high");
+      const future = await api(server.url, "POST", "/api/v1/market", { bars: [bar, { ...bar, closedAt: "2999-01-01T00:00:00Z" }] });
+      expect(future.status).toBe(422);
+      expect(future.body!.errors[0].path).toBe("bars.1.closedAt");
       expect(await lastSeq()).toBe(before);
+      const accepted = await api(server.url, "POST", "/api/v1/market", { bars: [bar] });
+      expect(accepted.body).toMatchObject({ recorded: 1 });
     });
 
     it("locks a symbol so entries are denied while closes pass, and unlocks it with a reason", async () => {

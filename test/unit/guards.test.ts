@@ -323,3 +323,49 @@ describe("daily reset", () => {
     expect(events).toMatchObject([{ resetAt: Date.parse("2026-06-30T22:00:00Z"), tradingDay: "2026-06-30" }]);
   });
 });
+
+describe("benchmark_correlation", () => {
+  const US500 = SymbolId.parse("US500");
+  const wiggle = [0.01, -0.02, 0.015, -0.005, 0.02, -0.01, 0.003, -0.012, 0.007, -0.004, 0.011, -0.016];
+  const bars = (symbol: SymbolId, returns: number[]): EngineEvent[] => {
+    let close = 100;
+    return [0, ...returns].map((r, i) => {
+      close *= Math.exp(r);
+      return { type: "market.bar", at: 1_000 + i, symbol, open: close, high: close, low: close, close, volume: 1 };
+    });
+  };
+  const on = (extra: Record<string, number> = {}) =>
+    configured({
+      instruments: {
+        EURUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 },
+        US500: { sector: "index", contractSize: 1, tickSize: 0.1, averageDailyVolume: 1_000_000 },
+      },
+      guards: { benchmarkCorrelation: { enabled: true, minObservations: 10, ...extra } },
+    });
+  const mixed = wiggle.map((v, i) => (i % 3 === 0 ? -v : v));
+  const state = (maxCorrelation?: number) =>
+    given(on(maxCorrelation === undefined ? {} : { maxCorrelation }), opened, ...bars(EURUSD, mixed), ...bars(US500, wiggle), priced);
+
+  it("denies an entry in a symbol that moves with the benchmark", () => {
+    const d = decision(given(on(), opened, ...bars(EURUSD, wiggle), ...bars(US500, wiggle), priced));
+    expect(denial(d)).toMatchObject({ guard: "benchmark_correlation", reason: "correlated_with_benchmark", observed: 1, limit: 0.7 });
+  });
+
+  it("is at its limit when the correlation equals it, over it just above", async () => {
+    const { ewmaCorrelation } = await import("@/server/engine/market-stats");
+    const returns = (values: number[]) => values.map((value, i) => ({ at: 1_001 + i, value }));
+    const c = ewmaCorrelation(returns(mixed), returns(wiggle), 0.94, 10).correlation!;
+    expect(decision(state(c + 0.001)).outcome).toBe("allowed");
+    expect(decision(state(c)).outcome).toBe("allowed");
+    expect(denial(decision(state(c - 0.001)))).toMatchObject({ reason: "correlated_with_benchmark" });
+  });
+
+  it("denies an entry when the shared history is too short (fail closed)", () => {
+    const d = decision(given(on(), opened, ...bars(EURUSD, wiggle.slice(0, 5)), ...bars(US500, wiggle), priced));
+    expect(denial(d)).toEqual({ guard: "benchmark_correlation", reason: "insufficient_history", observed: 5, limit: 10 });
+  });
+
+  it("is off by default", () => {
+    expect(decision(given(opened, priced)).outcome).toBe("allowed");
+  });
+});
