@@ -1,6 +1,7 @@
 // npm run bench:engine — per-intent latency of the engine's decision through the whole guard
 // chain. 50 instruments with fresh prices and 10-level L2 books, one account with locked
-// symbols; intents of every action and side, a share denied by each guard. Prints figures, and
+// symbols; intents of every action and side with strategy stats and stops (Kelly and the
+// volatility target size them), a share denied by each guard. Prints figures, and
 // as its last line one JSON object: {"bench":"engine.decide","n":…,"p50_us":…,"p99_us":…,"p999_us":…,"per_sec":…}.
 // (Open positions and return windows join the benchmark with the portfolio guards.)
 import { decide } from "../engine/decide";
@@ -24,7 +25,9 @@ const config = EngineConfig.parse({
       { sector: `sector-${i % 8}`, cluster: `cluster-${i % 5}`, contractSize: 1, tickSize: 0.01, averageDailyVolume: 5_000_000 },
     ]),
   ),
-  // Default throttle (10 a second); intents arrive every 150 ms, so it rarely bites.
+  // Default throttle (10 a second); intents arrive every 150 ms, so it rarely bites. Every
+  // sizing step on: Kelly from each intent's stats, and the volatility target at its stop.
+  guards: { volTarget: { enabled: true } },
 });
 const accountId = AccountId.parse("bench-account");
 
@@ -78,6 +81,7 @@ function nextIntent(n: number): Intent {
     quantity: 1 + Math.floor(random() * 100),
     referencePrice: price * skew,
     slPrice: side === "BUY" ? price * 0.98 : price * 1.02,
+    stats: { winRate: 0.45 + random() * 0.2, winLossRatio: 1 + random() },
     provenance: { runId: "bench", strategyId: "bench", regimeId: "bench" },
   });
 }

@@ -67,6 +67,25 @@ export const GuardsConfig = z.strictObject({
       maxBookAgeMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
+  kelly: z
+    .strictObject({
+      enabled,
+      /** Fraction of full Kelly: 0.5 half-Kelly; 0.1 for prop accounts. */
+      multiplier: z.number().gt(0).max(1).default(0.5),
+      /** Deny entries that carry no strategy stats; otherwise they skip Kelly sizing. */
+      requireStats: z.boolean().default(false),
+    })
+    .prefault({}),
+  volTarget: z
+    .strictObject({
+      /** Off until presets set a risk budget: on, an entry without a stop or an ATR is denied. */
+      enabled: z.boolean().default(false),
+      /** Risk at the stop per trade, as a percentage of equity. */
+      riskPerTradePct: z.number().gt(0).max(100).default(1),
+      /** A missing stop is placed this many ATRs from the order price. */
+      atrStopMultiple: z.number().positive().default(2),
+    })
+    .prefault({}),
   benchmarkCorrelation: z
     .strictObject({
       /** Off unless bars feed the statistics: without history every entry would be denied. */

@@ -4,10 +4,11 @@ import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId, SymbolId } from "./ids";
 import type { Intent } from "./intent";
-import { guardChain, guardEnabled } from "./guards";
+import type { Denial } from "./guards";
+import { guardChain, guardEnabled, orderQuantity } from "./guards";
 import type { AccountState, EngineState } from "./state";
 import { activeVeto, evolve } from "./state";
-import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, LatencySource } from "./types";
+import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, GuardName, LatencySource } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
 export type BreakerOrder = {
@@ -101,33 +102,41 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     benchmark: state.market.get(state.config.guards.benchmarkCorrelation.benchmark),
     now,
   };
+  const denied = (guard: GuardName, denial: Denial, advisories: string[]): Decision => ({
+    intentId: intent.intentId,
+    accountId: intent.accountId,
+    outcome: "denied",
+    approvedQuantity: 0,
+    guard,
+    reason: denial.reason,
+    observed: denial.observed,
+    limit: denial.limit,
+    advisories,
+  });
+  // Sizing guards may cap the size: the smallest cap wins, each step noted as an advisory.
+  let approved = orderQuantity(ctx);
+  let stopPrice = intent.slPrice;
+  const advisories: string[] = [];
   for (const guard of guardChain) {
     if (!guardEnabled(guard.name, state.config)) continue;
-    const denial = guard.check(ctx);
-    if (denial) {
-      return {
-        intentId: intent.intentId,
-        accountId: intent.accountId,
-        outcome: "denied",
-        approvedQuantity: 0,
-        guard: guard.name,
-        reason: denial.reason,
-        observed: denial.observed,
-        limit: denial.limit,
-        advisories: [],
-      };
-    }
+    const result = guard.check(ctx);
+    if (result === null) continue;
+    if ("reason" in result) return denied(guard.name, result, advisories);
+    advisories.push(result.note);
+    if (result.stopPrice !== undefined && stopPrice === undefined) stopPrice = result.stopPrice;
+    if (approved !== null && result.cap < approved) approved = result.cap;
   }
   return {
     intentId: intent.intentId,
     accountId: intent.accountId,
     outcome: "allowed",
-    approvedQuantity: intent.quantity ?? null,
+    approvedQuantity: approved === null ? null : Number(approved.toPrecision(12)),
+    ...(stopPrice !== undefined ? { stopPrice } : {}),
     guard: null,
     reason: null,
     observed: null,
     limit: null,
-    advisories: [],
+    advisories,
   };
 }
 

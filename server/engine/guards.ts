@@ -35,8 +35,11 @@ export type Denial = {
   readonly limit: number | string | null;
 };
 
-/** A guard returns null to pass, or the denial. */
-export type Guard = { readonly name: GuardName; readonly check: (ctx: GuardContext) => Denial | null };
+/** A sizing guard may allow a smaller size instead of denying. */
+export type Cap = { readonly cap: number; readonly note: string; readonly stopPrice?: number };
+
+/** A guard returns null to pass, a denial, or (sizing guards) a cap on the size. */
+export type Guard = { readonly name: GuardName; readonly check: (ctx: GuardContext) => Denial | Cap | null };
 
 const deny = (reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"]): Denial => ({
   reason,
@@ -214,6 +217,58 @@ const benchmarkCorrelation: Guard = {
   },
 };
 
+/** Risk per unit at a stop (or, without one, the whole notional per unit). */
+function riskPerUnit(price: number, stop: number | undefined, instrument: Instrument): number {
+  return (stop === undefined ? price : Math.abs(price - stop)) * instrument.contractSize;
+}
+
+/**
+ * 16. Kelly sizing: f* = (p·b − q) / b from the strategy's win rate p and win/loss ratio b.
+ * f* ≤ 0 denies; otherwise the size is capped so that the risk at the stop is at most
+ * f* × multiplier of equity.
+ */
+const kellySizing: Guard = {
+  name: "kelly_sizing",
+  check: (ctx) => {
+    const { intent, config, instrument } = ctx;
+    if (reducesExposure(intent) || !instrument) return null;
+    const { multiplier, requireStats } = config.guards.kelly;
+    if (!intent.stats) return requireStats ? deny("missing_stats", null, "winRate and winLossRatio") : null;
+    const p = intent.stats.winRate;
+    const b = intent.stats.winLossRatio;
+    const kelly = (p * b - (1 - p)) / b;
+    if (!(kelly > 0)) return deny("negative_edge", significant(kelly), 0);
+    const price = orderPrice(ctx);
+    if (price === null) return null; // price_sanity has denied it already
+    const fraction = kelly * multiplier;
+    const cap = (fraction * equityUsd(ctx.account)) / riskPerUnit(price, intent.slPrice, instrument);
+    return { cap, note: `kelly f*=${significant(kelly)} × ${multiplier} risks ${significant(fraction * 100)}% of equity: at most ${significant(cap)}` };
+  },
+};
+
+/**
+ * 17. Volatility targeting and ATR stops: the size is capped so that the risk at the stop is
+ * the per-trade budget; an intent without a stop gets one `atrStopMultiple` ATRs away.
+ */
+const volTarget: Guard = {
+  name: "vol_target",
+  check: (ctx) => {
+    const { intent, config, instrument, market } = ctx;
+    if (reducesExposure(intent) || !instrument) return null;
+    const { riskPerTradePct, atrStopMultiple } = config.guards.volTarget;
+    const price = orderPrice(ctx);
+    if (price === null) return null;
+    const atr = market?.stats.atr ?? null;
+    const stop =
+      intent.slPrice ?? (atr === null ? null : intent.side === "BUY" ? price - atrStopMultiple * atr : price + atrStopMultiple * atr);
+    if (stop === null || !(stop > 0)) return deny("no_stop", null, "slPrice or an ATR");
+    const budgetUsd = (riskPerTradePct / 100) * equityUsd(ctx.account);
+    const cap = budgetUsd / riskPerUnit(price, stop, instrument);
+    const origin = intent.slPrice === undefined ? `ATR stop ${significant(stop)} (${atrStopMultiple} × ${significant(atr!)})` : `stop ${stop}`;
+    return { cap, stopPrice: significant(stop), note: `vol target: ${riskPerTradePct}% of equity at ${origin}: at most ${significant(cap)}` };
+  },
+};
+
 /** The chain, in order. `guardEnabled` says which guards the configuration switched off. */
 export const guardChain: readonly Guard[] = [
   tradingState,
@@ -224,6 +279,8 @@ export const guardChain: readonly Guard[] = [
   liquidity,
   microstructure,
   benchmarkCorrelation,
+  kellySizing,
+  volTarget,
 ];
 
 export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
@@ -244,5 +301,9 @@ export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
       return config.guards.microstructure.enabled;
     case "benchmark_correlation":
       return config.guards.benchmarkCorrelation.enabled;
+    case "kelly_sizing":
+      return config.guards.kelly.enabled;
+    case "vol_target":
+      return config.guards.volTarget.enabled;
   }
 }

@@ -23,6 +23,8 @@ export const GuardName = z.enum([
   "liquidity",
   "microstructure",
   "benchmark_correlation",
+  "kelly_sizing",
+  "vol_target",
 ]);
 export type GuardName = z.infer<typeof GuardName>;
 
@@ -46,6 +48,9 @@ export const DenialReason = z.enum([
   "opposing_wall",
   "insufficient_history",
   "correlated_with_benchmark",
+  "missing_stats",
+  "negative_edge",
+  "no_stop",
 ]);
 export type DenialReason = z.infer<typeof DenialReason>;
 
@@ -73,7 +78,10 @@ export const Decision = z.discriminatedUnion("outcome", [
     intentId: IntentId,
     accountId: AccountId,
     outcome: z.literal("allowed"),
+    /** Units approved: the requested size, or less where a sizing guard capped it; null for FLATTEN. */
     approvedQuantity: z.number().nonnegative().nullable(),
+    /** The stop the size was computed with: the intent's, or an ATR-derived one. */
+    stopPrice: z.number().positive().optional(),
     guard: z.null(),
     reason: z.null(),
     observed: z.null(),

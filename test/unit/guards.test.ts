@@ -369,3 +369,73 @@ describe("benchmark_correlation", () => {
     expect(decision(given(opened, priced)).outcome).toBe("allowed");
   });
 });
+
+describe("kelly_sizing", () => {
+  // Equity 100,000 USD; EURUSD at 1.1, contract 100,000.
+  const stats = (winRate: number, winLossRatio: number) => ({ stats: { winRate, winLossRatio } });
+
+  it.each([
+    [0.5, 1, "negative_edge"], // f* = 0: no edge
+    [0.4, 1.4, "negative_edge"], // f* = (0.56 − 0.6) / 1.4 < 0
+    [0.55, 1, "allowed"], // f* = 0.1
+  ])("with a win rate of %f and a win/loss ratio of %f the entry is %s", (p, b, expected) => {
+    const d = decision(given(opened, priced), stats(p, b));
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("caps the size so the risk at the stop is f* × multiplier of equity", () => {
+    // f* = 0.1, half-Kelly 0.05 → 5,000 USD at risk; stop 0.01 away × 100,000 = 1,000 USD per lot → 5 lots.
+    const d = decision(given(opened, priced), { ...stats(0.55, 1), quantity: 8, slPrice: 1.09 });
+    expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 5 });
+    expect(d.advisories[0]).toMatch(/^kelly f\*=0\.1 × 0\.5/);
+    expect(decision(given(opened, priced), { ...stats(0.55, 1), quantity: 4, slPrice: 1.09 }).approvedQuantity).toBe(4);
+  });
+
+  it("without a stop, risks the whole notional: 5,000 USD / 110,000 USD per lot", () => {
+    expect(decision(given(opened, priced), { ...stats(0.55, 1), quantity: 1 }).approvedQuantity).toBeCloseTo(5_000 / 110_000, 10);
+  });
+
+  it("skips intents without stats unless stats are required", () => {
+    expect(decision(given(opened, priced)).outcome).toBe("allowed");
+    const strict = given(configured({ guards: { kelly: { requireStats: true } } }), opened, priced);
+    expect(denial(decision(strict))).toMatchObject({ guard: "kelly_sizing", reason: "missing_stats" });
+  });
+
+  it("never caps an exit", () => {
+    expect(decision(given(opened, priced), { ...stats(0.3, 1), action: "CLOSE", side: "SELL", quantity: 50 })).toMatchObject({
+      outcome: "allowed",
+      approvedQuantity: 50,
+    });
+  });
+});
+
+describe("vol_target", () => {
+  const enabled = configured({ guards: { volTarget: { enabled: true, riskPerTradePct: 1, atrStopMultiple: 2 } } });
+  const bars = (ranges: number[]): EngineEvent[] =>
+    ranges.map((range, i) => ({ type: "market.bar", at: 2_000 + i, symbol: EURUSD, open: 1.1, high: 1.1 + range / 2, low: 1.1 - range / 2, close: 1.1, volume: 1 }));
+
+  it("caps the size so the risk at the intent's stop is 1% of equity", () => {
+    // 1,000 USD budget; stop 0.005 away × 100,000 = 500 USD per lot → 2 lots.
+    const d = decision(given(enabled, opened, priced), { quantity: 3, slPrice: 1.095 });
+    expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 2, stopPrice: 1.095 });
+  });
+
+  it("places a missing stop two ATRs away and sizes from it", () => {
+    // 14 bars of range 0.002: ATR 0.002 → stop 1.096 for a buy at 1.1; 0.004 × 100,000 = 400 USD per lot → 2.5 lots.
+    const state = given(enabled, opened, ...bars(Array(14).fill(0.002)), priced);
+    const d = decision(state, { quantity: 10 });
+    expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 2.5, stopPrice: 1.096 });
+    expect(d.advisories.join(" ")).toContain("ATR stop 1.096");
+  });
+
+  it("denies an entry with neither a stop nor an ATR (fail closed)", () => {
+    expect(denial(decision(given(enabled, opened, priced)))).toMatchObject({ guard: "vol_target", reason: "no_stop" });
+  });
+
+  it("takes the smaller of the Kelly and volatility caps", () => {
+    // Kelly (f* 0.1, half) allows 5 lots at this stop; the vol target allows 1.
+    const d = decision(given(enabled, opened, priced), { quantity: 8, slPrice: 1.09, stats: { winRate: 0.55, winLossRatio: 1 } });
+    expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 1 });
+    expect(d.advisories).toHaveLength(2);
+  });
+});
