@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { EngineConfig } from "./engine/config";
-import type { BreakerOrder, Command, LockOrder, MarketUpdate, Rejection, UnlockOrder } from "./engine/decide";
+import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, Rejection, UnlockOrder } from "./engine/decide";
 import { decide } from "./engine/decide";
 import type { EngineEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
@@ -87,13 +87,13 @@ export class Runtime {
   }
 
   accounts(): AccountView[] {
-    return [...this.state.accounts.values()].map((account) => accountView(account, this.state.firmHalt, this.state.config));
+    return [...this.state.accounts.values()].map((account) => accountView(account, this.state));
   }
 
   account(accountId: AccountId): AccountView {
     const account = this.state.accounts.get(accountId);
     if (!account) throw new AppError("not_found", `no account ${accountId}`);
-    return accountView(account, this.state.firmHalt, this.state.config);
+    return accountView(account, this.state);
   }
 
   recentDecisions(limit = 100, accountId?: AccountId): DecisionRecord[] {
@@ -176,6 +176,11 @@ export class Runtime {
       throw new AppError("validation_failed", `${path}: a bar cannot close in the future`, [{ path, message: "a bar cannot close in the future" }]);
     }
     return this.execute({ type: "RecordMarket", updates }, (records) => ({ seq: this.seq, recorded: records.length }));
+  }
+
+  /** Execution reports from a venue: fills, folded into positions, balance and equity. */
+  recordFills(fills: FillReport[]): Promise<{ seq: number; recorded: number }> {
+    return this.execute({ type: "RecordFills", fills }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
   lockSymbol(order: LockOrder): Promise<AccountView> {
@@ -271,6 +276,10 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `${rejection.symbol} is not locked for ${rejection.accountId}`);
     case "lock_already_expired":
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
+    case "unknown_instrument":
+      return new AppError("validation_failed", `symbol: ${rejection.symbol} is not a configured instrument`, [
+        { path: "symbol", message: `${rejection.symbol} is not a configured instrument` },
+      ]);
     case "breaker_not_manual":
       return new AppError("conflict", `only the manual breaker can be tripped by hand; ${rejection.breaker} trips itself`);
     case "firm_already_halted":

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { AccountId, SymbolId } from "../engine/ids";
-import { BreakerKind, OperatorReason } from "../engine/types";
+import { AccountId, IntentId, SymbolId } from "../engine/ids";
+import { Side } from "../engine/intent";
+import { BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
 
 /** Request shapes of the HTTP API, shared by the route handlers and the browser. */
 export const AccountParams = z.strictObject({ accountId: AccountId });
@@ -82,3 +83,22 @@ export const LockBody = z.strictObject({
 export const VetoParams = z.strictObject({ accountId: AccountId, symbol: SymbolId });
 
 export const LedgerExportQuery = z.strictObject({ accountId: AccountId.optional() });
+
+/** Execution reports from a venue outside Riskgate: fills, applied in order, all or none. */
+export const ExecutionsBody = z.strictObject({
+  fills: z
+    .array(
+      z.strictObject({
+        accountId: AccountId,
+        intentId: IntentId.nullable().default(null),
+        symbol: SymbolId,
+        side: Side,
+        quantity: z.number().positive(),
+        price: z.number().positive(),
+        feeUsd: z.number().nonnegative().default(0),
+        trigger: FillTrigger.default("order"),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});

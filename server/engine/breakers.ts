@@ -1,7 +1,9 @@
 import { nextResetAt } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
+import type { AccountId } from "./ids";
 import type { AccountState, EngineState } from "./state";
+import { equityUsd } from "./state";
 import type { BreakerKind } from "./types";
 
 /**
@@ -13,6 +15,7 @@ export type ResetPolicy = "manual_only" | "auto_after_cooldown" | "auto_when_hea
 
 export const resetPolicies: Record<BreakerKind, ResetPolicy> = {
   manual: "manual_only",
+  daily_drawdown: "manual_only",
   execution_failures: "auto_after_cooldown",
   latency: "auto_when_healthy",
 };
@@ -91,4 +94,32 @@ export function nextDeadline(state: EngineState, now: number): number {
     }
   }
   return deadline;
+}
+
+/** The account's drawdown from the day's baseline, in percent (0 when equity is above it). */
+export function dailyDrawdownPct(account: AccountState, state: EngineState): number {
+  if (account.baselineUsd <= 0) return 0;
+  return Math.max(0, ((account.baselineUsd - equityUsd(account, state)) / account.baselineUsd) * 100);
+}
+
+/** `breaker.tripped` for each of `accountIds` whose drawdown from the day's baseline is over the limit. */
+export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
+  const { maxPct } = state.config.breakers.dailyDrawdown;
+  const events: EngineEvent[] = [];
+  for (const accountId of new Set(accountIds)) {
+    const account = state.accounts.get(accountId);
+    if (!account || account.breakers.daily_drawdown.tripped) continue;
+    const drawdownPct = dailyDrawdownPct(account, state);
+    if (drawdownPct - maxPct > 1e-9) {
+      events.push({
+        type: "breaker.tripped",
+        at,
+        accountId,
+        breaker: "daily_drawdown",
+        reason: `equity ${Number(drawdownPct.toPrecision(4))}% below the day's baseline of ${Number(account.baselineUsd.toFixed(2))} USD (limit ${maxPct}%)`,
+        by: "engine",
+      });
+    }
+  }
+  return events;
 }

@@ -120,6 +120,12 @@ export const BreakersConfig = z.strictObject({
       cooldownMs: z.number().int().positive().default(600_000),
     })
     .prefault({}),
+  dailyDrawdown: z
+    .strictObject({
+      /** Trips when equity is more than this percentage below the day's baseline (manual reset only). */
+      maxPct: z.number().gt(0).max(100).default(5),
+    })
+    .prefault({}),
   latency: z
     .strictObject({
       /** Trips on a latency above this. */
@@ -131,8 +137,14 @@ export const BreakersConfig = z.strictObject({
 });
 export type BreakersConfig = z.infer<typeof BreakersConfig>;
 
+export const AccountRules = z.strictObject({
+  /** The day's baseline, snapshotted at the daily reset: equity, balance, the larger, or the initial balance. */
+  dailyBaselineBasis: z.enum(["equity", "balance", "max_balance_equity", "initial_balance"]).default("equity"),
+});
+
 export const EngineConfig = z.strictObject({
   instruments: z.record(SymbolId, Instrument).default({}),
+  accountRules: AccountRules.prefault({}),
   breakers: BreakersConfig.prefault({}),
   market: MarketStatsConfig.prefault({}),
   dailyReset: DailyReset.prefault({}),

@@ -1,4 +1,5 @@
-import { autoResetsDue, tripsAfter } from "./breakers";
+import type { Fill } from "./accounting";
+import { autoResetsDue, drawdownTrips, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
@@ -7,8 +8,8 @@ import type { Intent } from "./intent";
 import type { Denial } from "./guards";
 import { guardChain, guardEnabled, orderQuantity } from "./guards";
 import type { AccountState, EngineState } from "./state";
-import { activeVeto, evolve } from "./state";
-import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, GuardName, LatencySource } from "./types";
+import { activeVeto, equityUsd, evolve } from "./state";
+import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
 export type BreakerOrder = {
@@ -50,9 +51,17 @@ export type MarketUpdate =
       readonly asks: { price: number; size: number }[];
     };
 
+/** An execution report: a fill of an account's order, or of a protective order at the venue. */
+export type FillReport = Fill & {
+  readonly accountId: AccountId;
+  readonly intentId: Intent["intentId"] | null;
+  readonly trigger: FillTrigger;
+};
+
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
   | { readonly type: "AdvanceClock"; readonly at: number }
+  | { readonly type: "RecordFills"; readonly at: number; readonly fills: readonly FillReport[] }
   | {
       readonly type: "RecordExecutionFailure";
       readonly at: number;
@@ -81,6 +90,7 @@ export type Rejection =
   | { readonly code: "symbol_already_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "symbol_not_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId }
+  | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "firm_already_halted" }
   | { readonly code: "firm_not_halted" };
@@ -101,6 +111,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     market: state.market.get(intent.symbol),
     benchmark: state.market.get(state.config.guards.benchmarkCorrelation.benchmark),
     now,
+    equityUsd: equityUsd(account, state),
   };
   const denied = (guard: GuardName, denial: Denial, advisories: string[]): Decision => ({
     intentId: intent.intentId,
@@ -175,9 +186,38 @@ export function decide(command: Command, state: EngineState): Decided {
       return ok({ type: "firm.resumed", at: command.at, reason: command.reason, by: command.by });
     case "ApplyConfig":
       return ok({ type: "config.applied", at: command.at, config: command.config, by: command.by });
-    case "RecordMarket":
-      return ok(
-        ...command.updates.map((update): EngineEvent => {
+    case "RecordFills": {
+      for (const fill of command.fills) {
+        if (!state.accounts.has(fill.accountId)) return reject({ code: "unknown_account", accountId: fill.accountId });
+        if (!state.config.instruments[fill.symbol]) return reject({ code: "unknown_instrument", symbol: fill.symbol });
+      }
+      // Fold each fill before the next: a stop-loss fill locks its symbol until the reset.
+      const events: EngineEvent[] = [];
+      let next = state;
+      const record = (event: EngineEvent) => {
+        events.push(event);
+        next = evolve(next, event);
+      };
+      for (const { accountId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
+        record({ type: "execution.filled", at: command.at, accountId, intentId, symbol, side, quantity, price, feeUsd, trigger });
+        if (trigger === "stop_loss" && !activeVeto(next.accounts.get(accountId)!, symbol, command.at)) {
+          record({
+            type: "veto.added",
+            at: command.at,
+            accountId,
+            symbol,
+            reason: "stop_loss_hit",
+            note: `stop-loss filled at ${price}`,
+            expiresAt: null,
+            valueAtTrigger: price,
+            by: "engine",
+          });
+        }
+      }
+      return ok(...events, ...drawdownTrips(next, command.fills.map((fill) => fill.accountId), command.at));
+    }
+    case "RecordMarket": {
+      const events = command.updates.map((update): EngineEvent => {
           switch (update.kind) {
             case "tick":
               return { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price };
@@ -188,8 +228,13 @@ export function decide(command: Command, state: EngineState): Decided {
               return { type: "market.bar", at: update.closedAt, symbol: update.symbol, open, high, low, close, volume };
             }
           }
-        }),
-      );
+        });
+      // New prices move equity: check the drawdown of every account holding a repriced symbol.
+      const next = events.reduce(evolve, state);
+      const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
+      const holders = [...next.accounts].filter(([, a]) => [...a.positions.keys()].some((s) => repriced.has(s))).map(([id]) => id);
+      return ok(...events, ...drawdownTrips(next, holders, command.at));
+    }
     case "OpenAccount": {
       const { accountId } = command.account;
       if (state.accounts.has(accountId)) return reject({ code: "account_exists", accountId });

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { EngineConfig } from "./config";
 import { AccountId, IntentId, SymbolId } from "./ids";
 import { Intent } from "./intent";
-import { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, LatencySource, OperatorReason, VetoReason } from "./types";
+import { Side } from "./intent";
+import { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, LatencySource, OperatorReason, VetoReason } from "./types";
 
 /**
  * Every input and every outcome is one of these events, appended to the ledger in processing
@@ -78,6 +79,18 @@ export const EngineEvent = z.discriminatedUnion("type", [
     by: Actor,
   }),
   z.strictObject({
+    type: z.literal("execution.filled"),
+    at,
+    accountId: AccountId,
+    intentId: IntentId.nullable(),
+    symbol: SymbolId,
+    side: Side,
+    quantity: z.number().positive(),
+    price: z.number().positive(),
+    feeUsd: z.number().nonnegative(),
+    trigger: FillTrigger,
+  }),
+  z.strictObject({
     type: z.literal("execution.failed"),
     at,
     accountId: AccountId,
@@ -128,6 +141,7 @@ export function streamOf(event: EngineEvent): string {
     case "breaker.reset":
     case "veto.added":
     case "veto.cleared":
+    case "execution.filled":
     case "execution.failed":
     case "latency.observed":
       return event.accountId;

@@ -2,7 +2,7 @@ import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
 import type { AccountState, FirmHalt, MarketState } from "./state";
-import { activeVeto, equityUsd, tradingStateOf } from "./state";
+import { activeVeto, tradingStateOf } from "./state";
 import { ewmaCorrelation } from "./market-stats";
 import type { DenialReason, GuardName } from "./types";
 
@@ -27,6 +27,8 @@ export type GuardContext = {
   readonly benchmark: MarketState | undefined;
   /** Decision time (epoch ms), from the command: the engine has no clock. */
   readonly now: number;
+  /** The account's equity at the last prices. */
+  readonly equityUsd: number;
 };
 
 export type Denial = {
@@ -57,7 +59,7 @@ export function orderQuantity(ctx: GuardContext): number | null {
   if (ctx.intent.quantity !== undefined) return ctx.intent.quantity;
   const price = orderPrice(ctx);
   if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument) return null;
-  return (Math.abs(ctx.intent.targetWeight) * equityUsd(ctx.account)) / (price * ctx.instrument.contractSize);
+  return (Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize);
 }
 
 /** Observed values are reported to 6 significant digits. */
@@ -241,7 +243,7 @@ const kellySizing: Guard = {
     const price = orderPrice(ctx);
     if (price === null) return null; // price_sanity has denied it already
     const fraction = kelly * multiplier;
-    const cap = (fraction * equityUsd(ctx.account)) / riskPerUnit(price, intent.slPrice, instrument);
+    const cap = (fraction * ctx.equityUsd) / riskPerUnit(price, intent.slPrice, instrument);
     return { cap, note: `kelly f*=${significant(kelly)} × ${multiplier} risks ${significant(fraction * 100)}% of equity: at most ${significant(cap)}` };
   },
 };
@@ -262,7 +264,7 @@ const volTarget: Guard = {
     const stop =
       intent.slPrice ?? (atr === null ? null : intent.side === "BUY" ? price - atrStopMultiple * atr : price + atrStopMultiple * atr);
     if (stop === null || !(stop > 0)) return deny("no_stop", null, "slPrice or an ATR");
-    const budgetUsd = (riskPerTradePct / 100) * equityUsd(ctx.account);
+    const budgetUsd = (riskPerTradePct / 100) * ctx.equityUsd;
     const cap = budgetUsd / riskPerUnit(price, stop, instrument);
     const origin = intent.slPrice === undefined ? `ATR stop ${significant(stop)} (${atrStopMultiple} × ${significant(atr!)})` : `stop ${stop}`;
     return { cap, stopPrice: significant(stop), note: `vol target: ${riskPerTradePct}% of equity at ${origin}: at most ${significant(cap)}` };

@@ -2,6 +2,8 @@ import type { EngineConfig } from "./config";
 import { EngineConfig as EngineConfigSchema } from "./config";
 import type { BookLevel, EngineEvent } from "./events";
 import type { AccountId, SymbolId } from "./ids";
+import type { Position } from "./accounting";
+import { applyFill, floatingUsd } from "./accounting";
 import type { MarketStats } from "./market-stats";
 import { emptyStats, foldBar } from "./market-stats";
 import type { AccountSpec, Actor, BreakerKind, TradingState, VetoReason } from "./types";
@@ -36,6 +38,11 @@ export type AccountState = {
   readonly executionFailureTimes: readonly number[];
   /** When a latency above the breaker's threshold was last seen. */
   readonly lastSlowAt: number | null;
+  readonly positions: ReadonlyMap<SymbolId, Position>;
+  /** Initial balance + realized P/L − fees. */
+  readonly balanceUsd: number;
+  /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
+  readonly baselineUsd: number;
   readonly allowedCount: number;
   readonly deniedCount: number;
 };
@@ -84,12 +91,24 @@ export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null)
   return firmHalt || Object.values(account.breakers).some((breaker) => breaker.tripped) ? "HALTED" : "ACTIVE";
 }
 
-/**
- * The account's equity in USD. No fills exist before the execution path lands, so equity is
- * still the initial balance; accounting will replace this with balance + floating P/L.
- */
-export function equityUsd(account: AccountState): number {
-  return account.spec.initialBalanceUsd;
+/** The account's equity in USD: balance plus floating P/L at the last prices. */
+export function equityUsd(account: AccountState, state: Pick<EngineState, "market" | "config">): number {
+  return account.balanceUsd + floatingUsd(account.positions, (symbol) => state.market.get(symbol)?.lastPrice ?? null, state.config);
+}
+
+/** The day's baseline under the configured basis, at this moment. */
+function baselineOf(account: AccountState, state: EngineState): number {
+  const equity = equityUsd(account, state);
+  switch (state.config.accountRules.dailyBaselineBasis) {
+    case "equity":
+      return equity;
+    case "balance":
+      return account.balanceUsd;
+    case "max_balance_equity":
+      return Math.max(account.balanceUsd, equity);
+    case "initial_balance":
+      return account.spec.initialBalanceUsd;
+  }
 }
 
 /** The veto in force on `symbol` at `now`, if any. */
@@ -128,12 +147,13 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return { ...state, firmHalt: null };
     case "day.started": {
       // A new day: locks "until reset" end, and so do locks that expired before it.
+      // The day's baseline is snapshotted for every account.
       const accounts = new Map(
         [...state.accounts].map(([id, account]) => {
           const vetoes = new Map(
             [...account.vetoes].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt),
           );
-          return [id, vetoes.size === account.vetoes.size ? account : { ...account, vetoes }];
+          return [id, { ...account, vetoes, baselineUsd: baselineOf(account, state) }];
         }),
       );
       return { ...state, accounts, day: { tradingDay: event.tradingDay, resetAt: event.resetAt } };
@@ -162,6 +182,9 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         recentIntentTimes: [],
         executionFailureTimes: [],
         lastSlowAt: null,
+        positions: new Map(),
+        balanceUsd: event.account.initialBalanceUsd,
+        baselineUsd: event.account.initialBalanceUsd,
         allowedCount: 0,
         deniedCount: 0,
       });
@@ -202,6 +225,15 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           [event.breaker]: { tripped: false, lastResetAt: event.at, lastResetBy: event.by },
         },
       }));
+    case "execution.filled":
+      return withAccount(state, event.accountId, (account) => {
+        const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
+        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize);
+        const positions = new Map(account.positions);
+        if (position) positions.set(event.symbol, position);
+        else positions.delete(event.symbol);
+        return { ...account, positions, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
+      });
     case "execution.failed": {
       const keep = state.config.breakers.executionFailures.threshold;
       return withAccount(state, event.accountId, (account) => ({

@@ -10,7 +10,7 @@ export type TradingState = z.infer<typeof TradingState>;
  * `execution_failures` and `latency` are tripped by the engine and reset themselves after their
  * cooldown (an operator may reset them sooner).
  */
-export const BreakerKind = z.enum(["manual", "execution_failures", "latency"]);
+export const BreakerKind = z.enum(["manual", "daily_drawdown", "execution_failures", "latency"]);
 export type BreakerKind = z.infer<typeof BreakerKind>;
 
 /** Names of the guards in the chain, in chain order (see guards.ts). */
@@ -55,6 +55,10 @@ export const DenialReason = z.enum([
 export type DenialReason = z.infer<typeof DenialReason>;
 
 export const ExecutionFailure = z.enum(["rejected", "timeout"]);
+
+/** What made a fill happen: the order itself, or a protective order at the venue. */
+export const FillTrigger = z.enum(["order", "stop_loss", "take_profit", "liquidation"]);
+export type FillTrigger = z.infer<typeof FillTrigger>;
 export type ExecutionFailure = z.infer<typeof ExecutionFailure>;
 
 export const LatencySource = z.enum(["venue_ack", "processing"]);

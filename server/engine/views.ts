@@ -1,9 +1,9 @@
 import type { ResetPolicy } from "./breakers";
-import { autoResetAt, resetPolicies } from "./breakers";
-import type { EngineConfig } from "./config";
+import { autoResetAt, dailyDrawdownPct, resetPolicies } from "./breakers";
 import type { SymbolId } from "./ids";
-import type { AccountState, BreakerState, FirmHalt, VetoEntry } from "./state";
-import { tradingStateOf } from "./state";
+import type { Position } from "./accounting";
+import type { AccountState, BreakerState, EngineState, VetoEntry } from "./state";
+import { equityUsd, tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -17,13 +17,22 @@ export type AccountView = AccountSpec & {
   breakers: BreakerView[];
   /** Every registry entry, expired or not; a lock is in force while `expiresAt` is null or later than now. */
   vetoes: VetoView[];
+  balanceUsd: number;
+  equityUsd: number;
+  /** The day's baseline and how far equity is below it (%). */
+  baselineUsd: number;
+  dailyDrawdownPct: number;
+  positions: ({ symbol: SymbolId } & Position)[];
   decisions: { allowed: number; denied: number };
 };
 
-export function accountView(account: AccountState, firmHalt: FirmHalt | null, config: EngineConfig): AccountView {
+const cents = (usd: number) => Math.round(usd * 100) / 100;
+
+export function accountView(account: AccountState, state: EngineState): AccountView {
+  const config = state.config;
   return {
     ...account.spec,
-    tradingState: tradingStateOf(account, firmHalt),
+    tradingState: tradingStateOf(account, state.firmHalt),
     breakers: BreakerKinds.options.map((kind) => ({
       kind,
       resetPolicy: resetPolicies[kind],
@@ -31,6 +40,11 @@ export function accountView(account: AccountState, firmHalt: FirmHalt | null, co
       ...account.breakers[kind],
     })),
     vetoes: [...account.vetoes].map(([symbol, veto]) => ({ symbol, ...veto })),
+    balanceUsd: cents(account.balanceUsd),
+    equityUsd: cents(equityUsd(account, state)),
+    baselineUsd: cents(account.baselineUsd),
+    dailyDrawdownPct: Number(dailyDrawdownPct(account, state).toFixed(4)),
+    positions: [...account.positions].map(([symbol, position]) => ({ symbol, ...position })),
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },
   };
 }

@@ -293,6 +293,34 @@ for (const database of databases) {
       }
     });
 
+    it("books reported fills into positions and equity, and locks a symbol whose stop-loss filled", async () => {
+      await freshPrice();
+      const before = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
+      const buy = { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085, feeUsd: 5 };
+      expect((await api(server.url, "POST", "/api/v1/executions", { fills: [buy] })).body).toMatchObject({ recorded: 1 });
+      let account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
+      expect(account.positions).toEqual([{ symbol: "EURUSD", quantity: 1, avgPrice: 1.085 }]);
+      expect(account.balanceUsd).toBeCloseTo(before.balanceUsd - 5, 2);
+
+      const stop = { ...buy, side: "SELL", price: 1.08, feeUsd: 5, trigger: "stop_loss" };
+      expect((await api(server.url, "POST", "/api/v1/executions", { fills: [stop] })).body).toMatchObject({ recorded: 2 });
+      account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
+      expect(account.positions).toEqual([]);
+      expect(account.balanceUsd).toBeCloseTo(before.balanceUsd - 10 - 500, 2);
+      expect(account.vetoes).toEqual([expect.objectContaining({ symbol: "EURUSD", reason: "stop_loss_hit", valueAtTrigger: 1.08 })]);
+      const reentry = await api(server.url, "POST", "/api/v1/intents", intent("sl-reentry"));
+      expect(reentry.body!.decision).toMatchObject({ outcome: "denied", reason: "symbol_locked", limit: "until_reset" });
+      await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes/EURUSD/unlock`, { reason: "reviewed the stop-out" });
+
+      const seq = await lastSeq();
+      const unknown = await api(server.url, "POST", "/api/v1/executions", { fills: [buy, { ...buy, symbol: "NOPE" }] });
+      expect(unknown.status).toBe(422);
+      expect(unknown.body!.errors[0].path).toBe("symbol");
+      const negative = await api(server.url, "POST", "/api/v1/executions", { fills: [{ ...buy, quantity: -1 }] });
+      expect(negative.body!.errors[0].path).toBe("fills.0.quantity");
+      expect(await lastSeq()).toBe(seq);
+    });
+
     it("exports the ledger as NDJSON that replays with every decision reproduced", async () => {
       const response = await fetch(`${server.url}/api/v1/ledger/export`);
       expect(response.headers.get("content-type")).toBe("application/x-ndjson");

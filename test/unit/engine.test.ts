@@ -71,7 +71,7 @@ describe("manual circuit breaker", () => {
     if (!result.ok) throw new Error("expected events");
     const account = result.events.reduce(evolve, given(opened, priced, tripped)).accounts.get(accountId)!;
     expect(tradingStateOf(account, null)).toBe("ACTIVE");
-    expect(accountView(account, null, config).breakers[0]).toMatchObject({ kind: "manual", tripped: false, lastResetAt: 6_000, lastResetBy: "risk-manager" });
+    expect(accountView(account, result.events.reduce(evolve, given(opened, priced, tripped))).breakers[0]).toMatchObject({ kind: "manual", tripped: false, lastResetAt: 6_000, lastResetBy: "risk-manager" });
   });
 
   it("refuses to trip a breaker that is already tripped", () => {

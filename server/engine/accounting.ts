@@ -1,0 +1,55 @@
+import type { EngineConfig } from "./config";
+import type { SymbolId } from "./ids";
+import type { Side } from "./intent";
+
+/**
+ * Money math in one place: positions from fills (average price, realized P/L), balance, and
+ * equity marked to the last prices. Pure. Amounts in USD; quantities in instrument units.
+ */
+export type Position = {
+  /** Signed: long > 0, short < 0. */
+  readonly quantity: number;
+  readonly avgPrice: number;
+};
+
+export type Fill = { readonly symbol: SymbolId; readonly side: Side; readonly quantity: number; readonly price: number; readonly feeUsd: number };
+
+/** Quantities closer to zero than this are flat (floating-point residue of partial closes). */
+const FLAT = 1e-9;
+
+/** Applies a fill to a position; returns the new position (null when flat) and the P/L it realized. */
+export function applyFill(
+  position: Position | undefined,
+  fill: Fill,
+  contractSize: number,
+): { position: Position | null; realizedUsd: number } {
+  const signed = fill.side === "BUY" ? fill.quantity : -fill.quantity;
+  const held = position?.quantity ?? 0;
+  const avg = position?.avgPrice ?? fill.price;
+  if (held === 0 || Math.sign(held) === Math.sign(signed)) {
+    const quantity = held + signed;
+    return { position: { quantity, avgPrice: (held * avg + signed * fill.price) / quantity }, realizedUsd: 0 };
+  }
+  // Reducing, closing or reversing: P/L is realized on the closed part at the average price.
+  const closed = Math.min(Math.abs(signed), Math.abs(held));
+  const realizedUsd = (fill.price - avg) * closed * Math.sign(held) * contractSize;
+  const remaining = held + signed;
+  if (Math.abs(remaining) < FLAT) return { position: null, realizedUsd };
+  const reversed = Math.sign(remaining) !== Math.sign(held);
+  return { position: { quantity: remaining, avgPrice: reversed ? fill.price : avg }, realizedUsd };
+}
+
+/** Floating P/L of the positions at the last prices (a position with no price is marked at cost). */
+export function floatingUsd(
+  positions: ReadonlyMap<SymbolId, Position>,
+  lastPrice: (symbol: SymbolId) => number | null,
+  config: EngineConfig,
+): number {
+  let total = 0;
+  for (const [symbol, position] of positions) {
+    const contractSize = config.instruments[symbol]?.contractSize ?? 1;
+    const mark = lastPrice(symbol) ?? position.avgPrice;
+    total += (mark - position.avgPrice) * position.quantity * contractSize;
+  }
+  return total;
+}
