@@ -178,6 +178,11 @@ export class Runtime {
     return this.execute({ type: "RecordMarket", updates }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
+  /** Reopens an account locked out by a max-loss breach (an admin's decision, with a reason). */
+  reopenAccount(accountId: AccountId, reason: string, by: string): Promise<AccountView> {
+    return this.execute({ type: "ReopenAccount", accountId, reason, by }, () => this.account(accountId));
+  }
+
   /** Execution reports from a venue: fills, folded into positions, balance and equity. */
   recordFills(fills: FillReport[]): Promise<{ seq: number; recorded: number }> {
     return this.execute({ type: "RecordFills", fills }, (records) => ({ seq: this.seq, recorded: records.length }));
@@ -276,6 +281,8 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `${rejection.symbol} is not locked for ${rejection.accountId}`);
     case "lock_already_expired":
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
+    case "not_locked_out":
+      return new AppError("conflict", `${rejection.accountId} is not locked out`);
     case "unknown_instrument":
       return new AppError("validation_failed", `symbol: ${rejection.symbol} is not a configured instrument`, [
         { path: "symbol", message: `${rejection.symbol} is not a configured instrument` },

@@ -3,7 +3,7 @@ import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState } from "./state";
-import { equityUsd } from "./state";
+import { equityUsd, floorsOf } from "./state";
 import type { BreakerKind } from "./types";
 
 /**
@@ -119,6 +119,26 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
         reason: `equity ${Number(drawdownPct.toPrecision(4))}% below the day's baseline of ${Number(account.baselineUsd.toFixed(2))} USD (limit ${maxPct}%)`,
         by: "engine",
       });
+    }
+  }
+  return events;
+}
+
+/**
+ * Max-loss breach: for each of `accountIds` whose equity is at or below the max-loss floor and
+ * is not locked out yet, `account.locked_out` and a `flatten.ordered` for every open position.
+ */
+export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
+  const events: EngineEvent[] = [];
+  for (const accountId of new Set(accountIds)) {
+    const account = state.accounts.get(accountId);
+    if (!account || account.lockedOut) continue;
+    const equity = equityUsd(account, state);
+    const { maxLossFloorUsd } = floorsOf(account, state.config);
+    if (equity - maxLossFloorUsd > 1e-9) continue;
+    events.push({ type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(maxLossFloorUsd.toFixed(2)) });
+    for (const [symbol, position] of account.positions) {
+      events.push({ type: "flatten.ordered", at, accountId, symbol, side: position.quantity > 0 ? "SELL" : "BUY", quantity: Math.abs(position.quantity) });
     }
   }
   return events;

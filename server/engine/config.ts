@@ -140,6 +140,10 @@ export type BreakersConfig = z.infer<typeof BreakersConfig>;
 export const AccountRules = z.strictObject({
   /** The day's baseline, snapshotted at the daily reset: equity, balance, the larger, or the initial balance. */
   dailyBaselineBasis: z.enum(["equity", "balance", "max_balance_equity", "initial_balance"]).default("equity"),
+  /** Daily loss floor: the day's baseline less this percentage. */
+  dailyLossPct: z.number().gt(0).max(100).default(5),
+  /** Static max-loss floor: the initial balance less this percentage; falling to it locks the account out. */
+  maxLossPct: z.number().gt(0).max(100).default(10),
 });
 
 export const EngineConfig = z.strictObject({

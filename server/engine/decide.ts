@@ -1,5 +1,5 @@
 import type { Fill } from "./accounting";
-import { autoResetsDue, drawdownTrips, tripsAfter } from "./breakers";
+import { autoResetsDue, drawdownTrips, lockouts, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
@@ -72,6 +72,7 @@ export type Command =
       readonly detail: string;
     }
   | { readonly type: "RecordLatency"; readonly at: number; readonly accountId: AccountId; readonly latencyMs: number; readonly source: LatencySource }
+  | { readonly type: "ReopenAccount"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
   | { readonly type: "HaltFirm" | "ResumeFirm"; readonly at: number; readonly reason: string; readonly by: Actor }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
@@ -92,6 +93,7 @@ export type Rejection =
   | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
+  | { readonly code: "not_locked_out"; readonly accountId: AccountId }
   | { readonly code: "firm_already_halted" }
   | { readonly code: "firm_not_halted" };
 
@@ -178,6 +180,12 @@ export function decide(command: Command, state: EngineState): Decided {
       const after = evolve(state, observed).accounts.get(accountId)!;
       return ok(observed, ...tripsAfter(observed, after, state.config));
     }
+    case "ReopenAccount": {
+      const account = state.accounts.get(command.accountId);
+      if (!account) return reject({ code: "unknown_account", accountId: command.accountId });
+      if (!account.lockedOut) return reject({ code: "not_locked_out", accountId: command.accountId });
+      return ok({ type: "account.reopened", at: command.at, accountId: command.accountId, reason: command.reason, by: command.by });
+    }
     case "HaltFirm":
       if (state.firmHalt) return reject({ code: "firm_already_halted" });
       return ok({ type: "firm.halted", at: command.at, reason: command.reason, by: command.by });
@@ -214,7 +222,8 @@ export function decide(command: Command, state: EngineState): Decided {
           });
         }
       }
-      return ok(...events, ...drawdownTrips(next, command.fills.map((fill) => fill.accountId), command.at));
+      const touched = command.fills.map((fill) => fill.accountId);
+      return ok(...events, ...lockouts(next, touched, command.at), ...drawdownTrips(next, touched, command.at));
     }
     case "RecordMarket": {
       const events = command.updates.map((update): EngineEvent => {
@@ -233,7 +242,7 @@ export function decide(command: Command, state: EngineState): Decided {
       const next = events.reduce(evolve, state);
       const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
       const holders = [...next.accounts].filter(([, a]) => [...a.positions.keys()].some((s) => repriced.has(s))).map(([id]) => id);
-      return ok(...events, ...drawdownTrips(next, holders, command.at));
+      return ok(...events, ...lockouts(next, holders, command.at), ...drawdownTrips(next, holders, command.at));
     }
     case "OpenAccount": {
       const { accountId } = command.account;

@@ -79,6 +79,23 @@ export const EngineEvent = z.discriminatedUnion("type", [
     by: Actor,
   }),
   z.strictObject({
+    type: z.literal("account.locked_out"),
+    at,
+    accountId: AccountId,
+    equityUsd: z.number(),
+    floorUsd: z.number(),
+  }),
+  z.strictObject({ type: z.literal("account.reopened"), at, accountId: AccountId, reason: OperatorReason, by: Actor }),
+  z.strictObject({
+    /** An instruction to close a position in full (max-loss breach); the execution path carries it out. */
+    type: z.literal("flatten.ordered"),
+    at,
+    accountId: AccountId,
+    symbol: SymbolId,
+    side: Side,
+    quantity: z.number().positive(),
+  }),
+  z.strictObject({
     type: z.literal("execution.filled"),
     at,
     accountId: AccountId,
@@ -141,6 +158,9 @@ export function streamOf(event: EngineEvent): string {
     case "breaker.reset":
     case "veto.added":
     case "veto.cleared":
+    case "account.locked_out":
+    case "account.reopened":
+    case "flatten.ordered":
     case "execution.filled":
     case "execution.failed":
     case "latency.observed":

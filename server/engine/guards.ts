@@ -2,14 +2,15 @@ import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
 import type { AccountState, FirmHalt, MarketState } from "./state";
-import { activeVeto, tradingStateOf } from "./state";
+import { activeVeto, floorsOf, tradingStateOf } from "./state";
 import { ewmaCorrelation } from "./market-stats";
 import type { DenialReason, GuardName } from "./types";
 
 /**
  * The guard chain (SPEC section 3), read top to bottom: ordered cheapest first, first denial
  * wins. Guards only read; the market statistics they need were folded into the state when the
- * data arrived. Each guard but the first two can be switched off in `config.guards`.
+ * data arrived. The halt, parameter validity and the loss floors cannot be switched off; the
+ * others can, in `config.guards`.
  *
  * Exposure-reducing intents (CLOSE, FLATTEN) are checked by `parameter_validity` only (they
  * must still name a known instrument with finite numbers): they pass halts, vetoes, the
@@ -78,6 +79,7 @@ const tradingState: Guard = {
   name: "trading_state",
   check: ({ intent, account, firmHalt }) => {
     if (reducesExposure(intent)) return null;
+    if (account.lockedOut) return deny("locked_out", "LOCKED_OUT", "ACTIVE");
     if (firmHalt) return deny("firm_halted", "HALTED", "ACTIVE");
     const state = tradingStateOf(account, null);
     return state === "ACTIVE" ? null : deny("trading_halted", state, "ACTIVE");
@@ -203,6 +205,39 @@ const microstructure: Guard = {
   },
 };
 
+/** The loss this entry would book if its stop filled, or null without a stop or a size. */
+function riskAtStopUsd(ctx: GuardContext): number | null {
+  const price = orderPrice(ctx);
+  const quantity = orderQuantity(ctx);
+  if (ctx.intent.slPrice === undefined || price === null || quantity === null || !ctx.instrument) return null;
+  return quantity * Math.abs(price - ctx.intent.slPrice) * ctx.instrument.contractSize;
+}
+
+/** Denies when equity is at or below `floorUsd`, or when the entry's risk at its stop would take it below. */
+function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): Denial | null {
+  if (reducesExposure(ctx.intent)) return null;
+  if (!exceeds(ctx.equityUsd, floorUsd)) return deny(reason, significant(ctx.equityUsd), significant(floorUsd));
+  const risk = riskAtStopUsd(ctx);
+  if (risk !== null && exceeds(floorUsd, ctx.equityUsd - risk)) return deny(reason, significant(ctx.equityUsd - risk), significant(floorUsd));
+  return null;
+}
+
+/**
+ * 8. Max daily loss: equity (floating P/L counts) must stay above the day's baseline less
+ * `dailyLossPct`; an entry whose stop would take it below is denied. Without a stop only the
+ * current equity is checked.
+ */
+const maxDailyLoss: Guard = {
+  name: "max_daily_loss",
+  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).dailyLossFloorUsd, "daily_loss_limit"),
+};
+
+/** 9. Max loss: the same against the static floor, the initial balance less `maxLossPct`. */
+const maxLoss: Guard = {
+  name: "max_loss",
+  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).maxLossFloorUsd, "max_loss_limit"),
+};
+
 /**
  * 13. Benchmark correlation: the EWMA correlation of the symbol's returns with the benchmark's,
  * over the bars they share, must not exceed the limit. Too little shared history denies (fail
@@ -280,6 +315,8 @@ export const guardChain: readonly Guard[] = [
   priceSanity,
   liquidity,
   microstructure,
+  maxDailyLoss,
+  maxLoss,
   benchmarkCorrelation,
   kellySizing,
   volTarget,
@@ -289,7 +326,9 @@ export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
   switch (name) {
     case "trading_state":
     case "parameter_validity":
-      // Never switched off: the halt, and fail-closed checks every later guard relies on.
+    case "max_daily_loss":
+    case "max_loss":
+      // Never switched off: the halt, the fail-closed checks later guards rely on, the loss floors.
       return true;
     case "veto_registry":
       return config.guards.vetoRegistry.enabled;

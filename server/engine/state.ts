@@ -43,6 +43,8 @@ export type AccountState = {
   readonly balanceUsd: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
   readonly baselineUsd: number;
+  /** Set when equity fell to the max-loss floor; only an explicit reopen clears it. */
+  readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number } | null;
   readonly allowedCount: number;
   readonly deniedCount: number;
 };
@@ -86,9 +88,22 @@ function freshBreakers(): Record<BreakerKind, BreakerState> {
   >;
 }
 
-/** HALTED while any of the account's breakers is tripped or the firm is halted. Derived, never stored. */
+/**
+ * LOCKED_OUT after a max-loss breach; otherwise HALTED while any of the account's breakers is
+ * tripped or the firm is halted; otherwise ACTIVE. Derived, never stored.
+ */
 export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null): TradingState {
+  if (account.lockedOut) return "LOCKED_OUT";
   return firmHalt || Object.values(account.breakers).some((breaker) => breaker.tripped) ? "HALTED" : "ACTIVE";
+}
+
+/** The day's loss floor and the max-loss floor, in USD. */
+export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloorUsd: number; maxLossFloorUsd: number } {
+  const { dailyLossPct, maxLossPct } = config.accountRules;
+  return {
+    dailyLossFloorUsd: account.baselineUsd * (1 - dailyLossPct / 100),
+    maxLossFloorUsd: account.spec.initialBalanceUsd * (1 - maxLossPct / 100),
+  };
 }
 
 /** The account's equity in USD: balance plus floating P/L at the last prices. */
@@ -185,6 +200,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         positions: new Map(),
         balanceUsd: event.account.initialBalanceUsd,
         baselineUsd: event.account.initialBalanceUsd,
+        lockedOut: null,
         allowedCount: 0,
         deniedCount: 0,
       });
@@ -225,6 +241,15 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           [event.breaker]: { tripped: false, lastResetAt: event.at, lastResetBy: event.by },
         },
       }));
+    case "account.locked_out":
+      return withAccount(state, event.accountId, (account) => ({
+        ...account,
+        lockedOut: { at: event.at, equityUsd: event.equityUsd, floorUsd: event.floorUsd },
+      }));
+    case "account.reopened":
+      return withAccount(state, event.accountId, (account) => ({ ...account, lockedOut: null }));
+    case "flatten.ordered":
+      return state;
     case "execution.filled":
       return withAccount(state, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;

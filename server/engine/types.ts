@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AccountId, IntentId, PresetId } from "./ids";
 
 /** Trading state of an account (SPEC section 2). Derived from the account's breakers. */
-export const TradingState = z.enum(["ACTIVE", "HALTED"]);
+export const TradingState = z.enum(["ACTIVE", "HALTED", "LOCKED_OUT"]);
 export type TradingState = z.infer<typeof TradingState>;
 
 /**
@@ -22,6 +22,8 @@ export const GuardName = z.enum([
   "price_sanity",
   "liquidity",
   "microstructure",
+  "max_daily_loss",
+  "max_loss",
   "benchmark_correlation",
   "kelly_sizing",
   "vol_target",
@@ -32,6 +34,9 @@ export type GuardName = z.infer<typeof GuardName>;
 export const DenialReason = z.enum([
   "trading_halted",
   "firm_halted",
+  "locked_out",
+  "daily_loss_limit",
+  "max_loss_limit",
   "non_finite_input",
   "unknown_instrument",
   "stop_on_wrong_side",

@@ -3,7 +3,7 @@ import { autoResetAt, dailyDrawdownPct, resetPolicies } from "./breakers";
 import type { SymbolId } from "./ids";
 import type { Position } from "./accounting";
 import type { AccountState, BreakerState, EngineState, VetoEntry } from "./state";
-import { equityUsd, tradingStateOf } from "./state";
+import { equityUsd, floorsOf, tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -22,6 +22,9 @@ export type AccountView = AccountSpec & {
   /** The day's baseline and how far equity is below it (%). */
   baselineUsd: number;
   dailyDrawdownPct: number;
+  dailyLossFloorUsd: number;
+  maxLossFloorUsd: number;
+  lockedOut: AccountState["lockedOut"];
   positions: ({ symbol: SymbolId } & Position)[];
   decisions: { allowed: number; denied: number };
 };
@@ -44,6 +47,9 @@ export function accountView(account: AccountState, state: EngineState): AccountV
     equityUsd: cents(equityUsd(account, state)),
     baselineUsd: cents(account.baselineUsd),
     dailyDrawdownPct: Number(dailyDrawdownPct(account, state).toFixed(4)),
+    dailyLossFloorUsd: cents(floorsOf(account, config).dailyLossFloorUsd),
+    maxLossFloorUsd: cents(floorsOf(account, config).maxLossFloorUsd),
+    lockedOut: account.lockedOut,
     positions: [...account.positions].map(([symbol, position]) => ({ symbol, ...position })),
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },
   };

@@ -394,6 +394,30 @@ describe("the engine configuration file", () => {
     }
   });
 
+  it("locks an account out at the max-loss floor, orders a flatten, and reopens it only on request", async () => {
+    const server = await startServer({ RISKGATE_DATA_DIR: tempDir("riskgate-lockout-") });
+    try {
+      const fill = { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 10, price: 1.085 };
+      await api(server.url, "POST", "/api/v1/executions", { fills: [fill] });
+      // 10 lots × 0.011 × 100,000 = 11,000 USD down: below the 90,000 floor.
+      await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.074 }] });
+      const account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
+      expect(account).toMatchObject({ tradingState: "LOCKED_OUT", maxLossFloorUsd: 90_000, equityUsd: 89_000 });
+      const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=100`);
+      expect(ledger.body!.events.map((r: { event: { type: string } }) => r.event)).toContainEqual(
+        expect.objectContaining({ type: "flatten.ordered", symbol: "EURUSD", side: "SELL", quantity: 10 }),
+      );
+      const entry = await api(server.url, "POST", "/api/v1/intents", intent("lo-1"));
+      expect(entry.body!.decision).toMatchObject({ outcome: "denied", reason: "locked_out" });
+      const reopened = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reopen`, { reason: "admin review done" });
+      // Reopened, but the daily drawdown breaker tripped on the same fall still halts it.
+      expect(reopened.body!.account).toMatchObject({ lockedOut: null, tradingState: "HALTED" });
+      expect((await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reopen`, { reason: "again" })).status).toBe(409);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("stops the start when the file breaks the schema, naming the field", async () => {
     const result = await runToExit({
       RISKGATE_DATA_DIR: tempDir("riskgate-badconfig-"),

@@ -120,3 +120,76 @@ describe("daily_drawdown breaker", () => {
     expect(run(reset, tick(1.0968, 86_400_001)).account.breakers.daily_drawdown.tripped).toBe(true);
   });
 });
+
+describe("max_daily_loss guard", () => {
+  // Baseline 100,000; 5% daily loss floor 95,000. EURUSD at 1.1 (price sanity needs a fresh tick).
+  const atPrice = (state: EngineState, price: number) => run(state, tick(price, 2_900)).state;
+  const entry = (state: EngineState, extra: Record<string, unknown> = {}) => {
+    const result = when(state, {
+      type: "SubmitIntent",
+      at: 3_000,
+      intent: { intentId: "e", accountId, symbol: EURUSD, action: "OPEN", side: "BUY", quantity: 1, provenance: { runId: "r", strategyId: "s", regimeId: "g" }, ...extra } as never,
+    });
+    if (!result.ok) throw new Error("rejected");
+    const decided = result.events[1]!;
+    if (decided.type !== "intent.decided") throw new Error("no decision");
+    return decided.decision;
+  };
+
+  it.each([
+    [1.05, "allowed"], // risk exactly 5,000: lands on the floor, does not cross it
+    [1.0499, "daily_loss_limit"],
+  ])("with 1 lot from 1.1 and a stop at %f, the entry is %s", (slPrice, expected) => {
+    const d = entry(atPrice(given(opened), 1.1), { slPrice });
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+    if (d.outcome === "denied") expect(d).toMatchObject({ guard: "max_daily_loss", limit: 95_000 });
+  });
+
+  it("denies any entry once floating losses have taken equity to the floor, while exits pass", () => {
+    // Long 5 lots from 1.1; at 1.09 that is −5,000: equity 95,000, on the floor.
+    const losing = atPrice(run(given(opened), { type: "RecordFills", at: 1_000, fills: [fill("BUY", 5, 1.1)] }).state, 1.09);
+    expect(entry(losing)).toMatchObject({ outcome: "denied", guard: "max_daily_loss", reason: "daily_loss_limit", observed: 95_000 });
+    expect(entry(losing, { action: "CLOSE", side: "SELL" }).outcome).toBe("allowed");
+  });
+});
+
+describe("max loss: lock-out and flatten", () => {
+  // Max-loss floor 90,000 (10% below the initial 100,000). Daily drawdown would trip first at
+  // 5%, so it is raised out of the way here.
+  const roomy = (): EngineState =>
+    given({ type: "config.applied", at: 0, by: "t", config: { ...given().config, breakers: { ...given().config.breakers, dailyDrawdown: { maxPct: 50 } }, accountRules: { ...given().config.accountRules, dailyLossPct: 50 } } } as EngineEvent, opened);
+  const long = (state: EngineState) => run(state, { type: "RecordFills", at: 1_000, fills: [fill("BUY", 10, 1.1)] }).state;
+
+  it.each([
+    [1.0901, false],
+    [1.09, true],
+  ])("at a price of %f (10 lots from 1.1), locks out: %s", (price, locked) => {
+    const { events, account, state } = run(long(roomy()), tick(price));
+    expect(account.lockedOut !== null).toBe(locked);
+    if (locked) {
+      expect(events.filter((e) => e.type !== "market.tick")).toEqual([
+        { type: "account.locked_out", at: 5_000, accountId, equityUsd: 90_000, floorUsd: 90_000 },
+        { type: "flatten.ordered", at: 5_000, accountId, symbol: EURUSD, side: "SELL", quantity: 10 },
+      ]);
+      expect(tradingStateOf(account, state.firmHalt)).toBe("LOCKED_OUT");
+    }
+  });
+
+  it("denies entries while locked out, lets exits through, and only an explicit reopen clears it", () => {
+    const locked = run(long(roomy()), tick(1.08, 2_500)).state;
+    const submit = (action: "OPEN" | "CLOSE") => {
+      const result = when(locked, {
+        type: "SubmitIntent",
+        at: 3_000,
+        intent: { intentId: "x", accountId, symbol: EURUSD, action, side: action === "OPEN" ? "BUY" : "SELL", quantity: 1, provenance: { runId: "r", strategyId: "s", regimeId: "g" } } as never,
+      });
+      if (!result.ok) throw new Error("rejected");
+      return result.events[1]!.type === "intent.decided" ? (result.events[1] as Extract<EngineEvent, { type: "intent.decided" }>).decision : null;
+    };
+    expect(submit("OPEN")).toMatchObject({ outcome: "denied", reason: "locked_out" });
+    expect(submit("CLOSE")).toMatchObject({ outcome: "allowed" });
+    expect(run(locked, { type: "AdvanceClock", at: 30 * 86_400_000 }).account.lockedOut).not.toBeNull();
+    expect(run(locked, { type: "ReopenAccount", at: 4_000, accountId, reason: "admin review", by: "admin" }).account.lockedOut).toBeNull();
+    expect(when(given(opened), { type: "ReopenAccount", at: 1, accountId, reason: "nothing", by: "admin" })).toMatchObject({ rejection: { code: "not_locked_out" } });
+  });
+});

@@ -384,11 +384,12 @@ describe("kelly_sizing", () => {
   });
 
   it("caps the size so the risk at the stop is f* × multiplier of equity", () => {
-    // f* = 0.1, half-Kelly 0.05 → 5,000 USD at risk; stop 0.01 away × 100,000 = 1,000 USD per lot → 5 lots.
-    const d = decision(given(opened, priced), { ...stats(0.55, 1), quantity: 8, slPrice: 1.09 });
-    expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 5 });
-    expect(d.advisories[0]).toMatch(/^kelly f\*=0\.1 × 0\.5/);
-    expect(decision(given(opened, priced), { ...stats(0.55, 1), quantity: 4, slPrice: 1.09 }).approvedQuantity).toBe(4);
+    // f* = 0.04, half-Kelly 0.02 → 2,000 USD at risk; stop 0.01 away × 100,000 = 1,000 USD per lot → 2 lots.
+    // (3 lots risk 3,000, inside the 5,000 daily loss floor that guard 8 checks first.)
+    const d = decision(given(opened, priced), { ...stats(0.52, 1), quantity: 3, slPrice: 1.09 });
+    expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 2 });
+    expect(d.advisories[0]).toMatch(/^kelly f\*=0\.04 × 0\.5/);
+    expect(decision(given(opened, priced), { ...stats(0.52, 1), quantity: 1.5, slPrice: 1.09 }).approvedQuantity).toBe(1.5);
   });
 
   it("without a stop, risks the whole notional: 5,000 USD / 110,000 USD per lot", () => {
@@ -433,8 +434,8 @@ describe("vol_target", () => {
   });
 
   it("takes the smaller of the Kelly and volatility caps", () => {
-    // Kelly (f* 0.1, half) allows 5 lots at this stop; the vol target allows 1.
-    const d = decision(given(enabled, opened, priced), { quantity: 8, slPrice: 1.09, stats: { winRate: 0.55, winLossRatio: 1 } });
+    // Kelly (f* 0.1, half) allows 5 lots at this stop; the vol target allows 1; 3 were asked.
+    const d = decision(given(enabled, opened, priced), { quantity: 3, slPrice: 1.09, stats: { winRate: 0.55, winLossRatio: 1 } });
     expect(d).toMatchObject({ outcome: "allowed", approvedQuantity: 1 });
     expect(d.advisories).toHaveLength(2);
   });
