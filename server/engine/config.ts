@@ -86,6 +86,14 @@ export const GuardsConfig = z.strictObject({
       atrStopMultiple: z.number().positive().default(2),
     })
     .prefault({}),
+  dailyRiskQuota: z
+    .strictObject({
+      /** Off unless presets set it: on, an entry without a stop is denied (its risk is unknown). */
+      enabled: z.boolean().default(false),
+      /** The day's total risk at the stop of allowed entries, as a percentage of the day's baseline. */
+      maxPct: z.number().gt(0).max(100).default(3),
+    })
+    .prefault({}),
   benchmarkCorrelation: z
     .strictObject({
       /** Off unless bars feed the statistics: without history every entry would be denied. */

@@ -6,7 +6,8 @@ import type { EngineEvent } from "./events";
 import type { AccountId, SymbolId } from "./ids";
 import type { Intent } from "./intent";
 import type { Denial } from "./guards";
-import { guardChain, guardEnabled, orderQuantity } from "./guards";
+import { guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
+import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
 import { activeVeto, equityUsd, evolve } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource } from "./types";
@@ -139,12 +140,18 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     if (result.stopPrice !== undefined && stopPrice === undefined) stopPrice = result.stopPrice;
     if (approved !== null && result.cap < approved) approved = result.cap;
   }
+  const price = orderPrice(ctx);
+  const riskAtStopUsd =
+    approved !== null && stopPrice !== undefined && price !== null && ctx.instrument
+      ? Number((approved * Math.abs(price - stopPrice) * ctx.instrument.contractSize).toFixed(2))
+      : undefined;
   return {
     intentId: intent.intentId,
     accountId: intent.accountId,
     outcome: "allowed",
     approvedQuantity: approved === null ? null : Number(approved.toPrecision(12)),
     ...(stopPrice !== undefined ? { stopPrice } : {}),
+    ...(riskAtStopUsd !== undefined && !reducesExposure(intent) ? { riskAtStopUsd } : {}),
     guard: null,
     reason: null,
     observed: null,

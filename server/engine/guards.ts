@@ -239,6 +239,22 @@ const maxLoss: Guard = {
 };
 
 /**
+ * 10. Daily risk quota: the risk at the stop of today's allowed entries plus this one's must stay
+ * within `maxPct` of the day's baseline. An entry without a stop is denied: its risk is unknown.
+ */
+const dailyRiskQuota: Guard = {
+  name: "daily_risk_quota",
+  check: (ctx) => {
+    if (reducesExposure(ctx.intent)) return null;
+    const quotaUsd = (ctx.config.guards.dailyRiskQuota.maxPct / 100) * ctx.account.baselineUsd;
+    const risk = riskAtStopUsd(ctx);
+    if (risk === null) return deny("no_stop", null, "slPrice");
+    const total = ctx.account.riskUsedTodayUsd + risk;
+    return exceeds(total, quotaUsd) ? deny("risk_quota_exceeded", significant(total), significant(quotaUsd)) : null;
+  },
+};
+
+/**
  * 13. Benchmark correlation: the EWMA correlation of the symbol's returns with the benchmark's,
  * over the bars they share, must not exceed the limit. Too little shared history denies (fail
  * closed), so this guard is off until bars feed the statistics.
@@ -317,6 +333,7 @@ export const guardChain: readonly Guard[] = [
   microstructure,
   maxDailyLoss,
   maxLoss,
+  dailyRiskQuota,
   benchmarkCorrelation,
   kellySizing,
   volTarget,
@@ -340,6 +357,8 @@ export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
       return config.guards.liquidity.enabled;
     case "microstructure":
       return config.guards.microstructure.enabled;
+    case "daily_risk_quota":
+      return config.guards.dailyRiskQuota.enabled;
     case "benchmark_correlation":
       return config.guards.benchmarkCorrelation.enabled;
     case "kelly_sizing":

@@ -43,6 +43,8 @@ export type AccountState = {
   readonly balanceUsd: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
   readonly baselineUsd: number;
+  /** Risk at the stop of the entries allowed since the day started (daily risk quota). */
+  readonly riskUsedTodayUsd: number;
   /** Set when equity fell to the max-loss floor; only an explicit reopen clears it. */
   readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number } | null;
   readonly allowedCount: number;
@@ -168,7 +170,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           const vetoes = new Map(
             [...account.vetoes].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt),
           );
-          return [id, { ...account, vetoes, baselineUsd: baselineOf(account, state) }];
+          return [id, { ...account, vetoes, baselineUsd: baselineOf(account, state), riskUsedTodayUsd: 0 }];
         }),
       );
       return { ...state, accounts, day: { tradingDay: event.tradingDay, resetAt: event.resetAt } };
@@ -201,6 +203,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         balanceUsd: event.account.initialBalanceUsd,
         baselineUsd: event.account.initialBalanceUsd,
         lockedOut: null,
+        riskUsedTodayUsd: 0,
         allowedCount: 0,
         deniedCount: 0,
       });
@@ -222,7 +225,11 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "intent.decided":
       return withAccount(state, event.decision.accountId, (account) =>
         event.decision.outcome === "allowed"
-          ? { ...account, allowedCount: account.allowedCount + 1 }
+          ? {
+              ...account,
+              allowedCount: account.allowedCount + 1,
+              riskUsedTodayUsd: account.riskUsedTodayUsd + (event.decision.riskAtStopUsd ?? 0),
+            }
           : { ...account, deniedCount: account.deniedCount + 1 },
       );
     case "breaker.tripped":

@@ -24,6 +24,7 @@ export const GuardName = z.enum([
   "microstructure",
   "max_daily_loss",
   "max_loss",
+  "daily_risk_quota",
   "benchmark_correlation",
   "kelly_sizing",
   "vol_target",
@@ -37,6 +38,7 @@ export const DenialReason = z.enum([
   "locked_out",
   "daily_loss_limit",
   "max_loss_limit",
+  "risk_quota_exceeded",
   "non_finite_input",
   "unknown_instrument",
   "stop_on_wrong_side",
@@ -91,6 +93,8 @@ export const Decision = z.discriminatedUnion("outcome", [
     approvedQuantity: z.number().nonnegative().nullable(),
     /** The stop the size was computed with: the intent's, or an ATR-derived one. */
     stopPrice: z.number().positive().optional(),
+    /** The loss if that stop filled at the approved size (counts against the daily risk quota). */
+    riskAtStopUsd: z.number().nonnegative().optional(),
     guard: z.null(),
     reason: z.null(),
     observed: z.null(),

@@ -193,3 +193,42 @@ describe("max loss: lock-out and flatten", () => {
     expect(when(given(opened), { type: "ReopenAccount", at: 1, accountId, reason: "nothing", by: "admin" })).toMatchObject({ rejection: { code: "not_locked_out" } });
   });
 });
+
+describe("daily_risk_quota guard", () => {
+  // Quota 3% of the 100,000 baseline = 3,000 USD of risk at the stop per day.
+  const quotaOn = (): EngineState =>
+    run(
+      given({ type: "config.applied", at: 0, by: "t", config: { ...given().config, guards: { ...given().config.guards, dailyRiskQuota: { enabled: true, maxPct: 3 } } } } as EngineEvent, opened),
+      tick(1.1, 2_000),
+    ).state;
+  const submit = (state: EngineState, id: string, quantity: number, slPrice?: number, at = 3_000) => {
+    const result = when(state, {
+      type: "SubmitIntent",
+      at,
+      intent: { intentId: id, accountId, symbol: EURUSD, action: "OPEN", side: "BUY", quantity, ...(slPrice ? { slPrice } : {}), provenance: { runId: "r", strategyId: "s", regimeId: "g" } } as never,
+    });
+    if (!result.ok) throw new Error("rejected");
+    const decided = result.events[1] as Extract<EngineEvent, { type: "intent.decided" }>;
+    return { decision: decided.decision, state: result.events.reduce(evolve, state) };
+  };
+
+  it("allows entries up to the quota, exactly at it, and denies the one that would exceed it", () => {
+    const first = submit(quotaOn(), "q1", 1, 1.09); // risk 1,000
+    expect(first.decision).toMatchObject({ outcome: "allowed", riskAtStopUsd: 1_000 });
+    const second = submit(first.state, "q2", 2, 1.09); // total 3,000: at the quota
+    expect(second.decision.outcome).toBe("allowed");
+    const third = submit(second.state, "q3", 0.01, 1.09); // total 3,010
+    expect(third.decision).toMatchObject({ outcome: "denied", guard: "daily_risk_quota", reason: "risk_quota_exceeded", observed: 3_010, limit: 3_000 });
+  });
+
+  it("starts afresh with the next trading day", () => {
+    const spent = submit(submit(quotaOn(), "q1", 3, 1.09).state, "q2", 0.5, 1.09);
+    expect(spent.decision.outcome).toBe("denied");
+    const nextDay = run(spent.state, { type: "AdvanceClock", at: 86_400_000 }, tick(1.1, 86_400_000)).state;
+    expect(submit(nextDay, "q3", 0.5, 1.09, 86_400_001).decision.outcome).toBe("allowed");
+  });
+
+  it("denies an entry without a stop, whose risk is unknown", () => {
+    expect(submit(quotaOn(), "q1", 1).decision).toMatchObject({ outcome: "denied", guard: "daily_risk_quota", reason: "no_stop" });
+  });
+});
