@@ -132,7 +132,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   let stopPrice = intent.slPrice;
   const advisories: string[] = [];
   for (const guard of guardChain) {
-    if (!guardEnabled(guard.name, state.config)) continue;
+    if (!guardEnabled(guard, state.config)) continue;
     const result = guard.check(ctx);
     if (result === null) continue;
     if ("reason" in result) return denied(guard.name, result, advisories);

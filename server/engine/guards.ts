@@ -41,8 +41,15 @@ export type Denial = {
 /** A sizing guard may allow a smaller size instead of denying. */
 export type Cap = { readonly cap: number; readonly note: string; readonly stopPrice?: number };
 
-/** A guard returns null to pass, a denial, or (sizing guards) a cap on the size. */
-export type Guard = { readonly name: GuardName; readonly check: (ctx: GuardContext) => Denial | Cap | null };
+/**
+ * A guard returns null to pass, a denial, or (sizing guards) a cap on the size. A guard with
+ * `enabled` can be switched off by the configuration; one without it always runs.
+ */
+export type Guard = {
+  readonly name: GuardName;
+  readonly enabled?: (config: EngineConfig) => boolean;
+  readonly check: (ctx: GuardContext) => Denial | Cap | null;
+};
 
 const deny = (reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"]): Denial => ({
   reason,
@@ -115,6 +122,7 @@ const parameterValidity: Guard = {
 /** 3. Veto registry: a locked symbol takes no new exposure until its lock ends. */
 const vetoRegistry: Guard = {
   name: "veto_registry",
+  enabled: (config) => config.guards.vetoRegistry.enabled,
   check: ({ intent, account, now }) => {
     if (reducesExposure(intent)) return null;
     const veto = activeVeto(account, intent.symbol, now);
@@ -126,6 +134,7 @@ const vetoRegistry: Guard = {
 /** 4. Throttle and size: intents per account per rolling second; notional per order. */
 const throttle: Guard = {
   name: "throttle",
+  enabled: (config) => config.guards.throttle.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent)) return null;
     const { maxIntentsPerSecond, maxOrderNotionalUsd } = ctx.config.guards.throttle;
@@ -144,6 +153,7 @@ const throttle: Guard = {
 /** 5. Price sanity: a fresh last price must exist, and the order's prices must be near it. */
 const priceSanity: Guard = {
   name: "price_sanity",
+  enabled: (config) => config.guards.priceSanity.enabled,
   check: ({ intent, market, config, now }) => {
     if (reducesExposure(intent)) return null;
     const { maxDeviationPct, maxPriceAgeMs } = config.guards.priceSanity;
@@ -162,6 +172,7 @@ const priceSanity: Guard = {
 /** 6. Liquidity: the order may take at most a set percentage of average daily volume. */
 const liquidity: Guard = {
   name: "liquidity",
+  enabled: (config) => config.guards.liquidity.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent) || !ctx.instrument) return null;
     const quantity = orderQuantity(ctx);
@@ -180,6 +191,7 @@ const liquidity: Guard = {
  */
 const microstructure: Guard = {
   name: "microstructure",
+  enabled: (config) => config.guards.microstructure.enabled,
   check: ({ intent, market, config, now }) => {
     if (reducesExposure(intent)) return null;
     const book = market?.book;
@@ -244,6 +256,7 @@ const maxLoss: Guard = {
  */
 const dailyRiskQuota: Guard = {
   name: "daily_risk_quota",
+  enabled: (config) => config.guards.dailyRiskQuota.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent)) return null;
     const quotaUsd = (ctx.config.guards.dailyRiskQuota.maxPct / 100) * ctx.account.baselineUsd;
@@ -261,6 +274,7 @@ const dailyRiskQuota: Guard = {
  */
 const benchmarkCorrelation: Guard = {
   name: "benchmark_correlation",
+  enabled: (config) => config.guards.benchmarkCorrelation.enabled,
   check: ({ intent, market, config, benchmark }) => {
     if (reducesExposure(intent)) return null;
     const { maxCorrelation, lambda, minObservations } = config.guards.benchmarkCorrelation;
@@ -282,6 +296,7 @@ function riskPerUnit(price: number, stop: number | undefined, instrument: Instru
  */
 const kellySizing: Guard = {
   name: "kelly_sizing",
+  enabled: (config) => config.guards.kelly.enabled,
   check: (ctx) => {
     const { intent, config, instrument } = ctx;
     if (reducesExposure(intent) || !instrument) return null;
@@ -305,6 +320,7 @@ const kellySizing: Guard = {
  */
 const volTarget: Guard = {
   name: "vol_target",
+  enabled: (config) => config.guards.volTarget.enabled,
   check: (ctx) => {
     const { intent, config, instrument, market } = ctx;
     if (reducesExposure(intent) || !instrument) return null;
@@ -322,7 +338,7 @@ const volTarget: Guard = {
   },
 };
 
-/** The chain, in order. `guardEnabled` says which guards the configuration switched off. */
+/** The chain, in order. */
 export const guardChain: readonly Guard[] = [
   tradingState,
   parameterValidity,
@@ -339,31 +355,7 @@ export const guardChain: readonly Guard[] = [
   volTarget,
 ];
 
-export function guardEnabled(name: GuardName, config: EngineConfig): boolean {
-  switch (name) {
-    case "trading_state":
-    case "parameter_validity":
-    case "max_daily_loss":
-    case "max_loss":
-      // Never switched off: the halt, the fail-closed checks later guards rely on, the loss floors.
-      return true;
-    case "veto_registry":
-      return config.guards.vetoRegistry.enabled;
-    case "throttle":
-      return config.guards.throttle.enabled;
-    case "price_sanity":
-      return config.guards.priceSanity.enabled;
-    case "liquidity":
-      return config.guards.liquidity.enabled;
-    case "microstructure":
-      return config.guards.microstructure.enabled;
-    case "daily_risk_quota":
-      return config.guards.dailyRiskQuota.enabled;
-    case "benchmark_correlation":
-      return config.guards.benchmarkCorrelation.enabled;
-    case "kelly_sizing":
-      return config.guards.kelly.enabled;
-    case "vol_target":
-      return config.guards.volTarget.enabled;
-  }
+/** Whether the configuration runs `guard` (the halt, parameter validity and the loss floors always run). */
+export function guardEnabled(guard: Guard, config: EngineConfig): boolean {
+  return guard.enabled?.(config) ?? true;
 }
