@@ -27,7 +27,7 @@ const config = EngineConfig.parse({
   ),
   // Default throttle (10 a second); intents arrive every 150 ms, so it rarely bites. Every
   // sizing step on: Kelly from each intent's stats, and the volatility target at its stop.
-  guards: { volTarget: { enabled: true } },
+  guards: { volTarget: { enabled: true }, clusterCap: { enabled: true }, sectorCap: { enabled: true } },
 });
 const accountId = AccountId.parse("bench-account");
 

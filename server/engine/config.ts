@@ -86,6 +86,21 @@ export const GuardsConfig = z.strictObject({
       atrStopMultiple: z.number().positive().default(2),
     })
     .prefault({}),
+  clusterCap: z
+    .strictObject({
+      /** Off by default: notional weights suit unlevered books, not lot-sized FX accounts. */
+      enabled: z.boolean().default(false),
+      /** Gross notional of one volatility cluster after the trade, as a percentage of equity. */
+      maxPct: z.number().gt(0).default(25),
+    })
+    .prefault({}),
+  sectorCap: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** Gross notional of one sector after the trade, as a percentage of equity. */
+      maxPct: z.number().gt(0).default(40),
+    })
+    .prefault({}),
   dailyRiskQuota: z
     .strictObject({
       /** Off unless presets set it: on, an entry without a stop is denied (its risk is unknown). */

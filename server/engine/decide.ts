@@ -106,6 +106,7 @@ export type Decided = { readonly ok: true; readonly events: EngineEvent[] } | { 
  */
 export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number): Decision {
   const ctx = {
+    state,
     intent,
     account,
     firmHalt: state.firmHalt,

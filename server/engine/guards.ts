@@ -1,7 +1,7 @@
 import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
-import type { AccountState, FirmHalt, MarketState } from "./state";
+import type { AccountState, EngineState, FirmHalt, MarketState } from "./state";
 import { activeVeto, floorsOf, tradingStateOf } from "./state";
 import { ewmaCorrelation } from "./market-stats";
 import type { DenialReason, GuardName } from "./types";
@@ -18,6 +18,7 @@ import type { DenialReason, GuardName } from "./types";
  * is broken when the observed value is strictly above it, except where a guard says otherwise.
  */
 export type GuardContext = {
+  readonly state: EngineState;
   readonly intent: Intent;
   readonly account: AccountState;
   readonly firmHalt: FirmHalt | null;
@@ -268,6 +269,71 @@ const dailyRiskQuota: Guard = {
 };
 
 /**
+ * An instrument's volatility cluster: the configured one, else its tercile of EWMA volatility
+ * among the instruments with statistics (`vol-tercile-1` calmest), else its own symbol.
+ */
+export function clusterOf(symbol: Intent["symbol"], state: EngineState): string {
+  const configured = state.config.instruments[symbol]?.cluster;
+  if (configured) return configured;
+  const own = state.market.get(symbol)?.stats.ewmaVariance;
+  if (own === null || own === undefined) return `symbol:${symbol}`;
+  const variances = [...state.market.values()].map((m) => m.stats.ewmaVariance).filter((v): v is number => v !== null);
+  const below = variances.filter((v) => v < own).length;
+  return `vol-tercile-${Math.min(3, Math.floor((below / variances.length) * 3) + 1)}`;
+}
+
+/**
+ * Gross notional (USD, at last prices) of the account's positions after the trade whose
+ * instrument `belongs`, as a percentage of equity; null when a price is missing.
+ */
+function weightAfterPct(ctx: GuardContext, belongs: (symbol: Intent["symbol"]) => boolean): number | null {
+  const quantity = orderQuantity(ctx);
+  const price = orderPrice(ctx);
+  if (quantity === null || price === null || !ctx.instrument || ctx.equityUsd <= 0) return null;
+  // The traded symbol at its position after the order, at the order price...
+  const held = ctx.account.positions.get(ctx.intent.symbol)?.quantity ?? 0;
+  const after = held + (ctx.intent.side === "BUY" ? quantity : -quantity);
+  let grossUsd = Math.abs(after) * ctx.instrument.contractSize * price;
+  // ...plus every other position of the group at its last price.
+  for (const [symbol, position] of ctx.account.positions) {
+    if (symbol === ctx.intent.symbol || !belongs(symbol)) continue;
+    const last = ctx.state.market.get(symbol)?.lastPrice ?? null;
+    const instrument = ctx.config.instruments[symbol];
+    if (last === null || !instrument) return null;
+    grossUsd += Math.abs(position.quantity) * instrument.contractSize * last;
+  }
+  return (grossUsd / ctx.equityUsd) * 100;
+}
+
+/** 11. Cluster cap: the intent's volatility cluster may weigh at most `maxPct` of equity after the trade. */
+const clusterCap: Guard = {
+  name: "cluster_cap",
+  enabled: (config) => config.guards.clusterCap.enabled,
+  check: (ctx) => {
+    if (reducesExposure(ctx.intent)) return null;
+    const cluster = clusterOf(ctx.intent.symbol, ctx.state);
+    const weight = weightAfterPct(ctx, (symbol) => clusterOf(symbol, ctx.state) === cluster);
+    const { maxPct } = ctx.config.guards.clusterCap;
+    if (weight === null) return deny("no_price", null, maxPct);
+    return exceeds(weight, maxPct) ? deny("cluster_cap_exceeded", significant(weight), maxPct) : null;
+  },
+};
+
+/** 12. Sector cap: the intent's sector may weigh at most `maxPct` of equity after the trade. */
+const sectorCap: Guard = {
+  name: "sector_cap",
+  enabled: (config) => config.guards.sectorCap.enabled,
+  check: (ctx) => {
+    if (reducesExposure(ctx.intent) || !ctx.instrument) return null;
+    const sector = ctx.instrument.sector;
+    const weight = weightAfterPct(ctx, (symbol) => ctx.config.instruments[symbol]?.sector === sector);
+    const { maxPct } = ctx.config.guards.sectorCap;
+    if (weight === null) return deny("no_price", null, maxPct);
+    return exceeds(weight, maxPct) ? deny("sector_cap_exceeded", significant(weight), maxPct) : null;
+  },
+};
+
+/**
  * 13. Benchmark correlation: the EWMA correlation of the symbol's returns with the benchmark's,
  * over the bars they share, must not exceed the limit. Too little shared history denies (fail
  * closed), so this guard is off until bars feed the statistics.
@@ -350,6 +416,8 @@ export const guardChain: readonly Guard[] = [
   maxDailyLoss,
   maxLoss,
   dailyRiskQuota,
+  clusterCap,
+  sectorCap,
   benchmarkCorrelation,
   kellySizing,
   volTarget,

@@ -232,3 +232,74 @@ describe("daily_risk_quota guard", () => {
     expect(submit(quotaOn(), "q1", 1).decision).toMatchObject({ outcome: "denied", guard: "daily_risk_quota", reason: "no_stop" });
   });
 });
+
+describe("cluster_cap and sector_cap guards", () => {
+  const US500 = SymbolId.parse("US500");
+  const NAS100 = SymbolId.parse("NAS100");
+  const caps = (): EngineState =>
+    given(
+      {
+        type: "config.applied",
+        at: 0,
+        by: "t",
+        config: {
+          ...given().config,
+          instruments: {
+            ...given().config.instruments,
+            US500: { sector: "index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 1e9 },
+            NAS100: { sector: "index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 1e9 },
+          },
+          guards: { ...given().config.guards, clusterCap: { enabled: true, maxPct: 25 }, sectorCap: { enabled: true, maxPct: 40 } },
+        },
+      } as EngineEvent,
+      opened,
+      { type: "market.tick", at: 2_900, symbol: US500, price: 5_000 },
+      { type: "market.tick", at: 2_900, symbol: NAS100, price: 10_000 },
+    );
+  const buy = (state: EngineState, symbol: SymbolId, quantity: number) => {
+    const result = when(state, {
+      type: "SubmitIntent",
+      at: 3_000,
+      intent: { intentId: "c", accountId, symbol, action: "OPEN", side: "BUY", quantity, provenance: { runId: "r", strategyId: "s", regimeId: "g" } } as never,
+    });
+    if (!result.ok) throw new Error("rejected");
+    return (result.events[1] as Extract<EngineEvent, { type: "intent.decided" }>).decision;
+  };
+
+  it.each([
+    [4.99, "allowed"],
+    [5, "allowed"], // 25,000 USD = 25% of equity
+    [5.01, "cluster_cap_exceeded"],
+  ])("a buy of %f US500 at 5,000 against a 25%% cluster cap is %s", (quantity, expected) => {
+    const d = buy(caps(), US500, quantity);
+    expect(d.outcome === "allowed" ? "allowed" : d.reason).toBe(expected);
+  });
+
+  it("counts the cluster's open positions: with 20% in NAS100, only 5% of US500 fits", () => {
+    const holding = run(caps(), { type: "RecordFills", at: 2_950, fills: [{ accountId, intentId: null, symbol: NAS100, side: "BUY", quantity: 2, price: 10_000, feeUsd: 0, trigger: "order" }] }).state;
+    expect(buy(holding, US500, 1).outcome).toBe("allowed");
+    expect(buy(holding, US500, 1.01)).toMatchObject({ outcome: "denied", guard: "cluster_cap", observed: 25.05, limit: 25 });
+  });
+
+  it("denies a trade that keeps the cluster under its cap but takes the sector over 40%", () => {
+    // Raise the cluster cap out of the way: 4.1 × 10,000 = 41% of the "index" sector.
+    const state = caps();
+    const loose = { ...state, config: { ...state.config, guards: { ...state.config.guards, clusterCap: { enabled: true, maxPct: 100 } } } };
+    expect(buy(loose, NAS100, 4)).toMatchObject({ outcome: "allowed" });
+    expect(buy(loose, NAS100, 4.1)).toMatchObject({ outcome: "denied", guard: "sector_cap", reason: "sector_cap_exceeded", limit: 40 });
+  });
+});
+
+describe("volatility clusters for unconfigured instruments", () => {
+  it("puts each instrument without a cluster in its tercile of EWMA volatility", async () => {
+    const { clusterOf } = await import("@/server/engine/guards");
+    const symbols = ["CALM", "MID", "WILD"].map((s) => SymbolId.parse(s));
+    const events: EngineEvent[] = symbols.flatMap((symbol, i) =>
+      [100, 100 * (1 + 0.01 * (i + 1)), 100].map((close, t): EngineEvent => ({ type: "market.bar", at: t, symbol, open: close, high: close, low: close, close, volume: 1 })),
+    );
+    const state = given(...events);
+    expect(symbols.map((s) => clusterOf(s, state))).toEqual(["vol-tercile-1", "vol-tercile-2", "vol-tercile-3"]);
+    expect(clusterOf(EURUSD, state)).toBe("fx-majors");
+    expect(clusterOf(SymbolId.parse("NEW"), state)).toBe("symbol:NEW");
+  });
+});
