@@ -176,10 +176,10 @@ const liquidity: Guard = {
   enabled: (config) => config.guards.liquidity.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent) || !ctx.instrument) return null;
-    const quantity = orderQuantity(ctx);
-    if (quantity === null) return deny("illiquid", null, ctx.config.guards.liquidity.maxAdvPct);
-    const advPct = (quantity / ctx.instrument.averageDailyVolume) * 100;
     const { maxAdvPct } = ctx.config.guards.liquidity;
+    const quantity = orderQuantity(ctx);
+    if (quantity === null) return deny("illiquid", null, maxAdvPct);
+    const advPct = (quantity / ctx.instrument.averageDailyVolume) * 100;
     return exceeds(advPct, maxAdvPct) ? deny("illiquid", significant(advPct), maxAdvPct) : null;
   },
 };
