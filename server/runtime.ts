@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from "node:util";
 import type { EngineConfig } from "./engine/config";
 import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, Rejection, UnlockOrder } from "./engine/decide";
-import { decide } from "./engine/decide";
+import { clockDue, decide, needsReview, previewIntent } from "./engine/decide";
 import type { EngineEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
 import type { AccountId } from "./engine/ids";
-import type { Intent } from "./engine/intent";
+import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt } from "./engine/state";
 import { evolve, initialState } from "./engine/state";
 import type { AccountSpec, Decision } from "./engine/types";
@@ -14,6 +14,8 @@ import { nextDeadline } from "./engine/breakers";
 import { accountView } from "./engine/views";
 import { AppError } from "./errors";
 import type { Ledger, LedgerRecord } from "./ledger";
+import type { Reviewer } from "./reviewer";
+import { obtainReview } from "./reviewer";
 
 export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
 
@@ -58,14 +60,20 @@ export class Runtime {
   private constructor(
     private readonly ledger: Ledger,
     private readonly clock: () => number,
+    private readonly reviewer: Reviewer | null,
   ) {}
 
   /**
    * Rebuilds the state by folding every event of the ledger, then records `config` if it is not
    * the configuration already in force, so that replay decides under the same one.
    */
-  static async load(ledger: Ledger, config: EngineConfig, clock: () => number = Date.now): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock);
+  static async load(
+    ledger: Ledger,
+    config: EngineConfig,
+    clock: () => number = Date.now,
+    options: { reviewer?: Reviewer | null } = {},
+  ): Promise<Runtime> {
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null);
     for await (const record of ledger.readAll()) runtime.apply(record);
     if (!isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
@@ -142,7 +150,14 @@ export class Runtime {
       const at = this.clock();
       // A reset that fell due but whose timer has not fired yet still starts the day first.
       await this.commit({ type: "AdvanceClock", at });
-      const records = await this.commit({ type: "SubmitIntent", at, intent }, key);
+      // Guard 18: when the chain would allow, the reviewer is asked first; its outcome goes
+      // into the command and onto the ledger.
+      const preview = needsReview(intent, this.state) ? previewIntent(intent, this.state, at) : null;
+      const review =
+        preview?.outcome === "allowed"
+          ? await obtainReview(this.reviewer, { intent, decision: preview, account: this.account(intent.accountId) }, this.config.guards.reviewer.timeoutMs)
+          : undefined;
+      const records = await this.commit({ type: "SubmitIntent", at, intent, ...(review ? { review } : {}) }, key);
       const decided = records.find((record) => record.event.type === "intent.decided");
       if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
       return { seq: decided.seq, decision: decided.event.decision, replayed: false };
@@ -188,6 +203,20 @@ export class Runtime {
     return this.execute({ type: "RecordFills", fills }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
+  /** Puts an account on reduce-only (only exposure-reducing intents pass) until an operator ends it. */
+  enterReducing(accountId: AccountId, reason: string, by: string): Promise<AccountView> {
+    return this.execute({ type: "EnterReducing", accountId, reason, by }, () => this.account(accountId));
+  }
+
+  endReducing(accountId: AccountId, reason: string, by: string): Promise<AccountView> {
+    return this.execute({ type: "EndReducing", accountId, reason, by }, () => this.account(accountId));
+  }
+
+  /** Lifts an account-wide lock on one side's entries (a stop-loss streak), with a reason. */
+  unlockSide(accountId: AccountId, side: Side, reason: string, by: string): Promise<AccountView> {
+    return this.execute({ type: "UnlockSide", accountId, side, reason, by }, () => this.account(accountId));
+  }
+
   lockSymbol(order: LockOrder): Promise<AccountView> {
     return this.execute({ type: "LockSymbol", ...order }, () => this.account(order.accountId));
   }
@@ -198,7 +227,13 @@ export class Runtime {
 
   /** Decides `command` at the current time, commits it, then answers from the new state. */
   private execute<T>(command: Timeless<Command>, answer: (records: LedgerRecord[]) => T): Promise<T> {
-    return this.serialize(async () => answer(await this.commit({ ...command, at: this.clock() } as Command)));
+    return this.serialize(async () => {
+      const at = this.clock();
+      // A daily reset or breaker reset that fell due comes first: a baseline must not see
+      // prices that arrived after its reset instant.
+      if (command.type !== "AdvanceClock" && command.type !== "ApplyConfig" && clockDue(this.state, at)) await this.commit({ type: "AdvanceClock", at });
+      return answer(await this.commit({ ...command, at } as Command));
+    });
   }
 
   private async replayIntent(previous: LedgerRecord, intent: Intent): Promise<IntentResult> {
@@ -208,8 +243,9 @@ export class Runtime {
         `intent ${intent.intentId} was already submitted with a different body`,
       );
     }
-    const following = await this.ledger.readAfter(previous.seq, 1, intent.accountId);
-    const decided = following[0];
+    // The decision follows the intent, after the reviewer's verdict when there was one.
+    const following = await this.ledger.readAfter(previous.seq, 3, intent.accountId);
+    const decided = following.find((record) => record.event.type === "intent.decided");
     if (!decided || decided.event.type !== "intent.decided") throw new Error(`no decision follows seq ${previous.seq}`);
     return { seq: decided.seq, decision: decided.event.decision, replayed: true };
   }
@@ -283,6 +319,12 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
     case "not_locked_out":
       return new AppError("conflict", `${rejection.accountId} is not locked out`);
+    case "already_reducing":
+      return new AppError("conflict", `${rejection.accountId} is already reduce-only`);
+    case "not_reducing":
+      return new AppError("conflict", `${rejection.accountId} is not reduce-only`);
+    case "side_not_locked":
+      return new AppError("conflict", `${rejection.side} entries are not locked for ${rejection.accountId}`);
     case "unknown_instrument":
       return new AppError("validation_failed", `symbol: ${rejection.symbol} is not a configured instrument`, [
         { path: "symbol", message: `${rejection.symbol} is not a configured instrument` },

@@ -3,7 +3,8 @@ import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState } from "./state";
-import { equityUsd, floorsOf } from "./state";
+import { equityUsd, evolve, floorsOf } from "./state";
+import type { LossRule } from "./types";
 import type { BreakerKind } from "./types";
 
 /**
@@ -124,6 +125,17 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
   return events;
 }
 
+/** `account.locked_out` and a `flatten.ordered` for every open position of the account. */
+function lockOut(account: AccountState, accountId: AccountId, at: number, equity: number, floorUsd: number, rule: LossRule): EngineEvent[] {
+  const events: EngineEvent[] = [
+    { type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(floorUsd.toFixed(2)), rule },
+  ];
+  for (const [symbol, position] of account.positions) {
+    events.push({ type: "flatten.ordered", at, accountId, symbol, side: position.quantity > 0 ? "SELL" : "BUY", quantity: Math.abs(position.quantity) });
+  }
+  return events;
+}
+
 /**
  * Max-loss breach: for each of `accountIds` whose equity is at or below the max-loss floor and
  * is not locked out yet, `account.locked_out` and a `flatten.ordered` for every open position.
@@ -136,10 +148,53 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
     const equity = equityUsd(account, state);
     const { maxLossFloorUsd } = floorsOf(account, state.config);
     if (equity - maxLossFloorUsd > 1e-9) continue;
-    events.push({ type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(maxLossFloorUsd.toFixed(2)) });
-    for (const [symbol, position] of account.positions) {
-      events.push({ type: "flatten.ordered", at, accountId, symbol, side: position.quantity > 0 ? "SELL" : "BUY", quantity: Math.abs(position.quantity) });
+    events.push(...lockOut(account, accountId, at, equity, maxLossFloorUsd, "max_loss"));
+  }
+  return events;
+}
+
+/**
+ * Daily-loss breach: equity at or below the day's loss floor. A `soft` preset pauses entries
+ * until the next reset (REDUCING); a `hard` one locks the account out and flattens it.
+ */
+export function dailyLossBreaches(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
+  const events: EngineEvent[] = [];
+  const { dailyLossBreach } = state.config.accountRules;
+  for (const accountId of new Set(accountIds)) {
+    const account = state.accounts.get(accountId);
+    if (!account || account.lockedOut) continue;
+    const equity = equityUsd(account, state);
+    const { dailyLossFloorUsd } = floorsOf(account, state.config);
+    if (equity - dailyLossFloorUsd > 1e-9) continue;
+    if (dailyLossBreach === "hard") {
+      events.push(...lockOut(account, accountId, at, equity, dailyLossFloorUsd, "daily_loss"));
+    } else if (!account.reducing) {
+      events.push({
+        type: "account.reducing",
+        at,
+        accountId,
+        cause: "daily_loss_limit",
+        untilReset: true,
+        reason: `equity ${Number(equity.toFixed(2))} USD at or below the day's loss floor of ${Number(dailyLossFloorUsd.toFixed(2))} USD`,
+        by: "engine",
+      });
     }
+  }
+  return events;
+}
+
+/**
+ * Everything a move in equity may set off for `accountIds`, each step on the state the one
+ * before left: the max-loss lock-out, the daily-loss breach, the daily drawdown breaker.
+ */
+export function lossChecks(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
+  const ids = [...new Set(accountIds)];
+  const events: EngineEvent[] = [];
+  let next = state;
+  for (const check of [lockouts, dailyLossBreaches, drawdownTrips]) {
+    const found = check(next, ids, at);
+    events.push(...found);
+    next = found.reduce(evolve, next);
   }
   return events;
 }

@@ -30,7 +30,21 @@ export const MarketStatsConfig = z.strictObject({
 });
 
 export const GuardsConfig = z.strictObject({
-  vetoRegistry: z.strictObject({ enabled }).prefault({}),
+  vetoRegistry: z
+    .strictObject({
+      enabled,
+      /** After any exit fill, the symbol is locked for this long (0: no cooldown). */
+      exitCooldownMs: z.number().int().nonnegative().default(0),
+      /** This many stop-losses on one side within the window lock that side's entries until the reset. */
+      stopLossStreak: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          count: z.number().int().min(2).max(100).default(3),
+          windowMs: z.number().int().positive().default(3_600_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   throttle: z
     .strictObject({
       enabled,
@@ -121,6 +135,40 @@ export const GuardsConfig = z.strictObject({
       minObservations: z.number().int().min(2).default(20),
     })
     .prefault({}),
+  positionCorrelation: z
+    .strictObject({
+      /** Off unless bars feed the statistics: without shared history an entry next to a position is denied. */
+      enabled: z.boolean().default(false),
+      /**
+       * EWMA correlation of the symbol's returns with an open position's, signed by both
+       * directions (a long next to a long counts as is; a short next to a long as its negative),
+       * must not exceed this for any open position.
+       */
+      maxCorrelation: z.number().min(-1).max(1).default(0.75),
+      lambda: z.number().gt(0).lt(1).default(0.94),
+      minObservations: z.number().int().min(2).default(20),
+    })
+    .prefault({}),
+  cvar: z
+    .strictObject({
+      /** Off unless bars feed the statistics: too short a history denies (fail closed). */
+      enabled: z.boolean().default(false),
+      /** Historical-simulation CVaR at this confidence, over the symbol's returns window. */
+      confidencePct: z.number().gt(50).lt(100).default(95),
+      /** The resulting position's CVaR may be at most this percentage of equity (NAV). */
+      maxPct: z.number().gt(0).max(100).default(5),
+      minObservations: z.number().int().min(2).default(100),
+    })
+    .prefault({}),
+  reviewer: z
+    .strictObject({
+      /** Guard 18: an external reviewer may veto an intent the chain allowed (see the shell's reviewers). */
+      enabled: z.boolean().default(false),
+      /** When the reviewer fails (timeout, malformed answer, none configured): deny, or allow with a flag. */
+      onFailure: z.enum(["deny", "allow"]).default("deny"),
+      timeoutMs: z.number().int().positive().max(60_000).default(2_000),
+    })
+    .prefault({}),
 });
 export type GuardsConfig = z.infer<typeof GuardsConfig>;
 
@@ -131,6 +179,11 @@ export const DailyReset = z.strictObject({
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour")
     .default("00:00"),
   timeZone: z.string().refine(isTimeZone, "an IANA time zone such as Europe/Prague").default("UTC"),
+  /**
+   * Equity is stale at the reset when a held symbol's last price is older than this: the last
+   * known equity is the baseline, marked `shadow`.
+   */
+  staleEquityMs: z.number().int().positive().default(60_000),
 });
 
 export const BreakersConfig = z.strictObject({
@@ -165,8 +218,22 @@ export const AccountRules = z.strictObject({
   dailyBaselineBasis: z.enum(["equity", "balance", "max_balance_equity", "initial_balance"]).default("equity"),
   /** Daily loss floor: the day's baseline less this percentage. */
   dailyLossPct: z.number().gt(0).max(100).default(5),
-  /** Static max-loss floor: the initial balance less this percentage; falling to it locks the account out. */
+  /**
+   * What reaching the daily loss floor does: `soft` pauses entries until the next reset
+   * (REDUCING); `hard` locks the account out and flattens it, like a max-loss breach.
+   */
+  dailyLossBreach: z.enum(["soft", "hard"]).default("soft"),
+  /** Max-loss allowance: this percentage of the initial balance; falling to the floor locks the account out. */
   maxLossPct: z.number().gt(0).max(100).default(10),
+  /**
+   * Where the max-loss floor sits: `static` at the initial balance less the allowance;
+   * `trailing_eod` at the highest equity seen at a daily reset less the allowance;
+   * `trailing_intraday` at the highest equity seen at any moment less the allowance. A
+   * trailing floor never falls.
+   */
+  maxLossMode: z.enum(["static", "trailing_eod", "trailing_intraday"]).default("static"),
+  /** A trailing floor stops rising once it reaches the initial balance (Topstep's rule). */
+  trailingStopsAtInitialBalance: z.boolean().default(false),
 });
 
 export const EngineConfig = z.strictObject({

@@ -1,16 +1,16 @@
 import type { Fill } from "./accounting";
-import { autoResetsDue, drawdownTrips, lockouts, tripsAfter } from "./breakers";
+import { autoResetsDue, lossChecks, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId, SymbolId } from "./ids";
-import type { Intent } from "./intent";
-import type { Denial } from "./guards";
+import type { Intent, Side } from "./intent";
+import type { Denial, Review } from "./guards";
 import { guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
-import { activeVeto, equityUsd, evolve } from "./state";
-import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource } from "./types";
+import { activeSideLock, activeVeto, equityUsd, evolve, snapshotBaselines } from "./state";
+import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
 export type BreakerOrder = {
@@ -78,7 +78,16 @@ export type Command =
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
   | { readonly type: "OpenAccount"; readonly at: number; readonly account: AccountSpec; readonly by: Actor }
-  | { readonly type: "SubmitIntent"; readonly at: number; readonly intent: Intent }
+  | {
+      readonly type: "SubmitIntent";
+      readonly at: number;
+      readonly intent: Intent;
+      /** The reviewer's outcome (guard 18), when the configuration asks for one and the shell obtained it. */
+      readonly review?: ReviewOutcome;
+    }
+  | { readonly type: "EnterReducing"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
+  | { readonly type: "EndReducing"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
+  | { readonly type: "UnlockSide"; readonly at: number; readonly accountId: AccountId; readonly side: Side; readonly reason: string; readonly by: Actor }
   | ({ readonly type: "TripBreaker" | "ResetBreaker"; readonly at: number } & BreakerOrder)
   | ({ readonly type: "LockSymbol"; readonly at: number } & LockOrder)
   | ({ readonly type: "UnlockSymbol"; readonly at: number } & UnlockOrder);
@@ -95,6 +104,9 @@ export type Rejection =
   | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "not_locked_out"; readonly accountId: AccountId }
+  | { readonly code: "already_reducing"; readonly accountId: AccountId }
+  | { readonly code: "not_reducing"; readonly accountId: AccountId }
+  | { readonly code: "side_not_locked"; readonly accountId: AccountId; readonly side: Side }
   | { readonly code: "firm_already_halted" }
   | { readonly code: "firm_not_halted" };
 
@@ -102,10 +114,12 @@ export type Decided = { readonly ok: true; readonly events: EngineEvent[] } | { 
 
 /**
  * Runs the guard chain over an intent at time `now`: the first denial wins. `state` already
- * holds the intent's own `intent.received` (the throttle counts it).
+ * holds the intent's own `intent.received` (the throttle counts it). `review` is the reviewer's
+ * outcome for guard 18; `"skip"` leaves the reviewer out (the shell's preview of whether to ask).
  */
-export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number): Decision {
+export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number, review: Review = null): Decision {
   const ctx = {
+    review,
     state,
     intent,
     account,
@@ -126,6 +140,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     reason: denial.reason,
     observed: denial.observed,
     limit: denial.limit,
+    ...(denial.detail !== undefined ? { detail: denial.detail } : {}),
     advisories,
   });
   // Sizing guards may cap the size: the smallest cap wins, each step noted as an advisory.
@@ -138,6 +153,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     if (result === null) continue;
     if ("reason" in result) return denied(guard.name, result, advisories);
     advisories.push(result.note);
+    if (!("cap" in result)) continue;
     if (result.stopPrice !== undefined && stopPrice === undefined) stopPrice = result.stopPrice;
     if (approved !== null && result.cap < approved) approved = result.cap;
   }
@@ -161,6 +177,29 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   };
 }
 
+/** Whether `AdvanceClock` at `at` would do anything: a day to start, or an automatic breaker reset due. */
+export function clockDue(state: EngineState, at: number): boolean {
+  return !state.day || state.day.resetAt < lastResetAt(at, state.config.dailyReset) || autoResetsDue(state, at).length > 0;
+}
+
+/** The outcome recorded when the reviewer was due but the shell supplied none. */
+const missingReview: ReviewOutcome = { status: "failed", reviewer: "none", detail: "no reviewer verdict was supplied" };
+
+/** Whether an intent the chain allows must go to the reviewer (guard 18) before it is decided. */
+export function needsReview(intent: Intent, state: EngineState): boolean {
+  return state.config.guards.reviewer.enabled && !reducesExposure(intent);
+}
+
+/**
+ * The decision the chain would take without the reviewer: the shell asks the reviewer only
+ * when this allows (and `needsReview`), then submits the intent with the outcome.
+ */
+export function previewIntent(intent: Intent, state: EngineState, at: number): Decision | null {
+  if (!state.accounts.has(intent.accountId)) return null;
+  const afterReceipt = evolve(state, { type: "intent.received", at, intent });
+  return evaluate(intent, afterReceipt.accounts.get(intent.accountId)!, afterReceipt, at, "skip");
+}
+
 /** `decide(command, state) -> events`, or a rejection. Pure. */
 export function decide(command: Command, state: EngineState): Decided {
   const ok = (...events: EngineEvent[]): Decided => ({ ok: true, events });
@@ -173,7 +212,14 @@ export function decide(command: Command, state: EngineState): Decided {
       const { dailyReset } = state.config;
       const resetAt = lastResetAt(command.at, dailyReset);
       if (!state.day || state.day.resetAt < resetAt) {
-        events.push({ type: "day.started", at: command.at, resetAt, tradingDay: tradingDayOf(resetAt, dailyReset.timeZone) });
+        const afterResets = events.reduce(evolve, state);
+        events.push({
+          type: "day.started",
+          at: command.at,
+          resetAt,
+          tradingDay: tradingDayOf(resetAt, dailyReset.timeZone),
+          baselines: snapshotBaselines(afterResets, resetAt),
+        });
       }
       return ok(...events);
     }
@@ -214,24 +260,32 @@ export function decide(command: Command, state: EngineState): Decided {
         events.push(event);
         next = evolve(next, event);
       };
+      const { at } = command;
+      const { exitCooldownMs, stopLossStreak } = state.config.guards.vetoRegistry;
       for (const { accountId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
-        record({ type: "execution.filled", at: command.at, accountId, intentId, symbol, side, quantity, price, feeUsd, trigger });
-        if (trigger === "stop_loss" && !activeVeto(next.accounts.get(accountId)!, symbol, command.at)) {
-          record({
-            type: "veto.added",
-            at: command.at,
-            accountId,
-            symbol,
-            reason: "stop_loss_hit",
-            note: `stop-loss filled at ${price}`,
-            expiresAt: null,
-            valueAtTrigger: price,
-            by: "engine",
-          });
+        const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
+        const exits = held !== 0 && (side === "BUY") !== held > 0;
+        record({ type: "execution.filled", at, accountId, intentId, symbol, side, quantity, price, feeUsd, trigger });
+        const account = next.accounts.get(accountId)!;
+        if (trigger === "stop_loss" && activeVeto(account, symbol, at)?.expiresAt !== null) {
+          // The re-entry paradox: a stopped-out symbol stays locked until the next reset.
+          const note = `stop-loss filled at ${price}`;
+          record({ type: "veto.added", at, accountId, symbol, reason: "stop_loss_hit", note, expiresAt: null, valueAtTrigger: price, by: "engine" });
+        } else if (exits && exitCooldownMs > 0 && !activeVeto(account, symbol, at)) {
+          const note = `exit at ${price}: cooldown of ${exitCooldownMs / 1000} s`;
+          record({ type: "veto.added", at, accountId, symbol, reason: "exit_cooldown", note, expiresAt: at + exitCooldownMs, valueAtTrigger: price, by: "engine" });
+        }
+        if (trigger === "stop_loss" && stopLossStreak.enabled) {
+          // N stop-losses on one side within the window lock that side's entries until the reset.
+          const stoppedSide = side === "SELL" ? "BUY" : "SELL";
+          const streak = account.stopLosses.filter((stop) => stop.side === stoppedSide && stop.at > at - stopLossStreak.windowMs).length;
+          if (streak >= stopLossStreak.count && !activeSideLock(account, stoppedSide, at)) {
+            const note = `${streak} stop-losses on ${stoppedSide === "BUY" ? "long" : "short"} positions within ${stopLossStreak.windowMs / 60_000} min`;
+            record({ type: "side.locked", at, accountId, side: stoppedSide, reason: "stop_loss_streak", note, expiresAt: null, valueAtTrigger: streak, by: "engine" });
+          }
         }
       }
-      const touched = command.fills.map((fill) => fill.accountId);
-      return ok(...events, ...lockouts(next, touched, command.at), ...drawdownTrips(next, touched, command.at));
+      return ok(...events, ...lossChecks(next, command.fills.map((fill) => fill.accountId), at));
     }
     case "RecordMarket": {
       const events = command.updates.map((update): EngineEvent => {
@@ -250,7 +304,7 @@ export function decide(command: Command, state: EngineState): Decided {
       const next = events.reduce(evolve, state);
       const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
       const holders = [...next.accounts].filter(([, a]) => [...a.positions.keys()].some((s) => repriced.has(s))).map(([id]) => id);
-      return ok(...events, ...lockouts(next, holders, command.at), ...drawdownTrips(next, holders, command.at));
+      return ok(...events, ...lossChecks(next, holders, command.at));
     }
     case "OpenAccount": {
       const { accountId } = command.account;
@@ -263,7 +317,36 @@ export function decide(command: Command, state: EngineState): Decided {
       const received: EngineEvent = { type: "intent.received", at, intent };
       const afterReceipt = evolve(state, received);
       const account = afterReceipt.accounts.get(intent.accountId)!;
-      return ok(received, { type: "intent.decided", at, decision: evaluate(intent, account, afterReceipt, at) });
+      const review = command.review ?? null;
+      const decision = evaluate(intent, account, afterReceipt, at, review);
+      // The reviewer was consulted when the chain reached it: its outcome goes on the ledger
+      // before the decision (a missing one as a failure), so replay reuses it.
+      const consulted = decision.outcome === "allowed" ? needsReview(intent, state) : decision.guard === "reviewer";
+      const verdict: EngineEvent[] = consulted
+        ? [{ type: "reviewer.verdict", at, accountId: intent.accountId, intentId: intent.intentId, outcome: review ?? missingReview }]
+        : [];
+      return ok(received, ...verdict, { type: "intent.decided", at, decision });
+    }
+    case "EnterReducing": {
+      const { accountId, at, reason, by } = command;
+      const account = state.accounts.get(accountId);
+      if (!account) return reject({ code: "unknown_account", accountId });
+      if (account.reducing) return reject({ code: "already_reducing", accountId });
+      return ok({ type: "account.reducing", at, accountId, cause: "manual", untilReset: false, reason, by });
+    }
+    case "EndReducing": {
+      const { accountId, at, reason, by } = command;
+      const account = state.accounts.get(accountId);
+      if (!account) return reject({ code: "unknown_account", accountId });
+      if (!account.reducing) return reject({ code: "not_reducing", accountId });
+      return ok({ type: "account.reducing_ended", at, accountId, reason, by });
+    }
+    case "UnlockSide": {
+      const { accountId, side, at, reason, by } = command;
+      const account = state.accounts.get(accountId);
+      if (!account) return reject({ code: "unknown_account", accountId });
+      if (!activeSideLock(account, side, at)) return reject({ code: "side_not_locked", accountId, side });
+      return ok({ type: "side.unlocked", at, accountId, side, reason, by });
     }
     case "TripBreaker":
     case "ResetBreaker": {

@@ -3,7 +3,20 @@ import { EngineConfig } from "./config";
 import { AccountId, IntentId, SymbolId } from "./ids";
 import { Intent } from "./intent";
 import { Side } from "./intent";
-import { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, LatencySource, OperatorReason, VetoReason } from "./types";
+import {
+  AccountSpec,
+  Actor,
+  BreakerKind,
+  Decision,
+  ExecutionFailure,
+  FillTrigger,
+  LatencySource,
+  LossRule,
+  OperatorReason,
+  ReducingCause,
+  ReviewOutcome,
+  VetoReason,
+} from "./types";
 
 /**
  * Every input and every outcome is one of these events, appended to the ledger in processing
@@ -16,6 +29,21 @@ const at = z.number().int().nonnegative();
 export const BookLevel = z.strictObject({ price: z.number().positive(), size: z.number().nonnegative() });
 export type BookLevel = z.infer<typeof BookLevel>;
 
+/** An account's day baseline as snapshotted at the daily reset. */
+export const BaselineSnapshot = z.strictObject({
+  accountId: AccountId,
+  baselineUsd: z.number(),
+  equityUsd: z.number(),
+  balanceUsd: z.number(),
+  /** Equity was stale at the reset instant: the last known equity before it was used. */
+  shadow: z.boolean(),
+  /** Time of the oldest price marking an open position (null: nothing open, equity is the balance). */
+  equityAsOf: at.nullable(),
+  /** The highest equity the trailing max-loss floor follows, after this reset. */
+  highWaterUsd: z.number(),
+});
+export type BaselineSnapshot = z.infer<typeof BaselineSnapshot>;
+
 export const EngineEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("config.applied"), at, config: EngineConfig, by: Actor }),
   z.strictObject({ type: z.literal("firm.halted"), at, reason: OperatorReason, by: Actor }),
@@ -26,6 +54,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     /** The reset instant that opened the day (at or before `at`). */
     resetAt: at,
     tradingDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    baselines: z.array(BaselineSnapshot),
   }),
   z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive() }),
   z.strictObject({
@@ -84,6 +113,40 @@ export const EngineEvent = z.discriminatedUnion("type", [
     accountId: AccountId,
     equityUsd: z.number(),
     floorUsd: z.number(),
+    rule: LossRule.default("max_loss"),
+  }),
+  z.strictObject({
+    /** The account takes only exposure-reducing intents from now on. */
+    type: z.literal("account.reducing"),
+    at,
+    accountId: AccountId,
+    cause: ReducingCause,
+    /** The next daily reset ends it (a soft breach); otherwise only an operator does. */
+    untilReset: z.boolean(),
+    reason: z.string().min(1).max(500),
+    by: Actor,
+  }),
+  z.strictObject({ type: z.literal("account.reducing_ended"), at, accountId: AccountId, reason: OperatorReason, by: Actor }),
+  z.strictObject({
+    /** Entries on one side (BUY: new longs, SELL: new shorts) are locked for the whole account. */
+    type: z.literal("side.locked"),
+    at,
+    accountId: AccountId,
+    side: Side,
+    reason: VetoReason,
+    note: z.string().max(500),
+    expiresAt: at.nullable(),
+    valueAtTrigger: z.number().nullable(),
+    by: Actor,
+  }),
+  z.strictObject({ type: z.literal("side.unlocked"), at, accountId: AccountId, side: Side, reason: OperatorReason, by: Actor }),
+  z.strictObject({
+    /** The external reviewer's verdict on an intent, recorded before its decision (replay reuses it). */
+    type: z.literal("reviewer.verdict"),
+    at,
+    accountId: AccountId,
+    intentId: IntentId,
+    outcome: ReviewOutcome,
   }),
   z.strictObject({ type: z.literal("account.reopened"), at, accountId: AccountId, reason: OperatorReason, by: Actor }),
   z.strictObject({
@@ -160,6 +223,11 @@ export function streamOf(event: EngineEvent): string {
     case "veto.cleared":
     case "account.locked_out":
     case "account.reopened":
+    case "account.reducing":
+    case "account.reducing_ended":
+    case "side.locked":
+    case "side.unlocked":
+    case "reviewer.verdict":
     case "flatten.ordered":
     case "execution.filled":
     case "execution.failed":

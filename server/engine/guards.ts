@@ -2,9 +2,12 @@ import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState, FirmHalt, MarketState } from "./state";
-import { activeVeto, floorsOf, tradingStateOf } from "./state";
-import { ewmaCorrelation } from "./market-stats";
-import type { DenialReason, GuardName } from "./types";
+import { activeSideLock, activeVeto, floorsOf, tradingStateOf } from "./state";
+import { ewmaCorrelation, tailLossPerUnit } from "./market-stats";
+import type { DenialReason, GuardName, ReviewOutcome } from "./types";
+
+/** The reviewer's outcome for guard 18; null when none was obtained; "skip" to leave the reviewer out. */
+export type Review = ReviewOutcome | null | "skip";
 
 /**
  * The guard chain (SPEC section 3), read top to bottom: ordered cheapest first, first denial
@@ -31,32 +34,34 @@ export type GuardContext = {
   readonly now: number;
   /** The account's equity at the last prices. */
   readonly equityUsd: number;
+  readonly review: Review;
 };
 
 export type Denial = {
   readonly reason: DenialReason;
   readonly observed: number | string | null;
   readonly limit: number | string | null;
+  readonly detail?: string;
 };
 
 /** A sizing guard may allow a smaller size instead of denying. */
 export type Cap = { readonly cap: number; readonly note: string; readonly stopPrice?: number };
 
+/** A guard may pass with a note that travels with the decision (the reviewer's risk flags). */
+export type Advice = { readonly note: string };
+
 /**
- * A guard returns null to pass, a denial, or (sizing guards) a cap on the size. A guard with
- * `enabled` can be switched off by the configuration; one without it always runs.
+ * A guard returns null to pass, a denial, (sizing guards) a cap on the size, or a note. A guard
+ * with `enabled` can be switched off by the configuration; one without it always runs.
  */
 export type Guard = {
   readonly name: GuardName;
   readonly enabled?: (config: EngineConfig) => boolean;
-  readonly check: (ctx: GuardContext) => Denial | Cap | null;
+  readonly check: (ctx: GuardContext) => Denial | Cap | Advice | null;
 };
 
-const deny = (reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"]): Denial => ({
-  reason,
-  observed,
-  limit,
-});
+const deny = (reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"], detail?: string): Denial =>
+  detail === undefined ? { reason, observed, limit } : { reason, observed, limit, detail };
 
 /** The price an order would trade at: its limit, else the strategy's reference, else the last price. */
 export function orderPrice(ctx: Pick<GuardContext, "intent" | "market">): number | null {
@@ -82,14 +87,18 @@ export function exceeds(observed: number, limit: number): boolean {
   return observed - limit > 1e-9 * Math.max(1, Math.abs(limit));
 }
 
-/** 1. Trading state: a halted account, or a halted firm, takes no new exposure; exits always pass. */
+/**
+ * 1. Trading state: a locked-out, halted or reducing account, or a halted firm, takes no new
+ * exposure; exits always pass.
+ */
 const tradingState: Guard = {
   name: "trading_state",
   check: ({ intent, account, firmHalt }) => {
     if (reducesExposure(intent)) return null;
-    if (account.lockedOut) return deny("locked_out", "LOCKED_OUT", "ACTIVE");
+    if (account.lockedOut) return deny("locked_out", "LOCKED_OUT", "ACTIVE", `${account.lockedOut.rule} breach`);
     if (firmHalt) return deny("firm_halted", "HALTED", "ACTIVE");
     const state = tradingStateOf(account, null);
+    if (state === "REDUCING") return deny("reduce_only", state, "ACTIVE", account.reducing?.cause);
     return state === "ACTIVE" ? null : deny("trading_halted", state, "ACTIVE");
   },
 };
@@ -120,15 +129,20 @@ const parameterValidity: Guard = {
   },
 };
 
-/** 3. Veto registry: a locked symbol takes no new exposure until its lock ends. */
+/**
+ * 3. Veto registry: a locked symbol takes no new exposure until its lock ends, and neither does
+ * a locked side (entries that buy, or that sell) of the whole account.
+ */
 const vetoRegistry: Guard = {
   name: "veto_registry",
   enabled: (config) => config.guards.vetoRegistry.enabled,
   check: ({ intent, account, now }) => {
     if (reducesExposure(intent)) return null;
+    const until = (expiresAt: number | null) => (expiresAt === null ? "until_reset" : new Date(expiresAt).toISOString());
     const veto = activeVeto(account, intent.symbol, now);
-    if (!veto) return null;
-    return deny("symbol_locked", veto.reason, veto.expiresAt === null ? "until_reset" : new Date(veto.expiresAt).toISOString());
+    if (veto) return deny("symbol_locked", veto.reason, until(veto.expiresAt));
+    const sideLock = activeSideLock(account, intent.side, now);
+    return sideLock ? deny("side_locked", sideLock.reason, until(sideLock.expiresAt), intent.side) : null;
   },
 };
 
@@ -350,6 +364,63 @@ const benchmarkCorrelation: Guard = {
   },
 };
 
+/**
+ * 14. Position correlation: the EWMA correlation of the symbol's returns with each open
+ * position's, signed by both directions (buying next to a long counts as is, selling next to a
+ * long as its negative, so a hedge passes), must not exceed the limit. Too little shared history
+ * with any position denies (fail closed).
+ */
+const positionCorrelation: Guard = {
+  name: "position_correlation",
+  enabled: (config) => config.guards.positionCorrelation.enabled,
+  check: ({ intent, account, state, market, config }) => {
+    if (reducesExposure(intent)) return null;
+    const { maxCorrelation, lambda, minObservations } = config.guards.positionCorrelation;
+    const own = market?.stats.returns ?? [];
+    const direction = intent.side === "BUY" ? 1 : -1;
+    for (const [symbol, position] of account.positions) {
+      if (symbol === intent.symbol) continue;
+      const other = state.market.get(symbol)?.stats.returns ?? [];
+      const { correlation, observations } = ewmaCorrelation(own, other, lambda, minObservations);
+      if (correlation === null) return deny("insufficient_history", observations, minObservations, symbol);
+      const signed = correlation * Math.sign(position.quantity) * direction;
+      if (exceeds(signed, maxCorrelation)) {
+        return deny("correlated_with_position", significant(signed), maxCorrelation, `${position.quantity > 0 ? "long" : "short"} ${symbol}`);
+      }
+    }
+    return null;
+  },
+};
+
+/**
+ * 15. CVaR: the historical-simulation CVaR of the symbol's position after the trade (the mean of
+ * the worst (100 − confidence)% of its returns applied to the position's notional at the order
+ * price) must be at most `maxPct` of equity. Too short a history denies.
+ */
+const cvar: Guard = {
+  name: "cvar",
+  enabled: (config) => config.guards.cvar.enabled,
+  check: (ctx) => {
+    const { intent, config, instrument, market } = ctx;
+    if (reducesExposure(intent) || !instrument) return null;
+    const { confidencePct, maxPct, minObservations } = config.guards.cvar;
+    const returns = market?.stats.returns ?? [];
+    if (returns.length < minObservations) return deny("insufficient_history", returns.length, minObservations);
+    const quantity = orderQuantity(ctx);
+    const price = orderPrice(ctx);
+    if (quantity === null || price === null || ctx.equityUsd <= 0) return deny("no_price", null, maxPct);
+    const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
+    const after = held + (intent.side === "BUY" ? quantity : -quantity);
+    const notionalUsd = Math.abs(after) * instrument.contractSize * price;
+    const tail = tailLossPerUnit(returns, confidencePct);
+    const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
+    const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
+    return exceeds(cvarPct, maxPct)
+      ? deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} USD on ${significant(notionalUsd)} USD`)
+      : null;
+  },
+};
+
 /** Risk per unit at a stop (or, without one, the whole notional per unit). */
 function riskPerUnit(price: number, stop: number | undefined, instrument: Instrument): number {
   return (stop === undefined ? price : Math.abs(price - stop)) * instrument.contractSize;
@@ -404,6 +475,28 @@ const volTarget: Guard = {
   },
 };
 
+/**
+ * 18. Reviewer ("red team"): an external review of an intent the rest of the chain allowed. A
+ * veto denies; a failure (timeout, malformed answer, no reviewer) denies or passes with a flag,
+ * as the configuration says. The outcome comes in with the command and is recorded before the
+ * decision, so replay never calls out.
+ */
+const reviewer: Guard = {
+  name: "reviewer",
+  enabled: (config) => config.guards.reviewer.enabled,
+  check: ({ intent, review, config }) => {
+    if (reducesExposure(intent) || review === "skip") return null;
+    const outcome = review ?? { status: "failed" as const, reviewer: "none", detail: "no reviewer verdict was supplied" };
+    if (outcome.status === "verdict") {
+      const flags = outcome.riskFlags.length > 0 ? `: ${outcome.riskFlags.join("; ")}` : "";
+      if (outcome.veto) return deny("reviewer_veto", outcome.killReason ?? "veto", "no veto", `${outcome.reviewer}${flags}`.slice(0, 200));
+      return { note: `reviewer ${outcome.reviewer}: no veto${flags}` };
+    }
+    if (config.guards.reviewer.onFailure === "deny") return deny("review_unavailable", outcome.detail.slice(0, 200), "a verdict", outcome.reviewer);
+    return { note: `reviewer ${outcome.reviewer} failed (${outcome.detail}): allowed by policy` };
+  },
+};
+
 /** The chain, in order. */
 export const guardChain: readonly Guard[] = [
   tradingState,
@@ -419,8 +512,11 @@ export const guardChain: readonly Guard[] = [
   clusterCap,
   sectorCap,
   benchmarkCorrelation,
+  positionCorrelation,
+  cvar,
   kellySizing,
   volTarget,
+  reviewer,
 ];
 
 /** Whether the configuration runs `guard` (the halt, parameter validity and the loss floors always run). */

@@ -50,6 +50,17 @@ export function foldBar(stats: MarketStats, bar: Bar, params: StatsParams): Mark
   return { bars: stats.bars + 1, lastClose: bar.close, returns, ewmaVariance, atr, seedRanges };
 }
 
+export type Correlation = { readonly correlation: number | null; readonly observations: number };
+
+/**
+ * Memo tables for the statistics guards read on every intent. Return windows are immutable (a
+ * new array per bar), so a result keyed on the arrays themselves stays valid until a bar
+ * arrives; the tables hold no state of their own and forget arrays that are gone.
+ */
+const correlationMemo = new WeakMap<object, WeakMap<object, Map<string, Correlation>>>();
+const timeIndexMemo = new WeakMap<object, Map<number, number>>();
+const tailMemo = new WeakMap<object, Map<number, TailLoss>>();
+
 /**
  * EWMA correlation of two return series over the bars they share (matched by bar time), the
  * newest weighted 1, the one before λ, and so on. `correlation` is null when fewer than
@@ -60,8 +71,22 @@ export function ewmaCorrelation(
   b: MarketStats["returns"],
   lambda: number,
   minObservations: number,
-): { correlation: number | null; observations: number } {
-  const byTime = new Map(b.map((r) => [r.at, r.value]));
+): Correlation {
+  let byB = correlationMemo.get(a);
+  if (!byB) correlationMemo.set(a, (byB = new WeakMap()));
+  let byParams = byB.get(b);
+  if (!byParams) byB.set(b, (byParams = new Map()));
+  const key = `${lambda}:${minObservations}`;
+  const known = byParams.get(key);
+  if (known) return known;
+  const result = computeEwmaCorrelation(a, b, lambda, minObservations);
+  byParams.set(key, result);
+  return result;
+}
+
+function computeEwmaCorrelation(a: MarketStats["returns"], b: MarketStats["returns"], lambda: number, minObservations: number): Correlation {
+  let byTime = timeIndexMemo.get(b);
+  if (!byTime) timeIndexMemo.set(b, (byTime = new Map(b.map((r) => [r.at, r.value]))));
   let weight = 1;
   let sw = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, n = 0;
   for (let i = a.length - 1; i >= 0; i--) {
@@ -83,4 +108,30 @@ export function ewmaCorrelation(
   if (varA <= 1e-18 || varB <= 1e-18) return { correlation: null, observations: n };
   const correlation = (sab / sw - meanA * meanB) / Math.sqrt(varA * varB);
   return { correlation: Math.max(-1, Math.min(1, correlation)), observations: n };
+}
+
+/** Expected loss per unit of notional in the tail, for a long and for a short position. */
+export type TailLoss = { readonly long: number; readonly short: number };
+
+/**
+ * Historical-simulation expected shortfall per unit of notional at `confidencePct`: each log
+ * return r is a scenario with simple return e^r − 1; a long loses 1 − e^r, a short e^r − 1. The
+ * tail is the worst ceil((1 − confidence) × n) scenarios, and its mean is the CVaR.
+ */
+export function tailLossPerUnit(returns: MarketStats["returns"], confidencePct: number): TailLoss {
+  let byConfidence = tailMemo.get(returns);
+  if (!byConfidence) tailMemo.set(returns, (byConfidence = new Map()));
+  const known = byConfidence.get(confidencePct);
+  if (known) return known;
+  const simple = returns.map((r) => Math.expm1(r.value)).sort((x, y) => x - y);
+  const k = Math.max(1, Math.ceil(((100 - confidencePct) / 100) * simple.length - 1e-9));
+  let longLoss = 0;
+  let shortLoss = 0;
+  for (let i = 0; i < k && i < simple.length; i++) {
+    longLoss -= simple[i]!;
+    shortLoss += simple[simple.length - 1 - i]!;
+  }
+  const tail = simple.length === 0 ? { long: 0, short: 0 } : { long: longLoss / Math.min(k, simple.length), short: shortLoss / Math.min(k, simple.length) };
+  byConfidence.set(confidencePct, tail);
+  return tail;
 }

@@ -1,6 +1,7 @@
 import { decide } from "./decide";
 import type { EngineEvent } from "./events";
-import type { Decision } from "./types";
+import type { Intent } from "./intent";
+import type { Decision, ReviewOutcome } from "./types";
 import type { EngineState } from "./state";
 import { evolve, initialState } from "./state";
 
@@ -21,38 +22,48 @@ export type ReplayResult = {
 };
 
 /**
- * Folds a recorded stream through the engine. At every `intent.received` the engine decides
- * the intent again from the state at that point; the result must equal the `intent.decided`
- * that the ledger recorded for it. Pure: the caller reads files and hashes.
+ * Folds a recorded stream through the engine. Every `intent.decided` is decided again from the
+ * state just before its `intent.received`, with the reviewer's outcome the ledger recorded
+ * between them (replay never calls a reviewer); the result must equal the recorded decision.
+ * A received intent with no decision after it is a mismatch too. Pure: the caller reads files
+ * and hashes.
  */
 export function replay(records: Iterable<ReplayRecord>): ReplayResult {
   let state = initialState();
   let events = 0;
   let decisions = 0;
   const mismatches: Mismatch[] = [];
-  let expected: { seq: number; decision: Decision } | null = null;
+  type Pending = { seq: number; at: number; intent: Intent; before: EngineState; review?: ReviewOutcome };
+  let pending: Pending | null = null;
 
+  const recompute = (p: Pending): Decision | null => {
+    const result = decide({ type: "SubmitIntent", at: p.at, intent: p.intent, ...(p.review ? { review: p.review } : {}) }, p.before);
+    const decided = result.ok ? result.events.find((e) => e.type === "intent.decided") : undefined;
+    return decided?.type === "intent.decided" ? decided.decision : null;
+  };
   const settle = () => {
-    if (expected) mismatches.push({ seq: expected.seq, intentId: expected.decision.intentId, recorded: null, recomputed: expected.decision });
-    expected = null;
+    const recomputed = pending && recompute(pending);
+    if (pending && recomputed) mismatches.push({ seq: pending.seq, intentId: pending.intent.intentId, recorded: null, recomputed });
+    pending = null;
   };
 
   for (const { seq, event } of records) {
     events++;
     if (event.type === "intent.received") {
       settle();
-      const result = decide({ type: "SubmitIntent", at: event.at, intent: event.intent }, state);
-      const recomputed = result.ok ? result.events.find((e) => e.type === "intent.decided") : undefined;
-      if (recomputed?.type === "intent.decided") expected = { seq, decision: recomputed.decision };
+      pending = { seq, at: event.at, intent: event.intent, before: state };
+    } else if (event.type === "reviewer.verdict" && pending?.intent.intentId === event.intentId) {
+      pending.review = event.outcome;
     } else if (event.type === "intent.decided") {
       decisions++;
-      if (!expected || expected.decision.intentId !== event.decision.intentId) {
+      if (!pending || pending.intent.intentId !== event.decision.intentId) {
         settle();
       } else {
-        if (!sameDecision(expected.decision, event.decision)) {
-          mismatches.push({ seq, intentId: event.decision.intentId, recorded: event.decision, recomputed: expected.decision });
+        const recomputed = recompute(pending);
+        if (recomputed && !sameDecision(recomputed, event.decision)) {
+          mismatches.push({ seq, intentId: event.decision.intentId, recorded: event.decision, recomputed });
         }
-        expected = null;
+        pending = null;
       }
     }
     state = evolve(state, event);

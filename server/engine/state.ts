@@ -1,12 +1,13 @@
 import type { EngineConfig } from "./config";
 import { EngineConfig as EngineConfigSchema } from "./config";
-import type { BookLevel, EngineEvent } from "./events";
+import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
+import type { Side } from "./intent";
 import type { AccountId, SymbolId } from "./ids";
 import type { Position } from "./accounting";
 import { applyFill, floatingUsd } from "./accounting";
 import type { MarketStats } from "./market-stats";
 import { emptyStats, foldBar } from "./market-stats";
-import type { AccountSpec, Actor, BreakerKind, TradingState, VetoReason } from "./types";
+import type { AccountSpec, Actor, BreakerKind, LossRule, ReducingCause, TradingState, VetoReason } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
 export type BreakerState =
@@ -32,6 +33,18 @@ export type AccountState = {
   readonly spec: AccountSpec;
   readonly breakers: Readonly<Record<BreakerKind, BreakerState>>;
   readonly vetoes: ReadonlyMap<SymbolId, VetoEntry>;
+  /** Sides whose entries are locked account-wide (a stop-loss streak, until the reset). */
+  readonly sideLocks: ReadonlyMap<Side, VetoEntry>;
+  /** Stop-loss fills since the day started, with the side of the position they closed (BUY: a long). */
+  readonly stopLosses: readonly { readonly at: number; readonly side: Side }[];
+  /** Only exposure-reducing intents pass while this is set. */
+  readonly reducing: {
+    readonly cause: ReducingCause;
+    readonly untilReset: boolean;
+    readonly at: number;
+    readonly reason: string;
+    readonly by: Actor;
+  } | null;
   /** Times of this account's intents within the last second of the latest one (throttle). */
   readonly recentIntentTimes: readonly number[];
   /** Times of the latest execution failures, at most the breaker's threshold of them. */
@@ -43,10 +56,14 @@ export type AccountState = {
   readonly balanceUsd: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
   readonly baselineUsd: number;
+  /** The baseline was taken from stale equity (the last known before the reset instant). */
+  readonly baselineShadow: boolean;
+  /** The highest equity a trailing max-loss floor follows (the initial balance to start with). */
+  readonly highWaterUsd: number;
   /** Risk at the stop of the entries allowed since the day started (daily risk quota). */
   readonly riskUsedTodayUsd: number;
   /** Set when equity fell to the max-loss floor; only an explicit reopen clears it. */
-  readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number } | null;
+  readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number; readonly rule: LossRule } | null;
   readonly allowedCount: number;
   readonly deniedCount: number;
 };
@@ -91,21 +108,31 @@ function freshBreakers(): Record<BreakerKind, BreakerState> {
 }
 
 /**
- * LOCKED_OUT after a max-loss breach; otherwise HALTED while any of the account's breakers is
- * tripped or the firm is halted; otherwise ACTIVE. Derived, never stored.
+ * LOCKED_OUT after a hard loss breach; otherwise HALTED while any of the account's breakers is
+ * tripped or the firm is halted; otherwise REDUCING while set; otherwise ACTIVE. Derived, never
+ * stored.
  */
 export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null): TradingState {
   if (account.lockedOut) return "LOCKED_OUT";
-  return firmHalt || Object.values(account.breakers).some((breaker) => breaker.tripped) ? "HALTED" : "ACTIVE";
+  if (firmHalt || Object.values(account.breakers).some((breaker) => breaker.tripped)) return "HALTED";
+  return account.reducing ? "REDUCING" : "ACTIVE";
 }
 
-/** The day's loss floor and the max-loss floor, in USD. */
+/**
+ * The day's loss floor and the max-loss floor, in USD. The max-loss floor is the initial
+ * balance less the allowance (`static`), or the high-water mark less it (trailing), capped at
+ * the initial balance when the preset says so. The high-water mark never falls, nor does the floor.
+ */
 export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloorUsd: number; maxLossFloorUsd: number } {
-  const { dailyLossPct, maxLossPct } = config.accountRules;
-  return {
-    dailyLossFloorUsd: account.baselineUsd * (1 - dailyLossPct / 100),
-    maxLossFloorUsd: account.spec.initialBalanceUsd * (1 - maxLossPct / 100),
-  };
+  const { dailyLossPct, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = config.accountRules;
+  const initial = account.spec.initialBalanceUsd;
+  const allowanceUsd = initial * (maxLossPct / 100);
+  let maxLossFloorUsd = initial - allowanceUsd;
+  if (maxLossMode !== "static") {
+    const trailing = account.highWaterUsd - allowanceUsd;
+    maxLossFloorUsd = Math.max(maxLossFloorUsd, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
+  }
+  return { dailyLossFloorUsd: account.baselineUsd * (1 - dailyLossPct / 100), maxLossFloorUsd };
 }
 
 /** The account's equity in USD: balance plus floating P/L at the last prices. */
@@ -113,19 +140,62 @@ export function equityUsd(account: AccountState, state: Pick<EngineState, "marke
   return account.balanceUsd + floatingUsd(account.positions, (symbol) => state.market.get(symbol)?.lastPrice ?? null, state.config);
 }
 
-/** The day's baseline under the configured basis, at this moment. */
-function baselineOf(account: AccountState, state: EngineState): number {
-  const equity = equityUsd(account, state);
-  switch (state.config.accountRules.dailyBaselineBasis) {
-    case "equity":
-      return equity;
-    case "balance":
-      return account.balanceUsd;
-    case "max_balance_equity":
-      return Math.max(account.balanceUsd, equity);
-    case "initial_balance":
-      return account.spec.initialBalanceUsd;
+/**
+ * The baseline of every account at the reset instant `resetAt`, under the configured basis.
+ * Equity is the balance plus the open positions at their last prices; when a held symbol's last
+ * price is older than `staleEquityMs` at the reset (or missing), that last known equity is
+ * used and the snapshot is marked `shadow`.
+ */
+export function snapshotBaselines(state: EngineState, resetAt: number): BaselineSnapshot[] {
+  const { accountRules, dailyReset } = state.config;
+  return [...state.accounts].map(([accountId, account]) => {
+    const equity = equityUsd(account, state);
+    let equityAsOf: number | null = null;
+    let shadow = false;
+    for (const symbol of account.positions.keys()) {
+      const pricedAt = state.market.get(symbol)?.lastPriceAt ?? null;
+      if (pricedAt === null || resetAt - pricedAt > dailyReset.staleEquityMs) shadow = true;
+      if (pricedAt !== null) equityAsOf = equityAsOf === null ? pricedAt : Math.min(equityAsOf, pricedAt);
+    }
+    const basis = accountRules.dailyBaselineBasis;
+    const baselineUsd =
+      basis === "equity"
+        ? equity
+        : basis === "balance"
+          ? account.balanceUsd
+          : basis === "max_balance_equity"
+            ? Math.max(account.balanceUsd, equity)
+            : account.spec.initialBalanceUsd;
+    const highWaterUsd = accountRules.maxLossMode === "static" ? account.highWaterUsd : Math.max(account.highWaterUsd, equity);
+    return {
+      accountId,
+      baselineUsd: cents(baselineUsd),
+      equityUsd: cents(equity),
+      balanceUsd: cents(account.balanceUsd),
+      shadow,
+      equityAsOf,
+      highWaterUsd: cents(highWaterUsd),
+    };
+  });
+}
+
+const cents = (usd: number) => Math.round(usd * 100) / 100;
+
+/**
+ * Under `trailing_intraday`, raises the high-water mark of every account holding `symbol` (or
+ * of `accountId`) to its equity now. Other modes move the mark only at the daily reset.
+ */
+function raiseHighWater(state: EngineState, touches: (accountId: AccountId, account: AccountState) => boolean): EngineState {
+  if (state.config.accountRules.maxLossMode !== "trailing_intraday") return state;
+  let accounts: Map<AccountId, AccountState> | null = null;
+  for (const [accountId, account] of state.accounts) {
+    if (!touches(accountId, account)) continue;
+    const equity = equityUsd(account, state);
+    if (equity <= account.highWaterUsd) continue;
+    accounts ??= new Map(state.accounts);
+    accounts.set(accountId, { ...account, highWaterUsd: equity });
   }
+  return accounts ? { ...state, accounts } : state;
 }
 
 /** The veto in force on `symbol` at `now`, if any. */
@@ -133,6 +203,13 @@ export function activeVeto(account: AccountState, symbol: SymbolId, now: number)
   const veto = account.vetoes.get(symbol);
   if (!veto) return null;
   return veto.expiresAt === null || veto.expiresAt > now ? veto : null;
+}
+
+/** The lock in force on entries of `side` at `now`, if any (a stop-loss streak). */
+export function activeSideLock(account: AccountState, side: Side, now: number): VetoEntry | null {
+  const lock = account.sideLocks.get(side);
+  if (!lock) return null;
+  return lock.expiresAt === null || lock.expiresAt > now ? lock : null;
 }
 
 function withAccount(
@@ -163,27 +240,45 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "firm.resumed":
       return { ...state, firmHalt: null };
     case "day.started": {
-      // A new day: locks "until reset" end, and so do locks that expired before it.
-      // The day's baseline is snapshotted for every account.
+      // A new day: locks "until reset" end, and so do locks that expired before it, and a soft
+      // breach's REDUCING. The day's baselines are the ones the event snapshotted.
+      const snapshots = new Map(event.baselines.map((snapshot) => [snapshot.accountId, snapshot]));
+      const lasting = <K>(locks: ReadonlyMap<K, VetoEntry>) =>
+        new Map([...locks].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt));
       const accounts = new Map(
-        [...state.accounts].map(([id, account]) => {
-          const vetoes = new Map(
-            [...account.vetoes].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt),
-          );
-          return [id, { ...account, vetoes, baselineUsd: baselineOf(account, state), riskUsedTodayUsd: 0 }];
+        [...state.accounts].map(([id, account]): [AccountId, AccountState] => {
+          const snapshot = snapshots.get(id);
+          return [
+            id,
+            {
+              ...account,
+              vetoes: lasting(account.vetoes),
+              sideLocks: lasting(account.sideLocks),
+              stopLosses: [],
+              reducing: account.reducing?.untilReset ? null : account.reducing,
+              baselineUsd: snapshot?.baselineUsd ?? account.baselineUsd,
+              baselineShadow: snapshot?.shadow ?? false,
+              highWaterUsd: snapshot?.highWaterUsd ?? account.highWaterUsd,
+              riskUsedTodayUsd: 0,
+            },
+          ];
         }),
       );
       return { ...state, accounts, day: { tradingDay: event.tradingDay, resetAt: event.resetAt } };
     }
-    case "market.tick":
-      return withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
-    case "market.bar":
-      return withMarket(state, event.symbol, (market) => ({
+    case "market.tick": {
+      const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
+      return raiseHighWater(next, (_, account) => account.positions.has(event.symbol));
+    }
+    case "market.bar": {
+      const next = withMarket(state, event.symbol, (market) => ({
         ...market,
         lastPrice: event.close,
         lastPriceAt: event.at,
         stats: foldBar(market.stats, event, state.config.market),
       }));
+      return raiseHighWater(next, (_, account) => account.positions.has(event.symbol));
+    }
     case "market.book":
       return withMarket(state, event.symbol, (market) => ({
         ...market,
@@ -196,12 +291,17 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         spec: event.account,
         breakers: freshBreakers(),
         vetoes: new Map(),
+        sideLocks: new Map(),
+        stopLosses: [],
+        reducing: null,
         recentIntentTimes: [],
         executionFailureTimes: [],
         lastSlowAt: null,
         positions: new Map(),
         balanceUsd: event.account.initialBalanceUsd,
         baselineUsd: event.account.initialBalanceUsd,
+        baselineShadow: false,
+        highWaterUsd: event.account.initialBalanceUsd,
         lockedOut: null,
         riskUsedTodayUsd: 0,
         allowedCount: 0,
@@ -251,21 +351,57 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "account.locked_out":
       return withAccount(state, event.accountId, (account) => ({
         ...account,
-        lockedOut: { at: event.at, equityUsd: event.equityUsd, floorUsd: event.floorUsd },
+        lockedOut: { at: event.at, equityUsd: event.equityUsd, floorUsd: event.floorUsd, rule: event.rule },
       }));
     case "account.reopened":
-      return withAccount(state, event.accountId, (account) => ({ ...account, lockedOut: null }));
+      // A reopened account starts clean: no lock-out and no pause from the breach.
+      return withAccount(state, event.accountId, (account) => ({ ...account, lockedOut: null, reducing: null }));
+    case "account.reducing":
+      return withAccount(state, event.accountId, (account) => ({
+        ...account,
+        reducing: { cause: event.cause, untilReset: event.untilReset, at: event.at, reason: event.reason, by: event.by },
+      }));
+    case "account.reducing_ended":
+      return withAccount(state, event.accountId, (account) => ({ ...account, reducing: null }));
+    case "side.locked":
+      return withAccount(state, event.accountId, (account) => {
+        const sideLocks = new Map(account.sideLocks);
+        sideLocks.set(event.side, {
+          reason: event.reason,
+          note: event.note,
+          since: event.at,
+          expiresAt: event.expiresAt,
+          valueAtTrigger: event.valueAtTrigger,
+          by: event.by,
+        });
+        return { ...account, sideLocks };
+      });
+    case "side.unlocked":
+      return withAccount(state, event.accountId, (account) => {
+        const sideLocks = new Map(account.sideLocks);
+        sideLocks.delete(event.side);
+        return { ...account, sideLocks };
+      });
+    case "reviewer.verdict":
+      return state;
     case "flatten.ordered":
       return state;
-    case "execution.filled":
-      return withAccount(state, event.accountId, (account) => {
+    case "execution.filled": {
+      const next = withAccount(state, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
         const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize);
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);
-        return { ...account, positions, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
+        // A stop-loss closes a position on the other side of its fill: a SELL stop closes a long.
+        const stopLosses =
+          event.trigger === "stop_loss"
+            ? [...account.stopLosses, { at: event.at, side: event.side === "SELL" ? ("BUY" as const) : ("SELL" as const) }].slice(-100)
+            : account.stopLosses;
+        return { ...account, positions, stopLosses, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
       });
+      return raiseHighWater(next, (accountId) => accountId === event.accountId);
+    }
     case "execution.failed": {
       const keep = state.config.breakers.executionFailures.threshold;
       return withAccount(state, event.accountId, (account) => ({

@@ -1,8 +1,13 @@
 import { z } from "zod";
 import { AccountId, IntentId, PresetId } from "./ids";
 
-/** Trading state of an account (SPEC section 2). Derived from the account's breakers. */
-export const TradingState = z.enum(["ACTIVE", "HALTED", "LOCKED_OUT"]);
+/**
+ * Trading state of an account (SPEC section 2), derived, most severe first: LOCKED_OUT (a hard
+ * loss breach; only a reopen clears it), HALTED (a breaker or the firm halt), REDUCING (only
+ * exposure-reducing intents: a soft daily-loss breach until the next reset, or an operator),
+ * ACTIVE.
+ */
+export const TradingState = z.enum(["ACTIVE", "REDUCING", "HALTED", "LOCKED_OUT"]);
 export type TradingState = z.infer<typeof TradingState>;
 
 /**
@@ -28,8 +33,11 @@ export const GuardName = z.enum([
   "cluster_cap",
   "sector_cap",
   "benchmark_correlation",
+  "position_correlation",
+  "cvar",
   "kelly_sizing",
   "vol_target",
+  "reviewer",
 ]);
 export type GuardName = z.infer<typeof GuardName>;
 
@@ -38,6 +46,7 @@ export const DenialReason = z.enum([
   "trading_halted",
   "firm_halted",
   "locked_out",
+  "reduce_only",
   "daily_loss_limit",
   "max_loss_limit",
   "risk_quota_exceeded",
@@ -48,6 +57,7 @@ export const DenialReason = z.enum([
   "stop_on_wrong_side",
   "target_on_wrong_side",
   "symbol_locked",
+  "side_locked",
   "throttled",
   "order_notional_exceeded",
   "no_price",
@@ -59,9 +69,13 @@ export const DenialReason = z.enum([
   "opposing_wall",
   "insufficient_history",
   "correlated_with_benchmark",
+  "correlated_with_position",
+  "cvar_exceeded",
   "missing_stats",
   "negative_edge",
   "no_stop",
+  "reviewer_veto",
+  "review_unavailable",
 ]);
 export type DenialReason = z.infer<typeof DenialReason>;
 
@@ -76,7 +90,7 @@ export const LatencySource = z.enum(["venue_ack", "processing"]);
 export type LatencySource = z.infer<typeof LatencySource>;
 
 /** Why a symbol is locked in an account's veto registry. */
-export const VetoReason = z.enum(["manual", "stop_loss_hit"]);
+export const VetoReason = z.enum(["manual", "stop_loss_hit", "exit_cooldown", "stop_loss_streak"]);
 export type VetoReason = z.infer<typeof VetoReason>;
 
 /** Who did something: an authenticated principal, or the system itself. */
@@ -114,6 +128,8 @@ export const Decision = z.discriminatedUnion("outcome", [
     reason: DenialReason,
     observed: observedValue,
     limit: observedValue,
+    /** What the observed value refers to, where the reason alone does not say (e.g. the correlated position). */
+    detail: z.string().max(200).optional(),
     advisories: z.array(z.string()),
   }),
 ]);
@@ -127,3 +143,28 @@ export const AccountSpec = z.strictObject({
   initialBalanceUsd: z.number().positive(),
 });
 export type AccountSpec = z.infer<typeof AccountSpec>;
+
+/** Why an account is REDUCING: a soft daily-loss breach (until the next reset) or an operator. */
+export const ReducingCause = z.enum(["daily_loss_limit", "manual"]);
+export type ReducingCause = z.infer<typeof ReducingCause>;
+
+/** Which loss rule locked an account out. */
+export const LossRule = z.enum(["max_loss", "daily_loss"]);
+export type LossRule = z.infer<typeof LossRule>;
+
+/**
+ * What the external reviewer (guard 18, "red team") said about an intent the chain allowed: a
+ * verdict, or a failure (timeout, malformed answer, no reviewer). Recorded as an event before
+ * the decision, so replay uses it and never calls out.
+ */
+export const ReviewOutcome = z.discriminatedUnion("status", [
+  z.strictObject({
+    status: z.literal("verdict"),
+    reviewer: z.string().min(1).max(120),
+    veto: z.boolean(),
+    killReason: z.string().max(500).nullable(),
+    riskFlags: z.array(z.string().max(200)).max(50),
+  }),
+  z.strictObject({ status: z.literal("failed"), reviewer: z.string().min(1).max(120), detail: z.string().max(500) }),
+]);
+export type ReviewOutcome = z.infer<typeof ReviewOutcome>;

@@ -1,37 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { applyFill } from "@/server/engine/accounting";
-import type { Command, FillReport } from "@/server/engine/decide";
 import type { EngineEvent } from "@/server/engine/events";
 import { SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
 import { activeVeto, equityUsd, evolve, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
-import { accountId, given, opened, when } from "./given";
-
-const EURUSD = SymbolId.parse("EURUSD"); // contract 100,000
-const fill = (side: "BUY" | "SELL", quantity: number, price: number, extra: Partial<FillReport> = {}): FillReport => ({
-  accountId,
-  intentId: null,
-  symbol: EURUSD,
-  side,
-  quantity,
-  price,
-  feeUsd: 0,
-  trigger: "order",
-  ...extra,
-});
-const tick = (price: number, at = 5_000): Command => ({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: EURUSD, price }] });
-
-function run(state: EngineState, ...commands: Command[]) {
-  let events: EngineEvent[] = [];
-  for (const command of commands) {
-    const result = when(state, command);
-    if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
-    events = result.events;
-    state = result.events.reduce(evolve, state);
-  }
-  return { events, state, account: state.accounts.get(accountId)! };
-}
+import { accountId, EURUSD, fill, given, opened, run, tick, when } from "./given";
 
 describe("positions from fills", () => {
   it("averages into a position and realizes P/L on the part closed", () => {
@@ -146,10 +120,13 @@ describe("max_daily_loss guard", () => {
   });
 
   it("denies any entry once floating losses have taken equity to the floor, while exits pass", () => {
-    // Long 5 lots from 1.1; at 1.09 that is −5,000: equity 95,000, on the floor.
+    // Long 5 lots from 1.1; at 1.09 that is −5,000: equity 95,000, on the floor. The soft breach
+    // made the account REDUCING; the guard itself denies too, with the account still ACTIVE.
     const losing = atPrice(run(given(opened), { type: "RecordFills", at: 1_000, fills: [fill("BUY", 5, 1.1)] }).state, 1.09);
-    expect(entry(losing)).toMatchObject({ outcome: "denied", guard: "max_daily_loss", reason: "daily_loss_limit", observed: 95_000 });
+    expect(entry(losing)).toMatchObject({ outcome: "denied", guard: "trading_state", reason: "reduce_only" });
     expect(entry(losing, { action: "CLOSE", side: "SELL" }).outcome).toBe("allowed");
+    const active = evolve(losing, { type: "account.reducing_ended", at: 2_950, accountId, reason: "test the guard alone", by: "t" });
+    expect(entry(active)).toMatchObject({ outcome: "denied", guard: "max_daily_loss", reason: "daily_loss_limit", observed: 95_000 });
   });
 });
 
@@ -168,7 +145,7 @@ describe("max loss: lock-out and flatten", () => {
     expect(account.lockedOut !== null).toBe(locked);
     if (locked) {
       expect(events.filter((e) => e.type !== "market.tick")).toEqual([
-        { type: "account.locked_out", at: 5_000, accountId, equityUsd: 90_000, floorUsd: 90_000 },
+        { type: "account.locked_out", at: 5_000, accountId, equityUsd: 90_000, floorUsd: 90_000, rule: "max_loss" },
         { type: "flatten.ordered", at: 5_000, accountId, symbol: EURUSD, side: "SELL", quantity: 10 },
       ]);
       expect(tradingStateOf(account, state.firmHalt)).toBe("LOCKED_OUT");

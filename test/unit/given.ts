@@ -1,4 +1,4 @@
-import type { Command } from "@/server/engine/decide";
+import type { Command, FillReport } from "@/server/engine/decide";
 import { decide } from "@/server/engine/decide";
 import type { EngineEvent } from "@/server/engine/events";
 import { AccountId, IntentId, SymbolId } from "@/server/engine/ids";
@@ -7,6 +7,7 @@ import type { EngineConfigInput } from "@/server/engine/config";
 import { EngineConfig } from "@/server/engine/config";
 import type { EngineState } from "@/server/engine/state";
 import { evolve, initialState } from "@/server/engine/state";
+import type { Decision } from "@/server/engine/types";
 import { AccountSpec } from "@/server/engine/types";
 
 /** Test helpers: real events and real commands, no mocks. */
@@ -65,4 +66,47 @@ export function intent(overrides: Partial<Record<keyof Intent, unknown>> = {}): 
 
 export function when(state: EngineState, command: Command) {
   return decide(command, state);
+}
+
+export const EURUSD = SymbolId.parse("EURUSD"); // contract 100,000
+
+/** An execution report for the test account (EURUSD, no fee, the order's own fill by default). */
+export const fill = (side: "BUY" | "SELL", quantity: number, price: number, extra: Partial<FillReport> = {}): FillReport => ({
+  accountId,
+  intentId: null,
+  symbol: EURUSD,
+  side,
+  quantity,
+  price,
+  feeUsd: 0,
+  trigger: "order",
+  ...extra,
+});
+
+export const tick = (price: number, at = 5_000, symbol = EURUSD): Command => ({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol, price }] });
+
+/** Decides and folds each command in turn; returns the last command's events and the state after all. */
+export function run(state: EngineState, ...commands: Command[]) {
+  let events: EngineEvent[] = [];
+  for (const command of commands) {
+    const result = when(state, command);
+    if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
+    events = result.events;
+    state = result.events.reduce(evolve, state);
+  }
+  return { events, state, account: state.accounts.get(accountId)! };
+}
+
+/** Decides one intent at t (default 3,000 ms, 500 ms after the last EURUSD price). */
+export function decision(state: EngineState, overrides: Parameters<typeof intent>[0] = {}, at = 3_000): Decision {
+  const result = when(state, { type: "SubmitIntent", at, intent: intent(overrides) });
+  if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
+  const decided = result.events.find((event) => event.type === "intent.decided");
+  if (decided?.type !== "intent.decided") throw new Error("no decision");
+  return decided.decision;
+}
+
+/** A denial's guard, reason, observed value and limit, or "allowed". */
+export function denial(d: Decision) {
+  return d.outcome === "denied" ? { guard: d.guard, reason: d.reason, observed: d.observed, limit: d.limit } : "allowed";
 }

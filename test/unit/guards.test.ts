@@ -3,23 +3,7 @@ import type { EngineEvent } from "@/server/engine/events";
 import { SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
 import { evolve } from "@/server/engine/state";
-import type { Decision } from "@/server/engine/types";
-import { accountId, configured, given, intent, opened, priced, when } from "./given";
-
-const EURUSD = SymbolId.parse("EURUSD");
-
-/** Decides one intent at t (default 3,000 ms, 500 ms after the last EURUSD price). */
-function decision(state: EngineState, overrides: Parameters<typeof intent>[0] = {}, at = 3_000): Decision {
-  const result = when(state, { type: "SubmitIntent", at, intent: intent(overrides) });
-  if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
-  const decided = result.events.find((event) => event.type === "intent.decided");
-  if (decided?.type !== "intent.decided") throw new Error("no decision");
-  return decided.decision;
-}
-
-function denial(d: Decision) {
-  return d.outcome === "denied" ? { guard: d.guard, reason: d.reason, observed: d.observed, limit: d.limit } : "allowed";
-}
+import { accountId, configured, decision, denial, EURUSD, given, intent, opened, priced, when } from "./given";
 
 describe("parameter_validity", () => {
   it("denies an intent on an instrument that is not configured", () => {
@@ -273,7 +257,7 @@ describe("daily reset", () => {
   // Default reset: 00:00 UTC. Day 1 starts 2026-06-10T00:00Z; the next reset is 2026-06-11T00:00Z.
   const day1 = Date.parse("2026-06-10T00:00:00Z");
   const day2 = Date.parse("2026-06-11T00:00:00Z");
-  const started: EngineEvent = { type: "day.started", at: day1 + 5, resetAt: day1, tradingDay: "2026-06-10" };
+  const started: EngineEvent = { type: "day.started", at: day1 + 5, resetAt: day1, tradingDay: "2026-06-10", baselines: [] };
   const lock = (expiresAt: number | null, symbol = EURUSD): EngineEvent => ({
     type: "veto.added",
     at: day1 + 1_000,
@@ -294,7 +278,15 @@ describe("daily reset", () => {
 
   it("starts the first day at the latest reset instant", () => {
     const { events } = advance(given(opened), day1 + 3_600_000);
-    expect(events).toEqual([{ type: "day.started", at: day1 + 3_600_000, resetAt: day1, tradingDay: "2026-06-10" }]);
+    expect(events).toEqual([
+      {
+        type: "day.started",
+        at: day1 + 3_600_000,
+        resetAt: day1,
+        tradingDay: "2026-06-10",
+        baselines: [{ accountId, baselineUsd: 100_000, equityUsd: 100_000, balanceUsd: 100_000, shadow: false, equityAsOf: null, highWaterUsd: 100_000 }],
+      },
+    ]);
   });
 
   it("does nothing more until the next reset instant", () => {

@@ -41,12 +41,31 @@ const history = fc.record({
   earlierIntents: fc.array(fc.integer({ min: 1, max: 2_000 }), { maxLength: 15 }),
   lockedFor: fc.option(fc.integer({ min: -5_000, max: 5_000 }), { nil: undefined }),
   halted: fc.boolean(),
+  /** Log returns of the symbol's bars (CVaR, correlations). */
+  returns: fc.array(fc.double({ min: -0.05, max: 0.05, noNaN: true }), { maxLength: 60 }),
+  /** A long position in another symbol with these bar returns (position correlation). */
+  held: fc.option(fc.array(fc.double({ min: -0.05, max: 0.05, noNaN: true }), { maxLength: 60 }), { nil: undefined }),
 });
 
 const NOW = 100_000;
 
 function stateFrom(h: HistoryValue, config: EngineConfig): EngineState {
   const events: EngineEvent[] = [{ type: "config.applied", at: 0, config, by: "test" }, opened];
+  const bars = (symbol: SymbolId, returns: number[]) => {
+    let close = 100;
+    return [0, ...returns].map((r, i): EngineEvent => {
+      close *= Math.exp(r);
+      return { type: "market.bar", at: NOW - 90_000 + i, symbol, open: close, high: close, low: close, close, volume: 1 };
+    });
+  };
+  events.push(...bars(h.symbol, h.returns));
+  if (h.held) {
+    const other = symbols.find((symbol) => symbol !== h.symbol)!;
+    const held = bars(other, h.held);
+    const last = held[held.length - 1]!;
+    const close = last.type === "market.bar" ? last.close : 100;
+    events.push(...held, { type: "execution.filled", at: NOW - 80_000, accountId, intentId: null, symbol: other, side: "BUY", quantity: 1, price: close, feeUsd: 0, trigger: "order" });
+  }
   if (h.lastPrice !== undefined) events.push({ type: "market.tick", at: NOW - h.priceAgeMs, symbol: h.symbol, price: h.lastPrice });
   if (h.book) events.push({ type: "market.book", at: NOW - h.book.ageMs, symbol: h.symbol, bids: h.book.bids, asks: h.book.asks });
   for (const ago of [...h.earlierIntents].sort((a, b) => b - a)) {
@@ -123,6 +142,8 @@ const looseInput = {
     priceSanity: { maxDeviationPct: 5, maxPriceAgeMs: 10_000 },
     liquidity: { maxAdvPct: 1 },
     microstructure: { obiLimit: 0.7, wallMultiple: 5, maxBookAgeMs: 10_000 },
+    positionCorrelation: { enabled: true, maxCorrelation: 0.9, minObservations: 10 },
+    cvar: { enabled: true, maxPct: 30, minObservations: 20 },
   },
 } satisfies EngineConfigInput;
 
@@ -166,6 +187,8 @@ describe("engine properties", () => {
       obi: (g, f) => ({ ...g, microstructure: { ...g.microstructure, obiLimit: g.microstructure.obiLimit * f } }),
       wall: (g, f) => ({ ...g, microstructure: { ...g.microstructure, wallMultiple: g.microstructure.wallMultiple * f } }),
       bookAge: (g, f) => ({ ...g, microstructure: { ...g.microstructure, maxBookAgeMs: Math.max(1, Math.floor(g.microstructure.maxBookAgeMs * f)) } }),
+      correlation: (g, f) => ({ ...g, positionCorrelation: { ...g.positionCorrelation, maxCorrelation: -1 + (g.positionCorrelation.maxCorrelation + 1) * f } }),
+      cvar: (g, f) => ({ ...g, cvar: { ...g.cvar, maxPct: g.cvar.maxPct * f } }),
     };
     fc.assert(
       fc.property(limitScenario, fc.constantFrom(...Object.keys(tighten)), fc.double({ min: 0.01, max: 1, noNaN: true }), ({ h, intent }, limit, f) => {
@@ -179,11 +202,14 @@ describe("engine properties", () => {
     );
   });
 
-  it("never denies an exposure-reducing intent because of a halt", () => {
+  it("never denies an exposure-reducing intent because of a halt, reduce-only or a lock-out", () => {
+    const stop = fc.constantFrom("breaker", "firm", "reducing", "locked_out");
     fc.assert(
-      fc.property(scenario, fc.constantFrom("CLOSE" as const, "FLATTEN" as const), fc.boolean(), ({ h, intent }, action, firm) => {
-        let state = stateFrom({ ...h, halted: true }, EngineConfig.parse(looseInput));
-        if (firm) state = evolve(state, { type: "firm.halted", at: 2, reason: "outage", by: "t" });
+      fc.property(scenario, fc.constantFrom("CLOSE" as const, "FLATTEN" as const), stop, ({ h, intent }, action, why) => {
+        let state = stateFrom({ ...h, halted: why === "breaker" }, EngineConfig.parse(looseInput));
+        if (why === "firm") state = evolve(state, { type: "firm.halted", at: 2, reason: "outage", by: "t" });
+        if (why === "reducing") state = evolve(state, { type: "account.reducing", at: 2, accountId, cause: "manual", untilReset: false, reason: "pause", by: "t" });
+        if (why === "locked_out") state = evolve(state, { type: "account.locked_out", at: 2, accountId, equityUsd: 1, floorUsd: 2, rule: "max_loss" });
         const d = decisionOf(state, { ...intent, action });
         expect(d.outcome === "denied" ? d.guard : "allowed").not.toBe("trading_state");
       }),
@@ -196,20 +222,41 @@ describe("engine properties", () => {
       intentFor(symbols[0]!).map((intent) => ({ kind: "intent" as const, intent })),
       price.map((p) => ({ kind: "tick" as const, price: p })),
       fc.constantFrom({ kind: "trip" as const }, { kind: "reset" as const }, { kind: "lock" as const }, { kind: "unlock" as const }, { kind: "clock" as const }),
+      fc.constantFrom({ kind: "reduce" as const }, { kind: "resume" as const }),
+      fc.record({ kind: fc.constant("fill" as const), side: fc.constantFrom("BUY" as const, "SELL" as const), price, stop: fc.boolean() }),
+      fc.record({ kind: fc.constant("bar" as const), price }),
     );
+    const verdict = fc.option(fc.boolean().map((veto) => ({ status: "verdict" as const, reviewer: "rule", veto, killReason: veto ? "no" : null, riskFlags: [] })), { nil: undefined });
     fc.assert(
-      fc.property(fc.array(fc.tuple(command, fc.integer({ min: 1, max: 4 * 3_600_000 })), { minLength: 1, maxLength: 40 }), (steps) => {
-        let state = [{ type: "config.applied", at: 0, config: EngineConfig.parse({ instruments }), by: "t" } as EngineEvent, opened].reduce(
+      fc.property(fc.array(fc.tuple(command, fc.integer({ min: 1, max: 4 * 3_600_000 }), verdict), { minLength: 1, maxLength: 40 }), (steps) => {
+        const config = EngineConfig.parse({
+          instruments,
+          accountRules: { maxLossMode: "trailing_intraday" },
+          guards: {
+            vetoRegistry: { exitCooldownMs: 600_000, stopLossStreak: { enabled: true, count: 2 } },
+            reviewer: { enabled: true },
+            cvar: { enabled: true, minObservations: 3 },
+          },
+        });
+        let state = [{ type: "config.applied", at: 0, config, by: "t" } as EngineEvent, opened].reduce(
           evolve,
           initialState(),
         );
         const ledger: EngineEvent[] = [{ type: "config.applied", at: 0, config: state.config, by: "t" }, opened];
         let at = 0;
-        steps.forEach(([step, gap], n) => {
+        steps.forEach(([step, gap, review], n) => {
           at += gap;
           const c: Command =
             step.kind === "intent"
-              ? { type: "SubmitIntent", at, intent: { ...step.intent, intentId: IntentId.parse(`g-${n}`) } }
+              ? { type: "SubmitIntent", at, intent: { ...step.intent, intentId: IntentId.parse(`g-${n}`) }, ...(review ? { review } : {}) }
+              : step.kind === "fill"
+                ? { type: "RecordFills", at, fills: [{ accountId, intentId: null, symbol: symbols[0]!, side: step.side, quantity: 100, price: step.price, feeUsd: 1, trigger: step.stop ? "stop_loss" : "order" }] }
+              : step.kind === "bar"
+                ? { type: "RecordMarket", at, updates: [{ kind: "bar", symbol: symbols[0]!, closedAt: at, open: step.price, high: step.price, low: step.price, close: step.price, volume: 1 }] }
+              : step.kind === "reduce"
+                ? { type: "EnterReducing", at, accountId, reason: "why", by: "t" }
+              : step.kind === "resume"
+                ? { type: "EndReducing", at, accountId, reason: "why", by: "t" }
               : step.kind === "tick"
                 ? { type: "RecordMarket", at, updates: [{ kind: "tick", symbol: symbols[0]!, price: step.price }] }
                 : step.kind === "trip" || step.kind === "reset"

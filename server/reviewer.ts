@@ -1,0 +1,48 @@
+import type { Intent } from "./engine/intent";
+import type { Decision, ReviewOutcome } from "./engine/types";
+import type { AccountView } from "./engine/views";
+
+/**
+ * The external reviewer of guard 18 ("red team"). The engine never calls out: the runtime asks
+ * the reviewer before deciding, and hands the outcome to the engine, which records it. The rule
+ * and LLM reviewers implement this interface.
+ */
+export type ReviewRequest = { readonly intent: Intent; readonly decision: Decision; readonly account: AccountView };
+
+export type Verdict = { readonly veto: boolean; readonly killReason: string | null; readonly riskFlags: readonly string[] };
+
+export type Reviewer = {
+  readonly name: string;
+  review(request: ReviewRequest, signal: AbortSignal): Promise<Verdict>;
+};
+
+/**
+ * Asks `reviewer` within `timeoutMs`. Never throws: no reviewer, a timeout, or an error becomes
+ * a `failed` outcome that the engine handles under the configured failure policy.
+ */
+export async function obtainReview(reviewer: Reviewer | null, request: ReviewRequest, timeoutMs: number): Promise<ReviewOutcome> {
+  if (!reviewer) return { status: "failed", reviewer: "none", detail: "no reviewer is configured" };
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`no verdict within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    const verdict = await Promise.race([reviewer.review(request, controller.signal), timeout]);
+    return {
+      status: "verdict",
+      reviewer: reviewer.name,
+      veto: verdict.veto,
+      killReason: verdict.killReason === null ? null : verdict.killReason.slice(0, 500),
+      riskFlags: verdict.riskFlags.slice(0, 50).map((flag) => flag.slice(0, 200)),
+    };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { status: "failed", reviewer: reviewer.name, detail: detail.slice(0, 500) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
