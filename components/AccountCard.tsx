@@ -27,6 +27,12 @@ export function AccountCard({ account, onAction }: { account: AccountView; onAct
           {account.tradingState}
         </span>
       </header>
+      {account.reducing && account.tradingState === "REDUCING" ? (
+        <p className="state-reducing" data-testid="reducing">
+          Reduce-only: “{account.reducing.reason}” by {account.reducing.by} at {when(account.reducing.at)}
+          {account.reducing.untilReset ? " · until the daily reset" : " · until an operator ends it"}
+        </p>
+      ) : null}
       <table className="breakers">
         <caption>Circuit breakers</caption>
         <thead>

@@ -319,6 +319,11 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
     case "not_locked_out":
       return new AppError("conflict", `${rejection.accountId} is not locked out`);
+    case "bar_out_of_order": {
+      const path = `bars.${rejection.barIndex}.closedAt`;
+      const message = `a ${rejection.symbol} bar must close after the previous one (${new Date(rejection.lastBarAt).toISOString()})`;
+      return new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
+    }
     case "already_reducing":
       return new AppError("conflict", `${rejection.accountId} is already reduce-only`);
     case "not_reducing":

@@ -82,6 +82,8 @@ export const LockBody = z.strictObject({
 
 export const VetoParams = z.strictObject({ accountId: AccountId, symbol: SymbolId });
 
+export const SideLockParams = z.strictObject({ accountId: AccountId, side: Side });
+
 export const LedgerExportQuery = z.strictObject({ accountId: AccountId.optional() });
 
 /** Execution reports from a venue outside Riskgate: fills, applied in order, all or none. */

@@ -1,4 +1,3 @@
-import type { EngineConfig } from "./config";
 import type { SymbolId } from "./ids";
 import type { Side } from "./intent";
 
@@ -39,17 +38,7 @@ export function applyFill(
   return { position: { quantity: remaining, avgPrice: reversed ? fill.price : avg }, realizedUsd };
 }
 
-/** Floating P/L of the positions at the last prices (a position with no price is marked at cost). */
-export function floatingUsd(
-  positions: ReadonlyMap<SymbolId, Position>,
-  lastPrice: (symbol: SymbolId) => number | null,
-  config: EngineConfig,
-): number {
-  let total = 0;
-  for (const [symbol, position] of positions) {
-    const contractSize = config.instruments[symbol]?.contractSize ?? 1;
-    const mark = lastPrice(symbol) ?? position.avgPrice;
-    total += (mark - position.avgPrice) * position.quantity * contractSize;
-  }
-  return total;
+/** Floating P/L of a position marked at `mark` (a position with no price is marked at cost: 0). */
+export function floatingPnlUsd(position: Position, mark: number | null, contractSize: number): number {
+  return ((mark ?? position.avgPrice) - position.avgPrice) * position.quantity * contractSize;
 }

@@ -98,9 +98,9 @@ export function nextDeadline(state: EngineState, now: number): number {
 }
 
 /** The account's drawdown from the day's baseline, in percent (0 when equity is above it). */
-export function dailyDrawdownPct(account: AccountState, state: EngineState): number {
+export function dailyDrawdownPct(account: AccountState): number {
   if (account.baselineUsd <= 0) return 0;
-  return Math.max(0, ((account.baselineUsd - equityUsd(account, state)) / account.baselineUsd) * 100);
+  return Math.max(0, ((account.baselineUsd - equityUsd(account)) / account.baselineUsd) * 100);
 }
 
 /** `breaker.tripped` for each of `accountIds` whose drawdown from the day's baseline is over the limit. */
@@ -110,7 +110,7 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.breakers.daily_drawdown.tripped) continue;
-    const drawdownPct = dailyDrawdownPct(account, state);
+    const drawdownPct = dailyDrawdownPct(account);
     if (drawdownPct - maxPct > 1e-9) {
       events.push({
         type: "breaker.tripped",
@@ -145,7 +145,7 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
-    const equity = equityUsd(account, state);
+    const equity = equityUsd(account);
     const { maxLossFloorUsd } = floorsOf(account, state.config);
     if (equity - maxLossFloorUsd > 1e-9) continue;
     events.push(...lockOut(account, accountId, at, equity, maxLossFloorUsd, "max_loss"));
@@ -163,7 +163,7 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
-    const equity = equityUsd(account, state);
+    const equity = equityUsd(account);
     const { dailyLossFloorUsd } = floorsOf(account, state.config);
     if (equity - dailyLossFloorUsd > 1e-9) continue;
     if (dailyLossBreach === "hard") {

@@ -24,7 +24,7 @@ const enabled = z.boolean().default(true);
 export const MarketStatsConfig = z.strictObject({
   /** Log returns kept per symbol. */
   returnsWindow: z.number().int().min(2).max(5_000).default(500),
-  /** RiskMetrics decay for EWMA volatility. */
+  /** RiskMetrics decay for EWMA volatility and for the EWMA correlations the guards read. */
   ewmaLambda: z.number().gt(0).lt(1).default(0.94),
   atrPeriod: z.number().int().positive().default(14),
 });
@@ -128,9 +128,8 @@ export const GuardsConfig = z.strictObject({
       /** Off unless bars feed the statistics: without history every entry would be denied. */
       enabled: z.boolean().default(false),
       benchmark: SymbolId.default(SymbolId.parse("US500")),
-      /** EWMA correlation of the symbol's returns with the benchmark's; above this denies. */
+      /** EWMA correlation (λ of `market.ewmaLambda`) of the symbol's returns with the benchmark's; above this denies. */
       maxCorrelation: z.number().min(-1).max(1).default(0.7),
-      lambda: z.number().gt(0).lt(1).default(0.94),
       /** Fewer shared returns than this is missing input: the entry is denied. */
       minObservations: z.number().int().min(2).default(20),
     })
@@ -145,7 +144,6 @@ export const GuardsConfig = z.strictObject({
        * must not exceed this for any open position.
        */
       maxCorrelation: z.number().min(-1).max(1).default(0.75),
-      lambda: z.number().gt(0).lt(1).default(0.94),
       minObservations: z.number().int().min(2).default(20),
     })
     .prefault({}),

@@ -104,6 +104,7 @@ export type Rejection =
   | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "not_locked_out"; readonly accountId: AccountId }
+  | { readonly code: "bar_out_of_order"; readonly symbol: SymbolId; readonly barIndex: number; readonly closedAt: number; readonly lastBarAt: number }
   | { readonly code: "already_reducing"; readonly accountId: AccountId }
   | { readonly code: "not_reducing"; readonly accountId: AccountId }
   | { readonly code: "side_not_locked"; readonly accountId: AccountId; readonly side: Side }
@@ -112,9 +113,32 @@ export type Rejection =
 
 export type Decided = { readonly ok: true; readonly events: EngineEvent[] } | { readonly ok: false; readonly rejection: Rejection };
 
+function denied(intent: Intent, guard: GuardName, denial: Denial, advisories: string[]): Decision {
+  return {
+    intentId: intent.intentId,
+    accountId: intent.accountId,
+    outcome: "denied",
+    approvedQuantity: 0,
+    guard,
+    reason: denial.reason,
+    observed: denial.observed,
+    limit: denial.limit,
+    ...(denial.detail !== undefined ? { detail: denial.detail } : {}),
+    advisories,
+  };
+}
+
+function ok(...events: EngineEvent[]): Decided {
+  return { ok: true, events };
+}
+
+function reject(rejection: Rejection): Decided {
+  return { ok: false, rejection };
+}
+
 /**
- * Runs the guard chain over an intent at time `now`: the first denial wins. `state` already
- * holds the intent's own `intent.received` (the throttle counts it). `review` is the reviewer's
+ * Runs the guard chain over an intent at time `now`: the first denial wins. `state` is the
+ * state before the intent's own `intent.received` (the throttle counts it in). `review` is the reviewer's
  * outcome for guard 18; `"skip"` leaves the reviewer out (the shell's preview of whether to ask).
  */
 export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number, review: Review = null): Decision {
@@ -127,22 +151,10 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     config: state.config,
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
-    benchmark: state.market.get(state.config.guards.benchmarkCorrelation.benchmark),
     now,
-    equityUsd: equityUsd(account, state),
+    equityUsd: equityUsd(account),
+    exposure: account.exposure,
   };
-  const denied = (guard: GuardName, denial: Denial, advisories: string[]): Decision => ({
-    intentId: intent.intentId,
-    accountId: intent.accountId,
-    outcome: "denied",
-    approvedQuantity: 0,
-    guard,
-    reason: denial.reason,
-    observed: denial.observed,
-    limit: denial.limit,
-    ...(denial.detail !== undefined ? { detail: denial.detail } : {}),
-    advisories,
-  });
   // Sizing guards may cap the size: the smallest cap wins, each step noted as an advisory.
   let approved = orderQuantity(ctx);
   let stopPrice = intent.slPrice;
@@ -151,7 +163,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     if (!guardEnabled(guard, state.config)) continue;
     const result = guard.check(ctx);
     if (result === null) continue;
-    if ("reason" in result) return denied(guard.name, result, advisories);
+    if ("reason" in result) return denied(intent, guard.name, result, advisories);
     advisories.push(result.note);
     if (!("cap" in result)) continue;
     if (result.stopPrice !== undefined && stopPrice === undefined) stopPrice = result.stopPrice;
@@ -196,14 +208,11 @@ export function needsReview(intent: Intent, state: EngineState): boolean {
  */
 export function previewIntent(intent: Intent, state: EngineState, at: number): Decision | null {
   if (!state.accounts.has(intent.accountId)) return null;
-  const afterReceipt = evolve(state, { type: "intent.received", at, intent });
-  return evaluate(intent, afterReceipt.accounts.get(intent.accountId)!, afterReceipt, at, "skip");
+  return evaluate(intent, state.accounts.get(intent.accountId)!, state, at, "skip");
 }
 
 /** `decide(command, state) -> events`, or a rejection. Pure. */
 export function decide(command: Command, state: EngineState): Decided {
-  const ok = (...events: EngineEvent[]): Decided => ({ ok: true, events });
-  const reject = (rejection: Rejection): Decided => ({ ok: false, rejection });
   switch (command.type) {
     case "AdvanceClock": {
       // Automatic breaker resets that are due, then the day whose reset instant is the latest
@@ -288,6 +297,16 @@ export function decide(command: Command, state: EngineState): Decided {
       return ok(...events, ...lossChecks(next, command.fills.map((fill) => fill.accountId), at));
     }
     case "RecordMarket": {
+      // Bars must close in time order per symbol: the statistics' windows are in bar-time order.
+      const lastBarAt = new Map<SymbolId, number>();
+      const bars = command.updates.filter((update) => update.kind === "bar");
+      for (const [barIndex, bar] of bars.entries()) {
+        const previous = lastBarAt.get(bar.symbol) ?? state.market.get(bar.symbol)?.stats.lastBarAt ?? null;
+        if (previous !== null && bar.closedAt <= previous) {
+          return reject({ code: "bar_out_of_order", symbol: bar.symbol, barIndex, closedAt: bar.closedAt, lastBarAt: previous });
+        }
+        lastBarAt.set(bar.symbol, bar.closedAt);
+      }
       const events = command.updates.map((update): EngineEvent => {
           switch (update.kind) {
             case "tick":
@@ -315,10 +334,9 @@ export function decide(command: Command, state: EngineState): Decided {
       const { intent, at } = command;
       if (!state.accounts.has(intent.accountId)) return reject({ code: "unknown_account", accountId: intent.accountId });
       const received: EngineEvent = { type: "intent.received", at, intent };
-      const afterReceipt = evolve(state, received);
-      const account = afterReceipt.accounts.get(intent.accountId)!;
+      const account = state.accounts.get(intent.accountId)!;
       const review = command.review ?? null;
-      const decision = evaluate(intent, account, afterReceipt, at, review);
+      const decision = evaluate(intent, account, state, at, review);
       // The reviewer was consulted when the chain reached it: its outcome goes on the ledger
       // before the decision (a missing one as a failure), so replay reuses it.
       const consulted = decision.outcome === "allowed" ? needsReview(intent, state) : decision.guard === "reviewer";

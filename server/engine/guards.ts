@@ -2,8 +2,11 @@ import type { EngineConfig, Instrument } from "./config";
 import type { Intent } from "./intent";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState, FirmHalt, MarketState } from "./state";
-import { activeSideLock, activeVeto, floorsOf, tradingStateOf } from "./state";
-import { ewmaCorrelation, tailLossPerUnit } from "./market-stats";
+import { activeSideLock, activeVeto, floorsOf, pairOf, THROTTLE_WINDOW_MS, tradingStateOf } from "./state";
+import type { Exposure, GroupExposure } from "./exposure";
+import { clusterOf } from "./exposure";
+import type { Correlation } from "./market-stats";
+import { correlationOf, tailLossPerUnit } from "./market-stats";
 import type { DenialReason, GuardName, ReviewOutcome } from "./types";
 
 /** The reviewer's outcome for guard 18; null when none was obtained; "skip" to leave the reviewer out. */
@@ -28,12 +31,12 @@ export type GuardContext = {
   readonly config: EngineConfig;
   readonly instrument: Instrument | undefined;
   readonly market: MarketState | undefined;
-  /** The benchmark's market state (benchmark correlation). */
-  readonly benchmark: MarketState | undefined;
   /** Decision time (epoch ms), from the command: the engine has no clock. */
   readonly now: number;
   /** The account's equity at the last prices. */
   readonly equityUsd: number;
+  /** The account's gross exposure per symbol, cluster and sector at the last prices. */
+  readonly exposure: Exposure;
   readonly review: Review;
 };
 
@@ -60,8 +63,9 @@ export type Guard = {
   readonly check: (ctx: GuardContext) => Denial | Cap | Advice | null;
 };
 
-const deny = (reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"], detail?: string): Denial =>
-  detail === undefined ? { reason, observed, limit } : { reason, observed, limit, detail };
+function deny(reason: DenialReason, observed: Denial["observed"], limit: Denial["limit"], detail?: string): Denial {
+  return detail === undefined ? { reason, observed, limit } : { reason, observed, limit, detail };
+}
 
 /** The price an order would trade at: its limit, else the strategy's reference, else the last price. */
 export function orderPrice(ctx: Pick<GuardContext, "intent" | "market">): number | null {
@@ -77,7 +81,12 @@ export function orderQuantity(ctx: GuardContext): number | null {
 }
 
 /** Observed values are reported to 6 significant digits. */
-const significant = (value: number) => Number(value.toPrecision(6));
+function significant(value: number): number {
+  if (value === 0 || !Number.isFinite(value) || Math.abs(value) < 1e-290) return value;
+  const exponent = Math.floor(Math.log10(Math.abs(value)));
+  // Scale by an exact power of ten either way, so that 12,345,678 becomes 12,345,700 exactly.
+  return exponent <= 5 ? Math.round(value * 10 ** (5 - exponent)) / 10 ** (5 - exponent) : Math.round(value / 10 ** (exponent - 5)) * 10 ** (exponent - 5);
+}
 
 /**
  * `observed > limit`, ignoring floating-point noise: an order exactly at a limit (5% computed
@@ -129,6 +138,10 @@ const parameterValidity: Guard = {
   },
 };
 
+function lockedUntil(expiresAt: number | null): string {
+  return expiresAt === null ? "until_reset" : new Date(expiresAt).toISOString();
+}
+
 /**
  * 3. Veto registry: a locked symbol takes no new exposure until its lock ends, and neither does
  * a locked side (entries that buy, or that sell) of the whole account.
@@ -138,11 +151,10 @@ const vetoRegistry: Guard = {
   enabled: (config) => config.guards.vetoRegistry.enabled,
   check: ({ intent, account, now }) => {
     if (reducesExposure(intent)) return null;
-    const until = (expiresAt: number | null) => (expiresAt === null ? "until_reset" : new Date(expiresAt).toISOString());
     const veto = activeVeto(account, intent.symbol, now);
-    if (veto) return deny("symbol_locked", veto.reason, until(veto.expiresAt));
+    if (veto) return deny("symbol_locked", veto.reason, lockedUntil(veto.expiresAt));
     const sideLock = activeSideLock(account, intent.side, now);
-    return sideLock ? deny("side_locked", sideLock.reason, until(sideLock.expiresAt), intent.side) : null;
+    return sideLock ? deny("side_locked", sideLock.reason, lockedUntil(sideLock.expiresAt), intent.side) : null;
   },
 };
 
@@ -153,8 +165,9 @@ const throttle: Guard = {
   check: (ctx) => {
     if (reducesExposure(ctx.intent)) return null;
     const { maxIntentsPerSecond, maxOrderNotionalUsd } = ctx.config.guards.throttle;
-    // recentIntentTimes already holds this intent (folded from intent.received).
-    const inWindow = ctx.account.recentIntentTimes.length;
+    // This intent and the account's earlier ones within the rolling second.
+    let inWindow = 1;
+    for (const t of ctx.account.recentIntentTimes) if (t > ctx.now - THROTTLE_WINDOW_MS) inWindow++;
     if (exceeds(inWindow, maxIntentsPerSecond)) return deny("throttled", inWindow, maxIntentsPerSecond);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
@@ -283,40 +296,23 @@ const dailyRiskQuota: Guard = {
 };
 
 /**
- * An instrument's volatility cluster: the configured one, else its tercile of EWMA volatility
- * among the instruments with statistics (`vol-tercile-1` calmest), else its own symbol.
+ * Gross notional (USD) of a group of the account's positions after the trade, as a percentage of
+ * equity: the traded symbol at its position after the order, at the order price, plus the group's
+ * other positions at their last prices. Null when one of those has no price.
  */
-export function clusterOf(symbol: Intent["symbol"], state: EngineState): string {
-  const configured = state.config.instruments[symbol]?.cluster;
-  if (configured) return configured;
-  const own = state.market.get(symbol)?.stats.ewmaVariance;
-  if (own === null || own === undefined) return `symbol:${symbol}`;
-  const variances = [...state.market.values()].map((m) => m.stats.ewmaVariance).filter((v): v is number => v !== null);
-  const below = variances.filter((v) => v < own).length;
-  return `vol-tercile-${Math.min(3, Math.floor((below / variances.length) * 3) + 1)}`;
-}
-
-/**
- * Gross notional (USD, at last prices) of the account's positions after the trade whose
- * instrument `belongs`, as a percentage of equity; null when a price is missing.
- */
-function weightAfterPct(ctx: GuardContext, belongs: (symbol: Intent["symbol"]) => boolean): number | null {
+function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): number | null {
   const quantity = orderQuantity(ctx);
   const price = orderPrice(ctx);
   if (quantity === null || price === null || !ctx.instrument || ctx.equityUsd <= 0) return null;
-  // The traded symbol at its position after the order, at the order price...
-  const held = ctx.account.positions.get(ctx.intent.symbol)?.quantity ?? 0;
-  const after = held + (ctx.intent.side === "BUY" ? quantity : -quantity);
-  let grossUsd = Math.abs(after) * ctx.instrument.contractSize * price;
-  // ...plus every other position of the group at its last price.
-  for (const [symbol, position] of ctx.account.positions) {
-    if (symbol === ctx.intent.symbol || !belongs(symbol)) continue;
-    const last = ctx.state.market.get(symbol)?.lastPrice ?? null;
-    const instrument = ctx.config.instruments[symbol];
-    if (last === null || !instrument) return null;
-    grossUsd += Math.abs(position.quantity) * instrument.contractSize * last;
-  }
-  return (grossUsd / ctx.equityUsd) * 100;
+  const { intent, account } = ctx;
+  const held = account.positions.get(intent.symbol)?.quantity ?? 0;
+  const after = held + (intent.side === "BUY" ? quantity : -quantity);
+  // The group's figures include the traded symbol's current position: take it out.
+  const ownGross = ctx.exposure.grossBySymbol.get(intent.symbol);
+  const ownUnpriced = held !== 0 && ownGross === undefined ? 1 : 0;
+  if ((group?.unpriced ?? 0) - ownUnpriced > 0) return null;
+  const othersUsd = (group?.grossUsd ?? 0) - (ownGross ?? 0);
+  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price) / ctx.equityUsd) * 100;
 }
 
 /** 11. Cluster cap: the intent's volatility cluster may weigh at most `maxPct` of equity after the trade. */
@@ -325,8 +321,7 @@ const clusterCap: Guard = {
   enabled: (config) => config.guards.clusterCap.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent)) return null;
-    const cluster = clusterOf(ctx.intent.symbol, ctx.state);
-    const weight = weightAfterPct(ctx, (symbol) => clusterOf(symbol, ctx.state) === cluster);
+    const weight = weightAfterPct(ctx, ctx.exposure.byCluster.get(clusterOf(ctx.intent.symbol, ctx.state)));
     const { maxPct } = ctx.config.guards.clusterCap;
     if (weight === null) return deny("no_price", null, maxPct);
     return exceeds(weight, maxPct) ? deny("cluster_cap_exceeded", significant(weight), maxPct) : null;
@@ -339,13 +334,21 @@ const sectorCap: Guard = {
   enabled: (config) => config.guards.sectorCap.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent) || !ctx.instrument) return null;
-    const sector = ctx.instrument.sector;
-    const weight = weightAfterPct(ctx, (symbol) => ctx.config.instruments[symbol]?.sector === sector);
+    const weight = weightAfterPct(ctx, ctx.exposure.bySector.get(ctx.instrument.sector));
     const { maxPct } = ctx.config.guards.sectorCap;
     if (weight === null) return deny("no_price", null, maxPct);
     return exceeds(weight, maxPct) ? deny("sector_cap_exceeded", significant(weight), maxPct) : null;
   },
 };
+
+/** The EWMA correlation of two symbols' returns, folded as bars arrived (a symbol with itself: 1). */
+function correlationWith(state: EngineState, symbol: Intent["symbol"], other: Intent["symbol"], minObservations: number): Correlation {
+  if (symbol === other) {
+    const observations = state.market.get(symbol)?.stats.returns.length ?? 0;
+    return { correlation: observations >= minObservations ? 1 : null, observations };
+  }
+  return correlationOf(pairOf(state, symbol, other), minObservations);
+}
 
 /**
  * 13. Benchmark correlation: the EWMA correlation of the symbol's returns with the benchmark's,
@@ -355,10 +358,10 @@ const sectorCap: Guard = {
 const benchmarkCorrelation: Guard = {
   name: "benchmark_correlation",
   enabled: (config) => config.guards.benchmarkCorrelation.enabled,
-  check: ({ intent, market, config, benchmark }) => {
+  check: ({ intent, state, config }) => {
     if (reducesExposure(intent)) return null;
-    const { maxCorrelation, lambda, minObservations } = config.guards.benchmarkCorrelation;
-    const { correlation, observations } = ewmaCorrelation(market?.stats.returns ?? [], benchmark?.stats.returns ?? [], lambda, minObservations);
+    const { maxCorrelation, minObservations, benchmark } = config.guards.benchmarkCorrelation;
+    const { correlation, observations } = correlationWith(state, intent.symbol, benchmark, minObservations);
     if (correlation === null) return deny("insufficient_history", observations, minObservations);
     return exceeds(correlation, maxCorrelation) ? deny("correlated_with_benchmark", significant(correlation), maxCorrelation) : null;
   },
@@ -373,17 +376,19 @@ const benchmarkCorrelation: Guard = {
 const positionCorrelation: Guard = {
   name: "position_correlation",
   enabled: (config) => config.guards.positionCorrelation.enabled,
-  check: ({ intent, account, state, market, config }) => {
+  check: ({ intent, account, state, config }) => {
     if (reducesExposure(intent)) return null;
-    const { maxCorrelation, lambda, minObservations } = config.guards.positionCorrelation;
-    const own = market?.stats.returns ?? [];
+    const { maxCorrelation, minObservations } = config.guards.positionCorrelation;
     const direction = intent.side === "BUY" ? 1 : -1;
+    const partners = state.pairs.get(intent.symbol);
     for (const [symbol, position] of account.positions) {
       if (symbol === intent.symbol) continue;
-      const other = state.market.get(symbol)?.stats.returns ?? [];
-      const { correlation, observations } = ewmaCorrelation(own, other, lambda, minObservations);
-      if (correlation === null) return deny("insufficient_history", observations, minObservations, symbol);
-      const signed = correlation * Math.sign(position.quantity) * direction;
+      const moments = partners?.get(symbol);
+      // Too few shared returns, or a side that does not vary: no correlation to judge by.
+      if (!moments || moments.n < minObservations || moments.correlation === null) {
+        return deny("insufficient_history", moments?.n ?? 0, minObservations, symbol);
+      }
+      const signed = moments.correlation * Math.sign(position.quantity) * direction;
       if (exceeds(signed, maxCorrelation)) {
         return deny("correlated_with_position", significant(signed), maxCorrelation, `${position.quantity > 0 ? "long" : "short"} ${symbol}`);
       }
@@ -412,7 +417,7 @@ const cvar: Guard = {
     const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
     const after = held + (intent.side === "BUY" ? quantity : -quantity);
     const notionalUsd = Math.abs(after) * instrument.contractSize * price;
-    const tail = tailLossPerUnit(returns, confidencePct);
+    const tail = tailLossPerUnit(market!.stats, confidencePct);
     const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
     const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
     return exceeds(cvarPct, maxPct)

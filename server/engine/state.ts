@@ -4,9 +4,11 @@ import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
 import type { AccountId, SymbolId } from "./ids";
 import type { Position } from "./accounting";
-import { applyFill, floatingUsd } from "./accounting";
-import type { MarketStats } from "./market-stats";
-import { emptyStats, foldBar } from "./market-stats";
+import { applyFill } from "./accounting";
+import type { Exposure } from "./exposure";
+import { exposureOf, noExposure } from "./exposure";
+import type { MarketStats, PairMoments } from "./market-stats";
+import { emptyStats, foldBar, foldPair, pairMomentsOf, returnAt } from "./market-stats";
 import type { AccountSpec, Actor, BreakerKind, LossRule, ReducingCause, TradingState, VetoReason } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -52,6 +54,8 @@ export type AccountState = {
   /** When a latency above the breaker's threshold was last seen. */
   readonly lastSlowAt: number | null;
   readonly positions: ReadonlyMap<SymbolId, Position>;
+  /** The positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
+  readonly exposure: Exposure;
   /** Initial balance + realized P/L − fees. */
   readonly balanceUsd: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
@@ -89,12 +93,14 @@ export type EngineState = {
   readonly firmHalt: FirmHalt | null;
   readonly accounts: ReadonlyMap<AccountId, AccountState>;
   readonly market: ReadonlyMap<SymbolId, MarketState>;
+  /** EWMA moments of every pair of symbols' shared returns, under both symbols (see `pairOf`). */
+  readonly pairs: ReadonlyMap<SymbolId, ReadonlyMap<SymbolId, PairMoments>>;
 };
 
 export const THROTTLE_WINDOW_MS = 1_000;
 
 export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
-  return { config, day: null, firmHalt: null, accounts: new Map(), market: new Map() };
+  return { config, day: null, firmHalt: null, accounts: new Map(), market: new Map(), pairs: new Map() };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
@@ -136,8 +142,8 @@ export function floorsOf(account: AccountState, config: EngineConfig): { dailyLo
 }
 
 /** The account's equity in USD: balance plus floating P/L at the last prices. */
-export function equityUsd(account: AccountState, state: Pick<EngineState, "market" | "config">): number {
-  return account.balanceUsd + floatingUsd(account.positions, (symbol) => state.market.get(symbol)?.lastPrice ?? null, state.config);
+export function equityUsd(account: AccountState): number {
+  return account.balanceUsd + account.exposure.floatingUsd;
 }
 
 /**
@@ -149,7 +155,7 @@ export function equityUsd(account: AccountState, state: Pick<EngineState, "marke
 export function snapshotBaselines(state: EngineState, resetAt: number): BaselineSnapshot[] {
   const { accountRules, dailyReset } = state.config;
   return [...state.accounts].map(([accountId, account]) => {
-    const equity = equityUsd(account, state);
+    const equity = equityUsd(account);
     let equityAsOf: number | null = null;
     let shadow = false;
     for (const symbol of account.positions.keys()) {
@@ -182,20 +188,28 @@ export function snapshotBaselines(state: EngineState, resetAt: number): Baseline
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 
 /**
- * Under `trailing_intraday`, raises the high-water mark of every account holding `symbol` (or
- * of `accountId`) to its equity now. Other modes move the mark only at the daily reset.
+ * Re-marks the accounts that `touches` selects after their positions or prices changed: their
+ * exposure at the last prices, and under `trailing_intraday` their high-water mark.
  */
-function raiseHighWater(state: EngineState, touches: (accountId: AccountId, account: AccountState) => boolean): EngineState {
-  if (state.config.accountRules.maxLossMode !== "trailing_intraday") return state;
+function revalue(state: EngineState, touches: (accountId: AccountId, account: AccountState) => boolean): EngineState {
   let accounts: Map<AccountId, AccountState> | null = null;
+  const trailing = state.config.accountRules.maxLossMode === "trailing_intraday";
   for (const [accountId, account] of state.accounts) {
     if (!touches(accountId, account)) continue;
-    const equity = equityUsd(account, state);
-    if (equity <= account.highWaterUsd) continue;
+    const exposure = exposureOf(account.positions, state);
+    const equity = account.balanceUsd + exposure.floatingUsd;
+    const highWaterUsd = trailing && equity > account.highWaterUsd ? equity : account.highWaterUsd;
     accounts ??= new Map(state.accounts);
-    accounts.set(accountId, { ...account, highWaterUsd: equity });
+    accounts.set(accountId, { ...account, exposure, highWaterUsd });
   }
   return accounts ? { ...state, accounts } : state;
+}
+
+/** Whether a bar of `symbol` may move the account's exposure: it holds the symbol, or a symbol clustered by volatility. */
+function barTouches(state: EngineState, symbol: SymbolId, account: AccountState): boolean {
+  if (account.positions.has(symbol)) return true;
+  for (const held of account.positions.keys()) if (!state.config.instruments[held]?.cluster) return true;
+  return false;
 }
 
 /** The veto in force on `symbol` at `now`, if any. */
@@ -224,6 +238,58 @@ function withAccount(
   return { ...state, accounts };
 }
 
+/** The EWMA moments of two symbols' shared returns, in either order; undefined before they share one. */
+export function pairOf(state: Pick<EngineState, "pairs">, x: SymbolId, y: SymbolId): PairMoments | undefined {
+  return state.pairs.get(x)?.get(y);
+}
+
+/**
+ * After a bar of `symbol` added a return at time t: the moments of every pair of `symbol` with a
+ * symbol that has a return at t too (bars of one close time arrive in any order; a pair moves
+ * forward only, so a bar arriving after a later shared one is left out of that pair). Moments
+ * are oriented: `a` is the symbol that sorts first.
+ */
+function withPairs(state: EngineState, symbol: SymbolId): EngineState {
+  const returns = state.market.get(symbol)!.stats.returns;
+  const latest = returns[returns.length - 1];
+  if (!latest) return state;
+  const lambda = state.config.market.ewmaLambda;
+  const own = state.pairs.get(symbol);
+  let updated: Map<SymbolId, PairMoments> | null = null;
+  for (const [other, market] of state.market) {
+    if (other === symbol) continue;
+    const otherReturns = market.stats.returns;
+    const last = otherReturns[otherReturns.length - 1];
+    const value = last?.at === latest.at ? last.value : last && last.at > latest.at ? returnAt(otherReturns, latest.at) : undefined;
+    if (value === undefined) continue;
+    const moments = own?.get(other);
+    if (moments && moments.lastAt >= latest.at) continue;
+    const [x, y] = symbol < other ? [latest.value, value] : [value, latest.value];
+    updated ??= new Map();
+    updated.set(other, foldPair(moments, latest.at, x, y, lambda));
+  }
+  if (!updated) return state;
+  const pairs = new Map(state.pairs);
+  pairs.set(symbol, new Map([...(own ?? []), ...updated]));
+  for (const [other, moments] of updated) pairs.set(other, new Map(pairs.get(other)).set(symbol, moments));
+  return { ...state, pairs };
+}
+
+function rebuildPairs(market: ReadonlyMap<SymbolId, MarketState>, lambda: number): EngineState["pairs"] {
+  const pairs = new Map<SymbolId, Map<SymbolId, PairMoments>>();
+  const symbols = [...market.keys()].sort();
+  for (let i = 0; i < symbols.length; i++) {
+    for (let j = i + 1; j < symbols.length; j++) {
+      const [a, b] = [symbols[i]!, symbols[j]!];
+      const moments = pairMomentsOf(market.get(a)!.stats.returns, market.get(b)!.stats.returns, lambda);
+      if (!moments) continue;
+      (pairs.get(a) ?? pairs.set(a, new Map()).get(a)!).set(b, moments);
+      (pairs.get(b) ?? pairs.set(b, new Map()).get(b)!).set(a, moments);
+    }
+  }
+  return pairs;
+}
+
 function withMarket(state: EngineState, symbol: SymbolId, update: (market: MarketState) => MarketState): EngineState {
   const market = new Map(state.market);
   market.set(symbol, update(state.market.get(symbol) ?? noMarket));
@@ -233,8 +299,14 @@ function withMarket(state: EngineState, symbol: SymbolId, update: (market: Marke
 /** The state fold: replay is `events.reduce(evolve, initialState())`. */
 export function evolve(state: EngineState, event: EngineEvent): EngineState {
   switch (event.type) {
-    case "config.applied":
-      return { ...state, config: event.config };
+    case "config.applied": {
+      // New instruments may re-mark positions; a new decay means new moments, rebuilt from the windows.
+      const next =
+        event.config.market.ewmaLambda === state.config.market.ewmaLambda
+          ? { ...state, config: event.config }
+          : { ...state, config: event.config, pairs: rebuildPairs(state.market, event.config.market.ewmaLambda) };
+      return revalue(next, () => true);
+    }
     case "firm.halted":
       return { ...state, firmHalt: { reason: event.reason, at: event.at, by: event.by } };
     case "firm.resumed":
@@ -268,7 +340,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     }
     case "market.tick": {
       const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
-      return raiseHighWater(next, (_, account) => account.positions.has(event.symbol));
+      return revalue(next, (_, account) => account.positions.has(event.symbol));
     }
     case "market.bar": {
       const next = withMarket(state, event.symbol, (market) => ({
@@ -277,7 +349,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         lastPriceAt: event.at,
         stats: foldBar(market.stats, event, state.config.market),
       }));
-      return raiseHighWater(next, (_, account) => account.positions.has(event.symbol));
+      return revalue(withPairs(next, event.symbol), (_, account) => barTouches(next, event.symbol, account));
     }
     case "market.book":
       return withMarket(state, event.symbol, (market) => ({
@@ -298,6 +370,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         executionFailureTimes: [],
         lastSlowAt: null,
         positions: new Map(),
+        exposure: noExposure,
         balanceUsd: event.account.initialBalanceUsd,
         baselineUsd: event.account.initialBalanceUsd,
         baselineShadow: false,
@@ -400,7 +473,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
             : account.stopLosses;
         return { ...account, positions, stopLosses, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
       });
-      return raiseHighWater(next, (accountId) => accountId === event.accountId);
+      return revalue(next, (accountId) => accountId === event.accountId);
     }
     case "execution.failed": {
       const keep = state.config.breakers.executionFailures.threshold;

@@ -1,6 +1,7 @@
 import type { ResetPolicy } from "./breakers";
 import { autoResetAt, dailyDrawdownPct, resetPolicies } from "./breakers";
 import type { SymbolId } from "./ids";
+import type { Side } from "./intent";
 import type { Position } from "./accounting";
 import type { AccountState, BreakerState, EngineState, VetoEntry } from "./state";
 import { equityUsd, floorsOf, tradingStateOf } from "./state";
@@ -12,18 +13,28 @@ export type BreakerView = { kind: BreakerKind; resetPolicy: ResetPolicy; autoRes
 
 export type VetoView = { symbol: SymbolId } & VetoEntry;
 
+export type SideLockView = { side: Side } & VetoEntry;
+
 export type AccountView = AccountSpec & {
   tradingState: TradingState;
   breakers: BreakerView[];
   /** Every registry entry, expired or not; a lock is in force while `expiresAt` is null or later than now. */
   vetoes: VetoView[];
+  /** Account-wide locks on BUY or SELL entries (a stop-loss streak). */
+  sideLocks: SideLockView[];
+  /** Set while the account is reduce-only (REDUCING): why, since when, and whether the reset ends it. */
+  reducing: AccountState["reducing"];
   balanceUsd: number;
   equityUsd: number;
   /** The day's baseline and how far equity is below it (%). */
   baselineUsd: number;
+  /** The baseline came from stale equity at the reset (the last known before it). */
+  baselineShadow: boolean;
   dailyDrawdownPct: number;
   dailyLossFloorUsd: number;
   maxLossFloorUsd: number;
+  /** The highest equity a trailing max-loss floor follows (see `accountRules.maxLossMode`). */
+  highWaterUsd: number;
   lockedOut: AccountState["lockedOut"];
   positions: ({ symbol: SymbolId } & Position)[];
   decisions: { allowed: number; denied: number };
@@ -43,12 +54,16 @@ export function accountView(account: AccountState, state: EngineState): AccountV
       ...account.breakers[kind],
     })),
     vetoes: [...account.vetoes].map(([symbol, veto]) => ({ symbol, ...veto })),
+    sideLocks: [...account.sideLocks].map(([side, lock]) => ({ side, ...lock })),
+    reducing: account.reducing,
     balanceUsd: cents(account.balanceUsd),
-    equityUsd: cents(equityUsd(account, state)),
+    equityUsd: cents(equityUsd(account)),
     baselineUsd: cents(account.baselineUsd),
-    dailyDrawdownPct: Number(dailyDrawdownPct(account, state).toFixed(4)),
+    baselineShadow: account.baselineShadow,
+    dailyDrawdownPct: Number(dailyDrawdownPct(account).toFixed(4)),
     dailyLossFloorUsd: cents(floorsOf(account, config).dailyLossFloorUsd),
     maxLossFloorUsd: cents(floorsOf(account, config).maxLossFloorUsd),
+    highWaterUsd: cents(account.highWaterUsd),
     lockedOut: account.lockedOut,
     positions: [...account.positions].map(([symbol, position]) => ({ symbol, ...position })),
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },

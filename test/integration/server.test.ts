@@ -394,6 +394,55 @@ describe("the engine configuration file", () => {
     }
   });
 
+  it("with the reviewer on and none configured, denies entries, records why, and takes reduce-only orders", async () => {
+    const server = await startServer({
+      RISKGATE_DATA_DIR: tempDir("riskgate-reviewer-"),
+      RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { reviewer: { enabled: true, onFailure: "deny" } } }),
+    });
+    try {
+      await api(server.url, "POST", "/api/v1/market", EURUSD_TICK);
+      const reviewed = await api(server.url, "POST", "/api/v1/intents", intent("rv-1"));
+      expect(reviewed.body!.decision).toMatchObject({ outcome: "denied", guard: "reviewer", reason: "review_unavailable", observed: "no reviewer is configured" });
+      const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=100`);
+      const types = ledger.body!.events.map((r: { event: { type: string } }) => r.event.type);
+      expect(types.slice(-3)).toEqual(["intent.received", "reviewer.verdict", "intent.decided"]);
+      // A retry answers from the ledger, past the verdict.
+      expect((await api(server.url, "POST", "/api/v1/intents", intent("rv-1"))).body).toEqual(reviewed.body);
+
+      const reduce = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reduce-only`, { reason: "news at 14:30" });
+      expect(reduce.body!.account).toMatchObject({ tradingState: "REDUCING", reducing: { cause: "manual", untilReset: false, reason: "news at 14:30" } });
+      expect((await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reduce-only`, { reason: "twice" })).status).toBe(409);
+      const entry = await api(server.url, "POST", "/api/v1/intents", intent("rv-2"));
+      expect(entry.body!.decision).toMatchObject({ outcome: "denied", guard: "trading_state", reason: "reduce_only" });
+      const exit = await api(server.url, "POST", "/api/v1/intents", intent("rv-3", { action: "CLOSE", side: "SELL" }));
+      expect(exit.body!.decision.outcome).toBe("allowed");
+      const ended = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reduce-only/end`, { reason: "news passed" });
+      expect(ended.body!.account).toMatchObject({ tradingState: "ACTIVE", reducing: null });
+
+      const notLocked = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/side-locks/BUY/unlock`, { reason: "nothing to unlock" });
+      expect(notLocked.status).toBe(409);
+      expect(notLocked.type).toBe("application/problem+json");
+      const badSide = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/side-locks/UP/unlock`, { reason: "bad side" });
+      expect(badSide.status).toBe(422);
+      expect(badSide.body!.errors[0].path).toBe("params.side");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("refuses a bar that closes before the previous one of its symbol, naming the field", async () => {
+    const server = await startServer({ RISKGATE_DATA_DIR: tempDir("riskgate-bars-") });
+    try {
+      const bar = (closedAt: string) => ({ symbol: "EURUSD", closedAt, open: 1.08, high: 1.09, low: 1.07, close: 1.085, volume: 100 });
+      expect((await api(server.url, "POST", "/api/v1/market", { bars: [bar("2026-01-05T10:01:00Z")] })).status).toBe(200);
+      const late = await api(server.url, "POST", "/api/v1/market", { bars: [bar("2026-01-05T10:02:00Z"), bar("2026-01-05T10:00:00Z")] });
+      expect(late.status).toBe(422);
+      expect(late.body!.errors[0].path).toBe("bars.1.closedAt");
+    } finally {
+      await server.stop();
+    }
+  });
+
   it("locks an account out at the max-loss floor, orders a flatten, and reopens it only on request", async () => {
     const server = await startServer({ RISKGATE_DATA_DIR: tempDir("riskgate-lockout-") });
     try {

@@ -27,7 +27,7 @@ describe("positions from fills", () => {
   it("marks equity to the last price and books fees and realized P/L into the balance", () => {
     const { account, state } = run(given(opened), { type: "RecordFills", at: 1_000, fills: [fill("BUY", 1, 1.1, { feeUsd: 7 })] }, tick(1.105));
     expect(account.balanceUsd).toBe(100_000 - 7);
-    expect(equityUsd(account, state)).toBeCloseTo(100_000 - 7 + 500, 6);
+    expect(equityUsd(account)).toBeCloseTo(100_000 - 7 + 500, 6);
     const view = accountView(account, state);
     expect(view).toMatchObject({ balanceUsd: 99_993, equityUsd: 100_493, positions: [{ symbol: "EURUSD", quantity: 1, avgPrice: 1.1 }] });
     const closed = run(state, { type: "RecordFills", at: 6_000, fills: [fill("SELL", 1, 1.106, { feeUsd: 7 })] });
@@ -269,7 +269,7 @@ describe("cluster_cap and sector_cap guards", () => {
 
 describe("volatility clusters for unconfigured instruments", () => {
   it("puts each instrument without a cluster in its tercile of EWMA volatility", async () => {
-    const { clusterOf } = await import("@/server/engine/guards");
+    const { clusterOf } = await import("@/server/engine/exposure");
     const symbols = ["CALM", "MID", "WILD"].map((s) => SymbolId.parse(s));
     const events: EngineEvent[] = symbols.flatMap((symbol, i) =>
       [100, 100 * (1 + 0.01 * (i + 1)), 100].map((close, t): EngineEvent => ({ type: "market.bar", at: t, symbol, open: close, high: close, low: close, close, volume: 1 })),

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EngineConfigInput } from "@/server/engine/config";
 import type { EngineEvent } from "@/server/engine/events";
 import { SymbolId } from "@/server/engine/ids";
-import { ewmaCorrelation, tailLossPerUnit } from "@/server/engine/market-stats";
+import { emptyStats, ewmaCorrelation, foldBar, tailLossPerUnit } from "@/server/engine/market-stats";
 import { configured, decision, denial, EURUSD, fill, given, opened, priced, run } from "./given";
 
 const GBPUSD = SymbolId.parse("GBPUSD");
@@ -75,7 +75,9 @@ describe("cvar", () => {
   const state = (returns = history, minObservations?: number) => given(guard(minObservations), opened, ...bars(EURUSD, returns), priced);
 
   it("takes the mean of the worst 5% of the returns as the tail loss", () => {
-    const tail = tailLossPerUnit(history.map((value, i) => ({ at: i, value })), 95);
+    const params = { returnsWindow: 500, ewmaLambda: 0.94, atrPeriod: 14 };
+    const stats = bars(EURUSD, history).reduce((s, e) => (e.type === "market.bar" ? foldBar(s, e, params) : s), emptyStats);
+    const tail = tailLossPerUnit(stats, 95);
     expect(tail.long).toBeCloseTo(tailLong, 12);
     expect(tail.short).toBeCloseTo(Math.expm1(0.001), 12);
   });

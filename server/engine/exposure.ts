@@ -1,0 +1,64 @@
+import type { EngineConfig } from "./config";
+import type { SymbolId } from "./ids";
+import type { Position } from "./accounting";
+import { floatingPnlUsd } from "./accounting";
+import type { MarketState } from "./state";
+
+/**
+ * An account's exposure at the last prices: floating P/L and gross notional per volatility
+ * cluster and per sector, the figures equity and the portfolio caps read. The state fold keeps
+ * it current (on fills, on prices of held symbols, on a new configuration), so guards only read.
+ */
+export type Exposure = {
+  readonly floatingUsd: number;
+  /** Gross notional per symbol at its last price; absent when the symbol has no price or no instrument. */
+  readonly grossBySymbol: ReadonlyMap<SymbolId, number>;
+  readonly byCluster: ReadonlyMap<string, GroupExposure>;
+  readonly bySector: ReadonlyMap<string, GroupExposure>;
+};
+
+/** Gross notional of a group's priced positions, and how many of its positions have no price. */
+export type GroupExposure = { readonly grossUsd: number; readonly unpriced: number };
+
+type Inputs = { readonly market: ReadonlyMap<SymbolId, MarketState>; readonly config: EngineConfig };
+
+export const noExposure: Exposure = { floatingUsd: 0, grossBySymbol: new Map(), byCluster: new Map(), bySector: new Map() };
+
+export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: Inputs): Exposure {
+  const grossBySymbol = new Map<SymbolId, number>();
+  const byCluster = new Map<string, { grossUsd: number; unpriced: number }>();
+  const bySector = new Map<string, { grossUsd: number; unpriced: number }>();
+  let floating = 0;
+  for (const [symbol, position] of positions) {
+    const instrument = inputs.config.instruments[symbol];
+    const last = inputs.market.get(symbol)?.lastPrice ?? null;
+    const contractSize = instrument?.contractSize ?? 1;
+    floating += floatingPnlUsd(position, last, contractSize);
+    const grossUsd = last === null || !instrument ? null : Math.abs(position.quantity) * contractSize * last;
+    if (grossUsd !== null) grossBySymbol.set(symbol, grossUsd);
+    addTo(byCluster, clusterOf(symbol, inputs), grossUsd);
+    if (instrument) addTo(bySector, instrument.sector, grossUsd);
+  }
+  return { floatingUsd: floating, grossBySymbol, byCluster, bySector };
+}
+
+function addTo(groups: Map<string, { grossUsd: number; unpriced: number }>, group: string, grossUsd: number | null): void {
+  let entry = groups.get(group);
+  if (!entry) groups.set(group, (entry = { grossUsd: 0, unpriced: 0 }));
+  if (grossUsd === null) entry.unpriced += 1;
+  else entry.grossUsd += grossUsd;
+}
+
+/**
+ * An instrument's volatility cluster: the configured one, else its tercile of EWMA volatility
+ * among the instruments with statistics (`vol-tercile-1` calmest), else its own symbol.
+ */
+export function clusterOf(symbol: SymbolId, inputs: Inputs): string {
+  const configured = inputs.config.instruments[symbol]?.cluster;
+  if (configured) return configured;
+  const own = inputs.market.get(symbol)?.stats.ewmaVariance;
+  if (own === null || own === undefined) return `symbol:${symbol}`;
+  const variances = [...inputs.market.values()].map((m) => m.stats.ewmaVariance).filter((v): v is number => v !== null);
+  const below = variances.filter((v) => v < own).length;
+  return `vol-tercile-${Math.min(3, Math.floor((below / variances.length) * 3) + 1)}`;
+}
