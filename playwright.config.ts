@@ -55,6 +55,8 @@ export default defineConfig({
       PORT: String(port),
       HOST: "127.0.0.1",
       RISKGATE_DATA_DIR: dataDir,
+      // The demo's accounts without its trading: the specs drive the account themselves.
+      RISKGATE_DEMO: "accounts",
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

@@ -13,7 +13,7 @@ test("a risk manager trips the manual breaker, sees an entry denied live, and re
   // Trip: the dialog names the account and breaker and will not submit without a reason.
   await card.getByTestId("breaker-manual").getByRole("button", { name: "Trip" }).click();
   const tripDialog = page.getByRole("dialog");
-  await expect(tripDialog).toContainText("Trip the manual breaker of Demo FTMO 2-Step 100K?");
+  await expect(tripDialog).toContainText("Trip the manual breaker of Demo FTMO 2-Step 100K · momentum?");
   const confirmTrip = tripDialog.getByRole("button", { name: "Trip manual breaker" });
   await expect(confirmTrip).toBeDisabled();
   await tripDialog.getByLabel("Reason").fill("e2e: unusual volatility");
@@ -33,7 +33,7 @@ test("a risk manager trips the manual breaker, sees an entry denied live, and re
   // Reset with a reason: ACTIVE again, and an entry is allowed.
   await card.getByTestId("breaker-manual").getByRole("button", { name: "Reset" }).click();
   const resetDialog = page.getByRole("dialog");
-  await expect(resetDialog).toContainText("Reset the manual breaker of Demo FTMO 2-Step 100K?");
+  await expect(resetDialog).toContainText("Reset the manual breaker of Demo FTMO 2-Step 100K · momentum?");
   await resetDialog.getByLabel("Reason").fill("e2e: volatility normal");
   await resetDialog.getByRole("button", { name: "Reset manual breaker" }).click();
   await expect(card.getByTestId("trading-state")).toHaveText("ACTIVE");

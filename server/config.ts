@@ -9,7 +9,6 @@ import { defaultInstruments } from "./instruments";
  * Every setting comes from the environment, parsed once here. A bad value stops the start with
  * a message naming the variable. README.md lists each of these.
  */
-const flag = z.enum(["0", "1", "true", "false"]).transform((value) => value === "1" || value === "true");
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -20,7 +19,12 @@ const EnvSchema = z.object({
     .regex(/^postgres(ql)?:\/\/.+/, "must be a postgresql:// URL")
     .optional(),
   RISKGATE_DATA_DIR: z.string().min(1).default("./data"),
-  RISKGATE_DEMO: flag.default(true),
+  /** 1 (default): demo accounts and the live simulation; accounts: the accounts only; 0: neither. */
+  RISKGATE_DEMO: z
+    .enum(["0", "1", "true", "false", "on", "off", "accounts"])
+    .transform((value) => (value === "accounts" ? "accounts" : ["1", "true", "on"].includes(value) ? "live" : "off"))
+    .default("live"),
+  RISKGATE_DEMO_SEED: z.coerce.number().int().min(0).max(4_294_967_295).default(42),
   RISKGATE_ENGINE_CONFIG: z.string().min(1).optional(),
 });
 
@@ -29,7 +33,8 @@ export type Config = {
   port: number;
   host: string;
   database: { kind: "postgresql"; url: string } | { kind: "pglite"; dataDir: string };
-  demo: boolean;
+  demo: "live" | "accounts" | "off";
+  demoSeed: number;
   engine: EngineConfig;
 };
 
@@ -51,6 +56,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { kind: "postgresql", url: values.DATABASE_URL }
       : { kind: "pglite", dataDir: path.resolve(values.RISKGATE_DATA_DIR, "pglite") },
     demo: values.RISKGATE_DEMO,
+    demoSeed: values.RISKGATE_DEMO_SEED,
     engine: loadEngineConfig(values.RISKGATE_ENGINE_CONFIG),
   };
 }

@@ -1,11 +1,152 @@
+import { IntentId } from "./engine/ids";
+import { Intent } from "./engine/intent";
 import { AccountSpec } from "./engine/types";
+import type { PipelineOptions } from "./execution/pipeline";
+import { defaultPipelineOptions, ExecutionPipeline } from "./execution/pipeline";
+import type { SimulatedVenueParams } from "./execution/simulated-venue";
+import { defaultVenueParams, SimulatedVenue } from "./execution/simulated-venue";
+import type { Runtime } from "./runtime";
+import { demoMarket, MarketSimulator } from "./sim/market";
+import { Random } from "./sim/random";
+import type { Scheduler } from "./sim/scheduler";
+import type { Strategy } from "./strategies";
+import { meanReversion, momentum, reckless } from "./strategies";
 
-/** Accounts opened on the first start of an empty ledger, so the console is not empty. */
+/**
+ * The live demo: three accounts, a seeded simulated market, the simulated venue behind the
+ * execution pipeline, and three strategies that send their intents through the same public path
+ * as any client. The same function drives deterministic simulation runs on a virtual clock.
+ */
 export const demoAccounts: AccountSpec[] = [
-  AccountSpec.parse({
-    accountId: "demo-ftmo-100k",
-    name: "Demo FTMO 2-Step 100K",
-    presetId: "ftmo-2step-100k",
-    initialBalanceUsd: 100_000,
-  }),
+  AccountSpec.parse({ accountId: "demo-ftmo-100k", name: "Demo FTMO 2-Step 100K · momentum", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "simulated" }),
+  AccountSpec.parse({ accountId: "demo-e8-50k", name: "Demo E8 50K · reckless", presetId: "e8-50k", initialBalanceUsd: 50_000, execution: "simulated" }),
+  AccountSpec.parse({ accountId: "demo-inst-1m", name: "Demo institutional book 1M · mean reversion", presetId: "institutional", initialBalanceUsd: 1_000_000, execution: "simulated" }),
 ];
+
+/** Where a strategy's intents go: the HTTP API (live), or the runtime itself (simulation). */
+export type IntentClient = { submit(intent: Intent): Promise<void> };
+
+export function httpIntentClient(baseUrl: string): IntentClient {
+  return {
+    async submit(intent) {
+      const response = await fetch(`${baseUrl}/api/v1/intents`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(intent),
+      });
+      if (!response.ok) console.error(`demo: intent ${intent.intentId} answered ${response.status}: ${await response.text()}`);
+    },
+  };
+}
+
+export function runtimeIntentClient(runtime: Runtime): IntentClient {
+  return {
+    async submit(intent) {
+      await runtime.submitIntent(intent);
+    },
+  };
+}
+
+export type SimulationOptions = {
+  readonly seed: number;
+  /** Market steps: a tick per instrument each step, a book every `bookEverySteps`. */
+  readonly stepMs: number;
+  readonly bookEverySteps: number;
+  readonly barMs: number;
+  /** How much faster than real time the prices move (a demo wants a day's moves in minutes). */
+  readonly timeScale: number;
+  readonly strategyEveryMs: number;
+  readonly venue: SimulatedVenueParams;
+  readonly pipeline: PipelineOptions;
+};
+
+export const demoOptions: SimulationOptions = {
+  seed: 42,
+  stepMs: 500,
+  bookEverySteps: 4,
+  barMs: 5_000,
+  timeScale: 1_000,
+  strategyEveryMs: 1_000,
+  // A venue flaky enough that the demo shows its breakers: rejects, rare timeouts and slow acks.
+  venue: { ...defaultVenueParams, rejectProbability: 0.06, timeoutProbability: 0.005, latencySpikeProbability: 0.01 },
+  pipeline: defaultPipelineOptions,
+};
+
+function strategiesFor(random: Random): Map<string, Strategy> {
+  return new Map<string, Strategy>([
+    ["demo-ftmo-100k", momentum(["EURUSD", "XAUUSD", "US500"], { EURUSD: 2, XAUUSD: 3, US500: 20 })],
+    ["demo-e8-50k", reckless(["BTCUSD", "NAS100", "XAUUSD", "GBPUSD"], { BTCUSD: 0.1, NAS100: 1, XAUUSD: 0.5, GBPUSD: 0.5 }, random)],
+    ["demo-inst-1m", meanReversion(["US500", "NAS100", "GBPUSD", "XAUUSD"], { US500: 40, NAS100: 10, GBPUSD: 8, XAUUSD: 2 })],
+  ]);
+}
+
+export type Simulation = { readonly pipeline: ExecutionPipeline; stop(): void };
+
+/**
+ * Opens the demo accounts if they are missing, then runs the market, the venue, the pipeline
+ * and the strategies on `scheduler` until stopped.
+ */
+export async function startSimulation(runtime: Runtime, scheduler: Scheduler, client: IntentClient, options: SimulationOptions = demoOptions): Promise<Simulation> {
+  const random = new Random(options.seed);
+  const market = new MarketSimulator(
+    { instruments: demoMarket, clusterCorrelation: 0.6, timeScale: options.timeScale, bookLevels: 10, barMs: options.barMs },
+    random.fork("market"),
+  );
+  const venue = new SimulatedVenue(scheduler, random.fork("venue"), (symbol) => market.quote(symbol), () => runtime.config, options.venue);
+  const pipeline = new ExecutionPipeline(runtime, venue, scheduler, options.pipeline);
+  await pipeline.start();
+  const existing = new Set(runtime.accounts().map((account) => account.accountId));
+  for (const account of demoAccounts) if (!existing.has(account.accountId)) await runtime.openAccount(account, "demo");
+
+  const strategies = strategiesFor(random.fork("strategies"));
+  const prices = new Map<string, number[]>();
+  const runId = `run-${scheduler.now().toString(36)}`;
+  let stopped = false;
+  let step = 0;
+  let intents = 0;
+
+  const marketStep = async () => {
+    if (stopped) return;
+    const now = scheduler.now();
+    const updates = market.step(now, options.stepMs).filter((update) => update.kind !== "book" || step % options.bookEverySteps === 0);
+    step++;
+    await runtime.recordMarket(updates);
+    for (const update of updates) {
+      if (update.kind !== "tick") continue;
+      const series = prices.get(update.symbol) ?? [];
+      series.push(update.price);
+      if (series.length > 200) series.shift();
+      prices.set(update.symbol, series);
+    }
+    await venue.onMarket();
+    scheduler.at(now + options.stepMs, marketStep);
+  };
+
+  const strategyTurn = async () => {
+    if (stopped) return;
+    const now = scheduler.now();
+    for (const [accountId, strategy] of strategies) {
+      const account = runtime.account(accountId as AccountSpec["accountId"]);
+      for (const draft of strategy.turn({ now, prices, account })) {
+        const intent = Intent.parse({
+          ...draft,
+          intentId: IntentId.parse(`${runId}-${++intents}`),
+          accountId,
+          provenance: { runId, strategyId: strategy.strategyId, regimeId: "demo" },
+        });
+        await client.submit(intent);
+      }
+    }
+    scheduler.at(now + options.strategyEveryMs, strategyTurn);
+  };
+
+  scheduler.at(scheduler.now(), marketStep);
+  scheduler.at(scheduler.now() + options.strategyEveryMs, strategyTurn);
+  return {
+    pipeline,
+    stop() {
+      stopped = true;
+      pipeline.stop();
+    },
+  };
+}

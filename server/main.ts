@@ -4,7 +4,9 @@ import next from "next";
 import { ConfigError, loadConfig } from "./config";
 import { openDatabase } from "./db/database";
 import { migrate } from "./db/migrate";
-import { demoAccounts } from "./demo";
+import { demoAccounts, demoOptions, httpIntentClient, startSimulation } from "./demo";
+import type { Simulation } from "./demo";
+import { WallClockScheduler } from "./sim/scheduler";
 import { Ledger } from "./ledger";
 import { scheduleClock } from "./clock";
 import { attachRealtime } from "./realtime";
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
 
   const runtime = await Runtime.load(new Ledger(db), config.engine);
   console.log(`ledger replayed up to seq ${runtime.lastSeq} (${db.kind})`);
-  if (config.demo && runtime.accounts().length === 0) {
+  if (config.demo === "accounts" && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
   }
   const stopClock = scheduleClock(runtime);
@@ -43,11 +45,22 @@ async function main(): Promise<void> {
   const port = typeof address === "object" && address ? address.port : config.port;
   console.log(`Riskgate listening on http://localhost:${port} (${config.dev ? "development" : "production"})`);
 
+  // The live demo sends its strategies' intents through the public API, like any client.
+  let simulation: Simulation | null = null;
+  if (config.demo === "live") {
+    simulation = await startSimulation(runtime, new WallClockScheduler(), httpIntentClient(`http://127.0.0.1:${port}`), {
+      ...demoOptions,
+      seed: config.demoSeed,
+    });
+    console.log(`demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
+  }
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: shutting down`);
+    simulation?.stop();
     stopClock();
     await realtime.close();
     server.closeAllConnections();

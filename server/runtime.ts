@@ -2,13 +2,13 @@ import { isDeepStrictEqual } from "node:util";
 import type { EngineConfig } from "./engine/config";
 import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, Rejection, UnlockOrder } from "./engine/decide";
 import { clockDue, decide, needsReview, previewIntent } from "./engine/decide";
-import type { EngineEvent } from "./engine/events";
+import type { EngineEvent, OrderEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
-import type { AccountId } from "./engine/ids";
+import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
-import type { EngineState, FirmHalt } from "./engine/state";
+import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
 import { evolve, initialState } from "./engine/state";
-import type { AccountSpec, Decision } from "./engine/types";
+import type { AccountSpec, Decision, LatencySource } from "./engine/types";
 import type { AccountView } from "./engine/views";
 import { nextDeadline } from "./engine/breakers";
 import { accountView } from "./engine/views";
@@ -217,6 +217,31 @@ export class Runtime {
     return this.execute({ type: "UnlockSide", accountId, side, reason, by }, () => this.account(accountId));
   }
 
+  /** The execution path's account of its orders: queued, superseded, sent, acknowledged, cancelled. */
+  recordOrders(events: OrderEvent[]): Promise<LedgerRecord[]> {
+    return this.execute({ type: "RecordOrders", events: events.map((event) => ({ ...event, at: this.clock() })) }, (records) => records);
+  }
+
+  /** A venue reject or timeout; enough of them trip the execution_failures breaker. */
+  recordExecutionFailure(failure: Omit<Extract<Command, { type: "RecordExecutionFailure" }>, "type" | "at">): Promise<LedgerRecord[]> {
+    return this.execute({ type: "RecordExecutionFailure", ...failure }, (records) => records);
+  }
+
+  /** A measured latency; one above the threshold trips the latency breaker. */
+  recordLatency(accountId: AccountId, latencyMs: number, source: LatencySource): Promise<LedgerRecord[]> {
+    return this.execute({ type: "RecordLatency", accountId, latencyMs, source }, (records) => records);
+  }
+
+  /** An open order of the execution path. */
+  order(orderId: OrderId): OpenOrder | null {
+    return this.state.orders.get(orderId) ?? null;
+  }
+
+  /** Every open order of the execution path (restart: the pipeline settles them). */
+  openOrders(): [OrderId, OpenOrder][] {
+    return [...this.state.orders];
+  }
+
   lockSymbol(order: LockOrder): Promise<AccountView> {
     return this.execute({ type: "LockSymbol", ...order }, () => this.account(order.accountId));
   }
@@ -324,6 +349,10 @@ function rejectionError(rejection: Rejection): AppError {
       const message = `a ${rejection.symbol} bar must close after the previous one (${new Date(rejection.lastBarAt).toISOString()})`;
       return new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
     }
+    case "unknown_order":
+      return new AppError("not_found", `no open order ${rejection.orderId}`);
+    case "order_exists":
+      return new AppError("conflict", `order ${rejection.orderId} already exists`);
     case "already_reducing":
       return new AppError("conflict", `${rejection.accountId} is already reduce-only`);
     case "not_reducing":

@@ -2,8 +2,8 @@ import type { Fill } from "./accounting";
 import { autoResetsDue, lossChecks, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig } from "./config";
-import type { EngineEvent } from "./events";
-import type { AccountId, SymbolId } from "./ids";
+import type { EngineEvent, OrderEvent } from "./events";
+import type { AccountId, OrderId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
 import type { Denial, Review } from "./guards";
 import { guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
@@ -55,6 +55,8 @@ export type MarketUpdate =
 /** An execution report: a fill of an account's order, or of a protective order at the venue. */
 export type FillReport = Fill & {
   readonly accountId: AccountId;
+  /** The order filled, when it went through Riskgate's execution path. */
+  readonly orderId?: OrderId;
   readonly intentId: Intent["intentId"] | null;
   readonly trigger: FillTrigger;
 };
@@ -67,6 +69,7 @@ export type Command =
       readonly type: "RecordExecutionFailure";
       readonly at: number;
       readonly accountId: AccountId;
+      readonly orderId?: OrderId;
       readonly symbol: SymbolId;
       readonly intentId: Intent["intentId"] | null;
       readonly failure: ExecutionFailure;
@@ -85,6 +88,7 @@ export type Command =
       /** The reviewer's outcome (guard 18), when the configuration asks for one and the shell obtained it. */
       readonly review?: ReviewOutcome;
     }
+  | { readonly type: "RecordOrders"; readonly at: number; readonly events: readonly OrderEvent[] }
   | { readonly type: "EnterReducing"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
   | { readonly type: "EndReducing"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
   | { readonly type: "UnlockSide"; readonly at: number; readonly accountId: AccountId; readonly side: Side; readonly reason: string; readonly by: Actor }
@@ -106,6 +110,8 @@ export type Rejection =
   | { readonly code: "not_locked_out"; readonly accountId: AccountId }
   | { readonly code: "bar_out_of_order"; readonly symbol: SymbolId; readonly barIndex: number; readonly closedAt: number; readonly lastBarAt: number }
   | { readonly code: "already_reducing"; readonly accountId: AccountId }
+  | { readonly code: "unknown_order"; readonly orderId: OrderId }
+  | { readonly code: "order_exists"; readonly orderId: OrderId }
   | { readonly code: "not_reducing"; readonly accountId: AccountId }
   | { readonly code: "side_not_locked"; readonly accountId: AccountId; readonly side: Side }
   | { readonly code: "firm_already_halted" }
@@ -238,7 +244,16 @@ export function decide(command: Command, state: EngineState): Decided {
       if (!state.accounts.has(accountId)) return reject({ code: "unknown_account", accountId });
       const observed: EngineEvent =
         command.type === "RecordExecutionFailure"
-          ? { type: "execution.failed", at, accountId, symbol: command.symbol, intentId: command.intentId, failure: command.failure, detail: command.detail }
+          ? {
+              type: "execution.failed",
+              at,
+              accountId,
+              ...(command.orderId !== undefined ? { orderId: command.orderId } : {}),
+              symbol: command.symbol,
+              intentId: command.intentId,
+              failure: command.failure,
+              detail: command.detail,
+            }
           : { type: "latency.observed", at, accountId, latencyMs: command.latencyMs, source: command.source };
       const after = evolve(state, observed).accounts.get(accountId)!;
       return ok(observed, ...tripsAfter(observed, after, state.config));
@@ -271,10 +286,11 @@ export function decide(command: Command, state: EngineState): Decided {
       };
       const { at } = command;
       const { exitCooldownMs, stopLossStreak } = state.config.guards.vetoRegistry;
-      for (const { accountId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
+      for (const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
-        record({ type: "execution.filled", at, accountId, intentId, symbol, side, quantity, price, feeUsd, trigger });
+        const order = orderId !== undefined ? { orderId } : {};
+        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger });
         const account = next.accounts.get(accountId)!;
         if (trigger === "stop_loss" && activeVeto(account, symbol, at)?.expiresAt !== null) {
           // The re-entry paradox: a stopped-out symbol stays locked until the next reset.
@@ -344,6 +360,18 @@ export function decide(command: Command, state: EngineState): Decided {
         ? [{ type: "reviewer.verdict", at, accountId: intent.accountId, intentId: intent.intentId, outcome: review ?? missingReview }]
         : [];
       return ok(received, ...verdict, { type: "intent.decided", at, decision });
+    }
+    case "RecordOrders": {
+      // The queue's and the venue's account of an order; each must follow from the one before.
+      let next = state;
+      for (const event of command.events) {
+        if (!next.accounts.has(event.accountId)) return reject({ code: "unknown_account", accountId: event.accountId });
+        const known = next.orders.has(event.orderId);
+        if (event.type === "order.queued" && known) return reject({ code: "order_exists", orderId: event.orderId });
+        if (event.type !== "order.queued" && !known) return reject({ code: "unknown_order", orderId: event.orderId });
+        next = evolve(next, event);
+      }
+      return ok(...command.events);
     }
     case "EnterReducing": {
       const { accountId, at, reason, by } = command;

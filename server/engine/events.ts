@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EngineConfig } from "./config";
-import { AccountId, IntentId, SymbolId } from "./ids";
+import { AccountId, IntentId, OrderId, SymbolId } from "./ids";
 import { Intent } from "./intent";
 import { Side } from "./intent";
 import {
@@ -159,9 +159,44 @@ export const EngineEvent = z.discriminatedUnion("type", [
     quantity: z.number().positive(),
   }),
   z.strictObject({
+    /** An order entered the queue: from an allowed intent, or from a flatten instruction. */
+    type: z.literal("order.queued"),
+    at,
+    orderId: OrderId,
+    accountId: AccountId,
+    intentId: IntentId.nullable(),
+    symbol: SymbolId,
+    side: Side,
+    quantity: z.number().positive(),
+    /** entry: adds exposure (OPEN, SCALE); exit: CLOSE; flatten: a FLATTEN intent or a lock-out's instruction. */
+    kind: z.enum(["entry", "exit", "flatten"]),
+    limitPrice: z.number().positive().nullable(),
+    slPrice: z.number().positive().nullable(),
+    tpPrice: z.number().positive().nullable(),
+  }),
+  z.strictObject({
+    /** A newer order for the same account and symbol replaced this one before it was sent. */
+    type: z.literal("order.superseded"),
+    at,
+    orderId: OrderId,
+    accountId: AccountId,
+    byOrderId: OrderId,
+  }),
+  z.strictObject({ type: z.literal("order.sent"), at, orderId: OrderId, accountId: AccountId, venue: z.string().min(1).max(64) }),
+  z.strictObject({
+    type: z.literal("order.acknowledged"),
+    at,
+    orderId: OrderId,
+    accountId: AccountId,
+    /** From sending to the venue's acknowledgement. */
+    latencyMs: z.number().nonnegative(),
+  }),
+  z.strictObject({ type: z.literal("order.cancelled"), at, orderId: OrderId, accountId: AccountId, reason: z.string().min(1).max(500) }),
+  z.strictObject({
     type: z.literal("execution.filled"),
     at,
     accountId: AccountId,
+    orderId: OrderId.optional(),
     intentId: IntentId.nullable(),
     symbol: SymbolId,
     side: Side,
@@ -174,6 +209,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     type: z.literal("execution.failed"),
     at,
     accountId: AccountId,
+    orderId: OrderId.optional(),
     symbol: SymbolId,
     intentId: IntentId.nullable(),
     failure: ExecutionFailure,
@@ -228,6 +264,11 @@ export function streamOf(event: EngineEvent): string {
     case "side.locked":
     case "side.unlocked":
     case "reviewer.verdict":
+    case "order.queued":
+    case "order.superseded":
+    case "order.sent":
+    case "order.acknowledged":
+    case "order.cancelled":
     case "flatten.ordered":
     case "execution.filled":
     case "execution.failed":
@@ -235,3 +276,6 @@ export function streamOf(event: EngineEvent): string {
       return event.accountId;
   }
 }
+
+/** The events of the execution path that only the queue and the venue produce. */
+export type OrderEvent = Extract<EngineEvent, { type: `order.${string}` }>;

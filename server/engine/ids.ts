@@ -36,3 +36,7 @@ export const SymbolId = z
   .regex(/^[A-Z0-9][A-Z0-9._/-]*$/, "upper-case letters, digits and . _ / - only")
   .brand<"Symbol">();
 export type SymbolId = z.infer<typeof SymbolId>;
+
+/** An order of the execution path, made by the queue from an allowed decision or a flatten instruction. */
+export const OrderId = identifier.brand<"OrderId">();
+export type OrderId = z.infer<typeof OrderId>;

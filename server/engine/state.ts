@@ -2,7 +2,7 @@ import type { EngineConfig } from "./config";
 import { EngineConfig as EngineConfigSchema } from "./config";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
-import type { AccountId, SymbolId } from "./ids";
+import type { AccountId, IntentId, OrderId, SymbolId } from "./ids";
 import type { Position } from "./accounting";
 import { applyFill } from "./accounting";
 import type { Exposure } from "./exposure";
@@ -83,6 +83,23 @@ export type MarketState = {
 
 export type TradingDay = { readonly tradingDay: string; readonly resetAt: number };
 
+/** An order between the queue and its last fill (or its cancellation, supersession or failure). */
+export type OpenOrder = {
+  readonly accountId: AccountId;
+  readonly intentId: IntentId | null;
+  readonly symbol: SymbolId;
+  readonly side: Side;
+  readonly quantity: number;
+  readonly filledQuantity: number;
+  readonly kind: "entry" | "exit" | "flatten";
+  readonly status: "queued" | "sent" | "acknowledged";
+  readonly queuedAt: number;
+  readonly sentAt: number | null;
+  readonly limitPrice: number | null;
+  readonly slPrice: number | null;
+  readonly tpPrice: number | null;
+};
+
 /** A firm-wide halt: every account is HALTED while it holds. */
 export type FirmHalt = { readonly reason: string; readonly at: number; readonly by: Actor };
 
@@ -95,12 +112,14 @@ export type EngineState = {
   readonly market: ReadonlyMap<SymbolId, MarketState>;
   /** EWMA moments of every pair of symbols' shared returns, under both symbols (see `pairOf`). */
   readonly pairs: ReadonlyMap<SymbolId, ReadonlyMap<SymbolId, PairMoments>>;
+  /** Orders of the execution path still open. */
+  readonly orders: ReadonlyMap<OrderId, OpenOrder>;
 };
 
 export const THROTTLE_WINDOW_MS = 1_000;
 
 export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
-  return { config, day: null, firmHalt: null, accounts: new Map(), market: new Map(), pairs: new Map() };
+  return { config, day: null, firmHalt: null, accounts: new Map(), market: new Map(), pairs: new Map(), orders: new Map() };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
@@ -290,6 +309,17 @@ function rebuildPairs(market: ReadonlyMap<SymbolId, MarketState>, lambda: number
   return pairs;
 }
 
+/** Updates an open order (null: it is closed); an unknown order leaves the state as it is. */
+function withOrder(state: EngineState, orderId: OrderId, update: (order: OpenOrder) => OpenOrder | null): EngineState {
+  const order = state.orders.get(orderId);
+  if (!order) return state;
+  const orders = new Map(state.orders);
+  const next = update(order);
+  if (next) orders.set(orderId, next);
+  else orders.delete(orderId);
+  return { ...state, orders };
+}
+
 function withMarket(state: EngineState, symbol: SymbolId, update: (market: MarketState) => MarketState): EngineState {
   const market = new Map(state.market);
   market.set(symbol, update(state.market.get(symbol) ?? noMarket));
@@ -459,8 +489,28 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return state;
     case "flatten.ordered":
       return state;
+    case "order.queued": {
+      const { orderId, accountId, intentId, symbol, side, quantity, kind, limitPrice, slPrice, tpPrice } = event;
+      const orders = new Map(state.orders);
+      orders.set(orderId, { accountId, intentId, symbol, side, quantity, filledQuantity: 0, kind, status: "queued", queuedAt: event.at, sentAt: null, limitPrice, slPrice, tpPrice });
+      return { ...state, orders };
+    }
+    case "order.sent":
+      return withOrder(state, event.orderId, (order) => ({ ...order, status: "sent", sentAt: event.at }));
+    case "order.acknowledged":
+      return withOrder(state, event.orderId, (order) => ({ ...order, status: "acknowledged" }));
+    case "order.superseded":
+    case "order.cancelled":
+      return withOrder(state, event.orderId, () => null);
     case "execution.filled": {
-      const next = withAccount(state, event.accountId, (account) => {
+      const afterOrder =
+        event.orderId === undefined
+          ? state
+          : withOrder(state, event.orderId, (order) => {
+              const filledQuantity = order.filledQuantity + event.quantity;
+              return filledQuantity >= order.quantity - 1e-9 ? null : { ...order, filledQuantity };
+            });
+      const next = withAccount(afterOrder, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
         const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize);
         const positions = new Map(account.positions);
@@ -477,7 +527,8 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     }
     case "execution.failed": {
       const keep = state.config.breakers.executionFailures.threshold;
-      return withAccount(state, event.accountId, (account) => ({
+      const afterOrder = event.orderId === undefined ? state : withOrder(state, event.orderId, () => null);
+      return withAccount(afterOrder, event.accountId, (account) => ({
         ...account,
         executionFailureTimes: [...account.executionFailureTimes, event.at].slice(-keep),
       }));

@@ -141,6 +141,11 @@ export const AccountSpec = z.strictObject({
   name: z.string().trim().min(1).max(120),
   presetId: PresetId,
   initialBalanceUsd: z.number().positive(),
+  /**
+   * Where the account's allowed orders go: Riskgate's own execution path to the simulated venue,
+   * or a trading stack outside Riskgate that reports its fills (`POST /api/v1/executions`).
+   */
+  execution: z.enum(["simulated", "external"]).default("external"),
 });
 export type AccountSpec = z.infer<typeof AccountSpec>;
 

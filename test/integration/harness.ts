@@ -18,7 +18,7 @@ export type RunningServer = {
 export async function startServer(env: Record<string, string>): Promise<RunningServer> {
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    env: { ...process.env, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", RISKGATE_DEMO: "accounts", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -59,7 +59,7 @@ export function runToExit(env: Record<string, string>): Promise<{ code: number |
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       cwd: root,
-      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", ...env },
+      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", RISKGATE_DEMO: "accounts", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

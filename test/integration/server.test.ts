@@ -100,6 +100,17 @@ for (const database of databases) {
       expect(account.body!.account).toMatchObject({ tradingState: "ACTIVE", initialBalanceUsd: 100_000 });
     });
 
+    it("opens an account for an external stack, and refuses a duplicate or a malformed one", async () => {
+      const spec = { accountId: "acme-1", name: "Acme 100K", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 };
+      const created = await api(server.url, "POST", "/api/v1/accounts", spec);
+      expect(created.status).toBe(201);
+      expect(created.body!.account).toMatchObject({ ...spec, execution: "external", tradingState: "ACTIVE", equityUsd: 100_000 });
+      expect((await api(server.url, "POST", "/api/v1/accounts", spec)).status).toBe(409);
+      const bad = await api(server.url, "POST", "/api/v1/accounts", { ...spec, accountId: "acme-2", initialBalanceUsd: -5 });
+      expect(bad.status).toBe(422);
+      expect(bad.body!.errors[0].path).toBe("initialBalanceUsd");
+    });
+
     it("answers 404 problem+json for an account that does not exist", async () => {
       const response = await api(server.url, "GET", "/api/v1/accounts/nobody");
       expect(response.status).toBe(404);

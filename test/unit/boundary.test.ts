@@ -61,7 +61,14 @@ describe("configuration", () => {
     const config = loadConfig({});
     expect(config.port).toBe(3000);
     expect(config.database.kind).toBe("pglite");
-    expect(config.demo).toBe(true);
+    expect(config.demo).toBe("live");
+  });
+
+  it("reads RISKGATE_DEMO as live, accounts only, or off", () => {
+    expect(loadConfig({ RISKGATE_DEMO: "accounts" }).demo).toBe("accounts");
+    expect(loadConfig({ RISKGATE_DEMO: "0" }).demo).toBe("off");
+    expect(loadConfig({ RISKGATE_DEMO: "on" }).demo).toBe("live");
+    expect(() => loadConfig({ RISKGATE_DEMO: "maybe" })).toThrow(/RISKGATE_DEMO/);
   });
 
   it("switches to PostgreSQL when DATABASE_URL is set", () => {

@@ -1,0 +1,197 @@
+import type { EngineConfig } from "../engine/config";
+import type { AccountId, OrderId, SymbolId } from "../engine/ids";
+import type { Side } from "../engine/intent";
+import type { Random } from "../sim/random";
+import type { Scheduler } from "../sim/scheduler";
+import type { AllowedOrder } from "./orders";
+import { VenueAdapter } from "./venue";
+
+/**
+ * A simulated venue: each order is acknowledged after a latency (with jitter and rare spikes),
+ * then filled at the touch plus slippage, with fees, sometimes in parts; a share of orders is
+ * rejected, and some are never answered (the pipeline times them out). Entries with a stop or a
+ * target leave protective orders that fill when the market crosses them (trigger `stop_loss`,
+ * `take_profit`). Flatten orders pay a liquidation penalty. All draws come from a seeded source.
+ */
+export type SimulatedVenueParams = {
+  readonly latencyMs: number;
+  readonly latencyJitterMs: number;
+  /** Chance that an order's acknowledgement is slow, and how slow. */
+  readonly latencySpikeProbability: number;
+  readonly latencySpikeMs: number;
+  readonly slippageBps: number;
+  readonly feeBps: number;
+  readonly partialFillProbability: number;
+  readonly rejectProbability: number;
+  readonly timeoutProbability: number;
+  readonly liquidationPenaltyBps: number;
+};
+
+export const defaultVenueParams: SimulatedVenueParams = {
+  latencyMs: 40,
+  latencyJitterMs: 30,
+  latencySpikeProbability: 0,
+  latencySpikeMs: 2_500,
+  slippageBps: 0.5,
+  feeBps: 0.3,
+  partialFillProbability: 0.2,
+  rejectProbability: 0,
+  timeoutProbability: 0,
+  liquidationPenaltyBps: 25,
+};
+
+export type Quote = { readonly bid: number; readonly ask: number };
+
+type Protective = {
+  readonly accountId: AccountId;
+  readonly symbol: SymbolId;
+  /** The side that closes the position: SELL protects a long. */
+  readonly side: Side;
+  quantity: number;
+  readonly stop: number | null;
+  readonly target: number | null;
+};
+
+export class SimulatedVenue extends VenueAdapter {
+  private readonly live = new Set<OrderId>();
+  private protectives: Protective[] = [];
+  /** Net position per account and symbol, from this venue's own fills. */
+  private readonly net = new Map<string, number>();
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly random: Random,
+    private readonly quote: (symbol: SymbolId) => Quote | null,
+    private readonly config: () => EngineConfig,
+    private readonly params: SimulatedVenueParams = defaultVenueParams,
+  ) {
+    super("sim");
+  }
+
+  cancel(orderId: OrderId): void {
+    this.live.delete(orderId);
+  }
+
+  protected place(order: AllowedOrder): void {
+    const { params } = this;
+    this.live.add(order.orderId);
+    const draw = this.random.next();
+    const spike = this.random.next() < params.latencySpikeProbability;
+    const latency = Math.round(spike ? params.latencySpikeMs : params.latencyMs + params.latencyJitterMs * this.random.next());
+    const at = this.scheduler.now() + latency;
+    if (draw < params.timeoutProbability) return; // never answered: the pipeline's timeout fires
+    if (draw < params.timeoutProbability + params.rejectProbability) {
+      this.scheduler.at(at, () => this.answer(order.orderId, { type: "rejected", orderId: order.orderId, reason: "simulated reject: venue refused the order", at }));
+      return;
+    }
+    this.scheduler.at(at, () => this.answer(order.orderId, { type: "acknowledged", orderId: order.orderId, at }));
+    const parts = this.random.next() < params.partialFillProbability ? 2 + Math.floor(this.random.next() * 2) : 1;
+    let left = order.quantity;
+    let fillAt = at;
+    for (let part = 1; part <= parts; part++) {
+      const quantity = part === parts ? left : Number((order.quantity / parts).toPrecision(10));
+      left = Number((left - quantity).toPrecision(12));
+      fillAt += 1 + Math.round(this.random.next() * (part === 1 ? 20 : 250));
+      const when = fillAt;
+      this.scheduler.at(when, () => this.fill(order, quantity, when));
+    }
+  }
+
+  /** Checks the protective orders against the market: call after every price update. */
+  async onMarket(): Promise<void> {
+    const now = this.scheduler.now();
+    for (const protective of [...this.protectives]) {
+      const quote = this.quote(protective.symbol);
+      if (!quote || protective.quantity <= 0) continue;
+      const long = protective.side === "SELL";
+      const touch = long ? quote.bid : quote.ask;
+      const stopped = protective.stop !== null && (long ? touch <= protective.stop : touch >= protective.stop);
+      const target = protective.target !== null && (long ? touch >= protective.target : touch <= protective.target);
+      if (!stopped && !target) continue;
+      this.protectives = this.protectives.filter((p) => p !== protective);
+      const open = Math.abs(this.net.get(this.key(protective.accountId, protective.symbol)) ?? 0);
+      const quantity = Math.min(protective.quantity, open);
+      if (quantity <= 1e-12) continue;
+      // A stop fills at the touch or worse (gaps go through it); a target at its price.
+      const price = stopped ? this.slipped(protective.side, touch) : protective.target!;
+      await this.deliverFill(null, protective.accountId, protective.symbol, protective.side, quantity, price, stopped ? "stop_loss" : "take_profit", now);
+    }
+  }
+
+  private async answer(orderId: OrderId, report: Parameters<VenueAdapter["report"]>[0]): Promise<void> {
+    if (!this.live.has(orderId)) return; // cancelled meanwhile (a timeout)
+    if (report.type === "rejected") this.live.delete(orderId);
+    await this.report(report);
+  }
+
+  private async fill(order: AllowedOrder, quantity: number, at: number): Promise<void> {
+    if (!this.live.has(order.orderId)) return;
+    const quote = this.quote(order.symbol);
+    if (!quote) {
+      this.live.delete(order.orderId);
+      await this.report({ type: "rejected", orderId: order.orderId, reason: `no market in ${order.symbol}`, at });
+      return;
+    }
+    let price = this.slipped(order.side, order.side === "BUY" ? quote.ask : quote.bid);
+    if (order.kind === "flatten") {
+      const penalty = this.params.liquidationPenaltyBps / 10_000;
+      price = order.side === "BUY" ? price * (1 + penalty) : price * (1 - penalty);
+    }
+    if (order.limitPrice !== null && (order.side === "BUY" ? price > order.limitPrice : price < order.limitPrice)) {
+      this.live.delete(order.orderId);
+      await this.report({ type: "cancelled", orderId: order.orderId, reason: `limit ${order.limitPrice} not reached (market ${price})`, at });
+      return;
+    }
+    const filledBefore = this.filled.get(order.orderId) ?? 0;
+    this.filled.set(order.orderId, filledBefore + quantity);
+    if (filledBefore + quantity >= order.quantity - 1e-9) {
+      this.live.delete(order.orderId);
+      this.filled.delete(order.orderId);
+    }
+    if (order.kind === "entry" && (order.slPrice !== null || order.tpPrice !== null)) {
+      this.protectives.push({
+        accountId: order.accountId,
+        symbol: order.symbol,
+        side: order.side === "BUY" ? "SELL" : "BUY",
+        quantity,
+        stop: order.slPrice,
+        target: order.tpPrice,
+      });
+    }
+    const trigger = order.kind === "flatten" ? "liquidation" : "order";
+    await this.deliverFill(order.orderId, order.accountId, order.symbol, order.side, quantity, price, trigger, at);
+  }
+
+  private readonly filled = new Map<OrderId, number>();
+
+  private async deliverFill(
+    orderId: OrderId | null,
+    accountId: AccountId,
+    symbol: SymbolId,
+    side: Side,
+    quantity: number,
+    rawPrice: number,
+    trigger: "order" | "stop_loss" | "take_profit" | "liquidation",
+    at: number,
+  ): Promise<void> {
+    const instrument = this.config().instruments[symbol];
+    const price = Number(rawPrice.toPrecision(10));
+    const feeUsd = Number(((quantity * (instrument?.contractSize ?? 1) * price * this.params.feeBps) / 10_000).toFixed(2));
+    const key = this.key(accountId, symbol);
+    const before = this.net.get(key) ?? 0;
+    const after = before + (side === "BUY" ? quantity : -quantity);
+    this.net.set(key, Math.abs(after) < 1e-9 ? 0 : after);
+    // Protection shrinks with the position it protects, and goes when the position is flat.
+    if (Math.abs(after) < 1e-9) this.protectives = this.protectives.filter((p) => this.key(p.accountId, p.symbol) !== key);
+    await this.report({ type: "filled", orderId, accountId, symbol, side, quantity, price, feeUsd, trigger, at });
+  }
+
+  private slipped(side: Side, price: number): number {
+    const slip = this.params.slippageBps / 10_000;
+    return side === "BUY" ? price * (1 + slip) : price * (1 - slip);
+  }
+
+  private key(accountId: AccountId, symbol: SymbolId): string {
+    return `${accountId}|${symbol}`;
+  }
+}

@@ -1,0 +1,171 @@
+import type { AccountView } from "./engine/views";
+import type { Random } from "./sim/random";
+
+/**
+ * Simple seeded strategies for the demo and for simulation runs. A strategy sees, at its turn,
+ * the recent prices of its symbols and its account, and returns the intents it wants to send;
+ * it learns what the risk engine thought of them only from its account the next turn.
+ */
+export type IntentDraft = {
+  readonly symbol: string;
+  readonly action: "OPEN" | "CLOSE" | "SCALE" | "FLATTEN";
+  readonly side: "BUY" | "SELL";
+  readonly quantity?: number;
+  readonly slPrice?: number;
+  readonly tpPrice?: number;
+  readonly referencePrice?: number;
+  readonly stats?: { readonly winRate: number; readonly winLossRatio: number };
+};
+
+export type StrategyTurn = {
+  readonly now: number;
+  /** Recent prices per symbol, oldest first (one a market step). */
+  readonly prices: ReadonlyMap<string, readonly number[]>;
+  readonly account: AccountView;
+};
+
+export interface Strategy {
+  readonly strategyId: string;
+  readonly symbols: readonly string[];
+  turn(turn: StrategyTurn): IntentDraft[];
+}
+
+const position = (account: AccountView, symbol: string) => account.positions.find((p) => p.symbol === symbol)?.quantity ?? 0;
+
+/** A well-behaved strategy does not knock on a symbol the gate has locked for it. */
+const locked = (account: AccountView, symbol: string, now: number) =>
+  account.vetoes.some((veto) => veto.symbol === symbol && (veto.expiresAt === null || veto.expiresAt > now));
+
+function stdev(values: readonly number[]): number {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+}
+
+/** Log returns of the last `n` prices. */
+function returns(prices: readonly number[], n: number): number[] {
+  const recent = prices.slice(-n - 1);
+  return recent.slice(1).map((price, i) => Math.log(price / recent[i]!));
+}
+
+const decimals = (price: number) => (price < 10 ? 5 : price < 1_000 ? 3 : 2);
+const round = (price: number) => Number(price.toFixed(decimals(price)));
+
+/**
+ * Momentum: when the last `lookback` steps moved more than `threshold` standard deviations,
+ * enter in their direction with a stop two sigmas away and a target four; exit when the move
+ * turns.
+ */
+export function momentum(symbols: readonly string[], sizes: Readonly<Record<string, number>>, lookback = 20, threshold = 1.2): Strategy {
+  return {
+    strategyId: "momentum",
+    symbols,
+    turn: ({ now, prices, account }) => {
+      const intents: IntentDraft[] = [];
+      for (const symbol of symbols) {
+        const series = prices.get(symbol) ?? [];
+        if (series.length <= lookback || (position(account, symbol) === 0 && locked(account, symbol, now))) continue;
+        const r = returns(series, lookback);
+        const sigma = stdev(r) || 1e-6;
+        const move = r.reduce((a, b) => a + b, 0) / (sigma * Math.sqrt(r.length));
+        const last = series[series.length - 1]!;
+        const held = position(account, symbol);
+        const band = last * sigma * Math.sqrt(lookback);
+        if (held === 0 && Math.abs(move) > threshold) {
+          const side = move > 0 ? "BUY" : "SELL";
+          const sign = side === "BUY" ? 1 : -1;
+          intents.push({
+            symbol,
+            action: "OPEN",
+            side,
+            quantity: sizes[symbol] ?? 1,
+            referencePrice: last,
+            slPrice: round(last - sign * band),
+            tpPrice: round(last + sign * 2 * band),
+            stats: { winRate: 0.52, winLossRatio: 1.6 },
+          });
+        } else if (held !== 0 && Math.sign(move) === -Math.sign(held) && Math.abs(move) > threshold / 2) {
+          intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
+        }
+      }
+      return intents;
+    },
+  };
+}
+
+/** Mean reversion: fade a price `entryZ` standard deviations from its recent mean; exit near the mean. */
+export function meanReversion(symbols: readonly string[], sizes: Readonly<Record<string, number>>, window = 30, entryZ = 1.8): Strategy {
+  return {
+    strategyId: "mean-reversion",
+    symbols,
+    turn: ({ now, prices, account }) => {
+      const intents: IntentDraft[] = [];
+      for (const symbol of symbols) {
+        const series = (prices.get(symbol) ?? []).slice(-window);
+        if (series.length < window || (position(account, symbol) === 0 && locked(account, symbol, now))) continue;
+        const mean = series.reduce((a, b) => a + b, 0) / series.length;
+        const sd = stdev(series) || 1e-9;
+        const last = series[series.length - 1]!;
+        const z = (last - mean) / sd;
+        const held = position(account, symbol);
+        if (held === 0 && Math.abs(z) > entryZ) {
+          const side = z > 0 ? "SELL" : "BUY";
+          const sign = side === "BUY" ? 1 : -1;
+          intents.push({
+            symbol,
+            action: "OPEN",
+            side,
+            quantity: sizes[symbol] ?? 1,
+            referencePrice: last,
+            slPrice: round(last - sign * 2 * sd),
+            tpPrice: round(mean),
+            stats: { winRate: 0.58, winLossRatio: 1.1 },
+          });
+        } else if (held !== 0 && Math.abs(z) < 0.3) {
+          intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
+        }
+      }
+      return intents;
+    },
+  };
+}
+
+/**
+ * A deliberately reckless strategy, to show the gate at work: random entries, now and then far
+ * too large, on stale or made-up prices, with no edge, in bursts; tight stops that get hit.
+ */
+export function reckless(symbols: readonly string[], sizes: Readonly<Record<string, number>>, random: Random): Strategy {
+  return {
+    strategyId: "reckless",
+    symbols,
+    turn: ({ prices, account }) => {
+      const intents: IntentDraft[] = [];
+      const burst = random.next() < 0.08 ? 12 : 1;
+      for (let k = 0; k < burst; k++) {
+        const symbol = symbols[Math.floor(random.next() * symbols.length)]!;
+        const series = prices.get(symbol) ?? [];
+        const last = series[series.length - 1];
+        if (last === undefined) continue;
+        const held = position(account, symbol);
+        if (held !== 0 && random.next() < 0.3) {
+          intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
+          continue;
+        }
+        const side = random.next() < 0.5 ? "BUY" : "SELL";
+        const sign = side === "BUY" ? 1 : -1;
+        const roll = random.next();
+        const size = (sizes[symbol] ?? 1) * (roll < 0.1 ? 60 : 1 + Math.floor(random.next() * 3));
+        const claimed = roll > 0.93 ? last * (1 + sign * 0.07) : last; // a price it made up
+        intents.push({
+          symbol,
+          action: "OPEN",
+          side,
+          quantity: size,
+          referencePrice: round(claimed),
+          slPrice: round(last * (1 - sign * 0.0015)),
+          stats: roll > 0.85 && roll <= 0.93 ? { winRate: 0.35, winLossRatio: 1 } : { winRate: 0.5, winLossRatio: 1.4 },
+        });
+      }
+      return intents;
+    },
+  };
+}
