@@ -1,5 +1,6 @@
 "use client";
 
+import { useEffect, useState } from "react";
 import type { AccountView } from "@/server/realtime-protocol";
 import type { BreakerAction } from "./BreakerDialog";
 
@@ -33,6 +34,31 @@ export function AccountCard({ account, onAction }: { account: AccountView; onAct
           {account.reducing.untilReset ? " · until the daily reset" : " · until an operator ends it"}
         </p>
       ) : null}
+      <dl className="figures">
+        <div>
+          <dt>Equity</dt>
+          <dd data-testid="equity">{money.format(account.equityUsd)}</dd>
+        </div>
+        <div>
+          <dt>Today</dt>
+          <dd className={account.equityUsd >= account.baselineUsd ? "badge-ok" : "badge-bad"}>
+            {money.format(account.equityUsd - account.baselineUsd)}
+            {account.baselineShadow ? " (shadow baseline)" : ""}
+          </dd>
+        </div>
+        <div>
+          <dt>Daily loss floor</dt>
+          <dd>{money.format(account.dailyLossFloorUsd)}</dd>
+        </div>
+        <div>
+          <dt>Max loss floor</dt>
+          <dd>{money.format(account.maxLossFloorUsd)}</dd>
+        </div>
+        <div>
+          <dt>Open positions</dt>
+          <dd>{account.positions.length}</dd>
+        </div>
+      </dl>
       <table className="breakers">
         <caption>Circuit breakers</caption>
         <thead>
@@ -78,9 +104,47 @@ export function AccountCard({ account, onAction }: { account: AccountView; onAct
           ))}
         </tbody>
       </table>
+      <VetoList account={account} />
       <p className="muted">
         Decisions: {account.decisions.allowed} allowed · {account.decisions.denied} denied
       </p>
     </section>
   );
+}
+
+/** The account's veto registry: locked symbols and locked sides still in force. */
+function VetoList({ account }: { account: AccountView }) {
+  const now = useNow(1_000);
+  const inForce = [
+    ...account.vetoes.map((veto) => ({ key: veto.symbol, what: veto.symbol, ...veto })),
+    ...account.sideLocks.map((lock) => ({ key: `side-${lock.side}`, what: `all ${lock.side} entries`, ...lock })),
+  ].filter((lock) => lock.expiresAt === null || lock.expiresAt > now);
+  return (
+    <section aria-label="Veto registry" data-testid="vetoes">
+      <h3>Locked</h3>
+      {inForce.length === 0 ? (
+        <p className="muted">Nothing locked.</p>
+      ) : (
+        <ul className="vetoes">
+          {inForce.map((lock) => (
+            <li key={lock.key}>
+              <strong>{lock.what}</strong> · {lock.reason.replaceAll("_", " ")}
+              {lock.valueAtTrigger !== null ? ` at ${lock.valueAtTrigger}` : ""} · since {when(lock.since)} ·{" "}
+              {lock.expiresAt === null ? "until the daily reset" : `until ${when(lock.expiresAt)}`}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The time, refreshed every `intervalMs`: timed locks leave the list when they end. */
+function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
 }

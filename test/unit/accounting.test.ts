@@ -35,6 +35,30 @@ describe("positions from fills", () => {
     expect(closed.account.balanceUsd).toBeCloseTo(100_000 - 14 + 600, 6);
   });
 
+  it("books a short opened in two partial fills, partly covered, then flipped long through zero, with fees", () => {
+    // Hand-computed, EURUSD contract 100,000:
+    //   SELL 1 @ 1.1000 (fee 3) + SELL 1 @ 1.1010 (fee 3)  -> short 2 @ 1.1005, balance 99,994
+    //   BUY 0.5 @ 1.0950 (fee 1.5): +0.0055 × 0.5 lots = +275 -> short 1.5, balance 100,267.50
+    //   at 1.0900: floating +0.0105 × 1.5 lots = +1,575 -> equity 101,842.50
+    //   BUY 3 @ 1.0900 (fee 9): covers 1.5 (+1,575), flips long 1.5 @ 1.09 -> balance 101,833.50
+    const shortFills = run(given(opened), {
+      type: "RecordFills",
+      at: 1_000,
+      fills: [fill("SELL", 1, 1.1, { feeUsd: 3 }), fill("SELL", 1, 1.101, { feeUsd: 3 })],
+    });
+    expect(shortFills.account.positions.get(EURUSD)).toEqual({ quantity: -2, avgPrice: expect.closeTo(1.1005, 12) });
+    expect(shortFills.account.balanceUsd).toBeCloseTo(99_994, 6);
+    const covered = run(shortFills.state, { type: "RecordFills", at: 2_000, fills: [fill("BUY", 0.5, 1.095, { feeUsd: 1.5 })] });
+    expect(covered.account.positions.get(EURUSD)!.quantity).toBeCloseTo(-1.5, 12);
+    expect(covered.account.balanceUsd).toBeCloseTo(100_267.5, 6);
+    const marked = run(covered.state, tick(1.09, 3_000));
+    expect(equityUsd(marked.account)).toBeCloseTo(101_842.5, 6);
+    const flipped = run(marked.state, { type: "RecordFills", at: 4_000, fills: [fill("BUY", 3, 1.09, { feeUsd: 9 })] });
+    expect(flipped.account.positions.get(EURUSD)).toEqual({ quantity: expect.closeTo(1.5, 12), avgPrice: 1.09 });
+    expect(flipped.account.balanceUsd).toBeCloseTo(101_833.5, 6);
+    expect(equityUsd(flipped.account)).toBeCloseTo(101_833.5, 6);
+  });
+
   it("refuses a batch with an unknown instrument whole, recording nothing", () => {
     const result = when(given(opened), { type: "RecordFills", at: 1, fills: [fill("BUY", 1, 1.1), fill("BUY", 1, 5, { symbol: SymbolId.parse("NOPE") })] });
     expect(result).toEqual({ ok: false, rejection: { code: "unknown_instrument", symbol: "NOPE" } });
