@@ -65,18 +65,18 @@ export const demoOptions: SimulationOptions = {
   stepMs: 500,
   bookEverySteps: 4,
   barMs: 5_000,
-  timeScale: 1_000,
+  timeScale: 400,
   strategyEveryMs: 1_000,
   // A venue flaky enough that the demo shows its breakers: rejects, rare timeouts and slow acks.
-  venue: { ...defaultVenueParams, rejectProbability: 0.06, timeoutProbability: 0.005, latencySpikeProbability: 0.01 },
+  venue: { ...defaultVenueParams, rejectProbability: 0.025, timeoutProbability: 0.003, latencySpikeProbability: 0.01 },
   pipeline: defaultPipelineOptions,
 };
 
 function strategiesFor(random: Random): Map<string, Strategy> {
   return new Map<string, Strategy>([
-    ["demo-ftmo-100k", momentum(["EURUSD", "XAUUSD", "US500"], { EURUSD: 2, XAUUSD: 3, US500: 20 })],
-    ["demo-e8-50k", reckless(["BTCUSD", "NAS100", "XAUUSD", "GBPUSD"], { BTCUSD: 0.1, NAS100: 1, XAUUSD: 0.5, GBPUSD: 0.5 }, random)],
-    ["demo-inst-1m", meanReversion(["US500", "NAS100", "GBPUSD", "XAUUSD"], { US500: 40, NAS100: 10, GBPUSD: 8, XAUUSD: 2 })],
+    ["demo-ftmo-100k", momentum(["EURUSD", "GBPUSD", "XAUUSD", "US500", "NAS100"], { EURUSD: 0.5, GBPUSD: 0.5, XAUUSD: 0.2, US500: 5, NAS100: 1.5 })],
+    ["demo-e8-50k", reckless(["BTCUSD", "NAS100", "XAUUSD", "GBPUSD", "EURUSD", "US500", "USDJPY"], { BTCUSD: 0.1, NAS100: 1, XAUUSD: 0.5, GBPUSD: 0.5, EURUSD: 0.5, US500: 3, USDJPY: 0.5 }, random)],
+    ["demo-inst-1m", meanReversion(["US500", "NAS100", "GBPUSD", "EURUSD", "XAUUSD", "BTCUSD"], { US500: 20, NAS100: 5, GBPUSD: 4, EURUSD: 4, XAUUSD: 2, BTCUSD: 1 })],
   ]);
 }
 

@@ -32,6 +32,13 @@ export interface Strategy {
 
 const position = (account: AccountView, symbol: string) => account.positions.find((p) => p.symbol === symbol)?.quantity ?? 0;
 
+/** How far the price has gone against the position since its average entry (0 when flat or in profit). */
+function adverse(account: AccountView, symbol: string, last: number): number {
+  const held = account.positions.find((p) => p.symbol === symbol);
+  if (!held) return 0;
+  return Math.max(0, (held.avgPrice - last) * Math.sign(held.quantity));
+}
+
 /** A well-behaved strategy does not knock on a symbol the gate has locked for it. */
 const locked = (account: AccountView, symbol: string, now: number) =>
   account.vetoes.some((veto) => veto.symbol === symbol && (veto.expiresAt === null || veto.expiresAt > now));
@@ -52,8 +59,10 @@ const round = (price: number) => Number(price.toFixed(decimals(price)));
 
 /**
  * Momentum: when the last `lookback` steps moved more than `threshold` standard deviations,
- * enter in their direction with a stop two sigmas away and a target four; exit when the move
- * turns.
+ * enter in their direction; exit when the move turns or the price has gone two σ-bands against
+ * the entry. The order carries a disaster stop six
+ * σ-bands away (σ-band: the move the lookback's volatility makes over the lookback), which the
+ * risk engine sizes with and the venue holds, and a target three bands away.
  */
 export function momentum(symbols: readonly string[], sizes: Readonly<Record<string, number>>, lookback = 20, threshold = 1.2): Strategy {
   return {
@@ -63,7 +72,8 @@ export function momentum(symbols: readonly string[], sizes: Readonly<Record<stri
       const intents: IntentDraft[] = [];
       for (const symbol of symbols) {
         const series = prices.get(symbol) ?? [];
-        if (series.length <= lookback || (position(account, symbol) === 0 && locked(account, symbol, now))) continue;
+        const flat = position(account, symbol) === 0;
+        if (series.length <= lookback || (flat && (locked(account, symbol, now) || account.tradingState !== "ACTIVE"))) continue;
         const r = returns(series, lookback);
         const sigma = stdev(r) || 1e-6;
         const move = r.reduce((a, b) => a + b, 0) / (sigma * Math.sqrt(r.length));
@@ -79,11 +89,11 @@ export function momentum(symbols: readonly string[], sizes: Readonly<Record<stri
             side,
             quantity: sizes[symbol] ?? 1,
             referencePrice: last,
-            slPrice: round(last - sign * band),
-            tpPrice: round(last + sign * 2 * band),
+            slPrice: round(last - sign * 6 * band),
+            tpPrice: round(last + sign * 3 * band),
             stats: { winRate: 0.52, winLossRatio: 1.6 },
           });
-        } else if (held !== 0 && Math.sign(move) === -Math.sign(held) && Math.abs(move) > threshold / 2) {
+        } else if (held !== 0 && ((Math.sign(move) === -Math.sign(held) && Math.abs(move) > threshold / 2) || adverse(account, symbol, last) > 2 * band)) {
           intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
         }
       }
@@ -92,7 +102,12 @@ export function momentum(symbols: readonly string[], sizes: Readonly<Record<stri
   };
 }
 
-/** Mean reversion: fade a price `entryZ` standard deviations from its recent mean; exit near the mean. */
+/**
+ * Mean reversion: fade a price `entryZ` standard deviations from its recent mean; take profit
+ * at the mean, cut the trade itself when the price has gone one σ-band (the move the window's
+ * return volatility makes over the window) against its entry, with a disaster stop at the venue
+ * two bands away.
+ */
 export function meanReversion(symbols: readonly string[], sizes: Readonly<Record<string, number>>, window = 30, entryZ = 1.8): Strategy {
   return {
     strategyId: "mean-reversion",
@@ -101,10 +116,12 @@ export function meanReversion(symbols: readonly string[], sizes: Readonly<Record
       const intents: IntentDraft[] = [];
       for (const symbol of symbols) {
         const series = (prices.get(symbol) ?? []).slice(-window);
-        if (series.length < window || (position(account, symbol) === 0 && locked(account, symbol, now))) continue;
+        const flat = position(account, symbol) === 0;
+        if (series.length < window || (flat && (locked(account, symbol, now) || account.tradingState !== "ACTIVE"))) continue;
         const mean = series.reduce((a, b) => a + b, 0) / series.length;
         const sd = stdev(series) || 1e-9;
         const last = series[series.length - 1]!;
+        const band = last * (stdev(returns(series, window - 1)) || 1e-6) * Math.sqrt(window);
         const z = (last - mean) / sd;
         const held = position(account, symbol);
         if (held === 0 && Math.abs(z) > entryZ) {
@@ -116,11 +133,11 @@ export function meanReversion(symbols: readonly string[], sizes: Readonly<Record
             side,
             quantity: sizes[symbol] ?? 1,
             referencePrice: last,
-            slPrice: round(last - sign * 2 * sd),
+            slPrice: round(last - sign * 2 * band),
             tpPrice: round(mean),
             stats: { winRate: 0.58, winLossRatio: 1.1 },
           });
-        } else if (held !== 0 && Math.abs(z) < 0.3) {
+        } else if (held !== 0 && (Math.abs(z) < 0.3 || adverse(account, symbol, last) > band)) {
           intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
         }
       }
@@ -137,11 +154,16 @@ export function reckless(symbols: readonly string[], sizes: Readonly<Record<stri
   return {
     strategyId: "reckless",
     symbols,
-    turn: ({ prices, account }) => {
+    turn: ({ now, prices, account }) => {
       const intents: IntentDraft[] = [];
+      // Even a reckless strategy hears "halted" now and then: it only tries once in a while.
+      if (account.tradingState !== "ACTIVE" && random.next() < 0.8) return intents;
       const burst = random.next() < 0.08 ? 12 : 1;
       for (let k = 0; k < burst; k++) {
-        const symbol = symbols[Math.floor(random.next() * symbols.length)]!;
+        let symbol = symbols[Math.floor(random.next() * symbols.length)]!;
+        // It mostly moves on from a symbol the gate locked, but not always.
+        const open = symbols.filter((s) => !locked(account, s, now));
+        if (locked(account, symbol, now) && open.length > 0 && random.next() < 0.8) symbol = open[Math.floor(random.next() * open.length)]!;
         const series = prices.get(symbol) ?? [];
         const last = series[series.length - 1];
         if (last === undefined) continue;
