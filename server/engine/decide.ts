@@ -6,7 +6,7 @@ import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
 import type { Denial, Review } from "./guards";
-import { guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
+import { enabledChain, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
 import { activeSideLock, activeVeto, equityUsd, evolve, snapshotBaselines } from "./state";
@@ -165,8 +165,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   let approved = orderQuantity(ctx);
   let stopPrice = intent.slPrice;
   const advisories: string[] = [];
-  for (const guard of guardChain) {
-    if (!guardEnabled(guard, state.config)) continue;
+  for (const guard of enabledChain(state.config)) {
     const result = guard.check(ctx);
     if (result === null) continue;
     if ("reason" in result) return denied(intent, guard.name, result, advisories);

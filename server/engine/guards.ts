@@ -379,23 +379,59 @@ const positionCorrelation: Guard = {
   check: ({ intent, account, state, config }) => {
     if (reducesExposure(intent)) return null;
     const { maxCorrelation, minObservations } = config.guards.positionCorrelation;
-    const direction = intent.side === "BUY" ? 1 : -1;
-    const partners = state.pairs.get(intent.symbol);
-    for (const [symbol, position] of account.positions) {
-      if (symbol === intent.symbol) continue;
-      const moments = partners?.get(symbol);
-      // Too few shared returns, or a side that does not vary: no correlation to judge by.
-      if (!moments || moments.n < minObservations || moments.correlation === null) {
-        return deny("insufficient_history", moments?.n ?? 0, minObservations, symbol);
-      }
-      const signed = moments.correlation * Math.sign(position.quantity) * direction;
-      if (exceeds(signed, maxCorrelation)) {
-        return deny("correlated_with_position", significant(signed), maxCorrelation, `${position.quantity > 0 ? "long" : "short"} ${symbol}`);
-      }
+    const summary = positionCorrelations(intent.symbol, account.positions, state.pairs.get(intent.symbol), minObservations);
+    if (summary.missing) return deny("insufficient_history", summary.missing.observations, minObservations, summary.missing.symbol);
+    const worst = intent.side === "BUY" ? summary.buy : summary.sell;
+    if (worst && exceeds(worst.signed, maxCorrelation)) {
+      return deny("correlated_with_position", significant(worst.signed), maxCorrelation, `${worst.quantity > 0 ? "long" : "short"} ${worst.symbol}`);
     }
     return null;
   },
 };
+
+type Worst = { readonly signed: number; readonly symbol: string; readonly quantity: number };
+type PositionCorrelations = { readonly missing: { symbol: string; observations: number } | null; readonly buy: Worst | null; readonly sell: Worst | null };
+
+const correlationSummaries = new WeakMap<object, WeakMap<object, Map<number, PositionCorrelations>>>();
+const noPartners = new Map<string, never>();
+
+/**
+ * For a symbol and an account's positions: the first position without enough shared history,
+ * else the highest signed correlation a BUY and a SELL would have with a position (the first
+ * in position order on ties). Worked out once per positions and pair statistics.
+ */
+function positionCorrelations(
+  symbol: Intent["symbol"],
+  positions: AccountState["positions"],
+  partners: ReadonlyMap<string, { n: number; correlation: number | null }> | undefined,
+  minObservations: number,
+): PositionCorrelations {
+  const pairs = partners ?? noPartners;
+  let byPositions = correlationSummaries.get(pairs);
+  if (!byPositions) correlationSummaries.set(pairs, (byPositions = new WeakMap()));
+  let byMin = byPositions.get(positions);
+  if (!byMin) byPositions.set(positions, (byMin = new Map()));
+  const known = byMin.get(minObservations);
+  if (known && partners !== undefined) return known;
+  let buy: Worst | null = null;
+  let sell: Worst | null = null;
+  let missing: PositionCorrelations["missing"] = null;
+  for (const [held, position] of positions) {
+    if (held === symbol) continue;
+    const moments = pairs.get(held);
+    // Too few shared returns, or a side that does not vary: no correlation to judge by.
+    if (!moments || moments.n < minObservations || moments.correlation === null) {
+      missing = { symbol: held, observations: moments?.n ?? 0 };
+      break;
+    }
+    const signedBuy = moments.correlation * Math.sign(position.quantity);
+    if (!buy || signedBuy > buy.signed) buy = { signed: signedBuy, symbol: held, quantity: position.quantity };
+    if (!sell || -signedBuy > sell.signed) sell = { signed: -signedBuy, symbol: held, quantity: position.quantity };
+  }
+  const summary = { missing, buy, sell };
+  if (partners !== undefined) byMin.set(minObservations, summary);
+  return summary;
+}
 
 /**
  * 15. CVaR: the historical-simulation CVaR of the symbol's position after the trade (the mean of
@@ -527,4 +563,13 @@ export const guardChain: readonly Guard[] = [
 /** Whether the configuration runs `guard` (the halt, parameter validity and the loss floors always run). */
 export function guardEnabled(guard: Guard, config: EngineConfig): boolean {
   return guard.enabled?.(config) ?? true;
+}
+
+const chains = new WeakMap<EngineConfig, readonly Guard[]>();
+
+/** The guards `config` runs, in chain order (worked out once per configuration). */
+export function enabledChain(config: EngineConfig): readonly Guard[] {
+  let chain = chains.get(config);
+  if (!chain) chains.set(config, (chain = guardChain.filter((guard) => guardEnabled(guard, config))));
+  return chain;
 }
