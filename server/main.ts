@@ -10,6 +10,7 @@ import { WallClockScheduler } from "./sim/scheduler";
 import { Ledger } from "./ledger";
 import { scheduleClock } from "./clock";
 import { attachRealtime } from "./realtime";
+import { Metrics } from "./metrics";
 import { Runtime } from "./runtime";
 import { installServices } from "./services";
 
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
 
-  const runtime = await Runtime.load(new Ledger(db), config.engine);
+  const metrics = new Metrics();
+  const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, { metrics });
   console.log(`ledger replayed up to seq ${runtime.lastSeq} (${db.kind})`);
   if (config.demo === "accounts" && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     databaseKind: db.kind,
     startedAt: Date.now(),
     dashboards: realtime.connectedClients,
+    metrics,
   });
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -14,6 +14,7 @@ import { nextDeadline } from "./engine/breakers";
 import { accountView } from "./engine/views";
 import { AppError } from "./errors";
 import type { Ledger, LedgerRecord } from "./ledger";
+import type { RuntimeMetrics } from "./metrics";
 import type { Reviewer } from "./reviewer";
 import { obtainReview } from "./reviewer";
 
@@ -61,6 +62,7 @@ export class Runtime {
     private readonly ledger: Ledger,
     private readonly clock: () => number,
     private readonly reviewer: Reviewer | null,
+    private readonly metrics: RuntimeMetrics | null,
   ) {}
 
   /**
@@ -71,9 +73,9 @@ export class Runtime {
     ledger: Ledger,
     config: EngineConfig,
     clock: () => number = Date.now,
-    options: { reviewer?: Reviewer | null } = {},
+    options: { reviewer?: Reviewer | null; metrics?: RuntimeMetrics | null } = {},
   ): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock, options.reviewer ?? null);
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null);
     for await (const record of ledger.readAll()) runtime.apply(record);
     if (!isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
@@ -276,10 +278,15 @@ export class Runtime {
   }
 
   private async commit(command: Command, idempotencyKey?: string): Promise<LedgerRecord[]> {
+    const started = performance.now();
     const decided = decide(command, this.state);
+    if (command.type === "SubmitIntent") this.metrics?.observeEvaluation((performance.now() - started) / 1_000);
     if (!decided.ok) throw rejectionError(decided.rejection);
     if (decided.events.length === 0) return [];
+    const appending = performance.now();
     const records = await this.ledger.append(decided.events, idempotencyKey);
+    this.metrics?.observeAppend((performance.now() - appending) / 1_000, records.length);
+    for (const { event } of records) if (event.type === "intent.decided") this.metrics?.countDecision(event.decision);
     for (const record of records) this.apply(record);
     this.notify(records);
     return records;

@@ -1,3 +1,4 @@
+import type { Metrics } from "./metrics";
 import type { Runtime } from "./runtime";
 
 /**
@@ -10,6 +11,7 @@ export type Services = {
   readonly databaseKind: "pglite" | "postgresql";
   readonly startedAt: number;
   readonly dashboards: () => number;
+  readonly metrics: Metrics;
 };
 
 const KEY = Symbol.for("riskgate.services");

@@ -111,6 +111,21 @@ for (const database of databases) {
       expect(bad.body!.errors[0].path).toBe("initialBalanceUsd");
     });
 
+    it("exposes Prometheus metrics: decisions by outcome and reason, evaluation and append latency", async () => {
+      await freshPrice();
+      await api(server.url, "POST", "/api/v1/intents", intent("metrics-1"));
+      await api(server.url, "POST", "/api/v1/intents", intent("metrics-2", { symbol: "NOPE" }));
+      const response = await fetch(`${server.url}/api/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toContain("text/plain");
+      const text = await response.text();
+      expect(text).toMatch(/riskgate_decisions_total\{outcome="allowed",guard="",reason=""\} [1-9]/);
+      expect(text).toMatch(/riskgate_decisions_total\{outcome="denied",guard="parameter_validity",reason="unknown_instrument"\} [1-9]/);
+      expect(text).toMatch(/riskgate_evaluation_seconds_count [1-9]/);
+      expect(text).toMatch(/riskgate_ledger_append_seconds_count [1-9]/);
+      expect(text).toContain("riskgate_dashboards_connected");
+    });
+
     it("answers 404 problem+json for an account that does not exist", async () => {
       const response = await api(server.url, "GET", "/api/v1/accounts/nobody");
       expect(response.status).toBe(404);
