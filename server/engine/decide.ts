@@ -174,6 +174,14 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     if (result.stopPrice !== undefined && stopPrice === undefined) stopPrice = result.stopPrice;
     if (approved !== null && result.cap < approved) approved = result.cap;
   }
+  if (reducesExposure(intent)) {
+    // An exit closes at most the position (parameter_validity made sure there is one to close).
+    const held = Math.abs(account.positions.get(intent.symbol)?.quantity ?? 0);
+    if (approved === null || approved > held) {
+      if (approved !== null) advisories.push(`exit cut to the position: ${held}`);
+      approved = held;
+    }
+  }
   const price = orderPrice(ctx);
   const riskAtStopUsd =
     approved !== null && stopPrice !== undefined && price !== null && ctx.instrument

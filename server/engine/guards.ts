@@ -18,9 +18,10 @@ export type Review = ReviewOutcome | null | "skip";
  * data arrived. The halt, parameter validity and the loss floors cannot be switched off; the
  * others can, in `config.guards`.
  *
- * Exposure-reducing intents (CLOSE, FLATTEN) are checked by `parameter_validity` only (they
- * must still name a known instrument with finite numbers): they pass halts, vetoes, the
- * throttle, price, liquidity and book checks, so a position can always be exited. A limit
+ * Exposure-reducing intents (CLOSE, FLATTEN) are checked by `parameter_validity` only: they
+ * must name a known instrument with finite numbers and close a position (a SELL a long, a BUY a
+ * short); their size is cut to the position (decide.ts). They pass halts, vetoes, the throttle,
+ * price, liquidity and book checks, so a position can always be exited, and never more. A limit
  * is broken when the observed value is strictly above it, except where a guard says otherwise.
  */
 export type GuardContext = {
@@ -124,7 +125,13 @@ const parameterValidity: Guard = {
       if (value !== undefined && !Number.isFinite(value)) return deny("non_finite_input", field, "finite number");
     }
     if (!ctx.instrument) return deny("unknown_instrument", intent.symbol, "configured instrument");
-    if (reducesExposure(intent)) return null;
+    if (reducesExposure(intent)) {
+      // An exit must close something: a SELL a long, a BUY a short. Otherwise it would open a
+      // position past every halt and limit.
+      const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
+      const closes = intent.side === "SELL" ? held > 0 : held < 0;
+      return closes ? null : deny("nothing_to_close", held, intent.side === "SELL" ? "a long position" : "a short position");
+    }
     const price = orderPrice(ctx);
     if (price === null) return null; // price_sanity denies an order with no price at all
     const buy = intent.side === "BUY";

@@ -10,8 +10,10 @@ export type ReplayRecord = { readonly seq: number; readonly event: EngineEvent }
 export type Mismatch = {
   readonly seq: number;
   readonly intentId: string;
+  /** Null: the stream has no decision for a received intent. */
   readonly recorded: Decision | null;
-  readonly recomputed: Decision;
+  /** Null: the engine could not decide the intent (an unknown account, no intent before the decision). */
+  readonly recomputed: Decision | null;
 };
 
 export type ReplayResult = {
@@ -41,9 +43,9 @@ export function replay(records: Iterable<ReplayRecord>): ReplayResult {
     const decided = result.ok ? result.events.find((e) => e.type === "intent.decided") : undefined;
     return decided?.type === "intent.decided" ? decided.decision : null;
   };
+  /** A received intent whose decision is missing from the stream. */
   const settle = () => {
-    const recomputed = pending && recompute(pending);
-    if (pending && recomputed) mismatches.push({ seq: pending.seq, intentId: pending.intent.intentId, recorded: null, recomputed });
+    if (pending) mismatches.push({ seq: pending.seq, intentId: pending.intent.intentId, recorded: null, recomputed: recompute(pending) });
     pending = null;
   };
 
@@ -57,10 +59,12 @@ export function replay(records: Iterable<ReplayRecord>): ReplayResult {
     } else if (event.type === "intent.decided") {
       decisions++;
       if (!pending || pending.intent.intentId !== event.decision.intentId) {
+        // A decision with no intent before it cannot have been reproduced: fail closed.
         settle();
+        mismatches.push({ seq, intentId: event.decision.intentId, recorded: event.decision, recomputed: null });
       } else {
         const recomputed = recompute(pending);
-        if (recomputed && !sameDecision(recomputed, event.decision)) {
+        if (!recomputed || !sameDecision(recomputed, event.decision)) {
           mismatches.push({ seq, intentId: event.decision.intentId, recorded: event.decision, recomputed });
         }
         pending = null;

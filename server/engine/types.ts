@@ -54,6 +54,7 @@ export const DenialReason = z.enum([
   "sector_cap_exceeded",
   "non_finite_input",
   "unknown_instrument",
+  "nothing_to_close",
   "stop_on_wrong_side",
   "target_on_wrong_side",
   "symbol_locked",

@@ -97,26 +97,41 @@ export class ExecutionPipeline {
     return this.runtime.account(accountId).execution === "simulated";
   }
 
-  /** The order for an allowed intent; an exit is cut to the position it closes (nothing to close: no order). */
+  /**
+   * The order for an allowed intent. An exit is cut to what the position still has to close once
+   * the exits already open are done (nothing left: no order).
+   */
   private async enqueueDecision(seq: number, { intent, decision }: DecisionRecord): Promise<void> {
     const account = this.runtime.account(intent.accountId);
     const held = account.positions.find((position) => position.symbol === intent.symbol)?.quantity ?? 0;
     let quantity = decision.approvedQuantity ?? 0;
     if (intent.action === "FLATTEN" || intent.action === "CLOSE") {
       // Only what reduces the position: a SELL closes a long, a BUY a short.
-      const closable = (intent.side === "SELL" && held > 0) || (intent.side === "BUY" && held < 0) ? Math.abs(held) : 0;
+      const closing = this.runtime
+        .openOrders()
+        .filter(([, o]) => o.accountId === intent.accountId && o.symbol === intent.symbol && o.kind !== "entry" && o.side === intent.side)
+        .reduce((sum, [, o]) => sum + o.quantity - o.filledQuantity, 0);
+      const position = (intent.side === "SELL" && held > 0) || (intent.side === "BUY" && held < 0) ? Math.abs(held) : 0;
+      const closable = Math.max(0, position - closing);
       quantity = intent.action === "FLATTEN" ? closable : Math.min(quantity, closable);
     }
-    if (!(quantity > 0)) return;
+    if (!(quantity > 1e-12)) return;
     await this.enqueue(orderFromDecision(OrderId.parse(`o-${seq}`), intent, decision, quantity));
   }
 
+  /**
+   * Queues an order. Dominance: it replaces a waiting order for the same account and symbol,
+   * except that an entry never replaces an exit and only a flatten replaces a flatten.
+   */
   private async enqueue(order: AllowedOrder): Promise<void> {
-    const events: OrderEvent[] = [];
-    const rivals = this.waiting.filter((w) => w.accountId === order.accountId && w.symbol === order.symbol && (w.kind !== "flatten" || order.kind === "flatten"));
-    for (const rival of rivals) {
-      events.push({ type: "order.superseded", at: 0, orderId: rival.orderId, accountId: rival.accountId, byOrderId: order.orderId });
-    }
+    const replaces = (waiting: AllowedOrder) =>
+      waiting.accountId === order.accountId &&
+      waiting.symbol === order.symbol &&
+      (waiting.kind === "entry" || (waiting.kind === "exit" && order.kind !== "entry") || (waiting.kind === "flatten" && order.kind === "flatten"));
+    // Taken out of the queue before anything awaits, so the pump cannot send them meanwhile.
+    const rivals = this.waiting.filter(replaces);
+    for (const rival of rivals) this.waiting.splice(this.waiting.indexOf(rival), 1);
+    const events: OrderEvent[] = rivals.map((rival) => ({ type: "order.superseded", at: 0, orderId: rival.orderId, accountId: rival.accountId, byOrderId: order.orderId }));
     events.push({
       type: "order.queued",
       at: 0,
@@ -131,8 +146,12 @@ export class ExecutionPipeline {
       slPrice: order.slPrice,
       tpPrice: order.tpPrice,
     });
-    await this.runtime.recordOrders(events);
-    for (const rival of rivals) this.waiting.splice(this.waiting.indexOf(rival), 1);
+    try {
+      await this.runtime.recordOrders(events);
+    } catch (error) {
+      this.waiting.unshift(...rivals); // nothing was recorded: the rivals are still queued
+      throw error;
+    }
     this.waiting.push(order);
   }
 
@@ -150,9 +169,21 @@ export class ExecutionPipeline {
           return;
         }
         const order = this.waiting.shift()!;
+        // An entry waits in vain once its account is halted, locked out or reducing: it is
+        // cancelled, not sent. Exits and flattens always go.
+        const tradingState = this.runtime.account(order.accountId).tradingState;
+        if (order.kind === "entry" && tradingState !== "ACTIVE") {
+          await this.runtime.recordOrders([{ type: "order.cancelled", at: 0, orderId: order.orderId, accountId: order.accountId, reason: `account ${tradingState}: entry not sent` }]);
+          continue;
+        }
         // The ledger first: a crash after this line leaves an order that was sent or not, which
         // the next start cancels; never an order sent but not recorded.
-        await this.runtime.recordOrders([{ type: "order.sent", at: 0, orderId: order.orderId, accountId: order.accountId, venue: this.venue.name }]);
+        try {
+          await this.runtime.recordOrders([{ type: "order.sent", at: 0, orderId: order.orderId, accountId: order.accountId, venue: this.venue.name }]);
+        } catch (error) {
+          this.waiting.unshift(order);
+          throw error;
+        }
         this.sentTimes.push(now);
         const cancelTimeout = this.scheduler.at(now + this.options.ackTimeoutMs, () => this.timedOut(order.orderId));
         this.inflight.set(order.orderId, { order, sentAt: now, acknowledged: false, cancelTimeout });
@@ -189,7 +220,15 @@ export class ExecutionPipeline {
     }
     const orderId = report.orderId!;
     const inflight = this.inflight.get(orderId);
-    if (!inflight) return; // settled already (timed out): a late answer changes nothing
+    if (!inflight) {
+      // Settled already (timed out). A late fill still happened at the venue: it is booked, so
+      // positions and the loss floors see the real risk. Other late answers change nothing.
+      if (report.type === "filled") {
+        const { accountId, symbol, side, quantity, price, feeUsd, trigger } = report;
+        await this.runtime.recordFills([{ accountId, intentId: null, symbol, side, quantity, price, feeUsd, trigger }]);
+      }
+      return;
+    }
     const { order } = inflight;
     switch (report.type) {
       case "acknowledged": {

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { EngineEvent } from "@/server/engine/events";
 import { OrderId } from "@/server/engine/ids";
+import type { AllowedOrder } from "@/server/execution/orders";
 import { NotAllowedError, orderFromDecision } from "@/server/execution/orders";
+import { ExecutionPipeline } from "@/server/execution/pipeline";
+import { VenueAdapter } from "@/server/execution/venue";
 import type { LedgerRecord } from "@/server/ledger";
 import { pipelineHarness, SIM_START } from "./simulation";
 
@@ -165,10 +168,66 @@ describe("the execution pipeline", () => {
     await h.run(100);
     expect(h.runtime.openOrders()).toHaveLength(1);
     h.pipeline.stop();
-    const { ExecutionPipeline } = await import("@/server/execution/pipeline");
     await new ExecutionPipeline(h.runtime, h.venue, h.scheduler).start();
     expect(h.runtime.openOrders()).toEqual([]);
     expect(ofType(await h.events(), "order.cancelled")).toEqual([expect.objectContaining({ reason: "open when the server stopped" })]);
+  });
+});
+
+describe("the execution pipeline and the account's state", () => {
+  it("cancels a waiting entry once its account is halted, and never sends it", async () => {
+    const h = await start({}, { maxOrdersPerSecond: 1 });
+    for (const symbol of ["EURUSD", "GBPUSD"]) {
+      await h.runtime.recordMarket([{ kind: "tick", symbol: symbol as never, price: 1.085 }]);
+      await h.submit({ symbol });
+    }
+    await h.run(0); // the first is sent, the second waits for the rate window
+    await h.runtime.tripBreaker({ accountId: h.accountId, breaker: "manual", reason: "halt before the send", by: "rm" });
+    await h.run(3_000);
+    const events = await h.events();
+    const [, waiting] = ofType(events, "order.queued");
+    expect(ofType(events, "order.sent").map((s) => s.orderId)).not.toContain(waiting!.orderId);
+    expect(ofType(events, "order.cancelled")).toEqual([expect.objectContaining({ orderId: waiting!.orderId, reason: "account HALTED: entry not sent" })]);
+  });
+
+  it("never lets a newer entry supersede a waiting exit", async () => {
+    const h = await start({}, { maxOrdersPerSecond: 1 });
+    await h.price();
+    await h.submit({ quantity: 2 });
+    await h.run(2_000); // long 2
+    await h.price();
+    await h.submit({ quantity: 1 }); // sent
+    await h.submit({ action: "CLOSE", side: "SELL", quantity: 2 }); // waits
+    await h.submit({ quantity: 1 }); // waits: must not replace the exit
+    await h.run(5_000);
+    const events = await h.events();
+    const exit = ofType(events, "order.queued").find((q) => q.kind === "exit")!;
+    expect(ofType(events, "order.superseded").map((s) => s.orderId)).not.toContain(exit.orderId);
+    expect(ofType(events, "order.sent").map((s) => s.orderId)).toContain(exit.orderId);
+  });
+
+  it("books a fill that arrives after the order timed out", async () => {
+    const h = await start({});
+    // A venue that answers only after the timeout, and fills anyway.
+    class LateVenue extends VenueAdapter {
+      cancel(): void {}
+      protected place(order: AllowedOrder): void {
+        h.scheduler.at(h.scheduler.now() + 8_000, () =>
+          this.report({ type: "filled", orderId: order.orderId, accountId: order.accountId, symbol: order.symbol, side: order.side, quantity: order.quantity, price: 1.0851, feeUsd: 0, trigger: "order", at: h.scheduler.now() }),
+        );
+      }
+    }
+    h.pipeline.stop();
+    const pipeline = new ExecutionPipeline(h.runtime, new LateVenue("late"), h.scheduler, { maxOrdersPerSecond: 10, maxInflight: 10, ackTimeoutMs: 5_000 });
+    await pipeline.start();
+    await h.price();
+    await h.submit();
+    await h.run(10_000);
+    pipeline.stop();
+    const events = await h.events();
+    expect(ofType(events, "execution.failed")).toEqual([expect.objectContaining({ failure: "timeout" })]);
+    expect(ofType(events, "execution.filled")).toEqual([expect.objectContaining({ quantity: 1, price: 1.0851 })]);
+    expect(h.runtime.account(h.accountId).positions).toEqual([{ symbol: "EURUSD", quantity: 1, avgPrice: 1.0851 }]);
   });
 });
 

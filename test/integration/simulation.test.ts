@@ -38,17 +38,21 @@ describe("the live path under a seed", () => {
   });
 
   it("never turns a denied intent into an order, and every order has an allowed decision or a flatten instruction", () => {
-    const decisions = new Map<string, string>();
+    const decisions = new Map<string, { outcome: string; approvedQuantity: number | null }>();
     const flattens = new Set<number>();
     for (const { seq, event } of first) {
-      if (event.type === "intent.decided") decisions.set(`${event.decision.accountId}/${event.decision.intentId}`, event.decision.outcome);
+      if (event.type === "intent.decided") decisions.set(`${event.decision.accountId}/${event.decision.intentId}`, event.decision);
       if (event.type === "flatten.ordered") flattens.add(seq);
     }
     const queued = events(first).filter((e): e is Extract<EngineEvent, { type: "order.queued" }> => e.type === "order.queued");
     expect(queued.length).toBeGreaterThan(10);
     for (const order of queued) {
       if (order.intentId === null) expect(flattens.has(Number(order.orderId.slice(2)))).toBe(true);
-      else expect(decisions.get(`${order.accountId}/${order.intentId}`)).toBe("allowed");
+      else {
+        const decision = decisions.get(`${order.accountId}/${order.intentId}`)!;
+        expect(decision.outcome).toBe("allowed");
+        expect(order.quantity).toBeLessThanOrEqual((decision.approvedQuantity ?? Infinity) + 1e-9);
+      }
     }
   });
 

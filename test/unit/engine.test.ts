@@ -3,7 +3,7 @@ import type { EngineEvent } from "@/server/engine/events";
 import { evolve, initialState, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
 import { AccountId } from "@/server/engine/ids";
-import { accountId, config, given, intent, opened, priced, tripped, when } from "./given";
+import { accountId, config, given, intent, long, opened, priced, tripped, when } from "./given";
 
 function decisionOf(events: EngineEvent[]) {
   const decided = events.find((event) => event.type === "intent.decided");
@@ -42,10 +42,25 @@ describe("intent decisions", () => {
     expect(decisionOf(result.events).outcome).toBe("denied");
   });
 
-  it.each(["CLOSE", "FLATTEN"] as const)("allows a %s when the account is halted: exits always pass", (action) => {
-    const result = when(given(opened, priced, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action, side: "SELL" }) });
+  it.each(["CLOSE", "FLATTEN"] as const)("allows a %s of a position when the account is halted: exits always pass", (action) => {
+    const result = when(given(opened, long, priced, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action, side: "SELL" }) });
     if (!result.ok) throw new Error("expected events");
-    expect(decisionOf(result.events).outcome).toBe("allowed");
+    expect(decisionOf(result.events)).toMatchObject({ outcome: "allowed", approvedQuantity: 1 });
+  });
+
+  it.each([
+    ["with no position", [] as EngineEvent[], "SELL", 0],
+    ["on the side of the position", [long], "BUY", 1],
+  ] as const)("denies an exit %s: it would open exposure past the halt", (_label, held, side, observed) => {
+    const result = when(given(opened, ...held, priced, tripped), { type: "SubmitIntent", at: 3_000, intent: intent({ action: "CLOSE", side }) });
+    if (!result.ok) throw new Error("expected events");
+    expect(decisionOf(result.events)).toMatchObject({ outcome: "denied", guard: "parameter_validity", reason: "nothing_to_close", observed });
+  });
+
+  it("cuts an exit larger than the position to the position", () => {
+    const result = when(given(opened, long, priced), { type: "SubmitIntent", at: 3_000, intent: intent({ action: "CLOSE", side: "SELL", quantity: 5 }) });
+    if (!result.ok) throw new Error("expected events");
+    expect(decisionOf(result.events)).toMatchObject({ outcome: "allowed", approvedQuantity: 1, advisories: ["exit cut to the position: 1"] });
   });
 
   it("refuses an intent for an account that does not exist", () => {
@@ -99,8 +114,8 @@ describe("replay", () => {
       { type: "ResetBreaker", at: 6_000, accountId, breaker: "manual", reason: "clear", by: "rm" },
       { type: "SubmitIntent", at: 7_000, intent: intent({ intentId: "d" }) },
     ] as const;
-    let state = given(opened, priced);
-    const ledger: EngineEvent[] = [opened, priced];
+    let state = given(opened, long, priced);
+    const ledger: EngineEvent[] = [opened, long, priced];
     for (const command of commands) {
       const result = when(state, command);
       if (!result.ok) throw new Error(`unexpected rejection ${JSON.stringify(result.rejection)}`);
@@ -126,13 +141,37 @@ describe("replay", () => {
   });
 });
 
+describe("replay failing closed", () => {
+  it("reports a recorded decision that has no intent before it, or for an account it cannot decide", async () => {
+    const { replay } = await import("@/server/engine/replay");
+    const forged = {
+      intentId: "x",
+      accountId: "nobody",
+      outcome: "allowed",
+      approvedQuantity: 1e9,
+      guard: null,
+      reason: null,
+      observed: null,
+      limit: null,
+      advisories: [],
+    } as never;
+    const orphan = replay([{ seq: 1, event: { type: "intent.decided", at: 1, decision: forged } }]);
+    expect(orphan.mismatches).toEqual([{ seq: 1, intentId: "x", recorded: forged, recomputed: null }]);
+    const unknown = replay([
+      { seq: 1, event: { type: "intent.received", at: 1, intent: intent({ intentId: "x", accountId: "nobody" }) } },
+      { seq: 2, event: { type: "intent.decided", at: 1, decision: forged } },
+    ]);
+    expect(unknown.mismatches).toEqual([{ seq: 2, intentId: "x", recorded: forged, recomputed: null }]);
+  });
+});
+
 describe("firm-wide halt", () => {
   const other = AccountId.parse("acc-2");
   const openedOther: EngineEvent = { ...opened, account: { ...(opened as Extract<EngineEvent, { type: "account.opened" }>).account, accountId: other } } as EngineEvent;
   const halted: EngineEvent = { type: "firm.halted", at: 2_600, reason: "exchange outage", by: "cro" };
 
   it("denies entries on every account with firm_halted, while exits pass", () => {
-    const state = given(opened, openedOther, priced, halted);
+    const state = given(opened, openedOther, long, priced, halted);
     for (const id of [accountId, other]) {
       const result = when(state, { type: "SubmitIntent", at: 3_000, intent: intent({ accountId: id }) });
       if (!result.ok) throw new Error("rejected");

@@ -43,6 +43,20 @@ export const configured = (overrides: EngineConfigInput = {}): EngineEvent => ({
   config: EngineConfig.parse({ ...config, ...overrides, guards: { ...config.guards, ...overrides.guards } }),
 });
 
+/** A long position of 1 lot EURUSD from 1.1, filled at t = 1,500 ms (something for exits to close). */
+export const long: EngineEvent = {
+  type: "execution.filled",
+  at: 1_500,
+  accountId,
+  intentId: null,
+  symbol: SymbolId.parse("EURUSD"),
+  side: "BUY",
+  quantity: 1,
+  price: 1.1,
+  feeUsd: 0,
+  trigger: "order",
+};
+
 /** EURUSD last traded at 1.1 at t = 2,500 ms. */
 export const priced: EngineEvent = { type: "market.tick", at: 2_500, symbol: SymbolId.parse("EURUSD"), price: 1.1 };
 

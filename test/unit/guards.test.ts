@@ -3,7 +3,7 @@ import type { EngineEvent } from "@/server/engine/events";
 import { SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
 import { evolve } from "@/server/engine/state";
-import { accountId, configured, decision, denial, EURUSD, given, intent, opened, priced, when } from "./given";
+import { accountId, configured, decision, denial, EURUSD, given, intent, long, opened, priced, when } from "./given";
 
 describe("parameter_validity", () => {
   it("denies an intent on an instrument that is not configured", () => {
@@ -78,7 +78,7 @@ describe("veto_registry", () => {
   });
 
   it("lets a close through on a locked symbol", () => {
-    expect(decision(given(opened, priced, locked(null)), { action: "CLOSE", side: "SELL" }).outcome).toBe("allowed");
+    expect(decision(given(opened, long, priced, locked(null)), { action: "CLOSE", side: "SELL" }).outcome).toBe("allowed");
   });
 
   it("allows entries again once the symbol is unlocked", () => {
@@ -238,6 +238,7 @@ describe("exposure-reducing intents", () => {
     const hostile = given(
       configured({ guards: { throttle: { maxIntentsPerSecond: 1, maxOrderNotionalUsd: 1 }, liquidity: { maxAdvPct: 0.000001 } } }),
       opened,
+      long,
       { type: "breaker.tripped", at: 100, accountId, breaker: "manual", reason: "halt", by: "rm" },
       { type: "veto.added", at: 100, accountId, symbol: EURUSD, reason: "manual", note: "", expiresAt: null, valueAtTrigger: null, by: "rm" },
       { type: "intent.received", at: 2_900, intent: intent({ intentId: "earlier" }) },
@@ -394,10 +395,10 @@ describe("kelly_sizing", () => {
     expect(denial(decision(strict))).toMatchObject({ guard: "kelly_sizing", reason: "missing_stats" });
   });
 
-  it("never caps an exit", () => {
-    expect(decision(given(opened, priced), { ...stats(0.3, 1), action: "CLOSE", side: "SELL", quantity: 50 })).toMatchObject({
+  it("never caps an exit below the position", () => {
+    expect(decision(given(opened, long, priced), { ...stats(0.3, 1), action: "CLOSE", side: "SELL", quantity: 1 })).toMatchObject({
       outcome: "allowed",
-      approvedQuantity: 50,
+      approvedQuantity: 1,
     });
   });
 });

@@ -4,7 +4,7 @@ import type { EngineConfigInput } from "@/server/engine/config";
 import type { EngineEvent } from "@/server/engine/events";
 import type { EngineState } from "@/server/engine/state";
 import { floorsOf, tradingStateOf } from "@/server/engine/state";
-import { accountId, configured, decision, denial, fill, given, opened, run, tick, tripped } from "./given";
+import { accountId, configured, decision, denial, fill, given, long as oneLot, opened, run, tick, tripped } from "./given";
 
 // The test account: 100,000 USD; EURUSD contract 100,000, so 1 lot moves 1,000 USD per 0.01.
 const long = (state: EngineState, lots = 5) => run(state, { type: "RecordFills", at: 1_000, fills: [fill("BUY", lots, 1.1)] }).state;
@@ -52,7 +52,7 @@ describe("reduce-only by an operator", () => {
   const end = { type: "EndReducing", at: 2_600, accountId, reason: "news passed", by: "risk-manager" } as const;
 
   it("denies entries and passes exits until it is ended, and the daily reset does not end it", () => {
-    const { state } = run(given(opened), tick(1.1, 1_500), enter);
+    const { state } = run(given(opened, oneLot), tick(1.1, 1_500), enter);
     expect(stateOf(state)).toBe("REDUCING");
     expect(denial(decision(state))).toMatchObject({ reason: "reduce_only" });
     expect(decision(state, { action: "CLOSE", side: "SELL" }).outcome).toBe("allowed");
