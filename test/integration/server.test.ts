@@ -28,6 +28,15 @@ type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
 // its own test below.
 const roomyThrottle = { RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { throttle: { maxIntentsPerSecond: 1000 } } }) };
 
+/** A long of 1 lot EURUSD at the test price, reported as a fill: something for an exit to close. */
+const oneLot = { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085 };
+async function holdOneLot(url: string): Promise<void> {
+  expect((await api(url, "POST", "/api/v1/executions", { fills: [oneLot] })).status).toBe(200);
+}
+async function closeOneLot(url: string): Promise<void> {
+  expect((await api(url, "POST", "/api/v1/executions", { fills: [{ ...oneLot, side: "SELL" }] })).status).toBe(200);
+}
+
 const postgresProblem = await postgresReachable();
 if (postgresProblem && !isCI) {
   console.warn(
@@ -151,8 +160,10 @@ for (const database of databases) {
         observed: "HALTED",
         limit: "ACTIVE",
       });
+      await holdOneLot(server.url);
       const close = await api(server.url, "POST", "/api/v1/intents", intent("flow-3", { action: "CLOSE", side: "SELL" }));
       expect(close.body!.decision.outcome).toBe("allowed");
+      await closeOneLot(server.url);
 
       const again = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "twice" });
       expect(again.status).toBe(409);
@@ -165,8 +176,9 @@ for (const database of databases) {
       expect(allowedAgain.body!.decision.outcome).toBe("allowed");
 
       const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=1000`);
-      const types = ledger.body!.events.map((record: { event: { type: string } }) => record.event.type);
-      expect(types.filter((type: string) => type === "intent.decided")).toHaveLength(4);
+      const events = ledger.body!.events.map((record: { event: { type: string; decision?: { intentId: string } } }) => record.event);
+      const types = events.map((event: { type: string }) => event.type);
+      expect(events.filter((event: { type: string; decision?: { intentId: string } }) => event.type === "intent.decided" && event.decision!.intentId.startsWith("flow-"))).toHaveLength(4);
       expect(types).toContain("breaker.tripped");
       expect(types).toContain("breaker.reset");
     });
@@ -246,8 +258,10 @@ for (const database of databases) {
 
       const entry = await api(server.url, "POST", "/api/v1/intents", intent("veto-1"));
       expect(entry.body!.decision).toMatchObject({ outcome: "denied", guard: "veto_registry", reason: "symbol_locked", limit: "until_reset" });
+      await holdOneLot(server.url);
       const close = await api(server.url, "POST", "/api/v1/intents", intent("veto-2", { action: "CLOSE", side: "SELL" }));
       expect(close.body!.decision.outcome).toBe("allowed");
+      await closeOneLot(server.url);
 
       const noReason = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes/EURUSD/unlock`, {});
       expect(noReason.status).toBe(422);
@@ -440,8 +454,10 @@ describe("the engine configuration file", () => {
       expect((await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reduce-only`, { reason: "twice" })).status).toBe(409);
       const entry = await api(server.url, "POST", "/api/v1/intents", intent("rv-2"));
       expect(entry.body!.decision).toMatchObject({ outcome: "denied", guard: "trading_state", reason: "reduce_only" });
+      await holdOneLot(server.url);
       const exit = await api(server.url, "POST", "/api/v1/intents", intent("rv-3", { action: "CLOSE", side: "SELL" }));
       expect(exit.body!.decision.outcome).toBe("allowed");
+      await closeOneLot(server.url);
       const ended = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reduce-only/end`, { reason: "news passed" });
       expect(ended.body!.account).toMatchObject({ tradingState: "ACTIVE", reducing: null });
 
