@@ -297,8 +297,14 @@ export function decide(command: Command, state: EngineState): Decided {
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};
+        const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
         record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger });
         const account = next.accounts.get(accountId)!;
+        const after = account.positions.get(symbol)?.quantity ?? 0;
+        if (wasLockedOut && trigger !== "liquidation" && Math.abs(after) > Math.abs(held) + 1e-9 && Math.sign(after) === Math.sign(held || after)) {
+          // An order sent before the lock-out filled after it: what it added is flattened too.
+          record({ type: "flatten.ordered", at, accountId, symbol, side: side === "BUY" ? "SELL" : "BUY", quantity: Number((Math.abs(after) - Math.abs(held)).toPrecision(12)) });
+        }
         if (trigger === "stop_loss" && activeVeto(account, symbol, at)?.expiresAt !== null) {
           // The re-entry paradox: a stopped-out symbol stays locked until the next reset.
           const note = `stop-loss filled at ${price}`;

@@ -176,6 +176,17 @@ describe("max loss: lock-out and flatten", () => {
     }
   });
 
+  it("flattens what an order sent before the lock-out adds when it fills after it", () => {
+    const locked = run(long(roomy()), tick(1.08, 2_500)).state; // long 10, locked out, flatten of 10 ordered
+    const late = run(locked, { type: "RecordFills", at: 3_000, fills: [fill("BUY", 2, 1.08)] });
+    expect(late.events).toContainEqual({ type: "flatten.ordered", at: 3_000, accountId, symbol: EURUSD, side: "SELL", quantity: 2 });
+    // The liquidation of the first flatten orders nothing more, and neither does an exit.
+    const liquidated = run(late.state, { type: "RecordFills", at: 3_100, fills: [fill("SELL", 10, 1.079, { trigger: "liquidation" })] });
+    expect(liquidated.events.filter((e) => e.type === "flatten.ordered")).toEqual([]);
+    const exited = run(liquidated.state, { type: "RecordFills", at: 3_200, fills: [fill("SELL", 1, 1.079)] });
+    expect(exited.events.filter((e) => e.type === "flatten.ordered")).toEqual([]);
+  });
+
   it("denies entries while locked out, lets exits through, and only an explicit reopen clears it", () => {
     const locked = run(long(roomy()), tick(1.08, 2_500)).state;
     const submit = (action: "OPEN" | "CLOSE") => {
