@@ -309,6 +309,12 @@ function rebuildPairs(market: ReadonlyMap<SymbolId, MarketState>, lambda: number
   return pairs;
 }
 
+/** The registry entry a lock event makes (a symbol's veto or a side's lock). */
+function lockOf(event: Extract<EngineEvent, { type: "veto.added" | "side.locked" }>): VetoEntry {
+  const { reason, note, at: since, expiresAt, valueAtTrigger, by } = event;
+  return { reason, note, since, expiresAt, valueAtTrigger, by };
+}
+
 /** Updates an open order (null: it is closed); an unknown order leaves the state as it is. */
 function withOrder(state: EngineState, orderId: OrderId, update: (order: OpenOrder) => OpenOrder | null): EngineState {
   const order = state.orders.get(orderId);
@@ -467,18 +473,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "account.reducing_ended":
       return withAccount(state, event.accountId, (account) => ({ ...account, reducing: null }));
     case "side.locked":
-      return withAccount(state, event.accountId, (account) => {
-        const sideLocks = new Map(account.sideLocks);
-        sideLocks.set(event.side, {
-          reason: event.reason,
-          note: event.note,
-          since: event.at,
-          expiresAt: event.expiresAt,
-          valueAtTrigger: event.valueAtTrigger,
-          by: event.by,
-        });
-        return { ...account, sideLocks };
-      });
+      return withAccount(state, event.accountId, (account) => ({ ...account, sideLocks: new Map(account.sideLocks).set(event.side, lockOf(event)) }));
     case "side.unlocked":
       return withAccount(state, event.accountId, (account) => {
         const sideLocks = new Map(account.sideLocks);
@@ -537,18 +532,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       if (event.latencyMs <= state.config.breakers.latency.thresholdMs) return state;
       return withAccount(state, event.accountId, (account) => ({ ...account, lastSlowAt: event.at }));
     case "veto.added":
-      return withAccount(state, event.accountId, (account) => {
-        const vetoes = new Map(account.vetoes);
-        vetoes.set(event.symbol, {
-          reason: event.reason,
-          note: event.note,
-          since: event.at,
-          expiresAt: event.expiresAt,
-          valueAtTrigger: event.valueAtTrigger,
-          by: event.by,
-        });
-        return { ...account, vetoes };
-      });
+      return withAccount(state, event.accountId, (account) => ({ ...account, vetoes: new Map(account.vetoes).set(event.symbol, lockOf(event)) }));
     case "veto.cleared":
       return withAccount(state, event.accountId, (account) => {
         const vetoes = new Map(account.vetoes);
