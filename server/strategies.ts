@@ -54,6 +54,16 @@ function returns(prices: readonly number[], n: number): number[] {
   return recent.slice(1).map((price, i) => Math.log(price / recent[i]!));
 }
 
+/** An exit of the whole position at the last price: a SELL closes a long, a BUY a short. */
+function closeAll(symbol: string, held: number, last: number): IntentDraft {
+  return { symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last };
+}
+
+/** An entry at the last price with its stop, target and the strategy's statistics. */
+function enter(symbol: string, side: "BUY" | "SELL", quantity: number, last: number, slPrice: number, tpPrice: number, stats: IntentDraft["stats"]): IntentDraft {
+  return { symbol, action: "OPEN", side, quantity, referencePrice: last, slPrice: round(slPrice), tpPrice: round(tpPrice), ...(stats ? { stats } : {}) };
+}
+
 const decimals = (price: number) => (price < 10 ? 5 : price < 1_000 ? 3 : 2);
 const round = (price: number) => Number(price.toFixed(decimals(price)));
 
@@ -83,18 +93,9 @@ export function momentum(symbols: readonly string[], sizes: Readonly<Record<stri
         if (held === 0 && Math.abs(move) > threshold) {
           const side = move > 0 ? "BUY" : "SELL";
           const sign = side === "BUY" ? 1 : -1;
-          intents.push({
-            symbol,
-            action: "OPEN",
-            side,
-            quantity: sizes[symbol] ?? 1,
-            referencePrice: last,
-            slPrice: round(last - sign * 6 * band),
-            tpPrice: round(last + sign * 3 * band),
-            stats: { winRate: 0.52, winLossRatio: 1.6 },
-          });
+          intents.push(enter(symbol, side, sizes[symbol] ?? 1, last, last - sign * 6 * band, last + sign * 3 * band, { winRate: 0.52, winLossRatio: 1.6 }));
         } else if (held !== 0 && ((Math.sign(move) === -Math.sign(held) && Math.abs(move) > threshold / 2) || adverse(account, symbol, last) > 2 * band)) {
-          intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
+          intents.push(closeAll(symbol, held, last));
         }
       }
       return intents;
@@ -127,18 +128,9 @@ export function meanReversion(symbols: readonly string[], sizes: Readonly<Record
         if (held === 0 && Math.abs(z) > entryZ) {
           const side = z > 0 ? "SELL" : "BUY";
           const sign = side === "BUY" ? 1 : -1;
-          intents.push({
-            symbol,
-            action: "OPEN",
-            side,
-            quantity: sizes[symbol] ?? 1,
-            referencePrice: last,
-            slPrice: round(last - sign * 2 * band),
-            tpPrice: round(mean),
-            stats: { winRate: 0.58, winLossRatio: 1.1 },
-          });
+          intents.push(enter(symbol, side, sizes[symbol] ?? 1, last, last - sign * 2 * band, mean, { winRate: 0.58, winLossRatio: 1.1 }));
         } else if (held !== 0 && (Math.abs(z) < 0.3 || adverse(account, symbol, last) > band)) {
-          intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
+          intents.push(closeAll(symbol, held, last));
         }
       }
       return intents;
@@ -169,7 +161,7 @@ export function reckless(symbols: readonly string[], sizes: Readonly<Record<stri
         if (last === undefined) continue;
         const held = position(account, symbol);
         if (held !== 0 && random.next() < 0.3) {
-          intents.push({ symbol, action: "CLOSE", side: held > 0 ? "SELL" : "BUY", quantity: Math.abs(held), referencePrice: last });
+          intents.push(closeAll(symbol, held, last));
           continue;
         }
         const side = random.next() < 0.5 ? "BUY" : "SELL";
