@@ -26,6 +26,23 @@ const EnvSchema = z.object({
     .default("live"),
   RISKGATE_DEMO_SEED: z.coerce.number().int().min(0).max(4_294_967_295).default(42),
   RISKGATE_ENGINE_CONFIG: z.string().min(1).optional(),
+  /** Seeds the admin user's password on first start (else a one-time password is printed). */
+  RISKGATE_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  /** Seeds an admin bearer token on first start (programs, CI). */
+  RISKGATE_ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  /** Events between two state snapshots (fast start on a long ledger). */
+  RISKGATE_SNAPSHOT_EVERY: z.coerce.number().int().min(100).default(10_000),
+  /** Socket.IO fans out across several server processes through this Redis. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, "must be a redis:// URL").optional(),
+  /** Alerts: a generic webhook (JSON POST). */
+  RISKGATE_ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Alerts: the Telegram Bot API (both or neither). */
+  TELEGRAM_BOT_TOKEN: z.string().min(1).optional(),
+  TELEGRAM_CHAT_ID: z.string().min(1).optional(),
+  TELEGRAM_API_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.telegram.org"),
+}).refine((env) => (env.TELEGRAM_BOT_TOKEN === undefined) === (env.TELEGRAM_CHAT_ID === undefined), {
+  message: "set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID together",
+  path: ["TELEGRAM_CHAT_ID"],
 });
 
 export type Config = {
@@ -36,6 +53,13 @@ export type Config = {
   demo: "live" | "accounts" | "off";
   demoSeed: number;
   engine: EngineConfig;
+  admin: { password: string | null; token: string | null };
+  snapshotEvery: number;
+  redisUrl: string | null;
+  alerts: {
+    webhookUrl: string | null;
+    telegram: { botToken: string; chatId: string; apiBaseUrl: string } | null;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -58,6 +82,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demo: values.RISKGATE_DEMO,
     demoSeed: values.RISKGATE_DEMO_SEED,
     engine: loadEngineConfig(values.RISKGATE_ENGINE_CONFIG),
+    admin: { password: values.RISKGATE_ADMIN_PASSWORD ?? null, token: values.RISKGATE_ADMIN_TOKEN ?? null },
+    snapshotEvery: values.RISKGATE_SNAPSHOT_EVERY,
+    redisUrl: values.REDIS_URL ?? null,
+    alerts: {
+      webhookUrl: values.RISKGATE_ALERT_WEBHOOK_URL ?? null,
+      telegram:
+        values.TELEGRAM_BOT_TOKEN && values.TELEGRAM_CHAT_ID
+          ? { botToken: values.TELEGRAM_BOT_TOKEN, chatId: values.TELEGRAM_CHAT_ID, apiBaseUrl: values.TELEGRAM_API_BASE_URL }
+          : null,
+    },
   };
 }
 
