@@ -1,7 +1,9 @@
 import type { Database } from "./db/database";
-import { Prisma } from "./db/generated/client";
 import { EngineEvent, streamOf } from "./engine/events";
 import { AppError } from "./errors";
+
+/** An event to append; the key makes a retried append detectable (unique in the ledger). */
+export type AppendEntry = { event: EngineEvent; idempotencyKey?: string };
 
 /** An event as committed: its processing order and when the ledger recorded it. */
 export type LedgerRecord = { seq: number; recordedAt: string; event: EngineEvent };
@@ -34,17 +36,37 @@ async function storage<T>(what: string, work: () => Promise<T>): Promise<T> {
 export class Ledger {
   constructor(private readonly db: Database) {}
 
-  async append(events: EngineEvent[], idempotencyKey?: string): Promise<LedgerRecord[]> {
-    const rows = await storage("append", () => this.db.prisma.ledgerEvent.createManyAndReturn({
-      data: events.map((event, index) => ({
-        streamId: streamOf(event),
-        type: event.type,
-        payload: event as Prisma.InputJsonObject,
-        idempotencyKey: index === 0 ? idempotencyKey : undefined,
-      })),
-      select: columns,
+  /**
+   * Appends `entries` in order, atomically (one statement: all or none), and returns them as
+   * committed. The runtime hands over a whole batch of commands' events at once (group commit),
+   * so one round trip carries many events.
+   */
+  async append(entries: readonly AppendEntry[]): Promise<LedgerRecord[]> {
+    if (entries.length === 0) return [];
+    const rows = entries.map(({ event, idempotencyKey }) => ({
+      stream_id: streamOf(event),
+      type: event.type,
+      payload: event,
+      idempotency_key: idempotencyKey ?? null,
     }));
-    return rows.sort((a, b) => (a.seq < b.seq ? -1 : 1)).map(toRecord);
+    const inserted = await storage("append", () =>
+      this.db.prisma.$queryRawUnsafe<{ seq: bigint; recorded_at: Date }[]>(
+        `INSERT INTO "ledger_events" ("stream_id", "type", "payload", "idempotency_key")
+         SELECT x.item->>'stream_id', x.item->>'type', x.item->'payload', x.item->>'idempotency_key'
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(item, ord)
+         ORDER BY x.ord
+         RETURNING "seq", "recorded_at"`,
+        JSON.stringify(rows),
+      ),
+    );
+    if (inserted.length !== entries.length) throw new Error(`appended ${entries.length} events but ${inserted.length} rows came back`);
+    // Sequence values are drawn in the SELECT's order, so the i-th smallest seq is the i-th entry.
+    inserted.sort((a, b) => (a.seq < b.seq ? -1 : 1));
+    return inserted.map((row, index) => ({
+      seq: Number(row.seq),
+      recordedAt: new Date(row.recorded_at).toISOString(),
+      event: entries[index]!.event,
+    }));
   }
 
   /** Events with seq greater than `afterSeq`, in order, at most `limit`. */

@@ -13,7 +13,7 @@ import type { AccountView } from "./engine/views";
 import { nextDeadline } from "./engine/breakers";
 import { accountView } from "./engine/views";
 import { AppError } from "./errors";
-import type { Ledger, LedgerRecord } from "./ledger";
+import type { AppendEntry, Ledger, LedgerRecord } from "./ledger";
 import type { RuntimeMetrics } from "./metrics";
 import type { Reviewer } from "./reviewer";
 import { obtainReview } from "./reviewer";
@@ -55,7 +55,13 @@ export class Runtime {
   private seq = 0;
   private recent: DecisionRecord[] = [];
   private pendingIntents = new Map<string, Intent>();
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Commands waiting for the next batch, in arrival order. */
+  private jobs: Job[] = [];
+  private draining = false;
+  /** Intents being decided or committed, by idempotency key: a concurrent retry waits for the first. */
+  private readonly inflightIntents = new Map<string, Promise<IntentResult>>();
+  /** Intent keys committed recently, with the seq of their `intent.received` (bounded). */
+  private readonly recentIntentKeys = new Map<string, number>();
   private readonly listeners = new Set<(committed: Committed) => void>();
 
   private constructor(
@@ -144,26 +150,48 @@ export class Runtime {
    * Decides an intent. Intents are idempotent on (accountId, intentId): a retry with the same
    * body returns the first decision; the same intentId with a different body is a conflict.
    */
-  submitIntent(intent: Intent): Promise<IntentResult> {
-    return this.serialize(async () => {
-      const key = `intent:${intent.accountId}:${intent.intentId}`;
-      const previous = await this.ledger.findByIdempotencyKey(key);
-      if (previous) return this.replayIntent(previous, intent);
+  async submitIntent(intent: Intent): Promise<IntentResult> {
+    const key = `intent:${intent.accountId}:${intent.intentId}`;
+    const inflight = this.inflightIntents.get(key);
+    if (inflight) return this.retryOf(await inflight, intent, key);
+    let earlierSeq = this.recentIntentKeys.get(key);
+    if (earlierSeq === undefined) {
+      const earlier = await this.ledger.findByIdempotencyKey(key);
+      // The first submission may have started or committed while the ledger was asked.
+      const started = this.inflightIntents.get(key);
+      if (started) return this.retryOf(await started, intent, key);
+      earlierSeq = earlier?.seq ?? this.recentIntentKeys.get(key);
+    }
+    if (earlierSeq !== undefined) return this.replayIntent(earlierSeq, intent);
+
+    const decided = this.enqueue(async (batch) => {
       const at = this.clock();
       // A reset that fell due but whose timer has not fired yet still starts the day first.
-      await this.commit({ type: "AdvanceClock", at });
+      batch.decide({ type: "AdvanceClock", at });
       // Guard 18: when the chain would allow, the reviewer is asked first; its outcome goes
       // into the command and onto the ledger.
-      const preview = needsReview(intent, this.state) ? previewIntent(intent, this.state, at) : null;
+      const preview = needsReview(intent, batch.state) ? previewIntent(intent, batch.state, at) : null;
       const review =
         preview?.outcome === "allowed"
-          ? await obtainReview(this.reviewer, { intent, decision: preview, account: this.account(intent.accountId) }, this.config.guards.reviewer.timeoutMs)
+          ? await obtainReview(
+              this.reviewer,
+              { intent, decision: preview, account: accountView(batch.state.accounts.get(intent.accountId)!, batch.state) },
+              batch.state.config.guards.reviewer.timeoutMs,
+            )
           : undefined;
-      const records = await this.commit({ type: "SubmitIntent", at, intent, ...(review ? { review } : {}) }, key);
-      const decided = records.find((record) => record.event.type === "intent.decided");
-      if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
-      return { seq: decided.seq, decision: decided.event.decision, replayed: false };
+      const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(review ? { review } : {}) }, key);
+      return (records) => {
+        const decided = records.slice(mine.from, mine.to).find((record) => record.event.type === "intent.decided");
+        if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
+        return { seq: decided.seq, decision: decided.event.decision, replayed: false };
+      };
     });
+    this.inflightIntents.set(key, decided);
+    try {
+      return await decided;
+    } finally {
+      this.inflightIntents.delete(key);
+    }
   }
 
   tripBreaker(order: BreakerOrder): Promise<AccountView> {
@@ -254,42 +282,114 @@ export class Runtime {
 
   /** Decides `command` at the current time, commits it, then answers from the new state. */
   private execute<T>(command: Timeless<Command>, answer: (records: LedgerRecord[]) => T): Promise<T> {
-    return this.serialize(async () => {
+    return this.enqueue((batch) => {
       const at = this.clock();
       // A daily reset or breaker reset that fell due comes first: a baseline must not see
       // prices that arrived after its reset instant.
-      if (command.type !== "AdvanceClock" && command.type !== "ApplyConfig" && clockDue(this.state, at)) await this.commit({ type: "AdvanceClock", at });
-      return answer(await this.commit({ ...command, at } as Command));
+      if (command.type !== "AdvanceClock" && command.type !== "ApplyConfig" && clockDue(batch.state, at)) batch.decide({ type: "AdvanceClock", at });
+      const mine = batch.decide({ ...command, at } as Command);
+      return (records) => answer(records.slice(mine.from, mine.to));
     });
   }
 
-  private async replayIntent(previous: LedgerRecord, intent: Intent): Promise<IntentResult> {
-    if (previous.event.type !== "intent.received" || !isDeepStrictEqual(previous.event.intent, intent)) {
+  /** A retry of an intent that is being decided right now: same body, same decision. */
+  private retryOf(first: IntentResult, intent: Intent, key: string): Promise<IntentResult> {
+    void first;
+    const seq = this.recentIntentKeys.get(key);
+    if (seq === undefined) throw new Error(`intent ${intent.intentId} was decided but its key is not remembered`);
+    return this.replayIntent(seq, intent);
+  }
+
+  private async replayIntent(receivedSeq: number, intent: Intent): Promise<IntentResult> {
+    // The decision follows the intent, after the reviewer's verdict when there was one.
+    const following = await this.ledger.readAfter(receivedSeq - 1, 4, intent.accountId);
+    const received = following[0];
+    if (!received || received.seq !== receivedSeq || received.event.type !== "intent.received") {
+      throw new Error(`seq ${receivedSeq} is not the intent ${intent.intentId}`);
+    }
+    if (!isDeepStrictEqual(received.event.intent, intent)) {
       throw new AppError(
         "idempotency_mismatch",
         `intent ${intent.intentId} was already submitted with a different body`,
       );
     }
-    // The decision follows the intent, after the reviewer's verdict when there was one.
-    const following = await this.ledger.readAfter(previous.seq, 3, intent.accountId);
     const decided = following.find((record) => record.event.type === "intent.decided");
-    if (!decided || decided.event.type !== "intent.decided") throw new Error(`no decision follows seq ${previous.seq}`);
+    if (!decided || decided.event.type !== "intent.decided") throw new Error(`no decision follows seq ${receivedSeq}`);
     return { seq: decided.seq, decision: decided.event.decision, replayed: true };
   }
 
-  private async commit(command: Command, idempotencyKey?: string): Promise<LedgerRecord[]> {
-    const started = performance.now();
-    const decided = decide(command, this.state);
-    if (command.type === "SubmitIntent") this.metrics?.observeEvaluation((performance.now() - started) / 1_000);
-    if (!decided.ok) throw rejectionError(decided.rejection);
-    if (decided.events.length === 0) return [];
-    const appending = performance.now();
-    const records = await this.ledger.append(decided.events, idempotencyKey);
-    this.metrics?.observeAppend((performance.now() - appending) / 1_000, records.length);
-    for (const { event } of records) if (event.type === "intent.decided") this.metrics?.countDecision(event.decision);
-    for (const record of records) this.apply(record);
-    this.notify(records);
-    return records;
+  /**
+   * Queues a job for the next batch. Jobs run one after another against the batch's working
+   * state; the batch's events are appended in one statement (group commit), and only once that
+   * commit succeeds does the runtime adopt the new state, answer each job and notify listeners.
+   * If the append fails, every job of the batch gets `storage_unavailable` and nothing changes.
+   */
+  private enqueue<T>(prepare: (batch: Batch) => Promise<Finish<T>> | Finish<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.jobs.length > 0) {
+        const jobs = this.jobs.splice(0, MAX_BATCH_JOBS);
+        await this.runBatch(jobs);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runBatch(jobs: Job[]): Promise<void> {
+    const batch = new Batch(this.state, this.metrics);
+    const prepared: { job: Job; finish: Finish<unknown> }[] = [];
+    for (const job of jobs) {
+      try {
+        prepared.push({ job, finish: await job.prepare(batch) });
+      } catch (error) {
+        job.reject(error);
+      }
+    }
+    let records: LedgerRecord[] = [];
+    if (batch.entries.length > 0) {
+      const appending = performance.now();
+      try {
+        records = await this.ledger.append(batch.entries);
+      } catch (error) {
+        for (const { job } of prepared) job.reject(error);
+        return;
+      }
+      this.metrics?.observeAppend((performance.now() - appending) / 1_000, records.length);
+      this.state = batch.state;
+      for (const record of records) {
+        this.seq = record.seq;
+        this.remember(record.seq, record.event);
+        if (record.event.type === "intent.decided") this.metrics?.countDecision(record.event.decision);
+      }
+      for (let index = 0; index < records.length; index++) {
+        const key = batch.entries[index]!.idempotencyKey;
+        if (key?.startsWith("intent:")) this.rememberIntentKey(key, records[index]!.seq);
+      }
+      this.notify(records);
+    }
+    for (const { job, finish } of prepared) {
+      try {
+        job.resolve(finish(records));
+      } catch (error) {
+        job.reject(error);
+      }
+    }
+  }
+
+  private rememberIntentKey(key: string, seq: number): void {
+    this.recentIntentKeys.set(key, seq);
+    if (this.recentIntentKeys.size > RECENT_INTENT_KEYS) {
+      const oldest = this.recentIntentKeys.keys().next().value;
+      if (oldest !== undefined) this.recentIntentKeys.delete(oldest);
+    }
   }
 
   private apply(record: LedgerRecord): void {
@@ -325,11 +425,46 @@ export class Runtime {
     };
     for (const listener of this.listeners) listener(committed);
   }
+}
 
-  private serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work, work);
-    this.tail = run.catch(() => undefined);
-    return run;
+/** Turns a job's committed records (the whole batch's) into its answer. */
+type Finish<T> = (records: LedgerRecord[]) => T;
+
+type Job = {
+  prepare: (batch: Batch) => Promise<Finish<unknown>> | Finish<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+};
+
+/** Jobs per batch: bounds one append's size and the wait of the batch's first job. */
+const MAX_BATCH_JOBS = 512;
+const RECENT_INTENT_KEYS = 50_000;
+
+/**
+ * One group commit in the making: commands decided one after another against a working state
+ * that folds each one's events, and the events to append. Nothing here is visible outside the
+ * runtime until the append commits.
+ */
+class Batch {
+  readonly entries: AppendEntry[] = [];
+
+  constructor(
+    public state: EngineState,
+    private readonly metrics: RuntimeMetrics | null,
+  ) {}
+
+  /** Decides `command` and folds its events; the range of `entries` they occupy. */
+  decide(command: Command, idempotencyKey?: string): { from: number; to: number } {
+    const started = performance.now();
+    const decided = decide(command, this.state);
+    if (command.type === "SubmitIntent") this.metrics?.observeEvaluation((performance.now() - started) / 1_000);
+    if (!decided.ok) throw rejectionError(decided.rejection);
+    const from = this.entries.length;
+    decided.events.forEach((event, index) => {
+      this.entries.push(index === 0 && idempotencyKey ? { event, idempotencyKey } : { event });
+      this.state = evolve(this.state, event);
+    });
+    return { from, to: this.entries.length };
   }
 }
 
