@@ -10,6 +10,7 @@ import { WallClockScheduler } from "./sim/scheduler";
 import { Ledger } from "./ledger";
 import { scheduleClock } from "./clock";
 import { attachRealtime } from "./realtime";
+import { AlertDispatcher, alertSinksFromConfig } from "./alerts";
 import { Metrics } from "./metrics";
 import { Runtime } from "./runtime";
 import { installServices } from "./services";
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
   }
   const stopClock = scheduleClock(runtime);
+  // Breaker trips, lock-outs and operator actions go to the configured sinks, off the decision path.
+  const alerts = new AlertDispatcher(alertSinksFromConfig(config.alerts));
+  const stopAlerts = runtime.subscribe((committed) => alerts.observe(committed.records));
 
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
@@ -65,6 +69,8 @@ async function main(): Promise<void> {
     console.log(`${signal}: shutting down`);
     simulation?.stop();
     stopClock();
+    stopAlerts();
+    await alerts.close();
     await realtime.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
