@@ -1,5 +1,5 @@
-import { Dashboard } from "@/components/Dashboard";
+import { Console } from "@/components/Dashboard";
 
 export default function HomePage() {
-  return <Dashboard />;
+  return <Console />;
 }

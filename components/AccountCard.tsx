@@ -10,7 +10,8 @@ function when(ms: number): string {
   return new Date(ms).toLocaleString([], { hour12: false });
 }
 
-export function AccountCard({ account, onAction }: { account: AccountView; onAction: (action: BreakerAction) => void }) {
+/** `onAction` is null for roles that may not trip or reset: the buttons are not offered at all. */
+export function AccountCard({ account, onAction }: { account: AccountView; onAction: ((action: BreakerAction) => void) | null }) {
   return (
     <section className="card" aria-label={`Account ${account.accountId}`}>
       <header className="card-header">
@@ -90,7 +91,7 @@ export function AccountCard({ account, onAction }: { account: AccountView; onAct
                       : "armed: trips itself, resets itself"}
               </td>
               <td>
-                {breaker.tripped ? (
+                {onAction === null ? null : breaker.tripped ? (
                   <button className="primary" onClick={() => onAction({ account, breaker: breaker.kind, action: "reset" })}>
                     Reset
                   </button>

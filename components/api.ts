@@ -10,11 +10,23 @@ export class ApiError extends Error {
   }
 }
 
+/** The session's CSRF token, from the readable cookie the login set; mutating calls echo it. */
+function csrfToken(): string | null {
+  const match = /(?:^|;\s*)riskgate_csrf=([^;]+)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const csrf = init?.method && init.method !== "GET" ? csrfToken() : null;
   const response = await fetch(path, {
     ...init,
-    headers: { accept: "application/json", ...(init?.body ? { "content-type": "application/json" } : {}) },
+    headers: {
+      accept: "application/json",
+      ...(init?.body ? { "content-type": "application/json" } : {}),
+      ...(csrf ? { "x-csrf-token": csrf } : {}),
+    },
   });
+  if (response.status === 204) return undefined as T;
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body && typeof body === "object" && "detail" in body ? String(body.detail) : response.statusText;
@@ -28,9 +40,15 @@ export type DecisionsPage = { seq: number; decisions: DecisionRecord[] };
 
 export type FirmPage = { seq: number; firm: FirmView };
 
-export const queryKeys = { accounts: ["accounts"] as const, decisions: ["decisions"] as const, firm: ["firm"] as const };
+export type Me = { user: { kind: "user" | "token"; name: string; role: "viewer" | "risk_manager" | "strategy" | "admin"; accounts: string[] | null }; csrfToken: string | null };
+
+export const queryKeys = { accounts: ["accounts"] as const, decisions: ["decisions"] as const, firm: ["firm"] as const, me: ["me"] as const };
 
 export const api = {
+  me: () => request<Me>("/api/v1/auth/me"),
+  login: (username: string, password: string) =>
+    request<{ csrfToken: string }>("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ username, password }) }),
+  logout: () => request<void>("/api/v1/auth/logout", { method: "POST" }),
   accounts: () => request<AccountsPage>("/api/v1/accounts"),
   decisions: () => request<DecisionsPage>("/api/v1/decisions?limit=100"),
   firm: () => request<FirmPage>("/api/v1/firm"),

@@ -27,7 +27,11 @@ export function useLiveStream(): StreamStatus {
   const [status, setStatus] = useState<StreamStatus>({ phase: "connecting", staleSince: null, seq: 0 });
 
   useEffect(() => {
-    const socket: Socket<ServerToClient, ClientToServer> = io({ transports: ["websocket", "polling"] });
+    // On every (re)connection the server hears the last seq seen and sends what was missed.
+    const socket: Socket<ServerToClient, ClientToServer> = io({
+      transports: ["websocket", "polling"],
+      auth: (callback) => callback({ lastSeq: lastSeq.current }),
+    });
 
     socket.on("connect", () => setStatus((s) => ({ ...s, phase: "connected", staleSince: null })));
     socket.on("disconnect", () => setStatus((s) => ({ ...s, phase: "disconnected", staleSince: new Date() })));
@@ -46,7 +50,10 @@ export function useLiveStream(): StreamStatus {
         socket.emit("resync");
         return;
       }
+      // A change may overlap what is already here: keep only what is new.
+      const seen = lastSeq.current;
       lastSeq.current = change.toSeq;
+      const decisions = change.decisions.filter((record) => record.seq > seen);
       queryClient.setQueryData<FirmPage>(queryKeys.firm, { seq: change.toSeq, firm: change.firm });
       queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) => {
         if (!page) return page;
@@ -59,7 +66,7 @@ export function useLiveStream(): StreamStatus {
       });
       queryClient.setQueryData<DecisionsPage>(queryKeys.decisions, (page) => {
         if (!page) return page;
-        const newest = [...change.decisions].reverse();
+        const newest = [...decisions].reverse();
         return { seq: change.toSeq, decisions: [...newest, ...page.decisions].slice(0, MAX_DECISIONS) };
       });
       setStatus((s) => ({ ...s, seq: change.toSeq }));

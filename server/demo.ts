@@ -26,12 +26,12 @@ export const demoAccounts: AccountSpec[] = [
 /** Where a strategy's intents go: the HTTP API (live), or the runtime itself (simulation). */
 export type IntentClient = { submit(intent: Intent): Promise<void> };
 
-export function httpIntentClient(baseUrl: string): IntentClient {
+export function httpIntentClient(baseUrl: string, token: string): IntentClient {
   return {
     async submit(intent) {
       const response = await fetch(`${baseUrl}/api/v1/intents`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify(intent),
       });
       if (!response.ok) console.error(`demo: intent ${intent.intentId} answered ${response.status}: ${await response.text()}`);

@@ -6,9 +6,13 @@ export const errorStatus = {
   invalid_json: 400,
   unsupported_media_type: 415,
   validation_failed: 422,
+  unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   idempotency_mismatch: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
   storage_unavailable: 503,
   internal: 500,
 } as const;
@@ -40,6 +44,8 @@ export class AppError extends Error {
     message: string,
     readonly issues: FieldIssue[] = [],
     options?: ErrorOptions,
+    /** Seconds the client should wait before retrying (429, 503). */
+    readonly hints: { retryAfterSeconds?: number } = {},
   ) {
     super(message, options);
     this.name = "AppError";

@@ -14,8 +14,12 @@ import { AlertDispatcher, alertSinksFromConfig } from "./alerts";
 import { Metrics } from "./metrics";
 import { Runtime } from "./runtime";
 import { installServices } from "./services";
+import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
+import { IdempotencyStore } from "./http/idempotency";
+import { EquityHistory } from "./equity-history";
 
 const projectRoot = path.join(import.meta.dirname, "..");
+const DEMO_TOKEN_NAME = "demo strategies";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,8 +27,16 @@ async function main(): Promise<void> {
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
 
+  const auth = new Auth(db);
+  const seeded = await auth.seed(config.admin);
+  if (seeded.generatedPassword) {
+    console.log(`\n  First start: log in as "admin" with the one-time password ${seeded.generatedPassword}`);
+    console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
+  }
+
   const metrics = new Metrics();
-  const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, { metrics });
+  const equity = new EquityHistory();
+  const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, { metrics, equity });
   console.log(`ledger replayed up to seq ${runtime.lastSeq} (${db.kind})`);
   if (config.demo === "accounts" && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
@@ -37,14 +49,22 @@ async function main(): Promise<void> {
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const server = http.createServer((request, response) => void handle(request, response));
-  const realtime = attachRealtime(server, runtime);
+  const server = http.createServer((request, response) => {
+    // The client's address as this server saw it (login rate limit): never what the client claims.
+    request.headers[CLIENT_IP_HEADER] = request.socket.remoteAddress ?? "unknown";
+    void handle(request, response);
+  });
+  const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
   installServices({
     runtime,
     databaseKind: db.kind,
     startedAt: Date.now(),
     dashboards: realtime.connectedClients,
     metrics,
+    auth,
+    idempotency: new IdempotencyStore(db),
+    equity,
+    health: () => ({ alerts: alerts.stats(), stream: realtime.health() }),
   });
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -55,7 +75,10 @@ async function main(): Promise<void> {
   // The live demo sends its strategies' intents through the public API, like any client.
   let simulation: Simulation | null = null;
   if (config.demo === "live") {
-    simulation = await startSimulation(runtime, new WallClockScheduler(), httpIntentClient(`http://127.0.0.1:${port}`), {
+    // The demo's strategies hold a token of their own, scoped to the demo accounts, new at each start.
+    await auth.revokeTokensNamed(DEMO_TOKEN_NAME, "system");
+    const { token } = await auth.createToken(DEMO_TOKEN_NAME, { role: "strategy", accounts: demoAccounts.map((account) => account.accountId) }, "system");
+    simulation = await startSimulation(runtime, new WallClockScheduler(), httpIntentClient(`http://127.0.0.1:${port}`, token), {
       ...demoOptions,
       seed: config.demoSeed,
     });

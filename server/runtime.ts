@@ -7,7 +7,8 @@ import { streamOf } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
-import { evolve, initialState } from "./engine/state";
+import { equityUsd, evolve, floorsOf, initialState } from "./engine/state";
+import type { EquityHistory } from "./equity-history";
 import type { AccountSpec, Decision, LatencySource } from "./engine/types";
 import type { AccountView } from "./engine/views";
 import { nextDeadline } from "./engine/breakers";
@@ -69,6 +70,7 @@ export class Runtime {
     private readonly clock: () => number,
     private readonly reviewer: Reviewer | null,
     private readonly metrics: RuntimeMetrics | null,
+    private readonly equity: EquityHistory | null,
   ) {}
 
   /**
@@ -79,9 +81,9 @@ export class Runtime {
     ledger: Ledger,
     config: EngineConfig,
     clock: () => number = Date.now,
-    options: { reviewer?: Reviewer | null; metrics?: RuntimeMetrics | null } = {},
+    options: { reviewer?: Reviewer | null; metrics?: RuntimeMetrics | null; equity?: EquityHistory | null } = {},
   ): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null);
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.equity ?? null);
     for await (const record of ledger.readAll()) runtime.apply(record);
     if (!isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
@@ -373,6 +375,7 @@ export class Runtime {
         const key = batch.entries[index]!.idempotencyKey;
         if (key?.startsWith("intent:")) this.rememberIntentKey(key, records[index]!.seq);
       }
+      this.recordEquity(records);
       this.notify(records);
     }
     for (const { job, finish } of prepared) {
@@ -396,6 +399,24 @@ export class Runtime {
     this.state = evolve(this.state, record.event);
     this.seq = record.seq;
     this.remember(record.seq, record.event);
+    this.recordEquity([record]);
+  }
+
+  /** Every account's equity, day baseline and floors after `records`, at the last one's time. */
+  private recordEquity(records: LedgerRecord[]): void {
+    if (!this.equity || records.length === 0) return;
+    const last = records[records.length - 1]!.event;
+    const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
+    for (const [accountId, account] of this.state.accounts) {
+      const floors = floorsOf(account, this.state.config);
+      this.equity.record(accountId, {
+        at,
+        equityUsd: equityUsd(account),
+        baselineUsd: account.baselineUsd,
+        dailyLossFloorUsd: floors.dailyLossFloorUsd,
+        maxLossFloorUsd: floors.maxLossFloorUsd,
+      });
+    }
   }
 
   private remember(seq: number, event: EngineEvent): void {

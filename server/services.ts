@@ -1,3 +1,6 @@
+import type { Auth } from "./auth/auth";
+import type { EquityHistory } from "./equity-history";
+import type { IdempotencyStore } from "./http/idempotency";
 import type { Metrics } from "./metrics";
 import type { Runtime } from "./runtime";
 
@@ -12,6 +15,11 @@ export type Services = {
   readonly startedAt: number;
   readonly dashboards: () => number;
   readonly metrics: Metrics;
+  readonly auth: Auth;
+  readonly idempotency: IdempotencyStore;
+  readonly equity: EquityHistory;
+  /** Health of the parts beside the database: alert delivery, the stream's fan-out. */
+  readonly health: () => Record<string, unknown>;
 };
 
 const KEY = Symbol.for("riskgate.services");

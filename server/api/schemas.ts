@@ -2,6 +2,7 @@ import { z } from "zod";
 import { AccountId, IntentId, SymbolId } from "../engine/ids";
 import { Side } from "../engine/intent";
 import { BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
+import { AccountScope, Role } from "../auth/roles";
 
 /** Request shapes of the HTTP API, shared by the route handlers and the browser. */
 export const AccountParams = z.strictObject({ accountId: AccountId });
@@ -23,8 +24,41 @@ export const LedgerQuery = z.strictObject({
   accountId: AccountId.optional(),
 });
 
-/** Who performed an operator action. Authentication arrives with roles; until then, this. */
-export const UNAUTHENTICATED_ACTOR = "unauthenticated";
+export const LoginBody = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+});
+
+const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, "2 to 64 of a-z, 0-9, dot, underscore, hyphen; starting with a letter or digit");
+
+/** A principal's scope: strategies must name their accounts; admins see everything. */
+const scoped = <T extends { role: Role; accounts: string[] | null }>(body: T, context: z.RefinementCtx) => {
+  if (body.role === "strategy" && body.accounts === null) context.addIssue({ code: "custom", path: ["accounts"], message: "a strategy must be scoped to its accounts" });
+  if (body.role === "admin" && body.accounts !== null) context.addIssue({ code: "custom", path: ["accounts"], message: "an admin cannot be scoped to accounts" });
+};
+
+export const NewUserBody = z
+  .strictObject({
+    username: Username,
+    password: z.string().min(12, "at least 12 characters").max(256),
+    role: Role,
+    accounts: AccountScope.default(null),
+  })
+  .superRefine(scoped);
+
+export const NewTokenBody = z
+  .strictObject({ name: z.string().trim().min(1).max(120), role: Role, accounts: AccountScope.default(null) })
+  .superRefine(scoped);
+
+export const TokenParams = z.strictObject({ tokenId: z.uuid() });
+
+export const EquityQuery = z.strictObject({
+  /** ISO 8601 instants bounding the series; default: everything kept. */
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  /** Points to return (LTTB-downsampled on equity); about one per pixel of the chart. */
+  points: z.coerce.number().int().min(2).max(5000).default(1000),
+});
 
 const level = z.strictObject({ price: z.number().positive(), size: z.number().nonnegative() });
 
@@ -85,6 +119,8 @@ export const VetoParams = z.strictObject({ accountId: AccountId, symbol: SymbolI
 export const SideLockParams = z.strictObject({ accountId: AccountId, side: Side });
 
 export const LedgerExportQuery = z.strictObject({ accountId: AccountId.optional() });
+
+export const Empty = z.strictObject({});
 
 /** Execution reports from a venue outside Riskgate: fills, applied in order, all or none. */
 export const ExecutionsBody = z.strictObject({

@@ -16,6 +16,10 @@ const titles: Record<ErrorCode, string> = {
   invalid_json: "Malformed JSON",
   unsupported_media_type: "Unsupported media type",
   validation_failed: "Validation failed",
+  unauthenticated: "Authentication required",
+  forbidden: "Forbidden",
+  payload_too_large: "Payload too large",
+  rate_limited: "Too many requests",
   not_found: "Not found",
   conflict: "Conflict",
   idempotency_mismatch: "Idempotency key reused with a different body",
@@ -23,7 +27,7 @@ const titles: Record<ErrorCode, string> = {
   internal: "Internal server error",
 };
 
-export function problemResponse(code: ErrorCode, detail: string, issues: FieldIssue[] = []): Response {
+export function problemResponse(code: ErrorCode, detail: string, issues: FieldIssue[] = [], retryAfterSeconds?: number): Response {
   const status = errorStatus[code];
   const body: Problem = {
     type: `/problems/${code.replaceAll("_", "-")}`,
@@ -35,7 +39,11 @@ export function problemResponse(code: ErrorCode, detail: string, issues: FieldIs
   };
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/problem+json", ...(status === 503 ? { "retry-after": "5" } : {}) },
+    headers: {
+      "content-type": "application/problem+json",
+      ...(retryAfterSeconds !== undefined ? { "retry-after": String(retryAfterSeconds) } : status === 503 ? { "retry-after": "5" } : {}),
+      ...(status === 401 ? { "www-authenticate": 'Bearer realm="riskgate"' } : {}),
+    },
   });
 }
 
@@ -57,7 +65,7 @@ export function validationError(error: z.ZodError, prefix: (string | number)[] =
 
 /** Maps any thrown value to a problem response; unknown errors leak nothing. */
 export function toProblem(error: unknown): Response {
-  if (AppError.is(error)) return problemResponse(error.code, error.message, error.issues);
+  if (AppError.is(error)) return problemResponse(error.code, error.message, error.issues, error.hints?.retryAfterSeconds);
   if (error instanceof z.ZodError) {
     const mapped = validationError(error);
     return problemResponse(mapped.code, mapped.message, mapped.issues);

@@ -1,44 +1,135 @@
 import type { z } from "zod";
+import type { Endpoint, Input } from "../api/catalog";
+import { CLIENT_IP_HEADER, CSRF_HEADER } from "../auth/auth";
+import type { Principal } from "../auth/roles";
+import { actorOf, canSee, hasPermission } from "../auth/roles";
 import { AppError } from "../errors";
 import type { Services } from "../services";
 import { services } from "../services";
 import { toProblem, validationError } from "./problem";
 
-type RouteContext<P> = { params: Promise<P> };
+/** Bodies above this are refused (413) before they are parsed. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+const IDEMPOTENCY_HEADER = "idempotency-key";
 
-export type Handler<P> = (request: Request, context: { params: P; services: Services }) => Promise<Response>;
+export type Context<P, Q, B> = Input<P, Q, B> & {
+  request: Request;
+  services: Services;
+  /** The caller; null only on public endpoints. */
+  principal: Principal | null;
+  /** How the caller is recorded on the ledger (`user:alice`, `token:feed`; `anonymous` on public endpoints). */
+  actor: string;
+  /** Whether the caller may see an account (scoped principals see only theirs). */
+  visible: (accountId: string) => boolean;
+  /** The client's address as the server saw it (login rate limit, audit). */
+  address: string;
+};
 
 /**
- * The one wrapper around every route handler: it resolves Next 16's params promise, hands the
- * handler the running services and maps every error to `application/problem+json`.
- * A handler body is parse -> call -> respond.
+ * The one wrapper around every API route: authenticates the caller (bearer token or session
+ * cookie + CSRF header), checks the endpoint's permission and account scope, parses params,
+ * query and body with the catalog's zod schemas, applies `Idempotency-Key` to mutating calls,
+ * and maps every error to `application/problem+json`. Authorization comes before the body is
+ * even read. A handler body is call -> respond.
  */
-export function route<P = Record<string, never>>(handler: Handler<P>) {
-  return async (request: Request, context: RouteContext<P>): Promise<Response> => {
+export function handle<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
+  spec: Endpoint<P, Q, B>,
+  handler: (context: Context<P, Q, B>) => Promise<Response>,
+) {
+  return async (request: Request, context: RouteContext<Record<string, string>>): Promise<Response> => {
     try {
-      const params = await context.params;
-      return await handler(request, { params, services: services() });
+      const running = services();
+      const address = request.headers.get(CLIENT_IP_HEADER) ?? "unknown";
+      let principal: Principal | null = null;
+      if (spec.permission !== "public") {
+        principal = await running.auth.authenticate({ authorization: request.headers.get("authorization"), cookie: request.headers.get("cookie") });
+        if (!principal) throw new AppError("unauthenticated", "log in, or send a valid API token as `Authorization: Bearer <token>`");
+        if (spec.method !== "GET" && !running.auth.csrfValid(principal, request.headers.get(CSRF_HEADER))) {
+          throw new AppError("forbidden", `a cookie session must send its CSRF token in the ${CSRF_HEADER} header`);
+        }
+        if (!hasPermission(principal, spec.permission)) {
+          throw new AppError("forbidden", `the ${principal.role} role may not ${spec.summary.charAt(0).toLowerCase()}${spec.summary.slice(1)}`);
+        }
+      }
+      const params = (spec.params ? parseWith(spec.params, await context.params, ["params"]) : undefined) as Input<P, Q, B>["params"];
+      const query = (spec.query ? parseWith(spec.query, searchParams(request), ["query"]) : undefined) as Input<P, Q, B>["query"];
+      const text = spec.body ? await readText(request) : "";
+      const body = (spec.body ? parseWith(spec.body, parseJson(text), []) : undefined) as Input<P, Q, B>["body"];
+      const input = { params, query, body } as Input<P, Q, B>;
+      if (principal) authorizeScope(spec, principal, input);
+
+      const run = () =>
+        handler({
+          ...input,
+          request,
+          services: running,
+          principal,
+          actor: principal ? actorOf(principal) : "anonymous",
+          visible: (accountId) => principal === null || canSee(principal, accountId),
+          address,
+        });
+      const key = request.headers.get(IDEMPOTENCY_HEADER);
+      if (key === null || spec.method === "GET" || spec.idempotent === false || !principal) return await run();
+      if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
+        throw new AppError("validation_failed", "Idempotency-Key: 1 to 200 visible ASCII characters", [
+          { path: "headers.idempotency-key", message: "1 to 200 visible ASCII characters" },
+        ]);
+      }
+      const { response, replayed } = await running.idempotency.run(
+        `${principal.kind}:${principal.id}\n${spec.method} ${new URL(request.url).pathname}`,
+        key,
+        text,
+        async () => {
+          const answer = await run().catch(toProblem);
+          return { status: answer.status, contentType: answer.headers.get("content-type") ?? "application/json", body: await answer.text() };
+        },
+      );
+      return new Response(response.status === 204 ? null : response.body, {
+        status: response.status,
+        headers: { "content-type": response.contentType, ...(replayed ? { "idempotent-replayed": "true" } : {}) },
+      });
     } catch (error) {
       return toProblem(error);
     }
   };
 }
 
-/** Reads a JSON body and parses it with `schema`; 400 for bad JSON, 422 naming each field. */
-export async function readBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+function authorizeScope<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
+  spec: Endpoint<P, Q, B>,
+  principal: Principal,
+  input: Input<P, Q, B>,
+): void {
+  const named = spec.accounts?.(input).filter((id): id is string => id !== undefined) ?? [];
+  const hidden = named.find((accountId) => !canSee(principal, accountId));
+  if (hidden) throw new AppError("forbidden", `${actorOf(principal)} may not act on account ${hidden}`);
+  if (principal.accounts !== null && spec.accounts && named.length === 0 && spec.method === "GET") {
+    throw new AppError("forbidden", "a caller scoped to accounts must name one (accountId)");
+  }
+  const refusal = spec.refuse?.(principal, input);
+  if (refusal) throw new AppError("forbidden", refusal);
+}
+
+async function readText(request: Request): Promise<string> {
   const type = request.headers.get("content-type");
   if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", `send application/json, not ${type}`);
   }
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`);
   const text = await request.text();
-  let body: unknown;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`);
+  return text;
+}
+
+function parseJson(text: string): unknown {
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new AppError("invalid_json", `the body is not valid JSON: ${(error as Error).message}`);
   }
-  return parseWith(schema, body, []);
 }
+
+type RouteContext<P> = { params: Promise<P> };
 
 /** Parses path or query parameters, naming the offending one. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, prefix: string[]): z.infer<S> {

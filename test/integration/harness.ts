@@ -18,7 +18,17 @@ export type RunningServer = {
 export async function startServer(env: Record<string, string>): Promise<RunningServer> {
   const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1", RISKGATE_DEMO: "accounts", ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      NEXT_TELEMETRY_DISABLED: "1",
+      RISKGATE_DEMO: "accounts",
+      RISKGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+      RISKGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -108,10 +118,21 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
   };
 }
 
-export async function api(base: string, method: string, route: string, body?: unknown, raw?: string) {
+/** The admin token every test server is seeded with (RISKGATE_ADMIN_TOKEN). */
+export const ADMIN_TOKEN = "rg_test_admin_token_0123456789abcdef";
+export const ADMIN_PASSWORD = "test-admin-password";
+export const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/**
+ * Calls the API as the seeded admin unless `headers` say otherwise (pass `{ authorization: "" }`
+ * for an anonymous call).
+ */
+export async function api(base: string, method: string, route: string, body?: unknown, raw?: string, headers: Record<string, string> = {}) {
+  const merged: Record<string, string> = { ...adminAuth, ...(body !== undefined || raw !== undefined ? { "content-type": "application/json" } : {}), ...headers };
+  if (merged.authorization === "") delete merged.authorization;
   const response = await fetch(`${base}${route}`, {
     method,
-    headers: body !== undefined || raw !== undefined ? { "content-type": "application/json" } : {},
+    headers: merged,
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
   });
   const text = await response.text();

@@ -7,6 +7,8 @@ import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
 import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
 import type { RunningServer } from "./harness";
 import {
+  ADMIN_TOKEN,
+  adminAuth,
   api,
   engineConfigFile,
   freshPostgresDatabase,
@@ -124,7 +126,7 @@ for (const database of databases) {
       await freshPrice();
       await api(server.url, "POST", "/api/v1/intents", intent("metrics-1"));
       await api(server.url, "POST", "/api/v1/intents", intent("metrics-2", { symbol: "NOPE" }));
-      const response = await fetch(`${server.url}/api/metrics`);
+      const response = await fetch(`${server.url}/api/metrics`, { headers: adminAuth });
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toContain("text/plain");
       const text = await response.text();
@@ -300,7 +302,7 @@ for (const database of databases) {
     });
 
     it("streams a snapshot on connect, then each change after its commit, with contiguous seqs", async () => {
-      const socket = io(server.url, { transports: ["websocket"], forceNew: true });
+      const socket = io(server.url, { transports: ["websocket"], forceNew: true, auth: { token: ADMIN_TOKEN } });
       try {
         const snapshot = await new Promise<Snapshot>((resolve) => socket.once("snapshot", resolve));
         expect(snapshot.seq).toBe(await lastSeq());
@@ -362,7 +364,7 @@ for (const database of databases) {
     });
 
     it("exports the ledger as NDJSON that replays with every decision reproduced", async () => {
-      const response = await fetch(`${server.url}/api/v1/ledger/export`);
+      const response = await fetch(`${server.url}/api/v1/ledger/export`, { headers: adminAuth });
       expect(response.headers.get("content-type")).toBe("application/x-ndjson");
       const text = await response.text();
       const lines = text.trim().split("\n");

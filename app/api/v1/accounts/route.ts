@@ -1,20 +1,19 @@
-import { UNAUTHENTICATED_ACTOR } from "@/server/api/schemas";
-import { AccountSpec } from "@/server/engine/types";
-import { json, readBody, route } from "@/server/http/route";
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route(async (_request, { services }) => {
+/** The accounts the caller may see. */
+export const GET = handle(endpoints.listAccounts, async ({ services, visible }) => {
   const { runtime } = services;
-  return json({ seq: runtime.lastSeq, accounts: runtime.accounts() });
+  return json({ seq: runtime.lastSeq, accounts: runtime.accounts().filter((account) => visible(account.accountId)) });
 });
 
 /**
  * Open an account: `{accountId, name, presetId, initialBalanceUsd, execution?}`; `execution`
  * is `external` (a stack outside Riskgate reports its fills) unless `simulated`. 409 if it exists.
  */
-export const POST = route(async (request, { services }) => {
-  const spec = await readBody(request, AccountSpec);
-  const account = await services.runtime.openAccount(spec, UNAUTHENTICATED_ACTOR);
+export const POST = handle(endpoints.openAccount, async ({ body, services, actor }) => {
+  const account = await services.runtime.openAccount(body, actor);
   return json({ seq: services.runtime.lastSeq, account }, 201);
 });

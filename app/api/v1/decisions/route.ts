@@ -1,10 +1,10 @@
-import { DecisionsQuery } from "@/server/api/schemas";
-import { json, parseWith, route, searchParams } from "@/server/http/route";
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
-/** The most recent decisions, newest first. */
-export const GET = route(async (request, { services }) => {
-  const { accountId, limit } = parseWith(DecisionsQuery, searchParams(request), ["query"]);
-  return json({ seq: services.runtime.lastSeq, decisions: services.runtime.recentDecisions(limit, accountId) });
+/** The most recent decisions, newest first (only the caller's accounts when it is scoped). */
+export const GET = handle(endpoints.decisions, async ({ query, services, visible }) => {
+  const decisions = services.runtime.recentDecisions(query.limit, query.accountId).filter((record) => visible(record.decision.accountId));
+  return json({ seq: services.runtime.lastSeq, decisions });
 });

@@ -1,9 +1,8 @@
-import { AccountParams } from "@/server/api/schemas";
-import { json, parseWith, route } from "@/server/http/route";
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route<{ accountId: string }>(async (_request, { params, services }) => {
-  const { accountId } = parseWith(AccountParams, params, ["params"]);
-  return json({ seq: services.runtime.lastSeq, account: services.runtime.account(accountId) });
+export const GET = handle(endpoints.getAccount, async ({ params, services }) => {
+  return json({ seq: services.runtime.lastSeq, account: services.runtime.account(params.accountId) });
 });

@@ -1,12 +1,12 @@
-import { LedgerExportQuery } from "@/server/api/schemas";
+import { endpoints } from "@/server/api/catalog";
 import { toNdjsonLine } from "@/server/event-format";
-import { parseWith, route, searchParams } from "@/server/http/route";
+import { handle } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
 /** The ledger as NDJSON (the format `npm run replay` reads), streamed page by page. */
-export const GET = route(async (request, { services }) => {
-  const { accountId } = parseWith(LedgerExportQuery, searchParams(request), ["query"]);
+export const GET = handle(endpoints.ledgerExport, async ({ query, services }) => {
+  const { accountId } = query;
   const { runtime } = services;
   const encoder = new TextEncoder();
   let afterSeq = 0;

@@ -1,12 +1,10 @@
-import { AccountParams, ReasonBody, UNAUTHENTICATED_ACTOR } from "@/server/api/schemas";
-import { json, parseWith, readBody, route } from "@/server/http/route";
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
-/** Reopen an account locked out by a max-loss breach. A reason is required and recorded. */
-export const POST = route<{ accountId: string }>(async (request, { params, services }) => {
-  const { accountId } = parseWith(AccountParams, params, ["params"]);
-  const { reason } = await readBody(request, ReasonBody);
-  const account = await services.runtime.reopenAccount(accountId, reason, UNAUTHENTICATED_ACTOR);
+/** Reopen an account locked out by a loss breach. A reason is required and recorded. */
+export const POST = handle(endpoints.reopenAccount, async ({ params, body, services, actor }) => {
+  const account = await services.runtime.reopenAccount(params.accountId, body.reason, actor);
   return json({ seq: services.runtime.lastSeq, account });
 });

@@ -1,24 +1,21 @@
-import { AccountParams, LockBody, UNAUTHENTICATED_ACTOR } from "@/server/api/schemas";
-import { json, parseWith, readBody, route } from "@/server/http/route";
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
 /** The account's veto registry. */
-export const GET = route<{ accountId: string }>(async (_request, { params, services }) => {
-  const { accountId } = parseWith(AccountParams, params, ["params"]);
-  return json({ seq: services.runtime.lastSeq, vetoes: services.runtime.account(accountId).vetoes });
+export const GET = handle(endpoints.listVetoes, async ({ params, services }) => {
+  return json({ seq: services.runtime.lastSeq, vetoes: services.runtime.account(params.accountId).vetoes });
 });
 
 /** Lock a symbol: no new exposure in it until the lock expires, the daily reset, or an unlock. */
-export const POST = route<{ accountId: string }>(async (request, { params, services }) => {
-  const { accountId } = parseWith(AccountParams, params, ["params"]);
-  const { symbol, reason, expiresAt } = await readBody(request, LockBody);
+export const POST = handle(endpoints.lockSymbol, async ({ params, body, services, actor }) => {
   const account = await services.runtime.lockSymbol({
-    accountId,
-    symbol,
-    note: reason,
-    expiresAt: expiresAt === null ? null : Date.parse(expiresAt),
-    by: UNAUTHENTICATED_ACTOR,
+    accountId: params.accountId,
+    symbol: body.symbol,
+    note: body.reason,
+    expiresAt: body.expiresAt === null ? null : Date.parse(body.expiresAt),
+    by: actor,
   });
   return json({ seq: services.runtime.lastSeq, account }, 201);
 });

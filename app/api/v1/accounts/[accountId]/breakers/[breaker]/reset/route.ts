@@ -1,12 +1,10 @@
-import { ReasonBody, BreakerParams, UNAUTHENTICATED_ACTOR } from "@/server/api/schemas";
-import { json, parseWith, readBody, route } from "@/server/http/route";
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
-/** Reset a tripped breaker. A reason is required. */
-export const POST = route<{ accountId: string; breaker: string }>(async (request, { params, services }) => {
-  const { accountId, breaker } = parseWith(BreakerParams, params, ["params"]);
-  const { reason } = await readBody(request, ReasonBody);
-  const account = await services.runtime.resetBreaker({ accountId, breaker, reason, by: UNAUTHENTICATED_ACTOR });
+/** Reset a tripped breaker (risk_manager or admin). A reason is required. */
+export const POST = handle(endpoints.resetBreaker, async ({ params, body, services, actor }) => {
+  const account = await services.runtime.resetBreaker({ ...params, reason: body.reason, by: actor });
   return json({ seq: services.runtime.lastSeq, account });
 });

@@ -1,0 +1,111 @@
+import type { z } from "zod";
+import type { Permission, Principal } from "../auth/roles";
+import { Intent } from "../engine/intent";
+import { AccountSpec } from "../engine/types";
+import {
+  AccountParams,
+  BreakerParams,
+  DecisionsQuery,
+  Empty,
+  EquityQuery,
+  ExecutionsBody,
+  LedgerExportQuery,
+  LedgerQuery,
+  LockBody,
+  LoginBody,
+  MarketBody,
+  NewTokenBody,
+  NewUserBody,
+  ReasonBody,
+  SideLockParams,
+  TokenParams,
+  VetoParams,
+} from "./schemas";
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+export type Input<P, Q, B> = { params: Out<P>; query: Out<Q>; body: Out<B> };
+
+/**
+ * One endpoint of the HTTP API: its route, who may call it, its inputs. Route handlers, the
+ * authorization check, the OpenAPI document and the authorization-matrix test all read this.
+ */
+export type Endpoint<P extends Schema | undefined = Schema | undefined, Q extends Schema | undefined = Schema | undefined, B extends Schema | undefined = Schema | undefined> = {
+  method: "GET" | "POST";
+  /** OpenAPI style: `/api/v1/accounts/{accountId}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  permission: Permission;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** The accounts the call acts on; a scoped principal must hold every one. */
+  accounts?: (input: Input<P, Q, B>) => (string | undefined)[];
+  /** A refusal beyond role and scope (e.g. a strategy may trip only the manual breaker). */
+  refuse?: (principal: Principal, input: Input<P, Q, B>) => string | null;
+  /** Mutating calls honour `Idempotency-Key` unless this is false (login, logout). */
+  idempotent?: boolean;
+  /** The success status and what comes back. */
+  success: { status: number; description: string; contentType?: string };
+};
+
+function endpoint<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+  spec: Endpoint<P, Q, B>,
+): Endpoint<P, Q, B> {
+  return spec;
+}
+
+const accountView = { status: 200, description: "The account after the change, with the ledger seq." };
+
+export const endpoints = {
+  health: endpoint({ method: "GET", path: "/api/health", tag: "operations", summary: "Liveness and readiness: 503 and why when the ledger is unreachable", permission: "public", success: { status: 200, description: "Status, database kind, seq, uptime" } }),
+  metrics: endpoint({ method: "GET", path: "/api/metrics", tag: "operations", summary: "Prometheus metrics (text exposition format)", permission: "read", success: { status: 200, description: "Metrics", contentType: "text/plain" } }),
+  openapi: endpoint({ method: "GET", path: "/api/v1/openapi.json", tag: "operations", summary: "This API's OpenAPI 3.1 document", permission: "public", success: { status: 200, description: "OpenAPI document" } }),
+
+  login: endpoint({ method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Log in with a password: sets the session cookie; answers the CSRF token", permission: "public", body: LoginBody, idempotent: false, success: { status: 200, description: "The user and the CSRF token for mutating calls" } }),
+  logout: endpoint({ method: "POST", path: "/api/v1/auth/logout", tag: "auth", summary: "End the cookie session", permission: "authenticated", idempotent: false, success: { status: 204, description: "Logged out" } }),
+  me: endpoint({ method: "GET", path: "/api/v1/auth/me", tag: "auth", summary: "Who is calling: name, role, accounts, CSRF token (sessions)", permission: "authenticated", success: { status: 200, description: "The principal" } }),
+  listUsers: endpoint({ method: "GET", path: "/api/v1/users", tag: "auth", summary: "Console users", permission: "admin", success: { status: 200, description: "Users (never their password hashes)" } }),
+  createUser: endpoint({ method: "POST", path: "/api/v1/users", tag: "auth", summary: "Create a console user with a role (strategies name their accounts)", permission: "admin", body: NewUserBody, success: { status: 201, description: "The user" } }),
+  listTokens: endpoint({ method: "GET", path: "/api/v1/tokens", tag: "auth", summary: "API tokens (never their secrets)", permission: "admin", success: { status: 200, description: "Tokens" } }),
+  createToken: endpoint({ method: "POST", path: "/api/v1/tokens", tag: "auth", summary: "Create a bearer API token; its secret is shown once", permission: "admin", body: NewTokenBody, success: { status: 201, description: "The token and its secret" } }),
+  revokeToken: endpoint({ method: "POST", path: "/api/v1/tokens/{tokenId}/revoke", tag: "auth", summary: "Revoke an API token", permission: "admin", params: TokenParams, success: { status: 200, description: "The revoked token" } }),
+
+  listAccounts: endpoint({ method: "GET", path: "/api/v1/accounts", tag: "accounts", summary: "Accounts the caller may see, with state, positions, baseline, floors, breakers and vetoes", permission: "read", success: { status: 200, description: "Accounts" } }),
+  openAccount: endpoint({ method: "POST", path: "/api/v1/accounts", tag: "accounts", summary: "Open an account (409 if it exists)", permission: "admin", body: AccountSpec, accounts: ({ body }) => [body.accountId], success: { status: 201, description: "The account" } }),
+  getAccount: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}", tag: "accounts", summary: "One account with its state", permission: "read", params: AccountParams, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "The account" } }),
+  equity: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}/equity", tag: "accounts", summary: "Equity history with baseline and floors, LTTB-downsampled to `points`", permission: "read", params: AccountParams, query: EquityQuery, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "Points in time order" } }),
+  reopenAccount: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reopen", tag: "accounts", summary: "Reopen an account locked out by a loss breach", permission: "admin", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+  enterReducing: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reduce-only", tag: "accounts", summary: "Put an account on reduce-only", permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+  endReducing: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reduce-only/end", tag: "accounts", summary: "End reduce-only", permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+
+  tripBreaker: endpoint({
+    method: "POST", path: "/api/v1/accounts/{accountId}/breakers/{breaker}/trip", tag: "breakers", summary: "Trip the manual breaker: the account is HALTED until it is reset",
+    permission: "halt", params: BreakerParams, body: ReasonBody, accounts: ({ params }) => [params.accountId],
+    refuse: (principal, { params }) => (principal.role === "strategy" && params.breaker !== "manual" ? "a strategy may trip only the manual breaker" : null),
+    success: accountView,
+  }),
+  resetBreaker: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/breakers/{breaker}/reset", tag: "breakers", summary: "Reset a tripped breaker (risk_manager or admin), with a reason", permission: "operate", params: BreakerParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+
+  listVetoes: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}/vetoes", tag: "vetoes", summary: "The account's veto registry", permission: "read", params: AccountParams, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "Vetoes" } }),
+  lockSymbol: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/vetoes", tag: "vetoes", summary: "Lock a symbol until a time or the next reset", permission: "operate", params: AccountParams, body: LockBody, accounts: ({ params }) => [params.accountId], success: { status: 201, description: "The account" } }),
+  unlockSymbol: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/vetoes/{symbol}/unlock", tag: "vetoes", summary: "Unlock a symbol, with a reason", permission: "operate", params: VetoParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+  unlockSide: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/side-locks/{side}/unlock", tag: "vetoes", summary: "Lift an account-wide side lock, with a reason", permission: "operate", params: SideLockParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+
+  submitIntent: endpoint({ method: "POST", path: "/api/v1/intents", tag: "trading", summary: "Submit an intent; the answer is the committed decision (idempotent on intentId)", permission: "trade", body: Intent, accounts: ({ body }) => [body.accountId], success: { status: 200, description: "The decision, allowed or denied" } }),
+  recordFills: endpoint({ method: "POST", path: "/api/v1/executions", tag: "trading", summary: "Fills from a venue outside Riskgate", permission: "trade", body: ExecutionsBody, accounts: ({ body }) => body.fills.map((fill) => fill.accountId), success: { status: 200, description: "Recorded" } }),
+  recordMarket: endpoint({ method: "POST", path: "/api/v1/market", tag: "trading", summary: "Market data: ticks, L2 books, bars", permission: "feed", body: MarketBody, success: { status: 200, description: "Recorded" } }),
+  decisions: endpoint({ method: "GET", path: "/api/v1/decisions", tag: "trading", summary: "Recent decisions, newest first", permission: "read", query: DecisionsQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Decisions" } }),
+
+  firm: endpoint({ method: "GET", path: "/api/v1/firm", tag: "firm", summary: "The firm-wide halt", permission: "read", success: { status: 200, description: "The firm" } }),
+  haltFirm: endpoint({ method: "POST", path: "/api/v1/firm/halt", tag: "firm", summary: "Halt every account", permission: "operate", body: ReasonBody, success: { status: 200, description: "The firm" } }),
+  resumeFirm: endpoint({ method: "POST", path: "/api/v1/firm/resume", tag: "firm", summary: "Lift the firm-wide halt", permission: "operate", body: ReasonBody, success: { status: 200, description: "The firm" } }),
+
+  ledger: endpoint({ method: "GET", path: "/api/v1/ledger", tag: "ledger", summary: "Ledger events by cursor (`afterSeq`); scoped callers name an account", permission: "read", query: LedgerQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Events and the next cursor" } }),
+  ledgerExport: endpoint({ method: "GET", path: "/api/v1/ledger/export", tag: "ledger", summary: "The ledger as NDJSON (what `npm run replay` reads)", permission: "read", query: LedgerExportQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),
+} satisfies Record<string, Endpoint<never, never, never> | Endpoint>;
+
+export type EndpointId = keyof typeof endpoints;
+export { Empty };

@@ -1,0 +1,70 @@
+import { promisify } from "node:util";
+import { gunzip as gunzipCallback, gzip as gzipCallback } from "node:zlib";
+import type { Database } from "./db/database";
+import { SNAPSHOT_FORMAT, decodeState, decodeValue, encodeState, encodeValue } from "./engine/snapshot";
+import type { EngineState } from "./engine/state";
+
+const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
+
+/** Snapshots kept: the newest few, so that one unreadable snapshot still leaves an older one. */
+const KEPT = 3;
+
+export type StoredSnapshot = {
+  /** The ledger seq of the last event folded into `state`. */
+  readonly seq: number;
+  readonly state: EngineState;
+  /** What the shell keeps beside the state at that seq (plain data, Maps and any numbers included). */
+  readonly extras: Record<string, unknown>;
+};
+
+/**
+ * The engine state folded up to a ledger seq, stored as gzip'd JSON in `state_snapshots`, so a
+ * start folds only the ledger's tail. A snapshot is a cache of the ledger: one that cannot be
+ * read is skipped (with a warning) for an older one, or for none (fold from the start).
+ */
+export class SnapshotStore {
+  constructor(
+    private readonly db: Database,
+    private readonly warn: (message: string) => void = console.warn,
+  ) {}
+
+  /** Stores the state at `seq` (replacing one stored at the same seq) and keeps only the newest few. */
+  async save(seq: number, state: EngineState, extras: Record<string, unknown>): Promise<void> {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
+    const json = JSON.stringify({ state: encodeState(state), extras: encodeValue(extras) });
+    const bytes = await gzip(json);
+    const snapshots = this.db.prisma.stateSnapshot;
+    await snapshots.upsert({
+      where: { seq: BigInt(seq) },
+      create: { seq: BigInt(seq), format: SNAPSHOT_FORMAT, state: bytes },
+      update: { format: SNAPSHOT_FORMAT, state: bytes },
+    });
+    const kept = await snapshots.findMany({ select: { seq: true }, orderBy: { seq: "desc" }, take: KEPT });
+    if (kept.length === KEPT) await snapshots.deleteMany({ where: { seq: { lt: kept[KEPT - 1]!.seq } } });
+  }
+
+  /** The newest snapshot of this format that decodes, or null when there is none. */
+  async latest(): Promise<StoredSnapshot | null> {
+    const snapshots = this.db.prisma.stateSnapshot;
+    const candidates = await snapshots.findMany({ where: { format: SNAPSHOT_FORMAT }, select: { seq: true }, orderBy: { seq: "desc" } });
+    for (const { seq } of candidates) {
+      const row = await snapshots.findUnique({ where: { seq }, select: { state: true } });
+      if (!row) continue; // deleted by a save in between
+      try {
+        return { seq: Number(seq), ...(await decodeSnapshot(row.state)) };
+      } catch (error) {
+        this.warn(`state snapshot at seq ${seq} cannot be read, trying an older one: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return null;
+  }
+}
+
+async function decodeSnapshot(bytes: Uint8Array): Promise<Pick<StoredSnapshot, "state" | "extras">> {
+  const json: unknown = JSON.parse((await gunzip(bytes)).toString("utf8"));
+  if (typeof json !== "object" || json === null || !("state" in json) || !("extras" in json)) throw new Error("not a snapshot record");
+  const extras = decodeValue(json.extras);
+  if (typeof extras !== "object" || extras === null || Array.isArray(extras) || extras instanceof Map) throw new Error("extras that are not an object");
+  return { state: decodeState(json.state), extras: extras as Record<string, unknown> };
+}
