@@ -58,6 +58,9 @@ export default defineConfig({
       // The demo's accounts without its trading: the specs drive the account themselves.
       RISKGATE_DEMO: "accounts",
       NEXT_TELEMETRY_DISABLED: "1",
+      // The same values as e2e/fixtures.ts.
+      RISKGATE_ADMIN_TOKEN: "rg_e2e_admin_token_0123456789abcdef",
+      RISKGATE_ADMIN_PASSWORD: "e2e-admin-password",
     },
   },
 });
