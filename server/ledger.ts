@@ -80,9 +80,9 @@ export class Ledger {
     return rows.map(toRecord);
   }
 
-  /** Every event in order, page by page. */
-  async *readAll(pageSize = 5000): AsyncGenerator<LedgerRecord> {
-    let after = 0;
+  /** Every event after `afterSeq` (default: all) in order, page by page. */
+  async *readAll(pageSize = 5000, afterSeq = 0): AsyncGenerator<LedgerRecord> {
+    let after = afterSeq;
     for (;;) {
       const page = await this.readAfter(after, pageSize);
       yield* page;
@@ -96,6 +96,12 @@ export class Ledger {
       this.db.prisma.ledgerEvent.findUnique({ where: { idempotencyKey: key }, select: columns }),
     );
     return row ? toRecord(row) : null;
+  }
+
+  /** The seq of the last committed event; 0 for an empty ledger. */
+  async lastSeq(): Promise<number> {
+    const rows = await storage("read", () => this.db.prisma.$queryRawUnsafe<{ seq: bigint | null }[]>(`SELECT max("seq") AS "seq" FROM "ledger_events"`));
+    return Number(rows[0]?.seq ?? 0);
   }
 
   async ping(): Promise<void> {

@@ -16,7 +16,7 @@ import { Runtime } from "./runtime";
 import { installServices } from "./services";
 import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
 import { IdempotencyStore } from "./http/idempotency";
-import { EquityHistory } from "./equity-history";
+import { SnapshotStore } from "./snapshots";
 
 const projectRoot = path.join(import.meta.dirname, "..");
 const DEMO_TOKEN_NAME = "demo strategies";
@@ -35,9 +35,13 @@ async function main(): Promise<void> {
   }
 
   const metrics = new Metrics();
-  const equity = new EquityHistory();
-  const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, { metrics, equity });
-  console.log(`ledger replayed up to seq ${runtime.lastSeq} (${db.kind})`);
+  const startedLoading = performance.now();
+  const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, {
+    metrics,
+    snapshots: { store: new SnapshotStore(db), every: config.snapshotEvery },
+  });
+  const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;
+  console.log(`state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${Math.round(performance.now() - startedLoading)} ms (${db.kind})`);
   if (config.demo === "accounts" && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
   }
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
     metrics,
     auth,
     idempotency: new IdempotencyStore(db),
-    equity,
+    equity: runtime.equity,
     health: () => ({ alerts: alerts.stats(), stream: realtime.health() }),
   });
 

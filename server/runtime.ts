@@ -8,7 +8,8 @@ import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
 import { equityUsd, evolve, floorsOf, initialState } from "./engine/state";
-import type { EquityHistory } from "./equity-history";
+import { EquityHistory } from "./equity-history";
+import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountSpec, Decision, LatencySource } from "./engine/types";
 import type { AccountView } from "./engine/views";
 import { nextDeadline } from "./engine/breakers";
@@ -56,6 +57,12 @@ export class Runtime {
   private seq = 0;
   private recent: DecisionRecord[] = [];
   private pendingIntents = new Map<string, Intent>();
+  /** Equity, baseline and floors over time, per account (the dashboard's chart). */
+  equity = new EquityHistory();
+  private snapshotSeq = 0;
+  /** The seq of the snapshot this runtime started from; null when it folded the whole ledger. */
+  startedFromSnapshot: number | null = null;
+  private snapshotting = false;
   /** Commands waiting for the next batch, in arrival order. */
   private jobs: Job[] = [];
   private draining = false;
@@ -70,7 +77,7 @@ export class Runtime {
     private readonly clock: () => number,
     private readonly reviewer: Reviewer | null,
     private readonly metrics: RuntimeMetrics | null,
-    private readonly equity: EquityHistory | null,
+    private readonly snapshots: { store: SnapshotStore; every: number } | null,
   ) {}
 
   /**
@@ -81,10 +88,22 @@ export class Runtime {
     ledger: Ledger,
     config: EngineConfig,
     clock: () => number = Date.now,
-    options: { reviewer?: Reviewer | null; metrics?: RuntimeMetrics | null; equity?: EquityHistory | null } = {},
+    options: {
+      reviewer?: Reviewer | null;
+      metrics?: RuntimeMetrics | null;
+      /** Start from the latest snapshot and fold only the ledger's tail; save one every `every` events. */
+      snapshots?: { store: SnapshotStore; every: number } | null;
+    } = {},
   ): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.equity ?? null);
-    for await (const record of ledger.readAll()) runtime.apply(record);
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null);
+    const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
+    if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
+      runtime.restore(snapshot);
+      runtime.startedFromSnapshot = snapshot.seq;
+    }
+    else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
+    for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
+    runtime.snapshotSeq = runtime.seq;
     if (!isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
     }
@@ -377,6 +396,7 @@ export class Runtime {
       }
       this.recordEquity(records);
       this.notify(records);
+      this.maybeSnapshot();
     }
     for (const { job, finish } of prepared) {
       try {
@@ -402,9 +422,33 @@ export class Runtime {
     this.recordEquity([record]);
   }
 
+  private restore(snapshot: StoredSnapshot): void {
+    const extras = snapshot.extras as { recent?: DecisionRecord[]; pendingIntents?: Map<string, Intent>; equity?: unknown };
+    this.state = snapshot.state;
+    this.seq = snapshot.seq;
+    this.recent = extras.recent ?? [];
+    this.pendingIntents = extras.pendingIntents ?? new Map();
+    if (extras.equity !== undefined) this.equity = EquityHistory.fromJSON(extras.equity);
+  }
+
+  /**
+   * Every `snapshots.every` events, the state as of the last commit is saved in the background
+   * (the state is immutable, so it is captured as is); a start then folds only what follows.
+   */
+  private maybeSnapshot(): void {
+    if (!this.snapshots || this.snapshotting || this.seq - this.snapshotSeq < this.snapshots.every) return;
+    const seq = this.seq;
+    this.snapshotting = true;
+    this.snapshots.store
+      .save(seq, this.state, { recent: this.recent.slice(-RECENT_DECISIONS), pendingIntents: new Map(this.pendingIntents), equity: this.equity.toJSON() })
+      .then(() => (this.snapshotSeq = seq))
+      .catch((error: unknown) => console.error(`could not save a state snapshot at seq ${seq}: ${(error as Error).message}`))
+      .finally(() => (this.snapshotting = false));
+  }
+
   /** Every account's equity, day baseline and floors after `records`, at the last one's time. */
   private recordEquity(records: LedgerRecord[]): void {
-    if (!this.equity || records.length === 0) return;
+    if (records.length === 0) return;
     const last = records[records.length - 1]!.event;
     const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
     for (const [accountId, account] of this.state.accounts) {

@@ -38,6 +38,10 @@ function readJson(file) {
   }
 }
 
+// 0. The type check of the whole project (the build skips it; see next.config.ts).
+const typed = run(bin("tsc"), ["--noEmit", "-p", "."]) === 0;
+record("typecheck", { passed: typed ? 1 : 0, failed: typed ? 0 : 1, skipped: 0 });
+
 // 1. One production build, shared by the integration and browser tests.
 const built = run(bin("next"), ["build"]) === 0;
 if (built) lines.push("next build: ok");

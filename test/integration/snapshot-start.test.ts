@@ -1,0 +1,43 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
+import { api, engineConfigFile, startServer, tempDir } from "./harness";
+
+const roomy = engineConfigFile({ guards: { throttle: { maxIntentsPerSecond: 100_000 } } });
+
+describe("starting from a state snapshot", () => {
+  const dataDir = tempDir("riskgate-snapshot-");
+  const env = { RISKGATE_DATA_DIR: dataDir, RISKGATE_SNAPSHOT_EVERY: "100", RISKGATE_ENGINE_CONFIG: roomy };
+  const stops: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const stop of stops) await stop();
+  });
+
+  it("folds only the ledger after the latest snapshot and rebuilds the same state, after kill -9 too", async () => {
+    const first = await startServer(env);
+    stops.push(() => first.stop("SIGKILL"));
+    expect(first.output()).toContain("from the whole ledger");
+    for (let round = 0; round < 40; round++) {
+      await api(first.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: EURUSD_TICK.ticks[0]!.price + round * 0.0001 }] });
+      await api(first.url, "POST", "/api/v1/intents", sampleIntent(`snap-${round}`, { quantity: 0.1 }));
+      if (round === 20) await api(first.url, "POST", `/api/v1/accounts/${DEMO_ACCOUNT}/vetoes`, { symbol: "GBPUSD", reason: "snapshot test" });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the background save
+    const before = (await api(first.url, "GET", "/api/v1/accounts")).body!;
+    const decisionsBefore = (await api(first.url, "GET", "/api/v1/decisions?limit=500")).body!;
+    const equityBefore = (await api(first.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}/equity?points=50`)).body!;
+    await first.stop("SIGKILL");
+
+    const second = await startServer(env);
+    stops.push(() => second.stop());
+    const match = /state rebuilt up to seq (\d+) from the snapshot at seq (\d+)/.exec(second.output());
+    expect(match, second.output()).not.toBeNull();
+    expect(Number(match![2])).toBeGreaterThanOrEqual(100);
+    expect(Number(match![1])).toBe(before.seq);
+    expect((await api(second.url, "GET", "/api/v1/accounts")).body).toEqual(before);
+    expect((await api(second.url, "GET", "/api/v1/decisions?limit=500")).body).toEqual(decisionsBefore);
+    expect((await api(second.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}/equity?points=50`)).body).toEqual(equityBefore);
+    // A resent intent is still recognised as a retry, with its first decision.
+    const retry = await api(second.url, "POST", "/api/v1/intents", sampleIntent("snap-3", { quantity: 0.1 }));
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+  }, 120_000);
+});
