@@ -171,7 +171,7 @@ export class Runtime {
    * Decides an intent. Intents are idempotent on (accountId, intentId): a retry with the same
    * body returns the first decision; the same intentId with a different body is a conflict.
    */
-  async submitIntent(intent: Intent): Promise<IntentResult> {
+  async submitIntent(intent: Intent, by?: string): Promise<IntentResult> {
     const key = `intent:${intent.accountId}:${intent.intentId}`;
     const inflight = this.inflightIntents.get(key);
     if (inflight) return this.retryOf(await inflight, intent, key);
@@ -200,7 +200,7 @@ export class Runtime {
               batch.state.config.guards.reviewer.timeoutMs,
             )
           : undefined;
-      const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(review ? { review } : {}) }, key);
+      const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(by ? { by } : {}), ...(review ? { review } : {}) }, key);
       return (records) => {
         const decided = records.slice(mine.from, mine.to).find((record) => record.event.type === "intent.decided");
         if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
@@ -234,14 +234,14 @@ export class Runtime {
   }
 
   /** Records market data (ticks, L2 books) that the guards read. */
-  recordMarket(updates: MarketUpdate[]): Promise<{ seq: number; recorded: number }> {
+  recordMarket(updates: MarketUpdate[], by?: string): Promise<{ seq: number; recorded: number }> {
     const latest = this.clock() + FUTURE_TOLERANCE_MS;
     const future = updates.filter((update) => update.kind === "bar").findIndex((bar) => bar.closedAt > latest);
     if (future >= 0) {
       const path = `bars.${future}.closedAt`;
       throw new AppError("validation_failed", `${path}: a bar cannot close in the future`, [{ path, message: "a bar cannot close in the future" }]);
     }
-    return this.execute({ type: "RecordMarket", updates }, (records) => ({ seq: this.seq, recorded: records.length }));
+    return this.execute({ type: "RecordMarket", updates, ...(by ? { by } : {}) }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
   /** Reopens an account locked out by a max-loss breach (an admin's decision, with a reason). */
@@ -250,8 +250,8 @@ export class Runtime {
   }
 
   /** Execution reports from a venue: fills, folded into positions, balance and equity. */
-  recordFills(fills: FillReport[]): Promise<{ seq: number; recorded: number }> {
-    return this.execute({ type: "RecordFills", fills }, (records) => ({ seq: this.seq, recorded: records.length }));
+  recordFills(fills: FillReport[], by?: string): Promise<{ seq: number; recorded: number }> {
+    return this.execute({ type: "RecordFills", fills, ...(by ? { by } : {}) }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
   /** Puts an account on reduce-only (only exposure-reducing intents pass) until an operator ends it. */

@@ -64,7 +64,7 @@ export type FillReport = Fill & {
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
   | { readonly type: "AdvanceClock"; readonly at: number }
-  | { readonly type: "RecordFills"; readonly at: number; readonly fills: readonly FillReport[] }
+  | { readonly type: "RecordFills"; readonly at: number; readonly fills: readonly FillReport[]; readonly by?: Actor }
   | {
       readonly type: "RecordExecutionFailure";
       readonly at: number;
@@ -79,12 +79,14 @@ export type Command =
   | { readonly type: "ReopenAccount"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
   | { readonly type: "HaltFirm" | "ResumeFirm"; readonly at: number; readonly reason: string; readonly by: Actor }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
-  | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[] }
+  | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[]; readonly by?: Actor }
   | { readonly type: "OpenAccount"; readonly at: number; readonly account: AccountSpec; readonly by: Actor }
   | {
       readonly type: "SubmitIntent";
       readonly at: number;
       readonly intent: Intent;
+      /** Who sent it (recorded on `intent.received`). */
+      readonly by?: Actor;
       /** The reviewer's outcome (guard 18), when the configuration asks for one and the shell obtained it. */
       readonly review?: ReviewOutcome;
     }
@@ -293,12 +295,13 @@ export function decide(command: Command, state: EngineState): Decided {
       };
       const { at } = command;
       const { exitCooldownMs, stopLossStreak } = state.config.guards.vetoRegistry;
+      const sender = command.by ? { by: command.by } : {};
       for (const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};
         const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
-        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger });
+        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender });
         const account = next.accounts.get(accountId)!;
         const after = account.positions.get(symbol)?.quantity ?? 0;
         if (wasLockedOut && trigger !== "liquidation" && Math.abs(after) > Math.abs(held) + 1e-9 && Math.sign(after) === Math.sign(held || after)) {
@@ -336,15 +339,16 @@ export function decide(command: Command, state: EngineState): Decided {
         }
         lastBarAt.set(bar.symbol, bar.closedAt);
       }
+      const sender = command.by ? { by: command.by } : {};
       const events = command.updates.map((update): EngineEvent => {
           switch (update.kind) {
             case "tick":
-              return { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price };
+              return { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price, ...sender };
             case "book":
-              return { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks };
+              return { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks, ...sender };
             case "bar": {
               const { open, high, low, close, volume } = update;
-              return { type: "market.bar", at: update.closedAt, symbol: update.symbol, open, high, low, close, volume };
+              return { type: "market.bar", at: update.closedAt, symbol: update.symbol, open, high, low, close, volume, ...sender };
             }
           }
         });
@@ -362,7 +366,7 @@ export function decide(command: Command, state: EngineState): Decided {
     case "SubmitIntent": {
       const { intent, at } = command;
       if (!state.accounts.has(intent.accountId)) return reject({ code: "unknown_account", accountId: intent.accountId });
-      const received: EngineEvent = { type: "intent.received", at, intent };
+      const received: EngineEvent = { type: "intent.received", at, intent, ...(command.by ? { by: command.by } : {}) };
       const account = state.accounts.get(intent.accountId)!;
       const review = command.review ?? null;
       const decision = evaluate(intent, account, state, at, review);

@@ -56,7 +56,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     tradingDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     baselines: z.array(BaselineSnapshot),
   }),
-  z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive() }),
+  z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive(), by: Actor.optional() }),
   z.strictObject({
     type: z.literal("market.bar"),
     /** The bar's close time. */
@@ -67,6 +67,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     low: z.number().positive(),
     close: z.number().positive(),
     volume: z.number().nonnegative(),
+    by: Actor.optional(),
   }),
   z.strictObject({
     type: z.literal("market.book"),
@@ -75,9 +76,11 @@ export const EngineEvent = z.discriminatedUnion("type", [
     /** Best first: bids by descending price, asks by ascending price. */
     bids: z.array(BookLevel).max(50),
     asks: z.array(BookLevel).max(50),
+    by: Actor.optional(),
   }),
   z.strictObject({ type: z.literal("account.opened"), at, account: AccountSpec, by: Actor }),
-  z.strictObject({ type: z.literal("intent.received"), at, intent: Intent }),
+  /** `by`: who sent it through the API (absent for the engine's own and older events). */
+  z.strictObject({ type: z.literal("intent.received"), at, intent: Intent, by: Actor.optional() }),
   z.strictObject({ type: z.literal("intent.decided"), at, decision: Decision }),
   z.strictObject({
     type: z.literal("breaker.tripped"),
@@ -203,6 +206,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     quantity: z.number().positive(),
     price: z.number().positive(),
     feeUsd: z.number().nonnegative(),
+    by: Actor.optional(),
     trigger: FillTrigger,
   }),
   z.strictObject({

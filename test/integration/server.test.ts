@@ -363,6 +363,18 @@ for (const database of databases) {
       expect(await lastSeq()).toBe(seq);
     });
 
+    it("records who sent each intent, fill and price: the caller's token", async () => {
+      const from = await lastSeq();
+      await freshPrice();
+      await api(server.url, "POST", "/api/v1/intents", intent("who-1"));
+      await holdOneLot(server.url);
+      await closeOneLot(server.url);
+      const events = (await api(server.url, "GET", `/api/v1/ledger?afterSeq=${from}&limit=100`)).body!.events as { event: { type: string; by?: string } }[];
+      const sent = events.filter(({ event }) => ["market.tick", "intent.received", "execution.filled"].includes(event.type));
+      expect(sent.map(({ event }) => event.type)).toEqual(["market.tick", "intent.received", "execution.filled", "execution.filled"]);
+      for (const { event } of sent) expect(event.by).toBe("token:admin (RISKGATE_ADMIN_TOKEN)");
+    });
+
     it("exports the ledger as NDJSON that replays with every decision reproduced", async () => {
       const response = await fetch(`${server.url}/api/v1/ledger/export`, { headers: adminAuth });
       expect(response.headers.get("content-type")).toBe("application/x-ndjson");

@@ -4,6 +4,6 @@ import { handle, json } from "@/server/http/route";
 export const dynamic = "force-dynamic";
 
 /** Fills reported by a venue outside Riskgate: they move positions, balance and equity. */
-export const POST = handle(endpoints.recordFills, async ({ body, services }) => {
-  return json(await services.runtime.recordFills(body.fills));
+export const POST = handle(endpoints.recordFills, async ({ body, services, actor }) => {
+  return json(await services.runtime.recordFills(body.fills, actor));
 });

@@ -4,7 +4,7 @@ import { handle, json } from "@/server/http/route";
 export const dynamic = "force-dynamic";
 
 /** Submit an intent; the answer is the committed decision (200 whether allowed or denied). */
-export const POST = handle(endpoints.submitIntent, async ({ body, services }) => {
-  const result = await services.runtime.submitIntent(body);
+export const POST = handle(endpoints.submitIntent, async ({ body, services, actor }) => {
+  const result = await services.runtime.submitIntent(body, actor);
   return json({ seq: result.seq, decision: result.decision }, 200, result.replayed ? { "idempotent-replayed": "true" } : {});
 });
