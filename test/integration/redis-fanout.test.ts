@@ -1,0 +1,67 @@
+import net from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { io } from "socket.io-client";
+import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
+import { DEMO_ACCOUNT } from "../fixtures";
+import type { RunningServer } from "./harness";
+import { ADMIN_TOKEN, api, freshPostgresDatabase, postgresReachable, postgresUrl, startServer } from "./harness";
+
+const isCI = process.env.CI === "true" || process.env.CI === "1";
+const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(2000);
+    socket.once("connect", () => (socket.end(), resolve(true)));
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => (socket.destroy(), resolve(false)));
+  });
+}
+
+const postgresProblem = await postgresReachable();
+const redisUp = await reachable(redisUrl);
+const skip = (postgresProblem !== null || !redisUp) && !isCI;
+if (skip) console.warn(`\nSKIPPING the Redis fan-out test: PostgreSQL (${postgresUrl}) or Redis (${redisUrl}) is unreachable.\n`);
+
+describe.skipIf(skip)("the stream across two server processes (REDIS_URL)", () => {
+  const servers: RunningServer[] = [];
+  let drop: (() => Promise<void>) | null = null;
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+    await drop?.();
+  });
+
+  it("a client of one process receives the changes committed by the other, contiguous by seq", async () => {
+    const database = await freshPostgresDatabase();
+    drop = database.drop;
+    const env = { DATABASE_URL: database.url, REDIS_URL: redisUrl };
+    const writer = await startServer(env);
+    servers.push(writer);
+    const reader = await startServer(env);
+    servers.push(reader);
+    expect((await api(reader.url, "GET", "/api/health")).body).toMatchObject({ stream: { fanOut: "redis" } });
+
+    const socket = io(reader.url, { transports: ["websocket"], forceNew: true, auth: { token: ADMIN_TOKEN } });
+    try {
+      const snapshot = await new Promise<Snapshot>((resolve, reject) => {
+        socket.once("snapshot", resolve);
+        socket.once("connect_error", reject);
+      });
+      const tripped = new Promise<ChangeMessage>((resolve) =>
+        socket.on("change", (change) => {
+          const account = change.accounts.find((view) => view.accountId === DEMO_ACCOUNT);
+          if (account?.tradingState === "HALTED") resolve(change);
+        }),
+      );
+      const trip = await api(writer.url, "POST", `/api/v1/accounts/${DEMO_ACCOUNT}/breakers/manual/trip`, { reason: "fan-out test" });
+      expect(trip.status).toBe(200);
+      const change = await tripped;
+      expect(change.fromSeq).toBe(snapshot.seq + 1);
+      expect(change.events.map((record) => record.event.type)).toContain("breaker.tripped");
+    } finally {
+      socket.close();
+    }
+  }, 90_000);
+});
