@@ -363,6 +363,20 @@ for (const database of databases) {
       expect(await lastSeq()).toBe(seq);
     });
 
+    it("answers the equity history with the baseline and floors, downsampled to the points asked", async () => {
+      for (const price of [1.085, 1.086, 1.084, 1.087]) {
+        await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price }] });
+      }
+      const history = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}/equity?points=2`);
+      expect(history.status).toBe(200);
+      expect(history.body!.points.length).toBeLessThanOrEqual(2);
+      expect(history.body!.points[0]).toMatchObject({ equityUsd: expect.any(Number), baselineUsd: expect.any(Number), dailyLossFloorUsd: expect.any(Number), maxLossFloorUsd: expect.any(Number) });
+      const tooFew = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}/equity?points=1`);
+      expect(tooFew.status).toBe(422);
+      expect(tooFew.body!.errors[0].path).toBe("query.points");
+      expect((await api(server.url, "GET", "/api/v1/accounts/nobody/equity")).status).toBe(404);
+    });
+
     it("records who sent each intent, fill and price: the caller's token", async () => {
       const from = await lastSeq();
       await freshPrice();
