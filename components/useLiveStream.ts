@@ -46,7 +46,8 @@ export function useLiveStream(): StreamStatus {
 
     socket.on("change", (change) => {
       if (change.toSeq <= lastSeq.current) return;
-      if (change.fromSeq !== lastSeq.current + 1) {
+      // Overlap is fine (only what is new is kept below); a missing stretch is a gap.
+      if (change.fromSeq > lastSeq.current + 1) {
         socket.emit("resync");
         return;
       }

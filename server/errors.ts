@@ -4,6 +4,7 @@
  */
 export const errorStatus = {
   invalid_json: 400,
+  invalid_path: 400,
   unsupported_media_type: 415,
   validation_failed: 422,
   unauthenticated: 401,

@@ -11,7 +11,10 @@ export type LedgerRecord = { seq: number; recordedAt: string; event: EngineEvent
 type Row = { seq: bigint; type: string; payload: unknown; recordedAt: Date };
 
 function toRecord(row: Row): LedgerRecord {
-  const event = EngineEvent.parse(row.payload);
+  const parsed = EngineEvent.safeParse(row.payload);
+  // A stored event that no longer parses is the server's fault, never the caller's (500, not 422).
+  if (!parsed.success) throw new Error(`ledger row ${row.seq} does not parse as an event: ${parsed.error.message}`);
+  const event = parsed.data;
   if (event.type !== row.type) throw new Error(`ledger row ${row.seq} has type ${row.type} but holds ${event.type}`);
   return { seq: Number(row.seq), recordedAt: row.recordedAt.toISOString(), event };
 }
@@ -89,6 +92,14 @@ export class Ledger {
       if (page.length < pageSize) return;
       after = page[page.length - 1]!.seq;
     }
+  }
+
+  /** The seq of the event carrying each of `keys` that the ledger holds. */
+  async seqsOfKeys(keys: string[]): Promise<Map<string, number>> {
+    const rows = await storage("lookup", () =>
+      this.db.prisma.ledgerEvent.findMany({ where: { idempotencyKey: { in: keys } }, select: { seq: true, idempotencyKey: true } }),
+    );
+    return new Map(rows.map((row) => [row.idempotencyKey!, Number(row.seq)]));
   }
 
   async findByIdempotencyKey(key: string): Promise<LedgerRecord | null> {

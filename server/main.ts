@@ -56,6 +56,12 @@ async function main(): Promise<void> {
   const server = http.createServer((request, response) => {
     // The client's address as this server saw it (login rate limit): never what the client claims.
     request.headers[CLIENT_IP_HEADER] = request.socket.remoteAddress ?? "unknown";
+    // A path that is not valid percent-encoded UTF-8 never reaches a route (Next would answer 500).
+    if (request.url?.startsWith("/api/") && !decodablePath(request.url)) {
+      response.writeHead(400, { "content-type": "application/problem+json" });
+      response.end(JSON.stringify({ type: "/problems/invalid-path", title: "Malformed path", status: 400, code: "invalid_path", detail: "the path is not valid percent-encoded UTF-8" }));
+      return;
+    }
     void handle(request, response);
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
@@ -107,6 +113,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+function decodablePath(url: string): boolean {
+  try {
+    decodeURIComponent(url.split("?")[0]!);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -103,7 +103,7 @@ export class Runtime {
     }
     else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
     for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
-    runtime.snapshotSeq = runtime.seq;
+    runtime.snapshotSeq = runtime.startedFromSnapshot ?? 0;
     if (!isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
     }
@@ -175,17 +175,14 @@ export class Runtime {
     const key = `intent:${intent.accountId}:${intent.intentId}`;
     const inflight = this.inflightIntents.get(key);
     if (inflight) return this.retryOf(await inflight, intent, key);
-    let earlierSeq = this.recentIntentKeys.get(key);
-    if (earlierSeq === undefined) {
-      const earlier = await this.ledger.findByIdempotencyKey(key);
-      // The first submission may have started or committed while the ledger was asked.
-      const started = this.inflightIntents.get(key);
-      if (started) return this.retryOf(await started, intent, key);
-      earlierSeq = earlier?.seq ?? this.recentIntentKeys.get(key);
-    }
-    if (earlierSeq !== undefined) return this.replayIntent(earlierSeq, intent);
+    const remembered = this.recentIntentKeys.get(key);
+    if (remembered !== undefined) return this.replayIntent(remembered, intent);
 
-    const decided = this.enqueue(async (batch) => {
+    const first = this.enqueue<IntentResult | { replayOf: number }>(async (batch) => {
+      // An earlier submission (before this process, or before the recent keys) is answered again:
+      // the batch looked up all of its intents' keys in one query.
+      const earlier = this.recentIntentKeys.get(key) ?? batch.earlier.get(key);
+      if (earlier !== undefined) return () => ({ replayOf: earlier });
       const at = this.clock();
       // A reset that fell due but whose timer has not fired yet still starts the day first.
       batch.decide({ type: "AdvanceClock", at });
@@ -206,7 +203,8 @@ export class Runtime {
         if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
         return { seq: decided.seq, decision: decided.event.decision, replayed: false };
       };
-    });
+    }, key);
+    const decided = first.then((outcome) => ("replayOf" in outcome ? this.replayIntent(outcome.replayOf, intent) : outcome));
     this.inflightIntents.set(key, decided);
     try {
       return await decided;
@@ -314,10 +312,11 @@ export class Runtime {
   }
 
   /** A retry of an intent that is being decided right now: same body, same decision. */
-  private retryOf(first: IntentResult, intent: Intent, key: string): Promise<IntentResult> {
+  /** A retry of an intent that was being decided: same body, same decision. */
+  private async retryOf(first: IntentResult, intent: Intent, key: string): Promise<IntentResult> {
     void first;
-    const seq = this.recentIntentKeys.get(key);
-    if (seq === undefined) throw new Error(`intent ${intent.intentId} was decided but its key is not remembered`);
+    const seq = this.recentIntentKeys.get(key) ?? (await this.ledger.seqsOfKeys([key])).get(key);
+    if (seq === undefined) throw new Error(`intent ${intent.intentId} was decided but its key is not in the ledger`);
     return this.replayIntent(seq, intent);
   }
 
@@ -345,15 +344,18 @@ export class Runtime {
    * commit succeeds does the runtime adopt the new state, answer each job and notify listeners.
    * If the append fails, every job of the batch gets `storage_unavailable` and nothing changes.
    */
-  private enqueue<T>(prepare: (batch: Batch) => Promise<Finish<T>> | Finish<T>): Promise<T> {
+  private enqueue<T>(prepare: (batch: Batch) => Promise<Finish<T>> | Finish<T>, intentKey?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject, intentKey });
+      if (this.draining) return;
+      // The batch starts on the next turn, so that requests arriving together share one commit
+      // (PGlite answers without yielding, so one request would otherwise run alone).
+      this.draining = true;
+      setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
-    this.draining = true;
     try {
       while (this.jobs.length > 0) {
         const jobs = this.jobs.splice(0, MAX_BATCH_JOBS);
@@ -366,6 +368,15 @@ export class Runtime {
 
   private async runBatch(jobs: Job[]): Promise<void> {
     const batch = new Batch(this.state, this.metrics);
+    const keys = jobs.flatMap((job) => (job.intentKey && !this.recentIntentKeys.has(job.intentKey) ? [job.intentKey] : []));
+    if (keys.length > 0) {
+      try {
+        batch.earlier = await this.ledger.seqsOfKeys(keys);
+      } catch (error) {
+        for (const job of jobs) job.reject(error);
+        return;
+      }
+    }
     const prepared: { job: Job; finish: Finish<unknown> }[] = [];
     for (const job of jobs) {
       try {
@@ -384,6 +395,7 @@ export class Runtime {
         return;
       }
       this.metrics?.observeAppend((performance.now() - appending) / 1_000, records.length);
+      const previousSeq = this.seq;
       this.state = batch.state;
       for (const record of records) {
         this.seq = record.seq;
@@ -395,7 +407,7 @@ export class Runtime {
         if (key?.startsWith("intent:")) this.rememberIntentKey(key, records[index]!.seq);
       }
       this.recordEquity(records);
-      this.notify(records);
+      this.notify(records, previousSeq);
       this.maybeSnapshot();
     }
     for (const { job, finish } of prepared) {
@@ -475,13 +487,22 @@ export class Runtime {
     }
   }
 
-  private notify(records: LedgerRecord[]): void {
+  private notify(records: LedgerRecord[], previousSeq: number): void {
     if (records.length === 0 || this.listeners.size === 0) return;
     const streams = new Set(records.map((record) => streamOf(record.event)));
-    const touched = streams.has("firm") ? new Set(this.state.accounts.keys()) : (streams as Set<string>);
+    const touched = streams.has("firm") || streams.has("engine") ? new Set(this.state.accounts.keys()) : (streams as Set<string>);
+    // New prices revalue every account holding the symbol.
+    const repriced = new Set(records.filter((record) => record.event.type.startsWith("market.")).map((record) => (record.event as { symbol: string }).symbol));
+    if (repriced.size > 0) {
+      for (const [accountId, account] of this.state.accounts) {
+        for (const symbol of account.positions.keys()) if (repriced.has(symbol)) touched.add(accountId);
+      }
+    }
     const seqs = new Set(records.map((record) => record.seq));
     const committed: Committed = {
-      fromSeq: records[0]!.seq,
+      // From just after the previous commit: a sequence may skip values (PGlite after kill -9),
+      // and the stream must not read that as a gap.
+      fromSeq: previousSeq + 1,
       toSeq: records[records.length - 1]!.seq,
       firm: this.firm(),
       records,
@@ -499,6 +520,8 @@ type Job = {
   prepare: (batch: Batch) => Promise<Finish<unknown>> | Finish<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** An intent's idempotency key: looked up for the whole batch in one query. */
+  intentKey?: string;
 };
 
 /** Jobs per batch: bounds one append's size and the wait of the batch's first job. */
@@ -512,6 +535,8 @@ const RECENT_INTENT_KEYS = 50_000;
  */
 class Batch {
   readonly entries: AppendEntry[] = [];
+  /** Seqs of the batch's intent keys already in the ledger. */
+  earlier = new Map<string, number>();
 
   constructor(
     public state: EngineState,
@@ -524,6 +549,14 @@ class Batch {
     const decided = decide(command, this.state);
     if (command.type === "SubmitIntent") this.metrics?.observeEvaluation((performance.now() - started) / 1_000);
     if (!decided.ok) throw rejectionError(decided.rejection);
+    // JSON has no NaN or Infinity: an event holding one would be stored as null and could not be
+    // read back. Such a command is refused (fail closed) and nothing of it is recorded.
+    const broken = decided.events.map((event) => nonFinitePath(event)).find((path) => path !== null);
+    if (broken) {
+      throw new AppError("validation_failed", `the values are out of range: ${command.type} would record a non-finite number at ${broken}`, [
+        { path: "(body)", message: "values out of range" },
+      ]);
+    }
     const from = this.entries.length;
     decided.events.forEach((event, index) => {
       this.entries.push(index === 0 && idempotencyKey ? { event, idempotencyKey } : { event });
@@ -531,6 +564,17 @@ class Batch {
     });
     return { from, to: this.entries.length };
   }
+}
+
+/** Where in `value` a NaN or ±Infinity sits (`decision.observed`), or null. */
+function nonFinitePath(value: unknown, path = ""): string | null {
+  if (typeof value === "number") return Number.isFinite(value) ? null : path || "(value)";
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, item] of Object.entries(value)) {
+    const found = nonFinitePath(item, path ? `${path}.${key}` : key);
+    if (found) return found;
+  }
+  return null;
 }
 
 function rejectionError(rejection: Rejection): AppError {

@@ -43,6 +43,8 @@ export type Endpoint<P extends Schema | undefined = Schema | undefined, Q extend
   body?: B;
   /** The accounts the call acts on; a scoped principal must hold every one. */
   accounts?: (input: Input<P, Q, B>) => (string | undefined)[];
+  /** Acts on every account (firm halt): a caller scoped to some accounts is refused. */
+  firmWide?: boolean;
   /** A refusal beyond role and scope (e.g. a strategy may trip only the manual breaker). */
   refuse?: (principal: Principal, input: Input<P, Q, B>) => string | null;
   /** Mutating calls honour `Idempotency-Key` unless this is false (login, logout). */
@@ -100,8 +102,8 @@ export const endpoints = {
   decisions: endpoint({ method: "GET", path: "/api/v1/decisions", tag: "trading", summary: "Recent decisions, newest first", permission: "read", query: DecisionsQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Decisions" } }),
 
   firm: endpoint({ method: "GET", path: "/api/v1/firm", tag: "firm", summary: "The firm-wide halt", permission: "read", success: { status: 200, description: "The firm" } }),
-  haltFirm: endpoint({ method: "POST", path: "/api/v1/firm/halt", tag: "firm", summary: "Halt every account", permission: "operate", body: ReasonBody, success: { status: 200, description: "The firm" } }),
-  resumeFirm: endpoint({ method: "POST", path: "/api/v1/firm/resume", tag: "firm", summary: "Lift the firm-wide halt", permission: "operate", body: ReasonBody, success: { status: 200, description: "The firm" } }),
+  haltFirm: endpoint({ method: "POST", path: "/api/v1/firm/halt", tag: "firm", summary: "Halt every account", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),
+  resumeFirm: endpoint({ method: "POST", path: "/api/v1/firm/resume", tag: "firm", summary: "Lift the firm-wide halt", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),
 
   ledger: endpoint({ method: "GET", path: "/api/v1/ledger", tag: "ledger", summary: "Ledger events by cursor (`afterSeq`); scoped callers name an account", permission: "read", query: LedgerQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Events and the next cursor" } }),
   ledgerExport: endpoint({ method: "GET", path: "/api/v1/ledger/export", tag: "ledger", summary: "The ledger as NDJSON (what `npm run replay` reads)", permission: "read", query: LedgerExportQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),

@@ -60,12 +60,15 @@ export const EquityQuery = z.strictObject({
   points: z.coerce.number().int().min(2).max(5000).default(1000),
 });
 
-const level = z.strictObject({ price: z.number().positive(), size: z.number().nonnegative() });
+/** Bounds on every price, size and amount the API takes: products of them stay finite. */
+const Price = z.number().positive().max(1e9);
+const Size = z.number().nonnegative().max(1e12);
+const level = z.strictObject({ price: Price, size: Size });
 
 /** Market data pushed by a feed: last prices and L2 books (best level first). */
 export const MarketBody = z
   .strictObject({
-    ticks: z.array(z.strictObject({ symbol: SymbolId, price: z.number().positive() })).max(1000).default([]),
+    ticks: z.array(z.strictObject({ symbol: SymbolId, price: Price })).max(1000).default([]),
     books: z
       .array(
         z
@@ -90,11 +93,11 @@ export const MarketBody = z
             symbol: SymbolId,
             /** When the bar closed (ISO 8601); bars of one symbol in time order. */
             closedAt: z.iso.datetime({ offset: true }),
-            open: z.number().positive(),
-            high: z.number().positive(),
-            low: z.number().positive(),
-            close: z.number().positive(),
-            volume: z.number().nonnegative(),
+            open: Price,
+            high: Price,
+            low: Price,
+            close: Price,
+            volume: Size,
           })
           .refine((bar) => bar.high >= Math.max(bar.open, bar.close, bar.low), { message: "high must be the bar's highest price", path: ["high"] })
           .refine((bar) => bar.low <= Math.min(bar.open, bar.close), { message: "low must be the bar's lowest price", path: ["low"] }),
@@ -131,9 +134,9 @@ export const ExecutionsBody = z.strictObject({
         intentId: IntentId.nullable().default(null),
         symbol: SymbolId,
         side: Side,
-        quantity: z.number().positive(),
-        price: z.number().positive(),
-        feeUsd: z.number().nonnegative().default(0),
+        quantity: z.number().positive().max(1e9),
+        price: Price,
+        feeUsd: z.number().nonnegative().max(1e9).default(0),
         trigger: FillTrigger.default("order"),
       }),
     )

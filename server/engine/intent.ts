@@ -6,7 +6,7 @@ import { AccountId, IntentId, RegimeId, RunId, StrategyId, SymbolId } from "./id
  * the ledger reader and the browser. zod 4's `z.number()` already refuses NaN and ±Infinity;
  * JSON cannot carry NaN at all, and `1e999` parses to Infinity, which is refused here.
  */
-const price = z.number().positive();
+const price = z.number().positive().max(1e9);
 
 export const IntentAction = z.enum(["OPEN", "CLOSE", "SCALE", "FLATTEN"]);
 export type IntentAction = z.infer<typeof IntentAction>;
@@ -34,7 +34,8 @@ export const Intent = z
     symbol: SymbolId,
     action: IntentAction,
     side: Side,
-    quantity: z.number().positive().optional(),
+    /** Bounded so that no notional, P/L or equity derived from it can overflow. */
+    quantity: z.number().positive().max(1e9).optional(),
     targetWeight: z.number().min(-1).max(1).optional(),
     limitPrice: price.optional(),
     slPrice: price.optional(),

@@ -141,7 +141,7 @@ export const AccountSpec = z.strictObject({
   accountId: AccountId,
   name: z.string().trim().min(1).max(120),
   presetId: PresetId,
-  initialBalanceUsd: z.number().positive(),
+  initialBalanceUsd: z.number().positive().max(1e12),
   /**
    * Where the account's allowed orders go: Riskgate's own execution path to the simulated venue,
    * or a trading stack outside Riskgate that reports its fills (`POST /api/v1/executions`).

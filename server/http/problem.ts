@@ -14,6 +14,7 @@ export type Problem = {
 
 const titles: Record<ErrorCode, string> = {
   invalid_json: "Malformed JSON",
+  invalid_path: "Malformed path",
   unsupported_media_type: "Unsupported media type",
   validation_failed: "Validation failed",
   unauthenticated: "Authentication required",

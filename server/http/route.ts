@@ -51,10 +51,16 @@ export function handle<P extends z.ZodType | undefined, Q extends z.ZodType | un
           throw new AppError("forbidden", `the ${principal.role} role may not ${spec.summary.charAt(0).toLowerCase()}${spec.summary.slice(1)}`);
         }
       }
-      const params = (spec.params ? parseWith(spec.params, await context.params, ["params"]) : undefined) as Input<P, Q, B>["params"];
-      const query = (spec.query ? parseWith(spec.query, searchParams(request), ["query"]) : undefined) as Input<P, Q, B>["query"];
+      const rawParams = await context.params;
+      assertStorableText(rawParams, ["params"]);
+      const rawQuery = searchParams(request);
+      assertStorableText(rawQuery, ["query"]);
+      const params = (spec.params ? parseWith(spec.params, rawParams, ["params"]) : undefined) as Input<P, Q, B>["params"];
+      const query = (spec.query ? parseWith(spec.query, rawQuery, ["query"]) : undefined) as Input<P, Q, B>["query"];
       const text = spec.body ? await readText(request) : "";
-      const body = (spec.body ? parseWith(spec.body, parseJson(text), []) : undefined) as Input<P, Q, B>["body"];
+      const parsed = spec.body ? parseJson(text) : undefined;
+      if (spec.body) assertStorableText(parsed, []);
+      const body = (spec.body ? parseWith(spec.body, parsed, []) : undefined) as Input<P, Q, B>["body"];
       const input = { params, query, body } as Input<P, Q, B>;
       if (principal) authorizeScope(spec, principal, input);
 
@@ -99,6 +105,9 @@ function authorizeScope<P extends z.ZodType | undefined, Q extends z.ZodType | u
   principal: Principal,
   input: Input<P, Q, B>,
 ): void {
+  if (spec.firmWide && principal.accounts !== null) {
+    throw new AppError("forbidden", `${actorOf(principal)} is scoped to some accounts and may not act on the whole firm`);
+  }
   const named = spec.accounts?.(input).filter((id): id is string => id !== undefined) ?? [];
   const hidden = named.find((accountId) => !canSee(principal, accountId));
   if (hidden) throw new AppError("forbidden", `${actorOf(principal)} may not act on account ${hidden}`);
@@ -107,6 +116,30 @@ function authorizeScope<P extends z.ZodType | undefined, Q extends z.ZodType | u
   }
   const refusal = spec.refuse?.(principal, input);
   if (refusal) throw new AppError("forbidden", refusal);
+}
+
+/** NUL and unpaired surrogates: text no database column (nor PostgreSQL's jsonb) can hold. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Refuses (422, naming the field) any string or key that could not be stored as it was sent. */
+function assertStorableText(value: unknown, path: (string | number)[], depth = 0): void {
+  if (depth > 64) {
+    throw new AppError("validation_failed", `${path.join(".") || "(body)"}: nested too deeply`, [{ path: path.join(".") || "(body)", message: "nested too deeply" }]);
+  }
+  const refuse = (at: (string | number)[]) => {
+    const where = at.join(".") || "(body)";
+    throw new AppError("validation_failed", `${where}: contains NUL or an unpaired surrogate`, [{ path: where, message: "contains NUL or an unpaired surrogate" }]);
+  };
+  if (typeof value === "string") {
+    if (UNSTORABLE.test(value)) refuse(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => assertStorableText(item, [...path, index], depth + 1));
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      if (UNSTORABLE.test(key)) refuse([...path, "(key)"]);
+      assertStorableText(item, [...path, key], depth + 1);
+    }
+  }
 }
 
 async function readText(request: Request): Promise<string> {

@@ -50,7 +50,7 @@ describe.skipIf(skip)("the stream across two server processes (REDIS_URL)", () =
         socket.once("connect_error", reject);
       });
       const tripped = new Promise<ChangeMessage>((resolve) =>
-        socket.on("change", (change) => {
+        socket.on("change", (change: ChangeMessage) => {
           const account = change.accounts.find((view) => view.accountId === DEMO_ACCOUNT);
           if (account?.tradingState === "HALTED") resolve(change);
         }),

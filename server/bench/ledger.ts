@@ -1,0 +1,267 @@
+// npm run bench:ledger — durable ledger appends per second, on PGlite (a temporary data
+// directory) and on PostgreSQL (a fresh database on postgresql://postgres@127.0.0.1:5432, or
+// BENCH_POSTGRES_URL; dropped afterwards; skipped when unreachable). Three ways in:
+//   1. `Ledger.append` called back to back with batches of 1 to 1,000 events (one statement each);
+//   2. the runtime's group commit: N concurrent producers each sending one market tick at a time
+//      (`runtime.recordMarket`), every call answered only after its batch committed;
+//   3. the same with intents (`runtime.submitIntent`) spread over the three demo accounts.
+// The headline figures are path 2 with HEADLINE_PRODUCERS producers: appends acknowledged after
+// commit per second. Each line also shows the commits the runtime made and the share of the
+// wall time spent inside `Ledger.append` (the rest: deciding, folding, answering). PGlite runs
+// with fsync=off (its WAL reaches the OS, not the disk, at commit); the settings are printed.
+// BENCH_MS sets each measured window (3,000 ms, after 500 ms of warm-up).
+// Prints figures, and as its last line one JSON object:
+// {"bench":"ledger.append","pglite_per_sec":…,"postgres_per_sec":…,…}.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import type { Database } from "../db/database";
+import { openDatabase } from "../db/database";
+import { migrate } from "../db/migrate";
+import { demoAccounts } from "../demo";
+import { EngineConfig } from "../engine/config";
+import type { EngineEvent } from "../engine/events";
+import { IntentId, SymbolId } from "../engine/ids";
+import { Intent } from "../engine/intent";
+import { defaultInstruments } from "../instruments";
+import { Ledger } from "../ledger";
+import type { RuntimeMetrics } from "../metrics";
+import { Runtime } from "../runtime";
+
+const WARMUP_MS = 500;
+const MEASURE_MS = Number(process.env.BENCH_MS ?? 3_000);
+const DIRECT_BATCHES = [1, 10, 100, 1_000];
+const TICK_PRODUCERS = [1, 16, 64, 256];
+const INTENT_PRODUCERS = [16, 256];
+const HEADLINE_PRODUCERS = 256;
+const TARGETS = { pglite: 20_000, postgresql: 10_000 };
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+// The throttle is lifted: this measures the ledger, not the per-account intent rate limit.
+const config = EngineConfig.parse({ instruments: defaultInstruments, guards: { throttle: { maxIntentsPerSecond: 1_000_000 } } });
+const symbols = Object.keys(defaultInstruments).map((symbol) => SymbolId.parse(symbol));
+const EURUSD = SymbolId.parse("EURUSD");
+
+/** What the runtime reports per commit: how many commits, how many events, the time inside `append`. */
+class CommitCounter implements RuntimeMetrics {
+  commits = 0;
+  events = 0;
+  appendSeconds = 0;
+  observeEvaluation(): void {}
+  countDecision(): void {}
+  observeAppend(seconds: number, events: number): void {
+    this.commits++;
+    this.events += events;
+    this.appendSeconds += seconds;
+  }
+  reset(): void {
+    this.commits = 0;
+    this.events = 0;
+    this.appendSeconds = 0;
+  }
+}
+
+type Run = { label: string; acked: number; events: number; seconds: number; latenciesMs: number[]; commits: number; appendSeconds: number };
+
+const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const fixed = (value: number, digits = 2) => Number(value.toFixed(digits));
+const perSec = (count: number, seconds: number) => Math.round(count / seconds);
+
+/**
+ * `producers` callers, each awaiting `operation` back to back for WARMUP_MS + MEASURE_MS; only the
+ * answers that arrive in the measured window count (and their latencies, call to answer).
+ */
+async function closedLoop(
+  label: string,
+  producers: number,
+  operation: (producer: number, n: number) => Promise<number>,
+  counter: CommitCounter | null,
+): Promise<Run> {
+  const startedAt = performance.now();
+  const measureFrom = startedAt + WARMUP_MS;
+  const measureTo = measureFrom + MEASURE_MS;
+  let acked = 0;
+  let events = 0;
+  const latenciesMs: number[] = [];
+  // The commit counter is reset when the measured window opens and read when it closes, by the
+  // first answer past each edge: PGlite answers without yielding to timers, so no setTimeout.
+  let opened = false;
+  let closed: { commits: number; appendSeconds: number } | null = null;
+  const producer = async (index: number) => {
+    for (let n = 0; ; n++) {
+      const sent = performance.now();
+      if (sent >= measureTo) return;
+      const appended = await operation(index, n);
+      const answered = performance.now();
+      if (!opened && answered >= measureFrom) {
+        counter?.reset();
+        opened = true;
+      }
+      if (answered >= measureFrom && answered < measureTo) {
+        acked++;
+        events += appended;
+        latenciesMs.push(answered - sent);
+      } else if (answered >= measureTo && closed === null) {
+        closed = { commits: counter?.commits ?? 0, appendSeconds: counter?.appendSeconds ?? 0 };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: producers }, (_, index) => producer(index)));
+  const { commits, appendSeconds } = closed ?? { commits: 0, appendSeconds: 0 };
+  latenciesMs.sort((a, b) => a - b);
+  return { label, acked, events, seconds: MEASURE_MS / 1_000, latenciesMs, commits, appendSeconds };
+}
+
+function printRun(run: Run): void {
+  const commitsPerSec = run.commits / run.seconds;
+  const commitShare = run.appendSeconds / run.seconds;
+  console.log(
+    `  ${run.label.padEnd(34)} ${String(perSec(run.acked, run.seconds)).padStart(7)} acked/s ${String(perSec(run.events, run.seconds)).padStart(7)} events/s` +
+      `  answer p50 ${fixed(quantile(run.latenciesMs, 0.5))} ms p99 ${fixed(quantile(run.latenciesMs, 0.99))} ms` +
+      (run.commits > 0
+        ? `  ${Math.round(commitsPerSec)} commits/s of ${fixed(run.events / Math.max(1, run.commits), 1)} events, ${Math.round(commitShare * 100)}% of the time in append`
+        : ""),
+  );
+}
+
+function tickEvent(n: number, at: number): EngineEvent {
+  return { type: "market.tick", at, symbol: symbols[n % symbols.length]!, price: 1 + (n % 100) / 1_000 };
+}
+
+/** Back-to-back appends of `batch` events straight to the ledger, one statement each. */
+async function direct(ledger: Ledger, batch: number): Promise<Run> {
+  const at = Date.now();
+  const events = Array.from({ length: batch }, (_, n) => ({ event: tickEvent(n, at) }));
+  return closedLoop(`Ledger.append, ${batch} per append`, 1, async () => (await ledger.append(events)).length, null);
+}
+
+async function benchDatabase(db: Database): Promise<{ headline: number; intentsPerSec: number }> {
+  const settings = await Promise.all(
+    ["fsync", "synchronous_commit", "wal_sync_method"].map(async (name) => {
+      const rows = await db.prisma.$queryRawUnsafe<Record<string, string>[]>(`SHOW ${name}`);
+      return `${name}=${Object.values(rows[0] ?? {})[0]}`;
+    }),
+  );
+  console.log(`${db.kind}: ${settings.join(", ")}`);
+  const ledger = new Ledger(db);
+  for (const batch of DIRECT_BATCHES) printRun(await direct(ledger, batch));
+
+  const counter = new CommitCounter();
+  const runtime = await Runtime.load(ledger, config, Date.now, { metrics: counter });
+  for (const account of demoAccounts) await runtime.openAccount(account, "bench");
+  let headline = 0;
+  for (const producers of TICK_PRODUCERS) {
+    const run = await closedLoop(
+      `runtime ticks, ${producers} producers`,
+      producers,
+      async (producer, n) => (await runtime.recordMarket([{ kind: "tick", symbol: symbols[producer % symbols.length]!, price: 1 + (n % 100) / 1_000 }])).recorded,
+      counter,
+    );
+    printRun(run);
+    if (producers === HEADLINE_PRODUCERS) headline = perSec(run.acked, run.seconds);
+  }
+
+  // Intents: entries and exits over the three accounts (no venue runs: exits have nothing to
+  // close and are denied), a fresh EURUSD price first so that entries pass price sanity. Every
+  // intent is new, so `submitIntent` also looks its key up in the ledger before deciding.
+  let intentsPerSec = 0;
+  const outcomes = new Map<string, number>();
+  for (const producers of INTENT_PRODUCERS) {
+    await runtime.recordMarket([{ kind: "tick", symbol: EURUSD, price: 1.085 }]);
+    const run = await closedLoop(
+      `runtime intents, ${producers} producers`,
+      producers,
+      async (producer, n) => {
+        const result = await runtime.submitIntent(
+          Intent.parse({
+            intentId: IntentId.parse(`bench-${producers}-${producer}-${n}`),
+            accountId: demoAccounts[(producer + n) % demoAccounts.length]!.accountId,
+            symbol: EURUSD,
+            action: n % 2 === 0 ? "OPEN" : "CLOSE",
+            side: (producer + n) % 4 < 2 ? "BUY" : "SELL",
+            quantity: 0.01,
+            provenance: { runId: "bench", strategyId: "bench", regimeId: "bench" },
+          }),
+        );
+        const key = result.decision.outcome === "allowed" ? "allowed" : `denied by ${result.decision.guard}`;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+        return 2; // intent.received + intent.decided
+      },
+      counter,
+    );
+    printRun(run);
+    intentsPerSec = Math.max(intentsPerSec, perSec(run.acked, run.seconds));
+  }
+  console.log(`  intent outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([key, count]) => `${key} ${count}`).join(", ")}`);
+  return { headline, intentsPerSec };
+}
+
+/** Cleanups run once, in reverse order: on success, failure or Ctrl-C. */
+const cleanups: (() => Promise<void> | void)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+}
+let interrupted = false;
+process.once("SIGINT", () => {
+  interrupted = true;
+  console.error("interrupted: cleaning up");
+  void cleanUp().finally(() => process.exit(130));
+});
+
+async function main(): Promise<void> {
+  console.log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-bench-ledger-"));
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pglite = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+  cleanups.push(() => pglite.close());
+  await migrate(pglite);
+  const onPglite = await benchDatabase(pglite);
+  await cleanUp();
+
+  let onPostgres: Awaited<ReturnType<typeof benchDatabase>> | null = null;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
+  const unreachable = await admin.connect().then(
+    () => null,
+    (error: unknown) => (error as Error).message,
+  );
+  if (unreachable !== null) {
+    console.log(`postgresql: skipped, ${POSTGRES_URL} is unreachable (${unreachable})`);
+  } else {
+    cleanups.push(() => admin.end());
+    const name = `riskgate_bench_${process.pid}_${Date.now()}`;
+    await admin.query(`CREATE DATABASE "${name}"`);
+    cleanups.push(async () => void (await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${name}`;
+    const postgres = await openDatabase({ kind: "postgresql", url: url.toString() });
+    cleanups.push(() => postgres.close());
+    await migrate(postgres);
+    onPostgres = await benchDatabase(postgres);
+    await cleanUp();
+  }
+
+  const verdict = (perSecond: number | null, target: number) => (perSecond === null ? "not measured" : perSecond >= target ? "met" : "MISSED");
+  const postgresPerSec = onPostgres?.headline ?? null;
+  console.log(
+    `headline, ticks through group commit with ${HEADLINE_PRODUCERS} producers: PGlite ${onPglite.headline}/s (>= ${TARGETS.pglite}: ${verdict(onPglite.headline, TARGETS.pglite)}), ` +
+      `PostgreSQL ${postgresPerSec ?? "-"}/s (>= ${TARGETS.postgresql}: ${verdict(postgresPerSec, TARGETS.postgresql)})`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: "ledger.append",
+      producers: HEADLINE_PRODUCERS,
+      pglite_per_sec: onPglite.headline,
+      postgres_per_sec: postgresPerSec,
+      pglite_intents_per_sec: onPglite.intentsPerSec,
+      postgres_intents_per_sec: onPostgres?.intentsPerSec ?? null,
+    }),
+  );
+}
+
+main()
+  .catch((error: unknown) => {
+    if (!interrupted) console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanUp());
