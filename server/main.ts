@@ -17,6 +17,7 @@ import { installServices } from "./services";
 import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
 import { IdempotencyStore } from "./http/idempotency";
 import { SnapshotStore } from "./snapshots";
+import { serveFast } from "./http/fast-path";
 
 const projectRoot = path.join(import.meta.dirname, "..");
 const DEMO_TOKEN_NAME = "demo strategies";
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
       response.end(JSON.stringify({ type: "/problems/invalid-path", title: "Malformed path", status: 400, code: "invalid_path", detail: "the path is not valid percent-encoded UTF-8" }));
       return;
     }
+    if (serveFast(request, response)) return;
     void handle(request, response);
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });

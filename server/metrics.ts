@@ -1,6 +1,8 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Decision } from "./engine/types";
 
+const LOOP_RESOLUTION_MS = 10;
+
 /**
  * Prometheus metrics of the running server (`GET /api/metrics`, text exposition format 0.0.4):
  * decisions by outcome, guard and reason; the engine's evaluation latency and the ledger's
@@ -44,7 +46,7 @@ export class Metrics implements RuntimeMetrics {
   private readonly evaluation = new Histogram([0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005]);
   private readonly append = new Histogram([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
   private appendedEvents = 0;
-  private readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor() {
     this.loop.enable();
@@ -76,7 +78,8 @@ export class Metrics implements RuntimeMetrics {
     lines.push(...this.evaluation.render("riskgate_evaluation_seconds", "Time the engine takes to decide an intent."));
     lines.push(...this.append.render("riskgate_ledger_append_seconds", "Time to append and commit a batch of events to the ledger."));
     lines.push("# HELP riskgate_ledger_events_appended_total Events committed to the ledger by this process.", "# TYPE riskgate_ledger_events_appended_total counter", `riskgate_ledger_events_appended_total ${this.appendedEvents}`);
-    const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+    // The sampler's own 10 ms timer interval is not delay: an idle loop reports 0.
+    const seconds = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns - LOOP_RESOLUTION_MS * 1e6) / 1e9 : 0);
     lines.push(
       "# HELP riskgate_event_loop_delay_seconds Event-loop delay since the start.",
       "# TYPE riskgate_event_loop_delay_seconds gauge",

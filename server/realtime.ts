@@ -13,6 +13,12 @@ import type { Committed, DecisionRecord, Runtime, Snapshot } from "./runtime";
 
 /** Equity-only changes reach a client at most this often (10 Hz). */
 const EQUITY_INTERVAL_MS = 100;
+/**
+ * Urgent changes (decisions, breakers, vetoes, states) arriving within this window go out as
+ * one message: a broadcast to hundreds of sockets costs milliseconds, so one per commit would
+ * stall the event loop under load.
+ */
+const URGENT_WINDOW_MS = 10;
 /** Commits kept for clients that reconnect with their last seq; older ones get a snapshot. */
 const CATCH_UP_COMMITS = 20_000;
 const EVERYONE = "everyone";
@@ -138,13 +144,14 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
 }
 
 /**
- * One stream of changes to some clients: urgent changes go out at once (after any pending
- * equity-only change, to keep seq order); equity-only changes are merged and sent at most
+ * One stream of changes to some clients: urgent changes go out within URGENT_WINDOW_MS
+ * (merged with any pending equity-only change, keeping seq order); equity-only changes are merged and sent at most
  * every EQUITY_INTERVAL_MS. A scoped audience sees only its principal's accounts.
  */
 class Audience {
   private pending: ChangeMessage | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private urgentTimer: NodeJS.Timeout | null = null;
   private lastSentAt = 0;
 
   constructor(
@@ -154,7 +161,12 @@ class Audience {
 
   push(message: ChangeMessage, urgent: boolean): void {
     this.pending = this.pending ? merge(this.pending, message) : message;
-    if (urgent) return this.flush();
+    if (urgent) {
+      if (this.urgentTimer) return;
+      this.urgentTimer = setTimeout(() => this.flush(), URGENT_WINDOW_MS);
+      this.urgentTimer.unref();
+      return;
+    }
     if (this.timer) return;
     const wait = Math.max(0, this.lastSentAt + EQUITY_INTERVAL_MS - Date.now());
     if (wait === 0) return this.flush();
@@ -164,13 +176,17 @@ class Audience {
 
   close(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.urgentTimer) clearTimeout(this.urgentTimer);
     this.timer = null;
+    this.urgentTimer = null;
     this.pending = null;
   }
 
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.urgentTimer) clearTimeout(this.urgentTimer);
     this.timer = null;
+    this.urgentTimer = null;
     const message = this.pending;
     this.pending = null;
     if (!message) return;

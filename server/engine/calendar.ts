@@ -75,8 +75,25 @@ function parseTime(time: string): [number, number] {
   return [Number(match[1]), Number(match[2])];
 }
 
+/**
+ * The current reset window of each rule: every instant in [from, until) has `from` as its last
+ * reset. The clock is checked before every command, and time-zone arithmetic is costly; this
+ * cache is a pure function's memo (same answer, fewer computations).
+ */
+const windows = new Map<string, { from: number; until: number }>();
+
 /** The latest reset instant at or before `instant`. */
 export function lastResetAt(instant: number, rule: ResetRule): number {
+  const key = `${rule.time}|${rule.timeZone}`;
+  const window = windows.get(key);
+  if (window && instant >= window.from && instant < window.until) return window.from;
+  const from = computeLastResetAt(instant, rule);
+  if (windows.size > 64) windows.clear();
+  windows.set(key, { from, until: resetAfter(from, rule) });
+  return from;
+}
+
+function computeLastResetAt(instant: number, rule: ResetRule): number {
   const [hour, minute] = parseTime(rule.time);
   const today = wallTime(instant, rule.timeZone);
   const candidate = instantOf(today.year, today.month, today.day, hour, minute, rule.timeZone);
@@ -88,8 +105,13 @@ export function lastResetAt(instant: number, rule: ResetRule): number {
 
 /** The first reset instant strictly after `instant`. */
 export function nextResetAt(instant: number, rule: ResetRule): number {
+  return resetAfter(lastResetAt(instant, rule), rule);
+}
+
+/** The reset following the reset instant `last`: the same local time on the next local day. */
+function resetAfter(lastReset: number, rule: ResetRule): number {
   const [hour, minute] = parseTime(rule.time);
-  const last = wallTime(lastResetAt(instant, rule), rule.timeZone);
+  const last = wallTime(lastReset, rule.timeZone);
   const next = new Date(Date.UTC(last.year, last.month - 1, last.day + 1));
   return instantOf(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), hour, minute, rule.timeZone);
 }
