@@ -102,13 +102,6 @@ export class Ledger {
     return new Map(rows.map((row) => [row.idempotencyKey!, Number(row.seq)]));
   }
 
-  async findByIdempotencyKey(key: string): Promise<LedgerRecord | null> {
-    const row = await storage("lookup", () =>
-      this.db.prisma.ledgerEvent.findUnique({ where: { idempotencyKey: key }, select: columns }),
-    );
-    return row ? toRecord(row) : null;
-  }
-
   /** The seq of the last committed event; 0 for an empty ledger. */
   async lastSeq(): Promise<number> {
     const rows = await storage("read", () => this.db.prisma.$queryRawUnsafe<{ seq: bigint | null }[]>(`SELECT max("seq") AS "seq" FROM "ledger_events"`));

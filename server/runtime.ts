@@ -174,7 +174,10 @@ export class Runtime {
   async submitIntent(intent: Intent, by?: string): Promise<IntentResult> {
     const key = `intent:${intent.accountId}:${intent.intentId}`;
     const inflight = this.inflightIntents.get(key);
-    if (inflight) return this.retryOf(await inflight, intent, key);
+    if (inflight) {
+      await inflight;
+      return this.retryOf(intent, key);
+    }
     const remembered = this.recentIntentKeys.get(key);
     if (remembered !== undefined) return this.replayIntent(remembered, intent);
 
@@ -313,8 +316,7 @@ export class Runtime {
 
   /** A retry of an intent that is being decided right now: same body, same decision. */
   /** A retry of an intent that was being decided: same body, same decision. */
-  private async retryOf(first: IntentResult, intent: Intent, key: string): Promise<IntentResult> {
-    void first;
+  private async retryOf(intent: Intent, key: string): Promise<IntentResult> {
     const seq = this.recentIntentKeys.get(key) ?? (await this.ledger.seqsOfKeys([key])).get(key);
     if (seq === undefined) throw new Error(`intent ${intent.intentId} was decided but its key is not in the ledger`);
     return this.replayIntent(seq, intent);
