@@ -13,18 +13,12 @@
 // {"bench":"api.intents","p99_ms":…,"max_per_sec":…,…} (PGlite; postgres_* for PostgreSQL).
 // BENCH_SERVER_NODE_ARGS go to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p");
 // BENCH_DATABASES=pglite measures PGlite only; BENCH_OFFERED sets the open loop's rate (1,000/s).
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
+import { ACCOUNTS, ROOT, cleanUp, cleanups, fixed, freshPostgresDatabase, quantile, runBenchmark, startServerProcess, TOKEN } from "./support";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
-const TOKEN = "rg_bench_admin_token_0123456789abcdef0123";
-const ACCOUNTS = ["demo-ftmo-100k", "demo-e8-50k", "demo-inst-1m"];
 const OFFERED_PER_SEC = Number(process.env.BENCH_OFFERED ?? 1_000);
 const OPEN_LOOP_MS = 10_000;
 const CLOSED_LOOP_MS = 8_000;
@@ -37,77 +31,7 @@ const CLIENTS = [16, 64];
 const DATABASES = (process.env.BENCH_DATABASES ?? "pglite,postgresql").split(",");
 const TARGETS = { p99Ms: 5, perSec: 3_000 };
 
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const fixed = (value: number, digits = 2) => Number(value.toFixed(digits));
 
-/** Cleanups run once, in reverse order: on success, failure or Ctrl-C. */
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
-}
-/** A child left running if this process dies anyway. */
-const children = new Set<ChildProcess>();
-process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
-let interrupted = false;
-process.once("SIGINT", () => {
-  interrupted = true;
-  console.error("interrupted: cleaning up");
-  void cleanUp().finally(() => process.exit(130));
-});
-
-type Server = { port: number; stop: () => Promise<void>; output: () => string };
-
-/** The real server on a free port; resolves once it prints its "listening" line. */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      RISKGATE_DEMO: "accounts",
-      RISKGATE_ADMIN_TOKEN: TOKEN,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let output = "";
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s:\n${output}`)), 60_000);
-    child.stdout!.on("data", () => {
-      const match = /Riskgate listening on http:\/\/localhost:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before listening:\n${output}`));
-    });
-  });
-  return {
-    port,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      children.delete(child);
-    },
-  };
-}
 
 type Answer = { status: number; body: string };
 
@@ -293,7 +217,7 @@ async function closedLoop(client: Client, clients: number, ms: number, call = ()
 }
 
 async function benchServer(label: string, env: Record<string, string>) {
-  const server = await startServer(env);
+  const server = await startServerProcess(env);
   cleanups.push(() => server.stop());
   const client = new Client(server.port, 256);
   cleanups.push(() => client.close());
@@ -349,23 +273,11 @@ async function main(): Promise<void> {
   await cleanUp();
 
   let onPostgres: Awaited<ReturnType<typeof benchServer>> | null = null;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
-  const unreachable = DATABASES.includes("postgresql")
-    ? await admin.connect().then(
-        () => null,
-        (error: unknown) => (error as Error).message,
-      )
-    : "BENCH_DATABASES leaves it out";
-  if (unreachable !== null) {
-    console.log(`postgresql: skipped, ${POSTGRES_URL} is unreachable (${unreachable})`);
+  const database = DATABASES.includes("postgresql") ? await freshPostgresDatabase() : { unreachable: "BENCH_DATABASES leaves it out" };
+  if ("unreachable" in database) {
+    console.log(`postgresql: skipped, ${database.unreachable}`);
   } else {
-    cleanups.push(() => admin.end());
-    const name = `riskgate_bench_${process.pid}_${Date.now()}`;
-    await admin.query(`CREATE DATABASE "${name}"`);
-    cleanups.push(async () => void (await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    onPostgres = await benchServer("postgresql", { DATABASE_URL: url.toString(), RISKGATE_DATA_DIR: path.join(dir, "unused"), RISKGATE_ENGINE_CONFIG: configFile });
+    onPostgres = await benchServer("postgresql", { DATABASE_URL: database.url, RISKGATE_DATA_DIR: path.join(dir, "unused"), RISKGATE_ENGINE_CONFIG: configFile });
     await cleanUp();
   }
 
@@ -391,9 +303,4 @@ async function main(): Promise<void> {
   );
 }
 
-main()
-  .catch((error: unknown) => {
-    if (!interrupted) console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanUp());
+runBenchmark(main);

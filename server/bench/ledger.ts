@@ -15,7 +15,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import type { Database } from "../db/database";
 import { openDatabase } from "../db/database";
 import { migrate } from "../db/migrate";
@@ -28,6 +27,7 @@ import { defaultInstruments } from "../instruments";
 import { Ledger } from "../ledger";
 import type { RuntimeMetrics } from "../metrics";
 import { Runtime } from "../runtime";
+import { cleanUp, cleanups, fixed, freshPostgresDatabase, quantile, runBenchmark } from "./support";
 
 const WARMUP_MS = 500;
 const MEASURE_MS = Number(process.env.BENCH_MS ?? 3_000);
@@ -36,7 +36,6 @@ const TICK_PRODUCERS = [1, 16, 64, 256];
 const INTENT_PRODUCERS = [16, 256];
 const HEADLINE_PRODUCERS = 256;
 const TARGETS = { pglite: 20_000, postgresql: 10_000 };
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 // The throttle is lifted: this measures the ledger, not the per-account intent rate limit.
 const config = EngineConfig.parse({ instruments: defaultInstruments, guards: { throttle: { maxIntentsPerSecond: 1_000_000 } } });
@@ -64,8 +63,6 @@ class CommitCounter implements RuntimeMetrics {
 
 type Run = { label: string; acked: number; events: number; seconds: number; latenciesMs: number[]; commits: number; appendSeconds: number };
 
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const fixed = (value: number, digits = 2) => Number(value.toFixed(digits));
 const perSec = (count: number, seconds: number) => Math.round(count / seconds);
 
 /**
@@ -197,18 +194,6 @@ async function benchDatabase(db: Database): Promise<{ headline: number; intentsP
   return { headline, intentsPerSec };
 }
 
-/** Cleanups run once, in reverse order: on success, failure or Ctrl-C. */
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
-}
-let interrupted = false;
-process.once("SIGINT", () => {
-  interrupted = true;
-  console.error("interrupted: cleaning up");
-  void cleanUp().finally(() => process.exit(130));
-});
-
 async function main(): Promise<void> {
   console.log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-bench-ledger-"));
@@ -220,21 +205,11 @@ async function main(): Promise<void> {
   await cleanUp();
 
   let onPostgres: Awaited<ReturnType<typeof benchDatabase>> | null = null;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
-  const unreachable = await admin.connect().then(
-    () => null,
-    (error: unknown) => (error as Error).message,
-  );
-  if (unreachable !== null) {
-    console.log(`postgresql: skipped, ${POSTGRES_URL} is unreachable (${unreachable})`);
+  const database = await freshPostgresDatabase();
+  if ("unreachable" in database) {
+    console.log(`postgresql: skipped, ${database.unreachable}`);
   } else {
-    cleanups.push(() => admin.end());
-    const name = `riskgate_bench_${process.pid}_${Date.now()}`;
-    await admin.query(`CREATE DATABASE "${name}"`);
-    cleanups.push(async () => void (await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    const postgres = await openDatabase({ kind: "postgresql", url: url.toString() });
+    const postgres = await openDatabase({ kind: "postgresql", url: database.url });
     cleanups.push(() => postgres.close());
     await migrate(postgres);
     onPostgres = await benchDatabase(postgres);
@@ -259,9 +234,4 @@ async function main(): Promise<void> {
   );
 }
 
-main()
-  .catch((error: unknown) => {
-    if (!interrupted) console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanUp());
+runBenchmark(main);

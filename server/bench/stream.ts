@@ -17,8 +17,6 @@
 // Prints figures, and as its last line one JSON object:
 // {"bench":"stream","clients":…,"delivery_p99_ms":…,"loop_p99_ms":…,…}.
 // BENCH_SERVER_NODE_ARGS go to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -27,10 +25,9 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import type { ClientToServer, ServerToClient } from "../realtime-protocol";
+import type { ServerProcess } from "./support";
+import { ACCOUNTS, ROOT, cleanups, fixed, quantile, runBenchmark, startServerProcess, TOKEN } from "./support";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const TOKEN = "rg_bench_admin_token_0123456789abcdef0123";
-const ACCOUNTS = ["demo-ftmo-100k", "demo-e8-50k", "demo-inst-1m"];
 /** The ticks' symbols and the prices they move around. */
 const PRICES: Record<string, number> = { EURUSD: 1.085, GBPUSD: 1.27, USDJPY: 151.2, XAUUSD: 2_400 };
 const SYMBOLS = Object.keys(PRICES);
@@ -47,8 +44,6 @@ const CONNECT_WAVE = 50;
 const RESOLUTION_MS = 10;
 const TARGETS = { clients: 500, deliveryP99Ms: 100, loopP99Ms: 20 };
 
-const quantile = (sorted: ArrayLike<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-const fixed = (value: number, digits = 2) => Number(value.toFixed(digits));
 const sortedOf = (values: number[]) => Float64Array.from(values).sort();
 
 /** Loaded into the server with `--import`: its event-loop delay since the last SIGUSR2, printed on SIGUSR2. */
@@ -64,82 +59,20 @@ process.on("SIGUSR2", () => {
 
 type LoopFigures = { p50: number; p99: number; max: number; samples: number };
 
-/** Cleanups run once, in reverse order: on success, failure or Ctrl-C. */
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
-}
-const children = new Set<ChildProcess>();
-process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
-let interrupted = false;
-process.once("SIGINT", () => {
-  interrupted = true;
-  console.error("interrupted: cleaning up");
-  void cleanUp().finally(() => process.exit(130));
-});
+type Server = ServerProcess & { loopReports: ((figures: LoopFigures) => void)[] };
 
-type Server = { port: number; child: ChildProcess; loopReports: ((figures: LoopFigures) => void)[]; stop: () => Promise<void>; output: () => string };
-
-/** The real server on a free port, with the loop probe; resolves once it prints its "listening" line. */
+/** The real server on a free port, with the loop probe preloaded. */
 async function startServer(env: Record<string, string>): Promise<Server> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", LOOP_PROBE, "--import", "tsx", "server/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      RISKGATE_DEMO: "accounts",
-      RISKGATE_ADMIN_TOKEN: TOKEN,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let output = "";
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
+  const server = await startServerProcess(env, ["--import", LOOP_PROBE]);
   // The loop probe's reports, one line each, to whoever asked first.
   const loopReports: ((figures: LoopFigures) => void)[] = [];
   let partial = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
+  server.child.stdout!.on("data", (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split("\n");
     partial = lines.pop()!;
     for (const line of lines) if (line.startsWith("BENCH_LOOP ")) loopReports.shift()?.(JSON.parse(line.slice("BENCH_LOOP ".length)) as LoopFigures);
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s:\n${output}`)), 60_000);
-    child.stdout!.on("data", () => {
-      const match = /Riskgate listening on http:\/\/localhost:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before listening:\n${output}`));
-    });
-  });
-  return {
-    port,
-    child,
-    loopReports,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      children.delete(child);
-    },
-  };
+  return { ...server, loopReports };
 }
 
 /** The server's event-loop delay since the previous call (the probe resets on each signal). */
@@ -377,9 +310,4 @@ async function main(): Promise<void> {
   );
 }
 
-main()
-  .catch((error: unknown) => {
-    if (!interrupted) console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanUp());
+runBenchmark(main);
