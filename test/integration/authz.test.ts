@@ -4,8 +4,13 @@ import { endpoints } from "@/server/api/catalog";
 import type { Role } from "@/server/auth/roles";
 import { rolesFor } from "@/server/auth/roles";
 import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
-import type { RunningServer } from "./harness";
-import { adminAuth, engineConfigFile, freshPostgresDatabase, postgresReachable, postgresUrl, startServer, tempDir } from "./harness";
+import type { RunningServer, TestDatabase } from "./harness";
+import {
+  adminAuth,
+  databasesUnderTest,
+  engineConfigFile,
+  startServer,
+} from "./harness";
 
 /**
  * The authorization matrix: every endpoint of the catalog, called by every kind of caller with a
@@ -14,7 +19,6 @@ import { adminAuth, engineConfigFile, freshPostgresDatabase, postgresReachable, 
  * CSRF) as problem+json, and changes nothing.
  */
 
-const isCI = process.env.CI === "true" || process.env.CI === "1";
 /** The scope of the callers that must not touch DEMO_ACCOUNT (another demo account). */
 const OTHER_ACCOUNT = "demo-e8-50k";
 const DEMO_ACCOUNTS = [DEMO_ACCOUNT, OTHER_ACCOUNT, "demo-inst-1m"];
@@ -30,30 +34,8 @@ const engineConfig = {
   }),
 };
 
-type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
 
-const postgresProblem = await postgresReachable();
-if (postgresProblem && !isCI) {
-  console.warn(`\nSKIPPING the PostgreSQL authorization matrix: cannot reach ${postgresUrl} (${postgresProblem}).\n`);
-}
-
-const databases: { name: string; skip: boolean; create: () => Promise<Database> }[] = [
-  {
-    name: "PGlite",
-    skip: false,
-    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-authz-"), ...engineConfig }, cleanup: async () => undefined }),
-  },
-  {
-    name: "PostgreSQL",
-    // On CI a missing PostgreSQL fails the run (in beforeAll) instead of skipping it.
-    skip: postgresProblem !== null && !isCI,
-    create: async () => {
-      if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
-      const database = await freshPostgresDatabase();
-      return { env: { DATABASE_URL: database.url, ...engineConfig }, cleanup: database.drop };
-    },
-  },
-];
+const databases = await databasesUnderTest("the authorization matrix", engineConfig);
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
@@ -440,7 +422,7 @@ const samples: Record<EndpointId, Sample[]> = {
 
 for (const database of databases) {
   describe.skipIf(database.skip)(`authorization on ${database.name}`, () => {
-    let db: Database;
+    let db: TestDatabase;
     let server: RunningServer;
     let h: Harness;
     let calls = 0;

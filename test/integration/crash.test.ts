@@ -4,8 +4,17 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEMO_ACCOUNT, sampleIntent } from "../fixtures";
-import type { RunningServer } from "./harness";
-import { ADMIN_TOKEN, adminAuth, api, engineConfigFile, freshPostgresDatabase, postgresReachable, postgresUrl, root, startServer, tempDir } from "./harness";
+import type { RunningServer, TestDatabase } from "./harness";
+import {
+  ADMIN_TOKEN,
+  adminAuth,
+  api,
+  databasesUnderTest,
+  engineConfigFile,
+  root,
+  startServer,
+  tempDir,
+} from "./harness";
 
 /**
  * Crash safety: the server is killed with SIGKILL at a random moment while concurrent clients
@@ -14,7 +23,6 @@ import { ADMIN_TOKEN, adminAuth, api, engineConfigFile, freshPostgresDatabase, p
  * the ledger exactly once, at the seq it was answered with, and the ledger must replay.
  */
 
-const isCI = process.env.CI === "true" || process.env.CI === "1";
 const RESTARTS = 20;
 const CLIENTS = 12;
 const KILL_AFTER_MS = { min: 200, max: 1500 };
@@ -50,24 +58,7 @@ function random(seed: number): () => number {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const postgresProblem = await postgresReachable();
-type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
-const databases: { name: string; skip: boolean; create: () => Promise<Database> }[] = [
-  {
-    name: "PGlite",
-    skip: false,
-    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-crash-") }, cleanup: async () => undefined }),
-  },
-  {
-    name: "PostgreSQL",
-    skip: postgresProblem !== null && !isCI,
-    create: async () => {
-      if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
-      const database = await freshPostgresDatabase();
-      return { env: { DATABASE_URL: database.url }, cleanup: database.drop };
-    },
-  },
-];
+const databases = await databasesUnderTest("the crash test");
 
 /** Reads the whole ledger through the API, page by page. */
 async function readLedger(url: string): Promise<LedgerRecord[]> {
@@ -158,7 +149,7 @@ async function loadThenKill(server: RunningServer, round: number, killAfterMs: n
 
 for (const database of databases) {
   describe.skipIf(database.skip)(`kill -9 under load on ${database.name}`, () => {
-    let db: Database | undefined;
+    let db: TestDatabase | undefined;
     let server: RunningServer | undefined;
 
     afterAll(async () => {

@@ -3,8 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint, EndpointId } from "@/server/api/catalog";
 import { endpoints } from "@/server/api/catalog";
 import { DEMO_ACCOUNT, sampleIntent } from "../fixtures";
-import type { RunningServer } from "./harness";
-import { adminAuth, freshPostgresDatabase, postgresReachable, postgresUrl, startServer, tempDir } from "./harness";
+import type { RunningServer, TestDatabase } from "./harness";
+import {
+  adminAuth,
+  databasesUnderTest,
+  startServer,
+} from "./harness";
 
 /**
  * API fuzzing: every mutating endpoint of the catalog, and the reads that take path or query
@@ -19,28 +23,12 @@ import { adminAuth, freshPostgresDatabase, postgresReachable, postgresUrl, start
  * generator; FUZZ_SEED=<n> repeats a run, FUZZ_RUNS=<n> sets the random cases per endpoint.
  */
 
-const isCI = process.env.CI === "true" || process.env.CI === "1";
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const RANDOM_CASES = Number(process.env.FUZZ_RUNS ?? 12);
 console.log(`fuzz: fast-check seed ${seed} (FUZZ_SEED=${seed} repeats this run), ${RANDOM_CASES} random cases per endpoint`);
 
-type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
 
-const postgresProblem = await postgresReachable();
-if (postgresProblem && !isCI) console.warn(`\nSKIPPING the PostgreSQL fuzz suite: cannot reach ${postgresUrl} (${postgresProblem}).\n`);
-
-const databases: { name: string; skip: boolean; create: () => Promise<Database> }[] = [
-  { name: "PGlite", skip: false, create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-fuzz-") }, cleanup: async () => undefined }) },
-  {
-    name: "PostgreSQL",
-    skip: postgresProblem !== null && !isCI,
-    create: async () => {
-      if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
-      const database = await freshPostgresDatabase();
-      return { env: { DATABASE_URL: database.url }, cleanup: database.drop };
-    },
-  },
-];
+const databases = await databasesUnderTest("the fuzz suite");
 
 // ---------------------------------------------------------------------------------------------
 // Valid requests to start from, one per fuzzed endpoint
@@ -342,7 +330,7 @@ function describeCase(call: Case, outcome: Outcome | null, problem: string): str
 
 for (const database of databases) {
   describe.skipIf(database.skip)(`fuzzing the API on ${database.name}`, () => {
-    let db: Database;
+    let db: TestDatabase;
     let server: RunningServer;
     const statuses = new Map<number, number>();
 

@@ -150,3 +150,40 @@ export function engineConfigFile(config: unknown): string {
   fs.writeFileSync(file, JSON.stringify(config));
   return file;
 }
+
+/** A database a suite runs against: the env that points the server at it, and its removal. */
+export type TestDatabase = { env: Record<string, string>; cleanup: () => Promise<void> };
+export type DatabaseUnderTest = { name: "PGlite" | "PostgreSQL"; skip: boolean; create: () => Promise<TestDatabase> };
+
+const isCI = process.env.CI === "true" || process.env.CI === "1";
+
+/**
+ * The two databases every server suite runs on: a temporary PGlite directory and a fresh
+ * PostgreSQL database, each with `env` added. PostgreSQL is skipped (with a warning naming the
+ * suite) when unreachable, except on CI, where `create` fails the suite instead.
+ */
+export async function databasesUnderTest(suite: string, env: Record<string, string> = {}): Promise<DatabaseUnderTest[]> {
+  const problem = await postgresReachable();
+  if (problem && !isCI) {
+    console.warn(
+      `\nSKIPPING ${suite} on PostgreSQL: cannot reach ${postgresUrl} (${problem}).\n` +
+        "Start PostgreSQL (e.g. `apt-get install -y postgresql && pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL.\n",
+    );
+  }
+  return [
+    {
+      name: "PGlite",
+      skip: false,
+      create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-it-"), ...env }, cleanup: async () => undefined }),
+    },
+    {
+      name: "PostgreSQL",
+      skip: problem !== null && !isCI,
+      create: async () => {
+        if (problem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${problem}`);
+        const database = await freshPostgresDatabase();
+        return { env: { DATABASE_URL: database.url, ...env }, cleanup: database.drop };
+      },
+    },
+  ];
+}

@@ -4,8 +4,14 @@ import { io } from "socket.io-client";
 import { streamOf } from "@/server/engine/events";
 import type { AccountView, ChangeMessage, ClientToServer, DecisionRecord, FirmView, LedgerRecord, ServerToClient, Snapshot } from "@/server/realtime-protocol";
 import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
-import type { RunningServer } from "./harness";
-import { ADMIN_TOKEN, api, engineConfigFile, freshPostgresDatabase, postgresReachable, postgresUrl, startServer, tempDir } from "./harness";
+import type { RunningServer, TestDatabase } from "./harness";
+import {
+  ADMIN_TOKEN,
+  api,
+  databasesUnderTest,
+  engineConfigFile,
+  startServer,
+} from "./harness";
 
 /**
  * The stream's catch-up: a client that goes away and comes back with its last seq gets what it
@@ -13,30 +19,12 @@ import { ADMIN_TOKEN, api, engineConfigFile, freshPostgresDatabase, postgresReac
  * accounts; an anonymous socket is refused.
  */
 
-const isCI = process.env.CI === "true" || process.env.CI === "1";
 const ACCOUNT = DEMO_ACCOUNT;
 const OTHER = "demo-e8-50k";
 const THIRD = "demo-inst-1m";
 const roomyThrottle = { RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { throttle: { maxIntentsPerSecond: 100_000 } } }) };
 
-const postgresProblem = await postgresReachable();
-type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
-const databases: { name: string; skip: boolean; create: () => Promise<Database> }[] = [
-  {
-    name: "PGlite",
-    skip: false,
-    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-reconnect-"), ...roomyThrottle }, cleanup: async () => undefined }),
-  },
-  {
-    name: "PostgreSQL",
-    skip: postgresProblem !== null && !isCI,
-    create: async () => {
-      if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
-      const database = await freshPostgresDatabase();
-      return { env: { DATABASE_URL: database.url, ...roomyThrottle }, cleanup: database.drop };
-    },
-  },
-];
+const databases = await databasesUnderTest("the reconnect suite", roomyThrottle);
 
 type ClientSocket = Socket<ServerToClient, ClientToServer>;
 
@@ -128,7 +116,7 @@ async function until(condition: () => boolean, what: () => string, timeoutMs = 1
 
 for (const database of databases) {
   describe.skipIf(database.skip)(`the stream on ${database.name}`, () => {
-    let db: Database;
+    let db: TestDatabase;
     let server: RunningServer;
     const followers: Follower[] = [];
 

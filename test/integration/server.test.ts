@@ -5,15 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io } from "socket.io-client";
 import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
 import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
-import type { RunningServer } from "./harness";
+import type { RunningServer, TestDatabase } from "./harness";
 import {
   ADMIN_TOKEN,
   adminAuth,
   api,
+  databasesUnderTest,
   engineConfigFile,
   freshPostgresDatabase,
-  postgresReachable,
-  postgresUrl,
   root,
   runToExit,
   startServer,
@@ -22,9 +21,7 @@ import {
 
 const ACCOUNT = DEMO_ACCOUNT;
 const intent = sampleIntent;
-const isCI = process.env.CI === "true" || process.env.CI === "1";
 
-type Database = { env: Record<string, string>; cleanup: () => Promise<void> };
 
 // This suite sends intents faster than the default 10 a second per account; the throttle has
 // its own test below.
@@ -39,35 +36,11 @@ async function closeOneLot(url: string): Promise<void> {
   expect((await api(url, "POST", "/api/v1/executions", { fills: [{ ...oneLot, side: "SELL" }] })).status).toBe(200);
 }
 
-const postgresProblem = await postgresReachable();
-if (postgresProblem && !isCI) {
-  console.warn(
-    `\nSKIPPING the PostgreSQL integration suite: cannot reach ${postgresUrl} (${postgresProblem}).\n` +
-      "Start PostgreSQL (e.g. `apt-get install -y postgresql && pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL.\n",
-  );
-}
-
-const databases: { name: string; skip: boolean; create: () => Promise<Database> }[] = [
-  {
-    name: "PGlite",
-    skip: false,
-    create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-it-"), ...roomyThrottle }, cleanup: async () => undefined }),
-  },
-  {
-    name: "PostgreSQL",
-    // On CI a missing PostgreSQL fails the run (in beforeAll) instead of skipping it.
-    skip: postgresProblem !== null && !isCI,
-    create: async () => {
-      if (postgresProblem) throw new Error(`PostgreSQL is required on CI but unreachable at ${postgresUrl}: ${postgresProblem}`);
-      const database = await freshPostgresDatabase();
-      return { env: { DATABASE_URL: database.url, ...roomyThrottle }, cleanup: database.drop };
-    },
-  },
-];
+const databases = await databasesUnderTest("the integration suite", roomyThrottle);
 
 for (const database of databases) {
   describe.skipIf(database.skip)(`the server on ${database.name}`, () => {
-    let db: Database;
+    let db: TestDatabase;
     let server: RunningServer;
 
     beforeAll(async () => {
@@ -576,7 +549,7 @@ describe("starting the server", () => {
   });
 });
 
-describe.skipIf(postgresProblem !== null && !isCI)("when the database goes away", () => {
+describe.skipIf(databases[1]!.skip)("when the database goes away", () => {
   it("answers intents and trips with 503 problem+json, and health says why", async () => {
     const database = await freshPostgresDatabase();
     const server = await startServer({ DATABASE_URL: database.url, ...roomyThrottle });
