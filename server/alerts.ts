@@ -21,7 +21,8 @@ export type AlertKind =
   | "side_unlocked"
   | "reducing_started"
   | "reducing_ended"
-  | "flatten_ordered";
+  | "flatten_ordered"
+  | "preset_activated";
 
 export type AlertSeverity = "critical" | "warning" | "info";
 
@@ -107,6 +108,19 @@ function contentOf(event: EngineEvent): Content | null {
         by: event.by,
         title: `Account reopened: ${event.accountId}`,
         lines: [`Account ${event.accountId} was reopened after a lock-out.`, `Why: ${event.reason}`, `By: ${actor(event.by)}`],
+      };
+    case "preset.activated":
+      return {
+        kind: "preset_activated",
+        severity: "warning",
+        accountId: event.accountId,
+        by: event.by,
+        title: `Preset activated: ${event.accountId} (${event.presetId} v${event.version})`,
+        lines: [
+          `Account ${event.accountId} now decides under preset ${event.presetId} version ${event.version}.`,
+          `Why: ${event.reason}`,
+          `By: ${actor(event.by)}`,
+        ],
       };
     case "firm.halted":
       return {

@@ -3,7 +3,7 @@ import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState } from "./state";
-import { equityUsd, evolve, floorsOf } from "./state";
+import { configOf, equityUsd, evolve, floorsOf } from "./state";
 import type { LossRule } from "./types";
 import type { BreakerKind } from "./types";
 
@@ -76,7 +76,7 @@ export function autoResetsDue(state: EngineState, at: number): EngineEvent[] {
   const events: EngineEvent[] = [];
   for (const [accountId, account] of state.accounts) {
     for (const kind of ["execution_failures", "latency"] as const) {
-      const due = autoResetAt(kind, account, state.config);
+      const due = autoResetAt(kind, account, configOf(state, account));
       if (due !== null && due <= at) {
         events.push({ type: "breaker.reset", at, accountId, breaker: kind, reason: "cooldown passed: automatic reset", by: "engine" });
       }
@@ -85,12 +85,17 @@ export function autoResetsDue(state: EngineState, at: number): EngineEvent[] {
   return events;
 }
 
-/** The next instant at which the clock must advance: a daily reset or an automatic breaker reset. */
+/**
+ * The next instant at which the clock must advance: an account's daily reset (the firm's
+ * default one when there is no account) or an automatic breaker reset.
+ */
 export function nextDeadline(state: EngineState, now: number): number {
-  let deadline = nextResetAt(now, state.config.dailyReset);
+  let deadline = state.accounts.size === 0 ? nextResetAt(now, state.config.dailyReset) : Number.POSITIVE_INFINITY;
   for (const account of state.accounts.values()) {
+    const config = configOf(state, account);
+    deadline = Math.min(deadline, nextResetAt(now, config.dailyReset));
     for (const kind of ["execution_failures", "latency"] as const) {
-      const due = autoResetAt(kind, account, state.config);
+      const due = autoResetAt(kind, account, config);
       if (due !== null) deadline = Math.min(deadline, due);
     }
   }
@@ -105,11 +110,11 @@ export function dailyDrawdownPct(account: AccountState): number {
 
 /** `breaker.tripped` for each of `accountIds` whose drawdown from the day's baseline is over the limit. */
 export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
-  const { maxPct } = state.config.breakers.dailyDrawdown;
   const events: EngineEvent[] = [];
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.breakers.daily_drawdown.tripped) continue;
+    const { maxPct } = configOf(state, account).breakers.dailyDrawdown;
     const drawdownPct = dailyDrawdownPct(account);
     if (drawdownPct - maxPct > 1e-9) {
       events.push({
@@ -146,7 +151,7 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
     const equity = equityUsd(account);
-    const { maxLossFloorUsd } = floorsOf(account, state.config);
+    const { maxLossFloorUsd } = floorsOf(account, configOf(state, account));
     if (equity - maxLossFloorUsd > 1e-9) continue;
     events.push(...lockOut(account, accountId, at, equity, maxLossFloorUsd, "max_loss"));
   }
@@ -159,12 +164,13 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
  */
 export function dailyLossBreaches(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
   const events: EngineEvent[] = [];
-  const { dailyLossBreach } = state.config.accountRules;
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
     const equity = equityUsd(account);
-    const { dailyLossFloorUsd } = floorsOf(account, state.config);
+    const config = configOf(state, account);
+    const { dailyLossBreach } = config.accountRules;
+    const { dailyLossFloorUsd } = floorsOf(account, config);
     if (equity - dailyLossFloorUsd > 1e-9) continue;
     if (dailyLossBreach === "hard") {
       events.push(...lockOut(account, accountId, at, equity, dailyLossFloorUsd, "daily_loss"));

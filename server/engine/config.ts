@@ -214,8 +214,13 @@ export type BreakersConfig = z.infer<typeof BreakersConfig>;
 export const AccountRules = z.strictObject({
   /** The day's baseline, snapshotted at the daily reset: equity, balance, the larger, or the initial balance. */
   dailyBaselineBasis: z.enum(["equity", "balance", "max_balance_equity", "initial_balance"]).default("equity"),
-  /** Daily loss floor: the day's baseline less this percentage. */
+  /** Daily loss floor: the day's baseline less this percentage of `dailyLossOf`. */
   dailyLossPct: z.number().gt(0).max(100).default(5),
+  /**
+   * What the daily allowance is a percentage of: the day's baseline itself (The5ers), or the
+   * initial balance, taken off the day's baseline (FTMO, FundedNext; Topstep's dollar limit).
+   */
+  dailyLossOf: z.enum(["baseline", "initial_balance"]).default("baseline"),
   /**
    * What reaching the daily loss floor does: `soft` pauses entries until the next reset
    * (REDUCING); `hard` locks the account out and flattens it, like a max-loss breach.
@@ -244,3 +249,32 @@ export const EngineConfig = z.strictObject({
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 export type EngineConfigInput = z.input<typeof EngineConfig>;
+
+/**
+ * The part of the configuration a preset sets for one account: its loss rules, daily reset,
+ * breakers and guards. Instruments and the market statistics stay firm-wide.
+ */
+export const Rules = EngineConfig.pick({ accountRules: true, breakers: true, dailyReset: true, guards: true });
+export type Rules = z.infer<typeof Rules>;
+export type RulesInput = z.input<typeof Rules>;
+
+/** The rules part of a configuration (the firm's defaults, for one). */
+export function rulesOf({ accountRules, breakers, dailyReset, guards }: EngineConfig): Rules {
+  return { accountRules, breakers, dailyReset, guards };
+}
+
+const merged = new WeakMap<Rules, { base: EngineConfig; config: EngineConfig }>();
+
+/**
+ * The configuration an account decides under: the firm's, with the account's preset rules in
+ * place of the firm's defaults (null: the defaults). Cached per rules object, so every decision
+ * of an account reads the same object (the guard chain is cached by it).
+ */
+export function withRules(base: EngineConfig, rules: Rules | null): EngineConfig {
+  if (!rules) return base;
+  const cached = merged.get(rules);
+  if (cached?.base === base) return cached.config;
+  const config: EngineConfig = { ...base, ...rules };
+  merged.set(rules, { base, config });
+  return config;
+}

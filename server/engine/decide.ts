@@ -1,15 +1,15 @@
 import type { Fill } from "./accounting";
 import { autoResetsDue, lossChecks, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
-import type { EngineConfig } from "./config";
+import type { EngineConfig, Rules } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
-import type { AccountId, OrderId, SymbolId } from "./ids";
+import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
 import type { Denial, Review } from "./guards";
 import { enabledChain, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
-import { activeSideLock, activeVeto, equityUsd, evolve, snapshotBaselines } from "./state";
+import { activeSideLock, activeVeto, configOf, equityUsd, evolve, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -61,6 +61,9 @@ export type FillReport = Fill & {
   readonly trigger: FillTrigger;
 };
 
+/** A preset version's rules, as the shell resolved them from the preset registry. */
+export type PresetRules = { readonly presetId: PresetId; readonly version: number; readonly rules: Rules };
+
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
   | { readonly type: "AdvanceClock"; readonly at: number }
@@ -80,7 +83,15 @@ export type Command =
   | { readonly type: "HaltFirm" | "ResumeFirm"; readonly at: number; readonly reason: string; readonly by: Actor }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[]; readonly by?: Actor }
-  | { readonly type: "OpenAccount"; readonly at: number; readonly account: AccountSpec; readonly by: Actor }
+  | {
+      readonly type: "OpenAccount";
+      readonly at: number;
+      readonly account: AccountSpec;
+      /** The preset the account opens under (absent: the firm's default rules). */
+      readonly preset?: PresetRules;
+      readonly by: Actor;
+    }
+  | ({ readonly type: "ActivatePreset"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor } & PresetRules)
   | {
       readonly type: "SubmitIntent";
       readonly at: number;
@@ -150,13 +161,14 @@ function reject(rejection: Rejection): Decided {
  * outcome for guard 18; `"skip"` leaves the reviewer out (the shell's preview of whether to ask).
  */
 export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number, review: Review = null): Decision {
+  const config = configOf(state, account);
   const ctx = {
     review,
     state,
     intent,
     account,
     firmHalt: state.firmHalt,
-    config: state.config,
+    config,
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
     now,
@@ -167,7 +179,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   let approved = orderQuantity(ctx);
   let stopPrice = intent.slPrice;
   const advisories: string[] = [];
-  for (const guard of enabledChain(state.config)) {
+  for (const guard of enabledChain(config)) {
     const result = guard.check(ctx);
     if (result === null) continue;
     if ("reason" in result) return denied(intent, guard.name, result, advisories);
@@ -206,7 +218,31 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
 
 /** Whether `AdvanceClock` at `at` would do anything: a day to start, or an automatic breaker reset due. */
 export function clockDue(state: EngineState, at: number): boolean {
-  return !state.day || state.day.resetAt < lastResetAt(at, state.config.dailyReset) || autoResetsDue(state, at).length > 0;
+  for (const account of state.accounts.values()) {
+    if (account.day.resetAt < lastResetAt(at, configOf(state, account).dailyReset)) return true;
+  }
+  return autoResetsDue(state, at).length > 0;
+}
+
+type DueDay = { resetAt: number; tradingDay: string; accountIds: AccountId[] };
+
+/**
+ * The accounts whose trading day starts by `at`, grouped by reset instant: each account resets
+ * under its own rule (FTMO at midnight in Prague, Topstep at 17:00 in Chicago), so one clock
+ * advance may start several days, earliest first.
+ */
+function daysDue(state: EngineState, at: number): DueDay[] {
+  const due = new Map<string, DueDay>();
+  for (const [accountId, account] of state.accounts) {
+    const { dailyReset } = configOf(state, account);
+    const resetAt = lastResetAt(at, dailyReset);
+    if (account.day.resetAt >= resetAt) continue;
+    const tradingDay = tradingDayOf(resetAt, dailyReset.timeZone);
+    const key = `${resetAt}/${tradingDay}`;
+    const group = due.get(key) ?? due.set(key, { resetAt, tradingDay, accountIds: [] }).get(key)!;
+    group.accountIds.push(accountId);
+  }
+  return [...due.values()].sort((a, b) => a.resetAt - b.resetAt);
 }
 
 /** The outcome recorded when the reviewer was due but the shell supplied none. */
@@ -214,7 +250,8 @@ const missingReview: ReviewOutcome = { status: "failed", reviewer: "none", detai
 
 /** Whether an intent the chain allows must go to the reviewer (guard 18) before it is decided. */
 export function needsReview(intent: Intent, state: EngineState): boolean {
-  return state.config.guards.reviewer.enabled && !reducesExposure(intent);
+  const account = state.accounts.get(intent.accountId);
+  return account !== undefined && configOf(state, account).guards.reviewer.enabled && !reducesExposure(intent);
 }
 
 /**
@@ -230,20 +267,12 @@ export function previewIntent(intent: Intent, state: EngineState, at: number): D
 export function decide(command: Command, state: EngineState): Decided {
   switch (command.type) {
     case "AdvanceClock": {
-      // Automatic breaker resets that are due, then the day whose reset instant is the latest
-      // one at or before `at`, if it has not started yet.
+      // Automatic breaker resets that are due, then for each account the day whose reset
+      // instant is the latest one at or before `at`, if it has not started yet.
       const events = autoResetsDue(state, command.at);
-      const { dailyReset } = state.config;
-      const resetAt = lastResetAt(command.at, dailyReset);
-      if (!state.day || state.day.resetAt < resetAt) {
-        const afterResets = events.reduce(evolve, state);
-        events.push({
-          type: "day.started",
-          at: command.at,
-          resetAt,
-          tradingDay: tradingDayOf(resetAt, dailyReset.timeZone),
-          baselines: snapshotBaselines(afterResets, resetAt),
-        });
+      const afterResets = events.reduce(evolve, state);
+      for (const { resetAt, tradingDay, accountIds } of daysDue(afterResets, command.at)) {
+        events.push({ type: "day.started", at: command.at, resetAt, tradingDay, baselines: snapshotBaselines(afterResets, accountIds, resetAt) });
       }
       return ok(...events);
     }
@@ -265,7 +294,7 @@ export function decide(command: Command, state: EngineState): Decided {
             }
           : { type: "latency.observed", at, accountId, latencyMs: command.latencyMs, source: command.source };
       const after = evolve(state, observed).accounts.get(accountId)!;
-      return ok(observed, ...tripsAfter(observed, after, state.config));
+      return ok(observed, ...tripsAfter(observed, after, configOf(state, after)));
     }
     case "ReopenAccount": {
       const account = state.accounts.get(command.accountId);
@@ -294,7 +323,6 @@ export function decide(command: Command, state: EngineState): Decided {
         next = evolve(next, event);
       };
       const { at } = command;
-      const { exitCooldownMs, stopLossStreak } = state.config.guards.vetoRegistry;
       const sender = command.by ? { by: command.by } : {};
       for (const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
@@ -303,6 +331,7 @@ export function decide(command: Command, state: EngineState): Decided {
         const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
         record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender });
         const account = next.accounts.get(accountId)!;
+        const { exitCooldownMs, stopLossStreak } = configOf(next, account).guards.vetoRegistry;
         const after = account.positions.get(symbol)?.quantity ?? 0;
         if (wasLockedOut && trigger !== "liquidation" && Math.abs(after) > Math.abs(held) + 1e-9 && Math.sign(after) === Math.sign(held || after)) {
           // An order sent before the lock-out filled after it: what it added is flattened too.
@@ -361,7 +390,18 @@ export function decide(command: Command, state: EngineState): Decided {
     case "OpenAccount": {
       const { accountId } = command.account;
       if (state.accounts.has(accountId)) return reject({ code: "account_exists", accountId });
-      return ok({ type: "account.opened", at: command.at, account: command.account, by: command.by });
+      const opened: EngineEvent = { type: "account.opened", at: command.at, account: command.account, by: command.by };
+      if (!command.preset) return ok(opened);
+      const { presetId, version, rules } = command.preset;
+      const reason = `opened under preset ${presetId} v${version}`;
+      return ok(opened, { type: "preset.activated", at: command.at, accountId, presetId, version, rules, reason, by: command.by });
+    }
+    case "ActivatePreset": {
+      // New rules may put the account past a floor at once: the loss checks run under them.
+      const { accountId, at, presetId, version, rules, reason, by } = command;
+      if (!state.accounts.has(accountId)) return reject({ code: "unknown_account", accountId });
+      const activated: EngineEvent = { type: "preset.activated", at, accountId, presetId, version, rules, reason, by };
+      return ok(activated, ...lossChecks(evolve(state, activated), [accountId], at));
     }
     case "SubmitIntent": {
       const { intent, at } = command;

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { EngineConfig } from "./config";
-import { AccountId, IntentId, OrderId, SymbolId } from "./ids";
+import { EngineConfig, Rules } from "./config";
+import { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import { Intent } from "./intent";
 import { Side } from "./intent";
 import {
@@ -79,6 +79,20 @@ export const EngineEvent = z.discriminatedUnion("type", [
     by: Actor.optional(),
   }),
   z.strictObject({ type: z.literal("account.opened"), at, account: AccountSpec, by: Actor }),
+  /**
+   * The account decides under a preset's rules from now on. The rules are recorded whole (not
+   * only the preset's name), so replay needs nothing but the ledger.
+   */
+  z.strictObject({
+    type: z.literal("preset.activated"),
+    at,
+    accountId: AccountId,
+    presetId: PresetId,
+    version: z.number().int().positive(),
+    rules: Rules,
+    reason: OperatorReason,
+    by: Actor,
+  }),
   /** `by`: who sent it through the API (absent for the engine's own and older events). */
   z.strictObject({ type: z.literal("intent.received"), at, intent: Intent, by: Actor.optional() }),
   z.strictObject({ type: z.literal("intent.decided"), at, decision: Decision }),
@@ -257,6 +271,7 @@ export function streamOf(event: EngineEvent): string {
       return event.intent.accountId;
     case "intent.decided":
       return event.decision.accountId;
+    case "preset.activated":
     case "breaker.tripped":
     case "breaker.reset":
     case "veto.added":

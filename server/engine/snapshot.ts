@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { EngineConfig } from "./config";
-import { AccountId, IntentId, OrderId, SymbolId } from "./ids";
+import { EngineConfig, Rules } from "./config";
+import { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import { Side } from "./intent";
 import type { EngineState } from "./state";
 import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from "./types";
@@ -18,7 +18,7 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 export function encodeState(state: EngineState): unknown {
   return { format: SNAPSHOT_FORMAT, state: encodeValue(state) };
@@ -203,6 +203,9 @@ const GroupExposureShape = z.strictObject({ grossUsd: anyNumber, unpriced: anyNu
 
 const AccountStateShape = z.strictObject({
   spec: AccountSpec,
+  preset: z.strictObject({ presetId: PresetId, version: anyNumber, at: anyNumber, reason: z.string(), by: actor }).nullable(),
+  rules: Rules.nullable(),
+  day: z.strictObject({ tradingDay: z.string(), resetAt: anyNumber }),
   breakers: z.record(BreakerKind, BreakerStateShape),
   vetoes: z.map(SymbolId, VetoEntryShape),
   sideLocks: z.map(Side, VetoEntryShape),
@@ -278,7 +281,6 @@ const OpenOrderShape = z.strictObject({
 
 const EngineStateShape = z.strictObject({
   config: EngineConfig,
-  day: z.strictObject({ tradingDay: z.string(), resetAt: anyNumber }).nullable(),
   firmHalt: z.strictObject({ reason: z.string(), at: anyNumber, by: actor }).nullable(),
   accounts: z.map(AccountId, AccountStateShape),
   market: z.map(SymbolId, MarketStateShape),

@@ -1,8 +1,9 @@
-import type { EngineConfig } from "./config";
-import { EngineConfig as EngineConfigSchema } from "./config";
+import type { EngineConfig, Rules } from "./config";
+import { EngineConfig as EngineConfigSchema, withRules } from "./config";
+import { lastResetAt, tradingDayOf } from "./calendar";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
-import type { AccountId, IntentId, OrderId, SymbolId } from "./ids";
+import type { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Position } from "./accounting";
 import { applyFill } from "./accounting";
 import type { Exposure } from "./exposure";
@@ -31,8 +32,23 @@ export type VetoEntry = {
   readonly by: Actor;
 };
 
+/** The preset an account decides under, and who activated it when and why. */
+export type ActivePreset = {
+  readonly presetId: PresetId;
+  readonly version: number;
+  readonly at: number;
+  readonly reason: string;
+  readonly by: Actor;
+};
+
 export type AccountState = {
   readonly spec: AccountSpec;
+  /** The preset in force; null: the firm's default rules. */
+  readonly preset: ActivePreset | null;
+  /** The preset's rules (null: the firm's defaults); `configOf` merges them into the firm's configuration. */
+  readonly rules: Rules | null;
+  /** The account's trading day, under its own reset rule; set when the account opens. */
+  readonly day: TradingDay;
   readonly breakers: Readonly<Record<BreakerKind, BreakerState>>;
   readonly vetoes: ReadonlyMap<SymbolId, VetoEntry>;
   /** Sides whose entries are locked account-wide (a stop-loss streak, until the reset). */
@@ -104,9 +120,8 @@ export type OpenOrder = {
 export type FirmHalt = { readonly reason: string; readonly at: number; readonly by: Actor };
 
 export type EngineState = {
+  /** The firm's configuration: instruments, market statistics, and the rules of accounts without a preset. */
   readonly config: EngineConfig;
-  /** The current trading day; null before the first `day.started`. */
-  readonly day: TradingDay | null;
   readonly firmHalt: FirmHalt | null;
   readonly accounts: ReadonlyMap<AccountId, AccountState>;
   readonly market: ReadonlyMap<SymbolId, MarketState>;
@@ -119,7 +134,7 @@ export type EngineState = {
 export const THROTTLE_WINDOW_MS = 1_000;
 
 export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
-  return { config, day: null, firmHalt: null, accounts: new Map(), market: new Map(), pairs: new Map(), orders: new Map() };
+  return { config, firmHalt: null, accounts: new Map(), market: new Map(), pairs: new Map(), orders: new Map() };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
@@ -130,6 +145,11 @@ function freshBreakers(): Record<BreakerKind, BreakerState> {
     BreakerKind,
     BreakerState
   >;
+}
+
+/** The configuration `account` decides under: the firm's, with its preset's rules. */
+export function configOf(state: Pick<EngineState, "config">, account: Pick<AccountState, "rules">): EngineConfig {
+  return withRules(state.config, account.rules);
 }
 
 /**
@@ -144,12 +164,13 @@ export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null)
 }
 
 /**
- * The day's loss floor and the max-loss floor, in USD. The max-loss floor is the initial
+ * The day's loss floor and the max-loss floor, in USD. The day's floor is the baseline less the
+ * allowance (a percentage of the baseline or of the initial balance). The max-loss floor is the initial
  * balance less the allowance (`static`), or the high-water mark less it (trailing), capped at
  * the initial balance when the preset says so. The high-water mark never falls, nor does the floor.
  */
 export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloorUsd: number; maxLossFloorUsd: number } {
-  const { dailyLossPct, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = config.accountRules;
+  const { dailyLossPct, dailyLossOf, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = config.accountRules;
   const initial = account.spec.initialBalanceUsd;
   const allowanceUsd = initial * (maxLossPct / 100);
   let maxLossFloorUsd = initial - allowanceUsd;
@@ -157,7 +178,9 @@ export function floorsOf(account: AccountState, config: EngineConfig): { dailyLo
     const trailing = account.highWaterUsd - allowanceUsd;
     maxLossFloorUsd = Math.max(maxLossFloorUsd, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
   }
-  return { dailyLossFloorUsd: account.baselineUsd * (1 - dailyLossPct / 100), maxLossFloorUsd };
+  const dailyLossFloorUsd =
+    dailyLossOf === "baseline" ? account.baselineUsd * (1 - dailyLossPct / 100) : account.baselineUsd - initial * (dailyLossPct / 100);
+  return { dailyLossFloorUsd, maxLossFloorUsd };
 }
 
 /** The account's equity in USD: balance plus floating P/L at the last prices. */
@@ -166,14 +189,15 @@ export function equityUsd(account: AccountState): number {
 }
 
 /**
- * The baseline of every account at the reset instant `resetAt`, under the configured basis.
+ * The baseline of each of `accountIds` at the reset instant `resetAt`, under its rules' basis.
  * Equity is the balance plus the open positions at their last prices; when a held symbol's last
  * price is older than `staleEquityMs` at the reset (or missing), that last known equity is
  * used and the snapshot is marked `shadow`.
  */
-export function snapshotBaselines(state: EngineState, resetAt: number): BaselineSnapshot[] {
-  const { accountRules, dailyReset } = state.config;
-  return [...state.accounts].map(([accountId, account]) => {
+export function snapshotBaselines(state: EngineState, accountIds: readonly AccountId[], resetAt: number): BaselineSnapshot[] {
+  return accountIds.map((accountId) => {
+    const account = state.accounts.get(accountId)!;
+    const { accountRules, dailyReset } = configOf(state, account);
     const equity = equityUsd(account);
     let equityAsOf: number | null = null;
     let shadow = false;
@@ -212,9 +236,9 @@ const cents = (usd: number) => Math.round(usd * 100) / 100;
  */
 function revalue(state: EngineState, touches: (accountId: AccountId, account: AccountState) => boolean): EngineState {
   let accounts: Map<AccountId, AccountState> | null = null;
-  const trailing = state.config.accountRules.maxLossMode === "trailing_intraday";
   for (const [accountId, account] of state.accounts) {
     if (!touches(accountId, account)) continue;
+    const trailing = configOf(state, account).accountRules.maxLossMode === "trailing_intraday";
     const exposure = exposureOf(account.positions, state);
     const equity = account.balanceUsd + exposure.floatingUsd;
     const highWaterUsd = trailing && equity > account.highWaterUsd ? equity : account.highWaterUsd;
@@ -348,31 +372,30 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "firm.resumed":
       return { ...state, firmHalt: null };
     case "day.started": {
-      // A new day: locks "until reset" end, and so do locks that expired before it, and a soft
+      // A new day for the accounts the event snapshotted (each account resets under its own
+      // rule): locks "until reset" end, and so do locks that expired before it, and a soft
       // breach's REDUCING. The day's baselines are the ones the event snapshotted.
-      const snapshots = new Map(event.baselines.map((snapshot) => [snapshot.accountId, snapshot]));
       const lasting = <K>(locks: ReadonlyMap<K, VetoEntry>) =>
         new Map([...locks].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt));
-      const accounts = new Map(
-        [...state.accounts].map(([id, account]): [AccountId, AccountState] => {
-          const snapshot = snapshots.get(id);
-          return [
-            id,
-            {
+      const accounts = new Map(state.accounts);
+      const day = { tradingDay: event.tradingDay, resetAt: event.resetAt };
+      for (const snapshot of event.baselines) {
+        const account = state.accounts.get(snapshot.accountId);
+        if (!account) continue;
+        accounts.set(snapshot.accountId, {
               ...account,
+              day,
               vetoes: lasting(account.vetoes),
               sideLocks: lasting(account.sideLocks),
               stopLosses: [],
               reducing: account.reducing?.untilReset ? null : account.reducing,
-              baselineUsd: snapshot?.baselineUsd ?? account.baselineUsd,
-              baselineShadow: snapshot?.shadow ?? false,
-              highWaterUsd: snapshot?.highWaterUsd ?? account.highWaterUsd,
+              baselineUsd: snapshot.baselineUsd,
+              baselineShadow: snapshot.shadow,
+              highWaterUsd: snapshot.highWaterUsd,
               riskUsedTodayUsd: 0,
-            },
-          ];
-        }),
-      );
-      return { ...state, accounts, day: { tradingDay: event.tradingDay, resetAt: event.resetAt } };
+        });
+      }
+      return { ...state, accounts };
     }
     case "market.tick": {
       const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
@@ -394,9 +417,15 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       }));
     case "account.opened": {
       if (state.accounts.has(event.account.accountId)) return state;
+      // The account's first day is the one under way; its baseline is the initial balance.
+      const { dailyReset } = state.config;
+      const resetAt = lastResetAt(event.at, dailyReset);
       const accounts = new Map(state.accounts);
       accounts.set(event.account.accountId, {
         spec: event.account,
+        preset: null,
+        rules: null,
+        day: { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt },
         breakers: freshBreakers(),
         vetoes: new Map(),
         sideLocks: new Map(),
@@ -418,10 +447,15 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       });
       return { ...state, accounts };
     }
+    case "preset.activated": {
+      const { presetId, version, at, reason, by } = event;
+      const next = withAccount(state, event.accountId, (account) => ({ ...account, preset: { presetId, version, at, reason, by }, rules: event.rules }));
+      return revalue(next, (accountId) => accountId === event.accountId);
+    }
     case "intent.received": {
-      // The throttle only needs to know whether more than its limit fell in the window.
-      const keep = state.config.guards.throttle.maxIntentsPerSecond + 1;
       return withAccount(state, event.intent.accountId, (account) => {
+        // The throttle only needs to know whether more than its limit fell in the window.
+        const keep = configOf(state, account).guards.throttle.maxIntentsPerSecond + 1;
         const times = account.recentIntentTimes;
         const recent: number[] = [];
         for (let i = Math.max(0, times.length - keep + 1); i < times.length; i++) {
@@ -521,16 +555,17 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return revalue(next, (accountId) => accountId === event.accountId);
     }
     case "execution.failed": {
-      const keep = state.config.breakers.executionFailures.threshold;
       const afterOrder = event.orderId === undefined ? state : withOrder(state, event.orderId, () => null);
       return withAccount(afterOrder, event.accountId, (account) => ({
         ...account,
-        executionFailureTimes: [...account.executionFailureTimes, event.at].slice(-keep),
+        executionFailureTimes: [...account.executionFailureTimes, event.at].slice(-configOf(state, account).breakers.executionFailures.threshold),
       }));
     }
-    case "latency.observed":
-      if (event.latencyMs <= state.config.breakers.latency.thresholdMs) return state;
-      return withAccount(state, event.accountId, (account) => ({ ...account, lastSlowAt: event.at }));
+    case "latency.observed": {
+      const account = state.accounts.get(event.accountId);
+      if (!account || event.latencyMs <= configOf(state, account).breakers.latency.thresholdMs) return state;
+      return withAccount(state, event.accountId, () => ({ ...account, lastSlowAt: event.at }));
+    }
     case "veto.added":
       return withAccount(state, event.accountId, (account) => ({ ...account, vetoes: new Map(account.vetoes).set(event.symbol, lockOf(event)) }));
     case "veto.cleared":

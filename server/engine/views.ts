@@ -3,8 +3,10 @@ import { autoResetAt, dailyDrawdownPct, resetPolicies } from "./breakers";
 import type { SymbolId } from "./ids";
 import type { Side } from "./intent";
 import type { Position } from "./accounting";
+import type { Rules } from "./config";
+import { rulesOf } from "./config";
 import type { AccountState, BreakerState, EngineState, VetoEntry } from "./state";
-import { equityUsd, floorsOf, tradingStateOf } from "./state";
+import { configOf, equityUsd, floorsOf, tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -16,6 +18,11 @@ export type VetoView = { symbol: SymbolId } & VetoEntry;
 export type SideLockView = { side: Side } & VetoEntry;
 
 export type AccountView = AccountSpec & {
+  /** The preset in force (null: the firm's default rules) and the rules it sets. */
+  preset: AccountState["preset"];
+  rules: Rules;
+  /** The account's trading day (under its preset's reset rule). */
+  day: AccountState["day"];
   tradingState: TradingState;
   breakers: BreakerView[];
   /** Every registry entry, expired or not; a lock is in force while `expiresAt` is null or later than now. */
@@ -43,9 +50,13 @@ export type AccountView = AccountSpec & {
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 
 export function accountView(account: AccountState, state: EngineState): AccountView {
-  const config = state.config;
+  const config = configOf(state, account);
   return {
     ...account.spec,
+    ...(account.preset ? { presetId: account.preset.presetId } : {}),
+    preset: account.preset,
+    rules: rulesOf(config),
+    day: account.day,
     tradingState: tradingStateOf(account, state.firmHalt),
     breakers: BreakerKinds.options.map((kind) => ({
       kind,

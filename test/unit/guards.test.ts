@@ -258,7 +258,13 @@ describe("daily reset", () => {
   // Default reset: 00:00 UTC. Day 1 starts 2026-06-10T00:00Z; the next reset is 2026-06-11T00:00Z.
   const day1 = Date.parse("2026-06-10T00:00:00Z");
   const day2 = Date.parse("2026-06-11T00:00:00Z");
-  const started: EngineEvent = { type: "day.started", at: day1 + 5, resetAt: day1, tradingDay: "2026-06-10", baselines: [] };
+  const started: EngineEvent = {
+    type: "day.started",
+    at: day1 + 5,
+    resetAt: day1,
+    tradingDay: "2026-06-10",
+    baselines: [{ accountId, baselineUsd: 100_000, equityUsd: 100_000, balanceUsd: 100_000, shadow: false, equityAsOf: null, highWaterUsd: 100_000 }],
+  };
   const lock = (expiresAt: number | null, symbol = EURUSD): EngineEvent => ({
     type: "veto.added",
     at: day1 + 1_000,

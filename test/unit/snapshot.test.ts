@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
-import { EngineConfig } from "@/server/engine/config";
+import { EngineConfig, Rules, rulesOf } from "@/server/engine/config";
 import type { Command, Decided } from "@/server/engine/decide";
 import { decide } from "@/server/engine/decide";
 import type { EngineEvent, OrderEvent } from "@/server/engine/events";
-import { AccountId, OrderId, SymbolId } from "@/server/engine/ids";
+import { AccountId, OrderId, PresetId, SymbolId } from "@/server/engine/ids";
 import type { IntentAction, Side } from "@/server/engine/intent";
 import { SNAPSHOT_FORMAT, decodeState, decodeValue, encodeState, encodeValue } from "@/server/engine/snapshot";
 import type { EngineState } from "@/server/engine/state";
@@ -61,6 +61,13 @@ const configs = [
   }),
 ] as const;
 
+/** Preset rules an account may switch to: the two configurations' and one resetting at 17:00 in Chicago. */
+const presetRules = [
+  rulesOf(configs[0]),
+  rulesOf(configs[1]),
+  Rules.parse({ ...rulesOf(configs[0]), dailyReset: { time: "17:00", timeZone: "America/Chicago" }, accountRules: { dailyLossBreach: "hard", maxLossPct: 8 } }),
+];
+
 const genesis: EngineState = [{ type: "config.applied", at: 0, config: configs[0], by: "t" } as EngineEvent, opened].reduce(evolve, initialState());
 
 // ----- streams ---------------------------------------------------------------------------------
@@ -93,6 +100,7 @@ const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("clock" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("openAccount" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("config" as const), variant: fc.constantFrom(0, 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("preset" as const), who, variant: fc.constantFrom(0, 1, 2) }) },
 );
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
 
@@ -197,6 +205,8 @@ function commandFor(state: EngineState, { what, at }: Timed, n: number): Command
       return { type: "OpenAccount", at, by, account: AccountSpec.parse({ accountId: otherAccountId, name: "Second", presetId: "p", initialBalanceUsd: 50_000, execution: "simulated" }) };
     case "config":
       return { type: "ApplyConfig", at, config: configs[what.variant], by };
+    case "preset":
+      return { type: "ActivatePreset", at, accountId: accountIds[what.who], presetId: PresetId.parse(`p-${what.variant}`), version: 1, rules: presetRules[what.variant]!, reason, by };
   }
 }
 

@@ -155,6 +155,7 @@ describe("shadow snapshot at the daily reset", () => {
     const started = run(given(opened), { type: "AdvanceClock", at: 5 }).state;
     expect(clockDue(started, day2 - 1)).toBe(false);
     expect(clockDue(started, day2)).toBe(true);
-    expect(clockDue(given(opened), 5)).toBe(true); // no day yet
+    expect(clockDue(given(opened), 5)).toBe(false); // its first day is the one it opened in
+    expect(clockDue(given(opened), day2)).toBe(true); // opened on 1 Jan 1970: days have passed since
   });
 });
