@@ -19,7 +19,7 @@ import { meanReversion, momentum, reckless } from "./strategies";
  */
 export const demoAccounts: AccountSpec[] = [
   AccountSpec.parse({ accountId: "demo-ftmo-100k", name: "Demo FTMO 2-Step 100K · momentum", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "simulated" }),
-  AccountSpec.parse({ accountId: "demo-e8-50k", name: "Demo E8 50K · reckless", presetId: "e8-50k", initialBalanceUsd: 50_000, execution: "simulated" }),
+  AccountSpec.parse({ accountId: "demo-e8-50k", name: "Demo E8 50K · reckless", presetId: "e8-one", initialBalanceUsd: 50_000, execution: "simulated" }),
   AccountSpec.parse({ accountId: "demo-inst-1m", name: "Demo institutional book 1M · mean reversion", presetId: "institutional", initialBalanceUsd: 1_000_000, execution: "simulated" }),
 ];
 

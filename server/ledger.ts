@@ -102,6 +102,19 @@ export class Ledger {
     return new Map(rows.map((row) => [row.idempotencyKey!, Number(row.seq)]));
   }
 
+  /** The seq of the earliest of the last `n` events of `type` in a stream; null when it has none. */
+  async firstOfLast(streamId: string, type: string, n: number): Promise<number | null> {
+    const rows = await storage("read", () =>
+      this.db.prisma.$queryRawUnsafe<{ seq: bigint | null }[]>(
+        `SELECT min("seq") AS "seq" FROM (SELECT "seq" FROM "ledger_events" WHERE "stream_id" = $1 AND "type" = $2 ORDER BY "seq" DESC LIMIT $3) AS recent`,
+        streamId,
+        type,
+        n,
+      ),
+    );
+    return rows[0]?.seq == null ? null : Number(rows[0].seq);
+  }
+
   /** The seq of the last committed event; 0 for an empty ledger. */
   async lastSeq(): Promise<number> {
     const rows = await storage("read", () => this.db.prisma.$queryRawUnsafe<{ seq: bigint | null }[]>(`SELECT max("seq") AS "seq" FROM "ledger_events"`));

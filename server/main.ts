@@ -13,6 +13,7 @@ import { attachRealtime } from "./realtime";
 import { AlertDispatcher, alertSinksFromConfig } from "./alerts";
 import { Metrics } from "./metrics";
 import { Runtime } from "./runtime";
+import { PresetStore, readPresetFiles } from "./presets";
 import { installServices } from "./services";
 import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
 import { IdempotencyStore } from "./http/idempotency";
@@ -35,11 +36,17 @@ async function main(): Promise<void> {
     console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
   }
 
+  // Shipped presets are versions in the database; a changed file becomes a new version.
+  const presets = new PresetStore(db);
+  const synced = await presets.sync(readPresetFiles());
+  if (synced.length > 0) console.log(`presets recorded: ${synced.join(", ")}`);
+
   const metrics = new Metrics();
   const startedLoading = performance.now();
   const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, {
     metrics,
     snapshots: { store: new SnapshotStore(db), every: config.snapshotEvery },
+    presets,
   });
   const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;
   console.log(`state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${Math.round(performance.now() - startedLoading)} ms (${db.kind})`);
@@ -76,6 +83,7 @@ async function main(): Promise<void> {
     auth,
     idempotency: new IdempotencyStore(db),
     equity: runtime.equity,
+    presets,
     health: () => ({ alerts: alerts.stats(), stream: realtime.health() }),
   });
 

@@ -1,18 +1,21 @@
 import { isDeepStrictEqual } from "node:util";
 import type { EngineConfig } from "./engine/config";
-import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, Rejection, UnlockOrder } from "./engine/decide";
+import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, PresetRules, Rejection, UnlockOrder } from "./engine/decide";
 import { clockDue, decide, needsReview, previewIntent } from "./engine/decide";
 import type { EngineEvent, OrderEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
-import { equityUsd, evolve, floorsOf, initialState } from "./engine/state";
+import { configOf, equityUsd, evolve, floorsOf, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountSpec, Decision, LatencySource } from "./engine/types";
 import type { AccountView } from "./engine/views";
+import type { Preset } from "./engine/preset";
 import { nextDeadline } from "./engine/breakers";
+import type { DryRunResult } from "./engine/dry-run";
+import { dryRun } from "./engine/dry-run";
 import { accountView } from "./engine/views";
 import { AppError } from "./errors";
 import type { AppendEntry, Ledger, LedgerRecord } from "./ledger";
@@ -35,6 +38,16 @@ export type Committed = {
 export type FirmView = { halted: boolean; halt: FirmHalt | null };
 
 export type Snapshot = { seq: number; firm: FirmView; accounts: AccountView[]; decisions: DecisionRecord[] };
+
+/** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
+function checkSize(preset: Preset, initialBalanceUsd: number, path: string): void {
+  if (preset.initialBalanceUsd === null || preset.initialBalanceUsd === initialBalanceUsd) return;
+  const message = `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`;
+  throw new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
+}
+
+/** Where the runtime finds a preset's rules (the preset store; 422 for an unknown one). */
+export type PresetResolver = { resolve(presetId: string, version?: number): Promise<PresetRules & { preset: Preset }> };
 
 export type IntentResult = { seq: number; decision: Decision; replayed: boolean };
 
@@ -78,6 +91,7 @@ export class Runtime {
     private readonly reviewer: Reviewer | null,
     private readonly metrics: RuntimeMetrics | null,
     private readonly snapshots: { store: SnapshotStore; every: number } | null,
+    private readonly presets: PresetResolver | null,
   ) {}
 
   /**
@@ -93,9 +107,11 @@ export class Runtime {
       metrics?: RuntimeMetrics | null;
       /** Start from the latest snapshot and fold only the ledger's tail; save one every `every` events. */
       snapshots?: { store: SnapshotStore; every: number } | null;
+      /** Accounts open under the preset they name (else under the firm's default rules). */
+      presets?: PresetResolver | null;
     } = {},
   ): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null);
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null);
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
       runtime.restore(snapshot);
@@ -163,8 +179,47 @@ export class Runtime {
     await this.ledger.ping();
   }
 
-  openAccount(account: AccountSpec, by: string): Promise<AccountView> {
-    return this.execute({ type: "OpenAccount", account, by }, () => this.account(account.accountId));
+  /**
+   * Opens an account under the latest version of the preset it names (with a preset registry;
+   * 422 when the preset is unknown, or written for another account size).
+   */
+  async openAccount(account: AccountSpec, by: string): Promise<AccountView> {
+    if (!this.presets) return this.execute({ type: "OpenAccount", account, by }, () => this.account(account.accountId));
+    const { preset, ...rules } = await this.presets.resolve(account.presetId);
+    checkSize(preset, account.initialBalanceUsd, "initialBalanceUsd");
+    return this.execute({ type: "OpenAccount", account, preset: rules, by }, () => this.account(account.accountId));
+  }
+
+  /**
+   * Which of the account's last `decisions` decisions would change under `candidate` (a preset
+   * version, or an edited preset not saved yet): the ledger from the newest snapshot before the
+   * window (or from the start) is folded, and the window's intents are decided again.
+   */
+  async dryRunPreset(accountId: AccountId, candidate: PresetRules & { preset: Preset }, decisions: number): Promise<DryRunResult & { fromSeq: number | null; toSeq: number }> {
+    const account = this.state.accounts.get(accountId);
+    if (!account) throw new AppError("not_found", `no account ${accountId}`);
+    checkSize(candidate.preset, account.spec.initialBalanceUsd, "preset");
+    const toSeq = this.seq;
+    const fromSeq = await this.ledger.firstOfLast(accountId, "intent.received", decisions);
+    if (fromSeq === null) return { fromSeq: null, toSeq, decisions: 0, changed: [], allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0 };
+    const snapshot = this.snapshots ? await this.snapshots.store.latest(fromSeq - 1) : null;
+    const base = snapshot?.state ?? initialState();
+    const records: LedgerRecord[] = [];
+    for await (const record of this.ledger.readAll(5000, snapshot?.seq ?? 0)) {
+      if (record.seq > toSeq) break;
+      records.push(record);
+    }
+    const { presetId, version, rules } = candidate;
+    return { fromSeq, toSeq, ...dryRun(base, records, accountId, { presetId, version, rules }, fromSeq) };
+  }
+
+  /** The account decides under this preset version (the latest by default) from now on. */
+  async activatePreset(accountId: AccountId, presetId: string, version: number | undefined, reason: string, by: string): Promise<AccountView> {
+    if (!this.presets) throw new AppError("not_found", "this server has no preset registry");
+    if (!this.state.accounts.has(accountId)) throw new AppError("not_found", `no account ${accountId}`);
+    const { preset, ...rules } = await this.presets.resolve(presetId, version);
+    checkSize(preset, this.state.accounts.get(accountId)!.spec.initialBalanceUsd, "presetId");
+    return this.execute({ type: "ActivatePreset", accountId, ...rules, reason, by }, () => this.account(accountId));
   }
 
   /**
@@ -197,7 +252,7 @@ export class Runtime {
           ? await obtainReview(
               this.reviewer,
               { intent, decision: preview, account: accountView(batch.state.accounts.get(intent.accountId)!, batch.state) },
-              batch.state.config.guards.reviewer.timeoutMs,
+              configOf(batch.state, batch.state.accounts.get(intent.accountId)!).guards.reviewer.timeoutMs,
             )
           : undefined;
       const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(by ? { by } : {}), ...(review ? { review } : {}) }, key);
@@ -466,7 +521,7 @@ export class Runtime {
     const last = records[records.length - 1]!.event;
     const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
     for (const [accountId, account] of this.state.accounts) {
-      const floors = floorsOf(account, this.state.config);
+      const floors = floorsOf(account, configOf(this.state, account));
       this.equity.record(accountId, {
         at,
         equityUsd: equityUsd(account),

@@ -2,6 +2,7 @@ import type { Auth } from "./auth/auth";
 import type { EquityHistory } from "./equity-history";
 import type { IdempotencyStore } from "./http/idempotency";
 import type { Metrics } from "./metrics";
+import type { PresetStore } from "./presets";
 import type { Runtime } from "./runtime";
 
 /**
@@ -18,6 +19,7 @@ export type Services = {
   readonly auth: Auth;
   readonly idempotency: IdempotencyStore;
   readonly equity: EquityHistory;
+  readonly presets: PresetStore;
   /** Health of the parts beside the database: alert delivery, the stream's fan-out. */
   readonly health: () => Record<string, unknown>;
 };

@@ -44,10 +44,11 @@ export class SnapshotStore {
     if (kept.length === KEPT) await snapshots.deleteMany({ where: { seq: { lt: kept[KEPT - 1]!.seq } } });
   }
 
-  /** The newest snapshot of this format that decodes, or null when there is none. */
-  async latest(): Promise<StoredSnapshot | null> {
+  /** The newest snapshot of this format that decodes (at or before `atOrBefore`), or null when there is none. */
+  async latest(atOrBefore?: number): Promise<StoredSnapshot | null> {
     const snapshots = this.db.prisma.stateSnapshot;
-    const candidates = await snapshots.findMany({ where: { format: SNAPSHOT_FORMAT }, select: { seq: true }, orderBy: { seq: "desc" } });
+    const where = { format: SNAPSHOT_FORMAT, ...(atOrBefore === undefined ? {} : { seq: { lte: BigInt(atOrBefore) } }) };
+    const candidates = await snapshots.findMany({ where, select: { seq: true }, orderBy: { seq: "desc" } });
     for (const { seq } of candidates) {
       const row = await snapshots.findUnique({ where: { seq }, select: { state: true } });
       if (!row) continue; // deleted by a save in between

@@ -17,3 +17,8 @@ export function sampleIntent(intentId: string, overrides: Record<string, unknown
 
 /** A fresh EURUSD price, so entries pass price sanity (stale after 10 s by default). */
 export const EURUSD_TICK = { ticks: [{ symbol: "EURUSD", price: 1.085 }] };
+
+/** The least a preset needs (every rule at the engine's defaults), under `id`. */
+export function presetFixture(id: string) {
+  return { id, name: `Test preset ${id}`, firm: "Test desk", program: "Tests" };
+}

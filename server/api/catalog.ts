@@ -4,7 +4,10 @@ import { Intent } from "../engine/intent";
 import { AccountSpec } from "../engine/types";
 import {
   AccountParams,
+  ActivatePresetBody,
+  AnyPreset,
   BreakerParams,
+  DryRunBody,
   DecisionsQuery,
   Empty,
   EquityQuery,
@@ -16,6 +19,9 @@ import {
   MarketBody,
   NewTokenBody,
   NewUserBody,
+  PresetBody,
+  PresetParams,
+  PresetVersionParams,
   ReasonBody,
   SideLockParams,
   TokenParams,
@@ -104,6 +110,15 @@ export const endpoints = {
   firm: endpoint({ method: "GET", path: "/api/v1/firm", tag: "firm", summary: "The firm-wide halt", permission: "read", success: { status: 200, description: "The firm" } }),
   haltFirm: endpoint({ method: "POST", path: "/api/v1/firm/halt", tag: "firm", summary: "Halt every account", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),
   resumeFirm: endpoint({ method: "POST", path: "/api/v1/firm/resume", tag: "firm", summary: "Lift the firm-wide halt", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),
+
+  listPresets: endpoint({ method: "GET", path: "/api/v1/presets", tag: "presets", summary: "Presets with their versions, and the accounts under each", permission: "read", success: { status: 200, description: "Presets" } }),
+  createPreset: endpoint({ method: "POST", path: "/api/v1/presets", tag: "presets", summary: "A new preset (version 1); 409 if the id exists", permission: "operate", body: PresetBody, success: { status: 201, description: "The preset version" } }),
+  validatePreset: endpoint({ method: "POST", path: "/api/v1/presets/validate", tag: "presets", summary: "Check a preset without saving it: every issue with its field path", permission: "read", body: AnyPreset, idempotent: false, success: { status: 200, description: "`valid` and the issues" } }),
+  getPreset: endpoint({ method: "GET", path: "/api/v1/presets/{presetId}", tag: "presets", summary: "A preset's latest version and the list of its versions", permission: "read", params: PresetParams, success: { status: 200, description: "The preset" } }),
+  addPresetVersion: endpoint({ method: "POST", path: "/api/v1/presets/{presetId}/versions", tag: "presets", summary: "A new version of a preset, with a note (409 when unchanged)", permission: "operate", params: PresetParams, body: PresetBody, success: { status: 201, description: "The preset version" } }),
+  getPresetVersion: endpoint({ method: "GET", path: "/api/v1/presets/{presetId}/versions/{version}", tag: "presets", summary: "One version of a preset", permission: "read", params: PresetVersionParams, success: { status: 200, description: "The preset version" } }),
+  activatePreset: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/preset", tag: "presets", summary: "The account decides under this preset version from now on (recorded with the reason)", permission: "operate", params: AccountParams, body: ActivatePresetBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+  dryRunPreset: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/preset/dry-run", tag: "presets", summary: "Decide the account's recent intents again under a preset: which decisions would change", permission: "operate", params: AccountParams, body: DryRunBody, idempotent: false, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "The changed decisions and counts" } }),
 
   ledger: endpoint({ method: "GET", path: "/api/v1/ledger", tag: "ledger", summary: "Ledger events by cursor (`afterSeq`); scoped callers name an account", permission: "read", query: LedgerQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Events and the next cursor" } }),
   ledgerExport: endpoint({ method: "GET", path: "/api/v1/ledger/export", tag: "ledger", summary: "The ledger as NDJSON (what `npm run replay` reads)", permission: "read", query: LedgerExportQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),

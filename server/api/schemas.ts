@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { AccountId, IntentId, SymbolId } from "../engine/ids";
+import { AccountId, IntentId, PresetId, SymbolId } from "../engine/ids";
+import { Preset } from "../engine/preset";
 import { Side } from "../engine/intent";
 import { BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
 import { AccountScope, Role } from "../auth/roles";
@@ -143,3 +144,35 @@ export const ExecutionsBody = z.strictObject({
     .min(1)
     .max(1000),
 });
+
+export const PresetParams = z.strictObject({ presetId: PresetId });
+
+export const PresetVersionParams = z.strictObject({ presetId: PresetId, version: z.coerce.number().int().positive().max(1_000_000) });
+
+/** A new preset, or a new version of one, with a note saying what changed and why. */
+export const PresetBody = z.strictObject({ preset: Preset, note: OperatorReason });
+
+/** Any JSON value: the validate endpoint answers every issue instead of refusing the call. */
+export const AnyPreset = z.unknown();
+
+export const ActivatePresetBody = z.strictObject({
+  presetId: PresetId,
+  /** Omitted: the latest version. */
+  version: z.number().int().positive().max(1_000_000).optional(),
+  reason: OperatorReason,
+});
+
+export const DryRunBody = z
+  .strictObject({
+    /** An edited preset, not saved yet; or name a stored one with `presetId` (and `version`). */
+    preset: Preset.optional(),
+    presetId: PresetId.optional(),
+    version: z.number().int().positive().max(1_000_000).optional(),
+    /** How many of the account's latest decisions to decide again. */
+    decisions: z.number().int().min(1).max(5_000).default(500),
+  })
+  .refine((body) => (body.preset === undefined) !== (body.presetId === undefined), {
+    message: "send either an edited preset or a presetId",
+    path: ["preset"],
+  })
+  .refine((body) => body.version === undefined || body.presetId !== undefined, { message: "a version needs its presetId", path: ["version"] });

@@ -251,30 +251,66 @@ export type EngineConfig = z.infer<typeof EngineConfig>;
 export type EngineConfigInput = z.input<typeof EngineConfig>;
 
 /**
- * The part of the configuration a preset sets for one account: its loss rules, daily reset,
- * breakers and guards. Instruments and the market statistics stay firm-wide.
+ * The rules one account decides under: its loss rules, daily reset, breakers and guards.
+ * Instruments and the market statistics stay firm-wide.
  */
 export const Rules = EngineConfig.pick({ accountRules: true, breakers: true, dailyReset: true, guards: true });
 export type Rules = z.infer<typeof Rules>;
-export type RulesInput = z.input<typeof Rules>;
+
+type Leaf = string | number | boolean | null | undefined | readonly unknown[];
+/** Every field optional, at every depth. */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends Leaf ? T[K] : DeepPartial<T[K]> };
+
+/** `schema` with every field optional at every depth and no defaults: what a patch of it may say. */
+function patchOf(schema: z.ZodType): z.ZodType {
+  let inner = schema as z.ZodType & { _zod: { def: { type: string; innerType?: z.ZodType } } };
+  while (["default", "prefault", "optional"].includes(inner._zod.def.type)) inner = inner._zod.def.innerType as typeof inner;
+  if (!(inner instanceof z.ZodObject)) return inner;
+  return z.strictObject(Object.fromEntries(Object.entries(inner.shape).map(([key, field]) => [key, patchOf(field as z.ZodType).optional()])));
+}
+
+/**
+ * What a preset says about the rules: only the figures it sets, each checked as the engine's
+ * schema checks it (an unknown field is an error). The rest comes from the firm's configuration
+ * (RISKGATE_ENGINE_CONFIG or the defaults): a desk sets its order hygiene once, presets set
+ * the firm's loss rules.
+ */
+export type RulesPatch = DeepPartial<Rules>;
+export const RulesPatch = patchOf(Rules) as z.ZodType<RulesPatch>;
 
 /** The rules part of a configuration (the firm's defaults, for one). */
 export function rulesOf({ accountRules, breakers, dailyReset, guards }: EngineConfig): Rules {
   return { accountRules, breakers, dailyReset, guards };
 }
 
-const merged = new WeakMap<Rules, { base: EngineConfig; config: EngineConfig }>();
+/** `patch` laid over `base`: objects merge field by field, anything else in the patch replaces. */
+function overlay(base: unknown, patch: unknown): unknown {
+  if (patch === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) merged[key] = overlay(base[key], value);
+  return merged;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The rules a patch makes of the firm's: valid by construction (each figure was checked alone). */
+export function resolveRules(base: Rules, patch: RulesPatch): Rules {
+  return Rules.parse(overlay(base, patch));
+}
+
+const merged = new WeakMap<object, { base: EngineConfig; config: EngineConfig }>();
 
 /**
- * The configuration an account decides under: the firm's, with the account's preset rules in
- * place of the firm's defaults (null: the defaults). Cached per rules object, so every decision
- * of an account reads the same object (the guard chain is cached by it).
+ * The configuration an account decides under: the firm's, with its preset's patch laid over the
+ * firm's rules (null: the firm's rules as they are). Cached per patch and firm configuration, so
+ * every decision of an account reads the same object (the guard chain is cached by it).
  */
-export function withRules(base: EngineConfig, rules: Rules | null): EngineConfig {
-  if (!rules) return base;
-  const cached = merged.get(rules);
+export function withRules(base: EngineConfig, patch: RulesPatch | null): EngineConfig {
+  if (!patch) return base;
+  const cached = merged.get(patch);
   if (cached?.base === base) return cached.config;
-  const config: EngineConfig = { ...base, ...rules };
-  merged.set(rules, { base, config });
+  const config: EngineConfig = { ...base, ...resolveRules(rulesOf(base), patch) };
+  merged.set(patch, { base, config });
   return config;
 }

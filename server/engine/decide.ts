@@ -1,7 +1,7 @@
 import type { Fill } from "./accounting";
 import { autoResetsDue, lossChecks, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
-import type { EngineConfig, Rules } from "./config";
+import type { EngineConfig, RulesPatch } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
@@ -62,7 +62,7 @@ export type FillReport = Fill & {
 };
 
 /** A preset version's rules, as the shell resolved them from the preset registry. */
-export type PresetRules = { readonly presetId: PresetId; readonly version: number; readonly rules: Rules };
+export type PresetRules = { readonly presetId: PresetId; readonly version: number; readonly rules: RulesPatch };
 
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =

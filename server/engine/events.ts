@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EngineConfig, Rules } from "./config";
+import { EngineConfig, RulesPatch } from "./config";
 import { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import { Intent } from "./intent";
 import { Side } from "./intent";
@@ -80,8 +80,9 @@ export const EngineEvent = z.discriminatedUnion("type", [
   }),
   z.strictObject({ type: z.literal("account.opened"), at, account: AccountSpec, by: Actor }),
   /**
-   * The account decides under a preset's rules from now on. The rules are recorded whole (not
-   * only the preset's name), so replay needs nothing but the ledger.
+   * The account decides under a preset's rules from now on: the figures the preset sets, laid
+   * over the firm's rules. They are recorded (not only the preset's name), so replay needs
+   * nothing but the ledger.
    */
   z.strictObject({
     type: z.literal("preset.activated"),
@@ -89,7 +90,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     accountId: AccountId,
     presetId: PresetId,
     version: z.number().int().positive(),
-    rules: Rules,
+    rules: RulesPatch,
     reason: OperatorReason,
     by: Actor,
   }),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EngineConfig, Rules } from "./config";
+import { EngineConfig, RulesPatch } from "./config";
 import { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import { Side } from "./intent";
 import type { EngineState } from "./state";
@@ -204,7 +204,7 @@ const GroupExposureShape = z.strictObject({ grossUsd: anyNumber, unpriced: anyNu
 const AccountStateShape = z.strictObject({
   spec: AccountSpec,
   preset: z.strictObject({ presetId: PresetId, version: anyNumber, at: anyNumber, reason: z.string(), by: actor }).nullable(),
-  rules: Rules.nullable(),
+  rules: RulesPatch.nullable(),
   day: z.strictObject({ tradingDay: z.string(), resetAt: anyNumber }),
   breakers: z.record(BreakerKind, BreakerStateShape),
   vetoes: z.map(SymbolId, VetoEntryShape),

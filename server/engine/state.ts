@@ -1,4 +1,4 @@
-import type { EngineConfig, Rules } from "./config";
+import type { EngineConfig, RulesPatch } from "./config";
 import { EngineConfig as EngineConfigSchema, withRules } from "./config";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
@@ -45,8 +45,8 @@ export type AccountState = {
   readonly spec: AccountSpec;
   /** The preset in force; null: the firm's default rules. */
   readonly preset: ActivePreset | null;
-  /** The preset's rules (null: the firm's defaults); `configOf` merges them into the firm's configuration. */
-  readonly rules: Rules | null;
+  /** What the preset sets (null: nothing); `configOf` lays it over the firm's rules. */
+  readonly rules: RulesPatch | null;
   /** The account's trading day, under its own reset rule; set when the account opens. */
   readonly day: TradingDay;
   readonly breakers: Readonly<Record<BreakerKind, BreakerState>>;

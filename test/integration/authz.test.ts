@@ -3,7 +3,7 @@ import type { Endpoint, EndpointId } from "@/server/api/catalog";
 import { endpoints } from "@/server/api/catalog";
 import type { Role } from "@/server/auth/roles";
 import { rolesFor } from "@/server/auth/roles";
-import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
+import { DEMO_ACCOUNT, EURUSD_TICK, presetFixture, sampleIntent } from "../fixtures";
 import type { RunningServer, TestDatabase } from "./harness";
 import {
   adminAuth,
@@ -396,6 +396,44 @@ const samples: Record<EndpointId, Sample[]> = {
     },
   ],
 
+  listPresets: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.presets.map((preset: Json) => preset.id)).toContain("ftmo-2step-100k") }],
+  createPreset: [{ prepare: (_, n) => ({ body: { preset: presetFixture(`authz-new-${n}`), note: "authz: a new preset" } }), status: 201, check: (answer) => expect(answer.json.version).toBe(1) }],
+  validatePreset: [
+    {
+      prepare: () => ({ body: { ...presetFixture("authz-invalid"), rules: { accountRules: { maxLossPct: -1 } } } }),
+      status: 200,
+      check: (answer) => expect(answer.json).toMatchObject({ valid: false, issues: [{ path: "rules.accountRules.maxLossPct" }] }),
+    },
+  ],
+  getPreset: [{ prepare: () => ({ params: { presetId: "ftmo-2step-100k" } }), status: 200, check: (answer) => expect(answer.json.preset.rules.dailyReset.timeZone).toBe("Europe/Prague") }],
+  addPresetVersion: [
+    {
+      prepare: async (h, n) => {
+        await h.ensure("POST", "/api/v1/presets", { preset: presetFixture("authz-versions"), note: "authz: versions" });
+        return { params: { presetId: "authz-versions" }, body: { preset: { ...presetFixture("authz-versions"), description: `version made by call ${n}` }, note: "authz: a new version" } };
+      },
+      status: 201,
+      check: (answer) => expect(answer.json.version).toBeGreaterThan(1),
+    },
+  ],
+  getPresetVersion: [{ prepare: () => ({ params: { presetId: "ftmo-2step-100k", version: "1" } }), status: 200, check: (answer) => expect(answer.json.version).toBe(1) }],
+  activatePreset: [
+    {
+      prepare: () => ({ params: demo, body: { presetId: "ftmo-2step-100k", reason: "authz: activate" } }),
+      account: DEMO_ACCOUNT,
+      status: 200,
+      check: (answer) => expect(answer.json.account.preset).toMatchObject({ presetId: "ftmo-2step-100k", reason: "authz: activate" }),
+    },
+  ],
+  dryRunPreset: [
+    {
+      prepare: () => ({ params: demo, body: { presetId: "ftmo-2step-100k", decisions: 50 } }),
+      account: DEMO_ACCOUNT,
+      status: 200,
+      check: (answer) => expect(answer.json).toMatchObject({ accountId: DEMO_ACCOUNT, candidate: { presetId: "ftmo-2step-100k" } }),
+    },
+  ],
+
   ledger: [
     {
       label: "one account",
@@ -480,7 +518,10 @@ for (const database of databases) {
         session.headers = { cookie, "x-csrf-token": csrf };
       };
       await relogin();
-      const opened = await admin("POST", "/api/v1/accounts", { accountId: SIDES_ACCOUNT, name: "Authz side locks", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 });
+      // A preset of its own locks a side after two stop-losses on it (the shipped ones do not).
+      const streaky = { ...presetFixture("authz-streak"), rules: { guards: { vetoRegistry: { stopLossStreak: { enabled: true, count: 2 } }, throttle: { maxIntentsPerSecond: 1000 } } } };
+      expect((await admin("POST", "/api/v1/presets", { preset: streaky, note: "authz: side locks" })).status).toBe(201);
+      const opened = await admin("POST", "/api/v1/accounts", { accountId: SIDES_ACCOUNT, name: "Authz side locks", presetId: "authz-streak", initialBalanceUsd: 100_000 });
       expect(opened.status).toBe(201);
       h = {
         base: server.url,

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Endpoint, EndpointId } from "@/server/api/catalog";
 import { endpoints } from "@/server/api/catalog";
-import { DEMO_ACCOUNT, sampleIntent } from "../fixtures";
+import { DEMO_ACCOUNT, presetFixture, sampleIntent } from "../fixtures";
 import type { RunningServer, TestDatabase } from "./harness";
 import {
   adminAuth,
@@ -75,6 +75,13 @@ const bases: Partial<Record<EndpointId, Base>> = {
     },
   },
   decisions: { query: { accountId: DEMO_ACCOUNT, limit: "10" } },
+  createPreset: { body: { preset: { ...presetFixture("fuzz-preset"), rules: { accountRules: { dailyLossPct: 4 } } }, note: "fuzz: a preset" } },
+  validatePreset: { body: presetFixture("fuzz-validate") },
+  getPreset: { params: { presetId: "ftmo-2step-100k" } },
+  addPresetVersion: { params: { presetId: "ftmo-2step-100k" }, body: { preset: { ...presetFixture("ftmo-2step-100k"), description: "fuzz" }, note: "fuzz: a version" } },
+  getPresetVersion: { params: { presetId: "ftmo-2step-100k", version: "1" } },
+  activatePreset: { params: demo, body: { presetId: "ftmo-2step-100k", version: 1, reason: "fuzz: activate" } },
+  dryRunPreset: { params: demo, body: { presetId: "ftmo-2step-100k", decisions: 20 } },
   haltFirm: { body: reason },
   resumeFirm: { body: reason },
   ledger: { query: { afterSeq: "0", limit: "10", accountId: DEMO_ACCOUNT } },

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RulesInput } from "@/server/engine/config";
-import { Rules } from "@/server/engine/config";
+import type { RulesPatch } from "@/server/engine/config";
 import type { Command } from "@/server/engine/decide";
 import { clockDue } from "@/server/engine/decide";
 import type { EngineEvent } from "@/server/engine/events";
@@ -22,14 +21,13 @@ const other: EngineEvent = {
   account: AccountSpec.parse({ accountId: otherId, name: "Other 100K", presetId: "institutional", initialBalanceUsd: 100_000 }),
 };
 
-const rules = (input: RulesInput) => Rules.parse(input);
-const activate = (input: RulesInput, id = accountId, at = 1_200): Command => ({
+const activate = (rules: RulesPatch, id = accountId, at = 1_200): Command => ({
   type: "ActivatePreset",
   at,
   accountId: id,
   presetId: PresetId.parse("strict"),
   version: 3,
-  rules: rules(input),
+  rules,
   reason: "tighter limits for news week",
   by: "risk-manager",
 });
@@ -50,7 +48,7 @@ describe("presets per account", () => {
   });
 
   it("opens an account under a preset in one step", () => {
-    const result = when(given(), { type: "OpenAccount", at: 1_000, account: (opened as Extract<EngineEvent, { type: "account.opened" }>).account, preset: { presetId: PresetId.parse("strict"), version: 1, rules: rules({ accountRules: { maxLossPct: 6 } }) }, by: "admin" });
+    const result = when(given(), { type: "OpenAccount", at: 1_000, account: (opened as Extract<EngineEvent, { type: "account.opened" }>).account, preset: { presetId: PresetId.parse("strict"), version: 1, rules: { accountRules: { maxLossPct: 6 } } }, by: "admin" });
     expect(result.ok && result.events.map((event) => event.type)).toEqual(["account.opened", "preset.activated"]);
   });
 
@@ -82,6 +80,15 @@ describe("presets per account", () => {
     const { state } = run(given(opened), { type: "RecordFills", at: 1_100, fills: [fill("BUY", 1, 1.1)] }, tick(1.07, 1_150));
     const { events } = run(state, activate({ accountRules: { maxLossPct: 2 } }));
     expect(events.map((event) => event.type)).toEqual(["preset.activated", "account.locked_out", "flatten.ordered"]);
+  });
+
+  it("keeps what the preset does not set from the firm's configuration, even when that changes", () => {
+    const { state, account } = run(given(opened), activate({ accountRules: { maxLossPct: 6 } }));
+    expect(configOf(state, account).accountRules).toMatchObject({ maxLossPct: 6, dailyLossPct: 5 });
+    expect(configOf(state, account).guards.throttle.maxIntentsPerSecond).toBe(10);
+    const loose = run(state, { type: "ApplyConfig", at: 1_300, config: { ...config, guards: { ...config.guards, throttle: { ...config.guards.throttle, maxIntentsPerSecond: 50 } } }, by: "system" });
+    expect(configOf(loose.state, loose.account).guards.throttle.maxIntentsPerSecond).toBe(50);
+    expect(configOf(loose.state, loose.account).accountRules.maxLossPct).toBe(6);
   });
 
   it("replays decisions taken under an activated preset, and snapshots keep the rules", () => {
