@@ -8,6 +8,8 @@ const nextConfig: NextConfig = {
   // `npm test` runs as a step of its own; the build does not repeat it.
   typescript: { ignoreBuildErrors: true },
   reactStrictMode: true,
+  // Where builds go (default .next): two builds at once (parallel checkouts' e2e runs) need two.
+  distDir: process.env.RISKGATE_NEXT_DIST_DIR ?? ".next",
 };
 
 export default nextConfig;

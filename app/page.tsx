@@ -1,5 +1,5 @@
-import { Console } from "@/components/Dashboard";
+import { FirmOverview } from "@/components/overview/FirmOverview";
 
-export default function HomePage() {
-  return <Console />;
+export default function OverviewPage() {
+  return <FirmOverview />;
 }

@@ -5,6 +5,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Field issues of a 422 (`path`, `message`), for inline messages. */
+    readonly issues: { path: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -16,7 +18,8 @@ function csrfToken(): string | null {
   return match ? decodeURIComponent(match[1]!) : null;
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
+/** One call to the API as the logged-in user: JSON in and out, the CSRF token on mutating calls. */
+export async function request<T>(path: string, init?: RequestInit): Promise<T> {
   const csrf = init?.method && init.method !== "GET" ? csrfToken() : null;
   const response = await fetch(path, {
     ...init,
@@ -30,7 +33,8 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   const body: unknown = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body && typeof body === "object" && "detail" in body ? String(body.detail) : response.statusText;
-    throw new ApiError(response.status, detail);
+    const issues = body && typeof body === "object" && "errors" in body && Array.isArray(body.errors) ? (body.errors as { path: string; message: string }[]) : [];
+    throw new ApiError(response.status, detail, issues);
   }
   return body as T;
 }
@@ -52,6 +56,8 @@ export const api = {
   accounts: () => request<AccountsPage>("/api/v1/accounts"),
   decisions: () => request<DecisionsPage>("/api/v1/decisions?limit=100"),
   firm: () => request<FirmPage>("/api/v1/firm"),
+  haltFirm: (reason: string) => request<FirmPage>("/api/v1/firm/halt", { method: "POST", body: JSON.stringify({ reason }) }),
+  resumeFirm: (reason: string) => request<FirmPage>("/api/v1/firm/resume", { method: "POST", body: JSON.stringify({ reason }) }),
   breaker: (accountId: string, breaker: string, action: "trip" | "reset", reason: string) =>
     request<{ seq: number; account: AccountView }>(
       `/api/v1/accounts/${encodeURIComponent(accountId)}/breakers/${encodeURIComponent(breaker)}/${action}`,

@@ -44,6 +44,16 @@ export type AccountView = AccountSpec & {
   highWaterUsd: number;
   lockedOut: AccountState["lockedOut"];
   positions: ({ symbol: SymbolId } & Position)[];
+  /**
+   * Gross notional at the last prices: per symbol, and per volatility cluster and sector with
+   * how many positions in it have no price (the portfolio caps read these).
+   */
+  exposure: {
+    floatingUsd: number;
+    bySymbol: { symbol: SymbolId; grossUsd: number }[];
+    byCluster: { cluster: string; grossUsd: number; unpriced: number }[];
+    bySector: { sector: string; grossUsd: number; unpriced: number }[];
+  };
   decisions: { allowed: number; denied: number };
 };
 
@@ -77,6 +87,12 @@ export function accountView(account: AccountState, state: EngineState): AccountV
     highWaterUsd: cents(account.highWaterUsd),
     lockedOut: account.lockedOut,
     positions: [...account.positions].map(([symbol, position]) => ({ symbol, ...position })),
+    exposure: {
+      floatingUsd: cents(account.exposure.floatingUsd),
+      bySymbol: [...account.exposure.grossBySymbol].map(([symbol, grossUsd]) => ({ symbol, grossUsd: cents(grossUsd) })),
+      byCluster: [...account.exposure.byCluster].map(([cluster, group]) => ({ cluster, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
+      bySector: [...account.exposure.bySector].map(([sector, group]) => ({ sector, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
+    },
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },
   };
 }

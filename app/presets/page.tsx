@@ -1,0 +1,5 @@
+import { PresetsPage } from "@/components/presets/PresetsPage";
+
+export default function Page() {
+  return <PresetsPage />;
+}

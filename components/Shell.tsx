@@ -1,0 +1,109 @@
+"use client";
+
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import type { ReactNode } from "react";
+import { useEffect, useMemo, useState } from "react";
+import type { Me } from "./api";
+import { ApiError, api, queryKeys } from "./api";
+import { ConnectionBadge } from "./ConnectionBadge";
+import { Login } from "./Login";
+import { SessionContext, canOperate } from "./session";
+import { useLiveStream } from "./useLiveStream";
+
+/** The console around every page: the login until there is a session, then the top bar and the live stream. */
+export function Shell({ children }: { children: ReactNode }) {
+  const me = useQuery({ queryKey: queryKeys.me, queryFn: api.me, retry: false });
+  if (me.isPending) return <p className="muted page">Loading…</p>;
+  if (me.error instanceof ApiError && me.error.status === 401) return <Login />;
+  if (me.isError) {
+    return (
+      <p className="error page" role="alert">
+        Cannot reach Riskgate: {me.error.message}
+      </p>
+    );
+  }
+  return <LiveConsole me={me.data}>{children}</LiveConsole>;
+}
+
+const NAV = [
+  { href: "/", label: "Overview" },
+  { href: "/presets", label: "Presets" },
+];
+
+function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
+  const queryClient = useQueryClient();
+  const stream = useLiveStream();
+  const pathname = usePathname();
+  const session = useMemo(() => ({ me, canOperate: canOperate(me), stream }), [me, stream]);
+  return (
+    <SessionContext.Provider value={session}>
+      <div className="page">
+        <header className="topbar">
+          <div className="brand">
+            <h1>
+              <Link href="/">Riskgate</Link>
+            </h1>
+            <nav aria-label="Main">
+              {NAV.map((item) => {
+                const current = item.href === "/" ? pathname === "/" : pathname.startsWith(item.href);
+                return (
+                  <Link key={item.href} href={item.href} aria-current={current ? "page" : undefined}>
+                    {item.label}
+                  </Link>
+                );
+              })}
+            </nav>
+          </div>
+          <div className="user">
+            <ConnectionBadge status={stream} />
+            <ThemeToggle />
+            <span data-testid="current-user">
+              {me.user.name} <span className="muted">({me.user.role.replace("_", " ")})</span>
+            </span>
+            {me.user.kind === "user" && (
+              <button
+                onClick={async () => {
+                  await api.logout();
+                  queryClient.clear();
+                  await queryClient.invalidateQueries({ queryKey: queryKeys.me });
+                }}
+              >
+                Log out
+              </button>
+            )}
+          </div>
+        </header>
+        <main className={stream.phase === "disconnected" ? "stale" : ""}>{children}</main>
+      </div>
+    </SessionContext.Provider>
+  );
+}
+
+const THEME_KEY = "riskgate-theme";
+
+/** Dark by default; the choice is kept in this browser. */
+function ThemeToggle() {
+  const [theme, setTheme] = useState<"dark" | "light">("dark");
+  useEffect(() => {
+    const saved = window.localStorage.getItem(THEME_KEY);
+    if (saved === "light" || saved === "dark") setTheme(saved);
+  }, []);
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  const next = theme === "dark" ? "light" : "dark";
+  return (
+    <button
+      type="button"
+      aria-label={`Switch to the ${next} theme`}
+      onClick={() => {
+        window.localStorage.setItem(THEME_KEY, next);
+        setTheme(next);
+      }}
+    >
+      {theme === "dark" ? "Light" : "Dark"}
+    </button>
+  );
+}

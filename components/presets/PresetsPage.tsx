@@ -1,0 +1,6 @@
+"use client";
+
+/** Placeholder until the presets page lands (issue 6). */
+export function PresetsPage() {
+  return <p className="muted">Presets</p>;
+}

@@ -1,0 +1,38 @@
+"use client";
+
+import { createContext, useContext } from "react";
+import type { Me } from "./api";
+import type { StreamStatus } from "./useLiveStream";
+
+/** What every page of the console knows: who is logged in, what they may do, and how fresh the data is. */
+export type Session = {
+  me: Me;
+  /** risk_manager or admin: trip, reset, unlock, edit and activate presets. */
+  canOperate: boolean;
+  stream: StreamStatus;
+};
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error("useSession outside the console shell");
+  return session;
+}
+
+const OPERATORS = new Set(["risk_manager", "admin"]);
+
+export function canOperate(me: Me): boolean {
+  return OPERATORS.has(me.user.role);
+}
+
+/** "stale since 14:03:12" while the stream is down, for every live panel. */
+export function StaleNote() {
+  const { stream } = useSession();
+  if (!stream.staleSince) return null;
+  return (
+    <span className="stale-note" data-testid="stale-note">
+      stale since {stream.staleSince.toLocaleTimeString([], { hour12: false })}
+    </span>
+  );
+}
