@@ -9,8 +9,10 @@ export function ConnectionBadge({ status }: { status: StreamStatus }) {
       <span className={`badge ${phase === "connected" ? "badge-ok" : phase === "connecting" ? "badge-wait" : "badge-bad"}`} data-testid="connection-status">
         {phase}
       </span>
-      {staleSince && <span className="muted">stale since {staleSince.toLocaleTimeString([], { hour12: false })}</span>}
-      <span className="muted">seq {seq}</span>
+      {staleSince && <span className="stale-note">stale since {staleSince.toLocaleTimeString([], { hour12: false })}</span>}
+      <span className="muted" data-testid="connection-seq">
+        seq {seq}
+      </span>
     </div>
   );
 }

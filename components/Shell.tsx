@@ -66,8 +66,9 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
               <button
                 onClick={async () => {
                   await api.logout();
-                  queryClient.clear();
-                  await queryClient.invalidateQueries({ queryKey: queryKeys.me });
+                  // Nothing of this session stays in memory; asking who is there again shows the login.
+                  queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== queryKeys.me[0] });
+                  await queryClient.resetQueries({ queryKey: queryKeys.me });
                 }}
               >
                 Log out
