@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import readline from "node:readline";
 import { EngineEvent } from "./engine/events";
 import type { LedgerRecord } from "./ledger";
 
@@ -33,4 +35,29 @@ export function fromNdjsonLine(line: string): { seq: number; event: EngineEvent 
     throw new EventLineError(`${issue.path.length ? issue.path.join(".") : "event"}: ${issue.message}`);
   }
   return { seq, event: parsed.data };
+}
+
+/**
+ * Every record of an NDJSON file, in order; blank lines are skipped. A malformed line, or a seq
+ * that does not follow the one before, throws an EventLineError naming the file, line and field.
+ */
+export async function readNdjsonFile(file: string): Promise<{ seq: number; event: EngineEvent }[]> {
+  const records: { seq: number; event: EngineEvent }[] = [];
+  const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+  let lineNumber = 0;
+  let lastSeq = 0;
+  for await (const line of lines) {
+    lineNumber++;
+    if (line.trim() === "") continue;
+    try {
+      const record = fromNdjsonLine(line);
+      if (record.seq <= lastSeq) throw new EventLineError(`seq ${record.seq} does not follow ${lastSeq}`);
+      lastSeq = record.seq;
+      records.push(record);
+    } catch (error) {
+      if (error instanceof EventLineError) throw new EventLineError(`${file}:${lineNumber}: ${error.message}`);
+      throw error;
+    }
+  }
+  return records;
 }

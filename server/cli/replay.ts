@@ -3,31 +3,9 @@
 // Exit 0: all reproduced; 1: mismatches; 2: unreadable file or malformed line (named).
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import readline from "node:readline";
 import type { ReplayRecord } from "../engine/replay";
 import { canonicalJson, replay } from "../engine/replay";
-import { EventLineError, fromNdjsonLine } from "../event-format";
-
-async function readRecords(file: string): Promise<ReplayRecord[]> {
-  const records: ReplayRecord[] = [];
-  const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
-  let lineNumber = 0;
-  let lastSeq = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    if (line.trim() === "") continue;
-    try {
-      const record = fromNdjsonLine(line);
-      if (record.seq <= lastSeq) throw new EventLineError(`seq ${record.seq} does not follow ${lastSeq}`);
-      lastSeq = record.seq;
-      records.push(record);
-    } catch (error) {
-      if (error instanceof EventLineError) throw new EventLineError(`${file}:${lineNumber}: ${error.message}`);
-      throw error;
-    }
-  }
-  return records;
-}
+import { EventLineError, readNdjsonFile } from "../event-format";
 
 async function main(): Promise<number> {
   const file = process.argv[2];
@@ -41,7 +19,7 @@ async function main(): Promise<number> {
   }
   let records: ReplayRecord[];
   try {
-    records = await readRecords(file);
+    records = await readNdjsonFile(file);
   } catch (error) {
     if (error instanceof EventLineError) {
       console.error(`replay: malformed line: ${error.message}`);

@@ -1,0 +1,95 @@
+// npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json]
+// Checks a ledger export (or a backtest's ledger) against a preset: every rule breach (rule,
+// time, observed, limit) and the objectives (profit target, trading days, best day), as text or
+// as JSON. Exit 0: compliant; 1: a rule was breached; 2: bad input (the line and field named).
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { AccountReport, VerifyReport } from "../compliance/verify";
+import { verify } from "../compliance/verify";
+import type { Preset } from "../engine/preset";
+import { validatePreset } from "../engine/preset";
+import { EventLineError, readNdjsonFile } from "../event-format";
+import { PRESETS_DIR } from "../presets";
+
+const USAGE = "usage: npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json]";
+
+class InputError extends Error {}
+
+function readPreset(spec: string): Preset {
+  const file = spec.endsWith(".json") ? spec : path.join(PRESETS_DIR, `${spec}.json`);
+  if (!fs.existsSync(file)) {
+    const shipped = fs.readdirSync(PRESETS_DIR).filter((name) => name.endsWith(".json")).map((name) => name.slice(0, -5));
+    throw new InputError(`--preset: no preset ${spec} (shipped: ${shipped.join(", ")}; or give a .json file)`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new InputError(`--preset: ${file} is not JSON: ${(error as Error).message}`);
+  }
+  const result = validatePreset(json);
+  if (!result.ok) throw new InputError(`--preset: ${file}: ${result.issues.map((issue) => `${issue.path || "(root)"}: ${issue.message}`).join("; ")}`);
+  return result.preset;
+}
+
+const usd = (value: number) => `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function text(report: VerifyReport): string {
+  const lines = [`preset ${report.presetId}: ${report.accounts.length} account(s)`];
+  for (const account of report.accounts) lines.push("", ...accountText(account));
+  return lines.join("\n");
+}
+
+function accountText(account: AccountReport): string[] {
+  const lines = [
+    `account ${account.accountId}: ${account.compliant ? "COMPLIANT" : "BREACHED"}${account.passed ? ", objectives met" : ""}`,
+    `  initial ${usd(account.initialBalanceUsd)}, balance ${usd(account.finalBalanceUsd)}, equity ${usd(account.finalEquityUsd)}`,
+  ];
+  for (const breach of account.breaches) {
+    lines.push(`  BREACH ${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observedUsd)}, floor ${usd(breach.limitUsd)}`);
+  }
+  const { profitTarget, tradingDays, bestDay } = account.objectives;
+  if (profitTarget) lines.push(`  profit target ${usd(profitTarget.targetUsd)}: ${profitTarget.reached ? `reached at ${iso(profitTarget.reachedAt!)}` : "not reached"}`);
+  lines.push(`  trading days: ${tradingDays.days} of ${tradingDays.required} required${tradingDays.met ? "" : " (not met)"}`);
+  if (bestDay) {
+    const share = bestDay.sharePct === null ? "no profit to share" : `${bestDay.sharePct}% of ${usd(bestDay.totalProfitUsd)} on ${bestDay.bestDay}`;
+    lines.push(`  best day: ${share}, at most ${bestDay.maxSharePct}%${bestDay.met ? "" : " (not met)"}`);
+  }
+  return lines;
+}
+
+async function main(): Promise<number> {
+  let values: { preset?: string; ledger?: string; account?: string; json?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { preset: { type: "string" }, ledger: { type: "string" }, account: { type: "string" }, json: { type: "boolean" } }, strict: true }));
+  } catch (error) {
+    console.error(`verify: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    if (!values.preset) throw new InputError("--preset is required");
+    if (!values.ledger) throw new InputError("--ledger is required");
+    if (!fs.existsSync(values.ledger)) throw new InputError(`--ledger: no such file: ${values.ledger}`);
+    const preset = readPreset(values.preset);
+    const records = await readNdjsonFile(values.ledger);
+    const report = verify(records, preset, values.account);
+    if (values.account !== undefined && report.accounts.length === 0) throw new InputError(`--account: no account ${values.account} in ${values.ledger}`);
+    console.log(values.json ? JSON.stringify(report, null, 2) : text(report));
+    return report.accounts.every((account) => account.compliant) ? 0 : 1;
+  } catch (error) {
+    if (error instanceof InputError) console.error(`verify: ${error.message}\n${USAGE}`);
+    else if (error instanceof EventLineError) console.error(`verify: malformed line: ${error.message}`);
+    else throw error;
+    return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error("verify failed:", error instanceof Error ? error.message : error);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,246 @@
+import type { EngineConfig, Rules } from "../engine/config";
+import { EngineConfig as EngineConfigSchema, resolveRules, rulesOf } from "../engine/config";
+import type { EngineEvent } from "../engine/events";
+import type { Preset } from "../engine/preset";
+
+/**
+ * The compliance verifier: checks a recorded event stream (a ledger export or a backtest's
+ * ledger) against a preset's rules and objectives. It keeps its own books, from the events
+ * alone: positions, balance and equity from fills and prices, trading days from the event times
+ * and the preset's reset rule, baselines and both floors. It reads none of the engine's state
+ * and none of its outcome events (`account.locked_out`, `day.started`, …), so an engine bug
+ * shows as a disagreement instead of being repeated. Pure.
+ */
+
+export type LossRuleName = "daily_loss" | "max_loss";
+
+export type Breach = {
+  readonly accountId: string;
+  readonly rule: LossRuleName;
+  /** Event time of the first mark at or below the floor (epoch ms), and its seq. */
+  readonly at: number;
+  readonly seq: number;
+  readonly tradingDay: string;
+  /** Equity at that mark, and the floor it reached. */
+  readonly observedUsd: number;
+  readonly limitUsd: number;
+  /** What the preset does on it: `hard` fails the account, `soft` pauses it until the next day. */
+  readonly consequence: "hard" | "soft";
+};
+
+export type AccountReport = {
+  readonly accountId: string;
+  readonly initialBalanceUsd: number;
+  readonly finalBalanceUsd: number;
+  readonly finalEquityUsd: number;
+  readonly breaches: readonly Breach[];
+  readonly objectives: {
+    readonly profitTarget: { readonly targetUsd: number; readonly reached: boolean; readonly reachedAt: number | null } | null;
+    readonly tradingDays: { readonly required: number; readonly days: number; readonly met: boolean };
+    readonly bestDay: { readonly maxSharePct: number; readonly bestDay: string | null; readonly bestDayUsd: number; readonly totalProfitUsd: number; readonly sharePct: number | null; readonly met: boolean } | null;
+  };
+  /** No rule was breached. */
+  readonly compliant: boolean;
+  /** Compliant, and every objective met. */
+  readonly passed: boolean;
+};
+
+export type VerifyReport = { readonly presetId: string; readonly accounts: readonly AccountReport[] };
+
+type Position = { quantity: number; avgPrice: number };
+
+type Books = {
+  accountId: string;
+  initial: number;
+  balance: number;
+  positions: Map<string, Position>;
+  day: string | null;
+  baseline: number;
+  highWater: number;
+  breaches: Breach[];
+  dailyBreachedOn: string | null;
+  maxBreached: boolean;
+  targetReachedAt: number | null;
+  tradedDays: Set<string>;
+  /** Closed P/L (net of fees) per trading day. */
+  dayProfit: Map<string, number>;
+};
+
+const EPSILON = 1e-9;
+
+export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string): VerifyReport {
+  let firm: EngineConfig = EngineConfigSchema.parse({});
+  let rules: Rules = resolveRules(rulesOf(firm), preset.rules);
+  const prices = new Map<string, number>();
+  const books = new Map<string, Books>();
+  const contractSize = (symbol: string) => firm.instruments[symbol as keyof EngineConfig["instruments"]]?.contractSize ?? 1;
+
+  const equityOf = (account: Books) => {
+    let floating = 0;
+    for (const [symbol, position] of account.positions) {
+      const mark = prices.get(symbol) ?? position.avgPrice;
+      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol);
+    }
+    return account.balance + floating;
+  };
+
+  const floors = (account: Books) => {
+    const { dailyLossPct, dailyLossOf, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = rules.accountRules;
+    const daily = account.baseline - (dailyLossOf === "baseline" ? account.baseline : account.initial) * (dailyLossPct / 100);
+    const allowance = account.initial * (maxLossPct / 100);
+    let max = account.initial - allowance;
+    if (maxLossMode !== "static") {
+      const trailing = account.highWater - allowance;
+      max = Math.max(max, trailingStopsAtInitialBalance ? Math.min(trailing, account.initial) : trailing);
+    }
+    return { daily, max };
+  };
+
+  /** A new trading day for the account when `at` falls in one: baseline and end-of-day high water from the books as they stand. */
+  const roll = (account: Books, at: number) => {
+    const day = tradingDayAt(at, rules.dailyReset.time, rules.dailyReset.timeZone);
+    if (account.day === day) return;
+    if (account.day !== null) {
+      const equity = equityOf(account);
+      const basis = rules.accountRules.dailyBaselineBasis;
+      account.baseline =
+        basis === "equity" ? equity : basis === "balance" ? account.balance : basis === "max_balance_equity" ? Math.max(account.balance, equity) : account.initial;
+      if (rules.accountRules.maxLossMode !== "static") account.highWater = cents(Math.max(account.highWater, equity));
+      account.baseline = cents(account.baseline);
+    }
+    account.day = day;
+  };
+
+  /** Checks both floors at a mark of the account's equity. */
+  const check = (account: Books, seq: number, at: number) => {
+    const equity = equityOf(account);
+    if (rules.accountRules.maxLossMode === "trailing_intraday" && equity > account.highWater) account.highWater = equity;
+    const { daily, max } = floors(account);
+    const day = account.day!;
+    if (!account.maxBreached && equity - max <= EPSILON) {
+      account.maxBreached = true;
+      account.breaches.push({ accountId: account.accountId, rule: "max_loss", at, seq, tradingDay: day, observedUsd: cents(equity), limitUsd: cents(max), consequence: "hard" });
+    }
+    if (account.dailyBreachedOn !== day && equity - daily <= EPSILON) {
+      account.dailyBreachedOn = day;
+      const consequence = rules.accountRules.dailyLossBreach;
+      account.breaches.push({ accountId: account.accountId, rule: "daily_loss", at, seq, tradingDay: day, observedUsd: cents(equity), limitUsd: cents(daily), consequence });
+    }
+    const target = preset.objectives.profitTargetPct;
+    if (target !== null && account.targetReachedAt === null && account.balance - account.initial * (1 + target / 100) >= -EPSILON) account.targetReachedAt = at;
+  };
+
+  for (const { seq, event } of records) {
+    if (event.type === "config.applied") {
+      firm = event.config;
+      rules = resolveRules(rulesOf(firm), preset.rules);
+      continue;
+    }
+    if (event.type === "account.opened") {
+      const { accountId, initialBalanceUsd } = event.account;
+      if (only !== undefined && accountId !== only) continue;
+      books.set(accountId, {
+        accountId,
+        initial: initialBalanceUsd,
+        balance: initialBalanceUsd,
+        positions: new Map(),
+        day: tradingDayAt(event.at, rules.dailyReset.time, rules.dailyReset.timeZone),
+        baseline: initialBalanceUsd,
+        highWater: initialBalanceUsd,
+        breaches: [],
+        dailyBreachedOn: null,
+        maxBreached: false,
+        targetReachedAt: null,
+        tradedDays: new Set(),
+        dayProfit: new Map(),
+      });
+      continue;
+    }
+    // Every account's day moves with time, whichever event carries it.
+    for (const account of books.values()) roll(account, event.at);
+    if (event.type === "market.tick" || event.type === "market.bar") {
+      prices.set(event.symbol, event.type === "market.tick" ? event.price : event.close);
+      for (const account of books.values()) if (account.positions.has(event.symbol)) check(account, seq, event.at);
+    } else if (event.type === "execution.filled") {
+      const account = books.get(event.accountId);
+      if (!account) continue;
+      const size = contractSize(event.symbol);
+      const held = account.positions.get(event.symbol);
+      const signed = event.side === "BUY" ? event.quantity : -event.quantity;
+      let realized = 0;
+      if (!held || Math.sign(held.quantity) === Math.sign(signed)) {
+        const quantity = (held?.quantity ?? 0) + signed;
+        account.positions.set(event.symbol, { quantity, avgPrice: ((held?.quantity ?? 0) * (held?.avgPrice ?? 0) + signed * event.price) / quantity });
+      } else {
+        const closed = Math.min(Math.abs(signed), Math.abs(held.quantity));
+        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size;
+        const remaining = held.quantity + signed;
+        if (Math.abs(remaining) < EPSILON) account.positions.delete(event.symbol);
+        else account.positions.set(event.symbol, { quantity: remaining, avgPrice: Math.sign(remaining) !== Math.sign(held.quantity) ? event.price : held.avgPrice });
+      }
+      account.balance += realized - event.feeUsd;
+      const day = account.day!;
+      account.dayProfit.set(day, (account.dayProfit.get(day) ?? 0) + realized - event.feeUsd);
+      if (event.trigger === "order") account.tradedDays.add(day);
+      check(account, seq, event.at);
+    }
+  }
+
+  return {
+    presetId: preset.id,
+    accounts: [...books.values()].map((account) => report(account, preset, equityOf(account))),
+  };
+}
+
+function report(account: Books, preset: Preset, equity: number): AccountReport {
+  const { profitTargetPct, minTradingDays, bestDayMaxSharePct } = preset.objectives;
+  const total = account.balance - account.initial;
+  let bestDay: string | null = null;
+  let bestDayUsd = 0;
+  for (const [day, profit] of account.dayProfit) if (profit > bestDayUsd) [bestDay, bestDayUsd] = [day, profit];
+  const sharePct = total > 0 ? (bestDayUsd / total) * 100 : null;
+  const objectives: AccountReport["objectives"] = {
+    profitTarget: profitTargetPct === null ? null : { targetUsd: cents((account.initial * profitTargetPct) / 100), reached: account.targetReachedAt !== null, reachedAt: account.targetReachedAt },
+    tradingDays: { required: minTradingDays, days: account.tradedDays.size, met: account.tradedDays.size >= minTradingDays },
+    bestDay:
+      bestDayMaxSharePct === null
+        ? null
+        : { maxSharePct: bestDayMaxSharePct, bestDay, bestDayUsd: cents(bestDayUsd), totalProfitUsd: cents(total), sharePct: sharePct === null ? null : Number(sharePct.toFixed(2)), met: sharePct === null || sharePct <= bestDayMaxSharePct + EPSILON },
+  };
+  const compliant = account.breaches.length === 0;
+  const met = (objectives.profitTarget?.reached ?? true) && objectives.tradingDays.met && (objectives.bestDay?.met ?? true);
+  return {
+    accountId: account.accountId,
+    initialBalanceUsd: account.initial,
+    finalBalanceUsd: cents(account.balance),
+    finalEquityUsd: cents(equity),
+    breaches: account.breaches,
+    objectives,
+    compliant,
+    passed: compliant && met,
+  };
+}
+
+const cents = (usd: number) => Math.round(usd * 100) / 100;
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The trading day an instant belongs to under a daily reset at `time` in `timeZone`: the local
+ * date of the instant, or the day before when the local clock has not reached the reset yet.
+ * Computed from the local wall clock alone (no reset instant is constructed), a method of its
+ * own beside the engine's calendar, daylight saving included.
+ */
+export function tradingDayAt(at: number, time: string, timeZone: string): string {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    formats.set(timeZone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
+  const [resetHour, resetMinute] = time.split(":").map(Number) as [number, number];
+  const minutes = Number(parts.hour) * 60 + Number(parts.minute);
+  const local = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)));
+  if (minutes < resetHour * 60 + resetMinute) local.setUTCDate(local.getUTCDate() - 1);
+  return local.toISOString().slice(0, 10);
+}

@@ -1,0 +1,68 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { root, tempDir } from "./harness";
+
+/** `npm run verify` as a user runs it: files in, text or JSON out, exit 0 / 1 / 2. */
+
+const T = (iso: string) => iso;
+const line = (seq: number, ts: string, type: string, payload: Record<string, unknown>) => JSON.stringify({ seq, ts: T(ts), type, payload });
+
+/** An FTMO 100K account long 1 lot of EURUSD from 1.1, then EURUSD at `price`. */
+function ledger(price: number): string {
+  return [
+    line(1, "2026-06-10T06:00:00.000Z", "config.applied", {
+      config: { instruments: { EURUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 } } },
+      by: "system",
+    }),
+    line(2, "2026-06-10T06:00:00.000Z", "account.opened", { account: { accountId: "acc-1", name: "FTMO", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 }, by: "admin" }),
+    line(3, "2026-06-10T07:00:00.000Z", "execution.filled", { accountId: "acc-1", intentId: null, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.1, feeUsd: 0, trigger: "order" }),
+    line(4, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "EURUSD", price }),
+  ].join("\n");
+}
+
+function run(args: string[]) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", "server/cli/verify.ts", ...args], { cwd: root, encoding: "utf8" });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function file(name: string, text: string): string {
+  const target = path.join(tempDir("riskgate-verify-"), name);
+  fs.writeFileSync(target, text);
+  return target;
+}
+
+describe("npm run verify", () => {
+  it("exits 0 and says COMPLIANT when no rule was breached", () => {
+    const result = run(["--preset", "ftmo-2step-100k", "--ledger", file("ok.ndjson", ledger(1.0500001))]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("account acc-1: COMPLIANT");
+    expect(result.stdout).toContain("trading days: 1 of 4 required (not met)");
+  });
+
+  it("exits 1 and prints the breach with rule, time, observed equity and floor, as text and as JSON", () => {
+    const breached = file("breach.ndjson", ledger(1.0499999));
+    const result = run(["--preset", "ftmo-2step-100k", "--ledger", breached]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("BREACH daily_loss (hard) at 2026-06-10T08:00:00.000Z (seq 4, trading day 2026-06-10): equity 94,999.99 USD, floor 95,000.00 USD");
+    const json = run(["--preset", "ftmo-2step-100k", "--ledger", breached, "--json"]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ presetId: "ftmo-2step-100k", accounts: [{ accountId: "acc-1", compliant: false, breaches: [{ rule: "daily_loss", seq: 4, observedUsd: 94_999.99, limitUsd: 95_000 }] }] });
+  });
+
+  it("exits 2 naming the line and field of a malformed ledger", () => {
+    const broken = ledger(1.06).replace('"price":1.06', '"price":-1');
+    const result = run(["--preset", "ftmo-2step-100k", "--ledger", file("broken.ndjson", broken)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/broken\.ndjson:4: price: /);
+  });
+
+  it("exits 2 for an unknown preset, a missing file or a missing flag", () => {
+    const good = file("good.ndjson", ledger(1.06));
+    expect(run(["--preset", "nope", "--ledger", good])).toMatchObject({ code: 2, stderr: expect.stringContaining("--preset: no preset nope") });
+    expect(run(["--preset", "ftmo-2step-100k", "--ledger", "/nonexistent.ndjson"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--ledger: no such file") });
+    expect(run(["--ledger", good])).toMatchObject({ code: 2, stderr: expect.stringContaining("--preset is required") });
+    expect(run(["--preset", "ftmo-2step-100k", "--ledger", good, "--account", "other"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--account: no account other") });
+  });
+});

@@ -1,0 +1,220 @@
+import { describe, expect, it } from "vitest";
+import type { Breach } from "@/server/compliance/verify";
+import { tradingDayAt, verify } from "@/server/compliance/verify";
+import { lastResetAt, tradingDayOf } from "@/server/engine/calendar";
+import { EngineConfig } from "@/server/engine/config";
+import type { Command, FillReport } from "@/server/engine/decide";
+import { decide } from "@/server/engine/decide";
+import type { EngineEvent } from "@/server/engine/events";
+import { AccountId, SymbolId } from "@/server/engine/ids";
+import type { Preset } from "@/server/engine/preset";
+import type { EngineState } from "@/server/engine/state";
+import { evolve, initialState } from "@/server/engine/state";
+import { AccountSpec } from "@/server/engine/types";
+import { readPresetFiles } from "@/server/presets";
+
+/**
+ * The compliance verifier against hand-built streams for each preset family: a breach one cent
+ * past a floor and none one cent inside, trailing floors that rise and stop, trading days across
+ * daylight-saving changes. The streams are made by the engine itself, and the verifier (its own
+ * books) must find exactly the breaches the engine acted on.
+ */
+
+const presets = new Map(readPresetFiles().map(({ preset }) => [preset.id as string, preset]));
+const preset = (id: string) => presets.get(id)!;
+const account = AccountId.parse("acc-v");
+const EURUSD = SymbolId.parse("EURUSD"); // 100,000 units a lot: 0.0001 is 10 USD a lot
+const config = EngineConfig.parse({
+  instruments: { EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 } },
+});
+
+/** Runs commands through the engine (each after a clock advance, as the server does) and returns the stream with seqs. */
+function stream(presetId: string, balance: number, openedAt: number, steps: { at: number; command: (at: number) => Command }[]) {
+  let state: EngineState = initialState();
+  const events: EngineEvent[] = [];
+  const apply = (command: Command) => {
+    const result = decide(command, state);
+    if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
+    for (const event of result.events) {
+      events.push(event);
+      state = evolve(state, event);
+    }
+  };
+  apply({ type: "ApplyConfig", at: openedAt, config, by: "system" });
+  const spec = AccountSpec.parse({ accountId: account, name: "Verified", presetId, initialBalanceUsd: balance });
+  apply({ type: "OpenAccount", at: openedAt, account: spec, preset: { presetId: preset(presetId).id, version: 1, rules: preset(presetId).rules }, by: "test" });
+  for (const { at, command } of steps) {
+    apply({ type: "AdvanceClock", at });
+    apply(command(at));
+  }
+  return events.map((event, index) => ({ seq: index + 1, event }));
+}
+
+const fill = (side: "BUY" | "SELL", price: number, quantity = 1): FillReport => ({ accountId: account, intentId: null, symbol: EURUSD, side, quantity, price, feeUsd: 0, trigger: "order" });
+const fills = (...reports: FillReport[]) => (at: number): Command => ({ type: "RecordFills", at, fills: reports });
+const tick = (price: number) => (at: number): Command => ({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: EURUSD, price }] });
+
+/** The breaches the engine acted on: lock-outs (and the rule) and soft daily pauses. */
+function engineBreaches(records: { seq: number; event: EngineEvent }[]) {
+  return records.flatMap(({ seq, event }) => {
+    if (event.type === "account.locked_out") return [{ rule: event.rule, seq }];
+    if (event.type === "account.reducing" && event.cause === "daily_loss_limit") return [{ rule: "daily_loss", seq }];
+    return [];
+  });
+}
+
+/** The verifier's breaches, located at the engine's outcome events (which follow the mark that caused them). */
+function verifierBreaches(breaches: readonly Breach[], records: { seq: number; event: EngineEvent }[]) {
+  return breaches.map((breach) => ({
+    rule: breach.rule,
+    seq: records.find(({ seq, event }) => seq > breach.seq && (event.type === "account.locked_out" || event.type === "account.reducing"))?.seq ?? breach.seq,
+  }));
+}
+
+const T = (iso: string) => Date.parse(iso);
+
+describe("FTMO (5% of the initial balance below the midnight balance, hard; 10% static)", () => {
+  // Long 1 lot from 1.1: the day's floor is 95,000 USD, i.e. EURUSD at 1.05.
+  const run = (price: number) =>
+    stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
+      { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1)) },
+      { at: T("2026-06-10T08:00:00Z"), command: tick(price) },
+    ]);
+
+  it("reports a breach one cent past the daily floor, with time, observed equity and floor", () => {
+    const records = run(1.0499999);
+    const report = verify(records, preset("ftmo-2step-100k"));
+    expect(report.accounts[0]!.breaches).toEqual([
+      { accountId: account, rule: "daily_loss", at: T("2026-06-10T08:00:00Z"), seq: expect.any(Number), tradingDay: "2026-06-10", observedUsd: 94_999.99, limitUsd: 95_000, consequence: "hard" },
+    ]);
+    expect(report.accounts[0]!.compliant).toBe(false);
+    expect(verifierBreaches(report.accounts[0]!.breaches, records)).toEqual(engineBreaches(records));
+  });
+
+  it("reports nothing one cent inside it", () => {
+    const records = run(1.0500001);
+    const report = verify(records, preset("ftmo-2step-100k"));
+    expect(report.accounts[0]!.breaches).toEqual([]);
+    expect(report.accounts[0]!.compliant).toBe(true);
+    expect(engineBreaches(records)).toEqual([]);
+  });
+
+  it("measures the allowance on the initial balance, from the balance at midnight in Prague", () => {
+    // +4,000 closed on 10 June; the 11 June floor is 104,000 - 5,000 = 99,000 (not 98,800).
+    const records = stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
+      { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.14)) },
+      { at: T("2026-06-10T22:30:00Z"), command: fills(fill("BUY", 1.1)) }, // 00:30 on 11 June in Prague
+      { at: T("2026-06-10T23:00:00Z"), command: tick(1.0499999) }, // 98,999.99: past 99,000, inside 98,800
+    ]);
+    const breaches = verify(records, preset("ftmo-2step-100k")).accounts[0]!.breaches;
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", observedUsd: 98_999.99, limitUsd: 99_000 }]);
+    expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
+  });
+});
+
+describe("The5ers (5% of the larger of balance and equity at 17:00 New York, hard)", () => {
+  it("takes the day's baseline from the higher of balance and equity at the reset", () => {
+    // Long 1 lot from 1.1 priced at 1.12 at the reset: equity 102,000 > balance 100,000.
+    const records = stream("the5ers-high-stakes", 100_000, T("2026-06-10T12:00:00Z"), [
+      { at: T("2026-06-10T13:00:00Z"), command: fills(fill("BUY", 1.1)) },
+      { at: T("2026-06-10T20:00:00Z"), command: tick(1.12) },
+      // 21:00Z is 17:00 in New York (EDT): the new day's baseline is 102,000, its floor 96,900.
+      { at: T("2026-06-10T21:30:00Z"), command: tick(1.069) },
+    ]);
+    const breaches = verify(records, preset("the5ers-high-stakes")).accounts[0]!.breaches;
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-10", observedUsd: 96_900, limitUsd: 96_900 }]);
+    expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
+  });
+});
+
+describe("Topstep 50K (1,000 USD a day, soft; 2,000 USD trailing at end of day, stopping at 50,000)", () => {
+  const days = (lastPrice: number) =>
+    stream("topstep-50k", 50_000, T("2026-06-08T12:00:00Z"), [
+      { at: T("2026-06-08T14:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.11)) }, // +1,000: 51,000
+      { at: T("2026-06-09T14:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.12)) }, // +2,000: 53,000
+      { at: T("2026-06-10T14:00:00Z"), command: fills(fill("BUY", 1.1)) },
+      { at: T("2026-06-10T14:30:00Z"), command: tick(1.08) }, // 51,000: past the day's 52,000 floor (soft)
+      { at: T("2026-06-10T15:00:00Z"), command: tick(lastPrice) },
+    ]);
+
+  it("raises the floor at each day's close and stops it at the initial balance; one cent past it fails the account", () => {
+    const records = days(1.0699999); // 49,999.99
+    const report = verify(records, preset("topstep-50k")).accounts[0]!;
+    expect(report.breaches).toMatchObject([
+      { rule: "daily_loss", consequence: "soft", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-09" },
+      { rule: "max_loss", consequence: "hard", observedUsd: 49_999.99, limitUsd: 50_000 },
+    ]);
+    expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records));
+  });
+
+  it("leaves the account one cent above the stopped floor in breach of the soft daily limit only", () => {
+    const records = days(1.0700001); // 50,000.01
+    const report = verify(records, preset("topstep-50k")).accounts[0]!;
+    expect(report.breaches.map((breach) => breach.rule)).toEqual(["daily_loss"]);
+    expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records));
+  });
+});
+
+describe("E8 One (6% trailing intraday, stopping at the initial balance)", () => {
+  it("follows the highest equity at any moment, up to the initial balance", () => {
+    const records = stream("e8-one", 50_000, T("2026-06-10T06:00:00Z"), [
+      { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1)) },
+      { at: T("2026-06-10T08:00:00Z"), command: tick(1.14) }, // 54,000: the trailing floor would be 51,000; it stops at 50,000
+      { at: T("2026-06-10T09:00:00Z"), command: tick(1.0999999) }, // 49,999.99
+    ]);
+    const breaches = verify(records, preset("e8-one")).accounts[0]!.breaches;
+    expect(breaches).toMatchObject([{ rule: "max_loss", observedUsd: 49_999.99, limitUsd: 50_000 }]);
+    expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
+  });
+});
+
+describe("objectives", () => {
+  it("report the profit target, trading days and the best-day share", () => {
+    // FTMO 1-Step: 10% target, best day at most 50% of the profit. +8,000 then +3,000 closed.
+    const records = stream("ftmo-1step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
+      { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.18)) },
+      { at: T("2026-06-11T07:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.13)) },
+    ]);
+    const report = verify(records, preset("ftmo-1step-100k")).accounts[0]!;
+    expect(report.objectives.profitTarget).toEqual({ targetUsd: 10_000, reached: true, reachedAt: T("2026-06-11T07:00:00Z") });
+    expect(report.objectives.tradingDays).toEqual({ required: 0, days: 2, met: true });
+    expect(report.objectives.bestDay).toMatchObject({ bestDay: "2026-06-10", bestDayUsd: 8_000, totalProfitUsd: 11_000, met: false });
+    expect(report).toMatchObject({ compliant: true, passed: false });
+  });
+});
+
+describe("trading days across daylight-saving changes", () => {
+  const cases: [string, string, string, string][] = [
+    // Prague, 29 March 2026: midnight is 23:00 UTC before the change and 22:00 UTC after it.
+    ["00:00", "Europe/Prague", "2026-03-28T22:59:59Z", "2026-03-28"],
+    ["00:00", "Europe/Prague", "2026-03-28T23:00:00Z", "2026-03-29"],
+    ["00:00", "Europe/Prague", "2026-03-29T21:59:59Z", "2026-03-29"],
+    ["00:00", "Europe/Prague", "2026-03-29T22:00:00Z", "2026-03-30"],
+    ["00:00", "Europe/Prague", "2026-10-24T21:59:59Z", "2026-10-24"],
+    ["00:00", "Europe/Prague", "2026-10-25T23:00:00Z", "2026-10-26"],
+    // Chicago, 8 March 2026: 17:00 is 23:00 UTC before and 22:00 UTC after.
+    ["17:00", "America/Chicago", "2026-03-06T22:59:59Z", "2026-03-05"],
+    ["17:00", "America/Chicago", "2026-03-06T23:00:00Z", "2026-03-06"],
+    ["17:00", "America/Chicago", "2026-03-09T21:59:59Z", "2026-03-08"],
+    ["17:00", "America/Chicago", "2026-03-09T22:00:00Z", "2026-03-09"],
+    ["00:00", "Etc/GMT-3", "2026-06-10T20:59:59Z", "2026-06-10"],
+    ["00:00", "Etc/GMT-3", "2026-06-10T21:00:00Z", "2026-06-11"],
+  ];
+
+  it.each(cases)("%s in %s: %s belongs to %s, and the engine's calendar agrees", (time, timeZone, at, day) => {
+    expect(tradingDayAt(T(at), time, timeZone)).toBe(day);
+    expect(tradingDayOf(lastResetAt(T(at), { time, timeZone }), timeZone)).toBe(day);
+  });
+});
+
+describe("preset of the verifier's own", () => {
+  it("checks the stream against the preset given, not the one the engine used", () => {
+    const records = stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
+      { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1)) },
+      { at: T("2026-06-10T08:00:00Z"), command: tick(1.07) }, // -3,000: inside FTMO's 5%, past a 2% desk limit
+    ]);
+    const strict: Preset = { ...preset("ftmo-2step-100k"), id: preset("ftmo-2step-100k").id, rules: { accountRules: { dailyLossPct: 2, dailyLossOf: "initial_balance" } } };
+    expect(verify(records, preset("ftmo-2step-100k")).accounts[0]!.breaches).toEqual([]);
+    expect(verify(records, strict).accounts[0]!.breaches).toMatchObject([{ rule: "daily_loss", limitUsd: 98_000, observedUsd: 97_000 }]);
+  });
+});
