@@ -115,6 +115,17 @@ export class Ledger {
     return rows[0]?.seq == null ? null : Number(rows[0].seq);
   }
 
+  /** The last `limit` events of a stream before `beforeSeq`, newest first. */
+  async streamBefore(streamId: string, beforeSeq: number, limit: number): Promise<LedgerRecord[]> {
+    const rows = await storage("read", () => this.db.prisma.ledgerEvent.findMany({
+      where: { streamId, seq: { lt: BigInt(beforeSeq) } },
+      orderBy: { seq: "desc" },
+      take: limit,
+      select: columns,
+    }));
+    return rows.map(toRecord);
+  }
+
   /** The seq of the last committed event; 0 for an empty ledger. */
   async lastSeq(): Promise<number> {
     const rows = await storage("read", () => this.db.prisma.$queryRawUnsafe<{ seq: bigint | null }[]>(`SELECT max("seq") AS "seq" FROM "ledger_events"`));

@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from "node:util";
 import type { EngineConfig } from "./engine/config";
 import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, PresetRules, Rejection, UnlockOrder } from "./engine/decide";
-import { clockDue, decide, needsReview, previewIntent } from "./engine/decide";
+import type { GuardStep } from "./engine/decide";
+import { clockDue, decide, explainIntent, needsReview, previewIntent } from "./engine/decide";
+import { canonicalJson } from "./engine/replay";
 import type { EngineEvent, OrderEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
@@ -202,15 +204,47 @@ export class Runtime {
     const toSeq = this.seq;
     const fromSeq = await this.ledger.firstOfLast(accountId, "intent.received", decisions);
     if (fromSeq === null) return { fromSeq: null, toSeq, decisions: 0, changed: [], allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0 };
-    const snapshot = this.snapshots ? await this.snapshots.store.latest(fromSeq - 1) : null;
-    const base = snapshot?.state ?? initialState();
+    const base = await this.stateAt(fromSeq - 1);
     const records: LedgerRecord[] = [];
-    for await (const record of this.ledger.readAll(5000, snapshot?.seq ?? 0)) {
+    for await (const record of this.ledger.readAll(5000, fromSeq - 1)) {
       if (record.seq > toSeq) break;
       records.push(record);
     }
     const { presetId, version, rules } = candidate;
     return { fromSeq, toSeq, ...dryRun(base, records, accountId, { presetId, version, rules }, fromSeq) };
+  }
+
+  /**
+   * A recorded decision (`seq` of its `intent.decided`) taken again with every guard's part in
+   * it: the figures each judged and their limits, the guards off and those not reached. Null
+   * when there is no decision at `seq`. `reproduced` says the engine took the same decision.
+   */
+  async explainDecision(seq: number): Promise<{ record: DecisionRecord; steps: GuardStep[]; reproduced: boolean } | null> {
+    const [decided] = await this.ledger.readAfter(seq - 1, 1);
+    if (!decided || decided.seq !== seq || decided.event.type !== "intent.decided") return null;
+    const { accountId, intentId } = decided.event.decision;
+    // The intent (and the reviewer's verdict, when there was one) come just before the decision in the account's stream.
+    const before = await this.ledger.streamBefore(accountId, seq, 3);
+    const received = before.find((record) => record.event.type === "intent.received" && record.event.intent.intentId === intentId);
+    if (!received || received.event.type !== "intent.received") return null;
+    const verdict = before.find((record) => record.seq > received.seq && record.event.type === "reviewer.verdict" && record.event.intentId === intentId);
+    const review = verdict?.event.type === "reviewer.verdict" ? verdict.event.outcome : null;
+    const state = await this.stateAt(received.seq - 1);
+    const explained = explainIntent(received.event.intent, state, received.event.at, review);
+    if (!explained) return null;
+    const record: DecisionRecord = { seq, at: decided.event.at, intent: received.event.intent, decision: decided.event.decision };
+    return { record, steps: explained.steps, reproduced: canonicalJson(explained.decision) === canonicalJson(decided.event.decision) };
+  }
+
+  /** The engine state folded through ledger seq `seq`: from the newest snapshot at or before it, else from the start. */
+  private async stateAt(seq: number): Promise<EngineState> {
+    const snapshot = this.snapshots ? await this.snapshots.store.latest(seq) : null;
+    let state = snapshot?.state ?? initialState();
+    for await (const record of this.ledger.readAll(5000, snapshot?.seq ?? 0)) {
+      if (record.seq > seq) break;
+      state = evolve(state, record.event);
+    }
+    return state;
   }
 
   /** The account decides under this preset version (the latest by default) from now on. */

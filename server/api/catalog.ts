@@ -7,7 +7,9 @@ import {
   ActivatePresetBody,
   AnyPreset,
   BreakerParams,
+  DecisionParams,
   DryRunBody,
+  ExplainQuery,
   DecisionsQuery,
   Empty,
   EquityQuery,
@@ -106,6 +108,7 @@ export const endpoints = {
   recordFills: endpoint({ method: "POST", path: "/api/v1/executions", tag: "trading", summary: "Fills from a venue outside Riskgate", permission: "trade", body: ExecutionsBody, accounts: ({ body }) => body.fills.map((fill) => fill.accountId), success: { status: 200, description: "Recorded" } }),
   recordMarket: endpoint({ method: "POST", path: "/api/v1/market", tag: "trading", summary: "Market data: ticks, L2 books, bars", permission: "feed", body: MarketBody, success: { status: 200, description: "Recorded" } }),
   decisions: endpoint({ method: "GET", path: "/api/v1/decisions", tag: "trading", summary: "Recent decisions, newest first", permission: "read", query: DecisionsQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Decisions" } }),
+  explainDecision: endpoint({ method: "GET", path: "/api/v1/decisions/{seq}/explain", tag: "trading", summary: "A recorded decision taken again with every guard's figures and limits; scoped callers name its accountId", permission: "read", params: DecisionParams, query: ExplainQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "The decision, the intent and each guard's step" } }),
 
   firm: endpoint({ method: "GET", path: "/api/v1/firm", tag: "firm", summary: "The firm-wide halt", permission: "read", success: { status: 200, description: "The firm" } }),
   haltFirm: endpoint({ method: "POST", path: "/api/v1/firm/halt", tag: "firm", summary: "Halt every account", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),

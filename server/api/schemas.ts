@@ -176,3 +176,8 @@ export const DryRunBody = z
     path: ["preset"],
   })
   .refine((body) => body.version === undefined || body.presetId !== undefined, { message: "a version needs its presetId", path: ["version"] });
+
+export const DecisionParams = z.strictObject({ seq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+
+/** The decision's account: callers scoped to accounts name it, as for the other account reads. */
+export const ExplainQuery = z.strictObject({ accountId: AccountId.optional() });

@@ -5,8 +5,8 @@ import type { EngineConfig, RulesPatch } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
-import type { Denial, Review } from "./guards";
-import { enabledChain, orderPrice, orderQuantity } from "./guards";
+import type { Denial, GuardContext, Review } from "./guards";
+import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
 import { activeSideLock, activeVeto, configOf, equityUsd, evolve, snapshotBaselines } from "./state";
@@ -160,9 +160,10 @@ function reject(rejection: Rejection): Decided {
  * state before the intent's own `intent.received` (the throttle counts it in). `review` is the reviewer's
  * outcome for guard 18; `"skip"` leaves the reviewer out (the shell's preview of whether to ask).
  */
-export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number, review: Review = null): Decision {
+export function evaluate(intent: Intent, account: AccountState, state: EngineState, now: number, review: Review = null, trace?: GuardStep[]): Decision {
   const config = configOf(state, account);
-  const ctx = {
+  let step: GuardStep | null = null;
+  const ctx: GuardContext = {
     review,
     state,
     intent,
@@ -174,15 +175,21 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     now,
     equityUsd: equityUsd(account),
     exposure: account.exposure,
+    ...(trace ? { measure: (what: string, observed: GuardMeasure["observed"], limit: GuardMeasure["limit"]) => step?.measures.push({ what, observed, limit }) } : {}),
   };
   // Sizing guards may cap the size: the smallest cap wins, each step noted as an advisory.
   let approved = orderQuantity(ctx);
   let stopPrice = intent.slPrice;
   const advisories: string[] = [];
   for (const guard of enabledChain(config)) {
+    if (trace) trace.push((step = { guard: guard.name, status: "passed", measures: [] }));
     const result = guard.check(ctx);
     if (result === null) continue;
-    if ("reason" in result) return denied(intent, guard.name, result, advisories);
+    if ("reason" in result) {
+      if (step) Object.assign(step, { status: "denied", reason: result.reason, measures: [...step.measures, { what: result.reason, observed: result.observed, limit: result.limit }] });
+      return denied(intent, guard.name, result, advisories);
+    }
+    if (step) Object.assign(step, { status: "cap" in result ? "capped" : "noted", note: result.note });
     advisories.push(result.note);
     if (!("cap" in result)) continue;
     if (result.stopPrice !== undefined && stopPrice === undefined) stopPrice = result.stopPrice;
@@ -214,6 +221,34 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     limit: null,
     advisories,
   };
+}
+
+/** A figure a guard judged and its limit (a denial's observed value and limit among them). */
+export type GuardMeasure = { readonly what: string; readonly observed: number | string | null; readonly limit: number | string | null };
+
+/** One guard's part in a decision: off, passed (with the figures it judged), denied, capped the size, noted, or not reached. */
+export type GuardStep = {
+  guard: GuardName;
+  status: "off" | "passed" | "denied" | "capped" | "noted" | "not_reached";
+  measures: GuardMeasure[];
+  reason?: string;
+  note?: string;
+};
+
+/**
+ * A decision taken again with every guard's part in it: the whole chain in order, the guards
+ * the configuration switches off, those after the deciding denial (not reached), and for every
+ * guard that ran the figures it judged against its limits. For the console's decision details;
+ * the decision path itself never collects these.
+ */
+export function explainIntent(intent: Intent, state: EngineState, at: number, review: Review): { decision: Decision; steps: GuardStep[] } | null {
+  const account = state.accounts.get(intent.accountId);
+  if (!account) return null;
+  const ran: GuardStep[] = [];
+  const decision = evaluate(intent, account, state, at, review, ran);
+  const config = configOf(state, account);
+  const steps = guardChain.map((guard): GuardStep => ran.find((step) => step.guard === guard.name) ?? { guard: guard.name, status: guardEnabled(guard, config) ? "not_reached" : "off", measures: [] });
+  return { decision, steps };
 }
 
 /** Whether `AdvanceClock` at `at` would do anything: a day to start, or an automatic breaker reset due. */

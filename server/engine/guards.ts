@@ -39,7 +39,15 @@ export type GuardContext = {
   /** The account's gross exposure per symbol, cluster and sector at the last prices. */
   readonly exposure: Exposure;
   readonly review: Review;
+  /**
+   * Set only when a decision is explained (never on the decision path): a guard that passes
+   * reports the figures it judged, each with its limit.
+   */
+  readonly measure?: Measure;
 };
+
+/** A figure a guard judged and the limit it held it to, for the explanation of a decision. */
+export type Measure = (what: string, observed: number | string | null, limit: number | string | null) => void;
 
 export type Denial = {
   readonly reason: DenialReason;
@@ -103,13 +111,16 @@ export function exceeds(observed: number, limit: number): boolean {
  */
 const tradingState: Guard = {
   name: "trading_state",
-  check: ({ intent, account, firmHalt }) => {
+  check: (ctx) => {
+    const { intent, account, firmHalt } = ctx;
     if (reducesExposure(intent)) return null;
     if (account.lockedOut) return deny("locked_out", "LOCKED_OUT", "ACTIVE", `${account.lockedOut.rule} breach`);
     if (firmHalt) return deny("firm_halted", "HALTED", "ACTIVE");
     const state = tradingStateOf(account, null);
     if (state === "REDUCING") return deny("reduce_only", state, "ACTIVE", account.reducing?.cause);
-    return state === "ACTIVE" ? null : deny("trading_halted", state, "ACTIVE");
+    if (state !== "ACTIVE") return deny("trading_halted", state, "ACTIVE");
+    ctx.measure?.("trading state", state, "ACTIVE");
+    return null;
   },
 };
 
@@ -125,6 +136,7 @@ const parameterValidity: Guard = {
       if (value !== undefined && !Number.isFinite(value)) return deny("non_finite_input", field, "finite number");
     }
     if (!ctx.instrument) return deny("unknown_instrument", intent.symbol, "configured instrument");
+    ctx.measure?.("instrument", intent.symbol, "configured instrument");
     if (reducesExposure(intent)) {
       // An exit must close something: a SELL a long, a BUY a short. Otherwise it would open a
       // position past every halt and limit.
@@ -156,12 +168,14 @@ function lockedUntil(expiresAt: number | null): string {
 const vetoRegistry: Guard = {
   name: "veto_registry",
   enabled: (config) => config.guards.vetoRegistry.enabled,
-  check: ({ intent, account, now }) => {
+  check: ({ intent, account, now, measure }) => {
     if (reducesExposure(intent)) return null;
     const veto = activeVeto(account, intent.symbol, now);
     if (veto) return deny("symbol_locked", veto.reason, lockedUntil(veto.expiresAt));
     const sideLock = activeSideLock(account, intent.side, now);
-    return sideLock ? deny("side_locked", sideLock.reason, lockedUntil(sideLock.expiresAt), intent.side) : null;
+    if (sideLock) return deny("side_locked", sideLock.reason, lockedUntil(sideLock.expiresAt), intent.side);
+    measure?.(`locks on ${intent.symbol} and ${intent.side} entries`, "none", "none");
+    return null;
   },
 };
 
@@ -176,11 +190,13 @@ const throttle: Guard = {
     let inWindow = 1;
     for (const t of ctx.account.recentIntentTimes) if (t > ctx.now - THROTTLE_WINDOW_MS) inWindow++;
     if (exceeds(inWindow, maxIntentsPerSecond)) return deny("throttled", inWindow, maxIntentsPerSecond);
+    ctx.measure?.("intents in the last second", inWindow, maxIntentsPerSecond);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
     if (quantity === null || price === null || !ctx.instrument) return null; // price_sanity fails these closed
     const notionalUsd = quantity * ctx.instrument.contractSize * price;
     if (exceeds(notionalUsd, maxOrderNotionalUsd)) return deny("order_notional_exceeded", significant(notionalUsd), maxOrderNotionalUsd);
+    ctx.measure?.("order notional USD", significant(notionalUsd), maxOrderNotionalUsd);
     return null;
   },
 };
@@ -189,16 +205,18 @@ const throttle: Guard = {
 const priceSanity: Guard = {
   name: "price_sanity",
   enabled: (config) => config.guards.priceSanity.enabled,
-  check: ({ intent, market, config, now }) => {
+  check: ({ intent, market, config, now, measure }) => {
     if (reducesExposure(intent)) return null;
     const { maxDeviationPct, maxPriceAgeMs } = config.guards.priceSanity;
     if (!market || market.lastPrice === null || market.lastPriceAt === null) return deny("no_price", null, maxPriceAgeMs);
     const ageMs = now - market.lastPriceAt;
     if (exceeds(ageMs, maxPriceAgeMs)) return deny("stale_price", ageMs, maxPriceAgeMs);
+    measure?.("last price age ms", ageMs, maxPriceAgeMs);
     for (const claimed of [intent.referencePrice, intent.limitPrice]) {
       if (claimed === undefined) continue;
       const deviationPct = (Math.abs(claimed - market.lastPrice) / market.lastPrice) * 100;
       if (exceeds(deviationPct, maxDeviationPct)) return deny("price_deviation", significant(deviationPct), maxDeviationPct);
+      measure?.(`${claimed === intent.limitPrice ? "limit" : "reference"} price off the last, %`, significant(deviationPct), maxDeviationPct);
     }
     return null;
   },
@@ -214,7 +232,9 @@ const liquidity: Guard = {
     const quantity = orderQuantity(ctx);
     if (quantity === null) return deny("illiquid", null, maxAdvPct);
     const advPct = (quantity / ctx.instrument.averageDailyVolume) * 100;
-    return exceeds(advPct, maxAdvPct) ? deny("illiquid", significant(advPct), maxAdvPct) : null;
+    if (exceeds(advPct, maxAdvPct)) return deny("illiquid", significant(advPct), maxAdvPct);
+    ctx.measure?.("order size, % of daily volume", significant(advPct), maxAdvPct);
+    return null;
   },
 };
 
@@ -227,11 +247,14 @@ const liquidity: Guard = {
 const microstructure: Guard = {
   name: "microstructure",
   enabled: (config) => config.guards.microstructure.enabled,
-  check: ({ intent, market, config, now }) => {
+  check: ({ intent, market, config, now, measure }) => {
     if (reducesExposure(intent)) return null;
     const book = market?.book;
     const { obiLimit, wallMultiple, depthLevels, maxBookAgeMs } = config.guards.microstructure;
-    if (!book) return null;
+    if (!book) {
+      measure?.("order book", "none known", "checked when one is");
+      return null;
+    }
     const bookAgeMs = now - book.at;
     if (exceeds(bookAgeMs, maxBookAgeMs)) return deny("stale_book", bookAgeMs, maxBookAgeMs);
     const bids = book.bids.slice(0, depthLevels);
@@ -242,13 +265,16 @@ const microstructure: Guard = {
       const obi = (bidVolume - askVolume) / (bidVolume + askVolume);
       if (intent.side === "BUY" && exceeds(-obi, obiLimit)) return deny("order_book_imbalance", significant(obi), -obiLimit);
       if (intent.side === "SELL" && exceeds(obi, obiLimit)) return deny("order_book_imbalance", significant(obi), obiLimit);
+      measure?.("order book imbalance", significant(obi), intent.side === "BUY" ? -obiLimit : obiLimit);
     }
     const opposing = intent.side === "BUY" ? asks : bids;
     if (opposing.length === 0) return null;
     const average = opposing.reduce((sum, level) => sum + level.size, 0) / opposing.length;
     // A wall is "at least" the multiple: at the limit counts (SPEC: >= 5x).
     const wall = opposing.find((level) => average > 0 && !exceeds(wallMultiple, level.size / average));
-    return wall ? deny("opposing_wall", significant(wall.size / average), wallMultiple) : null;
+    if (wall) return deny("opposing_wall", significant(wall.size / average), wallMultiple);
+    if (measure && average > 0) measure("largest opposing level / average", significant(Math.max(...opposing.map((level) => level.size)) / average), wallMultiple);
+    return null;
   },
 };
 
@@ -266,6 +292,8 @@ function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): 
   if (!exceeds(ctx.equityUsd, floorUsd)) return deny(reason, significant(ctx.equityUsd), significant(floorUsd));
   const risk = riskAtStopUsd(ctx);
   if (risk !== null && exceeds(floorUsd, ctx.equityUsd - risk)) return deny(reason, significant(ctx.equityUsd - risk), significant(floorUsd));
+  ctx.measure?.("equity USD (floor)", significant(ctx.equityUsd), significant(floorUsd));
+  if (risk !== null) ctx.measure?.("equity at the stop USD (floor)", significant(ctx.equityUsd - risk), significant(floorUsd));
   return null;
 }
 
@@ -298,7 +326,9 @@ const dailyRiskQuota: Guard = {
     const risk = riskAtStopUsd(ctx);
     if (risk === null) return deny("no_stop", null, "slPrice");
     const total = ctx.account.riskUsedTodayUsd + risk;
-    return exceeds(total, quotaUsd) ? deny("risk_quota_exceeded", significant(total), significant(quotaUsd)) : null;
+    if (exceeds(total, quotaUsd)) return deny("risk_quota_exceeded", significant(total), significant(quotaUsd));
+    ctx.measure?.("risk at stops today USD", significant(total), significant(quotaUsd));
+    return null;
   },
 };
 
@@ -331,7 +361,9 @@ const clusterCap: Guard = {
     const weight = weightAfterPct(ctx, ctx.exposure.byCluster.get(clusterOf(ctx.intent.symbol, ctx.state)));
     const { maxPct } = ctx.config.guards.clusterCap;
     if (weight === null) return deny("no_price", null, maxPct);
-    return exceeds(weight, maxPct) ? deny("cluster_cap_exceeded", significant(weight), maxPct) : null;
+    if (exceeds(weight, maxPct)) return deny("cluster_cap_exceeded", significant(weight), maxPct);
+    ctx.measure?.("cluster weight after, % of equity", significant(weight), maxPct);
+    return null;
   },
 };
 
@@ -344,7 +376,9 @@ const sectorCap: Guard = {
     const weight = weightAfterPct(ctx, ctx.exposure.bySector.get(ctx.instrument.sector));
     const { maxPct } = ctx.config.guards.sectorCap;
     if (weight === null) return deny("no_price", null, maxPct);
-    return exceeds(weight, maxPct) ? deny("sector_cap_exceeded", significant(weight), maxPct) : null;
+    if (exceeds(weight, maxPct)) return deny("sector_cap_exceeded", significant(weight), maxPct);
+    ctx.measure?.("sector weight after, % of equity", significant(weight), maxPct);
+    return null;
   },
 };
 
@@ -365,12 +399,14 @@ function correlationWith(state: EngineState, symbol: Intent["symbol"], other: In
 const benchmarkCorrelation: Guard = {
   name: "benchmark_correlation",
   enabled: (config) => config.guards.benchmarkCorrelation.enabled,
-  check: ({ intent, state, config }) => {
+  check: ({ intent, state, config, measure }) => {
     if (reducesExposure(intent)) return null;
     const { maxCorrelation, minObservations, benchmark } = config.guards.benchmarkCorrelation;
     const { correlation, observations } = correlationWith(state, intent.symbol, benchmark, minObservations);
     if (correlation === null) return deny("insufficient_history", observations, minObservations);
-    return exceeds(correlation, maxCorrelation) ? deny("correlated_with_benchmark", significant(correlation), maxCorrelation) : null;
+    if (exceeds(correlation, maxCorrelation)) return deny("correlated_with_benchmark", significant(correlation), maxCorrelation);
+    measure?.(`correlation with ${benchmark}`, significant(correlation), maxCorrelation);
+    return null;
   },
 };
 
@@ -383,7 +419,7 @@ const benchmarkCorrelation: Guard = {
 const positionCorrelation: Guard = {
   name: "position_correlation",
   enabled: (config) => config.guards.positionCorrelation.enabled,
-  check: ({ intent, account, state, config }) => {
+  check: ({ intent, account, state, config, measure }) => {
     if (reducesExposure(intent)) return null;
     const { maxCorrelation, minObservations } = config.guards.positionCorrelation;
     const summary = positionCorrelations(intent.symbol, account.positions, state.pairs.get(intent.symbol), minObservations);
@@ -392,6 +428,7 @@ const positionCorrelation: Guard = {
     if (worst && exceeds(worst.signed, maxCorrelation)) {
       return deny("correlated_with_position", significant(worst.signed), maxCorrelation, `${worst.quantity > 0 ? "long" : "short"} ${worst.symbol}`);
     }
+    measure?.(worst ? `signed correlation with ${worst.quantity > 0 ? "long" : "short"} ${worst.symbol}` : "open positions to correlate with", worst ? significant(worst.signed) : "none", maxCorrelation);
     return null;
   },
 };
@@ -463,9 +500,9 @@ const cvar: Guard = {
     const tail = tailLossPerUnit(market!.stats, confidencePct);
     const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
     const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
-    return exceeds(cvarPct, maxPct)
-      ? deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} USD on ${significant(notionalUsd)} USD`)
-      : null;
+    if (exceeds(cvarPct, maxPct)) return deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} USD on ${significant(notionalUsd)} USD`);
+    ctx.measure?.(`CVaR ${confidencePct}% of the position after, % of equity`, significant(cvarPct), maxPct);
+    return null;
   },
 };
 
@@ -491,6 +528,7 @@ const kellySizing: Guard = {
     const b = intent.stats.winLossRatio;
     const kelly = (p * b - (1 - p)) / b;
     if (!(kelly > 0)) return deny("negative_edge", significant(kelly), 0);
+    ctx.measure?.("Kelly f*", significant(kelly), 0);
     const price = orderPrice(ctx);
     if (price === null) return null; // price_sanity has denied it already
     const fraction = kelly * multiplier;

@@ -369,6 +369,23 @@ const samples: Record<EndpointId, Sample[]> = {
     { label: "every account", prepare: () => ({ query: { limit: "20" } }), account: "all", status: 200 },
   ],
 
+  explainDecision: [
+    {
+      label: "one account",
+      prepare: async (h, n) => {
+        await h.admin("POST", "/api/v1/market", EURUSD_TICK);
+        await h.admin("POST", "/api/v1/intents", sampleIntent(`authz-explain-${n}`, { quantity: 0.01 }));
+        const latest = (await h.admin("GET", `/api/v1/decisions?accountId=${DEMO_ACCOUNT}&limit=1`)).json.decisions[0];
+        return { params: { seq: String(latest.seq) }, query: { accountId: DEMO_ACCOUNT } };
+      },
+      account: DEMO_ACCOUNT,
+      status: 200,
+      check: (answer) => {
+        expect(answer.json).toMatchObject({ reproduced: true, decision: { accountId: DEMO_ACCOUNT } });
+        expect(answer.json.steps.map((step: Json) => step.guard)).toContain("max_daily_loss");
+      },
+    },
+  ],
   firm: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.firm).toMatchObject({ halted: expect.any(Boolean) }) }],
   haltFirm: [
     {

@@ -75,6 +75,7 @@ const bases: Partial<Record<EndpointId, Base>> = {
     },
   },
   decisions: { query: { accountId: DEMO_ACCOUNT, limit: "10" } },
+  explainDecision: { params: { seq: "1" }, query: { accountId: DEMO_ACCOUNT } },
   createPreset: { body: { preset: { ...presetFixture("fuzz-preset"), rules: { accountRules: { dailyLossPct: 4 } } }, note: "fuzz: a preset" } },
   validatePreset: { body: presetFixture("fuzz-validate") },
   getPreset: { params: { presetId: "ftmo-2step-100k" } },
