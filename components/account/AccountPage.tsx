@@ -1,6 +1,164 @@
 "use client";
 
-/** Placeholder until the account page lands (issue 6). */
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import type { AccountView } from "@/server/realtime-protocol";
+import { api, queryKeys } from "../api";
+import { money, pct, when } from "../format";
+import { headroom } from "../overview/FirmOverview";
+import { StaleNote } from "../session";
+import { AuditTrail } from "./AuditTrail";
+import { BreakerPanel } from "./BreakerPanel";
+import { DecisionPanel } from "./DecisionPanel";
+import { EquityChart } from "./EquityChart";
+import { Positions } from "./Positions";
+import { VetoRegistry } from "./VetoRegistry";
+import "./account.css";
+
+/**
+ * One account for a risk manager: where it stands against its floors, why it may not trade,
+ * what it decided and why, what it holds, and everything that happened to it.
+ */
 export function AccountPage({ accountId }: { accountId: string }) {
-  return <p className="muted">Account {accountId}</p>;
+  const accounts = useQuery({ queryKey: queryKeys.accounts, queryFn: api.accounts });
+  const account = accounts.data?.accounts.find((candidate) => candidate.accountId === accountId);
+
+  if (accounts.isPending) return <p className="muted">Loading account {accountId}…</p>;
+  if (accounts.isError) {
+    return (
+      <p className="error" role="alert">
+        Cannot load accounts: {accounts.error.message}
+      </p>
+    );
+  }
+  if (!account) {
+    return (
+      <section className="card account-missing" aria-labelledby="missing-title">
+        <h2 id="missing-title">No account “{accountId}”</h2>
+        <p className="muted">There is no such account, or your login may not see it. Accounts you may see are on the overview.</p>
+        <Link href="/">Back to the overview</Link>
+      </section>
+    );
+  }
+
+  return (
+    <div className="account-page" data-account={account.accountId}>
+      <AccountHeader account={account} />
+      <div className="account-grid">
+        <EquityChart account={account} />
+        <BreakerPanel account={account} />
+        <DecisionPanel accountId={account.accountId} />
+        <VetoRegistry account={account} />
+        <Positions account={account} />
+        <AuditTrail accountId={account.accountId} headSeq={accounts.data.seq} />
+      </div>
+    </div>
+  );
+}
+
+/** Name, preset, state and the figures the loss rules read, with why the account may not trade. */
+function AccountHeader({ account }: { account: AccountView }) {
+  const firm = useQuery({ queryKey: queryKeys.firm, queryFn: api.firm });
+  const halt = firm.data?.firm.halt ?? null;
+  const todayUsd = account.equityUsd - account.baselineUsd;
+  const room = headroom(account);
+  const tripped = account.breakers.filter((breaker) => breaker.tripped);
+  return (
+    <section className="card account-header" aria-labelledby="account-title">
+      <header className="card-header">
+        <div>
+          <h2 id="account-title">
+            {account.name} <StaleNote />
+          </h2>
+          <p className="muted">
+            <span data-testid="account-id">{account.accountId}</span> · preset{" "}
+            <Link href="/presets">
+              {account.presetId}
+              {account.preset ? ` v${account.preset.version}` : ""}
+            </Link>
+            {account.preset ? ` · activated by ${account.preset.by} at ${when(account.preset.at)}` : " · the firm's default rules"} · day{" "}
+            {account.day.tradingDay} · {account.execution === "simulated" ? "simulated venue" : "external venue"}
+          </p>
+        </div>
+        <span className={`badge state state-${account.tradingState.toLowerCase()}`} data-testid="trading-state" aria-label="Trading state">
+          {account.tradingState}
+        </span>
+      </header>
+
+      {halt && (
+        <p className="banner banner-bad" role="status" data-testid="firm-halt">
+          Firm-wide halt: “{halt.reason}” by {halt.by} at {when(halt.at)}. No new exposure; exits still pass.
+        </p>
+      )}
+      {account.lockedOut && (
+        <p className="banner banner-bad" role="status" data-testid="locked-out">
+          Locked out at {when(account.lockedOut.at)}: equity {money(account.lockedOut.equityUsd)} reached the{" "}
+          {account.lockedOut.rule === "max_loss" ? "max-loss" : "daily-loss"} floor {money(account.lockedOut.floorUsd)} (the engine). Only an
+          admin&apos;s reopen, with a reason, clears it.
+        </p>
+      )}
+      {account.reducing && (
+        <p className="banner banner-warn" role="status" data-testid="reducing">
+          Reduce-only: “{account.reducing.reason}” by {account.reducing.by} at {when(account.reducing.at)}
+          {account.reducing.untilReset ? " · until the daily reset" : " · until an operator ends it"}
+        </p>
+      )}
+      {tripped.length > 0 && !account.lockedOut && (
+        <p className="banner banner-bad" role="status" data-testid="halted-by">
+          Halted by the {tripped.map((breaker) => breaker.kind.replaceAll("_", " ")).join(", ")} breaker
+          {tripped.length > 1 ? "s" : ""}: entries are denied; closes and reductions pass.
+        </p>
+      )}
+
+      <dl className="figures account-figures">
+        <div>
+          <dt>Equity</dt>
+          <dd data-testid="equity">{money(account.equityUsd)}</dd>
+        </div>
+        <div>
+          <dt>Today&apos;s P/L</dt>
+          <dd className={todayUsd >= 0 ? "up" : "down"} data-testid="today-pl">
+            {money(todayUsd)} <span className="small">{pct((todayUsd / account.baselineUsd) * 100)}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Day&apos;s baseline</dt>
+          <dd>
+            {money(account.baselineUsd)}
+            {account.baselineShadow && (
+              <span className="badge badge-warn shadow" title="Taken from the last known equity before the reset: prices were stale then">
+                shadow
+              </span>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>Daily-loss floor</dt>
+          <dd>
+            {money(account.dailyLossFloorUsd)} <span className="small muted">{money(room.dailyLeftUsd)} left</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Max-loss floor</dt>
+          <dd>
+            {money(account.maxLossFloorUsd)} <span className="small muted">{money(room.maxLeftUsd)} left</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Balance</dt>
+          <dd>{money(account.balanceUsd)}</dd>
+        </div>
+        <div>
+          <dt>Floating</dt>
+          <dd className={account.exposure.floatingUsd >= 0 ? "up" : "down"}>{money(account.exposure.floatingUsd)}</dd>
+        </div>
+        <div>
+          <dt>Decisions</dt>
+          <dd>
+            {account.decisions.allowed} allowed · {account.decisions.denied} denied
+          </dd>
+        </div>
+      </dl>
+    </section>
+  );
 }

@@ -1,0 +1,171 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { LedgerRecord } from "@/server/realtime-protocol";
+import { when } from "../format";
+import { StaleNote, useSession } from "../session";
+import { accountApi, accountKeys } from "./api";
+import type { Fetch } from "./audit";
+import { readBack, readBetween, summaryOf, whoOf, whyOf } from "./audit";
+
+/** What is loaded of the account's ledger: newest first, and where reading back continues. */
+type Trail = {
+  events: LedgerRecord[];
+  /** The next "load more" reads back from here (exclusive); 1 or less: the start is loaded. */
+  fromSeq: number;
+  span: number;
+  /** The newest seq read; refreshes read forward from it. */
+  newestSeq: number;
+};
+
+/** Coalesces the stream's seq moves into at most one refresh this often. */
+const REFRESH_AFTER_MS = 500;
+
+function merge(newer: LedgerRecord[], older: LedgerRecord[]): LedgerRecord[] {
+  const seen = new Set(older.map((record) => record.seq));
+  return [...newer.filter((record) => !seen.has(record.seq)), ...older];
+}
+
+/**
+ * The account's audit trail from the ledger, newest first: who did what, why, and when. Follows
+ * the live stream (a refresh when its seq moves), reads further back on demand, and exports the
+ * whole of it as NDJSON.
+ */
+export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq: number }) {
+  const { stream } = useSession();
+  const queryClient = useQueryClient();
+  const key = useMemo(() => accountKeys.ledger(accountId), [accountId]);
+  const fetchPage = useCallback<Fetch>((afterSeq, limit) => accountApi.ledger(accountId, afterSeq, limit), [accountId]);
+  const [search, setSearch] = useState("");
+
+  const trail = useQuery({
+    queryKey: key,
+    staleTime: Infinity,
+    queryFn: async (): Promise<Trail> => {
+      const { events, fromSeq, span } = await readBack(fetchPage, headSeq + 1);
+      const newer = await readBetween(fetchPage, headSeq, Number.POSITIVE_INFINITY);
+      const all = merge([...newer].reverse(), events);
+      return { events: all, fromSeq, span, newestSeq: Math.max(headSeq, all[0]?.seq ?? 0) };
+    },
+  });
+
+  const older = useMutation({
+    mutationFn: async () => {
+      const current = queryClient.getQueryData<Trail>(key);
+      if (!current) return;
+      const back = await readBack(fetchPage, current.fromSeq, 200, current.span);
+      queryClient.setQueryData<Trail>(key, (trail) =>
+        trail ? { ...trail, events: merge(trail.events, back.events), fromSeq: back.fromSeq, span: back.span } : trail,
+      );
+    },
+  });
+
+  // Follow the stream: when its seq moves, read what is new (at most one read in flight, coalesced).
+  const refreshing = useRef<Promise<void> | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    if (timer.current !== null) return;
+    timer.current = setTimeout(async () => {
+      timer.current = null;
+      const current = queryClient.getQueryData<Trail>(key);
+      if (!current || refreshing.current) return;
+      refreshing.current = (async () => {
+        const newer = await readBetween(fetchPage, current.newestSeq, Number.POSITIVE_INFINITY);
+        if (newer.length === 0) return;
+        queryClient.setQueryData<Trail>(key, (trail) =>
+          trail ? { ...trail, events: merge([...newer].reverse(), trail.events), newestSeq: Math.max(trail.newestSeq, newer[newer.length - 1]!.seq) } : trail,
+        );
+      })()
+        .catch(() => undefined)
+        .finally(() => (refreshing.current = null));
+    }, REFRESH_AFTER_MS);
+  }, [stream.seq, key, fetchPage, queryClient]);
+  useEffect(
+    () => () => {
+      if (timer.current !== null) clearTimeout(timer.current);
+    },
+    [],
+  );
+
+  const needle = search.trim().toLowerCase();
+  const events = trail.data?.events ?? [];
+  const shown = needle
+    ? events.filter(({ event }) => [event.type, summaryOf(event), whoOf(event), whyOf(event)].some((text) => text.toLowerCase().includes(needle)))
+    : events;
+  const atStart = (trail.data?.fromSeq ?? 0) <= 1;
+
+  return (
+    <section className="card panel panel-audit" aria-labelledby="audit-title">
+      <header className="card-header">
+        <h2 id="audit-title">
+          Audit trail <StaleNote />
+        </h2>
+        <div className="toolbar">
+          <label className="field">
+            <span>Search loaded entries</span>
+            <input type="search" value={search} onChange={(event) => setSearch(event.target.value)} placeholder="who, what or why" />
+          </label>
+          <a className="button-link" href={accountApi.ledgerExportUrl(accountId)} download>
+            Export NDJSON
+          </a>
+        </div>
+      </header>
+      {trail.isError && (
+        <p className="error" role="alert">
+          Cannot read the ledger: {trail.error.message}
+        </p>
+      )}
+      {trail.isPending ? (
+        <p className="muted">Reading the ledger…</p>
+      ) : shown.length === 0 ? (
+        <p className="muted">{events.length === 0 ? "Nothing recorded for this account yet." : "No loaded entry matches the search."}</p>
+      ) : (
+        <div className="scroll">
+          <table className="compact audit">
+            <caption className="sr-only">Ledger events of this account, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Who</th>
+                <th scope="col">What</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map(({ seq, event }) => (
+                <tr key={seq} data-testid="audit-row" data-type={event.type}>
+                  <td className="small nowrap">
+                    {when(event.at)}
+                    <div className="muted">seq {seq}</div>
+                  </td>
+                  <td>{whoOf(event)}</td>
+                  <td>
+                    <code className="event-type">{event.type}</code>
+                    <div>{summaryOf(event)}</div>
+                  </td>
+                  <td className="muted">{whyOf(event)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="audit-footer">
+        <span className="small muted">
+          {events.length} entries loaded{atStart ? ", back to the account's first" : ""}.
+        </span>
+        {!atStart && trail.isSuccess && (
+          <button type="button" onClick={() => older.mutate()} disabled={older.isPending}>
+            {older.isPending ? "Loading…" : "Load more"}
+          </button>
+        )}
+        {older.isError && (
+          <span className="error small" role="alert">
+            {older.error.message}
+          </span>
+        )}
+      </div>
+    </section>
+  );
+}

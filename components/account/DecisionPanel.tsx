@@ -1,0 +1,326 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
+import type { DecisionRecord } from "@/server/realtime-protocol";
+import { api, queryKeys } from "../api";
+import { clock, money, when } from "../format";
+import { StaleNote } from "../session";
+import type { Explanation } from "./api";
+import { accountApi, accountKeys } from "./api";
+
+/** At most this many of the account's decisions are kept on the page. */
+const MAX_ROWS = 500;
+
+type Filters = { outcome: "all" | "allowed" | "denied"; guard: string; reason: string; symbol: string };
+const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" };
+
+function orderOf(record: DecisionRecord): string {
+  const { intent } = record;
+  const size = intent.quantity ?? (intent.targetWeight !== undefined ? `${intent.targetWeight}w` : "all");
+  return `${intent.action} ${intent.side} ${size} ${intent.symbol}`;
+}
+
+function why(record: DecisionRecord): string {
+  const { decision } = record;
+  if (decision.outcome === "allowed") return decision.approvedQuantity === null ? "" : `approved ${decision.approvedQuantity}`;
+  return `${decision.guard} · ${decision.reason} (observed ${decision.observed ?? "—"}, limit ${decision.limit ?? "—"})`;
+}
+
+/**
+ * The account's decisions, live: the account's own history (fetched once) merged with the stream's
+ * cache of the firm's latest decisions, newest first, filterable; a row opens the whole decision.
+ */
+export function DecisionPanel({ accountId }: { accountId: string }) {
+  const live = useQuery({ queryKey: queryKeys.decisions, queryFn: api.decisions });
+  const history = useQuery({ queryKey: accountKeys.decisions(accountId), queryFn: () => accountApi.decisions(accountId), staleTime: Infinity });
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [open, setOpen] = useState<DecisionRecord | null>(null);
+
+  const records = useMemo(() => {
+    const bySeq = new Map<number, DecisionRecord>();
+    for (const record of history.data?.decisions ?? []) bySeq.set(record.seq, record);
+    for (const record of live.data?.decisions ?? []) if (record.decision.accountId === accountId) bySeq.set(record.seq, record);
+    return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, MAX_ROWS);
+  }, [history.data, live.data, accountId]);
+
+  const guards = useMemo(() => distinct(records.map((r) => r.decision.guard)), [records]);
+  const reasons = useMemo(() => distinct(records.map((r) => r.decision.reason)), [records]);
+  const symbol = filters.symbol.trim().toUpperCase();
+  const shown = records.filter(
+    (r) =>
+      (filters.outcome === "all" || r.decision.outcome === filters.outcome) &&
+      (!filters.guard || r.decision.guard === filters.guard) &&
+      (!filters.reason || r.decision.reason === filters.reason) &&
+      (!symbol || r.intent.symbol.toUpperCase().includes(symbol)),
+  );
+  const set = (patch: Partial<Filters>) => setFilters((current) => ({ ...current, ...patch }));
+
+  return (
+    <section className="card panel panel-decisions" aria-labelledby="decisions-title">
+      <header className="card-header">
+        <h2 id="decisions-title">
+          Decisions <StaleNote />
+        </h2>
+        <div className="toolbar">
+          <label className="field">
+            <span>Outcome</span>
+            <select aria-label="Filter decisions by outcome" value={filters.outcome} onChange={(event) => set({ outcome: event.target.value as Filters["outcome"] })}>
+              <option value="all">all</option>
+              <option value="allowed">allowed</option>
+              <option value="denied">denied</option>
+            </select>
+          </label>
+          <label className="field">
+            <span>Guard</span>
+            <select aria-label="Filter decisions by guard" value={filters.guard} onChange={(event) => set({ guard: event.target.value })}>
+              <option value="">any</option>
+              {guards.map((guard) => (
+                <option key={guard}>{guard}</option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Reason</span>
+            <select aria-label="Filter decisions by reason" value={filters.reason} onChange={(event) => set({ reason: event.target.value })}>
+              <option value="">any</option>
+              {reasons.map((reason) => (
+                <option key={reason}>{reason}</option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Symbol</span>
+            <input type="search" aria-label="Filter decisions by symbol" size={8} value={filters.symbol} onChange={(event) => set({ symbol: event.target.value })} placeholder="EURUSD" />
+          </label>
+        </div>
+      </header>
+      {history.isError && (
+        <p className="error" role="alert">
+          Cannot load this account&apos;s earlier decisions: {history.error.message}
+        </p>
+      )}
+      {records.length === 0 ? (
+        <p className="muted">No decisions for this account yet.</p>
+      ) : shown.length === 0 ? (
+        <p className="muted">No decision matches the filters.</p>
+      ) : (
+        <div className="scroll">
+          <table className="feed compact">
+            <caption className="sr-only">Decisions of this account, newest first; open one for the whole decision</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">Intent</th>
+                <th scope="col">Order</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((record) => (
+                <tr key={record.seq} data-testid="decision-row" data-outcome={record.decision.outcome} className="clickable" onClick={() => setOpen(record)}>
+                  <td className="small">{clock(record.at)}</td>
+                  <td>
+                    <button type="button" className="link" onClick={(event) => {
+                        event.stopPropagation();
+                        setOpen(record);
+                      }} aria-label={`Open decision ${record.intent.intentId}`}>
+                      {record.intent.intentId}
+                    </button>
+                  </td>
+                  <td>{orderOf(record)}</td>
+                  <td>
+                    <span className={`badge ${record.decision.outcome === "allowed" ? "badge-ok" : "badge-bad"}`}>{record.decision.outcome}</span>
+                  </td>
+                  <td className="muted small">{why(record)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <p className="small muted">
+        {shown.length} of {records.length} loaded decisions. Open one for every guard&apos;s figures and limits.
+      </p>
+      {open && <DecisionDetail record={open} onClose={() => setOpen(null)} />}
+    </section>
+  );
+}
+
+function distinct(values: (string | null)[]): string[] {
+  return [...new Set(values.filter((value): value is string => value !== null))].sort();
+}
+
+/** The whole decision: the intent as the strategy sent it, the outcome and why, and the sizing steps. */
+function DecisionDetail({ record, onClose }: { record: DecisionRecord; onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  const { intent, decision } = record;
+  useEffect(() => {
+    dialog.current?.showModal();
+  }, []);
+  const optional = (value: number | undefined) => (value === undefined ? "—" : String(value));
+  return (
+    <dialog ref={dialog} className="dialog decision-detail" onClose={onClose} aria-labelledby={`${id}-title`} data-testid="decision-detail">
+      <h2 id={`${id}-title`}>
+        Decision on {intent.intentId}{" "}
+        <span className={`badge ${decision.outcome === "allowed" ? "badge-ok" : "badge-bad"}`}>{decision.outcome}</span>
+      </h2>
+      <p className="muted small">
+        seq {record.seq} · {when(record.at)} · {decision.accountId}
+      </p>
+      <h3>Outcome</h3>
+      <dl className="pairs">
+        {decision.outcome === "denied" ? (
+          <>
+            <dt>Denied by</dt>
+            <dd>{decision.guard}</dd>
+            <dt>Reason</dt>
+            <dd>{decision.reason}</dd>
+            <dt>Observed</dt>
+            <dd>{decision.observed ?? "—"}</dd>
+            <dt>Limit</dt>
+            <dd>{decision.limit ?? "—"}</dd>
+            {decision.detail && (
+              <>
+                <dt>Detail</dt>
+                <dd>{decision.detail}</dd>
+              </>
+            )}
+            <dt>Approved quantity</dt>
+            <dd>0</dd>
+          </>
+        ) : (
+          <>
+            <dt>Approved quantity</dt>
+            <dd>{decision.approvedQuantity ?? "the whole position (flatten)"}</dd>
+            <dt>Stop price</dt>
+            <dd>{optional(decision.stopPrice)}</dd>
+            <dt>Risk at stop</dt>
+            <dd>{decision.riskAtStopUsd === undefined ? "—" : money(decision.riskAtStopUsd)}</dd>
+          </>
+        )}
+      </dl>
+      <h3>Sizing steps and notes</h3>
+      {decision.advisories.length === 0 ? (
+        <p className="muted small">None: no guard adjusted or annotated this intent.</p>
+      ) : (
+        <ol className="small">
+          {decision.advisories.map((note, index) => (
+            <li key={index}>{note}</li>
+          ))}
+        </ol>
+      )}
+      <h3>Intent</h3>
+      <dl className="pairs">
+        <dt>Order</dt>
+        <dd>
+          {intent.action} {intent.side} {intent.symbol}
+        </dd>
+        <dt>{intent.targetWeight !== undefined ? "Target weight" : "Quantity"}</dt>
+        <dd>{intent.targetWeight ?? intent.quantity ?? "—"}</dd>
+        <dt>Limit / stop / target</dt>
+        <dd>
+          {optional(intent.limitPrice)} / {optional(intent.slPrice)} / {optional(intent.tpPrice)}
+        </dd>
+        <dt>Reference price</dt>
+        <dd>{optional(intent.referencePrice)}</dd>
+        <dt>Provenance</dt>
+        <dd>
+          run {intent.provenance.runId} · strategy {intent.provenance.strategyId} · regime {intent.provenance.regimeId}
+        </dd>
+        <dt>Strategy stats</dt>
+        <dd>{intent.stats ? `win rate ${(intent.stats.winRate * 100).toFixed(1)}% · win/loss ${intent.stats.winLossRatio}` : "—"}</dd>
+      </dl>
+      <GuardSteps record={record} />
+      <div className="dialog-actions">
+        <button type="button" onClick={() => dialog.current?.close()} autoFocus>
+          Close
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+const STATUS_LABEL: Record<Explanation["steps"][number]["status"], string> = {
+  passed: "passed",
+  denied: "denied",
+  capped: "capped the size",
+  noted: "noted",
+  off: "off",
+  not_reached: "not reached",
+};
+
+/**
+ * Every guard of the chain for this decision: the figures it judged and their limits, taken
+ * again by the server from the state before the intent (the decision path records only the
+ * deciding figures).
+ */
+function GuardSteps({ record }: { record: DecisionRecord }) {
+  const explanation = useQuery({
+    queryKey: accountKeys.explanation(record.seq),
+    queryFn: () => accountApi.explain(record.decision.accountId, record.seq),
+    staleTime: Infinity,
+    retry: false,
+  });
+  return (
+    <>
+      <h3>Every guard</h3>
+      {explanation.isPending && <p className="muted small">Working out each guard&apos;s figures…</p>}
+      {explanation.isError && (
+        <p className="error small" role="alert">
+          Cannot explain this decision: {explanation.error.message}
+        </p>
+      )}
+      {explanation.data && (
+        <>
+          {!explanation.data.reproduced && (
+            <p className="error small" role="alert">
+              Taken again, the engine decides differently from the record: the ledger and the engine disagree.
+            </p>
+          )}
+          <table className="feed compact guard-steps" data-testid="guard-steps">
+            <caption className="sr-only">Each guard in chain order, with the figures it judged and their limits</caption>
+            <thead>
+              <tr>
+                <th scope="col">Guard</th>
+                <th scope="col">Result</th>
+                <th scope="col">Figure</th>
+                <th scope="col" className="num">
+                  Observed
+                </th>
+                <th scope="col" className="num">
+                  Limit
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {explanation.data.steps.flatMap((step) => {
+                const rows = step.measures.length > 0 ? step.measures : [null];
+                return rows.map((measure, index) => (
+                  <tr key={`${step.guard}-${index}`} data-guard={step.guard} data-status={step.status} className={step.status === "off" || step.status === "not_reached" ? "muted" : undefined}>
+                    {index === 0 && (
+                      <>
+                        <th scope="row" rowSpan={rows.length}>
+                          {step.guard}
+                        </th>
+                        <td rowSpan={rows.length}>
+                          <span className={step.status === "denied" ? "down" : step.status === "capped" || step.status === "noted" ? "badge-warn" : undefined}>{STATUS_LABEL[step.status]}</span>
+                          {step.note && <div className="small muted">{step.note}</div>}
+                        </td>
+                      </>
+                    )}
+                    <td className="small">{measure?.what ?? "—"}</td>
+                    <td className="num small">{measure ? String(measure.observed ?? "—") : ""}</td>
+                    <td className="num small">{measure ? String(measure.limit ?? "—") : ""}</td>
+                  </tr>
+                ));
+              })}
+            </tbody>
+          </table>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,196 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { Area, AreaChart, CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from "recharts";
+import type { AccountView } from "@/server/realtime-protocol";
+import { clock, money, pct, when } from "../format";
+import { StaleNote, useSession } from "../session";
+import type { EquityPoint } from "./api";
+import { accountApi, accountKeys } from "./api";
+
+const RANGES = [
+  { id: "1h", label: "1h", spanMs: 3_600_000 },
+  { id: "1d", label: "1d", spanMs: 86_400_000 },
+  { id: "1w", label: "1w", spanMs: 7 * 86_400_000 },
+  { id: "all", label: "all", spanMs: null },
+] as const;
+type RangeId = (typeof RANGES)[number]["id"];
+
+/** About one point per pixel, never more than this per series. */
+export const MAX_POINTS = 1_000;
+const REFRESH_MS = 5_000;
+const HEIGHT_PX = 240;
+const DRAWDOWN_HEIGHT_PX = 110;
+
+const SERIES = [
+  { key: "equityUsd", name: "Equity", color: "var(--accent)", width: 2, dash: undefined, type: "linear" },
+  { key: "baselineUsd", name: "Day's baseline", color: "var(--muted)", width: 1.5, dash: "4 3", type: "stepAfter" },
+  { key: "dailyLossFloorUsd", name: "Daily-loss floor", color: "var(--warn)", width: 1.5, dash: "6 3", type: "stepAfter" },
+  { key: "maxLossFloorUsd", name: "Max-loss floor", color: "var(--bad)", width: 1.5, dash: "2 2", type: "stepAfter" },
+] as const;
+
+type DrawdownFrom = "peak" | "baseline";
+type ChartPoint = EquityPoint & { drawdownPct: number };
+
+/**
+ * Drawdown in % at every point (0 or below): from the running peak of equity within the range,
+ * or from the day's baseline that held at the point.
+ */
+export function withDrawdown(points: readonly EquityPoint[], from: DrawdownFrom): ChartPoint[] {
+  let peakUsd = Number.NEGATIVE_INFINITY;
+  return points.map((point) => {
+    peakUsd = Math.max(peakUsd, point.equityUsd);
+    const refUsd = from === "peak" ? peakUsd : point.baselineUsd;
+    const drawdownPct = refUsd > 0 ? Math.min(0, ((point.equityUsd - refUsd) / refUsd) * 100) : 0;
+    return { ...point, drawdownPct };
+  });
+}
+
+/** Time ticks as fine as the data's span needs: seconds, minutes, or dates. */
+function tickFormat(dataSpanMs: number): (ms: number) => string {
+  if (dataSpanMs < 10 * 60_000) return (ms) => clock(ms);
+  if (dataSpanMs < 2 * 86_400_000) return (ms) => clock(ms).slice(0, 5);
+  return (ms) => new Date(ms).toLocaleDateString([], { month: "short", day: "numeric" });
+}
+
+/** Width of an element in CSS pixels, kept up to date as it resizes. */
+function useWidth<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  const [widthPx, setWidthPx] = useState(0);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(([entry]) => setWidthPx(Math.floor(entry!.contentRect.width)));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, widthPx] as const;
+}
+
+/** Equity against the day's baseline and both floors, with the drawdown beneath, over a chosen range. */
+export function EquityChart({ account }: { account: AccountView }) {
+  const { stream } = useSession();
+  const [range, setRange] = useState<RangeId>("1d");
+  const [drawdownFrom, setDrawdownFrom] = useState<DrawdownFrom>("peak");
+  const [frame, widthPx] = useWidth<HTMLDivElement>();
+  // One point per pixel, in steps of 20 px so that resizing does not refetch on every pixel.
+  const points = Math.min(MAX_POINTS, Math.max(20, Math.round(widthPx / 20) * 20));
+  const spanMs = RANGES.find((candidate) => candidate.id === range)!.spanMs;
+
+  const equity = useQuery({
+    queryKey: accountKeys.equity(account.accountId, range, points),
+    queryFn: () => accountApi.equity(account.accountId, { points, ...(spanMs === null ? {} : { from: new Date(Date.now() - spanMs) }) }),
+    enabled: widthPx > 0,
+    placeholderData: keepPreviousData,
+    refetchInterval: stream.phase === "connected" ? REFRESH_MS : false,
+  });
+  const data = useMemo(() => withDrawdown(equity.data?.points ?? [], drawdownFrom), [equity.data, drawdownFrom]);
+  const first = data[0];
+  const last = data[data.length - 1];
+  const timeTick = tickFormat(first && last ? last.at - first.at : 0);
+  const compactUsd = (usd: number) => `${(usd / 1_000).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`;
+  const syncId = `equity-${account.accountId}`;
+
+  return (
+    <section className="card panel panel-equity" aria-labelledby="equity-title">
+      <header className="card-header">
+        <h2 id="equity-title">
+          Equity <StaleNote />
+        </h2>
+        <div className="segmented" role="group" aria-label="Chart range">
+          {RANGES.map((candidate) => (
+            <button key={candidate.id} type="button" aria-pressed={range === candidate.id} onClick={() => setRange(candidate.id)}>
+              {candidate.label}
+            </button>
+          ))}
+        </div>
+      </header>
+      <ul className="legend" aria-label="Series">
+        {SERIES.map((series) => (
+          <li key={series.key}>
+            <svg width="18" height="8" aria-hidden="true">
+              <line x1="0" y1="4" x2="18" y2="4" stroke={series.color} strokeWidth={series.width} strokeDasharray={series.dash} />
+            </svg>
+            {series.name}
+          </li>
+        ))}
+      </ul>
+      <div
+        ref={frame}
+        className="chart-frame"
+        data-testid="equity-chart"
+        data-points={data.length}
+        data-requested-points={points}
+        role="img"
+        aria-label={
+          first && last
+            ? `Equity from ${money(first.equityUsd)} at ${when(first.at)} to ${money(last.equityUsd)} at ${when(last.at)}; day's baseline ${money(last.baselineUsd)}, daily-loss floor ${money(last.dailyLossFloorUsd)}, max-loss floor ${money(last.maxLossFloorUsd)}`
+            : "No equity recorded in this range"
+        }
+      >
+        {equity.isError && (
+          <p className="error" role="alert">
+            Cannot load the equity history: {equity.error.message}
+          </p>
+        )}
+        {widthPx > 0 && data.length > 0 && (
+          <>
+            <LineChart width={widthPx} height={HEIGHT_PX} data={data} syncId={syncId} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
+              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+              <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
+              <YAxis domain={["auto", "auto"]} tickFormatter={compactUsd} stroke="var(--muted)" width={64} />
+              <Tooltip
+                contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }}
+                labelFormatter={(at) => when(Number(at))}
+                formatter={(value) => money(Number(value))}
+              />
+              {SERIES.map((series) => (
+                <Line
+                  key={series.key}
+                  dataKey={series.key}
+                  name={series.name}
+                  type={series.type}
+                  stroke={series.color}
+                  strokeWidth={series.width}
+                  strokeDasharray={series.dash}
+                  dot={false}
+                  activeDot={series.key === "equityUsd" ? { r: 3 } : false}
+                  isAnimationActive={false}
+                  className={`series-${series.key}`}
+                />
+              ))}
+            </LineChart>
+            <AreaChart width={widthPx} height={DRAWDOWN_HEIGHT_PX} data={data} syncId={syncId} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
+              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+              <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
+              <YAxis domain={["dataMin", 0]} tickFormatter={(value: number) => pct(value, 1)} stroke="var(--muted)" width={64} />
+              <Tooltip
+                contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }}
+                labelFormatter={(at) => when(Number(at))}
+                formatter={(value) => pct(Number(value))}
+              />
+              <Area dataKey="drawdownPct" name="Drawdown" type="linear" stroke="var(--bad)" fill="var(--bad)" fillOpacity={0.2} dot={false} isAnimationActive={false} />
+            </AreaChart>
+          </>
+        )}
+        {widthPx > 0 && equity.isSuccess && data.length === 0 && (
+          <p className="muted chart-empty">No equity recorded in this range yet: a point is recorded whenever a price or a fill moves it.</p>
+        )}
+      </div>
+      <div className="chart-caption">
+        <label className="field inline">
+          <span>Drawdown below</span>
+          <select value={drawdownFrom} onChange={(event) => setDrawdownFrom(event.target.value as DrawdownFrom)}>
+            <option value="peak">the running peak of equity in this range</option>
+            <option value="baseline">the day&apos;s baseline</option>
+          </select>
+        </label>
+        <p className="small muted">
+          Drawdown (lower chart): equity below {drawdownFrom === "peak" ? "its running peak within the range" : "the day's baseline"}, in %.{" "}
+          {data.length} points, downsampled by the server (LTTB) to about one a pixel; refreshed every {REFRESH_MS / 1_000} s while connected.
+        </p>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,66 @@
+import type { QueryClient } from "@tanstack/react-query";
+import type { AccountView, DecisionRecord, LedgerRecord } from "@/server/realtime-protocol";
+import type { AccountsPage } from "../api";
+import { queryKeys, request } from "../api";
+
+/** One point of an account's equity history, with the baseline and floors that held then (epoch ms). */
+export type EquityPoint = { at: number; equityUsd: number; baselineUsd: number; dailyLossFloorUsd: number; maxLossFloorUsd: number };
+
+export type EquityPage = { accountId: string; points: EquityPoint[] };
+
+/** A page of the ledger in processing order; `nextAfterSeq` is null on the last page. */
+export type LedgerPage = { events: LedgerRecord[]; nextAfterSeq: number | null };
+
+const account = (accountId: string) => `/api/v1/accounts/${encodeURIComponent(accountId)}`;
+
+/** A recorded decision taken again with every guard's part (GET /api/v1/decisions/{seq}/explain). */
+export type Explanation = DecisionRecord & {
+  reproduced: boolean;
+  steps: {
+    guard: string;
+    status: "off" | "passed" | "denied" | "capped" | "noted" | "not_reached";
+    measures: { what: string; observed: number | string | null; limit: number | string | null }[];
+    reason?: string;
+    note?: string;
+  }[];
+};
+
+export const accountKeys = {
+  equity: (accountId: string, range: string, points: number) => ["account", accountId, "equity", range, points] as const,
+  decisions: (accountId: string) => ["account", accountId, "decisions"] as const,
+  explanation: (seq: number) => ["decision", seq, "explanation"] as const,
+  ledger: (accountId: string) => ["account", accountId, "ledger"] as const,
+};
+
+export const accountApi = {
+  equity: (accountId: string, query: { points: number; from?: Date; to?: Date }) => {
+    const params = new URLSearchParams({ points: String(query.points) });
+    if (query.from) params.set("from", query.from.toISOString());
+    if (query.to) params.set("to", query.to.toISOString());
+    return request<EquityPage>(`${account(accountId)}/equity?${params}`);
+  },
+  /** The account's latest decisions, newest first (the live cache holds only the firm's latest few hundred). */
+  decisions: (accountId: string, limit = 200) =>
+    request<{ seq: number; decisions: DecisionRecord[] }>(`/api/v1/decisions?accountId=${encodeURIComponent(accountId)}&limit=${limit}`),
+  ledger: (accountId: string, afterSeq: number, limit: number) =>
+    request<LedgerPage>(`/api/v1/ledger?accountId=${encodeURIComponent(accountId)}&afterSeq=${afterSeq}&limit=${limit}`),
+  explain: (accountId: string, seq: number) => request<Explanation>(`/api/v1/decisions/${seq}/explain?accountId=${encodeURIComponent(accountId)}`),
+  ledgerExportUrl: (accountId: string) => `/api/v1/ledger/export?accountId=${encodeURIComponent(accountId)}`,
+  unlockSymbol: (accountId: string, symbol: string, reason: string) =>
+    request<{ seq: number; account: AccountView }>(`${account(accountId)}/vetoes/${encodeURIComponent(symbol)}/unlock`, {
+      method: "POST",
+      body: JSON.stringify({ reason }),
+    }),
+  unlockSide: (accountId: string, side: "BUY" | "SELL", reason: string) =>
+    request<{ seq: number; account: AccountView }>(`${account(accountId)}/side-locks/${side}/unlock`, {
+      method: "POST",
+      body: JSON.stringify({ reason }),
+    }),
+};
+
+/** Puts an account as a mutation answered it into the live accounts cache (the stream will agree). */
+export function replaceAccount(queryClient: QueryClient, updated: AccountView): void {
+  queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) =>
+    page ? { ...page, accounts: page.accounts.map((a) => (a.accountId === updated.accountId ? updated : a)) } : page,
+  );
+}
