@@ -76,7 +76,7 @@ function strategiesFor(random: Random): Map<string, Strategy> {
   return new Map<string, Strategy>([
     ["demo-ftmo-100k", momentum(["EURUSD", "GBPUSD", "XAUUSD", "US500", "NAS100"], { EURUSD: 0.5, GBPUSD: 0.5, XAUUSD: 0.2, US500: 5, NAS100: 1.5 })],
     ["demo-e8-50k", reckless(["BTCUSD", "NAS100", "XAUUSD", "GBPUSD", "EURUSD", "US500", "USDJPY"], { BTCUSD: 0.1, NAS100: 1, XAUUSD: 0.5, GBPUSD: 0.5, EURUSD: 0.5, US500: 3, USDJPY: 0.5 }, random)],
-    ["demo-inst-1m", meanReversion(["US500", "NAS100", "GBPUSD", "EURUSD", "XAUUSD", "BTCUSD"], { US500: 20, NAS100: 5, GBPUSD: 4, EURUSD: 4, XAUUSD: 2, BTCUSD: 1 })],
+    ["demo-inst-1m", meanReversion(["US500", "NAS100", "GBPUSD", "EURUSD", "XAUUSD", "BTCUSD"], { US500: 20, NAS100: 5, GBPUSD: 1, EURUSD: 1, XAUUSD: 0.8, BTCUSD: 1 })],
   ]);
 }
 
