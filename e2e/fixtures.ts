@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { APIRequestContext, Page } from "@playwright/test";
 import { test as base, expect } from "@playwright/test";
 
@@ -54,6 +55,7 @@ export async function saveScreenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: file, fullPage: true });
   await info.attach(name, { path: file, contentType: "image/png" });
   if (process.env.RISKGATE_SCREENSHOTS === "docs") {
+    fs.mkdirSync("docs/screenshots", { recursive: true });
     await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
   }
 }
