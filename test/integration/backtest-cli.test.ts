@@ -1,0 +1,81 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { root, tempDir } from "./harness";
+
+/** `npm run backtest` as a user runs it: a CSV in, three files out, exit 0 / 2. */
+
+const MSFT = "test/fixtures/data/msft-2000-2001-daily.csv";
+const EU = "test/fixtures/data/eu-stock-markets-1991-1998-daily.csv";
+
+function run(script: string, args: string[]) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, encoding: "utf8" });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+const backtest = (args: string[]) => run("server/cli/backtest.ts", args);
+
+function csv(name: string, text: string): string {
+  const target = path.join(tempDir("riskgate-backtest-"), name);
+  fs.writeFileSync(target, text);
+  return target;
+}
+
+describe("npm run backtest", () => {
+  it("writes ledger.ndjson, equity.csv and report.json, prints one summary line, and its ledger replays and verifies", () => {
+    const out = tempDir("riskgate-backtest-out-");
+    const result = backtest(["--data", MSFT, "--preset", "ftmo-2step-100k", "--strategy", "sma-crossover", "--out", out]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split("\n")).toHaveLength(1);
+    expect(result.stdout).toMatch(/^backtest sma-crossover on MSFT \(249 bars\), preset ftmo-2step-100k, risk on, seed 1: return -?\d+\.\d\d%, max drawdown \d+\.\d\d%, Sharpe /);
+    expect(result.stderr).toBe(""); // not a terminal: no progress bar
+    const equity = fs.readFileSync(path.join(out, "equity.csv"), "utf8").trim().split("\n");
+    expect(equity[0]).toBe("time,equity_usd,balance_usd,baseline_usd,daily_loss_floor_usd,max_loss_floor_usd");
+    expect(equity).toHaveLength(250);
+    expect(equity[1]).toBe("2000-09-27T20:00:00.000Z,100000.00,100000.00,100000.00,95000.00,90000.00");
+    const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
+    expect(report).toMatchObject({ strategy: "sma-crossover", preset: "ftmo-2step-100k", risk: "on", seed: 1, data: { format: "ohlcv", symbols: ["MSFT"], bars: 249 } });
+    expect(report.compliance.breaches[0]).toMatchObject({ rule: "daily_loss" });
+    const ledger = path.join(out, "ledger.ndjson");
+    const replayed = run("server/cli/replay.ts", [ledger]);
+    expect(replayed.code).toBe(0);
+    expect(replayed.stdout).toContain("mismatches: 0");
+    const verified = run("server/cli/verify.ts", ["--preset", "ftmo-2step-100k", "--ledger", ledger, "--json"]);
+    expect(verified.code).toBe(1);
+    expect(JSON.parse(verified.stdout).accounts[0].breaches).toEqual(report.compliance.breaches);
+  }, 60_000);
+
+  it("runs a multi-symbol file with risk off and a seed", () => {
+    const out = tempDir("riskgate-backtest-out-");
+    const result = backtest(["--data", EU, "--preset", "the5ers-high-stakes", "--strategy", "buy-and-hold", "--risk", "off", "--seed", "7", "--balance", "50000", "--out", out]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
+    expect(report).toMatchObject({ risk: "off", seed: 7, initialBalanceUsd: 50_000, intents: { denied: 0 }, data: { format: "closes", symbols: ["DAX", "SMI", "CAC", "FTSE"] } });
+  }, 60_000);
+
+  it("exits 2 naming the flag for bad or missing flags", () => {
+    const out = tempDir("riskgate-backtest-out-");
+    const base = ["--data", MSFT, "--preset", "ftmo-2step-100k", "--strategy", "reckless", "--out", out];
+    expect(backtest(base.slice(2))).toMatchObject({ code: 2, stderr: expect.stringContaining("--data is required") });
+    expect(backtest([...base, "--risk", "maybe"])).toMatchObject({ code: 2, stderr: expect.stringContaining('--risk: "maybe" is neither on nor off') });
+    expect(backtest([...base, "--seed", "-1"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--seed") });
+    expect(backtest([...base, "--speed", "9"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--speed") });
+    expect(backtest([...base, "--balance", "50000"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--balance: preset ftmo-2step-100k is written for an account of 100000 USD") });
+    expect(backtest(["--data", MSFT, "--preset", "nope", "--strategy", "reckless", "--out", out])).toMatchObject({ code: 2, stderr: expect.stringContaining("--preset: no preset nope") });
+    expect(backtest(["--data", MSFT, "--preset", "e8-one", "--strategy", "yolo", "--out", out])).toMatchObject({ code: 2, stderr: expect.stringContaining("--strategy: no built-in strategy yolo") });
+    expect(backtest(["--data", "/nonexistent.csv", "--preset", "e8-one", "--strategy", "reckless", "--out", out])).toMatchObject({ code: 2, stderr: expect.stringContaining("--data: cannot read /nonexistent.csv") });
+    expect(backtest(["--data", EU, "--symbol", "DAX", "--preset", "e8-one", "--strategy", "reckless", "--out", out])).toMatchObject({ code: 2, stderr: expect.stringContaining("--symbol") });
+    expect(fs.readdirSync(out)).toEqual([]);
+  }, 60_000);
+
+  it("exits 2 naming the CSV's line and column", () => {
+    const out = tempDir("riskgate-backtest-out-");
+    const unordered = csv("acme.csv", "date,Open,High,Low,Close\n2024-01-03,1,2,0.5,1.5\n2024-01-02,1,2,0.5,1.5\n");
+    const args = (data: string) => ["--data", data, "--preset", "e8-one", "--strategy", "buy-and-hold", "--out", out];
+    const result = backtest(args(unordered));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("acme.csv:3 (column date): 2024-01-02 is not after the row before");
+    const bad = csv("acme.csv", "date,Open,High,Low,Close\n2024-01-02,1,2,0.5,n/a\n");
+    expect(backtest(args(bad)).stderr).toContain("acme.csv:2 (column Close)");
+  }, 60_000);
+});

@@ -1,0 +1,118 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { readBarFile } from "@/server/backtest/csv";
+import { equityCsv, ledgerNdjson, summarize } from "@/server/backtest/report";
+import type { BacktestOptions } from "@/server/backtest/run";
+import { runBacktest, runRaw } from "@/server/backtest/run";
+import { readPreset } from "@/server/backtest/setup";
+import { builtinStrategies, resolveStrategy } from "@/server/backtest/strategies";
+import { replay } from "@/server/engine/replay";
+import { fromNdjsonLine } from "@/server/event-format";
+
+const DATA = path.resolve(import.meta.dirname, "../fixtures/data");
+const msft = readBarFile(path.join(DATA, "msft-2000-2001-daily.csv"));
+const eu = readBarFile(path.join(DATA, "eu-stock-markets-1991-1998-daily.csv"));
+const ftmo = readPreset("ftmo-2step-100k");
+
+function options(overrides: Partial<BacktestOptions> & Pick<BacktestOptions, "data">): BacktestOptions {
+  return { preset: ftmo, strategy: builtinStrategies["mean-reversion"]!, risk: "on", seed: 1, initialBalanceUsd: 100_000, ...overrides };
+}
+
+async function files(run: BacktestOptions) {
+  const result = await runBacktest(run);
+  const report = summarize(result, run.data, run.preset, run);
+  return { result, ledger: ledgerNdjson(result), equity: equityCsv(result.equity), report: JSON.stringify(report) };
+}
+
+describe("backtest runs", () => {
+  it("writes the same ledger, equity and report bytes for the same seed, and another ledger for another seed", async () => {
+    const first = await files(options({ data: eu, strategy: builtinStrategies.reckless! }));
+    const again = await files(options({ data: eu, strategy: builtinStrategies.reckless! }));
+    expect(again.ledger).toBe(first.ledger);
+    expect(again.equity).toBe(first.equity);
+    expect(again.report).toBe(first.report);
+    // The venue is random (latency, partial fills): another seed fills otherwise.
+    const other = await files(options({ data: msft, seed: 2 }));
+    const base = await files(options({ data: msft, seed: 1 }));
+    expect(other.ledger).not.toBe(base.ledger);
+    expect(other.result.fills.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("records a ledger that replay reproduces decision for decision", async () => {
+    const { ledger } = await files(options({ data: eu, strategy: builtinStrategies.reckless! }));
+    const records = ledger.trim().split("\n").map(fromNdjsonLine);
+    const result = replay(records);
+    expect(result.decisions).toBeGreaterThan(100);
+    expect(result.mismatches).toEqual([]);
+  }, 60_000);
+
+  it("locks out on the daily loss under FTMO, and the compliance verifier finds the same breach: same instant, equity and floor", async () => {
+    const run = options({ data: msft, strategy: builtinStrategies["sma-crossover"]! });
+    const { result } = await files(run);
+    const report = summarize(result, msft, ftmo, run);
+    const lockout = result.records.find(({ event }) => event.type === "account.locked_out");
+    expect(lockout?.event).toMatchObject({ type: "account.locked_out", rule: "daily_loss" });
+    const trip = result.records.find(({ event }) => event.type === "breaker.tripped");
+    expect(trip?.event).toMatchObject({ breaker: "daily_drawdown" });
+    const breach = report.compliance!.breaches.find((found) => found.rule === "daily_loss")!;
+    expect(report.compliance!.compliant).toBe(false);
+    if (lockout!.event.type !== "account.locked_out") throw new Error("unreachable");
+    expect(breach.at).toBe(lockout!.event.at);
+    expect(breach.seq).toBeLessThan(lockout!.seq);
+    expect(breach.observedUsd).toBe(lockout!.event.equityUsd);
+    expect(breach.limitUsd).toBe(Number(lockout!.event.floorUsd.toFixed(2)));
+    expect(report.riskEvents.map((event) => event.type)).toEqual(["account.locked_out", "breaker.tripped"]);
+  }, 60_000);
+
+  it("trips the daily drawdown breaker on the reckless strategy, where the verifier finds the daily-loss breach at the same mark", async () => {
+    const run = options({ data: eu, strategy: builtinStrategies.reckless! });
+    const { result } = await files(run);
+    const report = summarize(result, eu, ftmo, run);
+    const trip = result.records.find(({ event }) => event.type === "breaker.tripped" && event.breaker === "daily_drawdown")!;
+    expect(trip).toBeDefined();
+    const breach = report.compliance!.breaches.find((found) => found.rule === "daily_loss")!;
+    expect(breach).toBeDefined();
+    expect(breach.at).toBe(trip.event.at);
+    // The mark that broke the floor is one of the bars of the command the trip follows.
+    const between = result.records.filter(({ seq }) => seq >= breach.seq && seq < trip.seq);
+    expect(between.every(({ event }) => event.at === trip.event.at)).toBe(true);
+    expect(report.deniedByReason).toHaveProperty("locked_out");
+  }, 60_000);
+
+  it("denies nothing with risk off where the same run with risk on is denied and ends elsewhere", async () => {
+    const off = await runBacktest(options({ data: eu, risk: "off", strategy: builtinStrategies.reckless!, seed: 11 }));
+    const on = await runBacktest(options({ data: eu, risk: "on", strategy: builtinStrategies.reckless!, seed: 11 }));
+    const denied = (run: typeof on) => run.records.filter(({ event }) => event.type === "intent.decided" && event.decision.outcome === "denied").length;
+    expect(denied(off)).toBe(0);
+    expect(denied(on)).toBeGreaterThan(0);
+    expect(on.final.equityUsd).not.toBe(off.final.equityUsd);
+    expect(off.records.some(({ event }) => event.type === "breaker.tripped" || event.type === "account.locked_out" || event.type === "account.reducing")).toBe(false);
+  }, 60_000);
+
+  it("loads a strategy module by path: a default-exported strategy or factory", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-strategy-"));
+    const file = path.join(dir, "first-bar-long.ts");
+    fs.writeFileSync(
+      file,
+      `export default () => ({
+        id: "first-bar-long",
+        onBar({ index, symbols, history, account }) {
+          if (index !== 0) return [];
+          const symbol = symbols[0];
+          const close = history.get(symbol).at(-1).close;
+          return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equityUsd / close / 2), referencePrice: close }];
+        },
+      });\n`,
+    );
+    const strategy = await resolveStrategy(file);
+    const run = options({ data: msft, strategy, risk: "off" });
+    const result = await runBacktest(run);
+    expect(result.strategyId).toBe("first-bar-long");
+    expect(result.fills.reduce((sum, fill) => sum + fill.quantity, 0)).toBe(Math.floor(100_000 / 60.625 / 2));
+    expect((await runRaw(run)).final).toEqual(result.final);
+    await expect(resolveStrategy(path.join(dir, "missing.ts"))).rejects.toThrow("--strategy: no such file");
+    await expect(resolveStrategy("no-such-strategy")).rejects.toThrow("--strategy: no built-in strategy no-such-strategy");
+  }, 60_000);
+});
