@@ -11,7 +11,8 @@ import { VenueAdapter } from "./venue";
  * then filled at the touch plus slippage, with fees, sometimes in parts; a share of orders is
  * rejected, and some are never answered (the pipeline times them out). Entries with a stop or a
  * target leave protective orders that fill when the market crosses them (trigger `stop_loss`,
- * `take_profit`). Flatten orders pay a liquidation penalty. All draws come from a seeded source.
+ * `take_profit`). Exits and flattens are reduce-only: they fill at most the position still open
+ * here. Flatten orders pay a liquidation penalty. All draws come from a seeded source.
  */
 export type SimulatedVenueParams = {
   readonly latencyMs: number;
@@ -141,6 +142,19 @@ export class SimulatedVenue extends VenueAdapter {
       this.live.delete(order.orderId);
       await this.report({ type: "cancelled", orderId: order.orderId, reason: `limit ${order.limitPrice} not reached (market ${price})`, at });
       return;
+    }
+    if (order.kind !== "entry") {
+      // Exits and flattens are reduce-only: they close what is still open here, never more. A
+      // stop-loss that closed the position first leaves a flatten nothing to do, not a reversal.
+      const open = this.net.get(this.key(order.accountId, order.symbol)) ?? 0;
+      const closable = (order.side === "SELL" && open > 0) || (order.side === "BUY" && open < 0) ? Math.abs(open) : 0;
+      if (closable < quantity - 1e-9) {
+        this.live.delete(order.orderId);
+        this.filled.delete(order.orderId);
+        if (closable > 1e-9) await this.deliverFill(order.orderId, order.accountId, order.symbol, order.side, closable, price, order.kind === "flatten" ? "liquidation" : "order", at);
+        await this.report({ type: "cancelled", orderId: order.orderId, reason: `reduce-only: ${closable > 1e-9 ? `the rest closes nothing` : "no position left to close"}`, at });
+        return;
+      }
     }
     const filledBefore = this.filled.get(order.orderId) ?? 0;
     this.filled.set(order.orderId, filledBefore + quantity);

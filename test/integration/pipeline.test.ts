@@ -161,6 +161,29 @@ describe("the execution pipeline", () => {
     expect(account.vetoes).toEqual([expect.objectContaining({ symbol: "EURUSD", reason: "stop_loss_hit", expiresAt: null })]);
   });
 
+  it("never reverses a position: an exit that finds it closed by a stop-loss first is cancelled at the venue", async () => {
+    const h = await start({ latencyMs: 40, latencyJitterMs: 0, partialFillProbability: 0 });
+    await h.price();
+    await h.submit({ slPrice: 1.08 });
+    await h.run(1_000);
+    // The exit is on its way when the stop fills at the venue: it must not open a short.
+    const exit = await h.submit({ action: "CLOSE", side: "SELL", quantity: 1 });
+    expect(exit.decision.outcome).toBe("allowed");
+    await h.run(5);
+    h.setQuote(1.0799, 1.0801);
+    await h.price();
+    await h.venue.onMarket();
+    await h.run(1_000);
+    const events = await h.events();
+    expect(ofType(events, "execution.filled").map((fill) => [fill.side, fill.quantity, fill.trigger])).toEqual([
+      ["BUY", 1, "order"],
+      ["SELL", 1, "stop_loss"],
+    ]);
+    expect(ofType(events, "order.cancelled")).toEqual([expect.objectContaining({ reason: "reduce-only: no position left to close" })]);
+    expect(h.runtime.account(h.accountId).positions).toEqual([]);
+    expect(h.runtime.openOrders()).toEqual([]);
+  });
+
   it("cancels, on start, orders a stopped server left open", async () => {
     const h = await start({ timeoutProbability: 1 }, { ackTimeoutMs: 60_000 });
     await h.price();
