@@ -1,11 +1,25 @@
 "use client";
 
 import type { DecisionRecord } from "@/server/realtime-protocol";
+import { clock } from "./format";
 
-function detail(record: DecisionRecord): string {
+/** A decision's order in one line: `OPEN BUY 1 EURUSD`. */
+export function orderOf(record: DecisionRecord): string {
+  const { intent } = record;
+  const size = intent.quantity ?? (intent.targetWeight !== undefined ? `${intent.targetWeight}w` : "all");
+  return `${intent.action} ${intent.side} ${size} ${intent.symbol}`;
+}
+
+/** Why, in one line: the approved size, or the denying guard, reason, observed value and limit. */
+export function why(record: DecisionRecord): string {
   const { decision } = record;
   if (decision.outcome === "allowed") return decision.approvedQuantity === null ? "" : `approved ${decision.approvedQuantity}`;
   return `${decision.guard} · ${decision.reason} (observed ${decision.observed ?? "—"}, limit ${decision.limit ?? "—"})`;
+}
+
+/** An outcome badge. */
+export function Outcome({ record }: { record: DecisionRecord }) {
+  return <span className={`badge ${record.decision.outcome === "allowed" ? "badge-ok" : "badge-bad"}`}>{record.decision.outcome}</span>;
 }
 
 export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
@@ -30,20 +44,15 @@ export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
           <tbody>
             {decisions.map((record) => (
               <tr key={record.seq} data-testid="decision-row" data-outcome={record.decision.outcome}>
-                <td>{new Date(record.at).toLocaleTimeString([], { hour12: false })}</td>
+                <td>{clock(record.at)}</td>
                 <td className="muted">{record.seq}</td>
                 <td>{record.decision.accountId}</td>
                 <td>{record.intent.intentId}</td>
+                <td>{orderOf(record)}</td>
                 <td>
-                  {record.intent.action} {record.intent.side} {record.intent.quantity ?? `${record.intent.targetWeight ?? ""}w`}{" "}
-                  {record.intent.symbol}
+                  <Outcome record={record} />
                 </td>
-                <td>
-                  <span className={`badge ${record.decision.outcome === "allowed" ? "badge-ok" : "badge-bad"}`}>
-                    {record.decision.outcome}
-                  </span>
-                </td>
-                <td className="muted">{detail(record)}</td>
+                <td className="muted">{why(record)}</td>
               </tr>
             ))}
           </tbody>

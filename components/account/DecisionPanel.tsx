@@ -5,6 +5,7 @@ import { useEffect, useId, useMemo, useRef, useState } from "react";
 import type { DecisionRecord } from "@/server/realtime-protocol";
 import { api, queryKeys } from "../api";
 import { clock, money, when } from "../format";
+import { Outcome, orderOf, why } from "../DecisionFeed";
 import { StaleNote } from "../session";
 import type { Explanation } from "./api";
 import { accountApi, accountKeys } from "./api";
@@ -14,18 +15,6 @@ const MAX_ROWS = 500;
 
 type Filters = { outcome: "all" | "allowed" | "denied"; guard: string; reason: string; symbol: string };
 const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" };
-
-function orderOf(record: DecisionRecord): string {
-  const { intent } = record;
-  const size = intent.quantity ?? (intent.targetWeight !== undefined ? `${intent.targetWeight}w` : "all");
-  return `${intent.action} ${intent.side} ${size} ${intent.symbol}`;
-}
-
-function why(record: DecisionRecord): string {
-  const { decision } = record;
-  if (decision.outcome === "allowed") return decision.approvedQuantity === null ? "" : `approved ${decision.approvedQuantity}`;
-  return `${decision.guard} · ${decision.reason} (observed ${decision.observed ?? "—"}, limit ${decision.limit ?? "—"})`;
-}
 
 /**
  * The account's decisions, live: the account's own history (fetched once) merged with the stream's
@@ -131,7 +120,7 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
                   </td>
                   <td>{orderOf(record)}</td>
                   <td>
-                    <span className={`badge ${record.decision.outcome === "allowed" ? "badge-ok" : "badge-bad"}`}>{record.decision.outcome}</span>
+                    <Outcome record={record} />
                   </td>
                   <td className="muted small">{why(record)}</td>
                 </tr>
