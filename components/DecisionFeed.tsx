@@ -6,7 +6,8 @@ import { clock } from "./format";
 /** A decision's order in one line: `OPEN BUY 1 EURUSD`. */
 export function orderOf(record: DecisionRecord): string {
   const { intent } = record;
-  const size = intent.quantity ?? (intent.targetWeight !== undefined ? `${intent.targetWeight}w` : "all");
+  // Sizes to 10 significant digits: 0.1 + 0.2 lots reads 0.3, not 0.30000000000000004.
+  const size = intent.quantity !== undefined ? Number(intent.quantity.toPrecision(10)) : intent.targetWeight !== undefined ? `${intent.targetWeight}w` : "all";
   return `${intent.action} ${intent.side} ${size} ${intent.symbol}`;
 }
 
@@ -29,6 +30,7 @@ export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
       {decisions.length === 0 ? (
         <p className="muted">No intents yet. Strategies submit them with POST /api/v1/intents.</p>
       ) : (
+        <div className="feed-scroll">
         <table className="feed">
           <thead>
             <tr>
@@ -57,6 +59,7 @@ export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );
