@@ -27,9 +27,10 @@ export function Shell({ children }: { children: ReactNode }) {
   return <LiveConsole me={me.data}>{children}</LiveConsole>;
 }
 
-const NAV = [
+const NAV: { href: string; label: string; also?: string[] }[] = [
   { href: "/", label: "Overview" },
   { href: "/presets", label: "Presets" },
+  { href: "/backtests", label: "Backtests", also: ["/replay"] },
 ];
 
 function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
@@ -47,7 +48,7 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
             </h1>
             <nav aria-label="Main">
               {NAV.map((item) => {
-                const current = item.href === "/" ? pathname === "/" : pathname.startsWith(item.href);
+                const current = item.href === "/" ? pathname === "/" : [item.href, ...(item.also ?? [])].some((href) => pathname.startsWith(href));
                 return (
                   <Link key={item.href} href={item.href} aria-current={current ? "page" : undefined}>
                     {item.label}
@@ -86,11 +87,8 @@ const THEME_KEY = "riskgate-theme";
 
 /** Dark by default; the choice is kept in this browser. */
 function ThemeToggle() {
-  const [theme, setTheme] = useState<"dark" | "light">("dark");
-  useEffect(() => {
-    const saved = window.localStorage.getItem(THEME_KEY);
-    if (saved === "light" || saved === "dark") setTheme(saved);
-  }, []);
+  // The shell renders in the browser only (after the session is known), so the saved choice can be read at once.
+  const [theme, setTheme] = useState<"dark" | "light">(() => (window.localStorage.getItem(THEME_KEY) === "light" ? "light" : "dark"));
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);

@@ -19,6 +19,7 @@ import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
 import { IdempotencyStore } from "./http/idempotency";
 import { SnapshotStore } from "./snapshots";
 import { serveFast } from "./http/fast-path";
+import { BacktestJobs } from "./backtest/jobs";
 
 const projectRoot = path.join(import.meta.dirname, "..");
 const DEMO_TOKEN_NAME = "demo strategies";
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     void handle(request, response);
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
+  const backtests = new BacktestJobs(presets);
   installServices({
     runtime,
     databaseKind: db.kind,
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
     idempotency: new IdempotencyStore(db),
     equity: runtime.equity,
     presets,
+    backtests,
     health: () => ({ alerts: alerts.stats(), stream: realtime.health() }),
   });
 
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
     simulation?.stop();
     stopClock();
     stopAlerts();
+    await backtests.close();
     await alerts.close();
     await realtime.close();
     server.closeAllConnections();

@@ -1,4 +1,5 @@
 import type { Auth } from "./auth/auth";
+import type { BacktestJobs } from "./backtest/jobs";
 import type { EquityHistory } from "./equity-history";
 import type { IdempotencyStore } from "./http/idempotency";
 import type { Metrics } from "./metrics";
@@ -20,6 +21,8 @@ export type Services = {
   readonly idempotency: IdempotencyStore;
   readonly equity: EquityHistory;
   readonly presets: PresetStore;
+  /** Backtests run from the console and the API, each in a worker thread. */
+  readonly backtests: BacktestJobs;
   /** Health of the parts beside the database: alert delivery, the stream's fan-out. */
   readonly health: () => Record<string, unknown>;
 };

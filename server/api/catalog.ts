@@ -6,6 +6,8 @@ import {
   AccountParams,
   ActivatePresetBody,
   AnyPreset,
+  BacktestBody,
+  BacktestParams,
   BreakerParams,
   DecisionParams,
   DryRunBody,
@@ -125,6 +127,12 @@ export const endpoints = {
 
   ledger: endpoint({ method: "GET", path: "/api/v1/ledger", tag: "ledger", summary: "Ledger events by cursor (`afterSeq`); scoped callers name an account", permission: "read", query: LedgerQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Events and the next cursor" } }),
   ledgerExport: endpoint({ method: "GET", path: "/api/v1/ledger/export", tag: "ledger", summary: "The ledger as NDJSON (what `npm run replay` reads)", permission: "read", query: LedgerExportQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),
+
+  createBacktest: endpoint({ method: "POST", path: "/api/v1/backtests", tag: "backtests", summary: "Run a backtest (a shipped data set or an uploaded CSV, a preset, a built-in strategy) in a worker; queued when others run", permission: "operate", body: BacktestBody, success: { status: 202, description: "The run's id and status" } }),
+  listBacktests: endpoint({ method: "GET", path: "/api/v1/backtests", tag: "backtests", summary: "The recent backtest runs with status, progress and, when done, their summary", permission: "read", success: { status: 200, description: "Runs, newest first" } }),
+  getBacktest: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}", tag: "backtests", summary: "One backtest run: progress, and when done its report and equity with both floors (at most 1,000 points)", permission: "read", params: BacktestParams, success: { status: 200, description: "The run" } }),
+  backtestLedger: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}/ledger", tag: "backtests", summary: "A finished backtest's ledger as NDJSON (409 until it is done)", permission: "read", params: BacktestParams, success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),
+  backtestReplay: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}/replay", tag: "backtests", summary: "A finished backtest's ledger replayed through the engine: counts, mismatches, state hash, decisions", permission: "read", params: BacktestParams, success: { status: 200, description: "The replay" } }),
 } satisfies Record<string, Endpoint<never, never, never> | Endpoint>;
 
 export type EndpointId = keyof typeof endpoints;

@@ -181,3 +181,37 @@ export const DecisionParams = z.strictObject({ seq: z.coerce.number().int().posi
 
 /** The decision's account: callers scoped to accounts name it, as for the other account reads. */
 export const ExplainQuery = z.strictObject({ accountId: AccountId.optional() });
+
+/** The bar files that ship with Riskgate (test/fixtures/data/<name>.csv), by name. */
+export const BACKTEST_DATASETS = ["msft-2000-2001-daily", "eu-stock-markets-1991-1998-daily"] as const;
+/** The built-in backtest strategies (server/backtest/strategies.ts); the web never names a module. */
+export const BACKTEST_STRATEGIES = ["buy-and-hold", "sma-crossover", "mean-reversion", "reckless"] as const;
+/** An uploaded CSV's text at most (the API's body limit, 2 MiB, comes first). */
+export const MAX_BACKTEST_CSV_CHARS = 5_000_000;
+
+/**
+ * A backtest to run: a shipped data set or an uploaded CSV's text, a preset (shipped or saved),
+ * a built-in strategy, risk on or off, the seed, and the balance (the preset's account size by default).
+ */
+export const BacktestBody = z
+  .strictObject({
+    dataset: z.enum(BACKTEST_DATASETS).optional(),
+    csv: z.string().min(1).max(MAX_BACKTEST_CSV_CHARS).optional(),
+    /** The uploaded file's name: its first word names the symbol of a one-symbol OHLCV file. */
+    csvName: z.string().trim().min(1).max(200).optional(),
+    /** The symbol of a one-symbol OHLCV upload (default: the file name's first word). */
+    symbol: SymbolId.optional(),
+    preset: PresetId,
+    strategy: z.enum(BACKTEST_STRATEGIES),
+    risk: z.enum(["on", "off"]).default("on"),
+    seed: z.number().int().min(0).max(4_294_967_295).default(1),
+    balance: z.number().positive().max(1e12).optional(),
+  })
+  .refine((body) => (body.dataset === undefined) !== (body.csv === undefined), { message: "send either a dataset or a csv", path: ["dataset"] })
+  .refine((body) => body.csv !== undefined || (body.csvName === undefined && body.symbol === undefined), {
+    message: "csvName and symbol are for an uploaded csv",
+    path: ["csvName"],
+  });
+export type BacktestBody = z.infer<typeof BacktestBody>;
+
+export const BacktestParams = z.strictObject({ backtestId: z.uuid() });

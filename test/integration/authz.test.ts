@@ -138,6 +138,28 @@ async function activeSideLock(h: Harness, accountId: string, side: string): Prom
   return account.sideLocks.some((lock: Json) => lock.side === side && (lock.expiresAt === null || lock.expiresAt > Date.now()));
 }
 
+
+/** A finished backtest on the server (one per server, made by the seeded admin on first use). */
+const finishedBacktests = new Map<string, Promise<string>>();
+function finishedBacktest(h: Harness): Promise<string> {
+  let made = finishedBacktests.get(h.base);
+  if (!made) {
+    made = (async () => {
+      const queued = await h.admin("POST", "/api/v1/backtests", { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "sma-crossover" });
+      expect(queued.status).toBe(202);
+      for (let attempt = 0; attempt < 600; attempt++) {
+        const run = (await h.admin("GET", `/api/v1/backtests/${queued.json.id}`)).json.backtest;
+        if (run.status === "done") return run.id as string;
+        expect(run.status).not.toBe("failed");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error("the sample backtest did not finish in 60 s");
+    })();
+    finishedBacktests.set(h.base, made);
+  }
+  return made;
+}
+
 const samples: Record<EndpointId, Sample[]> = {
   health: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json).toMatchObject({ status: "ok", seq: expect.any(Number) }) }],
   metrics: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.text).toContain("riskgate_decisions_total") }],
@@ -470,6 +492,39 @@ const samples: Record<EndpointId, Sample[]> = {
       check: (answer) => expect(answer.type).toBe("application/x-ndjson"),
     },
     { label: "every account", prepare: () => ({}), account: "all", status: 200 },
+  ],
+
+  createBacktest: [
+    {
+      prepare: (_, n) => ({ body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", seed: n } }),
+      status: 202,
+      check: (answer) => expect(answer.json).toMatchObject({ id: expect.any(String), status: expect.stringMatching(/queued|running/) }),
+    },
+  ],
+  listBacktests: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.backtests).toEqual(expect.any(Array)) }],
+  getBacktest: [
+    {
+      prepare: async (h) => ({ params: { backtestId: await finishedBacktest(h) } }),
+      status: 200,
+      check: (answer) => expect(answer.json.backtest).toMatchObject({ status: "done", report: { preset: "ftmo-2step-100k" } }),
+    },
+  ],
+  backtestLedger: [
+    {
+      prepare: async (h) => ({ params: { backtestId: await finishedBacktest(h) } }),
+      status: 200,
+      check: (answer) => {
+        expect(answer.type).toBe("application/x-ndjson");
+        expect(answer.text.split("\n")[0]).toContain('"seq":1');
+      },
+    },
+  ],
+  backtestReplay: [
+    {
+      prepare: async (h) => ({ params: { backtestId: await finishedBacktest(h) } }),
+      status: 200,
+      check: (answer) => expect(answer.json.replay).toMatchObject({ mismatchCount: 0, stateHash: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+    },
   ],
 };
 

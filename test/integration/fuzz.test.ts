@@ -87,6 +87,10 @@ const bases: Partial<Record<EndpointId, Base>> = {
   resumeFirm: { body: reason },
   ledger: { query: { afterSeq: "0", limit: "10", accountId: DEMO_ACCOUNT } },
   ledgerExport: { query: { accountId: DEMO_ACCOUNT } },
+  createBacktest: { body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", risk: "on", seed: 1, balance: 100_000 } },
+  getBacktest: { params: { backtestId: "00000000-0000-4000-8000-000000000000" } },
+  backtestLedger: { params: { backtestId: "00000000-0000-4000-8000-000000000000" } },
+  backtestReplay: { params: { backtestId: "00000000-0000-4000-8000-000000000000" } },
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,7 @@
+import { endpoints } from "@/server/api/catalog";
+import { handle, json } from "@/server/http/route";
+
+export const dynamic = "force-dynamic";
+
+/** One run: its progress, and when done its report and equity with both floors. */
+export const GET = handle(endpoints.getBacktest, async ({ params, services }) => json({ backtest: services.backtests.get(params.backtestId) }));

@@ -1,0 +1,5 @@
+import { BacktestsPage } from "@/components/backtests/BacktestsPage";
+
+export default function Page() {
+  return <BacktestsPage />;
+}

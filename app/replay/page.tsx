@@ -1,0 +1,5 @@
+import { ReplayPage } from "@/components/replay/ReplayPage";
+
+export default function Page() {
+  return <ReplayPage />;
+}

@@ -1,0 +1,312 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import type { BacktestBody } from "../api/schemas";
+import { BACKTEST_STRATEGIES } from "../api/schemas";
+import type { Preset } from "../engine/preset";
+import { AppError } from "../errors";
+import { CsvError, parseBars } from "./csv";
+import type { EquityChartPoint, ReplaySummary, WorkerJob, WorkerMessage, WorkerResult } from "./jobs-worker";
+import type { BacktestReport } from "./report";
+import { builtinStrategies } from "./strategies";
+
+/**
+ * Backtests for the console and the API: each run in a worker thread of its own (so the
+ * server's event loop never waits for one), at most `concurrency` at a time and the rest queued
+ * in order. The recent runs are kept in memory (the newest `keep`; queued and running ones are
+ * never dropped), with their progress, and once done their report, their equity for a chart,
+ * their ledger (NDJSON) and its replay. Nothing is written to the ledger or the database: a run
+ * is gone with the process.
+ */
+
+export type BacktestStatus = "queued" | "running" | "done" | "failed";
+
+/** What the run was asked to do. */
+export type BacktestSpec = {
+  /** The shipped data set's name, or the uploaded file's name. */
+  readonly dataset: string;
+  readonly uploaded: boolean;
+  readonly preset: string;
+  readonly presetVersion: number;
+  readonly strategy: string;
+  readonly risk: "on" | "off";
+  readonly seed: number;
+  readonly initialBalanceUsd: number;
+};
+
+export type BacktestSummary = {
+  readonly returnPct: number;
+  readonly maxDrawdownPct: number;
+  readonly sharpe: number | null;
+  readonly trades: number;
+  readonly denied: number;
+  readonly compliant: boolean | null;
+};
+
+/** A run as listed: what it is, where it is, and its headline figures once done. */
+export type BacktestListItem = BacktestSpec & {
+  readonly id: string;
+  readonly status: BacktestStatus;
+  readonly progress: { readonly done: number; readonly total: number | null };
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly by: string;
+  readonly error: string | null;
+  readonly summary: BacktestSummary | null;
+};
+
+/** A run with everything but its ledger and replay (their own endpoints). */
+export type BacktestDetail = BacktestListItem & {
+  readonly report: BacktestReport | null;
+  /** At most 1,000 points (LTTB on equity), with the day's baseline and both floors. */
+  readonly equity: readonly EquityChartPoint[];
+  readonly equityRows: number;
+};
+
+export type BacktestReplay = Omit<ReplaySummary, "decisionList"> & { readonly id: string; readonly decisionList: ReplaySummary["decisionList"] };
+
+type Run = {
+  readonly id: string;
+  readonly spec: BacktestSpec;
+  readonly job: WorkerJob;
+  readonly by: string;
+  readonly createdAt: number;
+  status: BacktestStatus;
+  done: number;
+  total: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+  result: WorkerResult | null;
+  worker: Worker | null;
+};
+
+/** Where the shipped data sets are: test/fixtures/data/<name>.csv. */
+export const DATASETS_DIR = path.join(import.meta.dirname, "..", "..", "test", "fixtures", "data");
+
+export type BacktestJobsOptions = {
+  /** Runs at once (default: 2 where there are 3 or more cores, else 1). */
+  readonly concurrency?: number;
+  /** Runs kept (default 20). */
+  readonly keep?: number;
+  /** Queued and running runs at most; more are refused with 429 (default 10). */
+  readonly maxPending?: number;
+  /** A run that takes longer fails (default 10 minutes). */
+  readonly timeoutMs?: number;
+};
+
+/** A preset by id and its latest version (the preset store), or null. */
+export type PresetLookup = { get(presetId: string): Promise<{ version: number; preset: Preset } | null> };
+
+// The catalog names the built-in strategies for the web; they must be exactly the runnable ones.
+const builtin = Object.keys(builtinStrategies).sort();
+if (JSON.stringify(builtin) !== JSON.stringify([...BACKTEST_STRATEGIES].sort())) {
+  throw new Error(`BACKTEST_STRATEGIES (${BACKTEST_STRATEGIES.join(", ")}) differ from the built-in strategies (${builtin.join(", ")})`);
+}
+
+const invalid = (field: string, message: string) => new AppError("validation_failed", `${field}: ${message}`, [{ path: field, message }]);
+
+export class BacktestJobs {
+  private readonly runs = new Map<string, Run>();
+  private readonly queue: Run[] = [];
+  private running = 0;
+  private closed = false;
+  readonly concurrency: number;
+  private readonly keep: number;
+  private readonly maxPending: number;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly presets: PresetLookup,
+    options: BacktestJobsOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? (os.availableParallelism() >= 3 ? 2 : 1);
+    this.keep = options.keep ?? 20;
+    this.maxPending = options.maxPending ?? 10;
+    this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  }
+
+  /**
+   * Checks the request (the preset exists, the balance fits it, an uploaded CSV parses: 422
+   * naming the field, and the CSV's line and column) and queues the run.
+   */
+  async submit(body: BacktestBody, by: string): Promise<BacktestListItem> {
+    if (this.closed) throw new AppError("storage_unavailable", "the server is shutting down");
+    const found = await this.presets.get(body.preset);
+    if (!found) throw invalid("preset", `there is no preset ${body.preset}`);
+    const { preset } = found;
+    const initialBalanceUsd = body.balance ?? preset.initialBalanceUsd ?? 100_000;
+    if (preset.initialBalanceUsd !== null && preset.initialBalanceUsd !== initialBalanceUsd) {
+      throw invalid("balance", `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`);
+    }
+    let source: WorkerJob["source"];
+    let dataset: string;
+    if (body.csv !== undefined) {
+      const name = body.csvName ?? "upload.csv";
+      try {
+        parseBars(body.csv, name, body.symbol);
+      } catch (error) {
+        if (!(error instanceof CsvError)) throw error;
+        if (error.message.startsWith("--symbol: ")) throw invalid("symbol", error.message.slice("--symbol: ".length).replace("name it with --symbol", "name it with symbol"));
+        throw invalid("csv", error.message);
+      }
+      source = { kind: "csv", text: body.csv, name, ...(body.symbol ? { symbol: body.symbol } : {}) };
+      dataset = name;
+    } else {
+      dataset = body.dataset!;
+      source = { kind: "dataset", file: path.join(DATASETS_DIR, `${dataset}.csv`) };
+    }
+    const pending = [...this.runs.values()].filter((run) => run.status === "queued" || run.status === "running").length;
+    if (pending >= this.maxPending) {
+      throw new AppError("rate_limited", `${pending} backtests are queued or running; try again when one has finished`, [], undefined, { retryAfterSeconds: 5 });
+    }
+    const run: Run = {
+      id: randomUUID(),
+      spec: { dataset, uploaded: body.csv !== undefined, preset: preset.id, presetVersion: found.version, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
+      job: { source, preset, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
+      by,
+      createdAt: Date.now(),
+      status: "queued",
+      done: 0,
+      total: null,
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+      result: null,
+      worker: null,
+    };
+    this.runs.set(run.id, run);
+    this.queue.push(run);
+    this.prune();
+    this.pump();
+    return listItem(run);
+  }
+
+  /** The kept runs, newest first. */
+  list(): BacktestListItem[] {
+    return [...this.runs.values()].reverse().map(listItem);
+  }
+
+  get(id: string): BacktestDetail {
+    const run = this.find(id);
+    return { ...listItem(run), report: run.result?.report ?? null, equity: run.result?.equity ?? [], equityRows: run.result?.equityRows ?? 0 };
+  }
+
+  /** The run's ledger as NDJSON; 409 until it is done. */
+  ledger(id: string): string {
+    return this.finished(id).ledger;
+  }
+
+  replay(id: string): BacktestReplay {
+    return { id, ...this.finished(id).replay };
+  }
+
+  /** Resolves when the run is done or failed (tests, the CLI). */
+  async settled(id: string): Promise<BacktestListItem> {
+    for (;;) {
+      const run = this.find(id);
+      if (run.status === "done" || run.status === "failed") return listItem(run);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Stops every worker; queued runs stay queued (and go with the process). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.runs.values()].map((run) => run.worker?.terminate()));
+  }
+
+  private find(id: string): Run {
+    const run = this.runs.get(id);
+    if (!run) throw new AppError("not_found", `no backtest ${id} (the newest ${this.keep} runs are kept, until the server restarts)`);
+    return run;
+  }
+
+  private finished(id: string): WorkerResult {
+    const run = this.find(id);
+    if (run.status !== "done" || !run.result) throw new AppError("conflict", `backtest ${id} is ${run.status}${run.error ? `: ${run.error}` : ""}`);
+    return run.result;
+  }
+
+  /** Drops the oldest finished runs beyond `keep`. */
+  private prune(): void {
+    for (const run of this.runs.values()) {
+      if (this.runs.size <= this.keep) break;
+      if (run.status === "done" || run.status === "failed") this.runs.delete(run.id);
+    }
+  }
+
+  private pump(): void {
+    while (!this.closed && this.running < this.concurrency && this.queue.length > 0) this.start(this.queue.shift()!);
+  }
+
+  private start(run: Run): void {
+    this.running++;
+    run.status = "running";
+    run.startedAt = Date.now();
+    // The worker is TypeScript: its entry registers tsx in the worker, whether or not this process runs under tsx.
+    const worker = new Worker(new URL("./jobs-worker-entry.mjs", import.meta.url), { workerData: run.job, execArgv: [] });
+    run.worker = worker;
+    let settled = false;
+    const finish = (outcome: { result: WorkerResult } | { error: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if ("result" in outcome) {
+        run.status = "done";
+        run.result = outcome.result;
+        run.done = run.total = outcome.result.bars;
+      } else {
+        run.status = "failed";
+        run.error = outcome.error;
+      }
+      run.finishedAt = Date.now();
+      run.worker = null;
+      this.running--;
+      void worker.terminate();
+      this.prune();
+      this.pump();
+    };
+    const timer = setTimeout(() => finish({ error: `took longer than ${Math.round(this.timeoutMs / 1_000)} s and was stopped` }), this.timeoutMs);
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.type === "progress") {
+        run.done = message.done;
+        run.total = message.total;
+      } else if (message.type === "done") finish({ result: message.result });
+      else finish({ error: message.error });
+    });
+    worker.on("error", (error) => {
+      console.error(`backtest ${run.id}: the worker failed:`, error);
+      finish({ error: "the run failed (the server's log says why)" });
+    });
+    worker.on("exit", (code) => finish({ error: this.closed ? "the server shut down" : `the worker stopped (exit code ${code})` }));
+  }
+}
+
+function listItem(run: Run): BacktestListItem {
+  const report = run.result?.report ?? null;
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: run.id,
+    ...run.spec,
+    status: run.status,
+    progress: { done: run.done, total: run.total },
+    createdAt: new Date(run.createdAt).toISOString(),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    by: run.by,
+    error: run.error,
+    summary: report
+      ? {
+          returnPct: report.returnPct,
+          maxDrawdownPct: report.maxDrawdownPct,
+          sharpe: report.sharpe,
+          trades: report.trades,
+          denied: report.intents.denied,
+          compliant: report.compliance?.compliant ?? null,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer, TestDatabase } from "./harness";
+import { ADMIN_TOKEN, api, databasesUnderTest, startServer } from "./harness";
+
+/**
+ * Backtests over HTTP on a real server: a run is queued, runs in a worker thread while the
+ * server keeps answering, and comes back with its report, its equity with both floors, its
+ * ledger and that ledger's replay (no mismatch); bad input is refused with 422 naming the field
+ * (an uploaded CSV's line and column), a viewer may look but not run (403), an unknown run is 404.
+ */
+
+const databases = await databasesUnderTest("the backtests API suite");
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const MSFT_RUN = { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "sma-crossover" };
+
+for (const database of databases) {
+  describe.skipIf(database.skip)(`backtests API on ${database.name}`, () => {
+    let db: TestDatabase;
+    let server: RunningServer;
+    let viewer: Record<string, string>;
+    const call = (method: string, route: string, body?: unknown, headers?: Record<string, string>) => api(server.url, method, route, body, undefined, headers);
+
+    /** Polls the run until it is done or failed; the server answers health all the while. */
+    async function settled(id: string): Promise<Json> {
+      for (let attempt = 0; attempt < 600; attempt++) {
+        const run = (await call("GET", `/api/v1/backtests/${id}`)).body!.backtest;
+        if (run.status === "done" || run.status === "failed") return run;
+        expect((await call("GET", "/api/health")).status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`backtest ${id} did not finish in 60 s`);
+    }
+
+    beforeAll(async () => {
+      db = await database.create();
+      server = await startServer(db.env);
+      const made = await call("POST", "/api/v1/tokens", { name: "backtests-viewer", role: "viewer" });
+      expect(made.status).toBe(201);
+      viewer = { authorization: `Bearer ${made.body!.token}` };
+    });
+
+    afterAll(async () => {
+      await server?.stop("SIGTERM");
+      await db?.cleanup();
+    });
+
+    it("runs sma-crossover on the MSFT data under FTMO 2-Step: report, equity with floors, ledger, and a replay with no mismatch", async () => {
+      const queued = await call("POST", "/api/v1/backtests", MSFT_RUN);
+      expect(queued.status).toBe(202);
+      expect(queued.body).toMatchObject({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: expect.stringMatching(/queued|running/) });
+      const id = queued.body!.id as string;
+
+      const run = await settled(id);
+      expect(run).toMatchObject({ status: "done", dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "sma-crossover", risk: "on", seed: 1, by: expect.stringMatching(/^token:/) });
+      expect(run.progress).toEqual({ done: 249, total: 249 });
+      expect(run.report).toMatchObject({
+        data: { file: "msft-2000-2001-daily.csv", symbols: ["MSFT"], bars: 249 },
+        strategy: "sma-crossover",
+        initialBalanceUsd: 100_000,
+        returnPct: expect.any(Number),
+        maxDrawdownPct: expect.any(Number),
+        deniedByReason: expect.any(Object),
+        compliance: { accountId: "backtest", breaches: expect.any(Array), objectives: expect.any(Object) },
+      });
+      expect(run.report.trades).toBeGreaterThan(0);
+      expect(run.summary).toEqual({
+        returnPct: run.report.returnPct,
+        maxDrawdownPct: run.report.maxDrawdownPct,
+        sharpe: run.report.sharpe,
+        trades: run.report.trades,
+        denied: run.report.intents.denied,
+        compliant: run.report.compliance.compliant,
+      });
+      // Every bar (249 ≤ 1,000), with the FTMO floors: 5% daily of the initial balance, 10% max.
+      expect(run.equity).toHaveLength(249);
+      expect(run.equity[0]).toMatchObject({ equityUsd: 100_000, dailyLossFloorUsd: 95_000, maxLossFloorUsd: 90_000 });
+      expect(run.equity.every((point: Json) => point.at > 0 && Number.isFinite(point.equityUsd))).toBe(true);
+
+      const listed = (await call("GET", "/api/v1/backtests")).body!.backtests;
+      expect(listed[0]).toMatchObject({ id, status: "done", summary: run.summary });
+      expect(listed[0].report).toBeUndefined();
+
+      const ledger = await fetch(`${server.url}/api/v1/backtests/${id}/ledger`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(ledger.status).toBe(200);
+      expect(ledger.headers.get("content-type")).toBe("application/x-ndjson");
+      const lines = (await ledger.text()).trim().split("\n");
+      expect(JSON.parse(lines[0]!)).toMatchObject({ seq: 1, type: expect.any(String) });
+
+      const replayed = await call("GET", `/api/v1/backtests/${id}/replay`);
+      expect(replayed.status).toBe(200);
+      const replay = replayed.body!.replay;
+      expect(replay).toMatchObject({ id, events: lines.length, mismatchCount: 0, mismatches: [], stateHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(replay.decisions).toBe(run.report.intents.allowed + run.report.intents.denied);
+      expect(replay.decisionList).toHaveLength(replay.decisions);
+      expect(replay.decisionList[0]).toMatchObject({ seq: expect.any(Number), symbol: "MSFT", action: "OPEN", outcome: expect.stringMatching(/allowed|denied/) });
+
+      // One seed, one run: the same request again gives the same ledger (the same replay hash).
+      const again = await settled((await call("POST", "/api/v1/backtests", MSFT_RUN)).body!.id);
+      expect((await call("GET", `/api/v1/backtests/${again.id}/replay`)).body!.replay.stateHash).toBe(replay.stateHash);
+    });
+
+    it("runs an uploaded CSV, naming its symbol, and refuses a malformed one with its line and column", async () => {
+      const csv = ["date,Open,High,Low,Close,Volume", ...Array.from({ length: 60 }, (_, i) => {
+        const day = new Date(Date.UTC(2024, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+        const close = 100 + 10 * Math.sin(i / 5);
+        return `${day},${close},${close + 1},${close - 1},${close},1000000`;
+      })].join("\n");
+      const queued = await call("POST", "/api/v1/backtests", { csv, csvName: "acme-daily.csv", preset: "ftmo-2step-100k", strategy: "buy-and-hold", risk: "off", seed: 3 });
+      expect(queued.status).toBe(202);
+      const run = await settled(queued.body!.id);
+      expect(run).toMatchObject({ status: "done", dataset: "acme-daily.csv", uploaded: true, risk: "off", report: { data: { symbols: ["ACME"], bars: 60 } } });
+
+      const broken = csv.replace(/\n2024-01-03,[^,]+,/, "\n2024-01-03,oops,");
+      const refused = await call("POST", "/api/v1/backtests", { csv: broken, csvName: "acme-daily.csv", preset: "ftmo-2step-100k", strategy: "buy-and-hold" });
+      expect(refused.status).toBe(422);
+      expect(refused.type).toContain("application/problem+json");
+      expect(refused.body!.errors).toEqual([{ path: "csv", message: 'acme-daily.csv:4 (column Open): "oops" is not a positive number' }]);
+      const noHeader = await call("POST", "/api/v1/backtests", { csv: "1,2,3\n", preset: "ftmo-2step-100k", strategy: "buy-and-hold" });
+      expect(noHeader.status).toBe(422);
+      expect(noHeader.body!.errors[0]).toMatchObject({ path: "csv", message: expect.stringContaining("upload.csv:1") });
+    });
+
+    it("refuses an unknown preset, an unknown strategy, a module path as strategy, and a balance the preset is not written for (422 naming the field)", async () => {
+      const cases: [Json, string][] = [
+        [{ ...MSFT_RUN, preset: "no-such-preset" }, "preset"],
+        [{ ...MSFT_RUN, strategy: "martingale" }, "strategy"],
+        [{ ...MSFT_RUN, strategy: "./server/backtest/strategies.ts" }, "strategy"],
+        [{ ...MSFT_RUN, strategy: "/etc/passwd.js" }, "strategy"],
+        [{ ...MSFT_RUN, dataset: "../../etc/passwd" }, "dataset"],
+        [{ ...MSFT_RUN, balance: 50_000 }, "balance"],
+        [{ ...MSFT_RUN, risk: "maybe" }, "risk"],
+        [{ preset: "ftmo-2step-100k", strategy: "sma-crossover" }, "dataset"],
+        [{ ...MSFT_RUN, csv: "date,Open,High,Low,Close\n" }, "dataset"],
+      ];
+      const before = (await call("GET", "/api/v1/backtests")).body!.backtests.length;
+      for (const [body, field] of cases) {
+        const refused = await call("POST", "/api/v1/backtests", body);
+        expect(refused.status, JSON.stringify(body)).toBe(422);
+        expect(refused.body!.code).toBe("validation_failed");
+        expect(refused.body!.errors.map((issue: Json) => issue.path), JSON.stringify(body)).toContain(field);
+      }
+      expect((await call("GET", "/api/v1/backtests")).body!.backtests).toHaveLength(before);
+    });
+
+    it("lets a viewer see the runs but not start one (403)", async () => {
+      const refused = await call("POST", "/api/v1/backtests", MSFT_RUN, viewer);
+      expect(refused.status).toBe(403);
+      expect(refused.body!.code).toBe("forbidden");
+      const listed = await call("GET", "/api/v1/backtests", undefined, viewer);
+      expect(listed.status).toBe(200);
+      expect(listed.body!.backtests.length).toBeGreaterThan(0);
+      const id = listed.body!.backtests[0].id;
+      expect((await call("GET", `/api/v1/backtests/${id}`, undefined, viewer)).status).toBe(200);
+      expect((await call("GET", `/api/v1/backtests/${id}/replay`, undefined, viewer)).status).toBe(200);
+    });
+
+    it("answers 404 for an unknown run, and 422 for an id that is not one", async () => {
+      for (const route of ["", "/ledger", "/replay"]) {
+        const unknown = await call("GET", `/api/v1/backtests/00000000-0000-4000-8000-000000000000${route}`);
+        expect(unknown.status).toBe(404);
+        expect(unknown.body!.code).toBe("not_found");
+      }
+      expect((await call("GET", "/api/v1/backtests/not-an-id")).status).toBe(422);
+    });
+
+    it("lists the endpoints in the OpenAPI document", async () => {
+      const document = (await call("GET", "/api/v1/openapi.json")).body!;
+      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/api/v1/backtests", "/api/v1/backtests/{backtestId}", "/api/v1/backtests/{backtestId}/ledger", "/api/v1/backtests/{backtestId}/replay"]));
+    });
+  });
+}
