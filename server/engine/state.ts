@@ -448,8 +448,16 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return { ...state, accounts };
     }
     case "preset.activated": {
+      // The day goes on under the new reset rule: when that rule's last reset is later than the
+      // day's start, the day is re-anchored there, keeping its baseline, pauses and locks (a new
+      // rule never forgives the day's losses; the next reset under it starts the next day).
       const { presetId, version, at, reason, by } = event;
-      const next = withAccount(state, event.accountId, (account) => ({ ...account, preset: { presetId, version, at, reason, by }, rules: event.rules }));
+      const next = withAccount(state, event.accountId, (account) => {
+        const { dailyReset } = withRules(state.config, event.rules);
+        const resetAt = lastResetAt(at, dailyReset);
+        const day = resetAt > account.day.resetAt ? { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt } : account.day;
+        return { ...account, preset: { presetId, version, at, reason, by }, rules: event.rules, day };
+      });
       return revalue(next, (accountId) => accountId === event.accountId);
     }
     case "intent.received": {

@@ -67,6 +67,31 @@ describe("presets per account", () => {
     expect(midnight.events).toMatchObject([{ type: "day.started", tradingDay: "2026-06-11", baselines: [{ accountId: otherId }] }]);
   });
 
+  it("never forgives a day's losses when the new rules reset at another time", () => {
+    // Opened at 23:00 UTC on 9 June, after Chicago's 17:00 reset (22:00 UTC): its day starts there.
+    // Under a 2% soft daily loss it loses 2,300 at 15:00 UTC on 10 June and pauses.
+    const chicago = { dailyReset: { time: "17:00", timeZone: "America/Chicago" }, accountRules: { dailyLossPct: 2, dailyLossOf: "initial_balance" as const } };
+    const opening = Date.parse("2026-06-09T23:00:00Z");
+    const { state } = run(
+      given({ ...opened, at: opening }),
+      activate(chicago, accountId, opening + 1),
+      { type: "RecordFills", at: opening + 2, fills: [fill("BUY", 1, 1.1)] },
+      tick(1.077, Date.parse("2026-06-10T15:00:00Z")),
+    );
+    expect(state.accounts.get(accountId)!.day.resetAt).toBe(Date.parse("2026-06-09T22:00:00Z"));
+    expect(state.accounts.get(accountId)!.reducing).toMatchObject({ cause: "daily_loss_limit", untilReset: true });
+    // At 15:10 UTC the desk moves it to a preset resetting at 00:00 UTC: that day began at 00:00 UTC, before the loss.
+    const moved = run(state, activate({ accountRules: { dailyLossPct: 2, dailyLossOf: "initial_balance" } }, accountId, Date.parse("2026-06-10T15:10:00Z")));
+    const after = run(moved.state, { type: "AdvanceClock", at: Date.parse("2026-06-10T15:11:00Z") });
+    expect(after.events.filter((event) => event.type === "day.started")).toEqual([]);
+    expect(after.account.reducing).toMatchObject({ cause: "daily_loss_limit" });
+    expect(after.account.baselineUsd).toBe(100_000);
+    expect(after.account.day).toEqual({ tradingDay: "2026-06-10", resetAt: Date.parse("2026-06-10T00:00:00Z") });
+    // The next reset under the new rule starts the next day.
+    const tomorrow = run(after.state, { type: "AdvanceClock", at: Date.parse("2026-06-11T00:00:01Z") });
+    expect(tomorrow.events).toMatchObject([{ type: "day.started", tradingDay: "2026-06-11" }]);
+  });
+
   it("takes the daily allowance off the baseline as a share of the initial balance when the preset says so", () => {
     const { state, account } = run(given(opened), activate({ accountRules: { dailyLossPct: 5, dailyLossOf: "initial_balance" } }));
     const up = { ...account, baselineUsd: 104_000 };
