@@ -2,8 +2,7 @@
 
 import { useQueryClient } from "@tanstack/react-query";
 import type { AccountView } from "@/server/realtime-protocol";
-import type { AccountsPage } from "./api";
-import { api, queryKeys } from "./api";
+import { api, replaceAccount } from "./api";
 import { ReasonDialog } from "./ReasonDialog";
 
 export type BreakerAction = { account: AccountView; breaker: string; action: "trip" | "reset" };
@@ -23,10 +22,8 @@ export function BreakerDialog({ request, onClose }: { request: BreakerAction; on
       tone={action === "trip" ? "danger" : "primary"}
       onClose={onClose}
       onConfirm={async (reason) => {
-        const { account: updated } = await api.breaker(account.accountId, breaker, action, reason);
-        queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) =>
-          page ? { ...page, accounts: page.accounts.map((a) => (a.accountId === updated.accountId ? updated : a)) } : page,
-        );
+        const { seq, account: updated } = await api.breaker(account.accountId, breaker, action, reason);
+        replaceAccount(queryClient, updated, seq);
       }}
     >
       {action === "trip"

@@ -1,3 +1,4 @@
+import type { QueryClient } from "@tanstack/react-query";
 import type { AccountView, DecisionRecord, FirmView } from "@/server/realtime-protocol";
 
 /** The browser's view of the HTTP API. Problems come back as `ApiError` with the server's detail. */
@@ -64,3 +65,11 @@ export const api = {
       { method: "POST", body: JSON.stringify({ reason }) },
     ),
 };
+
+/** Puts an account as a mutation answered it into the live accounts cache (the stream will agree). */
+export function replaceAccount(queryClient: QueryClient, updated: AccountView, seq: number): void {
+  // The stream may have brought a newer view already: an answer never takes the page back in time.
+  queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) =>
+    page && seq > page.seq ? { ...page, accounts: page.accounts.map((a) => (a.accountId === updated.accountId ? updated : a)) } : page,
+  );
+}

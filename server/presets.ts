@@ -72,7 +72,7 @@ export class PresetStore {
       const versions = await this.versions(preset.id);
       const fromFile = versions.filter((version) => version.origin === "file").at(-1);
       if (fromFile && isDeepStrictEqual(fromFile.preset, preset)) continue;
-      await this.insert(preset, "file", versions.length === 0 ? "shipped preset" : "shipped preset changed", "system");
+      await this.insert(preset, "file", versions.length === 0 ? "shipped preset" : "shipped preset changed", "system", false);
       recorded.push(preset.id);
     }
     return recorded;
@@ -81,9 +81,8 @@ export class PresetStore {
   async list(): Promise<PresetSummary[]> {
     const rows = await this.db.prisma.presetVersion.findMany({ orderBy: [{ presetId: "asc" }, { version: "asc" }] });
     const byId = new Map<string, PresetVersion[]>();
-    for (const row of rows) {
-      const version = toVersion(row);
-      (byId.get(row.presetId) ?? byId.set(row.presetId, []).get(row.presetId)!).push(version);
+    for (const version of readable(rows)) {
+      (byId.get(version.presetId) ?? byId.set(version.presetId, []).get(version.presetId)!).push(version);
     }
     return [...byId.values()].map((versions) => {
       const { preset, version } = versions.at(-1)!;
@@ -104,7 +103,7 @@ export class PresetStore {
   /** Every version of a preset, oldest first; empty for an unknown id. */
   async versions(presetId: string): Promise<PresetVersion[]> {
     const rows = await this.db.prisma.presetVersion.findMany({ where: { presetId }, orderBy: { version: "asc" } });
-    return rows.map(toVersion);
+    return readable(rows);
   }
 
   /** One version (the latest when `version` is omitted), or null. */
@@ -129,7 +128,7 @@ export class PresetStore {
   /** A new preset (version 1); 409 when the id is taken. */
   async create(preset: Preset, by: string, note: string): Promise<PresetVersion> {
     if ((await this.get(preset.id)) !== null) throw new AppError("conflict", `preset ${preset.id} exists: add a version to it instead`);
-    return this.insert(preset, "api", note, by);
+    return this.insert(preset, "api", note, by, true);
   }
 
   /** The next version of an existing preset; 409 when it would equal the latest. */
@@ -140,11 +139,11 @@ export class PresetStore {
     const latest = await this.get(presetId);
     if (!latest) throw new AppError("not_found", `no preset ${presetId}`);
     if (isDeepStrictEqual(latest.preset, preset)) throw new AppError("conflict", `this is version ${latest.version} of ${presetId} unchanged`);
-    return this.insert(preset, "api", note, by);
+    return this.insert(preset, "api", note, by, false);
   }
 
   /** Inserts the next version number in one statement; two writers racing for it retry once. */
-  private async insert(preset: Preset, origin: PresetOrigin, note: string, by: string, attempt = 0): Promise<PresetVersion> {
+  private async insert(preset: Preset, origin: PresetOrigin, note: string, by: string, create: boolean, attempt = 0): Promise<PresetVersion> {
     try {
       const rows = await this.db.prisma.$queryRawUnsafe<Row[]>(
         `INSERT INTO "preset_versions" ("preset_id", "version", "body", "origin", "note", "created_by")
@@ -158,10 +157,30 @@ export class PresetStore {
       );
       return toVersion(rows[0]!);
     } catch (error) {
-      if (attempt === 0 && /unique|duplicate key|preset_versions_pkey/i.test(String(error))) return this.insert(preset, origin, note, by, 1);
+      if (/unique|duplicate key|preset_versions_pkey/i.test(String(error))) {
+        // A new preset raced by another: the id is taken. A new version raced: the next number, once.
+        if (create) throw new AppError("conflict", `preset ${preset.id} exists: add a version to it instead`);
+        if (attempt === 0) return this.insert(preset, origin, note, by, false, 1);
+      }
       throw error;
     }
   }
+}
+
+/**
+ * The stored versions that still validate. One that no longer does (a schema change since it
+ * was written) is left out with a warning rather than making every preset unreadable; asked
+ * for by number, it is an error of its own.
+ */
+function readable(rows: Row[]): PresetVersion[] {
+  return rows.flatMap((row) => {
+    try {
+      return [toVersion(row)];
+    } catch (error) {
+      console.warn((error as Error).message);
+      return [];
+    }
+  });
 }
 
 function toVersion(row: Row): PresetVersion {

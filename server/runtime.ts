@@ -17,7 +17,7 @@ import type { AccountView } from "./engine/views";
 import type { Preset } from "./engine/preset";
 import { nextDeadline } from "./engine/breakers";
 import type { DryRunResult } from "./engine/dry-run";
-import { dryRun } from "./engine/dry-run";
+import { dryRunOf } from "./engine/dry-run";
 import { accountView } from "./engine/views";
 import { AppError } from "./errors";
 import type { AppendEntry, Ledger, LedgerRecord } from "./ledger";
@@ -40,6 +40,12 @@ export type Committed = {
 export type FirmView = { halted: boolean; halt: FirmHalt | null };
 
 export type Snapshot = { seq: number; firm: FirmView; accounts: AccountView[]; decisions: DecisionRecord[] };
+
+/** Ledger events a dry-run may fold beyond its snapshot; and how many are folded between two yields to the event loop. */
+const MAX_REPLAY_WINDOW = 1_000_000;
+const YIELD_EVERY = 2_000;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
 function checkSize(preset: Preset, initialBalanceUsd: number, path: string): void {
@@ -203,15 +209,22 @@ export class Runtime {
     checkSize(candidate.preset, account.spec.initialBalanceUsd, "preset");
     const toSeq = this.seq;
     const fromSeq = await this.ledger.firstOfLast(accountId, "intent.received", decisions);
-    if (fromSeq === null) return { fromSeq: null, toSeq, decisions: 0, changed: [], allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0 };
+    if (fromSeq === null) return { fromSeq: null, toSeq, decisions: 0, changed: [], allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0, unreviewed: 0 };
+    if (toSeq - fromSeq > MAX_REPLAY_WINDOW) {
+      const message = `the last ${decisions} decisions span ${toSeq - fromSeq} ledger events, more than ${MAX_REPLAY_WINDOW}: ask for fewer`;
+      throw new AppError("validation_failed", `decisions: ${message}`, [{ path: "decisions", message }]);
+    }
     const base = await this.stateAt(fromSeq - 1);
-    const records: LedgerRecord[] = [];
+    const { presetId, version, rules } = candidate;
+    const run = dryRunOf(base, accountId, { presetId, version, rules }, fromSeq);
+    let folded = 0;
     for await (const record of this.ledger.readAll(5000, fromSeq - 1)) {
       if (record.seq > toSeq) break;
-      records.push(record);
+      run.feed(record);
+      // Decisions keep flowing meanwhile: the fold gives the event loop back now and then.
+      if (++folded % YIELD_EVERY === 0) await yieldToLoop();
     }
-    const { presetId, version, rules } = candidate;
-    return { fromSeq, toSeq, ...dryRun(base, records, accountId, { presetId, version, rules }, fromSeq) };
+    return { fromSeq, toSeq, ...run.result() };
   }
 
   /**
@@ -240,9 +253,11 @@ export class Runtime {
   private async stateAt(seq: number): Promise<EngineState> {
     const snapshot = this.snapshots ? await this.snapshots.store.latest(seq) : null;
     let state = snapshot?.state ?? initialState();
+    let folded = 0;
     for await (const record of this.ledger.readAll(5000, snapshot?.seq ?? 0)) {
       if (record.seq > seq) break;
       state = evolve(state, record.event);
+      if (++folded % YIELD_EVERY === 0) await yieldToLoop();
     }
     return state;
   }

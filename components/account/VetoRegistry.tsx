@@ -6,7 +6,8 @@ import type { AccountView } from "@/server/realtime-protocol";
 import { clock, when } from "../format";
 import { ReasonDialog } from "../ReasonDialog";
 import { StaleNote, useSession } from "../session";
-import { accountApi, replaceAccount } from "./api";
+import { replaceAccount } from "../api";
+import { accountApi } from "./api";
 import { useNow } from "./useNow";
 
 /** A symbol lock or an account-wide side lock, as one row of the registry. */
@@ -119,11 +120,11 @@ export function VetoRegistry({ account }: { account: AccountView }) {
           tone="primary"
           onClose={() => setUnlocking(null)}
           onConfirm={async (reason) => {
-            const { account: updated } =
+            const { seq, account: updated } =
               unlocking.kind === "symbol"
                 ? await accountApi.unlockSymbol(account.accountId, unlocking.target, reason)
                 : await accountApi.unlockSide(account.accountId, unlocking.target as "BUY" | "SELL", reason);
-            replaceAccount(queryClient, updated);
+            replaceAccount(queryClient, updated, seq);
           }}
         >
           {unlocking.kind === "symbol"

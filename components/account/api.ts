@@ -1,6 +1,4 @@
-import type { QueryClient } from "@tanstack/react-query";
 import type { AccountView, DecisionRecord, LedgerRecord } from "@/server/realtime-protocol";
-import type { AccountsPage } from "../api";
 import { queryKeys, request } from "../api";
 
 /** One point of an account's equity history, with the baseline and floors that held then (epoch ms). */
@@ -58,9 +56,3 @@ export const accountApi = {
     }),
 };
 
-/** Puts an account as a mutation answered it into the live accounts cache (the stream will agree). */
-export function replaceAccount(queryClient: QueryClient, updated: AccountView): void {
-  queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) =>
-    page ? { ...page, accounts: page.accounts.map((a) => (a.accountId === updated.accountId ? updated : a)) } : page,
-  );
-}

@@ -27,7 +27,9 @@ const SEVERITY: Record<AccountView["tradingState"], number> = { LOCKED_OUT: 0, H
 
 /** Every account at a glance, closest to a limit first, with a firm-wide halt. */
 export function FirmOverview() {
-  const { canOperate } = useSession();
+  const { canOperate, me } = useSession();
+  // A firm-wide halt is for operators who see the whole firm (the server refuses scoped ones).
+  const canHaltFirm = canOperate && me.user.accounts === null;
   const accounts = useQuery({ queryKey: queryKeys.accounts, queryFn: api.accounts });
   const decisions = useQuery({ queryKey: queryKeys.decisions, queryFn: api.decisions });
   const firm = useQuery({ queryKey: queryKeys.firm, queryFn: api.firm });
@@ -79,7 +81,7 @@ export function FirmOverview() {
                 ))}
               </select>
             </label>
-            {canOperate &&
+            {canHaltFirm &&
               (halt ? (
                 <button className="primary" onClick={() => setDialog("resume")}>
                   Resume all
@@ -126,8 +128,7 @@ export function FirmOverview() {
                   <th scope="row">
                     <Link href={`/accounts/${encodeURIComponent(account.accountId)}`}>{account.name}</Link>
                     <div className="muted small">
-                      {account.accountId} · {account.presetId}
-                      {account.preset ? ` v${account.preset.version}` : ""}
+                      {account.accountId} · {account.preset ? `${account.preset.presetId} v${account.preset.version}` : "firm defaults"}
                     </div>
                   </th>
                   <td>
@@ -166,7 +167,8 @@ export function FirmOverview() {
           onClose={() => setDialog(null)}
           onConfirm={async (reason) => {
             const page = dialog === "halt" ? await api.haltFirm(reason) : await api.resumeFirm(reason);
-            queryClient.setQueryData<FirmPage>(queryKeys.firm, page);
+            // Unless the stream brought a newer firm view already.
+            queryClient.setQueryData<FirmPage>(queryKeys.firm, (current) => (current && current.seq >= page.seq ? current : page));
           }}
         >
           {dialog === "halt"

@@ -178,12 +178,16 @@ function splitLine(line: string): string[] {
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
-/** Epoch ms of a cell of the time column, or null. */
+/**
+ * Epoch ms of a cell of the time column, or null. All digits: 8 are a compact date (YYYYMMDD),
+ * 9 or 10 epoch seconds, 11 to 13 epoch milliseconds; any other count is refused rather than
+ * read as a time in 1970.
+ */
 export function parseTime(cell: string): number | null {
-  if (/^\d{1,16}$/.test(cell)) {
-    const value = Number(cell);
-    return cell.length >= 11 ? value : value * 1_000;
-  }
+  if (/^\d{8}$/.test(cell)) return parseTime(`${cell.slice(0, 4)}-${cell.slice(4, 6)}-${cell.slice(6, 8)}`);
+  if (/^\d{9,10}$/.test(cell)) return Number(cell) * 1_000;
+  if (/^\d{11,13}$/.test(cell)) return Number(cell);
+  if (/^\d+$/.test(cell)) return null;
   const date = DATE.exec(cell);
   if (date) {
     const [, y, m, d] = date.map(Number) as [number, number, number, number];

@@ -38,6 +38,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 function text(report: VerifyReport): string {
   const lines = [`preset ${report.presetId}: ${report.accounts.length} account(s)`];
+  if (report.skipped.length > 0) {
+    lines.push(`skipped (they run other presets; name one with --account to judge it anyway): ${report.skipped.map((s) => `${s.accountId} (${s.presetId})`).join(", ")}`);
+  }
   for (const account of report.accounts) lines.push("", ...accountText(account));
   return lines.join("\n");
 }

@@ -45,12 +45,19 @@ export type AccountReport = {
   readonly passed: boolean;
 };
 
-export type VerifyReport = { readonly presetId: string; readonly accounts: readonly AccountReport[] };
+export type VerifyReport = {
+  readonly presetId: string;
+  readonly accounts: readonly AccountReport[];
+  /** Accounts of the stream that run another preset (left out unless named), with the preset they run. */
+  readonly skipped: readonly { readonly accountId: string; readonly presetId: string }[];
+};
 
 type Position = { quantity: number; avgPrice: number };
 
 type Books = {
   accountId: string;
+  /** The preset the account runs: the one it opened under, or the last one activated for it. */
+  presetId: string;
   initial: number;
   balance: number;
   positions: Map<string, Position>;
@@ -68,6 +75,10 @@ type Books = {
 
 const EPSILON = 1e-9;
 
+/**
+ * `only`: the one account to judge (whatever it runs); otherwise every account that runs the
+ * preset (opened under it, or its last activation), the others listed as skipped.
+ */
 export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string): VerifyReport {
   let firm: EngineConfig = EngineConfigSchema.parse({});
   let rules: Rules = resolveRules(rulesOf(firm), preset.rules);
@@ -141,6 +152,7 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
       if (only !== undefined && accountId !== only) continue;
       books.set(accountId, {
         accountId,
+        presetId: event.account.presetId,
         initial: initialBalanceUsd,
         balance: initialBalanceUsd,
         positions: new Map(),
@@ -154,6 +166,11 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
         tradedDays: new Set(),
         dayProfit: new Map(),
       });
+      continue;
+    }
+    if (event.type === "preset.activated") {
+      const account = books.get(event.accountId);
+      if (account) account.presetId = event.presetId;
       continue;
     }
     // Every account's day moves with time, whichever event carries it.
@@ -186,9 +203,12 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
     }
   }
 
+  // Without an account named, the preset judges the accounts that run it, not the whole firm.
+  const judged = [...books.values()].filter((account) => only !== undefined || account.presetId === preset.id);
   return {
     presetId: preset.id,
-    accounts: [...books.values()].map((account) => report(account, preset, equityOf(account))),
+    accounts: judged.map((account) => report(account, preset, equityOf(account))),
+    skipped: [...books.values()].filter((account) => !judged.includes(account)).map(({ accountId, presetId }) => ({ accountId, presetId })),
   };
 }
 

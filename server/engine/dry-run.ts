@@ -1,5 +1,5 @@
 import type { RulesPatch } from "./config";
-import { decide } from "./decide";
+import { decide, needsReview, previewIntent } from "./decide";
 import type { EngineEvent } from "./events";
 import type { AccountId, PresetId } from "./ids";
 import type { Intent } from "./intent";
@@ -28,6 +28,11 @@ export type DryRunResult = {
   readonly resized: number;
   /** Denied both ways, by another guard or reason. */
   readonly otherReason: number;
+  /**
+   * Decisions the candidate would send to the reviewer when the recording has no verdict for
+   * them: decided without guard 18 (replay never calls out), and counted here.
+   */
+  readonly unreviewed: number;
 };
 
 /**
@@ -45,11 +50,23 @@ export function dryRun(
   candidate: { presetId: PresetId; version: number; rules: RulesPatch },
   fromSeq: number,
 ): DryRunResult {
+  const run = dryRunOf(base, accountId, candidate, fromSeq);
+  for (const record of records) run.feed(record);
+  return run.result();
+}
+
+/** The same, one record at a time (the shell folds a long window in slices, yielding between). */
+export function dryRunOf(
+  base: EngineState,
+  accountId: AccountId,
+  candidate: { presetId: PresetId; version: number; rules: RulesPatch },
+  fromSeq: number,
+): { feed(record: ReplayRecord): void; result(): DryRunResult } {
   let state = base;
   let switched = false;
   let decisions = 0;
   const changed: ChangedDecision[] = [];
-  const counts = { allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0 };
+  const counts = { allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0, unreviewed: 0 };
   type Pending = { seq: number; at: number; intent: Intent; before: EngineState; review?: ReviewOutcome };
   let pending: Pending | null = null;
 
@@ -59,19 +76,19 @@ export function dryRun(
     switched = true;
   };
 
-  for (const { seq, event } of records) {
+  const feed = ({ seq, event }: ReplayRecord) => {
     if (!switched && seq >= fromSeq) switchTo(event.at);
     // The account keeps the candidate rules through the window, whatever was activated meanwhile.
-    if (switched && event.type === "preset.activated" && event.accountId === accountId) continue;
+    if (switched && event.type === "preset.activated" && event.accountId === accountId) return;
     if (switched && event.type === "intent.received" && event.intent.accountId === accountId) {
       pending = { seq, at: event.at, intent: event.intent, before: state };
     } else if (pending && event.type === "reviewer.verdict" && event.intentId === pending.intent.intentId) {
       pending.review = event.outcome;
     } else if (pending && event.type === "intent.decided" && event.decision.intentId === pending.intent.intentId && event.decision.accountId === accountId) {
       decisions++;
-      const result = decide({ type: "SubmitIntent", at: pending.at, intent: pending.intent, ...(pending.review ? { review: pending.review } : {}) }, pending.before);
-      const decided = result.ok ? result.events.find((e) => e.type === "intent.decided") : undefined;
-      const again = decided?.type === "intent.decided" ? decided.decision : null;
+      // No verdict recorded: the reviewer is left out rather than counted as failed.
+      const again = pending.review ? decidedAgain(pending.before, pending.at, pending.intent, pending.review) : previewIntent(pending.intent, pending.before, pending.at);
+      if (!pending.review && again?.outcome === "allowed" && needsReview(pending.intent, pending.before)) counts.unreviewed++;
       const recorded = event.decision;
       if (!again || canonicalJson(again) !== canonicalJson(recorded)) {
         changed.push({ seq: pending.seq, at: pending.at, intent: pending.intent, recorded, candidate: again });
@@ -84,6 +101,12 @@ export function dryRun(
       pending = null;
     }
     state = evolve(state, event);
-  }
-  return { decisions, changed, ...counts };
+  };
+  return { feed, result: () => ({ decisions, changed, ...counts }) };
+}
+
+function decidedAgain(before: EngineState, at: number, intent: Intent, review: ReviewOutcome): Decision | null {
+  const result = decide({ type: "SubmitIntent", at, intent, review }, before);
+  const decided = result.ok ? result.events.find((e) => e.type === "intent.decided") : undefined;
+  return decided?.type === "intent.decided" ? decided.decision : null;
 }

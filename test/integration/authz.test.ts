@@ -436,7 +436,7 @@ const samples: Record<EndpointId, Sample[]> = {
   ],
 
   listPresets: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.presets.map((preset: Json) => preset.id)).toContain("ftmo-2step-100k") }],
-  createPreset: [{ prepare: (_, n) => ({ body: { preset: presetFixture(`authz-new-${n}`), note: "authz: a new preset" } }), status: 201, check: (answer) => expect(answer.json.version).toBe(1) }],
+  createPreset: [{ prepare: (_, n) => ({ body: { preset: presetFixture(`authz-new-${n}`), note: "authz: a new preset" } }), account: "all", status: 201, check: (answer) => expect(answer.json.version).toBe(1) }],
   validatePreset: [
     {
       prepare: () => ({ body: { ...presetFixture("authz-invalid"), rules: { accountRules: { maxLossPct: -1 } } } }),
@@ -451,6 +451,7 @@ const samples: Record<EndpointId, Sample[]> = {
         await h.ensure("POST", "/api/v1/presets", { preset: presetFixture("authz-versions"), note: "authz: versions" });
         return { params: { presetId: "authz-versions" }, body: { preset: { ...presetFixture("authz-versions"), description: `version made by call ${n}` }, note: "authz: a new version" } };
       },
+      account: "all",
       status: 201,
       check: (answer) => expect(answer.json.version).toBeGreaterThan(1),
     },

@@ -45,6 +45,10 @@ describe("backtest CSV", () => {
     expect(parseTime("1709303460000")).toBe(1_709_303_460_000);
     expect(parseTime("2024-02-30")).toBeNull();
     expect(parseTime("03/01/2024")).toBeNull();
+    // A compact date is a date, not epoch seconds in 1970; other short digit runs are refused.
+    expect(parseTime("20000927")).toBe(Date.parse("2000-09-27T20:00:00Z"));
+    expect(parseTime("20000231")).toBeNull();
+    expect(parseTime("1234567")).toBeNull();
   });
 
   it("names the line and column of a bad cell", () => {

@@ -207,6 +207,14 @@ describe("trading days across daylight-saving changes", () => {
   });
 });
 
+describe("which accounts a preset judges", () => {
+  it("judges the accounts that run the preset and lists the others as skipped, unless one is named", () => {
+    const records = stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [{ at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1)) }]);
+    expect(verify(records, preset("topstep-100k"))).toMatchObject({ accounts: [], skipped: [{ accountId: account, presetId: "ftmo-2step-100k" }] });
+    expect(verify(records, preset("topstep-100k"), account)).toMatchObject({ accounts: [{ accountId: account }], skipped: [] });
+  });
+});
+
 describe("preset of the verifier's own", () => {
   it("checks the stream against the preset given, not the one the engine used", () => {
     const records = stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
