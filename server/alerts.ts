@@ -229,6 +229,7 @@ function contentOf(event: EngineEvent): Content | null {
     case "intent.received":
     case "intent.decided":
     case "reviewer.verdict":
+    case "advisory.memo":
     case "order.queued":
     case "order.superseded":
     case "order.sent":

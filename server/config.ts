@@ -40,6 +40,10 @@ const EnvSchema = z.object({
   TELEGRAM_BOT_TOKEN: z.string().min(1).optional(),
   TELEGRAM_CHAT_ID: z.string().min(1).optional(),
   TELEGRAM_API_BASE_URL: z.url({ protocol: /^https?$/ }).default("https://api.telegram.org"),
+  /** Guard 18: an OpenAI-compatible chat-completions endpoint as the reviewer (else the rule reviewer). */
+  RISKGATE_REVIEWER_URL: z.url({ protocol: /^https?$/ }).optional(),
+  RISKGATE_REVIEWER_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  RISKGATE_REVIEWER_API_KEY: z.string().min(1).optional(),
 }).refine((env) => (env.TELEGRAM_BOT_TOKEN === undefined) === (env.TELEGRAM_CHAT_ID === undefined), {
   message: "set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID together",
   path: ["TELEGRAM_CHAT_ID"],
@@ -56,6 +60,8 @@ export type Config = {
   admin: { password: string | null; token: string | null };
   snapshotEvery: number;
   redisUrl: string | null;
+  /** The LLM reviewer's endpoint; null: the rule reviewer decides guard 18. */
+  reviewer: { url: string; model: string; apiKey: string | null } | null;
   alerts: {
     webhookUrl: string | null;
     telegram: { botToken: string; chatId: string; apiBaseUrl: string } | null;
@@ -85,6 +91,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     admin: { password: values.RISKGATE_ADMIN_PASSWORD ?? null, token: values.RISKGATE_ADMIN_TOKEN ?? null },
     snapshotEvery: values.RISKGATE_SNAPSHOT_EVERY,
     redisUrl: values.REDIS_URL ?? null,
+    reviewer: values.RISKGATE_REVIEWER_URL
+      ? { url: values.RISKGATE_REVIEWER_URL, model: values.RISKGATE_REVIEWER_MODEL, apiKey: values.RISKGATE_REVIEWER_API_KEY ?? null }
+      : null,
     alerts: {
       webhookUrl: values.RISKGATE_ALERT_WEBHOOK_URL ?? null,
       telegram:

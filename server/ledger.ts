@@ -126,6 +126,21 @@ export class Ledger {
     return rows.map(toRecord);
   }
 
+  /** The deal memo recorded for an intent after `afterSeq` (its decision), if any. */
+  async memoAfter(accountId: string, intentId: string, afterSeq: number): Promise<LedgerRecord | null> {
+    const rows = await storage("read", () =>
+      this.db.prisma.$queryRawUnsafe<Row[]>(
+        `SELECT "seq", "stream_id" AS "streamId", "type", "payload", "recorded_at" AS "recordedAt" FROM "ledger_events"
+         WHERE "stream_id" = $1 AND "type" = 'advisory.memo' AND "seq" > $2 AND "payload"->>'intentId' = $3 ORDER BY "seq" LIMIT 1`,
+        accountId,
+        BigInt(afterSeq),
+        intentId,
+      ),
+    );
+    // Raw rows carry the time as the driver gives it (a Date or a string).
+    return rows[0] ? toRecord({ ...rows[0], recordedAt: new Date(rows[0].recordedAt) }) : null;
+  }
+
   /** The seq of the last committed event; 0 for an empty ledger. */
   async lastSeq(): Promise<number> {
     const rows = await storage("read", () => this.db.prisma.$queryRawUnsafe<{ seq: bigint | null }[]>(`SELECT max("seq") AS "seq" FROM "ledger_events"`));

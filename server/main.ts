@@ -20,6 +20,13 @@ import { IdempotencyStore } from "./http/idempotency";
 import { SnapshotStore } from "./snapshots";
 import { serveFast } from "./http/fast-path";
 import { BacktestJobs } from "./backtest/jobs";
+import { chaosPool } from "./advisory/chaos-pool";
+import { createLlmReviewer } from "./advisory/llm-reviewer";
+import { createRuleReviewer } from "./advisory/rule-reviewer";
+import type { ReviewRequest } from "./reviewer";
+
+/** How long a deal memo worked out after a decision may take. */
+const MEMO_TIMEOUT_MS = 30_000;
 
 const projectRoot = path.join(import.meta.dirname, "..");
 const DEMO_TOKEN_NAME = "demo strategies";
@@ -44,10 +51,27 @@ async function main(): Promise<void> {
 
   const metrics = new Metrics();
   const startedLoading = performance.now();
+  // Guard 18 and the deal memo: the rule reviewer (chaos, stress, hedges on a worker pool), or an
+  // LLM reviewer given the same memo when RISKGATE_REVIEWER_URL is set.
+  const ruleReviewer = createRuleReviewer({
+    config: (request) => request.account.rules.guards.reviewer.advisory,
+    marketOf: (request) => request.market ?? null,
+  });
+  const reviewer = config.reviewer
+    ? createLlmReviewer({
+        baseUrl: config.reviewer.url,
+        model: config.reviewer.model,
+        ...(config.reviewer.apiKey ? { apiKey: config.reviewer.apiKey } : {}),
+        memoOf: async (request, signal) => (await ruleReviewer.assess(request, signal)).memo,
+      })
+    : ruleReviewer;
+  const advisor = { memo: async (request: ReviewRequest) => (await ruleReviewer.assess(request, AbortSignal.timeout(MEMO_TIMEOUT_MS))).memo };
   const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, {
     metrics,
     snapshots: { store: new SnapshotStore(db), every: config.snapshotEvery },
     presets,
+    reviewer,
+    advisor,
   });
   const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;
   console.log(`state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${Math.round(performance.now() - startedLoading)} ms (${db.kind})`);
@@ -117,6 +141,7 @@ async function main(): Promise<void> {
     stopClock();
     stopAlerts();
     await backtests.close();
+    await chaosPool().close();
     await alerts.close();
     await realtime.close();
     server.closeAllConnections();

@@ -22,7 +22,10 @@ import { accountView } from "./engine/views";
 import { AppError } from "./errors";
 import type { AppendEntry, Ledger, LedgerRecord } from "./ledger";
 import type { RuntimeMetrics } from "./metrics";
-import type { Reviewer } from "./reviewer";
+import type { ReviewRequest, Reviewer } from "./reviewer";
+import type { Memo } from "./advisory/memo";
+import { reviewMarketOf } from "./advisory/history";
+import { reducesExposure } from "./engine/intent";
 import { obtainReview } from "./reviewer";
 
 export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
@@ -57,7 +60,11 @@ function checkSize(preset: Preset, initialBalanceUsd: number, path: string): voi
 /** Where the runtime finds a preset's rules (the preset store; 422 for an unknown one). */
 export type PresetResolver = { resolve(presetId: string, version?: number): Promise<PresetRules & { preset: Preset }> };
 
-export type IntentResult = { seq: number; decision: Decision; replayed: boolean };
+/** The deal memo of an intent, from the advisory analytics (the rule reviewer's, in the server). */
+export type Advisor = { memo(request: ReviewRequest): Promise<Memo> };
+
+/** The committed decision; `memo`: the deal memo the reviewer judged, when there was a review. */
+export type IntentResult = { seq: number; decision: Decision; replayed: boolean; memo?: Memo };
 
 const RECENT_DECISIONS = 500;
 
@@ -100,6 +107,7 @@ export class Runtime {
     private readonly metrics: RuntimeMetrics | null,
     private readonly snapshots: { store: SnapshotStore; every: number } | null,
     private readonly presets: PresetResolver | null,
+    private readonly advisor: Advisor | null,
   ) {}
 
   /**
@@ -117,9 +125,11 @@ export class Runtime {
       snapshots?: { store: SnapshotStore; every: number } | null;
       /** Accounts open under the preset they name (else under the firm's default rules). */
       presets?: PresetResolver | null;
+      /** Works out deal memos for accounts that ask for them after the decision. */
+      advisor?: Advisor | null;
     } = {},
   ): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null);
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null, options.advisor ?? null);
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
       runtime.restore(snapshot);
@@ -232,12 +242,12 @@ export class Runtime {
    * it: the figures each judged and their limits, the guards off and those not reached. Null
    * when there is no decision at `seq`. `reproduced` says the engine took the same decision.
    */
-  async explainDecision(seq: number): Promise<{ record: DecisionRecord; steps: GuardStep[]; reproduced: boolean } | null> {
+  async explainDecision(seq: number): Promise<{ record: DecisionRecord; steps: GuardStep[]; reproduced: boolean; memo: Record<string, unknown> | null } | null> {
     const [decided] = await this.ledger.readAfter(seq - 1, 1);
     if (!decided || decided.seq !== seq || decided.event.type !== "intent.decided") return null;
     const { accountId, intentId } = decided.event.decision;
     // The intent (and the reviewer's verdict, when there was one) come just before the decision in the account's stream.
-    const before = await this.ledger.streamBefore(accountId, seq, 3);
+    const before = await this.ledger.streamBefore(accountId, seq, 4);
     const received = before.find((record) => record.event.type === "intent.received" && record.event.intent.intentId === intentId);
     if (!received || received.event.type !== "intent.received") return null;
     const verdict = before.find((record) => record.seq > received.seq && record.event.type === "reviewer.verdict" && record.event.intentId === intentId);
@@ -246,7 +256,11 @@ export class Runtime {
     const explained = explainIntent(received.event.intent, state, received.event.at, review);
     if (!explained) return null;
     const record: DecisionRecord = { seq, at: decided.event.at, intent: received.event.intent, decision: decided.event.decision };
-    return { record, steps: explained.steps, reproduced: canonicalJson(explained.decision) === canonicalJson(decided.event.decision) };
+    // The deal memo: recorded before the verdict (a review), or after the decision (memo only).
+    const memoBefore = before.find((r) => r.seq > received.seq && r.event.type === "advisory.memo" && r.event.intentId === intentId);
+    const memoEvent = memoBefore ?? (await this.ledger.memoAfter(accountId, intentId, seq));
+    const memo = memoEvent?.event.type === "advisory.memo" ? memoEvent.event.memo : null;
+    return { record, steps: explained.steps, reproduced: canonicalJson(explained.decision) === canonicalJson(decided.event.decision), memo };
   }
 
   /** The engine state folded through ledger seq `seq`: from the newest snapshot at or before it, else from the start. */
@@ -296,19 +310,19 @@ export class Runtime {
       // Guard 18: when the chain would allow, the reviewer is asked first; its outcome goes
       // into the command and onto the ledger.
       const preview = needsReview(intent, batch.state) ? previewIntent(intent, batch.state, at) : null;
+      let memo: Memo | undefined;
       const review =
         preview?.outcome === "allowed"
-          ? await obtainReview(
-              this.reviewer,
-              { intent, decision: preview, account: accountView(batch.state.accounts.get(intent.accountId)!, batch.state) },
-              configOf(batch.state, batch.state.accounts.get(intent.accountId)!).guards.reviewer.timeoutMs,
-            )
+          ? await obtainReview(this.reviewer, this.reviewRequest(intent, preview, batch.state), configOf(batch.state, batch.state.accounts.get(intent.accountId)!).guards.reviewer.timeoutMs, (verdict) => {
+              memo = verdict.memo;
+            })
           : undefined;
-      const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(by ? { by } : {}), ...(review ? { review } : {}) }, key);
+      const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(by ? { by } : {}), ...(review ? { review } : {}), ...(memo ? { memo } : {}) }, key);
       return (records) => {
         const decided = records.slice(mine.from, mine.to).find((record) => record.event.type === "intent.decided");
         if (!decided || decided.event.type !== "intent.decided") throw new Error("intent produced no decision");
-        return { seq: decided.seq, decision: decided.event.decision, replayed: false };
+        this.memoAfter(intent, decided.event.decision);
+        return { seq: decided.seq, decision: decided.event.decision, replayed: false, ...(memo ? { memo } : {}) };
       };
     }, key);
     const decided = first.then((outcome) => ("replayOf" in outcome ? this.replayIntent(outcome.replayOf, intent) : outcome));
@@ -318,6 +332,30 @@ export class Runtime {
     } finally {
       this.inflightIntents.delete(key);
     }
+  }
+
+  /** What the reviewer (and the memo) are given: the intent, the chain's decision, the account and the symbol's market history. */
+  private reviewRequest(intent: Intent, decision: Decision, state: EngineState): ReviewRequest {
+    const account = state.accounts.get(intent.accountId)!;
+    const benchmark = configOf(state, account).guards.benchmarkCorrelation.benchmark;
+    return { intent, decision, account: accountView(account, state), market: reviewMarketOf(state, intent.symbol, benchmark) };
+  }
+
+  /**
+   * With the reviewer off and `reviewer.memo: "after_decision"`, an allowed entry's deal memo is
+   * worked out after its decision was answered and recorded as an event of its own (the
+   * decision never waits for it). A failure is logged; the decision stands either way.
+   */
+  private memoAfter(intent: Intent, decision: Decision): void {
+    const account = this.state.accounts.get(intent.accountId);
+    if (!this.advisor || !account || decision.outcome !== "allowed" || reducesExposure(intent)) return;
+    const { reviewer } = configOf(this.state, account).guards;
+    if (reviewer.enabled || reviewer.memo !== "after_decision") return;
+    const request = this.reviewRequest(intent, decision, this.state);
+    void this.advisor
+      .memo(request)
+      .then((memo) => this.execute({ type: "RecordMemo", accountId: intent.accountId, intentId: intent.intentId, memo }, () => undefined))
+      .catch((error: unknown) => console.warn(`deal memo for ${intent.intentId} not recorded: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   tripBreaker(order: BreakerOrder): Promise<AccountView> {

@@ -7,6 +7,7 @@ import { api, queryKeys } from "../api";
 import { clock, money, when } from "../format";
 import { Outcome, orderOf, why } from "../DecisionFeed";
 import { StaleNote } from "../session";
+import type { Memo } from "@/server/advisory/memo";
 import type { Explanation } from "./api";
 import { accountApi, accountKeys } from "./api";
 
@@ -269,6 +270,7 @@ function GuardSteps({ record }: { record: DecisionRecord }) {
               Taken again, the engine decides differently from the record: the ledger and the engine disagree.
             </p>
           )}
+          {explanation.data.memo ? <MemoView memo={explanation.data.memo} /> : <p className="muted small">No deal memo: this intent was not reviewed and its preset asks for none.</p>}
           <table className="feed compact guard-steps" data-testid="guard-steps">
             <caption className="sr-only">Each guard in chain order, with the figures it judged and their limits</caption>
             <thead>
@@ -311,5 +313,86 @@ function GuardSteps({ record }: { record: DecisionRecord }) {
         </>
       )}
     </>
+  );
+}
+
+const pct1 = (value: number) => `${value.toFixed(1)}%`;
+
+/** The deal memo: chaos paths (ruin rate and losses per path type), the four crises, the hedges. */
+function MemoView({ memo }: { memo: Memo }) {
+  return (
+    <section data-testid="deal-memo" aria-label="Deal memo">
+      <h3>Deal memo</h3>
+      <p className="small muted">
+        {memo.position ? `${memo.position.side} ${memo.position.quantity} ${memo.symbol} at ${memo.position.price}` : memo.symbol} · {memo.history.returns} returns · seed {memo.seed}
+      </p>
+      {memo.chaos.status === "ran" ? (
+        <table className="feed compact">
+          <caption>Chaos engine: {memo.chaos.report.paths.toLocaleString()} paths a type</caption>
+          <thead>
+            <tr>
+              <th scope="col">Paths</th>
+              <th scope="col" className="num">
+                Ruin rate
+              </th>
+              <th scope="col" className="num">
+                Loss p95
+              </th>
+              <th scope="col" className="num">
+                Loss p99
+              </th>
+              <th scope="col" className="num">
+                Worst
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {Object.entries(memo.chaos.report.byPathType).map(([type, report]) => (
+              <tr key={type}>
+                <th scope="row">{type.replace("_", " ")}</th>
+                <td className="num">{pct1(report.ruinRatePct)}</td>
+                <td className="num">{money(report.peakLossUsd.p95)}</td>
+                <td className="num">{money(report.peakLossUsd.p99)}</td>
+                <td className="num">{money(report.peakLossUsd.worst)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="small muted">Chaos engine not run: {memo.chaos.reason}</p>
+      )}
+      {memo.stress.status === "ran" ? (
+        <table className="feed compact">
+          <caption>Stress: the four crises through beta {memo.stress.report.beta.toFixed(2)}</caption>
+          <tbody>
+            {memo.stress.report.results.map((result) => (
+              <tr key={result.crisis}>
+                <th scope="row">{result.crisis.replaceAll("_", " ")}</th>
+                <td className="num">{money(result.worstPnlUsd)}</td>
+                <td>{result.survives ? <span className="up">survives</span> : <span className="down">breaches a floor</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="small muted">Stress test not run: {memo.stress.reason}</p>
+      )}
+      {memo.hedging.status === "priced" ? (
+        <table className="feed compact">
+          <caption>Hedges ({memo.hedging.tenorDays} days, volatility {pct1(memo.hedging.volatility.volPerYear * 100)} from {memo.hedging.volatility.source})</caption>
+          <tbody>
+            {memo.hedging.hedges.map((hedge) => (
+              <tr key={hedge.structure}>
+                <th scope="row">{hedge.structure.replaceAll("_", " ")}</th>
+                <td className="num">{money(hedge.premiumUsd)}</td>
+                <td className="num">{pct1(hedge.costPctOfPosition)} of the position</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="small muted">Hedges not priced: {memo.hedging.reason}</p>
+      )}
+    </section>
   );
 }

@@ -1,3 +1,4 @@
+import type { Memo } from "@/server/advisory/memo";
 import type { AccountView, DecisionRecord, LedgerRecord } from "@/server/realtime-protocol";
 import { queryKeys, request } from "../api";
 
@@ -14,6 +15,8 @@ const account = (accountId: string) => `/api/v1/accounts/${encodeURIComponent(ac
 /** A recorded decision taken again with every guard's part (GET /api/v1/decisions/{seq}/explain). */
 export type Explanation = DecisionRecord & {
   reproduced: boolean;
+  /** The deal memo (server/advisory/memo.ts), when the intent was reviewed or asked for one. */
+  memo: Memo | null;
   steps: {
     guard: string;
     status: "off" | "passed" | "denied" | "capped" | "noted" | "not_reached";

@@ -68,6 +68,8 @@ export function summaryOf(event: Event): string {
       return "reduce-only ended";
     case "account.reopened":
       return "account reopened";
+    case "advisory.memo":
+      return `deal memo for ${event.intentId}`;
     case "reviewer.verdict":
       return event.outcome.status === "verdict"
         ? `reviewer ${event.outcome.reviewer} on ${event.intentId}: ${event.outcome.veto ? "veto" : "pass"}`

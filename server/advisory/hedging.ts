@@ -79,16 +79,9 @@ export const HedgeReport = z.discriminatedUnion("status", [
 ]);
 export type HedgeReport = z.infer<typeof HedgeReport>;
 
-export const HedgeParams = z.strictObject({
-  /** Calendar days to expiry. */
-  tenorDays: z.number().positive().max(3_650).default(30),
-  ratePerYear: z.number().min(-0.2).max(1).default(0.04),
-  /** How far out of the money the protective strike is (put below, call above), % of spot. */
-  protectionOtmPct: z.number().min(0).max(90).default(5),
-  /** Width of the spread between the bought and the sold strike, % of spot. */
-  spreadWidthPct: z.number().positive().max(90).default(10),
-});
-export type HedgeParams = z.infer<typeof HedgeParams>;
+import { HedgeParams } from "../engine/advisory-config";
+
+export { HedgeParams };
 
 /**
  * Annualized volatility for a tenor of `tenorPeriods` periods: the GARCH forecast, or the sample

@@ -110,7 +110,8 @@ export function createLlmReviewer(options: LlmReviewerOptions): Reviewer {
       } catch {
         throw new Error("LLM reviewer: the endpoint's response is not JSON");
       }
-      return parseLlmVerdict(body);
+      const verdict = parseLlmVerdict(body);
+      return memo ? { ...verdict, memo } : verdict;
     },
   };
 }

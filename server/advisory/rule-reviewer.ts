@@ -93,7 +93,8 @@ export function createRuleReviewer(options: RuleReviewerOptions): RuleReviewer {
       return { memo, verdict };
     },
     async review(request, signal) {
-      return (await reviewer.assess(request, signal)).verdict;
+      const { memo, verdict } = await reviewer.assess(request, signal);
+      return { ...verdict, memo };
     },
   };
   return reviewer;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isTimeZone } from "./calendar";
+import { AdvisoryConfig } from "./advisory-config";
 import { SymbolId } from "./ids";
 
 /**
@@ -165,6 +166,14 @@ export const GuardsConfig = z.strictObject({
       /** When the reviewer fails (timeout, malformed answer, none configured): deny, or allow with a flag. */
       onFailure: z.enum(["deny", "allow"]).default("deny"),
       timeoutMs: z.number().int().positive().max(60_000).default(2_000),
+      /**
+       * With the reviewer off, whether an allowed entry still gets its deal memo (chaos, stress,
+       * hedges), computed after the decision and recorded as an event of its own (the decision
+       * does not wait for it). With the reviewer on, every reviewed intent gets one before.
+       */
+      memo: z.enum(["off", "after_decision"]).default("off"),
+      /** The rule reviewer's limits and the analytics' settings. */
+      advisory: AdvisoryConfig.prefault({}),
     })
     .prefault({}),
 });

@@ -100,7 +100,10 @@ export type Command =
       readonly by?: Actor;
       /** The reviewer's outcome (guard 18), when the configuration asks for one and the shell obtained it. */
       readonly review?: ReviewOutcome;
+      /** The deal memo the reviewer judged, recorded before its verdict. */
+      readonly memo?: Readonly<Record<string, unknown>>;
     }
+  | { readonly type: "RecordMemo"; readonly at: number; readonly accountId: AccountId; readonly intentId: Intent["intentId"]; readonly memo: Readonly<Record<string, unknown>> }
   | { readonly type: "RecordOrders"; readonly at: number; readonly events: readonly OrderEvent[] }
   | { readonly type: "EnterReducing"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
   | { readonly type: "EndReducing"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
@@ -451,7 +454,13 @@ export function decide(command: Command, state: EngineState): Decided {
       const verdict: EngineEvent[] = consulted
         ? [{ type: "reviewer.verdict", at, accountId: intent.accountId, intentId: intent.intentId, outcome: review ?? missingReview }]
         : [];
-      return ok(received, ...verdict, { type: "intent.decided", at, decision });
+      const memo: EngineEvent[] = command.memo ? [{ type: "advisory.memo", at, accountId: intent.accountId, intentId: intent.intentId, memo: { ...command.memo } }] : [];
+      return ok(received, ...memo, ...verdict, { type: "intent.decided", at, decision });
+    }
+    case "RecordMemo": {
+      const { at, accountId, intentId, memo } = command;
+      if (!state.accounts.has(accountId)) return reject({ code: "unknown_account", accountId });
+      return ok({ type: "advisory.memo", at, accountId, intentId, memo: { ...memo } });
     }
     case "RecordOrders": {
       // The queue's and the venue's account of an order; each must follow from the one before.

@@ -97,6 +97,12 @@ export const EngineEvent = z.discriminatedUnion("type", [
   /** `by`: who sent it through the API (absent for the engine's own and older events). */
   z.strictObject({ type: z.literal("intent.received"), at, intent: Intent, by: Actor.optional() }),
   z.strictObject({ type: z.literal("intent.decided"), at, decision: Decision }),
+  /**
+   * The deal memo of an intent (chaos, stress, hedges; server/advisory/memo.ts checks its shape
+   * before it is recorded). Advisory: the engine folds nothing from it, and replay reuses the
+   * reviewer's recorded verdict, never the memo.
+   */
+  z.strictObject({ type: z.literal("advisory.memo"), at, accountId: AccountId, intentId: IntentId, memo: z.record(z.string(), z.unknown()) }),
   z.strictObject({
     type: z.literal("breaker.tripped"),
     at,
@@ -284,6 +290,7 @@ export function streamOf(event: EngineEvent): string {
     case "side.locked":
     case "side.unlocked":
     case "reviewer.verdict":
+    case "advisory.memo":
     case "order.queued":
     case "order.superseded":
     case "order.sent":

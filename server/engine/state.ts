@@ -523,6 +523,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         return { ...account, sideLocks };
       });
     case "reviewer.verdict":
+    case "advisory.memo":
       return state;
     case "flatten.ordered":
       return state;

@@ -440,7 +440,7 @@ describe("the engine configuration file", () => {
     }
   });
 
-  it("with the reviewer on and none configured, denies entries, records why, and takes reduce-only orders", async () => {
+  it("with the reviewer on and no market history, the rule reviewer vetoes (fail closed), records why, and reduce-only orders pass", async () => {
     const server = await startServer({
       RISKGATE_DATA_DIR: tempDir("riskgate-reviewer-"),
       RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { reviewer: { enabled: true, onFailure: "deny" } } }),
@@ -448,12 +448,14 @@ describe("the engine configuration file", () => {
     try {
       await api(server.url, "POST", "/api/v1/market", EURUSD_TICK);
       const reviewed = await api(server.url, "POST", "/api/v1/intents", intent("rv-1"));
-      expect(reviewed.body!.decision).toMatchObject({ outcome: "denied", guard: "reviewer", reason: "review_unavailable", observed: "no reviewer is configured" });
+      expect(reviewed.body!.decision).toMatchObject({ outcome: "denied", guard: "reviewer", reason: "reviewer_veto", observed: expect.stringContaining("missing history") });
       const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=100`);
       const types = ledger.body!.events.map((r: { event: { type: string } }) => r.event.type);
-      expect(types.slice(-3)).toEqual(["intent.received", "reviewer.verdict", "intent.decided"]);
-      // A retry answers from the ledger, past the verdict.
-      expect((await api(server.url, "POST", "/api/v1/intents", intent("rv-1"))).body).toEqual(reviewed.body);
+      expect(types.slice(-4)).toEqual(["intent.received", "advisory.memo", "reviewer.verdict", "intent.decided"]);
+      // A retry answers the decision from the ledger, past the verdict (without asking the reviewer again).
+      const retried = await api(server.url, "POST", "/api/v1/intents", intent("rv-1"));
+      expect(retried.body!.decision).toEqual(reviewed.body!.decision);
+      expect(retried.body!.seq).toBe(reviewed.body!.seq);
 
       const reduce = await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/reduce-only`, { reason: "news at 14:30" });
       expect(reduce.body!.account).toMatchObject({ tradingState: "REDUCING", reducing: { cause: "manual", untilReset: false, reason: "news at 14:30" } });

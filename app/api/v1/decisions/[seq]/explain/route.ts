@@ -16,5 +16,5 @@ export const GET = handle(endpoints.explainDecision, async ({ params, query, ser
   if (!explained || !visible(accountId!) || (query.accountId !== undefined && query.accountId !== accountId)) {
     throw new AppError("not_found", `no decision at seq ${params.seq}${query.accountId ? ` for ${query.accountId}` : ""}`);
   }
-  return json({ ...explained.record, steps: explained.steps, reproduced: explained.reproduced });
+  return json({ ...explained.record, steps: explained.steps, reproduced: explained.reproduced, memo: explained.memo });
 });
