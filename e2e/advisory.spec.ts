@@ -24,7 +24,7 @@ test("a vetoed entry shows the reviewer's reasons, and its details the deal memo
   expect((await api.post("/api/v1/market", { data: { bars } })).status()).toBe(200);
   expect((await api.post("/api/v1/market", { data: { ticks: [{ symbol: "GBPUSD", price }] } })).status()).toBe(200);
 
-  const answer = await api.post("/api/v1/intents", { data: sampleIntent("e2e-reviewed-1", { accountId: ACCOUNT, symbol: "GBPUSD", quantity: 40, referencePrice: price }) });
+  const answer = await api.post("/api/v1/intents", { data: sampleIntent("e2e-reviewed-1", { accountId: ACCOUNT, symbol: "GBPUSD", quantity: 30, referencePrice: price }) });
   const body = await answer.json();
   expect(body.decision).toMatchObject({ outcome: "denied", guard: "reviewer", reason: "reviewer_veto" });
   expect(body.memo.chaos.status).toBe("ran");
