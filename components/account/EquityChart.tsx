@@ -1,8 +1,9 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useRef, useState } from "react";
-import { Area, AreaChart, CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from "recharts";
+import { useMemo, useState } from "react";
+import { Area, AreaChart, CartesianGrid, LineChart, Tooltip, XAxis, YAxis } from "recharts";
+import { EquityLegend, compactUsd, equityLines, tooltipStyle, useWidth } from "../charts";
 import type { AccountView } from "@/server/realtime-protocol";
 import { clock, money, pct, when } from "../format";
 import { StaleNote, useSession } from "../session";
@@ -22,13 +23,6 @@ export const MAX_POINTS = 1_000;
 const REFRESH_MS = 5_000;
 const HEIGHT_PX = 240;
 const DRAWDOWN_HEIGHT_PX = 110;
-
-const SERIES = [
-  { key: "equityUsd", name: "Equity", color: "var(--accent)", width: 2, dash: undefined, type: "linear" },
-  { key: "baselineUsd", name: "Day's baseline", color: "var(--muted)", width: 1.5, dash: "4 3", type: "stepAfter" },
-  { key: "dailyLossFloorUsd", name: "Daily-loss floor", color: "var(--warn)", width: 1.5, dash: "6 3", type: "stepAfter" },
-  { key: "maxLossFloorUsd", name: "Max-loss floor", color: "var(--bad)", width: 1.5, dash: "2 2", type: "stepAfter" },
-] as const;
 
 type DrawdownFrom = "peak" | "baseline";
 type ChartPoint = EquityPoint & { drawdownPct: number };
@@ -54,20 +48,6 @@ function tickFormat(dataSpanMs: number): (ms: number) => string {
   return (ms) => new Date(ms).toLocaleDateString([], { month: "short", day: "numeric" });
 }
 
-/** Width of an element in CSS pixels, kept up to date as it resizes. */
-function useWidth<T extends HTMLElement>() {
-  const ref = useRef<T>(null);
-  const [widthPx, setWidthPx] = useState(0);
-  useEffect(() => {
-    const element = ref.current;
-    if (!element) return;
-    const observer = new ResizeObserver(([entry]) => setWidthPx(Math.floor(entry!.contentRect.width)));
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-  return [ref, widthPx] as const;
-}
-
 /** Equity against the day's baseline and both floors, with the drawdown beneath, over a chosen range. */
 export function EquityChart({ account }: { account: AccountView }) {
   const { stream } = useSession();
@@ -89,7 +69,6 @@ export function EquityChart({ account }: { account: AccountView }) {
   const first = data[0];
   const last = data[data.length - 1];
   const timeTick = tickFormat(first && last ? last.at - first.at : 0);
-  const compactUsd = (usd: number) => `${(usd / 1_000).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`;
   const syncId = `equity-${account.accountId}`;
 
   return (
@@ -106,16 +85,7 @@ export function EquityChart({ account }: { account: AccountView }) {
           ))}
         </div>
       </header>
-      <ul className="legend" aria-label="Series">
-        {SERIES.map((series) => (
-          <li key={series.key}>
-            <svg width="18" height="8" aria-hidden="true">
-              <line x1="0" y1="4" x2="18" y2="4" stroke={series.color} strokeWidth={series.width} strokeDasharray={series.dash} />
-            </svg>
-            {series.name}
-          </li>
-        ))}
-      </ul>
+      <EquityLegend />
       <div
         ref={frame}
         className="chart-frame"
@@ -141,32 +111,18 @@ export function EquityChart({ account }: { account: AccountView }) {
               <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
               <YAxis domain={["auto", "auto"]} tickFormatter={compactUsd} stroke="var(--muted)" width={64} />
               <Tooltip
-                contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }}
+                contentStyle={tooltipStyle}
                 labelFormatter={(at) => when(Number(at))}
                 formatter={(value) => money(Number(value))}
               />
-              {SERIES.map((series) => (
-                <Line
-                  key={series.key}
-                  dataKey={series.key}
-                  name={series.name}
-                  type={series.type}
-                  stroke={series.color}
-                  strokeWidth={series.width}
-                  strokeDasharray={series.dash}
-                  dot={false}
-                  activeDot={series.key === "equityUsd" ? { r: 3 } : false}
-                  isAnimationActive={false}
-                  className={`series-${series.key}`}
-                />
-              ))}
+              {equityLines()}
             </LineChart>
             <AreaChart width={widthPx} height={DRAWDOWN_HEIGHT_PX} data={data} syncId={syncId} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
               <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
               <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
               <YAxis domain={["dataMin", 0]} tickFormatter={(value: number) => pct(value, 1)} stroke="var(--muted)" width={64} />
               <Tooltip
-                contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }}
+                contentStyle={tooltipStyle}
                 labelFormatter={(at) => when(Number(at))}
                 formatter={(value) => pct(Number(value))}
               />

@@ -1,36 +1,14 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
-import { CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from "recharts";
+import { CartesianGrid, LineChart, Tooltip, XAxis, YAxis } from "recharts";
+import { EquityLegend, compactUsd, equityLines, tooltipStyle, useWidth } from "../charts";
 import { money } from "../format";
 import type { BacktestDetail } from "./api";
 import { utc } from "./api";
 
 const HEIGHT_PX = 260;
 
-const SERIES = [
-  { key: "equityUsd", name: "Equity", color: "var(--accent)", width: 2, dash: undefined, type: "linear" },
-  { key: "baselineUsd", name: "Day's baseline", color: "var(--muted)", width: 1.5, dash: "4 3", type: "stepAfter" },
-  { key: "dailyLossFloorUsd", name: "Daily-loss floor", color: "var(--warn)", width: 1.5, dash: "6 3", type: "stepAfter" },
-  { key: "maxLossFloorUsd", name: "Max-loss floor", color: "var(--bad)", width: 1.5, dash: "2 2", type: "stepAfter" },
-] as const;
-
-/** Width of an element in CSS pixels, kept up to date as it resizes. */
-function useWidth<T extends HTMLElement>() {
-  const ref = useRef<T>(null);
-  const [widthPx, setWidthPx] = useState(0);
-  useEffect(() => {
-    const element = ref.current;
-    if (!element) return;
-    const observer = new ResizeObserver(([entry]) => setWidthPx(Math.floor(entry!.contentRect.width)));
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-  return [ref, widthPx] as const;
-}
-
 const dateTick = (ms: number) => new Date(ms).toLocaleDateString("en-US", { month: "short", year: "2-digit", timeZone: "UTC" });
-const compactUsd = (usd: number) => `${(usd / 1_000).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`;
 
 /**
  * The run's equity at each bar's close against the day's baseline and both loss floors (the
@@ -50,16 +28,7 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
           {data.length.toLocaleString("en-US")} of {run.equityRows.toLocaleString("en-US")} bars{data.length < run.equityRows ? " (LTTB)" : ""}
         </span>
       </header>
-      <ul className="legend" aria-label="Series">
-        {SERIES.map((series) => (
-          <li key={series.key}>
-            <svg width="18" height="8" aria-hidden="true">
-              <line x1="0" y1="4" x2="18" y2="4" stroke={series.color} strokeWidth={series.width} strokeDasharray={series.dash} />
-            </svg>
-            {series.name}
-          </li>
-        ))}
-      </ul>
+      <EquityLegend />
       <div
         ref={frame}
         className="chart-frame"
@@ -82,25 +51,11 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
             <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={dateTick} stroke="var(--muted)" minTickGap={40} />
             <YAxis domain={["auto", "auto"]} tickFormatter={compactUsd} stroke="var(--muted)" width={64} />
             <Tooltip
-              contentStyle={{ background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" }}
+              contentStyle={tooltipStyle}
               labelFormatter={(at) => `${utc(Number(at))} UTC`}
               formatter={(value) => money(Number(value))}
             />
-            {SERIES.map((series) => (
-              <Line
-                key={series.key}
-                dataKey={series.key}
-                name={series.name}
-                type={series.type}
-                stroke={series.color}
-                strokeWidth={series.width}
-                strokeDasharray={series.dash}
-                dot={false}
-                activeDot={series.key === "equityUsd" ? { r: 3 } : false}
-                isAnimationActive={false}
-                className={`series-${series.key}`}
-              />
-            ))}
+            {equityLines()}
           </LineChart>
         )}
       </div>
