@@ -93,6 +93,33 @@ function Figures({ run }: { run: BacktestDetail }) {
   );
 }
 
+/** Denials counted by one key (a reason, a guard). */
+function DenialCounts({ caption, label, rows, rowTestId }: { caption: string; label: string; rows: [string, number][]; rowTestId?: string }) {
+  return (
+    <table>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{label}</th>
+          <th scope="col" className="num">
+            Denied
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([key, count]) => (
+          <tr key={key} data-testid={rowTestId}>
+            <th scope="row" className="mono">
+              {key}
+            </th>
+            <td className="num">{count.toLocaleString("en-US")}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function Denials({ run }: { run: BacktestDetail }) {
   const report = run.report!;
   const reasons = Object.entries(report.deniedByReason);
@@ -104,48 +131,8 @@ function Denials({ run }: { run: BacktestDetail }) {
         <p className="muted small">No intent was denied ({report.intents.submitted.toLocaleString("en-US")} submitted).</p>
       ) : (
         <>
-          <table>
-            <caption>By reason ({report.intents.denied.toLocaleString("en-US")} of {report.intents.submitted.toLocaleString("en-US")} intents)</caption>
-            <thead>
-              <tr>
-                <th scope="col">Reason</th>
-                <th scope="col" className="num">
-                  Denied
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {reasons.map(([reason, count]) => (
-                <tr key={reason} data-testid="denial-row">
-                  <th scope="row" className="mono">
-                    {reason}
-                  </th>
-                  <td className="num">{count.toLocaleString("en-US")}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <table>
-            <caption>By guard</caption>
-            <thead>
-              <tr>
-                <th scope="col">Guard</th>
-                <th scope="col" className="num">
-                  Denied
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {guards.map(([guard, count]) => (
-                <tr key={guard}>
-                  <th scope="row" className="mono">
-                    {guard}
-                  </th>
-                  <td className="num">{count.toLocaleString("en-US")}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DenialCounts caption={`By reason (${report.intents.denied.toLocaleString("en-US")} of ${report.intents.submitted.toLocaleString("en-US")} intents)`} label="Reason" rows={reasons} rowTestId="denial-row" />
+          <DenialCounts caption="By guard" label="Guard" rows={guards} />
         </>
       )}
       {report.riskEvents.length > 0 && (
