@@ -2,7 +2,7 @@ import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
   // The custom server (server/main.ts) owns the process; these stay plain Node modules.
-  serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "@prisma/client", "@prisma/adapter-pg", "pg", "socket.io"],
+  serverExternalPackages: ["@prisma/client", "@prisma/adapter-pg", "pg", "socket.io"],
   poweredByHeader: false,
   // The whole project (server, tests, benchmarks) is type-checked by `npm run typecheck`, which
   // `npm test` runs as a step of its own; the build does not repeat it.

@@ -53,7 +53,7 @@ export type Config = {
   dev: boolean;
   port: number;
   host: string;
-  database: { kind: "postgresql"; url: string } | { kind: "pglite"; dataDir: string };
+  database: { kind: "postgresql"; url: string } | { kind: "embedded"; dataDir: string };
   demo: "live" | "accounts" | "off";
   demoSeed: number;
   engine: EngineConfig;
@@ -84,7 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: values.HOST,
     database: values.DATABASE_URL
       ? { kind: "postgresql", url: values.DATABASE_URL }
-      : { kind: "pglite", dataDir: path.resolve(values.RISKGATE_DATA_DIR, "pglite") },
+      : { kind: "embedded", dataDir: path.resolve(values.RISKGATE_DATA_DIR) },
     demo: values.RISKGATE_DEMO,
     demoSeed: values.RISKGATE_DEMO_SEED,
     engine: loadEngineConfig(values.RISKGATE_ENGINE_CONFIG),

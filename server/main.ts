@@ -7,7 +7,8 @@ import { migrate } from "./db/migrate";
 import { demoAccounts, demoOptions, httpIntentClient, startSimulation } from "./demo";
 import type { Simulation } from "./demo";
 import { WallClockScheduler } from "./sim/scheduler";
-import { Ledger } from "./ledger";
+import { Ledger, LedgerWriter } from "./ledger";
+import type { Database } from "./db/database";
 import { scheduleClock } from "./clock";
 import { attachRealtime } from "./realtime";
 import { AlertDispatcher, alertSinksFromConfig } from "./alerts";
@@ -31,9 +32,15 @@ const MEMO_TIMEOUT_MS = 30_000;
 const projectRoot = path.join(import.meta.dirname, "..");
 const DEMO_TOKEN_NAME = "demo strategies";
 
+/** Open until the process ends; closed (and the embedded PostgreSQL stopped) by a failed start too. */
+let openedDb: Database | null = null;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDatabase(config.database);
+  openedDb = db;
+  // One writer per database: a second server on it stops here, naming the one that decides.
+  const writer = await LedgerWriter.acquire(db);
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
 
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
       })
     : ruleReviewer;
   const advisor = { memo: async (request: ReviewRequest) => (await ruleReviewer.assess(request, AbortSignal.timeout(MEMO_TIMEOUT_MS))).memo };
-  const runtime = await Runtime.load(new Ledger(db), config.engine, Date.now, {
+  const runtime = await Runtime.load(new Ledger(db, writer), config.engine, Date.now, {
     metrics,
     snapshots: { store: new SnapshotStore(db), every: config.snapshotEvery },
     presets,
@@ -147,6 +154,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await app.close?.();
+    await writer.close();
     await db.close();
     process.exit(0);
   };
@@ -163,11 +171,12 @@ function decodablePath(url: string): boolean {
   }
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(error.message);
   } else {
     console.error("Riskgate failed to start:", error instanceof Error ? error.message : error);
   }
+  await openedDb?.close().catch(() => undefined);
   process.exit(1);
 });

@@ -94,6 +94,14 @@ export class Runtime {
   /** Commands waiting for the next batch, in arrival order. */
   private jobs: Job[] = [];
   private draining = false;
+  /** The state with every decided batch folded in, committed or not: the next batch is decided against it. */
+  private head: EngineState = this.state;
+  /** The last batch handed to the ledger; the next one appends only after it committed. */
+  private tail: Promise<LedgerRecord[]> = Promise.resolve([]);
+  /** Batches decided and not yet settled, oldest first. */
+  private readonly committing: Promise<void>[] = [];
+  /** Bumped by a failed commit: batches decided before it fail too. */
+  private epoch = 0;
   /** Intents being decided or committed, by idempotency key: a concurrent retry waits for the first. */
   private readonly inflightIntents = new Map<string, Promise<IntentResult>>();
   /** Intent keys committed recently, with the seq of their `intent.received` (bounded). */
@@ -456,7 +464,6 @@ export class Runtime {
     });
   }
 
-  /** A retry of an intent that is being decided right now: same body, same decision. */
   /** A retry of an intent that was being decided: same body, same decision. */
   private async retryOf(intent: Intent, key: string): Promise<IntentResult> {
     const seq = this.recentIntentKeys.get(key) ?? (await this.ledger.seqsOfKeys([key])).get(key);
@@ -492,16 +499,24 @@ export class Runtime {
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject, intentKey });
       if (this.draining) return;
-      // The batch starts on the next turn, so that requests arriving together share one commit
-      // (PGlite answers without yielding, so one request would otherwise run alone).
+      // The batch starts on the next turn, so that requests arriving together share one commit.
       this.draining = true;
       setImmediate(() => void this.drain());
     });
   }
 
+  /**
+   * Decides batch after batch. A decided batch is handed to the ledger and the loop goes on
+   * deciding the next one against the pending state (`head`) while it commits; at most
+   * `MAX_PIPELINE` batches are decided ahead of their commit.
+   */
   private async drain(): Promise<void> {
     try {
       while (this.jobs.length > 0) {
+        if (this.committing.length >= MAX_PIPELINE) {
+          await this.committing[0]!.catch(() => undefined);
+          continue;
+        }
         const jobs = this.jobs.splice(0, MAX_BATCH_JOBS);
         await this.runBatch(jobs);
       }
@@ -511,7 +526,8 @@ export class Runtime {
   }
 
   private async runBatch(jobs: Job[]): Promise<void> {
-    const batch = new Batch(this.state, this.metrics);
+    const epoch = this.epoch;
+    const batch = new Batch(this.head, this.metrics);
     const keys = jobs.flatMap((job) => (job.intentKey && !this.recentIntentKeys.has(job.intentKey) ? [job.intentKey] : []));
     if (keys.length > 0) {
       try {
@@ -529,16 +545,45 @@ export class Runtime {
         job.reject(error);
       }
     }
-    let records: LedgerRecord[] = [];
-    if (batch.entries.length > 0) {
-      const appending = performance.now();
+    // A commit failed while this batch was being decided on top of it: it fails as well.
+    if (epoch !== this.epoch) {
+      for (const { job } of prepared) job.reject(earlierCommitFailed());
+      return;
+    }
+    this.head = batch.state;
+    const previous = this.tail;
+    const committed = (async () => {
       try {
-        records = await this.ledger.append(batch.entries);
-      } catch (error) {
-        for (const { job } of prepared) job.reject(error);
-        return;
+        await previous;
+      } catch {
+        throw earlierCommitFailed();
       }
+      if (batch.entries.length === 0) return [];
+      const appending = performance.now();
+      const records = await this.ledger.append(batch.entries);
       this.metrics?.observeAppend((performance.now() - appending) / 1_000, records.length);
+      return records;
+    })();
+    this.tail = committed;
+    const settled = committed.then(
+      (records) => this.adopt(batch, records, prepared),
+      (error: unknown) => {
+        // Everything decided on top of this batch fails too; deciding starts again from the committed state.
+        if (this.epoch === epoch) {
+          this.epoch++;
+          this.head = this.state;
+          this.tail = Promise.resolve([]);
+        }
+        for (const { job } of prepared) job.reject(error);
+      },
+    );
+    this.committing.push(settled);
+    void settled.finally(() => this.committing.splice(this.committing.indexOf(settled), 1));
+  }
+
+  /** A batch committed: its state becomes the runtime's; then, and only then, answers and listeners. */
+  private adopt(batch: Batch, records: LedgerRecord[], prepared: { job: Job; finish: Finish<unknown> }[]): void {
+    if (records.length > 0) {
       const previousSeq = this.seq;
       this.state = batch.state;
       for (const record of records) {
@@ -573,6 +618,7 @@ export class Runtime {
 
   private apply(record: LedgerRecord): void {
     this.state = evolve(this.state, record.event);
+    this.head = this.state;
     this.seq = record.seq;
     this.remember(record.seq, record.event);
     this.recordEquity([record]);
@@ -581,6 +627,7 @@ export class Runtime {
   private restore(snapshot: StoredSnapshot): void {
     const extras = snapshot.extras as { recent?: DecisionRecord[]; pendingIntents?: Map<string, Intent>; equity?: unknown };
     this.state = snapshot.state;
+    this.head = this.state;
     this.seq = snapshot.seq;
     this.recent = extras.recent ?? [];
     this.pendingIntents = extras.pendingIntents ?? new Map();
@@ -670,6 +717,12 @@ type Job = {
 
 /** Jobs per batch: bounds one append's size and the wait of the batch's first job. */
 const MAX_BATCH_JOBS = 512;
+/** Batches decided ahead of their commit: one committing, one more decided meanwhile. */
+const MAX_PIPELINE = 2;
+
+function earlierCommitFailed(): AppError {
+  return new AppError("storage_unavailable", "the ledger is unavailable (an earlier commit failed); nothing was recorded");
+}
 const RECENT_INTENT_KEYS = 50_000;
 
 /**

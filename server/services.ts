@@ -13,7 +13,7 @@ import type { Runtime } from "./runtime";
  */
 export type Services = {
   readonly runtime: Runtime;
-  readonly databaseKind: "pglite" | "postgresql";
+  readonly databaseKind: "embedded" | "postgresql";
   readonly startedAt: number;
   readonly dashboards: () => number;
   readonly metrics: Metrics;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds Next once, runs every Vitest project (unit, integration on PGlite and
+// `npm test`: builds Next once, runs every Vitest project (unit, integration on the embedded and external
 // PostgreSQL) and the Playwright browser tests, then prints one line summed over all runners:
 // "N passed, N failed, N skipped". With CI=true a missing Chromium or PostgreSQL fails the run;
 // elsewhere the suite that needs it is skipped with a message saying how to install it.

@@ -24,7 +24,7 @@ import type { EngineEvent } from "../engine/events";
 import { IntentId, SymbolId } from "../engine/ids";
 import { Intent } from "../engine/intent";
 import { defaultInstruments } from "../instruments";
-import { Ledger } from "../ledger";
+import { Ledger, LedgerWriter } from "../ledger";
 import type { RuntimeMetrics } from "../metrics";
 import { Runtime } from "../runtime";
 import { cleanUp, cleanups, fixed, freshPostgresDatabase, quantile, runBenchmark } from "./support";
@@ -141,7 +141,7 @@ async function benchDatabase(db: Database): Promise<{ headline: number; intentsP
     }),
   );
   console.log(`${db.kind}: ${settings.join(", ")}`);
-  const ledger = new Ledger(db);
+  const ledger = new Ledger(db, await LedgerWriter.acquire(db));
   for (const batch of DIRECT_BATCHES) printRun(await direct(ledger, batch));
 
   const counter = new CommitCounter();
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   console.log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-bench-ledger-"));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const pglite = await openDatabase({ kind: "pglite", dataDir: path.join(dir, "pglite") });
+  const pglite = await openDatabase({ kind: "embedded", dataDir: path.join(dir, "data") });
   cleanups.push(() => pglite.close());
   await migrate(pglite);
   const onPglite = await benchDatabase(pglite);

@@ -4,6 +4,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { inject } from "vitest";
+import type { Database } from "../../server/db/database";
+import { openDatabase } from "../../server/db/database";
+import { stopEmbeddedPostgres } from "../../server/db/embedded-postgres";
 
 export const root = path.resolve(import.meta.dirname, "../..");
 
@@ -83,6 +87,12 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Stops the embedded PostgreSQL a killed server left running in `dataDir`, then removes the folder. */
+export async function removeDataDir(dataDir: string): Promise<void> {
+  await stopEmbeddedPostgres(dataDir);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
 export const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 
 export async function postgresReachable(): Promise<string | null> {
@@ -98,22 +108,40 @@ export async function postgresReachable(): Promise<string | null> {
   }
 }
 
-/** Creates a fresh database on the test PostgreSQL server; `drop` removes it. */
-export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `riskgate_test_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: postgresUrl });
+let databases = 0;
+
+/** Creates a fresh database on a PostgreSQL server (the external test server by default); `drop` removes it. */
+export async function freshPostgresDatabase(serverUrl = postgresUrl): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `riskgate_test_${process.pid}_${Date.now()}_${++databases}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
-  const url = new URL(postgresUrl);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: postgresUrl });
+      const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await client.end();
+    },
+  };
+}
+
+/**
+ * A fresh database in the embedded PostgreSQL the integration run started (global-setup.ts),
+ * opened in this process, for suites that run the runtime in-process. Closing it drops it.
+ */
+export async function openEmbeddedTestDatabase(): Promise<Database> {
+  const created = await freshPostgresDatabase(inject("embeddedPostgresUrl"));
+  const db = await openDatabase({ kind: "postgresql", url: created.url });
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      await created.drop();
     },
   };
 }
@@ -153,13 +181,13 @@ export function engineConfigFile(config: unknown): string {
 
 /** A database a suite runs against: the env that points the server at it, and its removal. */
 export type TestDatabase = { env: Record<string, string>; cleanup: () => Promise<void> };
-export type DatabaseUnderTest = { name: "PGlite" | "PostgreSQL"; skip: boolean; create: () => Promise<TestDatabase> };
+export type DatabaseUnderTest = { name: "embedded" | "PostgreSQL"; skip: boolean; create: () => Promise<TestDatabase> };
 
 const isCI = process.env.CI === "true" || process.env.CI === "1";
 
 /**
- * The two databases every server suite runs on: a temporary PGlite directory and a fresh
- * PostgreSQL database, each with `env` added. PostgreSQL is skipped (with a warning naming the
+ * The two databases every server suite runs on: the embedded PostgreSQL in a temporary data
+ * folder (the default) and a fresh database on the external PostgreSQL, each with `env` added. PostgreSQL is skipped (with a warning naming the
  * suite) when unreachable, except on CI, where `create` fails the suite instead.
  */
 export async function databasesUnderTest(suite: string, env: Record<string, string> = {}): Promise<DatabaseUnderTest[]> {
@@ -172,9 +200,12 @@ export async function databasesUnderTest(suite: string, env: Record<string, stri
   }
   return [
     {
-      name: "PGlite",
+      name: "embedded",
       skip: false,
-      create: async () => ({ env: { RISKGATE_DATA_DIR: tempDir("riskgate-it-"), ...env }, cleanup: async () => undefined }),
+      create: async () => {
+        const dataDir = tempDir("riskgate-it-");
+        return { env: { RISKGATE_DATA_DIR: dataDir, ...env }, cleanup: () => removeDataDir(dataDir) };
+      },
     },
     {
       name: "PostgreSQL",

@@ -65,7 +65,7 @@ for (const database of databases) {
     it("answers health with 200 and the database it uses", async () => {
       const health = await api(server.url, "GET", "/api/health");
       expect(health.status).toBe(200);
-      expect(health.body).toMatchObject({ status: "ok", database: database.name === "PGlite" ? "pglite" : "postgresql" });
+      expect(health.body).toMatchObject({ status: "ok", database: database.name === "embedded" ? "embedded" : "postgresql" });
     });
 
     it("serves the dashboard page and the Socket.IO endpoint on the same port", async () => {
@@ -537,13 +537,13 @@ describe("starting the server", () => {
     expect(result.output).toContain(`${name}: `);
   });
 
-  it("refuses to open a PGlite data directory another server is using", async () => {
+  it("refuses to open a data directory another server is using", async () => {
     const dataDir = tempDir("riskgate-lock-");
     const first = await startServer({ RISKGATE_DATA_DIR: dataDir });
     try {
       const second = await runToExit({ RISKGATE_DATA_DIR: dataDir, PORT: "0" });
       expect(second.code).toBe(1);
-      expect(second.output).toMatch(/in use by process \d+/);
+      expect(second.output).toMatch(/in use by the Riskgate server with process id \d+/);
       expect((await api(first.url, "GET", "/api/health")).status).toBe(200);
     } finally {
       await first.stop();

@@ -1,5 +1,4 @@
 import { loadConfig } from "@/server/config";
-import { openDatabase } from "@/server/db/database";
 import { migrate } from "@/server/db/migrate";
 import type { SimulationOptions } from "@/server/demo";
 import { SymbolId } from "@/server/engine/ids";
@@ -13,15 +12,15 @@ import { Random } from "@/server/sim/random";
 import { demoOptions, runtimeIntentClient, startSimulation } from "@/server/demo";
 import type { EngineConfig } from "@/server/engine/config";
 import type { LedgerRecord } from "@/server/ledger";
-import { Ledger } from "@/server/ledger";
+import { Ledger, LedgerWriter } from "@/server/ledger";
 import { Runtime } from "@/server/runtime";
 import { VirtualScheduler } from "@/server/sim/scheduler";
-import { tempDir } from "./harness";
+import { openEmbeddedTestDatabase } from "./harness";
 
 export const SIM_START = Date.parse("2026-03-02T09:00:00Z");
 
 /**
- * The live path in-process on a virtual clock: a real ledger (PGlite in a temporary directory),
+ * The live path in-process on a virtual clock: a real ledger (a fresh database in the embedded PostgreSQL),
  * the runtime, the demo's market, venue, pipeline and strategies. Returns the ledger.
  */
 export async function simulate(
@@ -29,11 +28,14 @@ export async function simulate(
   options: Partial<SimulationOptions> = {},
   engine: EngineConfig = loadConfig({}).engine,
 ): Promise<{ records: LedgerRecord[]; runtime: Runtime }> {
-  const db = await openDatabase({ kind: "pglite", dataDir: tempDir("riskgate-sim-") });
+  const db = await openEmbeddedTestDatabase();
+  let closeWriter = async () => undefined as void;
   try {
     await migrate(db);
     const scheduler = new VirtualScheduler(SIM_START);
-    const ledger = new Ledger(db);
+    const writer = await LedgerWriter.acquire(db);
+    closeWriter = () => writer.close();
+    const ledger = new Ledger(db, writer);
     const runtime = await Runtime.load(ledger, engine, () => scheduler.now());
     const simulation = await startSimulation(runtime, scheduler, runtimeIntentClient(runtime), { ...demoOptions, ...options });
     // The breakers' automatic resets and the daily reset, as the server's clock would run them.
@@ -48,16 +50,18 @@ export async function simulate(
     for await (const record of ledger.readAll()) records.push(record);
     return { records, runtime };
   } finally {
+    await closeWriter();
     await db.close();
   }
 }
 
 /** The execution path alone on a virtual clock: one simulated account trading EURUSD at a fixed quote. */
 export async function pipelineHarness(venueParams: Partial<SimulatedVenueParams>, pipelineOptions: Partial<PipelineOptions> = {}, engine: EngineConfig = loadConfig({}).engine) {
-  const db = await openDatabase({ kind: "pglite", dataDir: tempDir("riskgate-pipe-") });
+  const db = await openEmbeddedTestDatabase();
   await migrate(db);
   const scheduler = new VirtualScheduler(SIM_START);
-  const ledger = new Ledger(db);
+  const writer = await LedgerWriter.acquire(db);
+  const ledger = new Ledger(db, writer);
   const runtime = await Runtime.load(ledger, engine, () => scheduler.now());
   let quote = { bid: 1.0849, ask: 1.0851 };
   const venue = new SimulatedVenue(scheduler, new Random(7), () => quote, () => runtime.config, {
@@ -112,6 +116,7 @@ export async function pipelineHarness(venueParams: Partial<SimulatedVenueParams>
     },
     async close() {
       pipeline.stop();
+      await writer.close();
       await db.close();
     },
   };

@@ -1,9 +1,7 @@
-import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "@/server/db/database";
-import { openDatabase } from "@/server/db/database";
 import { migrate } from "@/server/db/migrate";
 import type { EngineEvent } from "@/server/engine/events";
 import { SNAPSHOT_FORMAT, encodeState } from "@/server/engine/snapshot";
@@ -11,7 +9,7 @@ import type { EngineState } from "@/server/engine/state";
 import { evolve } from "@/server/engine/state";
 import { SnapshotStore } from "@/server/snapshots";
 import { EURUSD, accountId, configured, given, long, opened, priced } from "../unit/given";
-import { tempDir } from "./harness";
+import { openEmbeddedTestDatabase } from "./harness";
 
 /** The state after `n` one-minute EURUSD bars on top of an open long (each n a different state). */
 function stateAfter(n: number): EngineState {
@@ -22,13 +20,13 @@ function stateAfter(n: number): EngineState {
   return bars.reduce(evolve, given(configured(), opened, long, priced));
 }
 
-describe("SnapshotStore on PGlite", () => {
+describe("SnapshotStore on the embedded PostgreSQL", () => {
   let db: Database;
   let warnings: string[];
   let store: SnapshotStore;
 
   beforeEach(async () => {
-    db = await openDatabase({ kind: "pglite", dataDir: path.join(tempDir("riskgate-snapshots-"), "pglite") });
+    db = await openEmbeddedTestDatabase();
     await migrate(db);
     warnings = [];
     store = new SnapshotStore(db, (message) => warnings.push(message));

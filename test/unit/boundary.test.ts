@@ -60,7 +60,7 @@ describe("configuration", () => {
   it("defaults to the embedded database on port 3000 with the demo on", () => {
     const config = loadConfig({});
     expect(config.port).toBe(3000);
-    expect(config.database.kind).toBe("pglite");
+    expect(config.database.kind).toBe("embedded");
     expect(config.demo).toBe("live");
   });
 

@@ -10,7 +10,7 @@ const engineDir = path.resolve(import.meta.dirname, "../../server/engine");
 
 const forbidden: [RegExp, string][] = [
   [/from\s+["'](node:)?(fs|net|http|https|child_process|worker_threads|os|dgram|dns|tls|crypto)(\/[^"']*)?["']/, "Node I/O"],
-  [/from\s+["'](@prisma\/[^"']*|pg|@electric-sql\/pglite|pglite-prisma-adapter)["']/, "the database"],
+  [/from\s+["'](@prisma\/[^"']*|pg)["']/, "the database"],
   [/from\s+["'](next|next\/[^"']*|react|react-dom)["']/, "the web framework"],
   [/from\s+["']socket\.io(-client)?["']/, "Socket.IO"],
   [/from\s+["']\.\.\//, "the shell (imports from outside server/engine)"],
