@@ -317,12 +317,18 @@ function runningPostmaster(clusterDir: string): number | null {
   return pid;
 }
 
-function alive(pid: number): boolean {
+/** Whether `pid` runs: a zombie (exited, not yet reaped: an orphan under an init that does not reap) does not. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+  } catch {
+    return true; // no /proc (macOS): kill(0) said it runs
   }
 }
 
@@ -332,7 +338,13 @@ function alive(pid: number): boolean {
  */
 async function stopLeftOver(clusterDir: string, log: (line: string) => void): Promise<void> {
   const pid = runningPostmaster(clusterDir);
-  if (pid === null) return;
+  if (pid === null) {
+    // A pid file whose postmaster is gone (killed, perhaps a zombie PostgreSQL would take for
+    // alive) is stale: the caller holds the data folder, so it is removed.
+    fs.rmSync(path.join(clusterDir, "postmaster.pid"), { force: true });
+    fs.rmSync(path.join(socketDirFor(clusterDir), `.s.PGSQL.${SOCKET_PORT}.lock`), { force: true });
+    return;
+  }
   log(`embedded PostgreSQL: stopping the server (pid ${pid}) left running by a previous start`);
   await stopPid(pid);
 }
