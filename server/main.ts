@@ -43,6 +43,10 @@ async function main(): Promise<void> {
   const writer = await LedgerWriter.acquire(db);
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
+  // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
+  const idempotency = new IdempotencyStore(db);
+  const released = await idempotency.releasePending();
+  if (released > 0) console.log(`released ${released} Idempotency-Key claim(s) left pending by the previous server`);
 
   const auth = new Auth(db);
   const seeded = await auth.seed(config.admin);
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
     dashboards: realtime.connectedClients,
     metrics,
     auth,
-    idempotency: new IdempotencyStore(db),
+    idempotency,
     equity: runtime.equity,
     presets,
     backtests,
