@@ -6,9 +6,10 @@ import { defineConfig, devices } from "@playwright/test";
 const isCI = process.env.CI === "true" || process.env.CI === "1";
 const port = Number(process.env.E2E_PORT ?? 3210);
 const baseURL = `http://127.0.0.1:${port}`;
-// A fresh embedded database for every run (the config is also loaded by workers, which
-// never start the server, so an unused directory there is harmless).
-const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-e2e-"));
+// A fresh embedded database for every run; the workers and the teardown (which stops its
+// PostgreSQL should the server not have) inherit the folder through the environment.
+process.env.E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-e2e-"));
+const dataDir = process.env.E2E_DATA_DIR;
 
 export default defineConfig({
   testDir: "e2e",
@@ -43,11 +44,14 @@ export default defineConfig({
       },
     },
   ],
+  globalTeardown: "./e2e/global-teardown.ts",
   webServer: {
     // The production server; `npm test` builds Next first (see test/run-all.mjs).
     command: "node --import tsx server/main.ts",
     url: `${baseURL}/api/health`,
     reuseExistingServer: false,
+    // SIGTERM: the server stops its embedded PostgreSQL after its last commit.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
     timeout: 120_000,
     stdout: "pipe",
     env: {
