@@ -543,7 +543,7 @@ describe("starting the server", () => {
     try {
       const second = await runToExit({ RISKGATE_DATA_DIR: dataDir, PORT: "0" });
       expect(second.code).toBe(1);
-      expect(second.output).toMatch(/in use by the Riskgate server with process id \d+/);
+      expect(second.output).toContain(`in use by the Riskgate server with process id ${first.child.pid}`);
       expect((await api(first.url, "GET", "/api/health")).status).toBe(200);
     } finally {
       await first.stop();

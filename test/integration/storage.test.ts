@@ -138,20 +138,6 @@ describe("one writer per database", () => {
       await database.drop();
     }
   });
-
-  it("refuses a second server on the same embedded data folder, naming the first", async () => {
-    const dataDir = tempDir("riskgate-writer-");
-    const first = await startServer({ RISKGATE_DATA_DIR: dataDir });
-    try {
-      const second = await runToExit({ RISKGATE_DATA_DIR: dataDir, PORT: "0" });
-      expect(second.code).toBe(1);
-      expect(second.output).toContain(`in use by the Riskgate server with process id ${first.child.pid}`);
-      expect((await api(first.url, "GET", "/api/health")).status).toBe(200);
-    } finally {
-      await first.stop();
-      await removeDataDir(dataDir);
-    }
-  });
 });
 
 describe("the embedded PostgreSQL's life", () => {
