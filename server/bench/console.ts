@@ -1,7 +1,7 @@
 // npm run bench:console — the console's speed in the system Chromium against the production
-// build (run `npm run build` first), the real server (PGlite in a temporary directory) and the
-// live demo feed (RISKGATE_DEMO=1), with 20 accounts: the demo's three and 17 more, each holding
-// a position in a demo symbol so every price moves its equity.
+// build (run `npm run build` first), the real server (the embedded PostgreSQL in a temporary
+// directory) and the live demo feed (RISKGATE_DEMO=1), with 20 accounts: the demo's three and 17
+// more, each holding a position in a demo symbol so every price moves its equity.
 // - First risk panel: a cold load of the overview (a new browser context: no HTTP cache, the
 //   session cookie only) until the first account row is visible, in ms since navigation start;
 //   several loads, median and worst printed. Target: within 1.5 s.

@@ -1,17 +1,21 @@
-// npm run bench:ledger — durable ledger appends per second, on PGlite (a temporary data
-// directory) and on PostgreSQL (a fresh database on postgresql://postgres@127.0.0.1:5432, or
-// BENCH_POSTGRES_URL; dropped afterwards; skipped when unreachable). Three ways in:
+// npm run bench:ledger — durable ledger appends per second, on the embedded PostgreSQL (the
+// default deployment: a PostgreSQL 18 started in a temporary data folder, fsync and
+// synchronous_commit on) and on an external PostgreSQL (a fresh database on
+// postgresql://postgres@127.0.0.1:5432, or BENCH_POSTGRES_URL; dropped afterwards; skipped when
+// unreachable). Appends go through the writer's connection (`LedgerWriter`: the advisory lock,
+// synchronous_commit on), so each acknowledged append is on disk. Three ways in:
 //   1. `Ledger.append` called back to back with batches of 1 to 1,000 events (one statement each);
 //   2. the runtime's group commit: N concurrent producers each sending one market tick at a time
 //      (`runtime.recordMarket`), every call answered only after its batch committed;
 //   3. the same with intents (`runtime.submitIntent`) spread over the three demo accounts.
 // The headline figures are path 2 with HEADLINE_PRODUCERS producers: appends acknowledged after
 // commit per second. Each line also shows the commits the runtime made and the share of the
-// wall time spent inside `Ledger.append` (the rest: deciding, folding, answering). PGlite runs
-// with fsync=off (its WAL reaches the OS, not the disk, at commit); the settings are printed.
-// BENCH_MS sets each measured window (3,000 ms, after 500 ms of warm-up).
+// wall time spent inside `Ledger.append` (the rest: deciding, folding, answering). The settings
+// that make a commit durable are printed first (fsync, synchronous_commit, wal_sync_method…).
+// BENCH_MS sets each measured window (3,000 ms, after 500 ms of warm-up); BENCH_DATABASES
+// ("embedded,postgresql") chooses the databases.
 // Prints figures, and as its last line one JSON object:
-// {"bench":"ledger.append","pglite_per_sec":…,"postgres_per_sec":…,…}.
+// {"bench":"ledger.append","per_sec":…,"postgres_per_sec":…,"intents_per_sec":…,…}.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -35,7 +39,10 @@ const DIRECT_BATCHES = [1, 10, 100, 1_000];
 const TICK_PRODUCERS = [1, 16, 64, 256];
 const INTENT_PRODUCERS = [16, 256];
 const HEADLINE_PRODUCERS = 256;
-const TARGETS = { pglite: 20_000, postgresql: 10_000 };
+const TARGETS = { embedded: 20_000, postgresql: 10_000 };
+const DATABASES = (process.env.BENCH_DATABASES ?? "embedded,postgresql").split(",");
+/** What makes an acknowledged commit durable, and what could weaken or delay it. */
+const DURABILITY_SETTINGS = ["fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "commit_delay", "data_checksums"];
 
 // The throttle is lifted: this measures the ledger, not the per-account intent rate limit.
 const config = EngineConfig.parse({ instruments: defaultInstruments, guards: { throttle: { maxIntentsPerSecond: 1_000_000 } } });
@@ -82,7 +89,7 @@ async function closedLoop(
   let events = 0;
   const latenciesMs: number[] = [];
   // The commit counter is reset when the measured window opens and read when it closes, by the
-  // first answer past each edge: PGlite answers without yielding to timers, so no setTimeout.
+  // first answer past each edge (no timer: the window's edges are where the answers are).
   let opened = false;
   let closed: { commits: number; appendSeconds: number } | null = null;
   const producer = async (index: number) => {
@@ -133,15 +140,17 @@ async function direct(ledger: Ledger, batch: number): Promise<Run> {
   return closedLoop(`Ledger.append, ${batch} per append`, 1, async () => (await ledger.append(events)).length, null);
 }
 
-async function benchDatabase(db: Database): Promise<{ headline: number; intentsPerSec: number }> {
-  const settings = await Promise.all(
-    ["fsync", "synchronous_commit", "wal_sync_method"].map(async (name) => {
-      const rows = await db.prisma.$queryRawUnsafe<Record<string, string>[]>(`SHOW ${name}`);
-      return `${name}=${Object.values(rows[0] ?? {})[0]}`;
-    }),
-  );
-  console.log(`${db.kind}: ${settings.join(", ")}`);
-  const ledger = new Ledger(db, await LedgerWriter.acquire(db));
+async function benchDatabase(db: Database): Promise<{ headline: number; intentsPerSec: number; settings: Record<string, string> }> {
+  const writer = await LedgerWriter.acquire(db);
+  cleanups.push(() => writer.close());
+  const settings: Record<string, string> = {};
+  for (const name of DURABILITY_SETTINGS) {
+    const rows = await db.prisma.$queryRawUnsafe<Record<string, string>[]>(`SHOW ${name}`);
+    settings[name] = String(Object.values(rows[0] ?? {})[0]);
+  }
+  // The server's default; the writer's own session sets synchronous_commit = on whatever it is.
+  console.log(`${db.kind}: ${Object.entries(settings).map(([name, value]) => `${name}=${value}`).join(", ")} (the ledger writer's session: synchronous_commit=on)`);
+  const ledger = new Ledger(db, writer);
   for (const batch of DIRECT_BATCHES) printRun(await direct(ledger, batch));
 
   const counter = new CommitCounter();
@@ -191,21 +200,27 @@ async function benchDatabase(db: Database): Promise<{ headline: number; intentsP
     intentsPerSec = Math.max(intentsPerSec, perSec(run.acked, run.seconds));
   }
   console.log(`  intent outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([key, count]) => `${key} ${count}`).join(", ")}`);
-  return { headline, intentsPerSec };
+  return { headline, intentsPerSec, settings };
 }
 
 async function main(): Promise<void> {
   console.log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((load) => load.toFixed(2)).join(" ")}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "riskgate-bench-ledger-"));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const pglite = await openDatabase({ kind: "embedded", dataDir: path.join(dir, "data") });
-  cleanups.push(() => pglite.close());
-  await migrate(pglite);
-  const onPglite = await benchDatabase(pglite);
-  await cleanUp();
+  // Each database is closed (its writer first, the embedded PostgreSQL stopped) before the next.
+  const section = cleanups.length;
+
+  let onEmbedded: Awaited<ReturnType<typeof benchDatabase>> | null = null;
+  if (DATABASES.includes("embedded")) {
+    const embedded = await openDatabase({ kind: "embedded", dataDir: path.join(dir, "data") }, () => undefined);
+    cleanups.push(() => embedded.close());
+    await migrate(embedded);
+    onEmbedded = await benchDatabase(embedded);
+    await cleanUp(section);
+  }
 
   let onPostgres: Awaited<ReturnType<typeof benchDatabase>> | null = null;
-  const database = await freshPostgresDatabase();
+  const database = DATABASES.includes("postgresql") ? await freshPostgresDatabase() : { unreachable: "BENCH_DATABASES leaves it out" };
   if ("unreachable" in database) {
     console.log(`postgresql: skipped, ${database.unreachable}`);
   } else {
@@ -213,23 +228,30 @@ async function main(): Promise<void> {
     cleanups.push(() => postgres.close());
     await migrate(postgres);
     onPostgres = await benchDatabase(postgres);
-    await cleanUp();
   }
+  await cleanUp();
 
   const verdict = (perSecond: number | null, target: number) => (perSecond === null ? "not measured" : perSecond >= target ? "met" : "MISSED");
+  const embeddedPerSec = onEmbedded?.headline ?? null;
   const postgresPerSec = onPostgres?.headline ?? null;
   console.log(
-    `headline, ticks through group commit with ${HEADLINE_PRODUCERS} producers: PGlite ${onPglite.headline}/s (>= ${TARGETS.pglite}: ${verdict(onPglite.headline, TARGETS.pglite)}), ` +
+    `headline, durable ticks through group commit with ${HEADLINE_PRODUCERS} producers: embedded ${embeddedPerSec ?? "-"}/s (>= ${TARGETS.embedded}: ${verdict(embeddedPerSec, TARGETS.embedded)}), ` +
       `PostgreSQL ${postgresPerSec ?? "-"}/s (>= ${TARGETS.postgresql}: ${verdict(postgresPerSec, TARGETS.postgresql)})`,
   );
   console.log(
     JSON.stringify({
       bench: "ledger.append",
       producers: HEADLINE_PRODUCERS,
-      pglite_per_sec: onPglite.headline,
+      per_sec: embeddedPerSec,
       postgres_per_sec: postgresPerSec,
-      pglite_intents_per_sec: onPglite.intentsPerSec,
+      intents_per_sec: onEmbedded?.intentsPerSec ?? null,
       postgres_intents_per_sec: onPostgres?.intentsPerSec ?? null,
+      fsync: onEmbedded?.settings.fsync ?? null,
+      synchronous_commit: onEmbedded?.settings.synchronous_commit ?? null,
+      wal_sync_method: onEmbedded?.settings.wal_sync_method ?? null,
+      postgres_fsync: onPostgres?.settings.fsync ?? null,
+      postgres_synchronous_commit: onPostgres?.settings.synchronous_commit ?? null,
+      postgres_wal_sync_method: onPostgres?.settings.wal_sync_method ?? null,
     }),
   );
 }

@@ -1,8 +1,8 @@
 // npm run bench:stream -- --clients 500 — live updates to N Socket.IO clients (default 500) from
-// the real server (`server/main.ts`, production build of Next, a child process, PGlite in a
-// temporary directory, the three demo accounts). The clients connect as programs do (websocket,
-// bearer token); once each holds its snapshot, a driver in this process sends 50 intents/s and
-// 100 market ticks/s over HTTP (keep-alive) for 20 s.
+// the real server (`server/main.ts`, production build of Next, a child process, the embedded
+// PostgreSQL in a temporary directory, the three demo accounts). The clients connect as programs
+// do (websocket, bearer token); once each holds its snapshot, a driver in this process sends 50
+// intents/s and 100 market ticks/s over HTTP (keep-alive) for 20 s.
 // Delivery delay: the time a client receives a decision minus the time the ledger recorded it
 // (`recordedAt` of its `intent.decided` event: the database's clock at the append, which is this
 // machine's clock, to the millisecond). Also printed, matched by intentId: the delay from the

@@ -1,9 +1,12 @@
-// What the benchmarks share: cleanup on success, failure or Ctrl-C; the real server as a child
-// process; a fresh PostgreSQL database; quantiles.
+// What the benchmarks share: cleanup on success, failure or Ctrl-C; the real server (or another
+// server of the benchmarks) as a child process, and the embedded PostgreSQL it starts stopped
+// after it; a fresh PostgreSQL database; quantiles.
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
+import { stopEmbeddedPostgres } from "../db/embedded-postgres";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -16,8 +19,9 @@ export const fixed = (value: number, digits = 2) => Number(value.toFixed(digits)
 
 /** Cleanups run once, in reverse order: on success, failure or Ctrl-C. */
 export const cleanups: (() => Promise<void> | void)[] = [];
-export async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+/** Runs the cleanups registered since `cleanups.length` was `from` (default: all of them). */
+export async function cleanUp(from = 0): Promise<void> {
+  for (const cleanup of cleanups.splice(from).reverse()) await Promise.resolve().then(cleanup).catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
 }
 
 /** Children left running if this process dies anyway. */
@@ -26,7 +30,18 @@ let interrupted = false;
 
 /** Runs a benchmark's `main`: cleans up whatever happens, exit code 1 on failure, 130 on Ctrl-C. */
 export function runBenchmark(main: () => Promise<void>): void {
-  process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
+  process.once("exit", () => {
+    children.forEach((child) => child.kill("SIGKILL"));
+    // Last resort (no await here): a fast shutdown of every embedded PostgreSQL still running.
+    for (const dataDir of embeddedDataDirs) {
+      const pid = embeddedPostmasterPid(dataDir);
+      try {
+        if (pid !== null) process.kill(pid, "SIGINT");
+      } catch {
+        // gone meanwhile
+      }
+    }
+  });
   process.once("SIGINT", () => {
     interrupted = true;
     console.error("interrupted: cleaning up");
@@ -40,27 +55,65 @@ export function runBenchmark(main: () => Promise<void>): void {
     .finally(() => cleanUp());
 }
 
-export type ServerProcess = { port: number; child: ChildProcess; stop: () => Promise<void>; output: () => string };
+export type ServerProcess = {
+  port: number;
+  child: ChildProcess;
+  /** SIGTERM, SIGKILL after 10 s; then the embedded PostgreSQL it may have left running is stopped. */
+  stop: () => Promise<void>;
+  output: () => string;
+  /** The embedded PostgreSQL's data folder (RISKGATE_DATA_DIR) when it runs on one, else null. */
+  dataDir: string | null;
+};
+
+/** Data folders of embedded PostgreSQLs started by children: stopped even if a child is killed. */
+const embeddedDataDirs = new Set<string>();
+
+/**
+ * The postmaster of the embedded PostgreSQL under `dataDir`, from its pid file (null when none
+ * runs): for CPU accounting, and for the last-resort stop when this process exits.
+ */
+export function embeddedPostmasterPid(dataDir: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, "postgres", "postmaster.pid"), "utf8").split("\n")[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The real server (`server/main.ts`, production) on a free port with the demo accounts and the
- * bench token; resolves once it prints its "listening" line. `nodeArgs` go before the entry
- * (with BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+ * bench token; resolves once it prints its "listening" line. `nodeArgs` go after `--import tsx`
+ * (so a preloaded module may be TypeScript), BENCH_SERVER_NODE_ARGS before it (e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/p"). Without DATABASE_URL in `env` the server runs on the
+ * embedded PostgreSQL under RISKGATE_DATA_DIR (a DATABASE_URL of the calling shell is not passed on).
  */
-export async function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+export function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+  return startNodeProcess("server/main.ts", {
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    RISKGATE_DEMO: "accounts",
+    RISKGATE_ADMIN_TOKEN: TOKEN,
+    DATABASE_URL: "",
+    ...env,
+  }, nodeArgs, /Riskgate listening on http:\/\/localhost:(\d+)/, env.DATABASE_URL ? null : (env.RISKGATE_DATA_DIR ?? null));
+}
+
+/**
+ * `entry` (TypeScript, through tsx) as a child process; resolves with the port once its output
+ * matches `listening` (the port is the first group). `dataDir`: the embedded PostgreSQL the child
+ * starts there is stopped after the child, whatever happened to it.
+ */
+export async function startNodeProcess(entry: string, env: Record<string, string>, nodeArgs: string[], listening: RegExp, dataDir: string | null): Promise<ServerProcess> {
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...extra, ...nodeArgs, "--import", "tsx", "server/main.ts"], {
+  if (dataDir) embeddedDataDirs.add(path.resolve(dataDir));
+  const child = spawn(process.execPath, [...extra, "--import", "tsx", ...nodeArgs, entry], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      RISKGATE_DEMO: "accounts",
-      RISKGATE_ADMIN_TOKEN: TOKEN,
-      ...env,
-    },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
@@ -69,41 +122,47 @@ export async function startServerProcess(env: Record<string, string>, nodeArgs: 
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s:\n${output}`)), 60_000);
-    child.stdout!.on("data", () => {
-      const match = /Riskgate listening on http:\/\/localhost:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before listening:\n${output}`));
-    });
-  });
-  return {
-    port,
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        await exited;
-        clearTimeout(killer);
-      }
-      children.delete(child);
-    },
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    children.delete(child);
+    // A server killed before it stopped its PostgreSQL leaves the postmaster running.
+    if (dataDir) {
+      await stopEmbeddedPostgres(dataDir);
+      embeddedDataDirs.delete(path.resolve(dataDir));
+    }
   };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${entry} did not start in 60 s:\n${output}`)), 60_000);
+      child.stdout!.on("data", () => {
+        const match = listening.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${entry} exited (${code}) before listening:\n${output}`));
+      });
+    });
+    return { port, child, output: () => output, stop, dataDir };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /**
  * A fresh PostgreSQL database (dropped at the next `cleanUp`), or why there is none: the
  * benchmarks measure PostgreSQL only when it is reachable.
  */
-export async function freshPostgresDatabase(): Promise<{ url: string } | { unreachable: string }> {
+export async function freshPostgresDatabase(): Promise<{ url: string; postmasterPid: number | null } | { unreachable: string }> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
   const unreachable = await admin.connect().then(
     () => null,
@@ -116,5 +175,18 @@ export async function freshPostgresDatabase(): Promise<{ url: string } | { unrea
   cleanups.push(async () => void (await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
   const url = new URL(POSTGRES_URL);
   url.pathname = `/${name}`;
-  return { url: url.toString() };
+  // The postmaster is the parent of this session's backend (on this machine only).
+  const local = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  const backend = (await admin.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  return { url: url.toString(), postmasterPid: local ? parentPid(backend) : null };
+}
+
+/** The parent of `pid` (from /proc), or null. */
+export function parentPid(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
 }
