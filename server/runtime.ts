@@ -5,12 +5,12 @@ import type { GuardStep } from "./engine/decide";
 import { clockDue, decide, explainIntent, needsReview, previewIntent } from "./engine/decide";
 import { canonicalJson } from "./engine/replay";
 import type { EngineEvent, OrderEvent } from "./engine/events";
-import { streamOf } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
 import { configOf, equityUsd, evolve, floorsOf, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
+import { AccountIndex } from "./account-index";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountSpec, Decision, LatencySource } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -107,6 +107,8 @@ export class Runtime {
   /** Intent keys committed recently, with the seq of their `intent.received` (bounded). */
   private readonly recentIntentKeys = new Map<string, number>();
   private readonly listeners = new Set<(committed: Committed) => void>();
+  /** The holders of each symbol, so that a commit's work follows the accounts it touched. */
+  private readonly index = new AccountIndex();
 
   private constructor(
     private readonly ledger: Ledger,
@@ -141,6 +143,7 @@ export class Runtime {
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
       runtime.restore(snapshot);
+      runtime.index.rebuild(runtime.state);
       runtime.startedFromSnapshot = snapshot.seq;
     }
     else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
@@ -586,6 +589,9 @@ export class Runtime {
     if (records.length > 0) {
       const previousSeq = this.seq;
       this.state = batch.state;
+      const events = records.map((record) => record.event);
+      this.index.observe(events, this.state);
+      const touched = this.index.touchedBy(events, this.state);
       for (const record of records) {
         this.seq = record.seq;
         this.remember(record.seq, record.event);
@@ -595,8 +601,8 @@ export class Runtime {
         const key = batch.entries[index]!.idempotencyKey;
         if (key?.startsWith("intent:")) this.rememberIntentKey(key, records[index]!.seq);
       }
-      this.recordEquity(records);
-      this.notify(records, previousSeq);
+      this.recordEquity(records, touched);
+      this.notify(records, previousSeq, touched);
       this.maybeSnapshot();
     }
     for (const { job, finish } of prepared) {
@@ -621,7 +627,8 @@ export class Runtime {
     this.head = this.state;
     this.seq = record.seq;
     this.remember(record.seq, record.event);
-    this.recordEquity([record]);
+    this.index.observe([record.event], this.state);
+    this.recordEquity([record], this.index.touchedBy([record.event], this.state));
   }
 
   private restore(snapshot: StoredSnapshot): void {
@@ -649,12 +656,14 @@ export class Runtime {
       .finally(() => (this.snapshotting = false));
   }
 
-  /** Every account's equity, day baseline and floors after `records`, at the last one's time. */
-  private recordEquity(records: LedgerRecord[]): void {
+  /** The equity, day baseline and floors of the accounts `records` touched, after them, at the last one's time. */
+  private recordEquity(records: LedgerRecord[], touched: ReadonlySet<AccountId>): void {
     if (records.length === 0) return;
     const last = records[records.length - 1]!.event;
     const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
-    for (const [accountId, account] of this.state.accounts) {
+    for (const accountId of touched) {
+      const account = this.state.accounts.get(accountId);
+      if (!account) continue;
       const floors = floorsOf(account, configOf(this.state, account));
       this.equity.record(accountId, {
         at,
@@ -678,16 +687,13 @@ export class Runtime {
     }
   }
 
-  private notify(records: LedgerRecord[], previousSeq: number): void {
+  /** Tells the listeners what committed, with the views of the accounts it touched (and only those). */
+  private notify(records: LedgerRecord[], previousSeq: number, touched: ReadonlySet<AccountId>): void {
     if (records.length === 0 || this.listeners.size === 0) return;
-    const streams = new Set(records.map((record) => streamOf(record.event)));
-    const touched = streams.has("firm") || streams.has("engine") ? new Set(this.state.accounts.keys()) : (streams as Set<string>);
-    // New prices revalue every account holding the symbol.
-    const repriced = new Set(records.filter((record) => record.event.type.startsWith("market.")).map((record) => (record.event as { symbol: string }).symbol));
-    if (repriced.size > 0) {
-      for (const [accountId, account] of this.state.accounts) {
-        for (const symbol of account.positions.keys()) if (repriced.has(symbol)) touched.add(accountId);
-      }
+    const accounts: AccountView[] = [];
+    for (const accountId of touched) {
+      const account = this.state.accounts.get(accountId);
+      if (account) accounts.push(accountView(account, this.state));
     }
     const seqs = new Set(records.map((record) => record.seq));
     const committed: Committed = {
@@ -697,7 +703,7 @@ export class Runtime {
       toSeq: records[records.length - 1]!.seq,
       firm: this.firm(),
       records,
-      accounts: this.accounts().filter((account) => touched.has(account.accountId)),
+      accounts,
       decisions: this.recent.filter((record) => seqs.has(record.seq)),
     };
     for (const listener of this.listeners) listener(committed);
