@@ -15,6 +15,8 @@ export const errorStatus = {
   payload_too_large: 413,
   rate_limited: 429,
   storage_unavailable: 503,
+  /** A read-only stream node (another server decides on its database). */
+  read_only: 503,
   internal: 500,
 } as const;
 

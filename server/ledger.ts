@@ -139,6 +139,11 @@ export class Ledger {
     private readonly writer: LedgerWriter | null = null,
   ) {}
 
+  /** Whether this ledger may append (it holds the database's writer lock). */
+  get writable(): boolean {
+    return this.writer !== null;
+  }
+
   /**
    * Appends `entries` in order, atomically (one statement: all or none), and returns them as
    * committed: on disk (the writer's commits are synchronous). The runtime hands over a whole

@@ -7,7 +7,7 @@ import { migrate } from "./db/migrate";
 import { demoAccounts, demoOptions, httpIntentClient, startSimulation } from "./demo";
 import type { Simulation } from "./demo";
 import { WallClockScheduler } from "./sim/scheduler";
-import { Ledger, LedgerWriter } from "./ledger";
+import { Ledger, LedgerWriter, WriterLockHeld } from "./ledger";
 import type { Database } from "./db/database";
 import { scheduleClock } from "./clock";
 import { attachRealtime } from "./realtime";
@@ -31,6 +31,8 @@ const MEMO_TIMEOUT_MS = 30_000;
 
 const projectRoot = path.join(import.meta.dirname, "..");
 const DEMO_TOKEN_NAME = "demo strategies";
+/** How often a read-only stream node folds what the deciding server committed. */
+const FOLLOW_INTERVAL_MS = 200;
 
 /** Open until the process ends; closed (and the embedded PostgreSQL stopped) by a failed start too. */
 let openedDb: Database | null = null;
@@ -39,26 +41,35 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDatabase(config.database);
   openedDb = db;
-  // One writer per database: a second server on it stops here, naming the one that decides.
-  const writer = await LedgerWriter.acquire(db);
+  // One writer per database: a second server on it stops here, naming the one that decides, or,
+  // with REDIS_URL (the stream's fan-out), starts as a read-only stream node.
+  let writer: LedgerWriter | null = null;
+  let readOnlyBecause: string | null = null;
+  try {
+    writer = await LedgerWriter.acquire(db);
+  } catch (error) {
+    if (!(error instanceof WriterLockHeld) || !config.redisUrl) throw error;
+    readOnlyBecause = error.message;
+    console.log(`read-only stream node: ${error.message}; this server serves reads, logins and the stream (through Redis), and answers commands 503 read_only`);
+  }
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
-  // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
   const idempotency = new IdempotencyStore(db);
-  const released = await idempotency.releasePending();
-  if (released > 0) console.log(`released ${released} Idempotency-Key claim(s) left pending by the previous server`);
-
   const auth = new Auth(db);
-  const seeded = await auth.seed(config.admin);
-  if (seeded.generatedPassword) {
-    console.log(`\n  First start: log in as "admin" with the one-time password ${seeded.generatedPassword}`);
-    console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
-  }
-
-  // Shipped presets are versions in the database; a changed file becomes a new version.
   const presets = new PresetStore(db);
-  const synced = await presets.sync(readPresetFiles());
-  if (synced.length > 0) console.log(`presets recorded: ${synced.join(", ")}`);
+  if (writer) {
+    // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
+    const released = await idempotency.releasePending();
+    if (released > 0) console.log(`released ${released} Idempotency-Key claim(s) left pending by the previous server`);
+    const seeded = await auth.seed(config.admin);
+    if (seeded.generatedPassword) {
+      console.log(`\n  First start: log in as "admin" with the one-time password ${seeded.generatedPassword}`);
+      console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
+    }
+    // Shipped presets are versions in the database; a changed file becomes a new version.
+    const synced = await presets.sync(readPresetFiles());
+    if (synced.length > 0) console.log(`presets recorded: ${synced.join(", ")}`);
+  }
 
   const metrics = new Metrics();
   const startedLoading = performance.now();
@@ -86,10 +97,12 @@ async function main(): Promise<void> {
   });
   const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;
   console.log(`state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${Math.round(performance.now() - startedLoading)} ms (${db.kind})`);
-  if (config.demo === "accounts" && runtime.accounts().length === 0) {
+  runtime.readOnlyBecause = readOnlyBecause;
+  if (writer && config.demo === "accounts" && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
   }
-  const stopClock = scheduleClock(runtime);
+  // The deciding server runs the clock (daily resets, automatic breaker resets); a read-only node follows the ledger.
+  const stopClock = writer ? scheduleClock(runtime) : runtime.follow(FOLLOW_INTERVAL_MS);
   // Breaker trips, lock-outs and operator actions go to the configured sinks, off the decision path.
   const alerts = new AlertDispatcher(alertSinksFromConfig(config.alerts));
   const stopAlerts = runtime.subscribe((committed) => alerts.observe(committed.records));
@@ -122,7 +135,7 @@ async function main(): Promise<void> {
     equity: runtime.equity,
     presets,
     backtests,
-    health: () => ({ alerts: alerts.stats(), stream: realtime.health() }),
+    health: () => ({ role: writer ? "writer" : "read-only", alerts: alerts.stats(), stream: realtime.health() }),
   });
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
@@ -132,7 +145,7 @@ async function main(): Promise<void> {
 
   // The live demo sends its strategies' intents through the public API, like any client.
   let simulation: Simulation | null = null;
-  if (config.demo === "live") {
+  if (writer && config.demo === "live") {
     // The demo's strategies hold a token of their own, scoped to the demo accounts, new at each start.
     await auth.revokeTokensNamed(DEMO_TOKEN_NAME, "system");
     const { token } = await auth.createToken(DEMO_TOKEN_NAME, { role: "strategy", accounts: demoAccounts.map((account) => account.accountId) }, "system");
@@ -158,7 +171,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await app.close?.();
-    await writer.close();
+    await writer?.close();
     await db.close();
     process.exit(0);
   };

@@ -107,6 +107,8 @@ export class Runtime {
   /** Intent keys committed recently, with the seq of their `intent.received` (bounded). */
   private readonly recentIntentKeys = new Map<string, number>();
   private readonly listeners = new Set<(committed: Committed) => void>();
+  /** Why this runtime may not write (a read-only stream node): who holds the writer lock. */
+  readOnlyBecause: string | null = null;
   /** The holders of each symbol, so that a commit's work follows the accounts it touched. */
   private readonly index = new AccountIndex();
 
@@ -149,7 +151,8 @@ export class Runtime {
     else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
     for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
     runtime.snapshotSeq = runtime.startedFromSnapshot ?? 0;
-    if (!isDeepStrictEqual(runtime.state.config, config)) {
+    // A read-only node decides nothing: it keeps the configuration the ledger holds.
+    if (ledger.writable && !isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
     }
     return runtime;
@@ -455,6 +458,34 @@ export class Runtime {
     return this.execute({ type: "UnlockSymbol", ...order }, () => this.account(order.accountId));
   }
 
+  /**
+   * A read-only node follows the ledger the deciding server writes: every `intervalMs` it folds
+   * the events committed since its last seq, so its reads stay current (its clients get the
+   * stream from the deciding server through Redis). Returns the stop function.
+   */
+  follow(intervalMs: number): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | null = null;
+    const step = async () => {
+      try {
+        for (;;) {
+          const page = await this.ledger.readAfter(this.seq, 5_000);
+          for (const record of page) this.apply(record);
+          if (page.length < 5_000 || stopped) break;
+          await yieldToLoop();
+        }
+      } catch (error) {
+        console.error(`following the ledger: ${(error as Error).message}`);
+      }
+      if (!stopped) timer = setTimeout(() => void step(), intervalMs);
+    };
+    timer = setTimeout(() => void step(), intervalMs);
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }
+
   /** Decides `command` at the current time, commits it, then answers from the new state. */
   private execute<T>(command: Timeless<Command>, answer: (records: LedgerRecord[]) => T): Promise<T> {
     return this.enqueue((batch) => {
@@ -499,6 +530,9 @@ export class Runtime {
    * If the append fails, every job of the batch gets `storage_unavailable` and nothing changes.
    */
   private enqueue<T>(prepare: (batch: Batch) => Promise<Finish<T>> | Finish<T>, intentKey?: string): Promise<T> {
+    if (!this.ledger.writable) {
+      return Promise.reject(new AppError("read_only", `this server is a read-only stream node: ${this.readOnlyBecause ?? "another server decides on its database"}; send commands to that server`));
+    }
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject, intentKey });
       if (this.draining) return;

@@ -25,6 +25,7 @@ const titles: Record<ErrorCode, string> = {
   conflict: "Conflict",
   idempotency_mismatch: "Idempotency key reused with a different body",
   storage_unavailable: "Storage unavailable",
+  read_only: "Read-only server",
   internal: "Internal server error",
 };
 

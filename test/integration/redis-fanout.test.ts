@@ -41,7 +41,10 @@ describe.skipIf(skip)("the stream across two server processes (REDIS_URL)", () =
     servers.push(writer);
     const reader = await startServer(env);
     servers.push(reader);
-    expect((await api(reader.url, "GET", "/api/health")).body).toMatchObject({ stream: { fanOut: "redis" } });
+    // One server decides per database: the second is a read-only stream node.
+    expect((await api(writer.url, "GET", "/api/health")).body).toMatchObject({ role: "writer" });
+    expect((await api(reader.url, "GET", "/api/health")).body).toMatchObject({ role: "read-only", stream: { fanOut: "redis" } });
+    expect(reader.output()).toContain(`read-only stream node: another Riskgate server is deciding on this database (held by riskgate pid ${writer.child.pid} on `);
 
     const socket = io(reader.url, { transports: ["websocket"], forceNew: true, auth: { token: ADMIN_TOKEN } });
     try {
@@ -60,6 +63,20 @@ describe.skipIf(skip)("the stream across two server processes (REDIS_URL)", () =
       const change = await tripped;
       expect(change.fromSeq).toBe(snapshot.seq + 1);
       expect(change.events.map((record) => record.event.type)).toContain("breaker.tripped");
+
+      // The read-only node folds what the writer committed: its reads follow.
+      for (let attempt = 0; ; attempt++) {
+        const account = await api(reader.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`);
+        if (account.body!.account.tradingState === "HALTED") break;
+        if (attempt > 100) throw new Error("the read-only node never saw the trip");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // It decides nothing: a command is refused, naming the server that decides.
+      const refused = await api(reader.url, "POST", `/api/v1/accounts/${DEMO_ACCOUNT}/breakers/manual/reset`, { reason: "from the reader" });
+      expect(refused.status).toBe(503);
+      expect(refused.type).toBe("application/problem+json");
+      expect(refused.body).toMatchObject({ code: "read_only", detail: expect.stringContaining(`riskgate pid ${writer.child.pid}`) });
+      expect((await api(writer.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`)).body!.account.tradingState).toBe("HALTED");
     } finally {
       socket.close();
     }
