@@ -39,6 +39,11 @@ export class MemoryLedger extends Ledger {
     return this.records;
   }
 
+  /** A backtest's ledger is its own: always writable, no lock to hold. */
+  override get writable(): boolean {
+    return true;
+  }
+
   override async append(entries: readonly AppendEntry[]): Promise<LedgerRecord[]> {
     for (const entry of entries) {
       if (entry.idempotencyKey !== undefined && this.keys.has(entry.idempotencyKey)) {
