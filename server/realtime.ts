@@ -76,7 +76,10 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
   });
 
   const kept: Kept[] = [];
-  const everyone = new Audience((message) => io.to(EVERYONE).emit("change", message));
+  // Nothing is encoded for a room nobody is in (another process's clients get it through Redis).
+  const everyone = new Audience((message) => {
+    if (options.redisUrl || (io.sockets.adapter.rooms.get(EVERYONE)?.size ?? 0) > 0) io.to(EVERYONE).emit("change", message);
+  });
   const scoped = new Set<Audience>();
 
   io.on("connection", (socket: RealtimeSocket) => {

@@ -9,7 +9,10 @@ import { services } from "../services";
 import { toProblem, validationError } from "./problem";
 
 /** Bodies above this are refused (413) before they are parsed. */
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/** A JSON answer's text, kept on the Response so the fast path writes it without reading the body stream back. */
+export const RAW_JSON = Symbol.for("riskgate.rawJson");
 const IDEMPOTENCY_HEADER = "idempotency-key";
 
 export type Context<P, Q, B> = Input<P, Q, B> & {
@@ -176,5 +179,8 @@ export function searchParams(request: Request): Record<string, string> {
 }
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return Response.json(body, { status, headers });
+  const text = JSON.stringify(body);
+  const response = new Response(text, { status, headers: { "content-type": "application/json", ...headers } });
+  Object.defineProperty(response, RAW_JSON, { value: text });
+  return response;
 }
