@@ -729,7 +729,10 @@ export class Runtime {
       const account = this.state.accounts.get(accountId);
       if (account) accounts.push(accountView(account, this.state));
     }
-    const seqs = new Set(records.map((record) => record.seq));
+    // This commit's decisions are the newest of the recent ones.
+    const firstSeq = records[0]!.seq;
+    let from = this.recent.length;
+    while (from > 0 && this.recent[from - 1]!.seq >= firstSeq) from--;
     const committed: Committed = {
       // From just after the previous commit: a sequence may skip values (PGlite after kill -9),
       // and the stream must not read that as a gap.
@@ -738,7 +741,7 @@ export class Runtime {
       firm: this.firm(),
       records,
       accounts,
-      decisions: this.recent.filter((record) => seqs.has(record.seq)),
+      decisions: this.recent.slice(from),
     };
     for (const listener of this.listeners) listener(committed);
   }
@@ -788,7 +791,8 @@ class Batch {
     if (!decided.ok) throw rejectionError(decided.rejection);
     // JSON has no NaN or Infinity: an event holding one would be stored as null and could not be
     // read back. Such a command is refused (fail closed) and nothing of it is recorded.
-    const broken = decided.events.map((event) => nonFinitePath(event)).find((path) => path !== null);
+    // (The walk that names the path runs only when a quick scan found one.)
+    const broken = decided.events.some(hasNonFinite) ? decided.events.map((event) => nonFinitePath(event)).find((path) => path !== null) : null;
     if (broken) {
       throw new AppError("validation_failed", `the values are out of range: ${command.type} would record a non-finite number at ${broken}`, [
         { path: "(body)", message: "values out of range" },
@@ -801,6 +805,18 @@ class Batch {
     });
     return { from, to: this.entries.length };
   }
+}
+
+/** Whether `value` holds a NaN or ±Infinity anywhere. */
+function hasNonFinite(value: unknown): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  if (value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasNonFinite(item)) return true;
+    return false;
+  }
+  for (const key in value) if (hasNonFinite((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 /** Where in `value` a NaN or ±Infinity sits (`decision.observed`), or null. */
