@@ -180,6 +180,35 @@ describe("the embedded PostgreSQL's life", () => {
     }
   });
 
+  it("answers an intent retried after a restart with its first decision, from the ledger, and records nothing again", async () => {
+    const dataDir = tempDir("riskgate-life-");
+    dataDirs.push(dataDir);
+    const first = await startServer({ RISKGATE_DATA_DIR: dataDir, ...roomyThrottle });
+    expect((await api(first.url, "POST", "/api/v1/market", EURUSD_TICK)).status).toBe(200);
+    const answered = await api(first.url, "POST", "/api/v1/intents", sampleIntent("retried-after-restart"));
+    expect(answered.status).toBe(200);
+    await first.stop("SIGKILL");
+
+    const next = await startServer({ RISKGATE_DATA_DIR: dataDir, ...roomyThrottle });
+    try {
+      const seqBefore = (await api(next.url, "GET", "/api/health")).body!.seq as number;
+      // The retry and a new intent in the same moment: one is answered from the ledger, the other decided.
+      const [retried, fresh] = await Promise.all([
+        api(next.url, "POST", "/api/v1/intents", sampleIntent("retried-after-restart")),
+        api(next.url, "POST", "/api/v1/intents", sampleIntent("new-after-restart")),
+      ]);
+      expect(retried.status).toBe(200);
+      expect(retried.headers.get("idempotent-replayed")).toBe("true");
+      expect(retried.body).toEqual(answered.body);
+      expect(fresh.status).toBe(200);
+      const after = await api(next.url, "GET", `/api/v1/ledger?afterSeq=${seqBefore}&limit=100`);
+      const received = (after.body!.events as { event: { type: string; intent?: { intentId: string } } }[]).filter((record) => record.event.type === "intent.received");
+      expect(received.map((record) => record.event.intent!.intentId)).toEqual(["new-after-restart"]);
+    } finally {
+      await next.stop();
+    }
+  });
+
   it("starts after PostgreSQL itself was killed with kill -9, recovering every acknowledged decision from its WAL", async () => {
     const dataDir = tempDir("riskgate-life-");
     dataDirs.push(dataDir);
