@@ -102,6 +102,10 @@ export class Runtime {
   private readonly committing: Promise<void>[] = [];
   /** Bumped by a failed commit: batches decided before it fail too. */
   private epoch = 0;
+  /** The epoch whose batches go back to the queue rather than fail (an intent key the ledger already held). */
+  private requeueEpoch: number | null = null;
+  /** Jobs to decide again, in their order, before any new one. */
+  private readonly retryJobs: Job[] = [];
   /** Intents being decided or committed, by idempotency key: a concurrent retry waits for the first. */
   private readonly inflightIntents = new Map<string, Promise<IntentResult>>();
   /** Intent keys committed recently, with the seq of their `intent.received` (bounded). */
@@ -549,12 +553,12 @@ export class Runtime {
    */
   private async drain(): Promise<void> {
     try {
-      while (this.jobs.length > 0) {
+      while (this.jobs.length > 0 || this.retryJobs.length > 0) {
         if (this.committing.length >= MAX_PIPELINE) {
           await this.committing[0]!.catch(() => undefined);
           continue;
         }
-        const jobs = this.jobs.splice(0, MAX_BATCH_JOBS);
+        const jobs = (this.retryJobs.length > 0 ? this.retryJobs : this.jobs).splice(0, MAX_BATCH_JOBS);
         await this.runBatch(jobs);
       }
     } finally {
@@ -565,7 +569,10 @@ export class Runtime {
   private async runBatch(jobs: Job[]): Promise<void> {
     const epoch = this.epoch;
     const batch = new Batch(this.head, this.metrics);
-    const keys = jobs.flatMap((job) => (job.intentKey && !this.recentIntentKeys.has(job.intentKey) ? [job.intentKey] : []));
+    // An intent is decided as new without asking the ledger first: its key is unique there, so
+    // one submitted before this process (and past the recent keys) makes the append fail, and
+    // the batch comes back with `lookup` set, to be answered from the ledger.
+    const keys = jobs.flatMap((job) => (job.lookup && job.intentKey && !this.recentIntentKeys.has(job.intentKey) ? [job.intentKey] : []));
     if (keys.length > 0) {
       try {
         batch.earlier = await this.ledger.seqsOfKeys(keys);
@@ -584,7 +591,8 @@ export class Runtime {
     }
     // A commit failed while this batch was being decided on top of it: it fails as well.
     if (epoch !== this.epoch) {
-      for (const { job } of prepared) job.reject(earlierCommitFailed());
+      if (this.requeueEpoch === epoch) this.requeue(prepared.map(({ job }) => job));
+      else for (const { job } of prepared) job.reject(earlierCommitFailed());
       return;
     }
     this.head = batch.state;
@@ -610,8 +618,10 @@ export class Runtime {
           this.epoch++;
           this.head = this.state;
           this.tail = Promise.resolve([]);
+          this.requeueEpoch = knownIntentKey(error) ? epoch : null;
         }
-        for (const { job } of prepared) job.reject(error);
+        if (this.requeueEpoch === epoch) this.requeue(prepared.map(({ job }) => job));
+        else for (const { job } of prepared) job.reject(error);
       },
     );
     this.committing.push(settled);
@@ -646,6 +656,21 @@ export class Runtime {
         job.reject(error);
       }
     }
+  }
+
+  /** Puts jobs back to be decided again (their intent keys looked up in the ledger); a job already back once fails instead. */
+  private requeue(jobs: Job[]): void {
+    for (const job of jobs) {
+      if (job.lookup) {
+        job.reject(earlierCommitFailed());
+        continue;
+      }
+      job.lookup = true;
+      this.retryJobs.push(job);
+    }
+    if (this.draining || this.retryJobs.length === 0) return;
+    this.draining = true;
+    setImmediate(() => void this.drain());
   }
 
   private rememberIntentKey(key: string, seq: number): void {
@@ -754,14 +779,22 @@ type Job = {
   prepare: (batch: Batch) => Promise<Finish<unknown>> | Finish<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
-  /** An intent's idempotency key: looked up for the whole batch in one query. */
+  /** An intent's idempotency key. */
   intentKey?: string;
+  /** Decided again after its batch met a key the ledger held: the batch looks its keys up first. */
+  lookup?: boolean;
 };
 
 /** Jobs per batch: bounds one append's size and the wait of the batch's first job. */
 const MAX_BATCH_JOBS = 512;
 /** Batches decided ahead of their commit: one committing, one more decided meanwhile. */
 const MAX_PIPELINE = 2;
+
+/** Whether a failed append met an intent key the ledger already holds (its unique index). */
+function knownIntentKey(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown; constraint?: unknown } } | null)?.cause;
+  return cause?.code === "23505" && cause.constraint === "ledger_events_idempotency_key_key";
+}
 
 function earlierCommitFailed(): AppError {
   return new AppError("storage_unavailable", "the ledger is unavailable (an earlier commit failed); nothing was recorded");

@@ -47,7 +47,10 @@ export class MemoryLedger extends Ledger {
   override async append(entries: readonly AppendEntry[]): Promise<LedgerRecord[]> {
     for (const entry of entries) {
       if (entry.idempotencyKey !== undefined && this.keys.has(entry.idempotencyKey)) {
-        throw new Error(`the ledger already holds an event with key ${entry.idempotencyKey}`);
+        // As PostgreSQL's unique index says it: the runtime answers such an intent from the ledger.
+        throw new Error(`the ledger already holds an event with key ${entry.idempotencyKey}`, {
+          cause: { code: "23505", constraint: "ledger_events_idempotency_key_key" },
+        });
       }
     }
     const appended = entries.map(({ event, idempotencyKey }) => {

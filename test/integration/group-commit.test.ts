@@ -68,14 +68,14 @@ afterEach(async () => {
   writer = null;
 });
 
-async function start(): Promise<{ runtime: Runtime; ledger: GatedLedger; decided: Decided }> {
-  db = await openEmbeddedTestDatabase();
-  await migrate(db);
+async function start(existing?: Database): Promise<{ runtime: Runtime; ledger: GatedLedger; decided: Decided }> {
+  db = existing ?? (await openEmbeddedTestDatabase());
+  if (!existing) await migrate(db);
   writer = await LedgerWriter.acquire(db);
   const ledger = new GatedLedger(db, writer);
   const decided = new Decided();
   const runtime = await Runtime.load(ledger, loadConfig({}).engine, Date.now, { metrics: decided });
-  await runtime.openAccount(AccountSpec.parse({ accountId: ACCOUNT, name: "GC", presetId: "p", initialBalanceUsd: 100_000 }), "test");
+  if (!existing) await runtime.openAccount(AccountSpec.parse({ accountId: ACCOUNT, name: "GC", presetId: "p", initialBalanceUsd: 100_000 }), "test");
   return { runtime, ledger, decided };
 }
 
@@ -137,5 +137,29 @@ describe("the group commit", () => {
     const types = (await ledgerOf(runtime)).slice(before.length).map((record) => record.event.type);
     expect(types).not.toContain("breaker.tripped");
     expect(types.filter((type) => type === "intent.received")).toHaveLength(1);
+  });
+
+  it("answers an intent the ledger already holds (sent before this process) from the ledger, and decides again what was decided with it and on top of it", async () => {
+    const before = await start();
+    await before.runtime.recordMarket([{ kind: "tick", symbol: EURUSD, price: 1.085 }]);
+    const first = await before.runtime.submitIntent(intent("sent-before"));
+    // A new process on the same database: it knows no recent intent keys.
+    await writer!.close();
+    const { runtime, ledger, decided } = await start(db!);
+    await runtime.recordMarket([{ kind: "tick", symbol: EURUSD, price: 1.085 }]);
+    ledger.hold();
+    const retried = runtime.submitIntent(intent("sent-before"));
+    const alongside = runtime.submitIntent(intent("alongside"));
+    await until(() => ledger.appendsStarted === 1);
+    const onTop = runtime.submitIntent(intent("on-top"));
+    await until(() => decided.count === 3);
+    ledger.release();
+    const [again, withIt, after] = await Promise.all([retried, alongside, onTop]);
+    expect(again).toMatchObject({ seq: first.seq, decision: first.decision, replayed: true });
+    expect(withIt.decision.outcome).toBe("allowed");
+    expect(after.decision.outcome).toBe("allowed");
+    expect(after.seq).toBeGreaterThan(withIt.seq);
+    const received = (await ledgerOf(runtime)).flatMap((record) => (record.event.type === "intent.received" ? [record.event.intent.intentId] : []));
+    expect(received).toEqual(["sent-before", "alongside", "on-top"]);
   });
 });
