@@ -127,9 +127,13 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     const events = committed.records.filter((record) => !isMarket(record));
     kept.push({ fromSeq: committed.fromSeq, toSeq: committed.toSeq, events, decisions: committed.decisions });
     if (kept.length > CATCH_UP_COMMITS) kept.splice(0, kept.length - CATCH_UP_COMMITS);
+    // With nobody listening, no message is made (nor the account views it carries); a client
+    // that connects later starts from a snapshot or catches up from what is kept.
+    const everyoneListens = options.redisUrl !== null || (io.sockets.adapter.rooms.get(EVERYONE)?.size ?? 0) > 0;
+    if (!everyoneListens && scoped.size === 0) return;
     const message: ChangeMessage = { ...committed, events };
     const urgent = events.length > 0;
-    everyone.push(message, urgent);
+    if (everyoneListens) everyone.push(message, urgent);
     for (const audience of scoped) audience.push(message, urgent);
   });
 

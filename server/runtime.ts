@@ -746,14 +746,23 @@ export class Runtime {
     }
   }
 
-  /** Tells the listeners what committed, with the views of the accounts it touched (and only those). */
+  /**
+   * Tells the listeners what committed, with the views of the accounts it touched (and only
+   * those), built the first time a listener reads them (none does while no dashboard listens).
+   */
   private notify(records: LedgerRecord[], previousSeq: number, touched: ReadonlySet<AccountId>): void {
     if (records.length === 0 || this.listeners.size === 0) return;
-    const accounts: AccountView[] = [];
-    for (const accountId of touched) {
-      const account = this.state.accounts.get(accountId);
-      if (account) accounts.push(accountView(account, this.state));
-    }
+    const state = this.state;
+    let views: AccountView[] | null = null;
+    const accountsOf = () => {
+      if (views) return views;
+      views = [];
+      for (const accountId of touched) {
+        const account = state.accounts.get(accountId);
+        if (account) views.push(accountView(account, state));
+      }
+      return views;
+    };
     // This commit's decisions are the newest of the recent ones.
     const firstSeq = records[0]!.seq;
     let from = this.recent.length;
@@ -765,7 +774,9 @@ export class Runtime {
       toSeq: records[records.length - 1]!.seq,
       firm: this.firm(),
       records,
-      accounts,
+      get accounts() {
+        return accountsOf();
+      },
       decisions: this.recent.slice(from),
     };
     for (const listener of this.listeners) listener(committed);
