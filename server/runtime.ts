@@ -36,8 +36,13 @@ export type Committed = {
   toSeq: number;
   firm: FirmView;
   records: LedgerRecord[];
+  /** The views of the accounts this commit touched (built on first read). */
   accounts: AccountView[];
   decisions: DecisionRecord[];
+  /** The accounts this commit touched: their state, figures or trading state may have changed. */
+  touched: ReadonlySet<AccountId>;
+  /** The engine state after the commit (immutable). */
+  state: EngineState;
 };
 
 export type FirmView = { halted: boolean; halt: FirmHalt | null };
@@ -168,6 +173,11 @@ export class Runtime {
 
   get lastSeq(): number {
     return this.seq;
+  }
+
+  /** The committed engine state (immutable: a reader may keep it). */
+  get engineState(): EngineState {
+    return this.state;
   }
 
   subscribe(listener: (committed: Committed) => void): () => void {
@@ -778,6 +788,8 @@ export class Runtime {
         return accountsOf();
       },
       decisions: this.recent.slice(from),
+      touched,
+      state,
     };
     for (const listener of this.listeners) listener(committed);
   }

@@ -1,0 +1,89 @@
+import type { AccountId, SymbolId } from "./engine/ids";
+import type { BreakerKind, TradingState } from "./engine/types";
+import type { DecisionRecord, FirmView } from "./runtime";
+
+/**
+ * The firm overview at desk scale (thousands of accounts), shared by the server, the HTTP API
+ * (`GET /api/v1/overview`) and the stream's `overview` subscription. The server keeps one
+ * compact row per account, updated only for the accounts a commit touched, and orders them by
+ * headroom; a client asks for a window of the ordered, filtered list (what it renders) and
+ * receives only that window, the counts and the firm's exposure.
+ */
+
+/** One account as the overview shows it. Money in USD, rounded to cents; shares in percent. */
+export type OverviewRow = {
+  accountId: AccountId;
+  name: string;
+  /** The preset in force (null: the firm's default rules). */
+  presetId: string | null;
+  tradingState: TradingState;
+  equityUsd: number;
+  /** Equity less the day's baseline. */
+  dayPnlUsd: number;
+  /** Money left before the day's loss floor (never below 0), and as a share of the day's allowance. */
+  dailyHeadroomUsd: number;
+  dailyHeadroomPct: number;
+  /** Money left before the max-loss floor (never below 0), and as a share of the max-loss allowance. */
+  maxHeadroomUsd: number;
+  maxHeadroomPct: number;
+  /** The smaller of the two shares: the overview's order ("closest to a loss limit first"). */
+  headroomPct: number;
+  /** Breakers tripped now. */
+  breakers: BreakerKind[];
+  /** Symbols locked now (vetoes in force). */
+  lockedSymbols: SymbolId[];
+  /** A breaker tripped, a lock-out or a soft breach (reduce-only by the engine) since the account's day started. */
+  breachedToday: boolean;
+  /** The ledger seq of the last commit that changed this row. */
+  seq: number;
+};
+
+/** Which rows a client wants: all filters are ANDed; `q` matches id, name or preset (case-insensitive). */
+export type OverviewQuery = {
+  q?: string;
+  states?: TradingState[];
+  presetId?: string;
+  breachedToday?: boolean;
+  /** Only accounts with at least one symbol locked. */
+  lockedSymbols?: boolean;
+  /** The window of the ordered, filtered list: rows `offset .. offset + limit - 1` (limit ≤ 500). */
+  offset: number;
+  limit: number;
+};
+
+export type OverviewCounts = {
+  /** Every account the caller may see. */
+  total: number;
+  byState: Record<TradingState, number>;
+  breachedToday: number;
+  withLockedSymbols: number;
+};
+
+/** Exposure summed over every account the caller may see, at the last prices (USD). */
+export type ExposureLine = {
+  /** A symbol, or a volatility cluster's name. */
+  key: string;
+  /** Signed notional: positive when the traders are net long (the firm carries the opposite). */
+  netUsd: number;
+  grossUsd: number;
+  /** Accounts holding a position in it. */
+  accounts: number;
+};
+
+export type FirmExposure = { bySymbol: ExposureLine[]; byCluster: ExposureLine[] };
+
+/** One answer of `GET /api/v1/overview`, and what an `overview` subscription starts with. */
+export type OverviewPage = {
+  seq: number;
+  firm: FirmView;
+  counts: OverviewCounts;
+  /** How many rows match the query's filters (the virtual list's length). */
+  matching: number;
+  offset: number;
+  rows: OverviewRow[];
+  /** Accounts breached or halted today (at most 100), most recent first. */
+  breachedToday: OverviewRow[];
+  exposure: FirmExposure;
+  /** The newest decisions the caller may see (at most 20), newest first. */
+  decisions: DecisionRecord[];
+};
