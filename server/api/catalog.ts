@@ -9,6 +9,7 @@ import {
   BacktestBody,
   BacktestParams,
   BreakerParams,
+  BulkOpenBody,
   DecisionParams,
   DryRunBody,
   ExplainQuery,
@@ -87,6 +88,13 @@ export const endpoints = {
 
   listAccounts: endpoint({ method: "GET", path: "/api/v1/accounts", tag: "accounts", summary: "Accounts the caller may see, with state, positions, baseline, floors, breakers and vetoes", permission: "read", success: { status: 200, description: "Accounts" } }),
   openAccount: endpoint({ method: "POST", path: "/api/v1/accounts", tag: "accounts", summary: "Open an account (409 if it exists)", permission: "admin", body: AccountSpec, accounts: ({ body }) => [body.accountId], success: { status: 201, description: "The account" } }),
+  openAccounts: endpoint({
+    method: "POST", path: "/api/v1/accounts/bulk", tag: "accounts",
+    summary: "Open up to 10,000 accounts in one commit, all or none (JSON `{accounts: [...]}`, or NDJSON one account a line); 409 if one exists",
+    permission: "admin", body: BulkOpenBody,
+    accounts: ({ body }) => body.accounts.map((item) => (typeof item === "object" && item !== null && "accountId" in item && typeof item.accountId === "string" ? item.accountId : undefined)),
+    success: { status: 201, description: "`{seq, opened, accounts: [{accountId, tradingState}]}`" },
+  }),
   getAccount: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}", tag: "accounts", summary: "One account with its state", permission: "read", params: AccountParams, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "The account" } }),
   equity: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}/equity", tag: "accounts", summary: "Equity history with baseline and floors, LTTB-downsampled to `points`", permission: "read", params: AccountParams, query: EquityQuery, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "Points in time order" } }),
   reopenAccount: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reopen", tag: "accounts", summary: "Reopen an account locked out by a loss breach", permission: "admin", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AccountId, IntentId, PresetId, SymbolId } from "../engine/ids";
 import { Preset } from "../engine/preset";
 import { Side } from "../engine/intent";
-import { BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
+import { AccountSpec, BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
 import { AccountScope, Role } from "../auth/roles";
 
 /** Request shapes of the HTTP API, shared by the route handlers and the browser. */
@@ -215,3 +215,30 @@ export const BacktestBody = z
 export type BacktestBody = z.infer<typeof BacktestBody>;
 
 export const BacktestParams = z.strictObject({ backtestId: z.uuid() });
+
+/** Accounts one bulk open may carry (the body limit, 2 MiB, about 200 bytes an account at 10,000). */
+export const MAX_BULK_ACCOUNTS = 10_000;
+
+/** The account schema as the OpenAPI document shows it, for the bulk body's items. */
+const { $schema: _accountSchemaDialect, ...accountItemSchema } = z.toJSONSchema(AccountSpec, { target: "draft-2020-12", io: "input" });
+
+/**
+ * Accounts to open at once, all or none (`POST /api/v1/accounts/bulk`). Each item is an
+ * `AccountSpec`, checked one by one by `parseBulkAccounts` (so that thousands of bad items cost
+ * one issue list, capped, not thousands of zod issues); the document shows the item schema.
+ */
+export const BulkOpenBody = z.strictObject({
+  accounts: z.array(z.unknown()).min(1).max(MAX_BULK_ACCOUNTS).meta({ items: accountItemSchema }),
+});
+
+/** The bulk body's items as accounts, or every issue, each named by its item (`accounts.17.accountId`). */
+export function parseBulkAccounts(items: readonly unknown[]): { accounts: AccountSpec[]; issues: { path: string; message: string }[] } {
+  const accounts: AccountSpec[] = [];
+  const issues: { path: string; message: string }[] = [];
+  items.forEach((item, index) => {
+    const parsed = AccountSpec.safeParse(item);
+    if (parsed.success) accounts.push(parsed.data);
+    else for (const issue of parsed.error.issues) issues.push({ path: ["accounts", index, ...issue.path].map(String).join("."), message: issue.message });
+  });
+  return { accounts, issues };
+}
