@@ -237,6 +237,84 @@ export class Runtime {
   }
 
   /**
+   * Opens many accounts at once, all or none, in one group commit (one ledger append), each
+   * under the latest version of its preset (resolved once per distinct preset). Every account is
+   * checked first and every problem comes back at once, each naming its item
+   * (`accounts.17.accountId`): an id twice in the list, an id that exists, an unknown preset, a
+   * preset written for another size; 409 when the only problem is ids that exist, else 422. One
+   * the engine refuses while the batch is decided (opened meanwhile) takes the batch back to where
+   * it stood before this job: nothing of it is recorded. The answer is small: no account views.
+   */
+  async openAccounts(
+    accounts: readonly AccountSpec[],
+    by: string,
+  ): Promise<{ seq: number; opened: number; accounts: { accountId: AccountId; tradingState: AccountView["tradingState"] }[] }> {
+    if (accounts.length === 0) return { seq: this.seq, opened: 0, accounts: [] };
+    const issues: { path: string; message: string }[] = [];
+    let existing = 0;
+    const firstAt = new Map<string, number>();
+    accounts.forEach(({ accountId }, index) => {
+      const first = firstAt.get(accountId);
+      if (first !== undefined) issues.push({ path: `accounts.${index}.accountId`, message: `${accountId} is also accounts.${first}` });
+      else firstAt.set(accountId, index);
+      if (this.state.accounts.has(accountId)) {
+        existing++;
+        issues.push({ path: `accounts.${index}.accountId`, message: `account ${accountId} already exists` });
+      }
+    });
+    // One lookup per distinct preset, one after another: a call naming thousands of them delays only itself.
+    const presets = new Map<string, (PresetRules & { preset: Preset }) | null>();
+    if (this.presets) {
+      for (const presetId of new Set(accounts.map((account) => account.presetId))) {
+        const found = await this.presets.resolve(presetId).catch((error: unknown) => {
+          if (AppError.is(error) && error.code === "validation_failed") return null;
+          throw error;
+        });
+        presets.set(presetId, found);
+      }
+      accounts.forEach(({ presetId, initialBalanceUsd }, index) => {
+        const found = presets.get(presetId);
+        if (!found) return void issues.push({ path: `accounts.${index}.presetId`, message: `there is no preset ${presetId}` });
+        try {
+          checkSize(found.preset, initialBalanceUsd, `accounts.${index}.initialBalanceUsd`);
+        } catch (error) {
+          issues.push(...(error as AppError).issues);
+        }
+      });
+    }
+    if (issues.length > 0) {
+      const shown = issues.slice(0, 3).map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+      const problems = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
+      throw new AppError(existing === issues.length ? "conflict" : "validation_failed", `${problems}, no account opened: ${shown}${issues.length > 3 ? "; …" : ""}`, issues);
+    }
+    return this.enqueue((batch) => {
+      const before = batch.checkpoint();
+      let index = -1;
+      try {
+        const at = this.clock();
+        if (clockDue(batch.state, at)) batch.decide({ type: "AdvanceClock", at });
+        for (index = 0; index < accounts.length; index++) {
+          const account = accounts[index]!;
+          const found = presets.get(account.presetId);
+          batch.decide({ type: "OpenAccount", at, account, ...(found ? { preset: { presetId: found.presetId, version: found.version, rules: found.rules } } : {}), by });
+        }
+      } catch (error) {
+        batch.rollback(before);
+        if (index < 0 || !AppError.is(error)) throw error;
+        const named = error.issues.length > 0 ? error.issues : [{ path: "accountId", message: error.message }];
+        const paths = named.map((issue) => ({ path: issue.path === "(body)" ? `accounts.${index}` : `accounts.${index}.${issue.path}`, message: issue.message }));
+        throw new AppError(error.code, `${paths[0]!.path}: ${error.message}; no account opened`, paths);
+      }
+      const to = batch.entries.length;
+      return (records) => ({
+        seq: records[to - 1]!.seq,
+        opened: accounts.length,
+        accounts: accounts.map(({ accountId }) => ({ accountId, tradingState: this.account(accountId).tradingState })),
+      });
+    });
+  }
+
+  /**
    * Which of the account's last `decisions` decisions would change under `candidate` (a preset
    * version, or an edited preset not saved yet): the ledger from the newest snapshot before the
    * window (or from the start) is folded, and the window's intents are decided again.
@@ -860,6 +938,20 @@ class Batch {
       this.state = evolve(this.state, event);
     });
     return { from, to: this.entries.length };
+  }
+
+  /** Where the batch stands: its events so far and their fold; `rollback` takes it back there. */
+  checkpoint(): { entries: number; state: EngineState } {
+    return { entries: this.entries.length, state: this.state };
+  }
+
+  /**
+   * Drops the events decided since `checkpoint` and their fold (the state is immutable, so the
+   * one kept is as it was): a job refused midway leaves nothing of itself in the batch.
+   */
+  rollback(checkpoint: { entries: number; state: EngineState }): void {
+    this.entries.length = checkpoint.entries;
+    this.state = checkpoint.state;
   }
 }
 
