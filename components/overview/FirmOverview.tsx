@@ -1,53 +1,61 @@
 "use client";
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import Link from "next/link";
-import { useMemo, useState } from "react";
-import type { AccountView } from "@/server/realtime-protocol";
+import { memo, useCallback, useMemo, useState } from "react";
+import type { OverviewPage, OverviewQuery } from "@/server/overview-protocol";
 import type { FirmPage } from "../api";
 import { api, queryKeys } from "../api";
 import { DecisionFeed } from "../DecisionFeed";
-import { money, pct } from "../format";
 import { ReasonDialog } from "../ReasonDialog";
 import { StaleNote, useSession } from "../session";
+import { AccountList, FIRST_WINDOW, type RowWindow } from "./AccountList";
+import { BreachedToday } from "./BreachedToday";
+import { FirmExposure } from "./FirmExposure";
+import { CountTiles, FilterBar } from "./OverviewControls";
+import type { OverviewFilters } from "./query";
+import { filtersKey } from "./query";
+import { useOverview } from "./useOverviewFallback";
+import "./overview.css";
 
-/** How much of each loss allowance is left: money to the floor, and the share of the allowance. */
-export function headroom(account: AccountView) {
-  const dailyAllowance = account.baselineUsd - account.dailyLossFloorUsd;
-  const maxAllowance = (account.initialBalanceUsd * account.rules.accountRules.maxLossPct) / 100;
-  const dailyLeftUsd = Math.max(0, account.equityUsd - account.dailyLossFloorUsd);
-  const maxLeftUsd = Math.max(0, account.equityUsd - account.maxLossFloorUsd);
-  const share = (left: number, allowance: number) => (allowance > 0 ? Math.min(100, (left / allowance) * 100) : 0);
-  const dailyLeftPct = share(dailyLeftUsd, dailyAllowance);
-  const maxLeftPct = share(maxLeftUsd, maxAllowance);
-  return { dailyLeftUsd, dailyLeftPct, maxLeftUsd, maxLeftPct, closest: Math.min(dailyLeftPct, maxLeftPct) };
-}
+// The account page's headroom figures (the overview's rows carry them from the server).
+export { headroom } from "./headroom";
 
-const SEVERITY: Record<AccountView["tradingState"], number> = { LOCKED_OUT: 0, HALTED: 1, REDUCING: 2, ACTIVE: 3 };
+const count = new Intl.NumberFormat("en-US");
+const Decisions = memo(DecisionFeed);
 
-/** Every account at a glance, closest to a limit first, with a firm-wide halt. */
+/**
+ * The firm at desk scale: counts by state and breach (each a filter), the accounts closest to a
+ * loss limit first (ordered and filtered by the server, a virtualized list asking for the rows
+ * in view), the accounts breached or halted today, the firm's exposure, the firm-wide halt and
+ * the decision feed — all kept current by the stream's `overview` subscription.
+ */
 export function FirmOverview() {
   const { canOperate, me } = useSession();
   // A firm-wide halt is for operators who see the whole firm (the server refuses scoped ones).
   const canHaltFirm = canOperate && me.user.accounts === null;
-  const accounts = useQuery({ queryKey: queryKeys.accounts, queryFn: api.accounts });
-  const decisions = useQuery({ queryKey: queryKeys.decisions, queryFn: api.decisions });
-  const firm = useQuery({ queryKey: queryKeys.firm, queryFn: api.firm });
-  const [filter, setFilter] = useState("");
-  const [state, setState] = useState<"all" | AccountView["tradingState"]>("all");
+  const [filters, setFilters] = useState<OverviewFilters>({});
+  const [rowWindow, setRowWindow] = useState<RowWindow>(FIRST_WINDOW);
   const [dialog, setDialog] = useState<"halt" | "resume" | null>(null);
   const queryClient = useQueryClient();
-  const halt = firm.data?.firm.halt ?? null;
 
-  const rows = useMemo(() => {
-    const needle = filter.trim().toLowerCase();
-    return (accounts.data?.accounts ?? [])
-      .filter((account) => state === "all" || account.tradingState === state)
-      .filter((account) => !needle || [account.accountId, account.name, account.presetId].some((text) => text.toLowerCase().includes(needle)))
-      .map((account) => ({ account, room: headroom(account) }))
-      .sort((a, b) => SEVERITY[a.account.tradingState] - SEVERITY[b.account.tradingState] || a.room.closest - b.room.closest);
-  }, [accounts.data, filter, state]);
-  const total = accounts.data?.accounts.length ?? 0;
+  const query = useMemo<OverviewQuery>(() => ({ ...filters, ...rowWindow }), [filters, rowWindow]);
+  const live = useOverview(query).page;
+  // While a new window or filter is subscribed, the last page stays on screen.
+  const [shown, setShown] = useState<OverviewPage | null>(null);
+  if (live && live !== shown) setShown(live);
+  const page = live ?? shown;
+
+  const onFilters = useCallback((change: Partial<OverviewFilters>) => {
+    setFilters((current) => ({ ...current, ...change }));
+    setRowWindow(FIRST_WINDOW);
+  }, []);
+
+  // The firm's halt: the newest of the overview page's and a halt/resume answer's.
+  const firmQuery = useQuery({ queryKey: queryKeys.firm, queryFn: api.firm });
+  const firm = firmQuery.data && (!page || firmQuery.data.seq > page.seq) ? firmQuery.data.firm : page?.firm;
+  const halt = firm?.halt ?? null;
+  const total = page?.counts.total ?? 0;
+  const matching = page?.matching ?? 0;
 
   return (
     <>
@@ -57,108 +65,52 @@ export function FirmOverview() {
           exposure; exits still pass.
         </p>
       )}
-      <section className="card" aria-label="Firm overview">
+      <section className="card ov-accounts" aria-labelledby="ov-accounts-title">
         <header className="card-header">
           <div>
-            <h2>
+            <h2 id="ov-accounts-title">
               Accounts <StaleNote />
             </h2>
             <p className="muted">Closest to a loss limit first. Bars show the share of each allowance left.</p>
           </div>
-          <div className="toolbar">
-            <label className="field">
-              <span>Filter</span>
-              <input type="search" value={filter} onChange={(event) => setFilter(event.target.value)} placeholder="account, name or preset" />
-            </label>
-            <label className="field">
-              <span>State</span>
-              <select value={state} onChange={(event) => setState(event.target.value as typeof state)}>
-                <option value="all">all</option>
-                {Object.keys(SEVERITY).map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-            </label>
-            {canHaltFirm &&
-              (halt ? (
+          {canHaltFirm && (
+            <div className="toolbar">
+              {halt ? (
                 <button className="primary" onClick={() => setDialog("resume")}>
                   Resume all
                 </button>
               ) : (
-                <button className="danger" onClick={() => setDialog("halt")}>
+                <button className="danger" onClick={() => setDialog("halt")} disabled={!page}>
                   Halt all
                 </button>
-              ))}
-          </div>
+              )}
+            </div>
+          )}
         </header>
-        {accounts.isError && (
-          <p className="error" role="alert">
-            Cannot load accounts: {accounts.error.message}
-          </p>
+        <CountTiles counts={page?.counts ?? null} filters={filters} onFilters={onFilters} />
+        <FilterBar filters={filters} onFilters={onFilters} />
+        <p className="muted small ov-summary" aria-live="polite" data-testid="matching">
+          {page === null ? "Loading…" : `${count.format(matching)} of ${count.format(total)} accounts`}
+        </p>
+        {page !== null && matching === 0 ? (
+          <p className="muted">{total === 0 ? "No accounts yet." : "No account matches the filters."}</p>
+        ) : (
+          <AccountList
+            matching={matching}
+            offset={page?.offset ?? 0}
+            rows={page?.rows ?? []}
+            window={rowWindow}
+            onWindow={setRowWindow}
+            resetKey={filtersKey(filters)}
+            loading={page === null || page.offset !== rowWindow.offset}
+          />
         )}
-        <table className="overview">
-          <caption className="sr-only">Accounts, closest to a loss limit first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">State</th>
-              <th scope="col" className="num">
-                Equity
-              </th>
-              <th scope="col" className="num">
-                Today
-              </th>
-              <th scope="col">Today&apos;s permitted loss left</th>
-              <th scope="col">Max permitted loss left</th>
-              <th scope="col">Breakers</th>
-              <th scope="col" className="num">
-                Locked
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ account, room }) => {
-              const today = account.equityUsd - account.baselineUsd;
-              const tripped = account.breakers.filter((breaker) => breaker.tripped).map((breaker) => breaker.kind);
-              const locked = account.vetoes.filter((veto) => veto.expiresAt === null || veto.expiresAt > Date.now()).length;
-              return (
-                <tr key={account.accountId} data-testid="account-row" data-account={account.accountId} aria-label={`Account ${account.accountId}`}>
-                  <th scope="row">
-                    <Link href={`/accounts/${encodeURIComponent(account.accountId)}`}>{account.name}</Link>
-                    <div className="muted small">
-                      {account.accountId} · {account.preset ? `${account.preset.presetId} v${account.preset.version}` : "firm defaults"}
-                    </div>
-                  </th>
-                  <td>
-                    <span className={`badge state-${account.tradingState.toLowerCase()}`} data-testid="trading-state">
-                      {account.tradingState}
-                    </span>
-                  </td>
-                  <td className="num" data-testid="equity">
-                    {money(account.equityUsd)}
-                  </td>
-                  <td className={`num ${today >= 0 ? "up" : "down"}`}>
-                    {money(today)}
-                    <div className="small">{pct((today / account.baselineUsd) * 100)}</div>
-                  </td>
-                  <td>
-                    <Allowance leftUsd={room.dailyLeftUsd} leftPct={room.dailyLeftPct} label={`Today's permitted loss left for ${account.accountId}`} />
-                  </td>
-                  <td>
-                    <Allowance leftUsd={room.maxLeftUsd} leftPct={room.maxLeftPct} label={`Max permitted loss left for ${account.accountId}`} />
-                  </td>
-                  <td>{tripped.length === 0 ? <span className="muted">none</span> : <span className="down">{tripped.join(", ")}</span>}</td>
-                  <td className="num">{locked}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-        {rows.length === 0 && <p className="muted">{total === 0 ? "No accounts yet." : "No account matches the filter."}</p>}
       </section>
-      <DecisionFeed decisions={decisions.data?.decisions ?? []} />
+      <div className="ov-panels">
+        <BreachedToday rows={page?.breachedToday ?? null} total={page?.counts.breachedToday ?? null} />
+        <FirmExposure exposure={page?.exposure ?? null} />
+      </div>
+      <Decisions decisions={page?.decisions ?? NO_DECISIONS} />
       {dialog && (
         <ReasonDialog
           title={dialog === "halt" ? `Halt all ${total} accounts?` : `Resume all ${total} accounts?`}
@@ -166,9 +118,9 @@ export function FirmOverview() {
           tone={dialog === "halt" ? "danger" : "primary"}
           onClose={() => setDialog(null)}
           onConfirm={async (reason) => {
-            const page = dialog === "halt" ? await api.haltFirm(reason) : await api.resumeFirm(reason);
+            const answer = dialog === "halt" ? await api.haltFirm(reason) : await api.resumeFirm(reason);
             // Unless the stream brought a newer firm view already.
-            queryClient.setQueryData<FirmPage>(queryKeys.firm, (current) => (current && current.seq >= page.seq ? current : page));
+            queryClient.setQueryData<FirmPage>(queryKeys.firm, (current) => (current && current.seq >= answer.seq ? current : answer));
           }}
         >
           {dialog === "halt"
@@ -180,15 +132,4 @@ export function FirmOverview() {
   );
 }
 
-/** Money left to a floor and a bar of the share of the allowance left (red below 25%). */
-function Allowance({ leftUsd, leftPct, label }: { leftUsd: number; leftPct: number; label: string }) {
-  const tone = leftPct < 25 ? "bar-bad" : leftPct < 50 ? "bar-warn" : "bar-ok";
-  return (
-    <div className="allowance">
-      <span className="num">
-        {money(leftUsd)} <span className="muted">{pct(leftPct, 0)}</span>
-      </span>
-      <meter className={`bar ${tone}`} min={0} max={100} low={25} high={50} optimum={100} value={leftPct} aria-label={label} />
-    </div>
-  );
-}
+const NO_DECISIONS: OverviewPage["decisions"] = [];
