@@ -1,5 +1,7 @@
+import { z } from "zod";
 import type { AccountId, SymbolId } from "./engine/ids";
-import type { BreakerKind, TradingState } from "./engine/types";
+import type { BreakerKind } from "./engine/types";
+import { TradingState } from "./engine/types";
 import type { DecisionRecord, FirmView } from "./runtime";
 
 /**
@@ -87,3 +89,38 @@ export type OverviewPage = {
   /** The newest decisions the caller may see (at most 20), newest first. */
   decisions: DecisionRecord[];
 };
+
+/** The most rows one window may ask for. */
+export const MAX_WINDOW_ROWS = 500;
+
+const filters = {
+  q: z.string().trim().max(200).optional(),
+  presetId: z.string().min(1).max(200).optional(),
+};
+
+/** An `OverviewQuery` as the stream's `subscribe` carries it (JSON). */
+export const OverviewQuerySchema = z.strictObject({
+  ...filters,
+  states: z.array(TradingState).max(4).optional(),
+  breachedToday: z.boolean().optional(),
+  lockedSymbols: z.boolean().optional(),
+  offset: z.number().int().min(0).max(1_000_000),
+  limit: z.number().int().min(1).max(MAX_WINDOW_ROWS),
+});
+
+const flag = z.enum(["true", "false"]).transform((value) => value === "true");
+
+/** An `OverviewQuery` as `GET /api/v1/overview` takes it: `states=HALTED,LOCKED_OUT`, `breachedToday=true`. */
+export const OverviewQueryParams = z.strictObject({
+  ...filters,
+  states: z
+    .string()
+    .max(100)
+    .transform((text) => text.split(",").filter(Boolean))
+    .pipe(z.array(TradingState).max(4))
+    .optional(),
+  breachedToday: flag.optional(),
+  lockedSymbols: flag.optional(),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_WINDOW_ROWS).default(100),
+});
