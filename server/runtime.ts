@@ -287,13 +287,15 @@ export class Runtime {
       const problems = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
       throw new AppError(existing === issues.length ? "conflict" : "validation_failed", `${problems}, no account opened: ${shown}${issues.length > 3 ? "; …" : ""}`, issues);
     }
-    return this.enqueue((batch) => {
+    return this.enqueue(async (batch) => {
       const before = batch.checkpoint();
       let index = -1;
       try {
         const at = this.clock();
         if (clockDue(batch.state, at)) batch.decide({ type: "AdvanceClock", at });
         for (index = 0; index < accounts.length; index++) {
+          // Thousands of accounts take a while to decide: the server goes on reading requests meanwhile.
+          if (index > 0 && index % 1_000 === 0) await yieldToLoop();
           const account = accounts[index]!;
           const found = presets.get(account.presetId);
           batch.decide({ type: "OpenAccount", at, account, ...(found ? { preset: { presetId: found.presetId, version: found.version, rules: found.rules } } : {}), by });
