@@ -10,7 +10,7 @@ import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
 import { configOf, equityUsd, evolve, floorsOf, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
-import { AccountIndex } from "./account-index";
+import { touchedBy } from "./account-index";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountSpec, Decision, LatencySource } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -118,8 +118,6 @@ export class Runtime {
   private readonly listeners = new Set<(committed: Committed) => void>();
   /** Why this runtime may not write (a read-only stream node): who holds the writer lock. */
   readOnlyBecause: string | null = null;
-  /** The holders of each symbol, so that a commit's work follows the accounts it touched. */
-  private readonly index = new AccountIndex();
 
   private constructor(
     private readonly ledger: Ledger,
@@ -154,7 +152,6 @@ export class Runtime {
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
       runtime.restore(snapshot);
-      runtime.index.rebuild(runtime.state);
       runtime.startedFromSnapshot = snapshot.seq;
     }
     else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
@@ -724,8 +721,7 @@ export class Runtime {
       const previousSeq = this.seq;
       this.state = batch.state;
       const events = records.map((record) => record.event);
-      this.index.observe(events, this.state);
-      const touched = this.index.touchedBy(events, this.state);
+      const touched = touchedBy(events, this.state);
       for (const record of records) {
         this.seq = record.seq;
         this.remember(record.seq, record.event);
@@ -776,8 +772,7 @@ export class Runtime {
     this.head = this.state;
     this.seq = record.seq;
     this.remember(record.seq, record.event);
-    this.index.observe([record.event], this.state);
-    this.recordEquity([record], this.index.touchedBy([record.event], this.state));
+    this.recordEquity([record], touchedBy([record.event], this.state));
   }
 
   private restore(snapshot: StoredSnapshot): void {

@@ -3,7 +3,7 @@ import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState } from "./state";
-import { configOf, equityUsd, evolve, floorsOf } from "./state";
+import { configOf, equityUsd, evolve, floorsOf, inIdOrder } from "./state";
 import type { LossRule } from "./types";
 import type { BreakerKind } from "./types";
 
@@ -74,7 +74,9 @@ export function tripsAfter(event: EngineEvent, account: AccountState, config: En
 /** `breaker.reset` events for every breaker whose automatic reset is due at `at`. */
 export function autoResetsDue(state: EngineState, at: number): EngineEvent[] {
   const events: EngineEvent[] = [];
-  for (const [accountId, account] of state.accounts) {
+  // Only accounts with such a breaker tripped can have one due (the fold's index keeps them).
+  for (const accountId of inIdOrder(state.index.selfResetting.keys())) {
+    const account = state.accounts.get(accountId)!;
     for (const kind of ["execution_failures", "latency"] as const) {
       const due = autoResetAt(kind, account, configOf(state, account));
       if (due !== null && due <= at) {
@@ -91,9 +93,11 @@ export function autoResetsDue(state: EngineState, at: number): EngineEvent[] {
  */
 export function nextDeadline(state: EngineState, now: number): number {
   let deadline = state.accounts.size === 0 ? nextResetAt(now, state.config.dailyReset) : Number.POSITIVE_INFINITY;
-  for (const account of state.accounts.values()) {
+  // The earliest end of an account's day (one already past is due now), then the self-resetting breakers.
+  for (const dayEnd of state.index.dayEnds.keys()) deadline = Math.min(deadline, dayEnd);
+  for (const accountId of state.index.selfResetting.keys()) {
+    const account = state.accounts.get(accountId)!;
     const config = configOf(state, account);
-    deadline = Math.min(deadline, nextResetAt(now, config.dailyReset));
     for (const kind of ["execution_failures", "latency"] as const) {
       const due = autoResetAt(kind, account, config);
       if (due !== null) deadline = Math.min(deadline, due);

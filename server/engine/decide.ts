@@ -9,7 +9,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
-import { activeSideLock, activeVeto, configOf, equityUsd, evolve, snapshotBaselines } from "./state";
+import { activeSideLock, activeVeto, configOf, equityUsd, evolve, holdersOf, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -256,9 +256,8 @@ export function explainIntent(intent: Intent, state: EngineState, at: number, re
 
 /** Whether `AdvanceClock` at `at` would do anything: a day to start, or an automatic breaker reset due. */
 export function clockDue(state: EngineState, at: number): boolean {
-  for (const account of state.accounts.values()) {
-    if (account.day.resetAt < lastResetAt(at, configOf(state, account).dailyReset)) return true;
-  }
+  // A day is due when it ends by `at`: the index keeps accounts by the end of their day.
+  for (const dayEnd of state.index.dayEnds.keys()) if (dayEnd <= at) return true;
   return autoResetsDue(state, at).length > 0;
 }
 
@@ -271,7 +270,9 @@ type DueDay = { resetAt: number; tradingDay: string; accountIds: AccountId[] };
  */
 function daysDue(state: EngineState, at: number): DueDay[] {
   const due = new Map<string, DueDay>();
-  for (const [accountId, account] of state.accounts) {
+  const ending = [...state.index.dayEnds].filter(([dayEnd]) => dayEnd <= at).sort(([a], [b]) => a - b);
+  for (const accountId of inIdOrder(ending.flatMap(([, accounts]) => [...accounts.keys()]))) {
+    const account = state.accounts.get(accountId)!;
     const { dailyReset } = configOf(state, account);
     const resetAt = lastResetAt(at, dailyReset);
     if (account.day.resetAt >= resetAt) continue;
@@ -422,8 +423,9 @@ export function decide(command: Command, state: EngineState): Decided {
       // New prices move equity: check the drawdown of every account holding a repriced symbol.
       const next = events.reduce(evolve, state);
       const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
-      const holders = [...next.accounts].filter(([, a]) => [...a.positions.keys()].some((s) => repriced.has(s))).map(([id]) => id);
-      return ok(...events, ...lossChecks(next, holders, command.at));
+      const holders = new Set<AccountId>();
+      for (const symbol of repriced) for (const accountId of holdersOf(next, symbol).keys()) holders.add(accountId);
+      return ok(...events, ...lossChecks(next, inIdOrder(holders), command.at));
     }
     case "OpenAccount": {
       const { accountId } = command.account;

@@ -4,6 +4,7 @@ import type { Intent } from "./intent";
 import type { Decision, ReviewOutcome } from "./types";
 import type { EngineState } from "./state";
 import { evolve, initialState } from "./state";
+import { isMapLike } from "./persistent-map";
 
 export type ReplayRecord = { readonly seq: number; readonly event: EngineEvent };
 
@@ -86,7 +87,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 function canonical(value: unknown): unknown {
-  if (value instanceof Map) {
+  if (isMapLike(value)) {
     return [...value.entries()].map(([k, v]) => [k, canonical(v)]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
   }
   if (Array.isArray(value)) return value.map(canonical);

@@ -3,6 +3,8 @@ import { EngineConfig, RulesPatch } from "./config";
 import { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import { Side } from "./intent";
 import type { EngineState } from "./state";
+import { indexOf } from "./state";
+import { PersistentMap, isMapLike } from "./persistent-map";
 import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from "./types";
 
 /**
@@ -18,10 +20,33 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
+/** The state as a JSON value; its index is derived, so it is left out (decoding builds it again). */
 export function encodeState(state: EngineState): unknown {
-  return { format: SNAPSHOT_FORMAT, state: encodeValue(state) };
+  const { index: _index, ...stored } = state;
+  return { format: SNAPSHOT_FORMAT, state: encodeValue(stored) };
+}
+
+/**
+ * `encodeState` in steps: the accounts are encoded `chunk` at a time with `pause()` awaited in
+ * between, so that a snapshot of a large book never holds the event loop for long. The state is
+ * immutable, so what is encoded is the state as it was when the call began.
+ */
+export async function encodeStateInSteps(state: EngineState, pause: () => Promise<void>, chunk = 250): Promise<unknown> {
+  const { index: _index, accounts, ...rest } = state;
+  const encoded = encodeValue(rest) as Record<string, unknown>;
+  const entries: unknown[] = [];
+  let i = 0;
+  for (const [accountId, account] of accounts) {
+    try {
+      entries.push([encodeValue(accountId), encodeValue(account)]);
+    } catch (error) {
+      throw at("accounts", at(`entry ${i}`, error));
+    }
+    if (++i % chunk === 0) await pause();
+  }
+  return { format: SNAPSHOT_FORMAT, state: { config: encoded.config, firmHalt: encoded.firmHalt, accounts: { [TAG]: "map", entries }, market: encoded.market, pairs: encoded.pairs, orders: encoded.orders } };
 }
 
 /**
@@ -40,7 +65,7 @@ export function decodeState(value: unknown): EngineState {
   }
   const state = EngineStateShape.safeParse(decoded);
   if (!state.success) throw new Error(`the snapshot is not an engine state: ${summary(state.error)}`);
-  return state.data;
+  return { ...state.data, index: indexOf(state.data) };
 }
 
 // ----- values --------------------------------------------------------------------------------
@@ -76,7 +101,7 @@ export function encodeValue(value: unknown): unknown {
         }
         return items;
       }
-      if (value instanceof Map) {
+      if (isMapLike(value)) {
         let i = 0;
         const entries: unknown[] = [];
         for (const [key, item] of value) {
@@ -282,11 +307,11 @@ const OpenOrderShape = z.strictObject({
 const EngineStateShape = z.strictObject({
   config: EngineConfig,
   firmHalt: z.strictObject({ reason: z.string(), at: anyNumber, by: actor }).nullable(),
-  accounts: z.map(AccountId, AccountStateShape),
+  accounts: z.map(AccountId, AccountStateShape).transform((accounts) => PersistentMap.of(accounts)),
   market: z.map(SymbolId, MarketStateShape),
   pairs: z.map(SymbolId, z.map(SymbolId, PairMomentsShape)),
-  orders: z.map(OrderId, OpenOrderShape),
-}) satisfies z.ZodType<EngineState>;
+  orders: z.map(OrderId, OpenOrderShape).transform((orders) => PersistentMap.of(orders)),
+}) satisfies z.ZodType<Omit<EngineState, "index">>;
 
 /** The first few issues, with their paths: enough to say what is wrong without the whole state. */
 function summary(error: z.ZodError): string {

@@ -1,6 +1,6 @@
 import type { EngineConfig, RulesPatch } from "./config";
 import { EngineConfig as EngineConfigSchema, withRules } from "./config";
-import { lastResetAt, tradingDayOf } from "./calendar";
+import { lastResetAt, nextResetAt, tradingDayOf } from "./calendar";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
 import type { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
@@ -10,6 +10,7 @@ import type { Exposure } from "./exposure";
 import { exposureOf, noExposure } from "./exposure";
 import type { MarketStats, PairMoments } from "./market-stats";
 import { emptyStats, foldBar, foldPair, pairMomentsOf, returnAt } from "./market-stats";
+import { PersistentMap } from "./persistent-map";
 import type { AccountSpec, Actor, BreakerKind, LossRule, ReducingCause, TradingState, VetoReason } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -123,18 +124,100 @@ export type EngineState = {
   /** The firm's configuration: instruments, market statistics, and the rules of accounts without a preset. */
   readonly config: EngineConfig;
   readonly firmHalt: FirmHalt | null;
-  readonly accounts: ReadonlyMap<AccountId, AccountState>;
+  /** Every account, in the order they opened (a persistent map: an event touching one account costs O(log n)). */
+  readonly accounts: PersistentMap<AccountId, AccountState>;
   readonly market: ReadonlyMap<SymbolId, MarketState>;
   /** EWMA moments of every pair of symbols' shared returns, under both symbols (see `pairOf`). */
   readonly pairs: ReadonlyMap<SymbolId, ReadonlyMap<SymbolId, PairMoments>>;
   /** Orders of the execution path still open. */
-  readonly orders: ReadonlyMap<OrderId, OpenOrder>;
+  readonly orders: PersistentMap<OrderId, OpenOrder>;
+  /** Derived from the rest, kept by the fold so that work follows what an event touches (not stored in snapshots). */
+  readonly index: StateIndex;
+};
+
+/** A set of accounts, as a persistent map to `true` (insertion order). */
+export type AccountSet = PersistentMap<AccountId, true>;
+
+/**
+ * What the fold keeps beside the state so that nothing has to look at every account: who holds
+ * each symbol (a tick re-marks only them), when each account's trading day ends (the clock
+ * finds the days due without a scan) and which accounts have a breaker that resets itself.
+ */
+export type StateIndex = {
+  /** The accounts holding a position in each symbol. */
+  readonly holders: ReadonlyMap<SymbolId, AccountSet>;
+  /** Accounts by the instant their trading day ends: the next reset under their rule after the day's own. */
+  readonly dayEnds: ReadonlyMap<number, AccountSet>;
+  /** Accounts with a tripped breaker that resets itself after a cooldown (execution failures, latency). */
+  readonly selfResetting: AccountSet;
 };
 
 export const THROTTLE_WINDOW_MS = 1_000;
 
+const noAccounts: AccountSet = PersistentMap.empty();
+const emptyIndex: StateIndex = { holders: new Map(), dayEnds: new Map(), selfResetting: noAccounts };
+
 export function initialState(config: EngineConfig = EngineConfigSchema.parse({})): EngineState {
-  return { config, firmHalt: null, accounts: new Map(), market: new Map(), pairs: new Map(), orders: new Map() };
+  return { config, firmHalt: null, accounts: PersistentMap.empty(), market: new Map(), pairs: new Map(), orders: PersistentMap.empty(), index: emptyIndex };
+}
+
+/** When the account's trading day ends: the first reset under its rule after the day's start. */
+export function dayEndOf(state: Pick<EngineState, "config">, account: AccountState): number {
+  return nextResetAt(account.day.resetAt, configOf(state, account).dailyReset);
+}
+
+const SELF_RESETTING = ["execution_failures", "latency"] as const;
+
+/** The index of `state` built from its accounts (a snapshot's state, a new configuration). */
+export function indexOf(state: Omit<EngineState, "index">): StateIndex {
+  const holders = new Map<SymbolId, [AccountId, true][]>();
+  const dayEnds = new Map<number, [AccountId, true][]>();
+  const selfResetting: [AccountId, true][] = [];
+  for (const [accountId, account] of state.accounts) {
+    for (const symbol of account.positions.keys()) (holders.get(symbol) ?? holders.set(symbol, []).get(symbol)!).push([accountId, true]);
+    const end = dayEndOf(state, account);
+    (dayEnds.get(end) ?? dayEnds.set(end, []).get(end)!).push([accountId, true]);
+    if (SELF_RESETTING.some((kind) => account.breakers[kind].tripped)) selfResetting.push([accountId, true]);
+  }
+  const sets = <K>(groups: Map<K, [AccountId, true][]>) => new Map([...groups].map(([key, members]) => [key, PersistentMap.of(members)]));
+  return { holders: sets(holders), dayEnds: sets(dayEnds), selfResetting: PersistentMap.of(selfResetting) };
+}
+
+/** `groups` with `accountId` moved from the group `from` to the group `to` (null: none). */
+function moved<K>(groups: ReadonlyMap<K, AccountSet>, accountId: AccountId, from: K | null, to: K | null): ReadonlyMap<K, AccountSet> {
+  if (from === to) return groups;
+  const next = new Map(groups);
+  if (from !== null) {
+    const members = next.get(from)?.delete(accountId);
+    if (members && members.size > 0) next.set(from, members);
+    else next.delete(from);
+  }
+  if (to !== null) next.set(to, (next.get(to) ?? noAccounts).set(accountId, true));
+  return next;
+}
+
+/** The state with the index entries of `accountId` brought up to date after `before` became what the state holds now. */
+function reindexed(state: EngineState, accountId: AccountId, before: EngineState | null): EngineState {
+  const account = state.accounts.get(accountId);
+  const previous = before?.accounts.get(accountId);
+  if (!account) return state;
+  let { holders, dayEnds, selfResetting } = state.index;
+  if (!previous || previous.positions !== account.positions) {
+    for (const symbol of account.positions.keys()) {
+      if (!previous?.positions.has(symbol)) holders = moved(holders, accountId, null, symbol);
+    }
+    for (const symbol of previous?.positions.keys() ?? []) {
+      if (!account.positions.has(symbol)) holders = moved(holders, accountId, symbol, null);
+    }
+  }
+  if (!previous || previous.day !== account.day || previous.rules !== account.rules || before!.config !== state.config) {
+    dayEnds = moved(dayEnds, accountId, previous ? dayEndOf(before!, previous) : null, dayEndOf(state, account));
+  }
+  if (!previous || previous.breakers !== account.breakers) {
+    selfResetting = SELF_RESETTING.some((kind) => account.breakers[kind].tripped) ? selfResetting.set(accountId, true) : selfResetting.delete(accountId);
+  }
+  const index = holders === state.index.holders && dayEnds === state.index.dayEnds && selfResetting === state.index.selfResetting ? state.index : { holders, dayEnds, selfResetting };
+  return index === state.index ? state : { ...state, index };
 }
 
 const untripped: BreakerState = { tripped: false, lastResetAt: null, lastResetBy: null };
@@ -231,28 +314,50 @@ export function snapshotBaselines(state: EngineState, accountIds: readonly Accou
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 
 /**
- * Re-marks the accounts that `touches` selects after their positions or prices changed: their
- * exposure at the last prices, and under `trailing_intraday` their high-water mark.
+ * Re-marks `accountIds` after their positions or prices changed: their exposure at the last
+ * prices, and under `trailing_intraday` their high-water mark. The work is proportional to
+ * the accounts re-marked, not to the book.
  */
-function revalue(state: EngineState, touches: (accountId: AccountId, account: AccountState) => boolean): EngineState {
-  let accounts: Map<AccountId, AccountState> | null = null;
-  for (const [accountId, account] of state.accounts) {
-    if (!touches(accountId, account)) continue;
+function revalue(state: EngineState, accountIds: Iterable<AccountId>): EngineState {
+  const updated: [AccountId, AccountState][] = [];
+  for (const accountId of accountIds) {
+    const account = state.accounts.get(accountId);
+    if (!account) continue;
     const trailing = configOf(state, account).accountRules.maxLossMode === "trailing_intraday";
     const exposure = exposureOf(account.positions, state);
     const equity = account.balanceUsd + exposure.floatingUsd;
     const highWaterUsd = trailing && equity > account.highWaterUsd ? equity : account.highWaterUsd;
-    accounts ??= new Map(state.accounts);
-    accounts.set(accountId, { ...account, exposure, highWaterUsd });
+    updated.push([accountId, { ...account, exposure, highWaterUsd }]);
   }
-  return accounts ? { ...state, accounts } : state;
+  if (updated.length === 0) return state;
+  return { ...state, accounts: updated.length === 1 ? state.accounts.set(updated[0]![0], updated[0]![1]) : state.accounts.setAll(updated) };
 }
 
-/** Whether a bar of `symbol` may move the account's exposure: it holds the symbol, or a symbol clustered by volatility. */
-function barTouches(state: EngineState, symbol: SymbolId, account: AccountState): boolean {
-  if (account.positions.has(symbol)) return true;
-  for (const held of account.positions.keys()) if (!state.config.instruments[held]?.cluster) return true;
-  return false;
+/**
+ * `accountIds` in one order that does not depend on how the index was built (folded event by
+ * event, or rebuilt from a snapshot): what the engine decides from an index must be the same
+ * either way.
+ */
+export function inIdOrder(accountIds: Iterable<AccountId>): AccountId[] {
+  return [...accountIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The accounts holding `symbol`. */
+export function holdersOf(state: Pick<EngineState, "index">, symbol: SymbolId): AccountSet {
+  return state.index.holders.get(symbol) ?? noAccounts;
+}
+
+/**
+ * The accounts a bar of `symbol` may re-mark: the holders of the symbol, and the holders of any
+ * symbol outside a volatility cluster (whose exposure the bar's statistics move too).
+ */
+export function barHolders(state: EngineState, symbol: SymbolId): Set<AccountId> {
+  const touched = new Set<AccountId>(holdersOf(state, symbol).keys());
+  for (const [held, holders] of state.index.holders) {
+    if (state.config.instruments[held]?.cluster) continue;
+    for (const accountId of holders.keys()) touched.add(accountId);
+  }
+  return touched;
 }
 
 /** The veto in force on `symbol` at `now`, if any. */
@@ -276,9 +381,7 @@ function withAccount(
 ): EngineState {
   const account = state.accounts.get(accountId);
   if (!account) return state;
-  const accounts = new Map(state.accounts);
-  accounts.set(accountId, update(account));
-  return { ...state, accounts };
+  return { ...state, accounts: state.accounts.set(accountId, update(account)) };
 }
 
 /** The EWMA moments of two symbols' shared returns, in either order; undefined before they share one. */
@@ -343,11 +446,8 @@ function lockOf(event: Extract<EngineEvent, { type: "veto.added" | "side.locked"
 function withOrder(state: EngineState, orderId: OrderId, update: (order: OpenOrder) => OpenOrder | null): EngineState {
   const order = state.orders.get(orderId);
   if (!order) return state;
-  const orders = new Map(state.orders);
   const next = update(order);
-  if (next) orders.set(orderId, next);
-  else orders.delete(orderId);
-  return { ...state, orders };
+  return { ...state, orders: next ? state.orders.set(orderId, next) : state.orders.delete(orderId) };
 }
 
 function withMarket(state: EngineState, symbol: SymbolId, update: (market: MarketState) => MarketState): EngineState {
@@ -361,11 +461,13 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
   switch (event.type) {
     case "config.applied": {
       // New instruments may re-mark positions; a new decay means new moments, rebuilt from the windows.
+      // A new firm reset rule moves the days' ends: the index is built again (a rare, whole-book event).
       const next =
         event.config.market.ewmaLambda === state.config.market.ewmaLambda
           ? { ...state, config: event.config }
           : { ...state, config: event.config, pairs: rebuildPairs(state.market, event.config.market.ewmaLambda) };
-      return revalue(next, () => true);
+      const revalued = revalue(next, next.accounts.keys());
+      return { ...revalued, index: indexOf(revalued) };
     }
     case "firm.halted":
       return { ...state, firmHalt: { reason: event.reason, at: event.at, by: event.by } };
@@ -377,12 +479,12 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       // breach's REDUCING. The day's baselines are the ones the event snapshotted.
       const lasting = <K>(locks: ReadonlyMap<K, VetoEntry>) =>
         new Map([...locks].filter(([, veto]) => veto.expiresAt !== null && veto.expiresAt > event.resetAt));
-      const accounts = new Map(state.accounts);
+      const updated: [AccountId, AccountState][] = [];
       const day = { tradingDay: event.tradingDay, resetAt: event.resetAt };
       for (const snapshot of event.baselines) {
         const account = state.accounts.get(snapshot.accountId);
         if (!account) continue;
-        accounts.set(snapshot.accountId, {
+        updated.push([snapshot.accountId, {
               ...account,
               day,
               vetoes: lasting(account.vetoes),
@@ -393,13 +495,15 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
               baselineShadow: snapshot.shadow,
               highWaterUsd: snapshot.highWaterUsd,
               riskUsedTodayUsd: 0,
-        });
+        }]);
       }
-      return { ...state, accounts };
+      let next: EngineState = { ...state, accounts: state.accounts.setAll(updated) };
+      for (const [accountId] of updated) next = reindexed(next, accountId, state);
+      return next;
     }
     case "market.tick": {
       const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
-      return revalue(next, (_, account) => account.positions.has(event.symbol));
+      return revalue(next, holdersOf(next, event.symbol).keys());
     }
     case "market.bar": {
       const next = withMarket(state, event.symbol, (market) => ({
@@ -408,7 +512,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         lastPriceAt: event.at,
         stats: foldBar(market.stats, event, state.config.market),
       }));
-      return revalue(withPairs(next, event.symbol), (_, account) => barTouches(next, event.symbol, account));
+      return revalue(withPairs(next, event.symbol), barHolders(next, event.symbol));
     }
     case "market.book":
       return withMarket(state, event.symbol, (market) => ({
@@ -420,8 +524,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       // The account's first day is the one under way; its baseline is the initial balance.
       const { dailyReset } = state.config;
       const resetAt = lastResetAt(event.at, dailyReset);
-      const accounts = new Map(state.accounts);
-      accounts.set(event.account.accountId, {
+      const accounts = state.accounts.set(event.account.accountId, {
         spec: event.account,
         preset: null,
         rules: null,
@@ -445,7 +548,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         allowedCount: 0,
         deniedCount: 0,
       });
-      return { ...state, accounts };
+      return reindexed({ ...state, accounts }, event.account.accountId, state);
     }
     case "preset.activated": {
       // The day goes on under the new reset rule: when that rule's last reset is later than the
@@ -458,7 +561,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         const day = resetAt > account.day.resetAt ? { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt } : account.day;
         return { ...account, preset: { presetId, version, at, reason, by }, rules: event.rules, day };
       });
-      return revalue(next, (accountId) => accountId === event.accountId);
+      return reindexed(revalue(next, [event.accountId]), event.accountId, state);
     }
     case "intent.received": {
       return withAccount(state, event.intent.accountId, (account) => {
@@ -483,22 +586,26 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
             }
           : { ...account, deniedCount: account.deniedCount + 1 },
       );
-    case "breaker.tripped":
-      return withAccount(state, event.accountId, (account) => ({
+    case "breaker.tripped": {
+      const next = withAccount(state, event.accountId, (account) => ({
         ...account,
         breakers: {
           ...account.breakers,
           [event.breaker]: { tripped: true, reason: event.reason, trippedAt: event.at, trippedBy: event.by },
         },
       }));
-    case "breaker.reset":
-      return withAccount(state, event.accountId, (account) => ({
+      return reindexed(next, event.accountId, state);
+    }
+    case "breaker.reset": {
+      const next = withAccount(state, event.accountId, (account) => ({
         ...account,
         breakers: {
           ...account.breakers,
           [event.breaker]: { tripped: false, lastResetAt: event.at, lastResetBy: event.by },
         },
       }));
+      return reindexed(next, event.accountId, state);
+    }
     case "account.locked_out":
       return withAccount(state, event.accountId, (account) => ({
         ...account,
@@ -529,8 +636,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return state;
     case "order.queued": {
       const { orderId, accountId, intentId, symbol, side, quantity, kind, limitPrice, slPrice, tpPrice } = event;
-      const orders = new Map(state.orders);
-      orders.set(orderId, { accountId, intentId, symbol, side, quantity, filledQuantity: 0, kind, status: "queued", queuedAt: event.at, sentAt: null, limitPrice, slPrice, tpPrice });
+      const orders = state.orders.set(orderId, { accountId, intentId, symbol, side, quantity, filledQuantity: 0, kind, status: "queued", queuedAt: event.at, sentAt: null, limitPrice, slPrice, tpPrice });
       return { ...state, orders };
     }
     case "order.sent":
@@ -561,7 +667,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
             : account.stopLosses;
         return { ...account, positions, stopLosses, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
       });
-      return revalue(next, (accountId) => accountId === event.accountId);
+      return reindexed(revalue(next, [event.accountId]), event.accountId, afterOrder);
     }
     case "execution.failed": {
       const afterOrder = event.orderId === undefined ? state : withOrder(state, event.orderId, () => null);

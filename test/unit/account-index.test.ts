@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { AccountIndex } from "@/server/account-index";
+import { touchedBy } from "@/server/account-index";
 import type { EngineEvent } from "@/server/engine/events";
 import { AccountId, SymbolId } from "@/server/engine/ids";
-import { evolve } from "@/server/engine/state";
+import type { EngineState } from "@/server/engine/state";
+import { evolve, holdersOf, indexOf } from "@/server/engine/state";
 import { AccountSpec } from "@/server/engine/types";
 import { EURUSD, configured, given, long } from "./given";
 
@@ -19,13 +20,10 @@ const openedAll: EngineEvent[] = ids.map((id) => ({
 const fill = (accountId: AccountId, symbol: SymbolId, side: "BUY" | "SELL"): EngineEvent => ({ ...long, accountId, symbol, side } as EngineEvent);
 const tick = (symbol: SymbolId): EngineEvent => ({ type: "market.tick", at: 3_000, symbol, price: 1.1 });
 
+/** The fold's index read through the functions the runtime uses. */
 function indexed(...events: EngineEvent[]) {
-  const index = new AccountIndex();
-  let state = given(configured({ instruments: { GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 } } }));
-  for (const event of events) {
-    state = evolve(state, event);
-    index.observe([event], state);
-  }
+  const state = events.reduce(evolve, given(configured({ instruments: { GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 } } })));
+  const index = { touchedBy: (commit: EngineEvent[], after: EngineState) => touchedBy(commit, after), holdersOf: (symbol: SymbolId) => holdersOf(state, symbol) };
   return { index, state };
 }
 
@@ -53,8 +51,7 @@ describe("the account index", () => {
 
   it("is rebuilt from a state to the same holders", () => {
     const { index, state } = indexed(...openedAll, fill(ids[1]!, EURUSD, "BUY"), fill(ids[2]!, GBPUSD, "SELL"));
-    const rebuilt = new AccountIndex();
-    rebuilt.rebuild(state);
-    for (const symbol of [EURUSD, GBPUSD]) expect([...rebuilt.holdersOf(symbol)]).toEqual([...index.holdersOf(symbol)]);
+    const rebuilt = indexOf(state);
+    for (const symbol of [EURUSD, GBPUSD]) expect([...rebuilt.holders.get(symbol)!.keys()]).toEqual([...index.holdersOf(symbol).keys()]);
   });
 });
