@@ -20,7 +20,7 @@ const WINDOW_DEBOUNCE_MS = 100;
 /** Fixed row heights (no measuring while scrolling): one line on a desk, three on a phone. */
 const ROW_PX = 52;
 const NARROW_ROW_PX = 100;
-const HEADER_PX = 34;
+const HEADER_PX = 40;
 const NARROW = "(max-width: 760px)";
 
 /** The window around the visible rows [first, last], with room to scroll either way. */

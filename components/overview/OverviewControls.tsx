@@ -29,7 +29,7 @@ export const CountTiles = memo(function CountTiles({ counts, filters, onFilters 
     </button>
   );
   return (
-    <div className="ov-tiles" role="group" aria-label="Accounts by state (each filters the list)">
+    <div className="ov-tiles" role="group" aria-label="Account counts (each one narrows the list)">
       {tile("total", "accounts", counts?.total, unfiltered, () => onFilters({ states: undefined, breachedToday: undefined, lockedSymbols: undefined }))}
       {TRADING_STATES.map((name) =>
         tile(name, name, counts?.byState[name], state === name, () => onFilters({ states: state === name ? undefined : [name] }), `state-${name.toLowerCase()}`),
@@ -45,7 +45,7 @@ export const FilterBar = memo(function FilterBar({ filters, onFilters }: Control
   const presets = useQuery({ queryKey: presetKeys.all, queryFn: presetsApi.list, staleTime: 60_000 });
   const state = onlyState(filters);
   return (
-    <div className="toolbar ov-filters" role="search" aria-label="Filter accounts">
+    <div className="toolbar ov-filters" role="search" aria-label="Search accounts">
       <SearchBox value={filters.q ?? ""} onSearch={(q) => onFilters({ q: q || undefined })} />
       <label className="field">
         <span>State</span>
