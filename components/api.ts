@@ -41,13 +41,21 @@ export async function request<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 export type AccountsPage = { seq: number; accounts: AccountView[] };
+/** One account (`GET /api/v1/accounts/:accountId`), kept current by `useAccountStream`. */
+export type AccountPage = { seq: number; account: AccountView };
 export type DecisionsPage = { seq: number; decisions: DecisionRecord[] };
 
 export type FirmPage = { seq: number; firm: FirmView };
 
 export type Me = { user: { kind: "user" | "token"; name: string; role: "viewer" | "risk_manager" | "strategy" | "admin"; accounts: string[] | null }; csrfToken: string | null };
 
-export const queryKeys = { accounts: ["accounts"] as const, decisions: ["decisions"] as const, firm: ["firm"] as const, me: ["me"] as const };
+export const queryKeys = {
+  accounts: ["accounts"] as const,
+  account: (accountId: string) => ["account", accountId, "view"] as const,
+  decisions: ["decisions"] as const,
+  firm: ["firm"] as const,
+  me: ["me"] as const,
+};
 
 export const api = {
   me: () => request<Me>("/api/v1/auth/me"),
@@ -55,6 +63,7 @@ export const api = {
     request<{ csrfToken: string }>("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ username, password }) }),
   logout: () => request<void>("/api/v1/auth/logout", { method: "POST" }),
   accounts: () => request<AccountsPage>("/api/v1/accounts"),
+  account: (accountId: string) => request<AccountPage>(`/api/v1/accounts/${encodeURIComponent(accountId)}`),
   decisions: () => request<DecisionsPage>("/api/v1/decisions?limit=100"),
   firm: () => request<FirmPage>("/api/v1/firm"),
   haltFirm: (reason: string) => request<FirmPage>("/api/v1/firm/halt", { method: "POST", body: JSON.stringify({ reason }) }),
@@ -66,10 +75,11 @@ export const api = {
     ),
 };
 
-/** Puts an account as a mutation answered it into the live accounts cache (the stream will agree). */
+/** Puts an account as a mutation answered it into the caches that hold it (the stream will agree). */
 export function replaceAccount(queryClient: QueryClient, updated: AccountView, seq: number): void {
   // The stream may have brought a newer view already: an answer never takes the page back in time.
   queryClient.setQueryData<AccountsPage>(queryKeys.accounts, (page) =>
     page && seq > page.seq ? { ...page, accounts: page.accounts.map((a) => (a.accountId === updated.accountId ? updated : a)) } : page,
   );
+  queryClient.setQueryData<AccountPage>(queryKeys.account(updated.accountId), (page) => (page && seq > page.seq ? { seq, account: updated } : page));
 }

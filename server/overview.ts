@@ -461,6 +461,11 @@ export class OverviewModel {
   /** One answer of `GET /api/v1/overview` (and an `overview` subscription's first message). */
   async page(query: OverviewQuery, principal: Principal): Promise<OverviewPage> {
     await this.settle();
+    return this.pageNow(query, principal);
+  }
+
+  /** A page from the rows as they are (after `settle`, or kept fresh by a reader). */
+  pageNow(query: OverviewQuery, principal: Principal): OverviewPage {
     this.ensureOrder(PAGE_ORDER_AGE_MS);
     const { matching, rows } = this.window(query, principal);
     return {
@@ -568,7 +573,10 @@ export class OverviewModel {
 
     const wasBreachedAt = this.breached.get(accountId);
     if (breachedAt === null) {
-      if (wasBreachedAt !== undefined) (this.breached.delete(accountId), (this.breachedView = null));
+      if (wasBreachedAt !== undefined) {
+        this.breached.delete(accountId);
+        this.breachedView = null;
+      }
     } else if (wasBreachedAt !== breachedAt) {
       this.breached.set(accountId, breachedAt);
       this.breachedView = null;

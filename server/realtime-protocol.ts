@@ -1,19 +1,111 @@
+import { z } from "zod";
+import type { AccountId } from "./engine/ids";
+import { AccountId as AccountIdSchema } from "./engine/ids";
 import type { LedgerRecord } from "./ledger";
+import type { FirmExposure, OverviewCounts, OverviewPage, OverviewRow } from "./overview-protocol";
+import { OverviewQuerySchema } from "./overview-protocol";
 import type { DecisionRecord, FirmView, Snapshot } from "./runtime";
 import type { AccountView } from "./engine/views";
 
 /**
- * The Socket.IO protocol, shared by the server and the browser.
+ * The Socket.IO protocol, shared by the server and the browser: a dashboard receives what it
+ * shows, by subscription.
  *
- * On connect the client sends `auth: { lastSeq }` (and, for programs, `token`). With no lastSeq
- * it receives a `snapshot` (its seq included); with one, a `change` carrying everything since
- * (or a snapshot when that is too far back). Then `change`s follow: decisions, vetoes, breakers
- * and trading states at once, equity-only changes (market data) conflated to at most 10 a second.
+ * - `subscribe {topic: "overview", query, ref?}`: a window of the firm overview (one per socket;
+ *   a new one replaces it, e.g. when the user scrolls or filters). The server answers
+ *   `overview {kind: "page"}` (an `OverviewPage`), then `overview {kind: "delta"}`s: figures at
+ *   most twice a second, a state change, trip, lock-out, lock or denial of a row in the window at
+ *   once. `ref` (the client's counter) comes back in every message of that subscription.
+ * - `subscribe {topic: "account", accountId, lastSeq?}`: one account (at most 20 per socket).
+ *   The server answers `account` messages: the account's whole view (its `rules` only when they
+ *   changed since the last message), its non-market ledger events and its decisions, covering
+ *   ledger seqs `fromSeq..toSeq`. With `lastSeq`, the first message carries exactly what was
+ *   missed since; `reset: true` says the history is not continued (too far back, or no
+ *   `lastSeq`): take the view as of `toSeq` and read older events over HTTP.
+ *   A message may overlap what the client has (skip events and decisions with seq <= its last);
+ *   a `fromSeq` beyond last + 1 is a gap: subscribe again with `lastSeq`.
+ * - `unsubscribe {topic: "overview"}` or `{topic: "account", accountId}`.
  *
- * A change covers ledger seqs `fromSeq..toSeq`. It may overlap what the client has (skip the
- * events and decisions with seq <= its last); a `fromSeq` beyond last + 1 is a gap, and the
- * client asks for a fresh snapshot (`resync`). Market data events are not streamed; the
- * accounts they revalue are. A scoped principal sees only its accounts.
+ * Every client message is checked (`problem` answers a bad one); a socket sending too many is
+ * throttled, then disconnected. A scoped principal sees only its accounts.
+ */
+
+export const SubscribeMessage = z.discriminatedUnion("topic", [
+  z.strictObject({ topic: z.literal("overview"), query: OverviewQuerySchema, ref: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
+  z.strictObject({ topic: z.literal("account"), accountId: AccountIdSchema, lastSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
+]);
+export type SubscribeMessage = z.input<typeof SubscribeMessage>;
+
+export const UnsubscribeMessage = z.discriminatedUnion("topic", [
+  z.strictObject({ topic: z.literal("overview") }),
+  z.strictObject({ topic: z.literal("account"), accountId: AccountIdSchema }),
+]);
+export type UnsubscribeMessage = z.input<typeof UnsubscribeMessage>;
+
+/** A row of the window that changed: its id and the fields that changed (all of them for a row new to the window). */
+export type OverviewRowPatch = Partial<OverviewRow> & { accountId: AccountId };
+
+export type OverviewMessage =
+  | { kind: "page"; ref: number; page: OverviewPage }
+  | {
+      kind: "delta";
+      ref: number;
+      seq: number;
+      /** Present when it changed. */
+      firm?: FirmView;
+      counts?: OverviewCounts;
+      matching?: number;
+      /** The window's accounts in order, when its order or membership changed. */
+      ids?: AccountId[];
+      rows: OverviewRowPatch[];
+      breachedToday?: OverviewRow[];
+      exposure?: FirmExposure;
+      /** Decisions newer than the last sent, newest first (at most 20). */
+      decisions?: DecisionRecord[];
+    };
+
+/** An account view on the wire: `rules` (large, constant) only when they changed. */
+export type WireAccountView = Omit<AccountView, "rules"> & { rules?: AccountView["rules"] };
+
+export type AccountMessage = {
+  accountId: AccountId;
+  fromSeq: number;
+  toSeq: number;
+  /** The history is not continued from the client's last seq: replace everything. */
+  reset: boolean;
+  firm: FirmView;
+  account: WireAccountView;
+  /** The account's ledger events in `fromSeq..toSeq` (no market data). */
+  events: LedgerRecord[];
+  decisions: DecisionRecord[];
+};
+
+export type StreamProblem = {
+  code: "invalid_message" | "forbidden" | "not_found" | "too_many_subscriptions" | "rate_limited";
+  detail: string;
+  accountId?: string;
+};
+
+export type ServerToClient = {
+  overview: (message: OverviewMessage) => void;
+  account: (message: AccountMessage) => void;
+  problem: (problem: StreamProblem) => void;
+};
+
+export type ClientToServer = {
+  subscribe: (message: SubscribeMessage) => void;
+  unsubscribe: (message: UnsubscribeMessage) => void;
+};
+
+/** What a client sends in the handshake's `auth` (programs: their token). */
+export type Handshake = { token?: string };
+
+export type { Snapshot, DecisionRecord, AccountView, LedgerRecord, FirmView };
+
+/**
+ * The whole-firm messages of the protocol before subscriptions (a snapshot of every account,
+ * then changes of every touched account). No longer sent; kept for the type of old callers.
+ * @deprecated subscribe to `overview` or `account` instead.
  */
 export type ChangeMessage = {
   fromSeq: number;
@@ -23,17 +115,3 @@ export type ChangeMessage = {
   accounts: AccountView[];
   decisions: DecisionRecord[];
 };
-
-export type ServerToClient = {
-  snapshot: (snapshot: Snapshot) => void;
-  change: (change: ChangeMessage) => void;
-};
-
-export type ClientToServer = {
-  resync: () => void;
-};
-
-/** What a client sends in the handshake's `auth`. */
-export type Handshake = { lastSeq?: number; token?: string };
-
-export type { Snapshot, DecisionRecord, AccountView, LedgerRecord, FirmView };

@@ -1,9 +1,11 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import type { AccountView } from "@/server/realtime-protocol";
-import { api, queryKeys } from "../api";
+import type { AccountPage as AccountAnswer } from "../api";
+import { ApiError, api, queryKeys } from "../api";
+import { useAccountStream } from "../useLiveStream";
 import { money, pct, when } from "../format";
 import { headroom } from "../overview/FirmOverview";
 import { StaleNote } from "../session";
@@ -20,14 +22,29 @@ import "./account.css";
  * what it decided and why, what it holds, and everything that happened to it.
  */
 export function AccountPage({ accountId }: { accountId: string }) {
-  const accounts = useQuery({ queryKey: queryKeys.accounts, queryFn: api.accounts });
-  const account = accounts.data?.accounts.find((candidate) => candidate.accountId === accountId);
+  // The stream keeps this account's cache entry current (its subscription, not the whole firm).
+  useAccountStream(accountId);
+  const queryClient = useQueryClient();
+  const key = queryKeys.account(accountId);
+  const answer = useQuery({
+    queryKey: key,
+    queryFn: async () => {
+      const fresh = await api.account(accountId);
+      // The stream may have brought a newer view while this was asked for.
+      const held = queryClient.getQueryData<AccountAnswer>(key);
+      return held && held.seq > fresh.seq ? held : fresh;
+    },
+    staleTime: Infinity,
+    retry: (failures, error) => !(error instanceof ApiError && (error.status === 404 || error.status === 403)) && failures < 3,
+  });
+  const account = answer.data?.account;
+  const missing = answer.isError && answer.error instanceof ApiError && (answer.error.status === 404 || answer.error.status === 403);
 
-  if (accounts.isPending) return <p className="muted">Loading account {accountId}…</p>;
-  if (accounts.isError) {
+  if (answer.isPending) return <p className="muted">Loading account {accountId}…</p>;
+  if (answer.isError && !missing) {
     return (
       <p className="error" role="alert">
-        Cannot load accounts: {accounts.error.message}
+        Cannot load the account: {answer.error.message}
       </p>
     );
   }
@@ -50,7 +67,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
         <DecisionPanel accountId={account.accountId} />
         <VetoRegistry account={account} />
         <Positions account={account} />
-        <AuditTrail accountId={account.accountId} headSeq={accounts.data.seq} />
+        <AuditTrail accountId={account.accountId} headSeq={answer.data!.seq} />
       </div>
     </div>
   );

@@ -3,7 +3,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useRef, useState } from "react";
 import type { DecisionRecord } from "@/server/realtime-protocol";
-import { api, queryKeys } from "../api";
 import { clock, money, when } from "../format";
 import { Outcome, orderOf, why } from "../DecisionFeed";
 import { StaleNote } from "../session";
@@ -18,11 +17,11 @@ type Filters = { outcome: "all" | "allowed" | "denied"; guard: string; reason: s
 const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" };
 
 /**
- * The account's decisions, live: the account's own history (fetched once) merged with the stream's
- * cache of the firm's latest decisions, newest first, filterable; a row opens the whole decision.
+ * The account's decisions, live: the account's own history (fetched once), to which the account's
+ * subscription (`useAccountStream`) adds each new decision, newest first, filterable; a row opens
+ * the whole decision.
  */
 export function DecisionPanel({ accountId }: { accountId: string }) {
-  const live = useQuery({ queryKey: queryKeys.decisions, queryFn: api.decisions });
   const history = useQuery({ queryKey: accountKeys.decisions(accountId), queryFn: () => accountApi.decisions(accountId), staleTime: Infinity });
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [open, setOpen] = useState<DecisionRecord | null>(null);
@@ -30,9 +29,8 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
   const records = useMemo(() => {
     const bySeq = new Map<number, DecisionRecord>();
     for (const record of history.data?.decisions ?? []) bySeq.set(record.seq, record);
-    for (const record of live.data?.decisions ?? []) if (record.decision.accountId === accountId) bySeq.set(record.seq, record);
     return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, MAX_ROWS);
-  }, [history.data, live.data, accountId]);
+  }, [history.data]);
 
   const guards = useMemo(() => distinct(records.map((r) => r.decision.guard)), [records]);
   const reasons = useMemo(() => distinct(records.map((r) => r.decision.reason)), [records]);

@@ -32,6 +32,7 @@ import {
   TokenParams,
   VetoParams,
 } from "./schemas";
+import { OverviewQueryParams } from "../overview-protocol";
 
 type Schema = z.ZodType;
 type Out<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -120,6 +121,7 @@ export const endpoints = {
   decisions: endpoint({ method: "GET", path: "/api/v1/decisions", tag: "trading", summary: "Recent decisions, newest first", permission: "read", query: DecisionsQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Decisions" } }),
   explainDecision: endpoint({ method: "GET", path: "/api/v1/decisions/{seq}/explain", tag: "trading", summary: "A recorded decision taken again with every guard's figures and limits; scoped callers name its accountId", permission: "read", params: DecisionParams, query: ExplainQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "The decision, the intent and each guard's step" } }),
 
+  overview: endpoint({ method: "GET", path: "/api/v1/overview", tag: "firm", summary: "A window of the firm overview: rows ordered by headroom and filtered (`q`, `states`, `presetId`, `breachedToday`, `lockedSymbols`), counts, breaches today, exposure, decisions", permission: "read", query: OverviewQueryParams, success: { status: 200, description: "An OverviewPage" } }),
   firm: endpoint({ method: "GET", path: "/api/v1/firm", tag: "firm", summary: "The firm-wide halt", permission: "read", success: { status: 200, description: "The firm" } }),
   haltFirm: endpoint({ method: "POST", path: "/api/v1/firm/halt", tag: "firm", summary: "Halt every account", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),
   resumeFirm: endpoint({ method: "POST", path: "/api/v1/firm/resume", tag: "firm", summary: "Lift the firm-wide halt", permission: "operate", body: ReasonBody, firmWide: true, success: { status: 200, description: "The firm" } }),
