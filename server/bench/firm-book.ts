@@ -97,6 +97,7 @@ export function ordinaryFills(book: BookAccount[]): Fill[] {
 
 /** What the account view says about the money left before its highest floor. */
 type View = {
+  tradingState: string;
   equityUsd: number;
   baselineUsd: number;
   dailyLossFloorUsd: number;
@@ -111,7 +112,7 @@ function highestFloorUsd(view: View): number {
   return Math.max(view.dailyLossFloorUsd, view.maxLossFloorUsd, breaker);
 }
 
-export type BreachPlan = { accountId: string; quantity: number; expectedStep: number };
+export type BreachPlan = { accountId: string; quantity: number; expectedStep: number; stateBeforeFall: string };
 
 /**
  * The crash position of each breach account: long the crash symbol, sized from its view so that
@@ -132,7 +133,7 @@ export async function planBreaches(client: HttpClient, book: BookAccount[]): Pro
     const fallUsdPerUnit = p0 * ((step - 0.5) * CRASH_STEP_PCT) / 100;
     const quantity = round(headroomUsd / (fallUsdPerUnit * contractSize(CRASH_SYMBOL)));
     fills.push({ accountId: account.accountId, symbol: CRASH_SYMBOL, side: "BUY", quantity, price: p0 });
-    plans.push({ accountId: account.accountId, quantity, expectedStep: step });
+    plans.push({ accountId: account.accountId, quantity, expectedStep: step, stateBeforeFall: view.tradingState });
   }
   return { fills, plans };
 }
@@ -146,6 +147,7 @@ export async function expectedSteps(client: HttpClient, plans: BreachPlan[]): Pr
     let step = 1;
     while (step < CRASH_STEPS && crashPrice(step) > thresholdPrice) step++;
     plan.expectedStep = step;
+    plan.stateBeforeFall = view.tradingState;
   }
 }
 

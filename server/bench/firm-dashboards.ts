@@ -1,15 +1,24 @@
 // The dashboards of `npm run bench:firm`: real socket.io-client connections, as programs connect
-// (websocket, bearer token), each subscribed to the firm overview (a window of 100 rows) or to one
-// account's page. Each counts the bytes it receives (every Engine.IO packet's payload as it came
-// off the websocket: Socket.IO sends text frames, uncompressed) and notes when it first sees a
-// breach account leave ACTIVE: an `account.locked_out`, `breaker.tripped` or `account.reducing`
-// event for it, or a row or view of it whose `tradingState` is not ACTIVE, wherever they are in
-// the message (the overview's rows and breached-today list, an account page's view and events).
+// (websocket, bearer token), each subscribed as server/realtime-protocol.ts describes: to the firm
+// overview (`subscribe {topic: "overview", query: {offset: 0, limit: 100}}`, then `overview`
+// pages and deltas) or to one account (`subscribe {topic: "account", accountId}`, then `account`
+// messages). Each counts the bytes it receives (every Engine.IO packet's payload as it came off
+// the websocket: Socket.IO sends text frames, uncompressed) and notes when it first sees a breach
+// account leave ACTIVE: an overview row (or row patch, or breached-today row) of it whose
+// `tradingState` is not ACTIVE; an account message whose view is not ACTIVE or whose events hold
+// an `account.locked_out`, `breaker.tripped` or `account.reducing`.
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import { TOKEN } from "./support";
 
 export type DashboardKind = "overview" | "account";
+
+// The parts of the protocol's messages read here (structural: server/realtime-protocol.ts has the full types).
+type Row = { accountId: string; tradingState?: string };
+type OverviewMessage =
+  | { kind: "page"; page: { rows: Row[]; breachedToday: Row[] } }
+  | { kind: "delta"; rows: Row[]; breachedToday?: Row[] };
+type AccountMessage = { accountId: string; account: { tradingState: string }; events: { event: { type: string } }[] };
 
 const URGENT = new Set(["account.locked_out", "breaker.tripped", "account.reducing"]);
 
@@ -17,13 +26,16 @@ export class Dashboard {
   readonly socket: Socket;
   bytes = 0;
   messages = 0;
-  /** When the subscription's first rows (overview) or view (account page) arrived, ms after `connectedAt`. */
+  /** When the subscription's first page (overview) or view (account page) arrived, ms after the connection began. */
   joinMs: number | null = null;
   /** Breach accounts seen leaving ACTIVE, and when (performance.now()). */
   readonly breachesSeen = new Map<string, number>();
+  /** `problem` messages and connection errors. */
+  readonly problems: string[] = [];
+  /** Messages are searched for breaches only once the fall has begun (the accounts' states before it are checked apart). */
+  watching = false;
   private readonly startedAt = performance.now();
   private readonly joined: Promise<void>;
-  error: string | null = null;
 
   constructor(
     url: string,
@@ -42,28 +54,43 @@ export class Dashboard {
     this.socket.on("connect", () => {
       this.socket.emit("subscribe", kind === "overview" ? { topic: "overview", query: { offset: 0, limit: 100 } } : { topic: "account", accountId });
     });
+    this.socket.on("problem", (problem: { code: string; detail: string }) => this.problems.push(`${problem.code}: ${problem.detail}`));
     this.joined = new Promise<void>((resolve, reject) => {
-      this.socket.onAny((_event: string, ...args: unknown[]) => {
-        const at = performance.now();
+      const joined = () => {
+        if (this.joinMs !== null) return;
+        this.joinMs = performance.now() - this.startedAt;
+        resolve();
+      };
+      this.socket.on("overview", (message: OverviewMessage) => {
         this.messages++;
-        for (const arg of args) this.scan(arg, at, 0);
-        if (this.joinMs === null && args.some((arg) => this.hasFirstView(arg))) {
-          this.joinMs = at - this.startedAt;
-          resolve();
+        if (message.kind === "page") {
+          joined();
+          this.noteRows(message.page.rows);
+          this.noteRows(message.page.breachedToday);
+        } else {
+          this.noteRows(message.rows);
+          if (message.breachedToday) this.noteRows(message.breachedToday);
         }
       });
+      this.socket.on("account", (message: AccountMessage) => {
+        this.messages++;
+        if (message.accountId !== this.accountId) return;
+        joined();
+        if (!this.watching || !this.breachAccounts.has(message.accountId) || this.breachesSeen.has(message.accountId)) return;
+        if (message.account.tradingState !== "ACTIVE" || message.events.some((record) => URGENT.has(record.event.type))) this.breachesSeen.set(message.accountId, performance.now());
+      });
       this.socket.once("connect_error", (error) => {
-        this.error = error.message;
+        this.problems.push(error.message);
         reject(new Error(`a dashboard could not connect: ${error.message}`));
       });
     });
   }
 
-  /** Resolves once the first rows (or the account's view) arrived; rejects after `timeoutMs`. */
+  /** Resolves once the first page (or the account's view) arrived; rejects after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`a ${this.kind} dashboard had no first ${this.kind === "overview" ? "rows" : "view"} after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`a ${this.kind} dashboard had no first ${this.kind === "overview" ? "page" : "view"} after ${timeoutMs} ms${this.problems.length ? ` (${this.problems.join("; ")})` : ""}`)), timeoutMs);
     });
     return Promise.race([this.joined, timeout]).finally(() => clearTimeout(timer));
   }
@@ -72,36 +99,11 @@ export class Dashboard {
     this.socket.disconnect();
   }
 
-  /** An overview page (rows), an account's view, or (the protocol before subscriptions) a snapshot of accounts. */
-  private hasFirstView(message: unknown): boolean {
-    if (typeof message !== "object" || message === null) return false;
-    const record = message as Record<string, unknown>;
-    if (this.kind === "overview") return Array.isArray(record.rows) || Array.isArray(record.accounts);
-    if (record.accountId === this.accountId && "tradingState" in record) return true;
-    for (const key of ["account", "view"]) {
-      const inner = record[key] as Record<string, unknown> | undefined;
-      if (inner && inner.accountId === this.accountId) return true;
-    }
-    return Array.isArray(record.accounts);
-  }
-
-  /** Notes breach accounts the message shows out of ACTIVE (an urgent event, or a row/view in another state). */
-  private scan(value: unknown, at: number, depth: number): void {
-    if (depth > 6 || typeof value !== "object" || value === null) return;
-    if (Array.isArray(value)) {
-      for (const item of value) this.scan(item, at, depth + 1);
-      return;
-    }
-    const record = value as Record<string, unknown>;
-    const accountId = record.accountId;
-    if (typeof accountId === "string" && this.breachAccounts.has(accountId) && !this.breachesSeen.has(accountId)) {
-      const urgent = typeof record.type === "string" && URGENT.has(record.type);
-      const state = record.tradingState;
-      if (urgent || (typeof state === "string" && state !== "ACTIVE")) this.breachesSeen.set(accountId, at);
-    }
-    for (const key in record) {
-      const inner = record[key];
-      if (typeof inner === "object" && inner !== null) this.scan(inner, at, depth + 1);
+  private noteRows(rows: Row[]): void {
+    if (!this.watching) return;
+    const at = performance.now();
+    for (const row of rows) {
+      if (row.tradingState !== undefined && row.tradingState !== "ACTIVE" && this.breachAccounts.has(row.accountId) && !this.breachesSeen.has(row.accountId)) this.breachesSeen.set(row.accountId, at);
     }
   }
 }
