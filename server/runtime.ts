@@ -12,7 +12,7 @@ import { configOf, equityUsd, evolve, floorsOf, initialState } from "./engine/st
 import { EquityHistory } from "./equity-history";
 import { touchedBy } from "./account-index";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
-import type { AccountSpec, Decision, LatencySource } from "./engine/types";
+import type { AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
 import type { AccountView } from "./engine/views";
 import type { Preset } from "./engine/preset";
 import { nextDeadline } from "./engine/breakers";
@@ -404,7 +404,10 @@ export class Runtime {
     const remembered = this.recentIntentKeys.get(key);
     if (remembered !== undefined) return this.replayIntent(remembered, intent);
 
-    const first = this.enqueue<IntentResult | { replayOf: number }>(async (batch) => {
+    // Guard 18: when the chain would allow, the reviewer is asked first, before the intent joins
+    // the queue, against the state decided so far: a slow reviewer delays only its own intent.
+    const reviewed = await this.reviewFor(intent);
+    const first = this.enqueue<IntentResult | { replayOf: number }>((batch) => {
       // An earlier submission (before this process, or before the recent keys) is answered again:
       // the batch looked up all of its intents' keys in one query.
       const earlier = this.recentIntentKeys.get(key) ?? batch.earlier.get(key);
@@ -412,16 +415,10 @@ export class Runtime {
       const at = this.clock();
       // A reset that fell due but whose timer has not fired yet still starts the day first.
       batch.decide({ type: "AdvanceClock", at });
-      // Guard 18: when the chain would allow, the reviewer is asked first; its outcome goes
-      // into the command and onto the ledger.
-      const preview = needsReview(intent, batch.state) ? previewIntent(intent, batch.state, at) : null;
-      let memo: Memo | undefined;
-      const review =
-        preview?.outcome === "allowed"
-          ? await obtainReview(this.reviewer, this.reviewRequest(intent, preview, batch.state), configOf(batch.state, batch.state.accounts.get(intent.accountId)!).guards.reviewer.timeoutMs, (verdict) => {
-              memo = verdict.memo;
-            })
-          : undefined;
+      // The review goes into the command and onto the ledger. Had the state changed meanwhile so
+      // that the chain now reaches the reviewer without a review, the engine records that as a
+      // failed review (fail closed).
+      const { review, memo } = reviewed ?? {};
       const mine = batch.decide({ type: "SubmitIntent", at, intent, ...(by ? { by } : {}), ...(review ? { review } : {}), ...(memo ? { memo } : {}) }, key);
       return (records) => {
         const decided = records.slice(mine.from, mine.to).find((record) => record.event.type === "intent.decided");
@@ -437,6 +434,25 @@ export class Runtime {
     } finally {
       this.inflightIntents.delete(key);
     }
+  }
+
+  /**
+   * The reviewer's outcome for `intent` (and its memo), when the chain would allow it against the
+   * state decided so far and guard 18 is on for its account; null when no review is due. Runs
+   * outside the commit queue: other intents are decided and committed while it waits.
+   */
+  private async reviewFor(intent: Intent): Promise<{ review: ReviewOutcome; memo?: Memo } | null> {
+    const state = this.head;
+    if (!needsReview(intent, state)) return null;
+    const at = this.clock();
+    const preview = previewIntent(intent, state, at);
+    if (preview?.outcome !== "allowed") return null;
+    let memo: Memo | undefined;
+    const { timeoutMs } = configOf(state, state.accounts.get(intent.accountId)!).guards.reviewer;
+    const review = await obtainReview(this.reviewer, this.reviewRequest(intent, preview, state), timeoutMs, (verdict) => {
+      memo = verdict.memo;
+    });
+    return { review, ...(memo ? { memo } : {}) };
   }
 
   /** What the reviewer (and the memo) are given: the intent, the chain's decision, the account and the symbol's market history. */
