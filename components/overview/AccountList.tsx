@@ -2,7 +2,7 @@
 
 import { useVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
-import { memo, useEffect, useRef, useSyncExternalStore } from "react";
+import { memo, useCallback, useEffect, useRef, useSyncExternalStore } from "react";
 import type { OverviewRow } from "@/server/overview-protocol";
 import { money, pct } from "../format";
 
@@ -79,10 +79,9 @@ export function AccountList({ matching, offset, rows, window: requested, onWindo
   const virtualizer = useVirtualizer({
     count: matching,
     getScrollElement: () => scroller.current,
-    estimateSize: () => rowPx,
+    estimateSize: useCallback(() => rowPx, [rowPx]),
     overscan: 6,
     scrollMargin: narrow ? 0 : HEADER_PX,
-    getItemKey: (index) => rows[index - offset]?.accountId ?? `pending-${index}`,
   });
 
   // Row heights change with the layout.

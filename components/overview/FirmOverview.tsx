@@ -8,13 +8,13 @@ import { api, queryKeys } from "../api";
 import { DecisionFeed } from "../DecisionFeed";
 import { ReasonDialog } from "../ReasonDialog";
 import { StaleNote, useSession } from "../session";
+import { useOverview } from "../useLiveStream";
 import { AccountList, FIRST_WINDOW, type RowWindow } from "./AccountList";
 import { BreachedToday } from "./BreachedToday";
 import { FirmExposure } from "./FirmExposure";
 import { CountTiles, FilterBar } from "./OverviewControls";
 import type { OverviewFilters } from "./query";
 import { filtersKey } from "./query";
-import { useOverview } from "./useOverviewFallback";
 import "./overview.css";
 
 // The account page's headroom figures (the overview's rows carry them from the server).
