@@ -31,9 +31,9 @@ const CATCH_UP_EVENTS = 1_000;
 /** Account subscriptions one socket may hold. */
 export const MAX_ACCOUNT_SUBSCRIPTIONS = 20;
 /** Messages a socket may send: a burst, then this many a second; a socket that keeps flooding is disconnected. */
-const BURST = 40;
-const PER_SECOND = 10;
-const DROPS_BEFORE_DISCONNECT = 1_000;
+const BURST = 60;
+const PER_SECOND = 20;
+const DROPS_BEFORE_DISCONNECT = 200;
 
 type Bucket = { tokens: number; at: number; drops: number; warnedAt: number };
 type Data = { principal: Principal; bucket: Bucket; overview: OverviewSub | null; accounts: Map<AccountId, "pending" | "live"> };
@@ -156,7 +156,9 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
         return next();
       }
       if (++bucket.drops >= DROPS_BEFORE_DISCONNECT) {
+        // Cut the connection itself: what the flooder already sent is never read.
         socket.disconnect(true);
+        socket.request.socket.destroy();
         return;
       }
       if (now - bucket.warnedAt > 1000) {

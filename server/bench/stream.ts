@@ -1,7 +1,7 @@
 // npm run bench:stream -- --clients 500 — live updates to N Socket.IO clients (default 500) from
 // the real server (`server/main.ts`, production build of Next, a child process, the embedded
 // PostgreSQL in a temporary directory, the three demo accounts). The clients connect as programs
-// do (websocket, bearer token); once each holds its snapshot, a driver in this process sends 50
+// do (websocket, bearer token) and subscribe to the three accounts; once each holds them, a driver in this process sends 50
 // intents/s and 100 market ticks/s over HTTP (keep-alive) for 20 s.
 // Delivery delay: the time a client receives a decision minus the time the ledger recorded it
 // (`recordedAt` of its `intent.decided` event: the database's clock at the append, which is this
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     else early.set(intentId, [at]);
   };
 
-  // Clients connect in waves; each is ready once it holds its snapshot.
+  // Clients connect in waves; each is ready once it holds the first message of each of its subscriptions.
   const sockets: Socket<ServerToClient, ClientToServer>[] = [];
   cleanups.push(() => sockets.forEach((socket) => socket.disconnect()));
   const connectStarted = performance.now();
@@ -170,15 +170,23 @@ async function main(): Promise<void> {
     const wave = Array.from({ length: Math.min(CONNECT_WAVE, CLIENTS - first) }, () => {
       const socket: Socket<ServerToClient, ClientToServer> = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, auth: { token: TOKEN } });
       sockets.push(socket);
-      socket.on("change", (change) => {
+      const held = new Set<string>();
+      let ready: () => void = () => undefined;
+      socket.on("account", (message) => {
         const at = performance.now();
         messages++;
-        for (const record of change.events) {
+        held.add(message.accountId);
+        if (held.size === ACCOUNTS.length) ready();
+        for (const record of message.events) {
           if (record.event.type === "intent.decided") receive(record.event.decision.intentId, at, record.recordedAt);
         }
       });
+      // Each client follows every demo account (an account page each).
+      socket.on("connect", () => {
+        for (const accountId of ACCOUNTS) socket.emit("subscribe", { topic: "account", accountId });
+      });
       return new Promise<void>((resolve, reject) => {
-        socket.once("snapshot", () => resolve());
+        ready = resolve;
         socket.once("connect_error", (error) => reject(new Error(`a client could not connect: ${error.message}`)));
       });
     });
@@ -187,7 +195,7 @@ async function main(): Promise<void> {
     });
   }
   const connectSeconds = (performance.now() - connectStarted) / 1_000;
-  console.log(`${CLIENTS} clients connected and holding their snapshot in ${fixed(connectSeconds, 1)} s`);
+  console.log(`${CLIENTS} clients connected and holding their accounts in ${fixed(connectSeconds, 1)} s`);
 
   // A first price for every symbol, then the drive: intents and ticks, each sent at its scheduled time.
   await http.request("POST", "/api/v1/market", { ticks: SYMBOLS.map((symbol) => ({ symbol, price: PRICES[symbol]! })) });
