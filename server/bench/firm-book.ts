@@ -47,8 +47,9 @@ export type BookAccount = {
   presetId: string;
   initialBalanceUsd: number;
   execution: "external";
-  /** The symbols it holds (the crash symbol first for a breach account). */
+  /** The symbols it holds (the crash symbol first for a breach account), and the side of each position. */
   symbols: string[];
+  sides: ("BUY" | "SELL")[];
   breach: boolean;
 };
 
@@ -61,7 +62,9 @@ export function bookOf(accounts: number): BookAccount[] {
     const start = index % HELD.length;
     const symbols = Array.from({ length: count }, (_, k) => HELD[(start + k * 3) % HELD.length]!);
     const accountId = `firm-${String(index).padStart(5, "0")}`;
-    return { accountId, name: `Firm ${index}`, ...preset, execution: "external" as const, symbols: breach ? [CRASH_SYMBOL, ...symbols] : symbols, breach };
+    const held = breach ? [CRASH_SYMBOL, ...symbols] : symbols;
+    const sides = held.map((symbol, k): "BUY" | "SELL" => (symbol === CRASH_SYMBOL || (index + k) % 2 === 0 ? "BUY" : "SELL"));
+    return { accountId, name: `Firm ${index}`, ...preset, execution: "external" as const, symbols: held, sides, breach };
   });
 }
 
@@ -80,13 +83,13 @@ type Fill = { accountId: string; symbol: string; side: "BUY" | "SELL"; quantity:
  */
 export function ordinaryFills(book: BookAccount[]): Fill[] {
   const fills: Fill[] = [];
-  book.forEach((account, index) => {
+  book.forEach((account) => {
     for (const [k, symbol] of account.symbols.entries()) {
       if (symbol === CRASH_SYMBOL) continue;
       fills.push({
         accountId: account.accountId,
         symbol,
-        side: (index + k) % 2 === 0 ? "BUY" : "SELL",
+        side: account.sides[k]!,
         quantity: quantityFor(symbol, account.initialBalanceUsd, account.breach ? 0.05 : 0.2),
         price: PRICES[symbol]!,
       });

@@ -9,8 +9,9 @@
 //              sized from its view so that one step of the scripted fall takes it through its
 //              highest floor (see firm-book.ts);
 //   the load   for S seconds (default 30), after a warm-up: ticks on 10 symbols at 10 Hz each (one
-//              POST a tick), intents at 500/s open loop over every account in turn (latency from
-//              each intent's scheduled send, so a stall is not hidden), 20 overview dashboards
+//              POST a tick), intents at 500/s open loop over every account in turn (0.01 lots,
+//              three entries to one partial exit; latency from each intent's scheduled send, so
+//              a stall is not hidden), 20 overview dashboards
 //              (a window of 100 rows) and 20 account-page dashboards (real socket.io-client; see
 //              firm-dashboards.ts), and the fall: the crash symbol down 1% a step in 5 steps from
 //              35% of the window on, one step every 10% of it, each a tick POST of its own;
@@ -57,6 +58,9 @@ if (!(SECONDS >= 1 && SECONDS <= 600)) throw new Error("--seconds takes a number
 
 const INTENTS_PER_SEC = 500;
 const TICK_HZ = 10;
+/** Connections the load may hold open: intents (open loop, the rest wait in order), ticks. */
+const INTENT_CONNECTIONS = 128;
+const TICK_CONNECTIONS = 16;
 const OVERVIEW_DASHBOARDS = 20;
 const ACCOUNT_DASHBOARDS = 20;
 const WARMUP_MS = QUICK ? 1_000 : 3_000;
@@ -151,6 +155,40 @@ async function metricsLoopP99Ms(client: HttpClient): Promise<number | null> {
 // --- the load --------------------------------------------------------------------------------
 
 /**
+ * At most `width` requests in flight (each on a keep-alive connection of its own), the rest
+ * waiting here in order: when the server falls behind, an open loop with no bound would open a
+ * connection per waiting request (thousands), overflow the server's accept queue and stall this
+ * process. A waiting request's latency still counts from its scheduled send.
+ */
+class BoundedClient {
+  private readonly client: HttpClient;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    port: number,
+    private readonly width: number,
+  ) {
+    this.client = new HttpClient(port, TOKEN);
+  }
+
+  async request(method: string, route: string, body?: unknown): Promise<Answer> {
+    if (this.inFlight >= this.width) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+    try {
+      return await this.client.request(method, route, body);
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/**
  * Intents at INTENTS_PER_SEC and ticks at TICK_HZ on each symbol, each sent at its scheduled time
  * (or as soon after as this loop can), until `stop`. Intent latencies are kept for those
  * scheduled inside the window.
@@ -176,12 +214,18 @@ class Driver {
   /** When each step's tick was sent (index: step). */
   readonly crashSentAt: number[] = [];
 
+  /** Intents and the feed's ticks on connections of their own, as a strategy and a feed would be. */
+  private readonly intentClient: BoundedClient;
+  private readonly tickClient: BoundedClient;
+
   constructor(
-    private readonly client: HttpClient,
     private readonly port: number,
     private readonly book: BookAccount[],
     private readonly label: string,
-  ) {}
+  ) {
+    this.intentClient = new BoundedClient(port, INTENT_CONNECTIONS);
+    this.tickClient = new BoundedClient(port, TICK_CONNECTIONS);
+  }
 
   start(): void {
     this.timer = setTimeout(() => this.step(), 5);
@@ -196,6 +240,10 @@ class Driver {
   async stop(drainMs: number): Promise<{ unanswered: number }> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    cleanups.push(() => {
+      this.intentClient.close();
+      this.tickClient.close();
+    });
     const until = performance.now() + drainMs;
     while (this.pending.size > 0 && performance.now() < until) await sleep(20);
     const now = performance.now();
@@ -232,19 +280,23 @@ class Driver {
 
   private sendIntent(n: number, scheduled: number, now: number): void {
     const account = this.book[n % this.book.length]!;
-    const symbol = account.symbols[Math.floor(n / this.book.length) % account.symbols.length]!;
+    const k = Math.floor(n / this.book.length) % account.symbols.length;
+    const symbol = account.symbols[k]!;
+    // Entries of either side; one intent in four an exit of part of the position held.
+    const close = n % 4 === 3;
+    const side = close ? (account.sides[k] === "BUY" ? "SELL" : "BUY") : n % 2 === 0 ? "BUY" : "SELL";
     const measured = scheduled >= this.windowFrom && scheduled < this.windowTo;
     if (measured) {
       this.maxSendLagMs = Math.max(this.maxSendLagMs, now - scheduled);
       this.pending.set(n, scheduled);
     }
-    this.client
+    this.intentClient
       .request("POST", "/api/v1/intents", {
         intentId: `firm-${this.label}-${process.pid}-${n}`,
         accountId: account.accountId,
         symbol,
-        action: n % 4 === 3 ? "CLOSE" : "OPEN",
-        side: n % 2 === 0 ? "BUY" : "SELL",
+        action: close ? "CLOSE" : "OPEN",
+        side,
         quantity: 0.01,
         provenance: { runId: "bench-firm", strategyId: "bench-firm", regimeId: "bench" },
       })
@@ -276,7 +328,7 @@ class Driver {
     // A wobble of at most 0.05%: nowhere near a floor for the ordinary accounts.
     const price = Number((base * (1 + 0.0005 * Math.sin(m * 0.37))).toPrecision(8));
     this.ticksSent++;
-    this.client.request("POST", "/api/v1/market", { ticks: [{ symbol, price }] }).then(
+    this.tickClient.request("POST", "/api/v1/market", { ticks: [{ symbol, price }] }).then(
       (answer) => answer.status !== 200 && this.tickFailures++,
       () => this.tickFailures++,
     );
@@ -338,7 +390,7 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
   );
 
   // --- the load, the dashboards joining under it ---
-  const driver = new Driver(client, server.port, book, label);
+  const driver = new Driver(server.port, book, label);
   driver.start();
   let stopped = false;
   cleanups.push(() => void (stopped || driver.stop(0)));
