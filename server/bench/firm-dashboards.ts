@@ -9,21 +9,15 @@
 // an `account.locked_out`, `breaker.tripped` or `account.reducing`.
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
+import type { ClientToServer, OverviewRowPatch, ServerToClient } from "../realtime-protocol";
 import { TOKEN } from "./support";
 
 export type DashboardKind = "overview" | "account";
 
-// The parts of the protocol's messages read here (structural: server/realtime-protocol.ts has the full types).
-type Row = { accountId: string; tradingState?: string };
-type OverviewMessage =
-  | { kind: "page"; page: { rows: Row[]; breachedToday: Row[] } }
-  | { kind: "delta"; rows: Row[]; breachedToday?: Row[] };
-type AccountMessage = { accountId: string; account: { tradingState: string }; events: { event: { type: string } }[] };
-
 const URGENT = new Set(["account.locked_out", "breaker.tripped", "account.reducing"]);
 
 export class Dashboard {
-  readonly socket: Socket;
+  readonly socket: Socket<ServerToClient, ClientToServer>;
   bytes = 0;
   messages = 0;
   /** When the subscription's first page (overview) or view (account page) arrived, ms after the connection began. */
@@ -52,16 +46,16 @@ export class Dashboard {
       });
     });
     this.socket.on("connect", () => {
-      this.socket.emit("subscribe", kind === "overview" ? { topic: "overview", query: { offset: 0, limit: 100 } } : { topic: "account", accountId });
+      this.socket.emit("subscribe", kind === "overview" || accountId === null ? { topic: "overview", query: { offset: 0, limit: 100 } } : { topic: "account", accountId });
     });
-    this.socket.on("problem", (problem: { code: string; detail: string }) => this.problems.push(`${problem.code}: ${problem.detail}`));
+    this.socket.on("problem", (problem) => this.problems.push(`${problem.code}: ${problem.detail}`));
     this.joined = new Promise<void>((resolve, reject) => {
       const joined = () => {
         if (this.joinMs !== null) return;
         this.joinMs = performance.now() - this.startedAt;
         resolve();
       };
-      this.socket.on("overview", (message: OverviewMessage) => {
+      this.socket.on("overview", (message) => {
         this.messages++;
         if (message.kind === "page") {
           joined();
@@ -72,7 +66,7 @@ export class Dashboard {
           if (message.breachedToday) this.noteRows(message.breachedToday);
         }
       });
-      this.socket.on("account", (message: AccountMessage) => {
+      this.socket.on("account", (message) => {
         this.messages++;
         if (message.accountId !== this.accountId) return;
         joined();
@@ -99,7 +93,7 @@ export class Dashboard {
     this.socket.disconnect();
   }
 
-  private noteRows(rows: Row[]): void {
+  private noteRows(rows: OverviewRowPatch[]): void {
     if (!this.watching) return;
     const at = performance.now();
     for (const row of rows) {
