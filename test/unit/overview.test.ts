@@ -160,7 +160,7 @@ describe("the overview model", () => {
     book.commit([tick(GBPUSD, 1.3)]); // nobody holds it
     book.commit([tick(EURUSD, 1.1)]); // same price: the same figures
     const after = (await book.model.page(all, everyone)).rows;
-    expect(after.every((row, i) => row === before.find((other) => other.accountId === row.accountId))).toBe(true);
+    expect(after.every((row) => row === before.find((other) => other.accountId === row.accountId))).toBe(true);
     expect(after).toHaveLength(3);
     book.commit([tick(EURUSD, 1.2)]);
     const moved = (await book.model.page(all, everyone)).rows.find((row) => row.accountId === "acc-000")!;
