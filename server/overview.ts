@@ -512,7 +512,7 @@ export class OverviewModel {
 
     const config = configOf(state, account);
     const floors = floorsOf(account, config);
-    const equity = equityUsd(account);
+    const equity = equityUsd(account, state);
     const dailyAllowance = account.baselineUsd - floors.dailyLossFloorUsd;
     const maxAllowance = (account.spec.initialBalanceUsd * config.accountRules.maxLossPct) / 100;
     const dailyLeft = Math.max(0, equity - floors.dailyLossFloorUsd);

@@ -27,6 +27,7 @@ import type { Memo } from "./advisory/memo";
 import { reviewMarketOf } from "./advisory/history";
 import { reducesExposure } from "./engine/intent";
 import { obtainReview } from "./reviewer";
+import { Replays } from "./replays";
 
 export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
 
@@ -49,9 +50,11 @@ export type FirmView = { halted: boolean; halt: FirmHalt | null };
 
 export type Snapshot = { seq: number; firm: FirmView; accounts: AccountView[]; decisions: DecisionRecord[] };
 
-/** Ledger events a dry-run may fold beyond its snapshot; and how many are folded between two yields to the event loop. */
+/** Ledger events a dry-run may fold beyond its snapshot. */
 const MAX_REPLAY_WINDOW = 1_000_000;
-const YIELD_EVERY = 2_000;
+/** Committed states kept in memory for replays (explain, dry-runs), one every so many events. */
+const CHECKPOINT_EVERY = 10_000;
+const CHECKPOINTS_KEPT = 4;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -96,6 +99,10 @@ export class Runtime {
   /** The seq of the snapshot this runtime started from; null when it folded the whole ledger. */
   startedFromSnapshot: number | null = null;
   private snapshotting = false;
+  /** Committed states kept for replays, oldest first (immutable, so kept as they are). */
+  private readonly checkpoints: { seq: number; state: EngineState }[] = [];
+  /** Replays for callers (explain, dry-runs): bounded and sliced, beside the decisions. */
+  private readonly replays = new Replays();
   /** Commands waiting for the next batch, in arrival order. */
   private jobs: Job[] = [];
   private draining = false;
@@ -157,6 +164,7 @@ export class Runtime {
     else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
     for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
     runtime.snapshotSeq = runtime.startedFromSnapshot ?? 0;
+    runtime.checkpoint();
     // A read-only node decides nothing: it keeps the configuration the ledger holds.
     if (ledger.writable && !isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
@@ -329,17 +337,18 @@ export class Runtime {
       const message = `the last ${decisions} decisions span ${toSeq - fromSeq} ledger events, more than ${MAX_REPLAY_WINDOW}: ask for fewer`;
       throw new AppError("validation_failed", `decisions: ${message}`, [{ path: "decisions", message }]);
     }
-    const base = await this.stateAt(fromSeq - 1);
-    const { presetId, version, rules } = candidate;
-    const run = dryRunOf(base, accountId, { presetId, version, rules }, fromSeq);
-    let folded = 0;
-    for await (const record of this.ledger.readAll(5000, fromSeq - 1)) {
-      if (record.seq > toSeq) break;
-      run.feed(record);
-      // Decisions keep flowing meanwhile: the fold gives the event loop back now and then.
-      if (++folded % YIELD_EVERY === 0) await yieldToLoop();
-    }
-    return { fromSeq, toSeq, ...run.result() };
+    return this.replays.run(async (slice) => {
+      const base = await this.stateAt(fromSeq - 1, slice);
+      const { presetId, version, rules } = candidate;
+      const run = dryRunOf(base, accountId, { presetId, version, rules }, fromSeq);
+      for await (const record of this.ledger.readAll(5000, fromSeq - 1)) {
+        if (record.seq > toSeq) break;
+        run.feed(record);
+        // Decisions keep flowing meanwhile: the fold gives the event loop back every few ms.
+        await slice();
+      }
+      return { fromSeq, toSeq, ...run.result() };
+    });
   }
 
   /**
@@ -357,7 +366,7 @@ export class Runtime {
     if (!received || received.event.type !== "intent.received") return null;
     const verdict = before.find((record) => record.seq > received.seq && record.event.type === "reviewer.verdict" && record.event.intentId === intentId);
     const review = verdict?.event.type === "reviewer.verdict" ? verdict.event.outcome : null;
-    const state = await this.stateAt(received.seq - 1);
+    const state = await this.replays.run((slice) => this.stateAt(received.seq - 1, slice));
     const explained = explainIntent(received.event.intent, state, received.event.at, review);
     if (!explained) return null;
     const record: DecisionRecord = { seq, at: decided.event.at, intent: received.event.intent, decision: decided.event.decision };
@@ -368,17 +377,28 @@ export class Runtime {
     return { record, steps: explained.steps, reproduced: canonicalJson(explained.decision) === canonicalJson(decided.event.decision), memo };
   }
 
-  /** The engine state folded through ledger seq `seq`: from the newest snapshot at or before it, else from the start. */
-  private async stateAt(seq: number): Promise<EngineState> {
-    const snapshot = this.snapshots ? await this.snapshots.store.latest(seq) : null;
+  /**
+   * The engine state folded through ledger seq `seq`: from the newest state kept in memory at or
+   * before it, else the newest stored snapshot, else from the start; `slice` between events.
+   */
+  private async stateAt(seq: number, slice: () => Promise<void>): Promise<EngineState> {
+    const kept = this.checkpoints.findLast((checkpoint) => checkpoint.seq <= seq) ?? null;
+    const snapshot = kept ?? (this.snapshots ? await this.snapshots.store.latest(seq) : null);
     let state = snapshot?.state ?? initialState();
-    let folded = 0;
     for await (const record of this.ledger.readAll(5000, snapshot?.seq ?? 0)) {
       if (record.seq > seq) break;
       state = evolve(state, record.event);
-      if (++folded % YIELD_EVERY === 0) await yieldToLoop();
+      await slice();
     }
     return state;
+  }
+
+  /** Keeps the committed state now and then for replays (`stateAt`), a few of them. */
+  private checkpoint(): void {
+    const last = this.checkpoints[this.checkpoints.length - 1];
+    if (last && this.seq - last.seq < CHECKPOINT_EVERY) return;
+    this.checkpoints.push({ seq: this.seq, state: this.state });
+    if (this.checkpoints.length > CHECKPOINTS_KEPT) this.checkpoints.shift();
   }
 
   /** The account decides under this preset version (the latest by default) from now on. */
@@ -749,6 +769,7 @@ export class Runtime {
       }
       this.recordEquity(records, touched);
       this.notify(records, previousSeq, touched);
+      this.checkpoint();
       this.maybeSnapshot();
     }
     for (const { job, finish } of prepared) {
@@ -827,7 +848,7 @@ export class Runtime {
       const floors = floorsOf(account, configOf(this.state, account));
       this.equity.record(accountId, {
         at,
-        equityUsd: equityUsd(account),
+        equityUsd: equityUsd(account, this.state),
         baselineUsd: account.baselineUsd,
         dailyLossFloorUsd: floors.dailyLossFloorUsd,
         maxLossFloorUsd: floors.maxLossFloorUsd,

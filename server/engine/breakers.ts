@@ -2,7 +2,7 @@ import { nextResetAt } from "./calendar";
 import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
-import type { AccountState, EngineState } from "./state";
+import type { AccountState, EngineState, Marks } from "./state";
 import { configOf, equityUsd, evolve, floorsOf, inIdOrder } from "./state";
 import type { LossRule } from "./types";
 import type { BreakerKind } from "./types";
@@ -107,9 +107,9 @@ export function nextDeadline(state: EngineState, now: number): number {
 }
 
 /** The account's drawdown from the day's baseline, in percent (0 when equity is above it). */
-export function dailyDrawdownPct(account: AccountState): number {
+export function dailyDrawdownPct(account: AccountState, marks: Marks): number {
   if (account.baselineUsd <= 0) return 0;
-  return Math.max(0, ((account.baselineUsd - equityUsd(account)) / account.baselineUsd) * 100);
+  return Math.max(0, ((account.baselineUsd - equityUsd(account, marks)) / account.baselineUsd) * 100);
 }
 
 /** `breaker.tripped` for each of `accountIds` whose drawdown from the day's baseline is over the limit. */
@@ -119,7 +119,7 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
     const account = state.accounts.get(accountId);
     if (!account || account.breakers.daily_drawdown.tripped) continue;
     const { maxPct } = configOf(state, account).breakers.dailyDrawdown;
-    const drawdownPct = dailyDrawdownPct(account);
+    const drawdownPct = dailyDrawdownPct(account, state);
     if (drawdownPct - maxPct > 1e-9) {
       events.push({
         type: "breaker.tripped",
@@ -154,7 +154,7 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
-    const equity = equityUsd(account);
+    const equity = equityUsd(account, state);
     const { maxLossFloorUsd } = floorsOf(account, configOf(state, account));
     if (equity - maxLossFloorUsd > 1e-9) continue;
     events.push(...lockOut(account, accountId, at, equity, maxLossFloorUsd, "max_loss"));
@@ -171,7 +171,7 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
-    const equity = equityUsd(account);
+    const equity = equityUsd(account, state);
     const config = configOf(state, account);
     const { dailyLossBreach } = config.accountRules;
     const { dailyLossFloorUsd } = floorsOf(account, config);
@@ -193,12 +193,30 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
   return events;
 }
 
+/** Whether the account's equity is at or past a floor it is not locked out for, or its drawdown past the breaker's limit. */
+function atALimit(state: EngineState, accountId: AccountId): boolean {
+  const account = state.accounts.get(accountId);
+  if (!account) return false;
+  const config = configOf(state, account);
+  const equity = equityUsd(account, state);
+  if (!account.lockedOut) {
+    const { dailyLossFloorUsd, maxLossFloorUsd } = floorsOf(account, config);
+    if (equity - maxLossFloorUsd <= 1e-9 || equity - dailyLossFloorUsd <= 1e-9) return true;
+  }
+  if (account.breakers.daily_drawdown.tripped || account.baselineUsd <= 0) return false;
+  return ((account.baselineUsd - equity) / account.baselineUsd) * 100 - config.breakers.dailyDrawdown.maxPct > 1e-9;
+}
+
 /**
  * Everything a move in equity may set off for `accountIds`, each step on the state the one
  * before left: the max-loss lock-out, the daily-loss breach, the daily drawdown breaker.
  */
-export function lossChecks(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
-  const ids = [...new Set(accountIds)];
+export function lossChecks(state: EngineState, accountIds: Iterable<AccountId>, at: number, order: "as_given" | "by_id" = "as_given"): EngineEvent[] {
+  // One look at each account first (a price moves thousands of holders, nearly all far from
+  // their floors); the checks below then run for those at or past a limit only. An account's
+  // checks read only its own state, so leaving out the others changes nothing.
+  const found = [...new Set(accountIds)].filter((accountId) => atALimit(state, accountId));
+  const ids = order === "by_id" ? inIdOrder(found) : found;
   const events: EngineEvent[] = [];
   let next = state;
   for (const check of [lockouts, dailyLossBreaches, drawdownTrips]) {

@@ -9,7 +9,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
-import { activeSideLock, activeVeto, configOf, equityUsd, evolve, holdersOf, inIdOrder, snapshotBaselines } from "./state";
+import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holdersOf, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -176,8 +176,8 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
     now,
-    equityUsd: equityUsd(account),
-    exposure: account.exposure,
+    equityUsd: equityUsd(account, state),
+    exposure: accountExposure(account, state),
     ...(trace ? { measure: (what: string, observed: GuardMeasure["observed"], limit: GuardMeasure["limit"]) => step?.measures.push({ what, observed, limit }) } : {}),
   };
   // Sizing guards may cap the size: the smallest cap wins, each step noted as an advisory.
@@ -425,7 +425,7 @@ export function decide(command: Command, state: EngineState): Decided {
       const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
       const holders = new Set<AccountId>();
       for (const symbol of repriced) for (const accountId of holdersOf(next, symbol).keys()) holders.add(accountId);
-      return ok(...events, ...lossChecks(next, inIdOrder(holders), command.at));
+      return ok(...events, ...lossChecks(next, holders, command.at, "by_id"));
     }
     case "OpenAccount": {
       const { accountId } = command.account;

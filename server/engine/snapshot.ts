@@ -20,7 +20,7 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 
 /** The state as a JSON value; its index is derived, so it is left out (decoding builds it again). */
 export function encodeState(state: EngineState): unknown {
@@ -242,12 +242,6 @@ const AccountStateShape = z.strictObject({
   executionFailureTimes: z.array(anyNumber),
   lastSlowAt: anyNumber.nullable(),
   positions: z.map(SymbolId, z.strictObject({ quantity: anyNumber, avgPrice: anyNumber })),
-  exposure: z.strictObject({
-    floatingUsd: anyNumber,
-    grossBySymbol: z.map(SymbolId, anyNumber),
-    byCluster: z.map(z.string(), GroupExposureShape),
-    bySector: z.map(z.string(), GroupExposureShape),
-  }),
   balanceUsd: anyNumber,
   baselineUsd: anyNumber,
   baselineShadow: z.boolean(),

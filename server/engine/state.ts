@@ -5,9 +5,9 @@ import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
 import type { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Position } from "./accounting";
-import { applyFill } from "./accounting";
+import { applyFill, floatingPnlUsd } from "./accounting";
 import type { Exposure } from "./exposure";
-import { exposureOf, noExposure } from "./exposure";
+import { exposureOf } from "./exposure";
 import type { MarketStats, PairMoments } from "./market-stats";
 import { emptyStats, foldBar, foldPair, pairMomentsOf, returnAt } from "./market-stats";
 import { PersistentMap } from "./persistent-map";
@@ -70,9 +70,8 @@ export type AccountState = {
   readonly executionFailureTimes: readonly number[];
   /** When a latency above the breaker's threshold was last seen. */
   readonly lastSlowAt: number | null;
+  /** Open positions; their floating P/L and notional at the last prices are derived (`equityUsd`, `accountExposure`), never stored. */
   readonly positions: ReadonlyMap<SymbolId, Position>;
-  /** The positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
-  readonly exposure: Exposure;
   /** Initial balance + realized P/L − fees. */
   readonly balanceUsd: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
@@ -266,9 +265,25 @@ export function floorsOf(account: AccountState, config: EngineConfig): { dailyLo
   return { dailyLossFloorUsd, maxLossFloorUsd };
 }
 
-/** The account's equity in USD: balance plus floating P/L at the last prices. */
-export function equityUsd(account: AccountState): number {
-  return account.balanceUsd + account.exposure.floatingUsd;
+/** Where an account's positions are marked: the last prices and the instruments. */
+export type Marks = Pick<EngineState, "market" | "config">;
+
+/**
+ * The account's equity in USD: balance plus floating P/L at the last prices. Derived on read
+ * (no allocation), so that a price moves no account's state: a tick costs nothing per holder
+ * beyond the checks of its floors.
+ */
+export function equityUsd(account: AccountState, marks: Marks): number {
+  let floating = 0;
+  for (const [symbol, position] of account.positions) {
+    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, marks.config.instruments[symbol]?.contractSize ?? 1);
+  }
+  return account.balanceUsd + floating;
+}
+
+/** The account's positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
+export function accountExposure(account: AccountState, marks: Marks): Exposure {
+  return exposureOf(account.positions, marks);
 }
 
 /**
@@ -281,7 +296,7 @@ export function snapshotBaselines(state: EngineState, accountIds: readonly Accou
   return accountIds.map((accountId) => {
     const account = state.accounts.get(accountId)!;
     const { accountRules, dailyReset } = configOf(state, account);
-    const equity = equityUsd(account);
+    const equity = equityUsd(account, state);
     let equityAsOf: number | null = null;
     let shadow = false;
     for (const symbol of account.positions.keys()) {
@@ -314,20 +329,18 @@ export function snapshotBaselines(state: EngineState, accountIds: readonly Accou
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 
 /**
- * Re-marks `accountIds` after their positions or prices changed: their exposure at the last
- * prices, and under `trailing_intraday` their high-water mark. The work is proportional to
- * the accounts re-marked, not to the book.
+ * Re-marks `accountIds` after their positions or prices changed: under `trailing_intraday`,
+ * their high-water mark follows equity up. Nothing else is stored (equity and exposure are
+ * derived on read), so only an account at a new high changes; the work is proportional to the
+ * accounts re-marked, not to the book.
  */
 function revalue(state: EngineState, accountIds: Iterable<AccountId>): EngineState {
   const updated: [AccountId, AccountState][] = [];
   for (const accountId of accountIds) {
     const account = state.accounts.get(accountId);
-    if (!account) continue;
-    const trailing = configOf(state, account).accountRules.maxLossMode === "trailing_intraday";
-    const exposure = exposureOf(account.positions, state);
-    const equity = account.balanceUsd + exposure.floatingUsd;
-    const highWaterUsd = trailing && equity > account.highWaterUsd ? equity : account.highWaterUsd;
-    updated.push([accountId, { ...account, exposure, highWaterUsd }]);
+    if (!account || configOf(state, account).accountRules.maxLossMode !== "trailing_intraday") continue;
+    const equity = equityUsd(account, state);
+    if (equity > account.highWaterUsd) updated.push([accountId, { ...account, highWaterUsd: equity }]);
   }
   if (updated.length === 0) return state;
   return { ...state, accounts: updated.length === 1 ? state.accounts.set(updated[0]![0], updated[0]![1]) : state.accounts.setAll(updated) };
@@ -538,7 +551,6 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         executionFailureTimes: [],
         lastSlowAt: null,
         positions: new Map(),
-        exposure: noExposure,
         balanceUsd: event.account.initialBalanceUsd,
         baselineUsd: event.account.initialBalanceUsd,
         baselineShadow: false,

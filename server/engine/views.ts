@@ -6,7 +6,7 @@ import type { Position } from "./accounting";
 import type { Rules } from "./config";
 import { rulesOf } from "./config";
 import type { AccountState, BreakerState, EngineState, VetoEntry } from "./state";
-import { configOf, equityUsd, floorsOf, tradingStateOf } from "./state";
+import { accountExposure, configOf, equityUsd, floorsOf, tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -61,6 +61,7 @@ const cents = (usd: number) => Math.round(usd * 100) / 100;
 
 export function accountView(account: AccountState, state: EngineState): AccountView {
   const config = configOf(state, account);
+  const exposure = accountExposure(account, state);
   return {
     ...account.spec,
     ...(account.preset ? { presetId: account.preset.presetId } : {}),
@@ -78,20 +79,20 @@ export function accountView(account: AccountState, state: EngineState): AccountV
     sideLocks: [...account.sideLocks].map(([side, lock]) => ({ side, ...lock })),
     reducing: account.reducing,
     balanceUsd: cents(account.balanceUsd),
-    equityUsd: cents(equityUsd(account)),
+    equityUsd: cents(equityUsd(account, state)),
     baselineUsd: cents(account.baselineUsd),
     baselineShadow: account.baselineShadow,
-    dailyDrawdownPct: Number(dailyDrawdownPct(account).toFixed(4)),
+    dailyDrawdownPct: Number(dailyDrawdownPct(account, state).toFixed(4)),
     dailyLossFloorUsd: cents(floorsOf(account, config).dailyLossFloorUsd),
     maxLossFloorUsd: cents(floorsOf(account, config).maxLossFloorUsd),
     highWaterUsd: cents(account.highWaterUsd),
     lockedOut: account.lockedOut,
     positions: [...account.positions].map(([symbol, position]) => ({ symbol, ...position })),
     exposure: {
-      floatingUsd: cents(account.exposure.floatingUsd),
-      bySymbol: [...account.exposure.grossBySymbol].map(([symbol, grossUsd]) => ({ symbol, grossUsd: cents(grossUsd) })),
-      byCluster: [...account.exposure.byCluster].map(([cluster, group]) => ({ cluster, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
-      bySector: [...account.exposure.bySector].map(([sector, group]) => ({ sector, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
+      floatingUsd: cents(exposure.floatingUsd),
+      bySymbol: [...exposure.grossBySymbol].map(([symbol, grossUsd]) => ({ symbol, grossUsd: cents(grossUsd) })),
+      byCluster: [...exposure.byCluster].map(([cluster, group]) => ({ cluster, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
+      bySector: [...exposure.bySector].map(([sector, group]) => ({ sector, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
     },
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },
   };

@@ -27,7 +27,7 @@ describe("positions from fills", () => {
   it("marks equity to the last price and books fees and realized P/L into the balance", () => {
     const { account, state } = run(given(opened), { type: "RecordFills", at: 1_000, fills: [fill("BUY", 1, 1.1, { feeUsd: 7 })] }, tick(1.105));
     expect(account.balanceUsd).toBe(100_000 - 7);
-    expect(equityUsd(account)).toBeCloseTo(100_000 - 7 + 500, 6);
+    expect(equityUsd(account, state)).toBeCloseTo(100_000 - 7 + 500, 6);
     const view = accountView(account, state);
     expect(view).toMatchObject({ balanceUsd: 99_993, equityUsd: 100_493, positions: [{ symbol: "EURUSD", quantity: 1, avgPrice: 1.1 }] });
     const closed = run(state, { type: "RecordFills", at: 6_000, fills: [fill("SELL", 1, 1.106, { feeUsd: 7 })] });
@@ -52,11 +52,11 @@ describe("positions from fills", () => {
     expect(covered.account.positions.get(EURUSD)!.quantity).toBeCloseTo(-1.5, 12);
     expect(covered.account.balanceUsd).toBeCloseTo(100_267.5, 6);
     const marked = run(covered.state, tick(1.09, 3_000));
-    expect(equityUsd(marked.account)).toBeCloseTo(101_842.5, 6);
+    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(101_842.5, 6);
     const flipped = run(marked.state, { type: "RecordFills", at: 4_000, fills: [fill("BUY", 3, 1.09, { feeUsd: 9 })] });
     expect(flipped.account.positions.get(EURUSD)).toEqual({ quantity: expect.closeTo(1.5, 12), avgPrice: 1.09 });
     expect(flipped.account.balanceUsd).toBeCloseTo(101_833.5, 6);
-    expect(equityUsd(flipped.account)).toBeCloseTo(101_833.5, 6);
+    expect(equityUsd(flipped.account, flipped.state)).toBeCloseTo(101_833.5, 6);
   });
 
   it("refuses a batch with an unknown instrument whole, recording nothing", () => {
