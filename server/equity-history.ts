@@ -341,6 +341,8 @@ const Stored = z.object({
 
 export class EquityHistory {
   private readonly series = new Map<string, Series>();
+  /** Called before an account's history is read (the runtime records a conflated point still pending). */
+  beforeRead: ((accountId: string) => void) | null = null;
 
   /** Cheap enough for every equity change: a map lookup and a few float copies. See the module comment. */
   record(accountId: string, point: EquityPoint): void {
@@ -365,6 +367,7 @@ export class EquityHistory {
    * equity then picks `points` of those.
    */
   query(accountId: string, options: { from?: number; to?: number; points: number }): EquityPoint[] {
+    this.beforeRead?.(accountId);
     const series = this.series.get(accountId);
     if (!series) return [];
     const from = options.from ?? -Infinity;

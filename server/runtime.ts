@@ -95,6 +95,10 @@ export class Runtime {
   private pendingIntents = new Map<string, Intent>();
   /** Equity, baseline and floors over time, per account (the dashboard's chart). */
   equity = new EquityHistory();
+  /** Accounts whose equity point is pending (conflated), with the time of their latest change. */
+  private readonly equityDue = new Map<AccountId, number>();
+  private equityTimer: NodeJS.Timeout | null = null;
+  private equityIntervalMs = 0;
   private snapshotSeq = 0;
   /** The seq of the snapshot this runtime started from; null when it folded the whole ledger. */
   startedFromSnapshot: number | null = null;
@@ -153,9 +157,12 @@ export class Runtime {
       presets?: PresetResolver | null;
       /** Works out deal memos for accounts that ask for them after the decision. */
       advisor?: Advisor | null;
+      /** Equity points at most this often per account (0: one per commit that touched it). */
+      equityIntervalMs?: number;
     } = {},
   ): Promise<Runtime> {
     const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null, options.advisor ?? null);
+    runtime.equityIntervalMs = options.equityIntervalMs ?? 0;
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
       runtime.restore(snapshot);
@@ -165,6 +172,7 @@ export class Runtime {
     for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
     runtime.snapshotSeq = runtime.startedFromSnapshot ?? 0;
     runtime.checkpoint();
+    runtime.equity.beforeRead = (accountId) => runtime.recordDueEquityOf(accountId);
     // A read-only node decides nothing: it keeps the configuration the ledger holds.
     if (ledger.writable && !isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
@@ -837,22 +845,58 @@ export class Runtime {
       .finally(() => (this.snapshotting = false));
   }
 
-  /** The equity, day baseline and floors of the accounts `records` touched, after them, at the last one's time. */
+  /**
+   * The equity, day baseline and floors of the accounts `records` touched, after them, at the
+   * last one's time. With `equityIntervalMs`, conflated per account: a touched account is noted
+   * (the time of its latest change) and its point recorded at most once per interval, from the
+   * state then (no later commit touched it, or its time would be later); a read of an account's
+   * history records its pending point first.
+   */
   private recordEquity(records: LedgerRecord[], touched: ReadonlySet<AccountId>): void {
     if (records.length === 0) return;
     const last = records[records.length - 1]!.event;
     const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
-    for (const accountId of touched) {
-      const account = this.state.accounts.get(accountId);
-      if (!account) continue;
-      const floors = floorsOf(account, configOf(this.state, account));
-      this.equity.record(accountId, {
-        at,
-        equityUsd: equityUsd(account, this.state),
-        baselineUsd: account.baselineUsd,
-        dailyLossFloorUsd: floors.dailyLossFloorUsd,
-        maxLossFloorUsd: floors.maxLossFloorUsd,
-      });
+    if (this.equityIntervalMs === 0) {
+      for (const accountId of touched) this.recordPoint(accountId, at);
+      return;
+    }
+    for (const accountId of touched) this.equityDue.set(accountId, at);
+    if (this.equityTimer || this.equityDue.size === 0) return;
+    this.equityTimer = setTimeout(() => void this.recordDueEquity(), this.equityIntervalMs);
+    this.equityTimer.unref();
+  }
+
+  private recordPoint(accountId: AccountId, at: number): void {
+    const account = this.state.accounts.get(accountId);
+    if (!account) return;
+    const floors = floorsOf(account, configOf(this.state, account));
+    this.equity.record(accountId, {
+      at,
+      equityUsd: equityUsd(account, this.state),
+      baselineUsd: account.baselineUsd,
+      dailyLossFloorUsd: floors.dailyLossFloorUsd,
+      maxLossFloorUsd: floors.maxLossFloorUsd,
+    });
+  }
+
+  /** Records the pending point of `accountId`, if it has one (before its history is read). */
+  private recordDueEquityOf(accountId: string): void {
+    const at = this.equityDue.get(accountId as AccountId);
+    if (at === undefined) return;
+    this.equityDue.delete(accountId as AccountId);
+    this.recordPoint(accountId as AccountId, at);
+  }
+
+  /** Records every pending point, a slice at a time. */
+  private async recordDueEquity(): Promise<void> {
+    this.equityTimer = null;
+    const due = [...this.equityDue];
+    this.equityDue.clear();
+    for (let i = 0; i < due.length; i++) {
+      const [accountId, at] = due[i]!;
+      // A point noted again meanwhile is recorded with the later time, in a later pass.
+      if (!this.equityDue.has(accountId)) this.recordPoint(accountId, at);
+      if (i % 2_000 === 1_999) await yieldToLoop();
     }
   }
 

@@ -1,7 +1,7 @@
 import { promisify } from "node:util";
 import { gunzip as gunzipCallback, gzip as gzipCallback } from "node:zlib";
 import type { Database } from "./db/database";
-import { SNAPSHOT_FORMAT, decodeState, decodeValue, encodeState, encodeValue } from "./engine/snapshot";
+import { SNAPSHOT_FORMAT, decodeState, decodeValue, encodeStateInSteps, encodeValue } from "./engine/snapshot";
 import type { EngineState } from "./engine/state";
 
 const gzip = promisify(gzipCallback);
@@ -32,8 +32,9 @@ export class SnapshotStore {
   /** Stores the state at `seq` (replacing one stored at the same seq) and keeps only the newest few. */
   async save(seq: number, state: EngineState, extras: Record<string, unknown>): Promise<void> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
-    const json = JSON.stringify({ state: encodeState(state), extras: encodeValue(extras) });
-    const bytes = await gzip(json);
+    // A large book is encoded and written out a slice at a time: the event loop keeps deciding meanwhile.
+    const encoded = { state: await encodeStateInSteps(state, pause), extras: encodeValue(extras) };
+    const bytes = await gzip(await stringifyInSteps(encoded));
     const snapshots = this.db.prisma.stateSnapshot;
     const data = { format: SNAPSHOT_FORMAT, state: bytes };
     // Not `upsert`: it sends the bytes twice, and on PGlite every megabyte costs ~0.3 s of the event loop.
@@ -60,6 +61,25 @@ export class SnapshotStore {
     }
     return null;
   }
+}
+
+const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** `JSON.stringify(value)` for a JSON value, long arrays written a chunk at a time with pauses in between. */
+async function stringifyInSteps(value: unknown, chunk = 200): Promise<string> {
+  if (Array.isArray(value)) {
+    if (value.length <= chunk) return JSON.stringify(value);
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i += chunk) {
+      parts.push(value.slice(i, i + chunk).map((item) => JSON.stringify(item)).join(","));
+      await pause();
+    }
+    return `[${parts.join(",")}]`;
+  }
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  const fields: string[] = [];
+  for (const [key, item] of Object.entries(value)) fields.push(`${JSON.stringify(key)}:${await stringifyInSteps(item, chunk)}`);
+  return `{${fields.join(",")}}`;
 }
 
 async function decodeSnapshot(bytes: Uint8Array): Promise<Pick<StoredSnapshot, "state" | "extras">> {
