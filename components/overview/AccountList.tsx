@@ -180,6 +180,7 @@ const AccountRow = memo(
         aria-rowindex={index + 2}
         className="ov-row"
         style={{ transform: `translateY(${top}px)`, height }}
+        aria-label={`Account ${id}`}
         data-testid="account-row"
         data-account={id}
         data-index={index}
