@@ -2,7 +2,7 @@ import type { EngineEvent } from "./engine/events";
 import { streamOf } from "./engine/events";
 import type { AccountId } from "./engine/ids";
 import type { EngineState } from "./engine/state";
-import { barHolders, holdersOf } from "./engine/state";
+import { barHolders, holderIds } from "./engine/state";
 
 /**
  * The accounts whose state or figures `events` may have changed, found from the fold's index
@@ -18,7 +18,7 @@ export function touchedBy(events: readonly EngineEvent[], state: EngineState): R
     const stream = streamOf(event);
     if (stream === "engine" || stream === "firm") return new Set(state.accounts.keys());
     if (event.type === "market.tick") {
-      for (const accountId of holdersOf(state, event.symbol).keys()) touched.add(accountId);
+      for (const accountId of holderIds(state, event.symbol)) touched.add(accountId);
     } else if (event.type === "market.bar") {
       for (const accountId of barHolders(state, event.symbol)) touched.add(accountId);
     } else if (event.type !== "market.book") {

@@ -1011,10 +1011,12 @@ class Batch {
       ]);
     }
     const from = this.entries.length;
+    const { after } = decided;
     decided.events.forEach((event, index) => {
       this.entries.push(index === 0 && idempotencyKey ? { event, idempotencyKey } : { event });
-      this.state = evolve(this.state, event);
+      if (!after) this.state = evolve(this.state, event);
     });
+    if (after) this.state = after;
     return { from, to: this.entries.length };
   }
 

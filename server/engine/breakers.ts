@@ -75,7 +75,7 @@ export function tripsAfter(event: EngineEvent, account: AccountState, config: En
 export function autoResetsDue(state: EngineState, at: number): EngineEvent[] {
   const events: EngineEvent[] = [];
   // Only accounts with such a breaker tripped can have one due (the fold's index keeps them).
-  for (const accountId of inIdOrder(state.index.selfResetting.keys())) {
+  for (const accountId of inIdOrder(state.index.selfResetting.unorderedKeys())) {
     const account = state.accounts.get(accountId)!;
     for (const kind of ["execution_failures", "latency"] as const) {
       const due = autoResetAt(kind, account, configOf(state, account));
@@ -95,7 +95,7 @@ export function nextDeadline(state: EngineState, now: number): number {
   let deadline = state.accounts.size === 0 ? nextResetAt(now, state.config.dailyReset) : Number.POSITIVE_INFINITY;
   // The earliest end of an account's day (one already past is due now), then the self-resetting breakers.
   for (const dayEnd of state.index.dayEnds.keys()) deadline = Math.min(deadline, dayEnd);
-  for (const accountId of state.index.selfResetting.keys()) {
+  for (const accountId of state.index.selfResetting.unorderedKeys()) {
     const account = state.accounts.get(accountId)!;
     const config = configOf(state, account);
     for (const kind of ["execution_failures", "latency"] as const) {
@@ -193,12 +193,36 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
   return events;
 }
 
+/**
+ * The equity above which none of the account's loss checks can fire (a little above the exact
+ * limits: a quick test that never misses), memoized per account state and firm configuration:
+ * the floors move only when the account's state does, not with prices.
+ */
+function limitEquityOf(state: EngineState, account: AccountState): number {
+  const cached = limitEquity.get(account);
+  if (cached?.config === state.config) return cached.equityUsd;
+  const config = configOf(state, account);
+  let highest = Number.NEGATIVE_INFINITY;
+  if (!account.lockedOut) {
+    const { dailyLossFloorUsd, maxLossFloorUsd } = floorsOf(account, config);
+    highest = Math.max(dailyLossFloorUsd, maxLossFloorUsd);
+  }
+  if (!account.breakers.daily_drawdown.tripped && account.baselineUsd > 0) {
+    highest = Math.max(highest, account.baselineUsd * (1 - config.breakers.dailyDrawdown.maxPct / 100));
+  }
+  const equityUsd = highest + 1e-6 * Math.max(1, Math.abs(highest));
+  limitEquity.set(account, { config: state.config, equityUsd });
+  return equityUsd;
+}
+const limitEquity = new WeakMap<AccountState, { config: EngineState["config"]; equityUsd: number }>();
+
 /** Whether the account's equity is at or past a floor it is not locked out for, or its drawdown past the breaker's limit. */
 function atALimit(state: EngineState, accountId: AccountId): boolean {
   const account = state.accounts.get(accountId);
   if (!account) return false;
-  const config = configOf(state, account);
   const equity = equityUsd(account, state);
+  if (equity > limitEquityOf(state, account)) return false;
+  const config = configOf(state, account);
   if (!account.lockedOut) {
     const { dailyLossFloorUsd, maxLossFloorUsd } = floorsOf(account, config);
     if (equity - maxLossFloorUsd <= 1e-9 || equity - dailyLossFloorUsd <= 1e-9) return true;
@@ -212,6 +236,11 @@ function atALimit(state: EngineState, accountId: AccountId): boolean {
  * before left: the max-loss lock-out, the daily-loss breach, the daily drawdown breaker.
  */
 export function lossChecks(state: EngineState, accountIds: Iterable<AccountId>, at: number, order: "as_given" | "by_id" = "as_given"): EngineEvent[] {
+  return lossChecksFolded(state, accountIds, at, order).events;
+}
+
+/** `lossChecks`, with the state after its events. */
+export function lossChecksFolded(state: EngineState, accountIds: Iterable<AccountId>, at: number, order: "as_given" | "by_id" = "as_given"): { events: EngineEvent[]; state: EngineState } {
   // One look at each account first (a price moves thousands of holders, nearly all far from
   // their floors); the checks below then run for those at or past a limit only. An account's
   // checks read only its own state, so leaving out the others changes nothing.
@@ -224,5 +253,5 @@ export function lossChecks(state: EngineState, accountIds: Iterable<AccountId>, 
     events.push(...found);
     next = found.reduce(evolve, next);
   }
-  return events;
+  return { events, state: next };
 }

@@ -1,5 +1,5 @@
 import type { Fill } from "./accounting";
-import { autoResetsDue, lossChecks, tripsAfter } from "./breakers";
+import { autoResetsDue, lossChecks, lossChecksFolded, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig, RulesPatch } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
@@ -9,7 +9,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
-import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holdersOf, inIdOrder, snapshotBaselines } from "./state";
+import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -133,7 +133,12 @@ export type Rejection =
   | { readonly code: "firm_already_halted" }
   | { readonly code: "firm_not_halted" };
 
-export type Decided = { readonly ok: true; readonly events: EngineEvent[] } | { readonly ok: false; readonly rejection: Rejection };
+/**
+ * The events a command decided, or its rejection. `after`, when present, is the state with the
+ * events folded in (a command that had to fold them to decide says so; a caller need not fold
+ * them again).
+ */
+export type Decided = { readonly ok: true; readonly events: EngineEvent[]; readonly after?: EngineState } | { readonly ok: false; readonly rejection: Rejection };
 
 function denied(intent: Intent, guard: GuardName, denial: Denial, advisories: string[]): Decision {
   return {
@@ -271,7 +276,7 @@ type DueDay = { resetAt: number; tradingDay: string; accountIds: AccountId[] };
 function daysDue(state: EngineState, at: number): DueDay[] {
   const due = new Map<string, DueDay>();
   const ending = [...state.index.dayEnds].filter(([dayEnd]) => dayEnd <= at).sort(([a], [b]) => a - b);
-  for (const accountId of inIdOrder(ending.flatMap(([, accounts]) => [...accounts.keys()]))) {
+  for (const accountId of inIdOrder(ending.flatMap(([, accounts]) => [...accounts.unorderedKeys()]))) {
     const account = state.accounts.get(accountId)!;
     const { dailyReset } = configOf(state, account);
     const resetAt = lastResetAt(at, dailyReset);
@@ -424,8 +429,9 @@ export function decide(command: Command, state: EngineState): Decided {
       const next = events.reduce(evolve, state);
       const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
       const holders = new Set<AccountId>();
-      for (const symbol of repriced) for (const accountId of holdersOf(next, symbol).keys()) holders.add(accountId);
-      return ok(...events, ...lossChecks(next, holders, command.at, "by_id"));
+      for (const symbol of repriced) for (const accountId of holderIds(next, symbol)) holders.add(accountId);
+      const checked = lossChecksFolded(next, holders, command.at, "by_id");
+      return { ok: true, events: [...events, ...checked.events], after: checked.state };
     }
     case "OpenAccount": {
       const { accountId } = command.account;

@@ -275,9 +275,10 @@ export type Marks = Pick<EngineState, "market" | "config">;
  */
 export function equityUsd(account: AccountState, marks: Marks): number {
   let floating = 0;
-  for (const [symbol, position] of account.positions) {
+  // forEach, not for…of: no entry arrays made (thousands of holders are marked per tick).
+  account.positions.forEach((position, symbol) => {
     floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, marks.config.instruments[symbol]?.contractSize ?? 1);
-  }
+  });
   return account.balanceUsd + floating;
 }
 
@@ -361,14 +362,26 @@ export function holdersOf(state: Pick<EngineState, "index">, symbol: SymbolId): 
 }
 
 /**
+ * The accounts holding `symbol` as an array (no order promised), made once per set of holders
+ * and kept while it lasts: a tick walks thousands of them, and an array is the cheapest walk.
+ */
+export function holderIds(state: Pick<EngineState, "index">, symbol: SymbolId): readonly AccountId[] {
+  const holders = holdersOf(state, symbol);
+  let ids = holderArrays.get(holders);
+  if (!ids) holderArrays.set(holders, (ids = [...holders.unorderedKeys()]));
+  return ids;
+}
+const holderArrays = new WeakMap<AccountSet, readonly AccountId[]>();
+
+/**
  * The accounts a bar of `symbol` may re-mark: the holders of the symbol, and the holders of any
  * symbol outside a volatility cluster (whose exposure the bar's statistics move too).
  */
 export function barHolders(state: EngineState, symbol: SymbolId): Set<AccountId> {
-  const touched = new Set<AccountId>(holdersOf(state, symbol).keys());
+  const touched = new Set<AccountId>(holdersOf(state, symbol).unorderedKeys());
   for (const [held, holders] of state.index.holders) {
     if (state.config.instruments[held]?.cluster) continue;
-    for (const accountId of holders.keys()) touched.add(accountId);
+    for (const accountId of holders.unorderedKeys()) touched.add(accountId);
   }
   return touched;
 }
@@ -516,7 +529,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     }
     case "market.tick": {
       const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
-      return revalue(next, holdersOf(next, event.symbol).keys());
+      return revalue(next, holderIds(next, event.symbol));
     }
     case "market.bar": {
       const next = withMarket(state, event.symbol, (market) => ({

@@ -94,7 +94,8 @@ export class ExecutionPipeline {
   private routes(event: EngineEvent): boolean {
     const accountId = event.type === "intent.decided" ? event.decision.accountId : event.type === "flatten.ordered" ? event.accountId : null;
     if (accountId === null) return false;
-    return this.runtime.account(accountId).execution === "simulated";
+    // The account's spec, not its view: this runs for every decision and flatten of a commit.
+    return this.runtime.engineState.accounts.get(accountId)?.spec.execution === "simulated";
   }
 
   /**

@@ -102,10 +102,13 @@ describe("the state fold with a persistent book and an index", () => {
           at += gap;
           const result = decide(commandOf(s, at, n), state);
           if (!result.ok) return;
+          const before = state;
           for (const event of result.events) {
             state = evolve(state, event);
             legacy = legacyEvolve(legacy, event);
           }
+          // A command that returns the state after its events returns the fold's.
+          if (result.after) expect(canonicalJson(result.after)).toBe(canonicalJson(result.events.reduce(evolve, before)));
           expect(canonicalJson(asFormerly(state))).toBe(canonicalJson(legacy));
           expect(canonicalJson(state.index)).toBe(canonicalJson(indexOf(state)));
         });
