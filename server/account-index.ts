@@ -16,7 +16,7 @@ export function touchedBy(events: readonly EngineEvent[], state: EngineState): R
   const touched = new Set<AccountId>();
   for (const event of events) {
     const stream = streamOf(event);
-    if (stream === "engine" || stream === "firm") return new Set(state.accounts.keys());
+    if (stream === "engine" || stream === "firm") return new Set(state.accounts.unorderedKeys());
     if (event.type === "market.tick") {
       for (const accountId of holderIds(state, event.symbol)) touched.add(accountId);
     } else if (event.type === "market.bar") {

@@ -492,7 +492,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         event.config.market.ewmaLambda === state.config.market.ewmaLambda
           ? { ...state, config: event.config }
           : { ...state, config: event.config, pairs: rebuildPairs(state.market, event.config.market.ewmaLambda) };
-      const revalued = revalue(next, next.accounts.keys());
+      const revalued = revalue(next, next.accounts.unorderedKeys());
       return { ...revalued, index: indexOf(revalued) };
     }
     case "firm.halted":
