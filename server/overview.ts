@@ -198,6 +198,11 @@ export class OverviewModel {
   /** Touched accounts whose rows are not rebuilt yet, with the seq of the commit that touched them last. */
   private readonly stale = new Map<AccountId, number>();
   /**
+   * The stale accounts marked by their own events (a state, a trip, a lock, a fill, a denial),
+   * as opposed to a price's holders: as many as those events, so a reader may rebuild them at once.
+   */
+  private readonly marked = new Set<AccountId>();
+  /**
    * Symbols priced since the last rebuild (a tick: their holders; a bar: `barHolders`), with the
    * seq: expanded into `stale` when rows are rebuilt, so a commit costs its records, not its holders.
    */
@@ -224,6 +229,7 @@ export class OverviewModel {
   /** The newest decisions, oldest first. */
   private recent: DecisionRecord[];
   private readonly listeners = new Set<(commit: Commit, change: OverviewChange) => void>();
+  private readonly refreshListeners = new Set<(changed: ReadonlySet<AccountId>) => void>();
 
   constructor(
     initial: { state: EngineState; seq: number; firm: FirmView; decisions: DecisionRecord[] },
@@ -254,6 +260,16 @@ export class OverviewModel {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Called after a pass of `settle` (the background refresh among them) that changed rows, with
+   * those accounts: what no commit announces any more (the rows of a tick's holders, an expired
+   * lock) and a reader has yet to send.
+   */
+  onRefresh(listener: (changed: ReadonlySet<AccountId>) => void): () => void {
+    this.refreshListeners.add(listener);
+    return () => this.refreshListeners.delete(listener);
+  }
+
   /** Takes a commit in: marks the accounts it touched (O(touched)), keeps its decisions and breaches. */
   apply(commit: Commit): void {
     if (commit.toSeq <= this.seqNow) return;
@@ -281,6 +297,7 @@ export class OverviewModel {
       }
       const accountId = stream as AccountId;
       this.stale.set(accountId, commit.toSeq);
+      this.marked.add(accountId);
       if (URGENT_EVENTS.has(event.type) || (event.type === "intent.decided" && event.decision.outcome === "denied")) urgent.add(accountId);
       if (event.type === "breaker.tripped" || event.type === "account.locked_out" || (event.type === "account.reducing" && event.cause === "daily_loss_limit")) {
         this.breaches.set(accountId, Math.max(this.breaches.get(accountId) ?? 0, event.at));
@@ -295,25 +312,29 @@ export class OverviewModel {
   }
 
   /**
-   * Rebuilds the rows of the touched accounts (all of them, or only `only`), updating counts,
-   * exposure and the breached list by each account's difference. Rows whose locks expired are
-   * rebuilt too.
+   * Brings what a reader is about to send up to the last commit, without waiting for the sliced
+   * pass: the rows of `accounts` (a window, or a scoped principal's accounts: whatever made them
+   * stale, a firm event included) and every row its own events marked (so the counts and the
+   * breached list hold every state change). Costs `accounts` and the account events since the last
+   * rebuild, never a price's holders: those are rebuilt by `settle`, which tells `onRefresh`.
    */
-  refresh(only?: Iterable<AccountId>): void {
+  refreshNow(accounts: Iterable<AccountId>): void {
     const now = this.clock();
-    if (!only) this.expand(now);
-    if (only) {
-      for (const accountId of only) {
-        const seq = this.stale.get(accountId);
-        if (seq === undefined) continue;
-        this.stale.delete(accountId);
-        this.rebuild(accountId, seq, now);
-      }
-      return;
+    const everySeq = this.everyStaleSince;
+    for (const accountId of accounts) {
+      const marked = this.stale.get(accountId);
+      const seq = everySeq === null ? marked : Math.max(marked ?? 0, everySeq);
+      if (seq === undefined) continue;
+      this.stale.delete(accountId);
+      this.rebuild(accountId, seq, now);
     }
-    if (this.stale.size === 0) return;
-    for (const [accountId, seq] of this.stale) this.rebuild(accountId, seq, now);
-    this.stale.clear();
+    for (const accountId of this.marked) {
+      const seq = this.stale.get(accountId);
+      this.marked.delete(accountId);
+      if (seq === undefined) continue;
+      this.stale.delete(accountId);
+      this.rebuild(accountId, seq, now);
+    }
   }
 
   /**
@@ -324,6 +345,7 @@ export class OverviewModel {
     if (this.settling) return this.settling;
     if (this.stale.size === 0 && this.pricedSymbols.size === 0 && this.barSymbols.size === 0 && this.everyStaleSince === null && !this.orderDirty) return Promise.resolve();
     this.settling = (async () => {
+      const changed = new Set<AccountId>();
       try {
         this.expand(this.clock());
         while (this.stale.size > 0) {
@@ -331,7 +353,7 @@ export class OverviewModel {
           let done = 0;
           for (const [accountId, seq] of this.stale) {
             this.stale.delete(accountId);
-            this.rebuild(accountId, seq, now);
+            if (this.rebuild(accountId, seq, now)) changed.add(accountId);
             if (++done >= SLICE_ROWS) break;
           }
           if (this.stale.size > 0) await yieldToLoop();
@@ -341,6 +363,7 @@ export class OverviewModel {
       } finally {
         this.settling = null;
       }
+      if (changed.size > 0) for (const listener of this.refreshListeners) listener(changed);
     })();
     return this.settling;
   }
@@ -492,9 +515,11 @@ export class OverviewModel {
     return ordered ? own.sort(byHeadroom) : own;
   }
 
-  private rebuild(accountId: AccountId, seq: number, now: number): void {
+  /** Rebuilds an account's row and its shares of the totals; true if anything a reader sees changed. */
+  private rebuild(accountId: AccountId, seq: number, now: number): boolean {
+    this.marked.delete(accountId);
     const account = this.stateNow.accounts.get(accountId);
-    if (!account) return;
+    if (!account) return false;
     const state = this.stateNow;
     const entry = this.entries.get(accountId);
 
@@ -547,6 +572,7 @@ export class OverviewModel {
     };
     const row = entry && sameRow(entry.row, fresh) ? entry.row : fresh;
     const { symbols, clusters } = contributionOf(account, state);
+    let changed = row !== entry?.row;
 
     if (entry) {
       if (row !== entry.row) {
@@ -556,7 +582,7 @@ export class OverviewModel {
         this.breachedView = null;
         if (row.headroomPct !== entry.row.headroomPct) this.orderDirty = true;
       }
-      this.moveExposure(entry, symbols, clusters);
+      if (this.moveExposure(entry, symbols, clusters)) changed = true;
       entry.row = row;
       entry.search = `${accountId}\n${row.name}\n${row.presetId ?? ""}`.toLowerCase();
       entry.breachedAt = breachedAt;
@@ -576,21 +602,24 @@ export class OverviewModel {
       if (wasBreachedAt !== undefined) {
         this.breached.delete(accountId);
         this.breachedView = null;
+        changed = true;
       }
     } else if (wasBreachedAt !== breachedAt) {
       this.breached.set(accountId, breachedAt);
       this.breachedView = null;
+      changed = true;
     }
     if (lockExpiresAt === null) this.expiring.delete(accountId);
     else {
       this.expiring.set(accountId, lockExpiresAt);
       this.nextExpiry = Math.min(this.nextExpiry, lockExpiresAt);
     }
+    return changed;
   }
 
-  /** Replaces an account's share of the firm's exposure: the old one out, the new one in. */
-  private moveExposure(entry: Entry, symbols: Map<string, Contribution>, clusters: Map<string, Contribution>): void {
-    if (entry.symbols.size === 0 && symbols.size === 0) return;
+  /** Replaces an account's share of the firm's exposure: the old one out, the new one in (false: it had none and has none). */
+  private moveExposure(entry: Entry, symbols: Map<string, Contribution>, clusters: Map<string, Contribution>): boolean {
+    if (entry.symbols.size === 0 && symbols.size === 0) return false;
     for (const [key, part] of entry.symbols) addLine(this.symbolLines, key, part, -1);
     for (const [key, part] of entry.clusters) addLine(this.clusterLines, key, part, -1);
     for (const [key, part] of symbols) addLine(this.symbolLines, key, part, 1);
@@ -598,6 +627,7 @@ export class OverviewModel {
     entry.symbols = symbols;
     entry.clusters = clusters;
     this.exposureView = null;
+    return true;
   }
 }
 

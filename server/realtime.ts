@@ -250,6 +250,8 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       const scope = sub.socket.data.principal.accounts;
       if (scope !== null && !change.firmChanged && !scope.some((accountId) => commit.touched.has(accountId as AccountId))) continue;
       let urgent = change.firmChanged;
+      // A firm halt or resume changes every row: the window's go out with it.
+      if (change.firmChanged) for (const accountId of sub.inWindow) sub.urgent.add(accountId);
       for (const accountId of change.urgent) {
         if (sub.inWindow.has(accountId)) {
           sub.urgent.add(accountId);
@@ -260,23 +262,45 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
         sub.urgentTimer = setTimeout(() => flushOverview(sub, true), URGENT_WINDOW_MS);
         sub.urgentTimer.unref();
       }
-      if (!sub.timer) {
-        sub.timer = setTimeout(() => flushOverview(sub, false), Math.max(0, sub.lastSentAt + FIGURES_INTERVAL_MS - Date.now()));
-        sub.timer.unref();
-      }
+      scheduleFigures(sub);
     }
   }
 
-  /** Sends what changed in a window: everything (figures, at most 2 Hz), or only its urgent rows. */
+  /**
+   * Rows the model's sliced refresh rebuilt (a tick's holders, an expired lock): no commit is
+   * left to announce them, so the windows that may show them are flushed, at the figures' pace.
+   */
+  function onOverviewRefresh(changed: ReadonlySet<AccountId>): void {
+    for (const sub of overviewSubs) {
+      if (!sub.ready) continue;
+      const scope = sub.socket.data.principal.accounts;
+      if (scope !== null && !scope.some((accountId) => changed.has(accountId as AccountId))) continue;
+      scheduleFigures(sub);
+    }
+  }
+
+  /** The next regular flush of a window: at once if the last one is older than the figures' period. */
+  function scheduleFigures(sub: OverviewSub): void {
+    if (sub.timer) return;
+    sub.timer = setTimeout(() => flushOverview(sub, false), Math.max(0, sub.lastSentAt + FIGURES_INTERVAL_MS - Date.now()));
+    sub.timer.unref();
+  }
+
+  /**
+   * Sends what changed in a window as of the last commit: everything (figures, at most 2 Hz), or
+   * only its urgent rows. The rows it reads are rebuilt first if the commits since marked them
+   * (the model's background refresh is sliced and may not have reached them yet); a regular
+   * flush covers the urgent rows too.
+   */
   function flushOverview(sub: OverviewSub, urgentOnly: boolean): void {
     if (urgentOnly) sub.urgentTimer = null;
-    else sub.timer = null;
+    else clearTimers(sub);
     if (!sub.ready || sub.socket.data.overview !== sub) return;
     const { principal } = sub.socket.data;
     const scoped = principal.accounts !== null;
+    model.refreshNow(urgentOnly ? sub.urgent : scoped ? (principal.accounts as AccountId[]) : sub.inWindow);
     const message: Extract<OverviewMessage, { kind: "delta" }> = { kind: "delta", ref: sub.ref, seq: model.seq, rows: [] };
     if (urgentOnly) {
-      model.refresh(sub.urgent);
       for (const accountId of sub.urgent) {
         const row = model.row(accountId);
         if (!row || !sub.inWindow.has(accountId)) continue;
@@ -286,7 +310,6 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       }
       sub.urgent.clear();
     } else {
-      if (scoped) model.refresh(principal.accounts as AccountId[]);
       const { matching, rows } = model.window(sub.query, principal);
       const ids = rows.map((row) => row.accountId);
       if (ids.length !== sub.ids.length || ids.some((id, i) => id !== sub.ids[i])) message.ids = ids;
@@ -323,7 +346,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       message.counts = counts;
       sub.counts = countsKey;
     }
-    if (model.firm !== sub.firm) {
+    if (!sameFirm(model.firm, sub.firm)) {
       message.firm = model.firm;
       sub.firm = model.firm;
     }
@@ -511,6 +534,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     io.local.to(roomOf(room.accountId)).emit("account", message);
   }
 
+  const unsubscribeRefresh = model.onRefresh(onOverviewRefresh);
   const unsubscribe = model.subscribe((commit, change) => {
     const events = commit.records.filter((record) => !isMarket(record));
     if (events.length > 0 || commit.decisions.length > 0) {
@@ -531,6 +555,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     }),
     async close() {
       unsubscribe();
+      unsubscribeRefresh();
       for (const sub of overviewSubs) {
         clearTimers(sub);
         sub.release();
@@ -561,6 +586,11 @@ function clearTimers(sub: OverviewSub): void {
   if (sub.urgentTimer) clearTimeout(sub.urgentTimer);
   sub.timer = null;
   sub.urgentTimer = null;
+}
+
+/** The firm's halt as a client sees it (a commit makes a new view each time). */
+function sameFirm(a: FirmView, b: FirmView | null): boolean {
+  return b !== null && a.halted === b.halted && a.halt === b.halt;
 }
 
 /** What of `row` differs from `previous` (all of it when the client has no copy); null when nothing. */

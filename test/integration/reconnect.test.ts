@@ -235,6 +235,32 @@ for (const database of databases) {
       client.disconnect();
     });
 
+    it("sends an overview window a trip that comes after a quiet spell at once, with the counts, and no other commit needed", async () => {
+      const client = follower();
+      await client.connect(server.url);
+      client.socket!.emit("subscribe", { topic: "overview", query: { q: THIRD, offset: 0, limit: 10 }, ref: 11 });
+      await until(() => client.overview.length > 0, () => "the first page");
+      const page = (client.overview[0] as Extract<OverviewMessage, { kind: "page" }>).page;
+      expect(page.rows.map((row) => [row.accountId, row.tradingState])).toEqual([[THIRD, "ACTIVE"]]);
+      const halted = page.counts.byState.HALTED;
+
+      // Longer than the figures' period (500 ms) since anything was sent: the case where the
+      // regular flush fires at once, before the urgent one.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await trip(THIRD, "overview: after a quiet spell");
+      const deltas = () => client.overview.filter((message): message is Extract<OverviewMessage, { kind: "delta" }> => message.kind === "delta");
+      await until(
+        () => deltas().some((delta) => delta.rows.some((row) => row.accountId === THIRD && row.tradingState === "HALTED")),
+        () => `the window's row halted (${JSON.stringify(deltas())})`,
+        300,
+      );
+      await until(() => deltas().some((delta) => delta.counts?.byState.HALTED === halted + 1), () => `the counts with the halt (${JSON.stringify(deltas())})`, 300);
+      // The firm did not change: it is not sent again.
+      expect(deltas().filter((delta) => delta.firm !== undefined)).toEqual([]);
+      await reset(THIRD, "overview: done");
+      client.disconnect();
+    });
+
     it("answers GET /api/v1/overview with a window, and 422 for a bad query", async () => {
       const page = (await ok("GET", "/api/v1/overview?limit=2&states=ACTIVE,HALTED")) as OverviewPage;
       expect(page.rows).toHaveLength(2);
@@ -310,6 +336,56 @@ for (const database of databases) {
       expect(elapsedMs).toBeLessThan(150);
       // The flooding socket was throttled, then let go.
       await until(() => client.socket?.disconnected === true || client.problems.some((problem) => problem.code === "rate_limited"), () => "throttling");
+      client.disconnect();
+    });
+
+    it("locks an account out at the tick that takes it through its max-loss floor, and a subscribed dashboard hears it", async () => {
+      const accountId = "stream-breach-1";
+      await ok("POST", "/api/v1/accounts", { accountId, name: "Breach", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" });
+      await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.1 }] });
+      await ok("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 10, price: 1.1, feeUsd: 0 }] });
+      const client = follower();
+      await client.connect(server.url);
+      client.subscribe(accountId);
+      await until(() => client.messages.length > 0, () => "the first account message");
+
+      // 10 lots of 100,000 down 0.012: a 12,000 loss, through the 90,000 max-loss floor.
+      const tick = await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.088 }] });
+      const account = (await ok("GET", `/api/v1/accounts/${accountId}`)).account;
+      expect(account.tradingState).toBe("LOCKED_OUT");
+      expect(account.lockedOut).toMatchObject({ rule: "max_loss", floorUsd: 90_000 });
+      // The lock-out was committed with the tick, in the same answer: not at the next intent.
+      const ledger = (await ok("GET", `/api/v1/ledger?accountId=${accountId}&afterSeq=0&limit=100`)).events as LedgerRecord[];
+      const lockedOut = ledger.find((record) => record.event.type === "account.locked_out")!;
+      expect(lockedOut.seq).toBeLessThanOrEqual(tick.seq);
+      expect(ledger.filter((record) => record.event.type === "flatten.ordered")).toHaveLength(1);
+      await until(() => client.messages.some((message) => message.account.tradingState === "LOCKED_OUT"), () => "the lock-out on the stream");
+      expect([...client.events.values()].some((record) => record.event.type === "account.locked_out")).toBe(true);
+      client.disconnect();
+    });
+
+    it("sends an overview window the figures of a lone tick, rebuilt by the background refresh, with no later commit", async () => {
+      const accountId = "stream-figures-1";
+      await ok("POST", "/api/v1/accounts", { accountId, name: "Figures", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" });
+      await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.1 }] });
+      await ok("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.1, feeUsd: 0 }] });
+      const client = follower();
+      await client.connect(server.url);
+      client.socket!.emit("subscribe", { topic: "overview", query: { q: accountId, offset: 0, limit: 10 }, ref: 12 });
+      await until(() => client.overview.length > 0, () => "the first page");
+      const before = (client.overview[0] as Extract<OverviewMessage, { kind: "page" }>).page.rows[0]!;
+
+      // A tick marks its holders only; their rows are rebuilt a slice at a time, after the flush it triggers.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.101 }] });
+      const after = ((await ok("GET", `/api/v1/overview?q=${accountId}`)) as OverviewPage).rows[0]!;
+      expect(after.equityUsd).toBeGreaterThan(before.equityUsd);
+      const deltas = () => client.overview.filter((message): message is Extract<OverviewMessage, { kind: "delta" }> => message.kind === "delta");
+      await until(
+        () => deltas().some((delta) => delta.rows.some((row) => row.accountId === accountId && row.equityUsd === after.equityUsd)),
+        () => `the window's row at ${after.equityUsd} (${JSON.stringify(deltas())})`,
+        1_500,
+      );
       client.disconnect();
     });
 
