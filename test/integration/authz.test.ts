@@ -216,6 +216,24 @@ const samples: Record<EndpointId, Sample[]> = {
     },
   ],
 
+  overview: [
+    {
+      prepare: () => ({ query: { limit: "5" } }),
+      status: 200,
+      check: (answer, caller) => {
+        expect(answer.json.rows).toBeInstanceOf(Array);
+        // A scoped caller's counts cover its own accounts only.
+        if (caller.accounts) expect(answer.json.counts.total).toBe(caller.accounts.length);
+      },
+    },
+  ],
+  openAccounts: [
+    {
+      prepare: (_, n) => ({ body: { accounts: [{ accountId: `authz-bulk-${n}`, name: "Authz bulk", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 }] } }),
+      account: (request) => (request.body as { accounts: { accountId: string }[] }).accounts[0]!.accountId,
+      status: 201,
+    },
+  ],
   listAccounts: [
     {
       prepare: () => ({}),

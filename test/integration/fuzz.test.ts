@@ -53,6 +53,8 @@ const bases: Partial<Record<EndpointId, Base>> = {
   revokeToken: { params: { tokenId: "00000000-0000-4000-8000-000000000000" } },
   openAccount: { body: { accountId: "fuzz-account", name: "Fuzz account", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" } },
   getAccount: { params: demo },
+  openAccounts: { body: { accounts: [{ accountId: "fuzz-bulk", name: "Fuzz bulk", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" }] } },
+  overview: { query: { limit: "5" } },
   equity: { params: demo, query: { from: "2020-01-01T00:00:00Z", to: "2999-01-01T00:00:00Z", points: "100" } },
   reopenAccount: { params: demo, body: reason },
   enterReducing: { params: demo, body: reason },

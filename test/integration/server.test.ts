@@ -2,8 +2,9 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
-import type { ChangeMessage, Snapshot } from "@/server/realtime-protocol";
+import type { AccountMessage, ClientToServer, ServerToClient } from "@/server/realtime-protocol";
 import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
 import type { RunningServer, TestDatabase } from "./harness";
 import {
@@ -274,40 +275,45 @@ for (const database of databases) {
       expect(await lastSeq()).toBe(before);
     });
 
-    it("streams a snapshot on connect, then each change after its commit, with contiguous seqs", async () => {
-      const socket = io(server.url, { transports: ["websocket"], forceNew: true, auth: { token: ADMIN_TOKEN } });
+    it("streams a subscribed account's view, then each of its changes after its commit, with contiguous seqs", async () => {
+      const socket: Socket<ServerToClient, ClientToServer> = io(server.url, { transports: ["websocket"], forceNew: true, auth: { token: ADMIN_TOKEN } });
       try {
-        const snapshot = await new Promise<Snapshot>((resolve) => socket.once("snapshot", resolve));
-        expect(snapshot.seq).toBe(await lastSeq());
-        expect(snapshot.accounts.map((account) => account.accountId)).toContain(ACCOUNT);
-
-        // Changes within a few milliseconds of each other may arrive merged: follow them until
+        // Messages within a few milliseconds of each other may arrive merged: follow them until
         // the reset shows, then check what they carried and that their seqs are contiguous.
-        const changes: ChangeMessage[] = [];
-        const types = () => changes.flatMap((change) => change.events.map((record) => record.event.type));
+        const messages: AccountMessage[] = [];
+        const types = () => messages.flatMap((message) => message.events.map((record) => record.event.type));
+        let resolveFirst: () => void = () => undefined;
+        const first = new Promise<void>((resolve) => (resolveFirst = resolve));
         const seen = new Promise<void>((resolve) =>
-          socket.on("change", (change) => {
-            changes.push(change);
+          socket.on("account", (message) => {
+            messages.push(message);
+            if (messages.length === 1) resolveFirst();
             if (types().includes("breaker.reset")) resolve();
           }),
         );
+        socket.emit("subscribe", { topic: "account", accountId: ACCOUNT });
+        await first;
+        const start = messages[0]!;
+        expect(start.reset).toBe(true);
+        expect(start.account.accountId).toBe(ACCOUNT);
+        expect(start.toSeq).toBe(await lastSeq());
+
         await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { reason: "stream test" });
         await api(server.url, "POST", "/api/v1/intents", intent("stream-1"));
         await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { reason: "stream test done" });
         await seen;
 
-        expect(changes[0]!.fromSeq).toBe(snapshot.seq + 1);
-        for (let i = 1; i < changes.length; i++) expect(changes[i]!.fromSeq).toBe(changes[i - 1]!.toSeq + 1);
+        for (let i = 1; i < messages.length; i++) expect(messages[i]!.fromSeq).toBe(messages[i - 1]!.toSeq + 1);
         expect(types()).toEqual(expect.arrayContaining(["breaker.tripped", "intent.received", "intent.decided", "breaker.reset"]));
         expect(types().indexOf("breaker.tripped")).toBeLessThan(types().indexOf("intent.decided"));
-        const decisions = changes.flatMap((change) => change.decisions);
+        const decisions = messages.flatMap((message) => message.decisions);
         expect(decisions.find((record) => record.decision.intentId === "stream-1")!.decision).toMatchObject({ outcome: "denied", reason: "trading_halted" });
-        expect(changes.at(-1)!.accounts.find((account) => account.accountId === ACCOUNT)!.tradingState).toBe("ACTIVE");
+        expect(messages.at(-1)!.account.tradingState).toBe("ACTIVE");
 
-        // Everything broadcast was already committed: the ledger holds every streamed seq.
-        const ledger = await api(server.url, "GET", `/api/v1/ledger?afterSeq=${snapshot.seq}&limit=100`);
+        // Everything streamed was already committed: the ledger holds every streamed seq.
+        const ledger = await api(server.url, "GET", `/api/v1/ledger?afterSeq=${start.toSeq}&limit=100`);
         const committed = ledger.body!.events.map((record: { seq: number }) => record.seq);
-        expect(committed).toEqual(expect.arrayContaining(changes.flatMap((change) => change.events.map((record) => record.seq))));
+        expect(committed).toEqual(expect.arrayContaining(messages.flatMap((message) => message.events.map((record) => record.seq))));
       } finally {
         socket.close();
       }
