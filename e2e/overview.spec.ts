@@ -175,4 +175,11 @@ test("at 390 px the overview does not scroll sideways and the list still reads",
   expect(await list(page).evaluate((node) => node.scrollWidth <= node.clientWidth)).toBe(true);
   await expect(rows(page).first().getByRole("meter").first()).toBeVisible();
   await expect(rows(page).first().getByRole("link")).toBeVisible();
+  // Nor does the whole page, top bar included; nor an account's page.
+  const documentWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
+  expect(await documentWidth()).toBeLessThanOrEqual(390);
+  await rows(page).first().getByRole("link").click();
+  await expect(page.getByTestId("account-id")).toBeVisible();
+  await expect(page.getByTestId("trading-state")).toBeVisible();
+  expect(await documentWidth()).toBeLessThanOrEqual(390);
 });
