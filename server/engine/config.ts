@@ -319,7 +319,14 @@ export function withRules(base: EngineConfig, patch: RulesPatch | null): EngineC
   if (!patch) return base;
   const cached = merged.get(patch);
   if (cached?.base === base) return cached.config;
-  const config: EngineConfig = { ...base, ...resolveRules(rulesOf(base), patch) };
+  // Accounts under one preset version hold equal patches read from different events: they share
+  // one resolved configuration per firm configuration (10,000 accounts, a handful of presets).
+  const key = JSON.stringify(patch);
+  let byContent = resolvedByContent.get(base);
+  if (!byContent) resolvedByContent.set(base, (byContent = new Map()));
+  let config = byContent.get(key);
+  if (!config) byContent.set(key, (config = { ...base, ...resolveRules(rulesOf(base), patch) }));
   merged.set(patch, { base, config });
   return config;
 }
+const resolvedByContent = new WeakMap<EngineConfig, Map<string, EngineConfig>>();
