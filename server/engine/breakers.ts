@@ -244,7 +244,13 @@ export function lossChecksFolded(state: EngineState, accountIds: Iterable<Accoun
   // One look at each account first (a price moves thousands of holders, nearly all far from
   // their floors); the checks below then run for those at or past a limit only. An account's
   // checks read only its own state, so leaving out the others changes nothing.
-  const found = [...new Set(accountIds)].filter((accountId) => atALimit(state, accountId));
+  const found: AccountId[] = [];
+  const seen = new Set<AccountId>();
+  for (const accountId of accountIds) {
+    if (!atALimit(state, accountId) || seen.has(accountId)) continue;
+    seen.add(accountId);
+    found.push(accountId);
+  }
   const ids = order === "by_id" ? inIdOrder(found) : found;
   const events: EngineEvent[] = [];
   let next = state;

@@ -428,8 +428,8 @@ export function decide(command: Command, state: EngineState): Decided {
       // New prices move equity: check the drawdown of every account holding a repriced symbol.
       const next = events.reduce(evolve, state);
       const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
-      const holders = new Set<AccountId>();
-      for (const symbol of repriced) for (const accountId of holderIds(next, symbol)) holders.add(accountId);
+      // One symbol (a tick): its holders as they are; several: their union.
+      const holders = repriced.size === 1 ? holderIds(next, [...repriced][0]!) : new Set([...repriced].flatMap((symbol) => holderIds(next, symbol)));
       const checked = lossChecksFolded(next, holders, command.at, "by_id");
       return { ok: true, events: [...events, ...checked.events], after: checked.state };
     }

@@ -275,12 +275,28 @@ export type Marks = Pick<EngineState, "market" | "config">;
  */
 export function equityUsd(account: AccountState, marks: Marks): number {
   let floating = 0;
-  // forEach, not for…of: no entry arrays made (thousands of holders are marked per tick).
-  account.positions.forEach((position, symbol) => {
-    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, marks.config.instruments[symbol]?.contractSize ?? 1);
-  });
+  for (const { symbol, position, contractSize } of legsOf(account, marks.config)) {
+    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize);
+  }
   return account.balanceUsd + floating;
 }
+
+type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number };
+
+/**
+ * The account's positions as an array with their contract sizes, made once per account state and
+ * configuration (both immutable): marking thousands of holders per tick then walks small arrays,
+ * in the positions' order (the same sums, to the bit, as a walk of the positions).
+ */
+function legsOf(account: AccountState, config: EngineConfig): readonly Leg[] {
+  const cached = legs.get(account);
+  if (cached?.config === config) return cached.legs;
+  const made: Leg[] = [];
+  for (const [symbol, position] of account.positions) made.push({ symbol, position, contractSize: config.instruments[symbol]?.contractSize ?? 1 });
+  legs.set(account, { config, legs: made });
+  return made;
+}
+const legs = new WeakMap<AccountState, { config: EngineConfig; legs: readonly Leg[] }>();
 
 /** The account's positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
 export function accountExposure(account: AccountState, marks: Marks): Exposure {
