@@ -60,7 +60,7 @@ export type OverviewMessage =
       rows: OverviewRowPatch[];
       breachedToday?: OverviewRow[];
       exposure?: FirmExposure;
-      /** Decisions newer than the last sent, newest first (at most 20). */
+      /** Decisions newer than the last sent, newest first (at most 10: the newest). */
       decisions?: DecisionRecord[];
     };
 

@@ -18,6 +18,8 @@ import { SubscribeMessage, UnsubscribeMessage } from "./realtime-protocol";
 import type { DecisionRecord, FirmView, Runtime } from "./runtime";
 
 /** Figure changes (prices revaluing accounts) reach a subscription at most this often (2 Hz). */
+/** Decisions an overview delta carries at most (the newest). */
+const DELTA_DECISIONS = 10;
 const FIGURES_INTERVAL_MS = 500;
 /**
  * Urgent changes (states, trips, lock-outs, locks, denials) arriving within this window go out
@@ -350,7 +352,8 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       message.firm = model.firm;
       sub.firm = model.firm;
     }
-    const decisions = model.decisions(principal).filter((record) => record.seq > sub.lastDecisionSeq);
+    // The feed shows the newest: at most DELTA_DECISIONS a delta (twice a second), however many were taken.
+    const decisions = model.decisions(principal).filter((record) => record.seq > sub.lastDecisionSeq).slice(0, DELTA_DECISIONS);
     if (decisions.length > 0) {
       message.decisions = decisions;
       sub.lastDecisionSeq = decisions[0]!.seq;

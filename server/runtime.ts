@@ -56,6 +56,8 @@ const MAX_REPLAY_WINDOW = 1_000_000;
 /** Committed states kept in memory for replays (explain, dry-runs), one every so many events. */
 const CHECKPOINT_EVERY = 10_000;
 const CHECKPOINTS_KEPT = 4;
+/** Time between snapshots, at least, as a multiple of how long the last one took. */
+const SNAPSHOT_PAUSE = 20;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -104,6 +106,8 @@ export class Runtime {
   /** The seq of the snapshot this runtime started from; null when it folded the whole ledger. */
   startedFromSnapshot: number | null = null;
   private snapshotting = false;
+  /** No snapshot starts before this (performance.now()): see `maybeSnapshot`. */
+  private nextSnapshotAfter = 0;
   /** Committed states kept for replays, oldest first (immutable, so kept as they are). */
   private readonly checkpoints: { seq: number; state: EngineState }[] = [];
   /** Replays for callers (explain, dry-runs): bounded and sliced, beside the decisions. */
@@ -837,13 +841,21 @@ export class Runtime {
    */
   private maybeSnapshot(): void {
     if (!this.snapshots || this.snapshotting || this.seq - this.snapshotSeq < this.snapshots.every) return;
+    // A snapshot of a large book takes a while (sliced, beside the decisions): the next one waits
+    // SNAPSHOT_PAUSE times as long as the last took, so snapshots never take more than a small
+    // share of the server, whatever the book's size and the event rate.
+    if (performance.now() < this.nextSnapshotAfter) return;
     const seq = this.seq;
+    const started = performance.now();
     this.snapshotting = true;
     this.snapshots.store
       .save(seq, this.state, { recent: this.recent.slice(-RECENT_DECISIONS), pendingIntents: new Map(this.pendingIntents), equity: this.equity.toJSON() })
       .then(() => (this.snapshotSeq = seq))
       .catch((error: unknown) => console.error(`could not save a state snapshot at seq ${seq}: ${(error as Error).message}`))
-      .finally(() => (this.snapshotting = false));
+      .finally(() => {
+        this.snapshotting = false;
+        this.nextSnapshotAfter = performance.now() + SNAPSHOT_PAUSE * (performance.now() - started);
+      });
   }
 
   /**
