@@ -39,6 +39,8 @@ test("the account page shows the account's trades: positions, exposure and an eq
     [1.0869, 2344],
   ] as const) {
     await ticks(api, { EURUSD: eurusd, XAUUSD: xauusd });
+    // The server records an account's equity at most once a second (conflated): one move a second.
+    await page.waitForTimeout(1_000);
   }
 
   // A decision of each kind, and a timed lock, for the registry and the feed.

@@ -131,7 +131,7 @@ export function EquityChart({ account }: { account: AccountView }) {
           </>
         )}
         {widthPx > 0 && equity.isSuccess && data.length === 0 && (
-          <p className="muted chart-empty">No equity recorded in this range yet: a point is recorded whenever a price or a fill moves it.</p>
+          <p className="muted chart-empty">No equity recorded in this range yet: a point is recorded whenever a price or a fill moves it (at most one a second).</p>
         )}
       </div>
       <div className="chart-caption">
