@@ -103,10 +103,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     // Client messages are small: a subscription is well under this.
     maxHttpBufferSize: 64 * 1024,
     // A browser page of another origin may not open a stream with this site's cookie.
-    allowRequest: (request, callback) => {
-      const origin = request.headers.origin;
-      callback(null, !origin || new URL(origin).host === request.headers.host);
-    },
+    allowRequest: (request, callback) => callback(null, sameSite(request.headers.origin, request.headers.host)),
   });
 
   let redis: { close: () => Promise<void> } | null = null;
@@ -619,4 +616,17 @@ function patchOf(previous: OverviewRow | undefined, row: OverviewRow): OverviewR
 /** The breached list as it matters to a client: who, in which order, in which state. */
 function signature(rows: OverviewRow[]): string {
   return rows.map((row) => `${row.accountId}:${row.tradingState}:${row.breakers.join(",")}:${row.lockedSymbols.join(",")}`).join("|");
+}
+
+/**
+ * Whether a stream request may go on: no Origin (a program), or an Origin naming this host. A
+ * malformed Origin (`null`, `foo`, `http://[`) is another site's, refused at once: never thrown.
+ */
+function sameSite(origin: string | undefined, host: string | undefined): boolean {
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
