@@ -18,6 +18,8 @@ const CACHE_TTL_MS = 5_000;
 const LOGIN_WINDOW_MS = 5 * 60 * 1000;
 const LOGIN_FAILURES_PER_ADDRESS = 20;
 const LOGIN_FAILURES_PER_USERNAME = 5;
+/** Login counters kept at most (keys: client addresses, and username-at-address pairs). */
+const MAX_LOGIN_KEYS = 50_000;
 
 export type UserView = { id: string; username: string; role: Role; accounts: string[] | null; createdAt: string; createdBy: string; disabled: boolean };
 export type TokenView = { id: string; name: string; role: Role; accounts: string[] | null; createdAt: string; createdBy: string; revoked: boolean };
@@ -95,17 +97,25 @@ export class Auth {
   }
 
   async login(username: string, password: string, address: string): Promise<{ secret: string; principal: Principal; expiresAt: Date }> {
-    this.checkRate(`a:${address}`, LOGIN_FAILURES_PER_ADDRESS);
-    this.checkRate(`u:${username.toLowerCase()}`, LOGIN_FAILURES_PER_USERNAME);
+    // Throttled per client address, and per username from that address: failures from one place
+    // do not keep the right password out from another (an attacker cannot lock `admin` out).
+    const byAddress = `a:${address}`;
+    const byUsername = `u:${username.toLowerCase()}@${address}`;
+    this.checkRate(byAddress, LOGIN_FAILURES_PER_ADDRESS);
+    this.checkRate(byUsername, LOGIN_FAILURES_PER_USERNAME);
+    // The attempt counts before the password is hashed: parallel attempts cannot all reach the
+    // check; a success takes its count back.
+    const attemptAt = this.fail(byAddress);
+    this.fail(byUsername);
     const user = await this.db.prisma.user.findUnique({ where: { username } });
     // Hash even for an unknown user, so timing does not tell which usernames exist.
     const valid = await verifyPassword(password, user?.passwordHash ?? (await dummy()));
     if (!user || !valid || user.disabledAt) {
-      this.fail(`a:${address}`);
-      this.fail(`u:${username.toLowerCase()}`);
       await this.audit(`anonymous@${address}`, "login.failed", `user:${username}`, {});
       throw new AppError("unauthenticated", "wrong username or password");
     }
+    this.forgive(byAddress, attemptAt);
+    this.forgive(byUsername, attemptAt);
     const secret = randomBytes(32).toString("base64url");
     const csrfToken = randomBytes(24).toString("base64url");
     const expiresAt = new Date(this.clock() + SESSION_TTL_MS);
@@ -210,7 +220,8 @@ export class Auth {
   private recent(key: string): number[] {
     const since = this.clock() - LOGIN_WINDOW_MS;
     const times = (this.failures.get(key) ?? []).filter((at) => at > since);
-    this.failures.set(key, times);
+    if (times.length > 0) this.failures.set(key, times);
+    else this.failures.delete(key);
     return times;
   }
 
@@ -222,8 +233,23 @@ export class Auth {
     }
   }
 
-  private fail(key: string): void {
-    this.recent(key).push(this.clock());
+  /** Counts an attempt against `key`; its time. */
+  private fail(key: string): number {
+    const at = this.clock();
+    const times = this.recent(key);
+    times.push(at);
+    this.failures.set(key, times);
+    // Bounded memory: beyond the cap the oldest keys go (a flood of addresses forgets itself).
+    while (this.failures.size > MAX_LOGIN_KEYS) this.failures.delete(this.failures.keys().next().value!);
+    return at;
+  }
+
+  /** Takes back the attempt counted at `at` (it succeeded). */
+  private forgive(key: string, at: number): void {
+    const times = this.failures.get(key);
+    const index = times?.indexOf(at) ?? -1;
+    if (index >= 0) times!.splice(index, 1);
+    if (times?.length === 0) this.failures.delete(key);
   }
 }
 

@@ -1,7 +1,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer, TestDatabase } from "./harness";
-import { databasesUnderTest, startServer } from "./harness";
+import { api, databasesUnderTest, startServer } from "./harness";
 
 /**
  * Security regressions: each finding of the attack review, reproduced against a real server.
@@ -22,6 +22,20 @@ function rawStatus(url: string, path: string, headers: Record<string, string>, w
       resolve("no answer");
     });
     request.on("error", () => resolve("no answer"));
+  });
+}
+
+/** POSTs JSON from the local address `from` (another loopback address is another client); the status. */
+function postFrom(url: string, path: string, body: unknown, from = "127.0.0.1"): Promise<number> {
+  const target = new URL(path, url.replace("localhost", "127.0.0.1"));
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(target, { method: "POST", localAddress: from, agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on("error", reject);
+    request.end(data);
   });
 }
 
@@ -49,5 +63,24 @@ describe("security regressions", () => {
     const own = new URL(server.url).origin;
     expect(await rawStatus(server.url, handshake, { origin: own })).not.toBe(403);
     expect(server.output()).not.toMatch(/TypeError: Invalid URL/);
+  });
+
+  it("counts a login attempt before its password is hashed: of 14 wrong passwords sent at once, at most 5 are checked (finding 5)", async () => {
+    const username = "sec-parallel";
+    expect((await api(server.url, "POST", "/api/v1/users", { username, password: "sec-parallel-password", role: "viewer" })).status).toBe(201);
+    const statuses = await Promise.all(Array.from({ length: 14 }, (_, n) => postFrom(server.url, "/api/v1/auth/login", { username, password: `wrong-${n}` }, "127.0.0.3")));
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it("does not let failures from one address keep the right password out from another (finding 5)", async () => {
+    const username = "sec-victim";
+    const password = "sec-victim-password";
+    expect((await api(server.url, "POST", "/api/v1/users", { username, password, role: "viewer" })).status).toBe(201);
+    for (let attempt = 0; attempt < 5; attempt++) expect(await postFrom(server.url, "/api/v1/auth/login", { username, password: `wrong-${attempt}` }, "127.0.0.4")).toBe(401);
+    // The attacker's address is throttled, even with the right password …
+    expect(await postFrom(server.url, "/api/v1/auth/login", { username, password }, "127.0.0.4")).toBe(429);
+    // … the user's own is not.
+    expect(await postFrom(server.url, "/api/v1/auth/login", { username, password }, "127.0.0.5")).toBe(200);
   });
 });
