@@ -151,11 +151,27 @@ async function readText(request: Request): Promise<string> {
     throw new AppError("unsupported_media_type", `send application/json, not ${type}`);
   }
   const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`);
-  return text;
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  // Read a chunk at a time and stop at the limit: a body sent without a length (chunked) is cut
+  // off there, never read whole.
+  const reader = request.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
+
+const tooLarge = () => new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`);
 
 function parseJson(text: string): unknown {
   try {

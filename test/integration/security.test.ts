@@ -1,7 +1,8 @@
+import { once } from "node:events";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer, TestDatabase } from "./harness";
-import { api, databasesUnderTest, startServer } from "./harness";
+import { ADMIN_TOKEN, api, databasesUnderTest, startServer } from "./harness";
 
 /**
  * Security regressions: each finding of the attack review, reproduced against a real server.
@@ -36,6 +37,31 @@ function postFrom(url: string, path: string, body: unknown, from = "127.0.0.1"):
     });
     request.on("error", reject);
     request.end(data);
+  });
+}
+
+/** Sends a body without a length (chunked) until the server answers or `maxBytes` went; the status and how much was sent. */
+function streamUntilAnswered(url: string, path: string, headers: Record<string, string>, maxBytes: number): Promise<{ status: number | null; sentBytes: number }> {
+  return new Promise((resolve) => {
+    let sentBytes = 0;
+    let status: number | null = null;
+    const request = http.request(new URL(path, url), { method: "POST", agent: false, headers: { ...headers, "content-type": "application/json", "transfer-encoding": "chunked" } });
+    request.on("response", (response) => {
+      status = response.statusCode ?? null;
+      response.resume();
+      resolve({ status, sentBytes });
+      request.destroy();
+    });
+    request.on("error", () => setTimeout(() => resolve({ status, sentBytes }), 200));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    void (async () => {
+      request.write("[");
+      while (status === null && sentBytes < maxBytes && !request.destroyed) {
+        if (!request.write(chunk)) await Promise.race([once(request, "drain"), once(request, "close")]);
+        sentBytes += chunk.length;
+      }
+      if (status === null && !request.destroyed) request.end("]");
+    })();
   });
 }
 
@@ -82,5 +108,13 @@ describe("security regressions", () => {
     expect(await postFrom(server.url, "/api/v1/auth/login", { username, password }, "127.0.0.4")).toBe(429);
     // … the user's own is not.
     expect(await postFrom(server.url, "/api/v1/auth/login", { username, password }, "127.0.0.5")).toBe(200);
+  });
+
+  it("cuts a body sent without a length off at the limit, with 413, without reading the rest (finding 3)", async () => {
+    const authorization = `Bearer ${ADMIN_TOKEN}`;
+    const { status, sentBytes } = await streamUntilAnswered(server.url, "/api/v1/accounts", { authorization }, 100 * 1024 * 1024);
+    expect(status).toBe(413);
+    // The answer came once the limit (2 MiB) was passed, not after the whole 100 MiB.
+    expect(sentBytes).toBeLessThan(20 * 1024 * 1024);
   });
 });
