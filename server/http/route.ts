@@ -154,8 +154,15 @@ async function readText(request: Request): Promise<string> {
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   // Read a chunk at a time and stop at the limit: a body sent without a length (chunked) is cut
   // off there, never read whole.
-  const reader = request.body?.getReader();
-  if (!reader) return "";
+  // The fast path's light request (and the NDJSON adapter) hold a body already read under the
+  // limit; a web Request's body is a stream.
+  const body: unknown = request.body;
+  if (typeof (body as ReadableStream | null)?.getReader !== "function") {
+    const text = await request.text();
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw tooLarge();
+    return text;
+  }
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
