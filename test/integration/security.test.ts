@@ -55,12 +55,17 @@ function streamUntilAnswered(url: string, path: string, headers: Record<string, 
     request.on("error", () => setTimeout(() => resolve({ status, sentBytes }), 200));
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     void (async () => {
-      request.write("[");
-      while (status === null && sentBytes < maxBytes && !request.destroyed) {
-        if (!request.write(chunk)) await Promise.race([once(request, "drain"), once(request, "close")]);
-        sentBytes += chunk.length;
+      // The server may answer and close while this still writes (EPIPE): writing stops there.
+      try {
+        request.write("[");
+        while (status === null && sentBytes < maxBytes && !request.destroyed) {
+          if (!request.write(chunk)) await Promise.race([once(request, "drain"), once(request, "close")]);
+          sentBytes += chunk.length;
+        }
+        if (status === null && !request.destroyed) request.end("]");
+      } catch {
+        // the connection was closed by the server
       }
-      if (status === null && !request.destroyed) request.end("]");
     })();
   });
 }
@@ -113,8 +118,11 @@ describe("security regressions", () => {
   it("cuts a body sent without a length off at the limit, with 413, without reading the rest (finding 3)", async () => {
     const authorization = `Bearer ${ADMIN_TOKEN}`;
     const { status, sentBytes } = await streamUntilAnswered(server.url, "/api/v1/accounts", { authorization }, 100 * 1024 * 1024);
-    expect(status).toBe(413);
-    // The answer came once the limit (2 MiB) was passed, not after the whole 100 MiB.
+    // The server answered (413) or closed the connection once the limit (2 MiB) was passed, not
+    // after the whole 100 MiB (before the fix it read all of it); a client still writing when the
+    // server closes may see the connection cut before it reads the 413.
     expect(sentBytes).toBeLessThan(20 * 1024 * 1024);
+    expect([413, null]).toContain(status);
+    expect((await api(server.url, "GET", "/api/health")).status).toBe(200);
   });
 });
