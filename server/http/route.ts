@@ -150,6 +150,14 @@ async function readText(request: Request): Promise<string> {
   if (type && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", `send application/json, not ${type}`);
   }
+  return readBodyText(request);
+}
+
+/**
+ * The body as text, at most MAX_BODY_BYTES: refused at once when the announced length is over,
+ * cut off at the limit while read otherwise (413 either way).
+ */
+export async function readBodyText(request: Pick<Request, "headers" | "text"> & { body?: unknown }): Promise<string> {
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   // Read a chunk at a time and stop at the limit: a body sent without a length (chunked) is cut

@@ -2,7 +2,7 @@ import { endpoints } from "@/server/api/catalog";
 import { parseBulkAccounts } from "@/server/api/schemas";
 import type { FieldIssue } from "@/server/errors";
 import { AppError } from "@/server/errors";
-import { MAX_BODY_BYTES, handle, json } from "@/server/http/route";
+import { handle, json, readBodyText } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
@@ -64,8 +64,8 @@ class NdjsonRequest {
   }
 
   async text(): Promise<string> {
-    const raw = await this.request.text();
-    if (Buffer.byteLength(raw) > MAX_BODY_BYTES) throw new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`);
+    // Read under the limit, like every other body (never whole first).
+    const raw = await readBodyText(this.request);
     const items: string[] = [];
     raw.split("\n").forEach((text, index) => {
       const item = text.trim();
