@@ -818,11 +818,24 @@ export class Runtime {
   }
 
   private apply(record: LedgerRecord): void {
+    const before = this.state;
     this.state = evolve(this.state, record.event);
     this.head = this.state;
     this.seq = record.seq;
     this.remember(record.seq, record.event);
-    this.recordEquity([record], touchedBy([record.event], this.state));
+    const touched = touchedBy([record.event], this.state);
+    // Folding at start, there is no interval timer: a point waiting since an interval ago or more
+    // (event time) is recorded before this event changes its account, as the live timer would have.
+    const at = "at" in record.event && typeof record.event.at === "number" ? record.event.at : null;
+    if (this.equityIntervalMs > 0 && at !== null) {
+      for (const accountId of touched) {
+        const since = this.equityDue.get(accountId);
+        if (since === undefined || at - since < this.equityIntervalMs) continue;
+        this.equityDue.delete(accountId);
+        this.recordPoint(accountId, since, before);
+      }
+    }
+    this.recordEquity([record], touched);
   }
 
   private restore(snapshot: StoredSnapshot): void {
@@ -848,6 +861,9 @@ export class Runtime {
     const seq = this.seq;
     const started = performance.now();
     this.snapshotting = true;
+    // The points still waiting for their interval are figures of this state: record them now, or
+    // a start from this snapshot would never have them (the tail it folds does not touch them).
+    this.recordAllDueEquity();
     this.snapshots.store
       .save(seq, this.state, { recent: this.recent.slice(-RECENT_DECISIONS), pendingIntents: new Map(this.pendingIntents), equity: this.equity.toJSON() })
       .then(() => (this.snapshotSeq = seq))
@@ -879,13 +895,13 @@ export class Runtime {
     this.equityTimer.unref();
   }
 
-  private recordPoint(accountId: AccountId, at: number): void {
-    const account = this.state.accounts.get(accountId);
+  private recordPoint(accountId: AccountId, at: number, state: EngineState = this.state): void {
+    const account = state.accounts.get(accountId);
     if (!account) return;
-    const floors = floorsOf(account, configOf(this.state, account));
+    const floors = floorsOf(account, configOf(state, account));
     this.equity.record(accountId, {
       at,
-      equityUsd: equityUsd(account, this.state),
+      equityUsd: equityUsd(account, state),
       baselineUsd: account.baselineUsd,
       dailyLossFloorUsd: floors.dailyLossFloorUsd,
       maxLossFloorUsd: floors.maxLossFloorUsd,
@@ -898,6 +914,12 @@ export class Runtime {
     if (at === undefined) return;
     this.equityDue.delete(accountId as AccountId);
     this.recordPoint(accountId as AccountId, at);
+  }
+
+  /** Records every pending point at once (O(pending): the accounts touched within the last interval). */
+  private recordAllDueEquity(): void {
+    for (const [accountId, at] of this.equityDue) this.recordPoint(accountId, at);
+    this.equityDue.clear();
   }
 
   /** Records every pending point, a slice at a time. */
