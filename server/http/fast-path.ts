@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { POST as recordFills } from "../../app/api/v1/executions/route";
 import { POST as submitIntent } from "../../app/api/v1/intents/route";
 import { POST as recordMarket } from "../../app/api/v1/market/route";
+import { AppError } from "../errors";
 import { MAX_BODY_BYTES, RAW_JSON } from "./route";
 
 type RouteHandler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
@@ -24,15 +25,18 @@ const TOO_LARGE = JSON.stringify({ type: "/problems/payload-too-large", title: "
 
 /**
  * What the route wrapper reads of a request (`headers.get`, `url`, `method`, `text()`), over the
- * Node request and its body as read: a web `Request` (header copies, a body stream) costs more
- * than the rest of an intent's HTTP path.
+ * Node request: a web `Request` (header copies, a body stream) costs more than the rest of an
+ * intent's HTTP path. The body is read only when the wrapper asks for it — after it has
+ * authenticated and authorized the caller from the headers — and at most MAX_BODY_BYTES of it:
+ * past the limit reading stops and the answer is 413.
  */
 class NodeRequest {
   readonly headers: { get(name: string): string | null };
   readonly url: string;
   readonly method: string;
+  private body: Promise<string> | null = null;
 
-  constructor(request: IncomingMessage, private readonly body: Buffer) {
+  constructor(private readonly request: IncomingMessage) {
     const raw = request.headers;
     this.headers = {
       get(name: string): string | null {
@@ -44,9 +48,44 @@ class NodeRequest {
     this.method = request.method ?? "POST";
   }
 
-  async text(): Promise<string> {
-    return this.body.toString("utf8");
+  /** Whether the whole body was read (else the connection is closed after the answer). */
+  get complete(): boolean {
+    return this.request.complete;
   }
+
+  text(): Promise<string> {
+    return (this.body ??= readLimited(this.request));
+  }
+}
+
+function readLimited(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      done();
+      request.pause();
+      reject(new AppError("payload_too_large", `the body may be at most ${MAX_BODY_BYTES} bytes`));
+    };
+    const onEnd = () => {
+      done();
+      resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString("utf8"));
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onError);
+  });
 }
 
 /** Serves `request` if it is one of the hot routes; false to let Next have it. */
@@ -54,40 +93,48 @@ export function serveFast(request: IncomingMessage, response: ServerResponse): b
   const path = request.url?.split("?")[0];
   const handler = routes.get(`${request.method} ${path}`);
   if (!handler) return false;
-  // A body over the limit is never held: what comes past it is read and dropped, and the answer
-  // is 413 (at once when the length was announced; once the client has sent it otherwise).
-  const tooLarge = () => {
-    response.writeHead(413, { "content-type": "application/problem+json" });
-    response.end(TOO_LARGE);
-  };
   if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-    request.resume();
-    tooLarge();
+    // Refused from its announced length, unread.
+    answer(request, response, 413, { "content-type": "application/problem+json" }, TOO_LARGE);
     return true;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  request.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    else chunks.length = 0;
-  });
+  const webRequest = new NodeRequest(request);
   request.on("error", () => response.destroy());
-  request.on("end", () => {
-    if (size > MAX_BODY_BYTES) return tooLarge();
-    const webRequest = new NodeRequest(request, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) as unknown as Request;
-    void handler(webRequest, noParams).then(
-      async (answer) => {
-        const raw = (answer as Response & { [RAW_JSON]?: string })[RAW_JSON];
-        const body = raw ?? Buffer.from(await answer.arrayBuffer());
-        response.writeHead(answer.status, Object.fromEntries(answer.headers));
-        response.end(body);
-      },
-      () => {
-        response.writeHead(500, { "content-type": "application/problem+json" });
-        response.end(INTERNAL);
-      },
-    );
-  });
+  void handler(webRequest as unknown as Request, noParams).then(
+    async (result) => {
+      const raw = (result as Response & { [RAW_JSON]?: string })[RAW_JSON];
+      answer(request, response, result.status, Object.fromEntries(result.headers), raw ?? Buffer.from(await result.arrayBuffer()));
+    },
+    () => answer(request, response, 500, { "content-type": "application/problem+json" }, INTERNAL),
+  );
   return true;
+}
+
+/** How long a body refused before it was read (401, 403, 413) may go on arriving after the answer. */
+const LINGER_MS = 2_000;
+
+/**
+ * Writes the answer. When the body was left unread (refused from the headers, or cut off at the
+ * limit), the rest is discarded as it arrives, never held, and the answer is sent whole (its
+ * length stated) but the exchange ends only once the client has stopped sending, or LINGER_MS
+ * later, closing the connection: ending it at once would close the socket under a client still
+ * writing, and the reset could lose the answer before the client reads it.
+ */
+function answer(request: IncomingMessage, response: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
+  if (request.complete) {
+    response.writeHead(status, headers);
+    response.end(body);
+    return;
+  }
+  response.writeHead(status, { ...headers, "content-length": String(Buffer.byteLength(body)), connection: "close" });
+  response.write(body);
+  const finish = () => {
+    clearTimeout(timer);
+    if (!response.writableEnded) response.end();
+  };
+  const timer = setTimeout(finish, LINGER_MS);
+  timer.unref();
+  request.once("end", finish);
+  request.once("close", finish);
+  request.resume();
 }

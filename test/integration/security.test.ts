@@ -125,4 +125,23 @@ describe("security regressions", () => {
     expect([413, null]).toContain(status);
     expect((await api(server.url, "GET", "/api/health")).status).toBe(200);
   });
+
+  it("answers an unauthenticated body on the hot routes with 401 before reading it (finding 3, fast path)", async () => {
+    for (const path of ["/api/v1/intents", "/api/v1/executions", "/api/v1/market"]) {
+      const { status, sentBytes } = await streamUntilAnswered(server.url, path, { authorization: "Bearer rg_not-a-token" }, 256 * 1024 * 1024);
+      // Answered from the headers alone, while the client was still sending (it read all 256 MiB
+      // first, up to 2 MiB kept, and answered once the client stopped); what the client sent
+      // meanwhile went to socket buffers and is discarded unread, never held.
+      expect(status, path).toBe(401);
+      expect(sentBytes, path).toBeLessThan(64 * 1024 * 1024);
+    }
+  });
+
+  it("cuts an authenticated body on the hot routes off at the limit with 413 (finding 3, fast path)", async () => {
+    const { status, sentBytes } = await streamUntilAnswered(server.url, "/api/v1/intents", { authorization: `Bearer ${ADMIN_TOKEN}` }, 256 * 1024 * 1024);
+    // Answered once the limit (2 MiB) was passed, not after the whole body (before the fix).
+    expect(sentBytes).toBeLessThan(64 * 1024 * 1024);
+    expect(status).toBe(413);
+    expect((await api(server.url, "GET", "/api/health")).status).toBe(200);
+  });
 });
