@@ -47,7 +47,7 @@ export type DecisionsPage = { seq: number; decisions: DecisionRecord[] };
 
 export type FirmPage = { seq: number; firm: FirmView };
 
-export type Me = { user: { kind: "user" | "token"; name: string; role: "viewer" | "risk_manager" | "strategy" | "admin"; accounts: string[] | null }; csrfToken: string | null };
+export type Me = { user: { kind: "user" | "token"; name: string; role: "viewer" | "risk_manager" | "strategy" | "feed" | "metrics" | "admin"; accounts: string[] | null }; csrfToken: string | null };
 
 export const queryKeys = {
   accounts: ["accounts"] as const,

@@ -75,7 +75,7 @@ const accountView = { status: 200, description: "The account after the change, w
 
 export const endpoints = {
   health: endpoint({ method: "GET", path: "/api/health", tag: "operations", summary: "Liveness and readiness: 503 and why when the ledger is unreachable", permission: "public", success: { status: 200, description: "Status, database kind, seq, uptime" } }),
-  metrics: endpoint({ method: "GET", path: "/api/metrics", tag: "operations", summary: "Prometheus metrics (text exposition format)", permission: "read", success: { status: 200, description: "Metrics", contentType: "text/plain" } }),
+  metrics: endpoint({ method: "GET", path: "/api/metrics", tag: "operations", summary: "Prometheus metrics (text exposition format)", permission: "metrics", firmWide: true, success: { status: 200, description: "Metrics", contentType: "text/plain" } }),
   openapi: endpoint({ method: "GET", path: "/api/v1/openapi.json", tag: "operations", summary: "This API's OpenAPI 3.1 document", permission: "public", success: { status: 200, description: "OpenAPI document" } }),
 
   login: endpoint({ method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Log in with a password: sets the session cookie; answers the CSRF token", permission: "public", body: LoginBody, idempotent: false, success: { status: 200, description: "The user and the CSRF token for mutating calls" } }),

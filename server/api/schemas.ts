@@ -36,6 +36,9 @@ const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, "2 to 64 of a-z
 const scoped = <T extends { role: Role; accounts: string[] | null }>(body: T, context: z.RefinementCtx) => {
   if (body.role === "strategy" && body.accounts === null) context.addIssue({ code: "custom", path: ["accounts"], message: "a strategy must be scoped to its accounts" });
   if (body.role === "admin" && body.accounts !== null) context.addIssue({ code: "custom", path: ["accounts"], message: "an admin cannot be scoped to accounts" });
+  if ((body.role === "feed" || body.role === "metrics") && body.accounts !== null) {
+    context.addIssue({ code: "custom", path: ["accounts"], message: `a ${body.role} credential serves the whole firm and cannot be scoped to accounts` });
+  }
 };
 
 export const NewUserBody = z

@@ -3,9 +3,11 @@ import { AccountId } from "../engine/ids";
 
 /**
  * Who may do what. Roles are ordered by what they may do to accounts, but `strategy` is a role
- * of its own: it trades (only its accounts) and may halt itself, but never resets or unlocks.
+ * of its own: it trades (only its accounts) and may halt itself, but never resets or unlocks,
+ * and never sends prices. Two roles are for machines and do one thing each: `feed` sends market
+ * data (and reads nothing), `metrics` reads the Prometheus metrics (and nothing else).
  */
-export const Role = z.enum(["viewer", "risk_manager", "strategy", "admin"]);
+export const Role = z.enum(["viewer", "risk_manager", "strategy", "feed", "metrics", "admin"]);
 export type Role = z.infer<typeof Role>;
 
 /** null: every account; else the only accounts the principal may see and act on. */
@@ -32,17 +34,19 @@ export function actorOf(principal: Principal): string {
  * - `authenticated`: any principal (who am I, log out);
  * - `read`: any role; scoped principals see only their accounts;
  * - `trade`: intents and fills (strategy for its accounts, admin);
- * - `feed`: market data (strategy, admin);
+ * - `feed`: market data (feed, admin);
+ * - `metrics`: the Prometheus metrics (metrics, and unscoped viewer, risk_manager, admin);
  * - `halt`: trip a breaker (risk_manager, admin; a strategy may trip the manual breaker of its own account);
  * - `operate`: reset breakers, lock and unlock, reduce-only, firm halt (risk_manager, admin);
  * - `admin`: open and reopen accounts, users and tokens.
  */
-export type Permission = "public" | "authenticated" | "read" | "trade" | "feed" | "halt" | "operate" | "admin";
+export type Permission = "public" | "authenticated" | "read" | "trade" | "feed" | "metrics" | "halt" | "operate" | "admin";
 
 const grants: Record<Exclude<Permission, "public" | "authenticated">, readonly Role[]> = {
   read: ["viewer", "risk_manager", "strategy", "admin"],
   trade: ["strategy", "admin"],
-  feed: ["strategy", "admin"],
+  feed: ["feed", "admin"],
+  metrics: ["metrics", "viewer", "risk_manager", "admin"],
   halt: ["strategy", "risk_manager", "admin"],
   operate: ["risk_manager", "admin"],
   admin: ["admin"],

@@ -162,7 +162,7 @@ function finishedBacktest(h: Harness): Promise<string> {
 
 const samples: Record<EndpointId, Sample[]> = {
   health: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json).toMatchObject({ status: "ok", seq: expect.any(Number) }) }],
-  metrics: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.text).toContain("riskgate_decisions_total") }],
+  metrics: [{ prepare: () => ({}), account: "all", status: 200, check: (answer) => expect(answer.text).toContain("riskgate_decisions_total") }],
   openapi: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.openapi).toMatch(/^3\.1/) }],
 
   login: [
@@ -599,6 +599,8 @@ for (const database of databases) {
         await makeToken("authz-risk_manager-other", "risk_manager", [OTHER_ACCOUNT]),
         await makeToken("authz-strategy", "strategy", [DEMO_ACCOUNT]),
         await makeToken("authz-strategy-other", "strategy", [OTHER_ACCOUNT]),
+        await makeToken("authz-feed", "feed", null),
+        await makeToken("authz-metrics", "metrics", null),
         await makeToken("authz-admin", "admin", null),
         session,
       ];
@@ -794,7 +796,7 @@ for (const database of databases) {
         [byName("token:authz-admin"), "POST", `/api/v1/accounts/${DEMO_ACCOUNT}/vetoes`, { symbol: "USDJPY", reason: "authz: who locks" }, "veto.added"],
         [byName("token:authz-strategy"), "POST", "/api/v1/intents", sampleIntent("authz-who-1"), "intent.received"],
         [byName("token:authz-strategy"), "POST", "/api/v1/executions", { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.01, price: 1.085 }] }, "execution.filled"],
-        [byName("token:authz-strategy-other"), "POST", "/api/v1/market", EURUSD_TICK, "market.tick"],
+        [byName("token:authz-feed"), "POST", "/api/v1/market", EURUSD_TICK, "market.tick"],
       ];
       for (const [caller, method, route, body, type] of cases) {
         await h.ensure("POST", `/api/v1/accounts/${DEMO_ACCOUNT}/breakers/manual/reset`, reason("authz: arrange"));

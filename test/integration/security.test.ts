@@ -2,6 +2,7 @@ import { once } from "node:events";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer, TestDatabase } from "./harness";
+import { DEMO_ACCOUNT } from "../fixtures";
 import { ADMIN_TOKEN, api, databasesUnderTest, startServer } from "./harness";
 
 /**
@@ -82,6 +83,25 @@ describe("security regressions", () => {
   afterAll(async () => {
     await server?.stop("SIGTERM");
     await db?.cleanup();
+  });
+
+  it("does not let a strategy send prices: a tick from a strategy scoped to one account cannot lock out another (finding 1)", async () => {
+    const made = await api(server.url, "POST", "/api/v1/tokens", { name: "sec-strategy-e8", role: "strategy", accounts: ["demo-e8-50k"] });
+    expect(made.status).toBe(201);
+    const strategy = { authorization: `Bearer ${made.body!.token}` };
+    const victim = async () => (await api(server.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`)).body!.account;
+    const before = await victim();
+    const tick = await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "XAUUSD", price: 1 }] }, undefined, strategy);
+    expect(tick.status).toBe(403);
+    expect(tick.body!.detail).toContain("strategy role may not");
+    const after = await victim();
+    expect(after.tradingState).toBe(before.tradingState);
+    // A feed credential sends prices; it reads nothing.
+    const feed = await api(server.url, "POST", "/api/v1/tokens", { name: "sec-feed", role: "feed", accounts: null });
+    expect(feed.status).toBe(201);
+    const feeder = { authorization: `Bearer ${feed.body!.token}` };
+    expect((await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.085 }] }, undefined, feeder)).status).toBe(200);
+    expect((await api(server.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`, undefined, undefined, feeder)).status).toBe(403);
   });
 
   it("refuses a stream request with a malformed Origin at once, and stays up (finding 4)", async () => {
