@@ -27,6 +27,7 @@ test("the account page shows the account's trades: positions, exposure and an eq
         { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 2, price: 1.085, trigger: "order" },
         { accountId: ACCOUNT, symbol: "XAUUSD", side: "SELL", quantity: 1, price: 2350, trigger: "order" },
       ],
+      correction: { reason: "e2e: book positions" },
     },
   });
   expect(fills.status()).toBe(200);

@@ -35,7 +35,7 @@ test("the overview puts the account closest to a loss limit first and filters", 
   // demo-e8-50k (E8 One: 3% of the day's balance, 1,500 USD) loses 1,300 USD on paper.
   expect((await api.post("/api/v1/market", { data: EURUSD_TICK })).status()).toBe(200);
   const fill = { accountId: E8, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085, trigger: "order" };
-  expect((await api.post("/api/v1/executions", { data: { fills: [fill] } })).status()).toBe(200);
+  expect((await api.post("/api/v1/executions", { data: { fills: [fill], correction: { reason: "e2e: book a position" } } })).status()).toBe(200);
   expect((await api.post("/api/v1/market", { data: { ticks: [{ symbol: "EURUSD", price: 1.072 }] } })).status()).toBe(200);
 
   await logIn(page, users.riskManager);
@@ -54,7 +54,7 @@ test("the overview puts the account closest to a loss limit first and filters", 
 
   // Flat again, so the other specs start from a quiet account.
   await api.post("/api/v1/market", { data: EURUSD_TICK });
-  await api.post("/api/v1/executions", { data: { fills: [{ ...fill, side: "SELL" }] } });
+  await api.post("/api/v1/executions", { data: { fills: [{ ...fill, side: "SELL" }], correction: { reason: "e2e: book a position" } } });
 });
 
 test("Halt all needs a reason, names how many accounts it halts, and Resume all lifts it", async ({ page, api }) => {

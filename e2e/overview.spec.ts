@@ -150,7 +150,7 @@ test("the firm's exposure shows a symbol once an account holds it, and the firm'
   const line = exposure.locator('[data-testid="exposure-row"][data-key="US500"]');
   expect((await api.post("/api/v1/market", { data: { ticks: [{ symbol: "US500", price: 5_000 }] } })).status()).toBe(200);
   const fill = { accountId: id, symbol: "US500", side: "BUY", quantity: 10, price: 5_000, trigger: "order" };
-  expect((await api.post("/api/v1/executions", { data: { fills: [fill] } })).status()).toBe(200);
+  expect((await api.post("/api/v1/executions", { data: { fills: [fill], correction: { reason: "e2e: book a position" } } })).status()).toBe(200);
   try {
     // 10 × 5,000 = 50,000 USD long for the traders: the firm is short as much.
     await expect(line).toBeVisible();
@@ -159,7 +159,7 @@ test("the firm's exposure shows a symbol once an account holds it, and the firm'
     await exposure.getByRole("button", { name: "Cluster" }).click();
     await expect(exposure.locator('[data-testid="exposure-row"][data-key="us-equity"]')).toBeVisible();
   } finally {
-    await api.post("/api/v1/executions", { data: { fills: [{ ...fill, side: "SELL" }] } });
+    await api.post("/api/v1/executions", { data: { fills: [{ ...fill, side: "SELL" }], correction: { reason: "e2e: book a position" } } });
   }
 });
 

@@ -5,6 +5,7 @@ import { evolve } from "./engine/state";
 import { AppError } from "./errors";
 import type { AppendEntry } from "./ledger";
 import type { RuntimeMetrics } from "./metrics";
+import { checkPriceBands } from "./price-band";
 
 /**
  * One group commit in the making: commands decided one after another against a working state
@@ -19,10 +20,13 @@ export class Batch {
   constructor(
     public state: EngineState,
     private readonly metrics: RuntimeMetrics | null,
+    /** Prices checked against the band (a live server; not a backtest). */
+    private readonly priceBands = false,
   ) {}
 
   /** Decides `command` and folds its events; the range of `entries` they occupy. */
   decide(command: Command, idempotencyKey?: string): { from: number; to: number } {
+    if (this.priceBands) checkPriceBands(command, this.state, this.metrics);
     const started = performance.now();
     const decided = decide(command, this.state);
     if (command.type === "SubmitIntent") this.metrics?.observeEvaluation((performance.now() - started) / 1_000);
@@ -123,6 +127,10 @@ function rejectionError(rejection: Rejection): AppError {
       ]);
     case "breaker_not_manual":
       return new AppError("conflict", `only the manual breaker can be tripped by hand; ${rejection.breaker} trips itself`);
+    case "fill_unmatched":
+      return new AppError("validation_failed", `${rejection.path}: ${rejection.message}`, [{ path: rejection.path, message: rejection.message }]);
+    case "correction_without_reason":
+      return new AppError("validation_failed", "correction.reason: a correction needs a reason", [{ path: "correction.reason", message: "a correction needs a reason" }]);
     case "firm_already_halted":
       return new AppError("conflict", "the firm is already halted");
     case "firm_not_halted":

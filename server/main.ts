@@ -95,6 +95,7 @@ async function main(): Promise<void> {
     reviewer,
     advisor,
     equityIntervalMs: 1_000,
+    priceBands: true,
   });
   const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;
   console.log(`state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${Math.round(performance.now() - startedLoading)} ms (${db.kind})`);

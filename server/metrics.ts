@@ -37,6 +37,8 @@ export interface RuntimeMetrics {
   observeEvaluation(seconds: number): void;
   observeAppend(seconds: number, events: number): void;
   countDecision(decision: Decision): void;
+  /** A price refused by the band (see price-band.ts). */
+  countPriceRefused?(source: "market" | "fills"): void;
 }
 
 const label = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -46,6 +48,7 @@ export class Metrics implements RuntimeMetrics {
   private readonly evaluation = new Histogram([0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005]);
   private readonly append = new Histogram([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
   private appendedEvents = 0;
+  private readonly pricesRefused = { market: 0, fills: 0 };
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor() {
@@ -70,6 +73,10 @@ export class Metrics implements RuntimeMetrics {
     this.decisions.set(key, entry);
   }
 
+  countPriceRefused(source: "market" | "fills"): void {
+    this.pricesRefused[source]++;
+  }
+
   render(dashboards: number): string {
     const lines = ["# HELP riskgate_decisions_total Decisions by outcome, and for denials the guard and reason.", "# TYPE riskgate_decisions_total counter"];
     for (const { outcome, guard, reason, count } of [...this.decisions.values()].sort((a, b) => (a.outcome + a.guard + a.reason).localeCompare(b.outcome + b.guard + b.reason))) {
@@ -77,6 +84,12 @@ export class Metrics implements RuntimeMetrics {
     }
     lines.push(...this.evaluation.render("riskgate_evaluation_seconds", "Time the engine takes to decide an intent."));
     lines.push(...this.append.render("riskgate_ledger_append_seconds", "Time to append and commit a batch of events to the ledger."));
+    lines.push(
+      "# HELP riskgate_prices_refused_total Prices refused by the price band (too far from the last accepted price), by source.",
+      "# TYPE riskgate_prices_refused_total counter",
+      `riskgate_prices_refused_total{source="market"} ${this.pricesRefused.market}`,
+      `riskgate_prices_refused_total{source="fills"} ${this.pricesRefused.fills}`,
+    );
     lines.push("# HELP riskgate_ledger_events_appended_total Events committed to the ledger by this process.", "# TYPE riskgate_ledger_events_appended_total counter", `riskgate_ledger_events_appended_total ${this.appendedEvents}`);
     // The sampler's own 10 ms timer interval is not delay: an idle loop reports 0.
     const seconds = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns - LOOP_RESOLUTION_MS * 1e6) / 1e9 : 0);

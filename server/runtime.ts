@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { EngineConfig } from "./engine/config";
-import type { BreakerOrder, Command, FillReport, LockOrder, MarketUpdate, PresetRules, UnlockOrder } from "./engine/decide";
+import type { BreakerOrder, Command, FillReport, FillSource, LockOrder, MarketUpdate, PresetRules, UnlockOrder } from "./engine/decide";
 import type { GuardStep } from "./engine/decide";
 import { clockDue, explainIntent, needsReview, previewIntent } from "./engine/decide";
 import { canonicalJson } from "./engine/replay";
@@ -102,6 +102,8 @@ export class Runtime {
   private readonly equityDue = new Map<AccountId, number>();
   private equityTimer: NodeJS.Timeout | null = null;
   private equityIntervalMs = 0;
+  /** Prices are checked against their band (a live server; backtests replay history as it was). */
+  private priceBands = false;
   private snapshotSeq = 0;
   /** The seq of the snapshot this runtime started from; null when it folded the whole ledger. */
   startedFromSnapshot: number | null = null;
@@ -164,10 +166,13 @@ export class Runtime {
       advisor?: Advisor | null;
       /** Equity points at most this often per account (0: one per commit that touched it). */
       equityIntervalMs?: number;
+      /** Refuse ticks, bars and fills too far from the last accepted price (see price-band.ts). */
+      priceBands?: boolean;
     } = {},
   ): Promise<Runtime> {
     const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null, options.advisor ?? null);
     runtime.equityIntervalMs = options.equityIntervalMs ?? 0;
+    runtime.priceBands = options.priceBands ?? false;
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
       runtime.restore(snapshot);
@@ -546,9 +551,13 @@ export class Runtime {
     return this.execute({ type: "ReopenAccount", accountId, reason, by }, () => this.account(accountId));
   }
 
-  /** Execution reports from a venue: fills, folded into positions, balance and equity. */
-  recordFills(fills: FillReport[], by?: string): Promise<{ seq: number; recorded: number }> {
-    return this.execute({ type: "RecordFills", fills, ...(by ? { by } : {}) }, (records) => ({ seq: this.seq, recorded: records.length }));
+  /**
+   * Execution reports: fills, folded into positions, balance and equity. From Riskgate's own
+   * venue path by default; a `report` from a venue outside must fill what was allowed; a
+   * `correction` (an admin's) is booked as it is, with its reason.
+   */
+  recordFills(fills: FillReport[], by?: string, source: { source: FillSource; reason?: string } = { source: "venue" }): Promise<{ seq: number; recorded: number }> {
+    return this.execute({ type: "RecordFills", fills, ...(by ? { by } : {}), ...source }, (records) => ({ seq: this.seq, recorded: records.length }));
   }
 
   /** Puts an account on reduce-only (only exposure-reducing intents pass) until an operator ends it. */
@@ -704,7 +713,7 @@ export class Runtime {
 
   private async runBatch(jobs: Job[]): Promise<void> {
     const epoch = this.epoch;
-    const batch = new Batch(this.head, this.metrics);
+    const batch = new Batch(this.head, this.metrics, this.priceBands);
     // An intent is decided as new without asking the ledger first: its key is unique there, so
     // one submitted before this process (and past the recent keys) makes the append fail, and
     // the batch comes back with `lookup` set, to be answered from the ledger.

@@ -146,6 +146,11 @@ export const ExecutionsBody = z.strictObject({
     )
     .min(1)
     .max(1000),
+  /**
+   * An admin's correction: the fills are booked as they are, without the allowed intent they
+   * fill (a missed report, a manual trade at the broker), recorded with this reason.
+   */
+  correction: z.strictObject({ reason: OperatorReason }).optional(),
 });
 
 export const PresetParams = z.strictObject({ presetId: PresetId });

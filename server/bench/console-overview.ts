@@ -104,7 +104,7 @@ runBenchmark(async () => {
       const scale = PRESETS[Number(accountId.slice(5)) % PRESETS.length]!.initialBalanceUsd / 100_000;
       return { accountId, symbol: held.symbol, side: random() < 0.55 ? "BUY" : "SELL", quantity: Number((held.quantity * scale * (0.5 + random())).toFixed(2)), price: prices.get(held.symbol)!, trigger: "order" };
     });
-  for (let from = 0; from < fills.length; from += FILLS_PER_CALL) await call("POST", "/api/v1/executions", { fills: fills.slice(from, from + FILLS_PER_CALL) });
+  for (let from = 0; from < fills.length; from += FILLS_PER_CALL) await call("POST", "/api/v1/executions", { fills: fills.slice(from, from + FILLS_PER_CALL), correction: { reason: "bench: the book's positions" } });
   console.log(`${fills.length} positions in ${fixed((performance.now() - started) / 1000, 1)} s`);
   for (let n = 0; n < WARM_UP_TICKS; n++) await tick();
   let tripped = 0;

@@ -63,7 +63,7 @@ runBenchmark(async () => {
     await call("POST", "/api/v1/accounts", { accountId, name: `Bench ${holding.preset} ${n + 1}`, presetId: holding.preset, initialBalanceUsd: holding.balance });
     const price = prices.get(holding.symbol);
     if (price !== undefined) {
-      await call("POST", "/api/v1/executions", { fills: [{ accountId, symbol: holding.symbol, side: n % 2 ? "SELL" : "BUY", quantity: holding.quantity, price, trigger: "order" }] });
+      await call("POST", "/api/v1/executions", { fills: [{ accountId, symbol: holding.symbol, side: n % 2 ? "SELL" : "BUY", quantity: holding.quantity, price, trigger: "order" }], correction: { reason: "bench: churn" } });
     }
   }
   const accounts = (await call("GET", "/api/v1/accounts")).accounts.length as number;

@@ -17,6 +17,11 @@ export const Instrument = z.strictObject({
   tickSize: z.number().positive(),
   /** Average daily volume, in the same units as intent quantities. */
   averageDailyVolume: z.number().positive(),
+  /**
+   * The price band of a live server: a tick, bar or fill further than this, in percent, from the
+   * last accepted price is refused (unset: 10; null: no band). Backtests do not apply it.
+   */
+  priceBandPct: z.number().positive().max(10_000).nullable().optional(),
 });
 export type Instrument = z.infer<typeof Instrument>;
 

@@ -61,13 +61,59 @@ export type FillReport = Fill & {
   readonly trigger: FillTrigger;
 };
 
+export type FillSource = "venue" | "report" | "correction";
+
+/** A stop-loss, take-profit or liquidation: a protective exit of a position, not an order of its own. */
+const PROTECTIVE: ReadonlySet<string> = new Set(["stop_loss", "take_profit", "liquidation"]);
+
+/**
+ * Why a reported fill cannot be booked, or null. A report comes from a venue outside Riskgate:
+ * only for an account that executes there; it names the allowed intent it fills (same symbol and
+ * side, no more than what is left of it), or it is a protective exit (stop-loss, take-profit,
+ * liquidation) that only reduces the position held. Anything else needs an admin's correction.
+ */
+function unmatchedFill(fill: FillReport, index: number, state: EngineState): Rejection | null {
+  const account = state.accounts.get(fill.accountId)!;
+  const refuse = (field: string, message: string): Rejection => ({ code: "fill_unmatched", path: `fills.${index}.${field}`, message });
+  if (account.spec.execution !== "external") {
+    return refuse("accountId", `${fill.accountId} executes through Riskgate's venue: its fills come only from there (an admin may book a correction)`);
+  }
+  if (fill.intentId === null) {
+    const held = account.positions.get(fill.symbol)?.quantity ?? 0;
+    const reduces = held !== 0 && (fill.side === "BUY") !== held > 0 && fill.quantity <= Math.abs(held) + 1e-9;
+    if (PROTECTIVE.has(fill.trigger) && reduces) return null;
+    return refuse("intentId", "name the allowed intent this fill fills (only a stop-loss, take-profit or liquidation that reduces the position may go without one)");
+  }
+  const allowance = account.allowances.get(fill.intentId);
+  if (!allowance || allowance.quantity === null) return refuse("intentId", `${fill.intentId} is not an allowed intent of ${fill.accountId} with anything left to fill`);
+  if (allowance.symbol !== fill.symbol || allowance.side !== fill.side) {
+    return refuse("intentId", `${fill.intentId} allowed ${allowance.side} ${allowance.symbol}, not ${fill.side} ${fill.symbol}`);
+  }
+  const left = allowance.quantity - allowance.filled;
+  if (fill.quantity > left + 1e-9) return refuse("quantity", `${fill.quantity} is more than is left of ${fill.intentId} (${Number(left.toPrecision(12))} of ${allowance.quantity})`);
+  return null;
+}
+
 /** A preset version's rules, as the shell resolved them from the preset registry. */
 export type PresetRules = { readonly presetId: PresetId; readonly version: number; readonly rules: RulesPatch };
 
 /** Commands the engine decides on. `at` is supplied by the caller (the engine has no clock). */
 export type Command =
   | { readonly type: "AdvanceClock"; readonly at: number }
-  | { readonly type: "RecordFills"; readonly at: number; readonly fills: readonly FillReport[]; readonly by?: Actor }
+  | {
+      readonly type: "RecordFills";
+      readonly at: number;
+      readonly fills: readonly FillReport[];
+      readonly by?: Actor;
+      /**
+       * Where the fills come from: Riskgate's own venue path (the default); a report of a venue
+       * outside Riskgate, which must fill what was allowed; or an admin's correction, booked as
+       * it is with its reason.
+       */
+      readonly source?: FillSource;
+      /** Required for a correction. */
+      readonly reason?: string;
+    }
   | {
       readonly type: "RecordExecutionFailure";
       readonly at: number;
@@ -130,6 +176,8 @@ export type Rejection =
   | { readonly code: "order_exists"; readonly orderId: OrderId }
   | { readonly code: "not_reducing"; readonly accountId: AccountId }
   | { readonly code: "side_not_locked"; readonly accountId: AccountId; readonly side: Side }
+  | { readonly code: "fill_unmatched"; readonly path: string; readonly message: string }
+  | { readonly code: "correction_without_reason" }
   | { readonly code: "firm_already_halted" }
   | { readonly code: "firm_not_halted" };
 
@@ -367,13 +415,22 @@ export function decide(command: Command, state: EngineState): Decided {
         next = evolve(next, event);
       };
       const { at } = command;
+      const source = command.source ?? "venue";
+      if (source === "correction" && !command.reason) return reject({ code: "correction_without_reason" });
       const sender = command.by ? { by: command.by } : {};
-      for (const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } of command.fills) {
+      const correction = source === "correction" ? { correction: command.reason! } : {};
+      for (const [index, fill] of command.fills.entries()) {
+        // Each against the state after the fills before it (two fills may share one intent).
+        if (source === "report") {
+          const unmatched = unmatchedFill(fill, index, next);
+          if (unmatched) return reject(unmatched);
+        }
+        const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } = fill;
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};
         const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
-        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender });
+        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction });
         const account = next.accounts.get(accountId)!;
         const { exitCooldownMs, stopLossStreak } = configOf(next, account).guards.vetoRegistry;
         const after = account.positions.get(symbol)?.quantity ?? 0;

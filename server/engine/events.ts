@@ -229,6 +229,8 @@ export const EngineEvent = z.discriminatedUnion("type", [
     feeUsd: z.number().nonnegative(),
     by: Actor.optional(),
     trigger: FillTrigger,
+    /** Set on an admin's correction: a fill booked without the order it fills, and why. */
+    correction: z.string().min(1).max(500).optional(),
   }),
   z.strictObject({
     type: z.literal("execution.failed"),

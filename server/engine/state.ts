@@ -86,7 +86,26 @@ export type AccountState = {
   readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number; readonly rule: LossRule } | null;
   readonly allowedCount: number;
   readonly deniedCount: number;
+  /**
+   * What an account that executes elsewhere (`execution: external`) may still report as filled:
+   * per allowed intent, its symbol, side, the quantity allowed and what was filled of it. An
+   * external fill must name one of these (see `RecordFills`); fully filled ones go, and at most
+   * MAX_ALLOWANCES are kept (the oldest go first).
+   */
+  readonly allowances: ReadonlyMap<IntentId, Allowance>;
 };
+
+export type Allowance = {
+  readonly symbol: SymbolId;
+  readonly side: Side;
+  /** null until the intent is decided (the fold sees `intent.received` first). */
+  readonly quantity: number | null;
+  readonly filled: number;
+  readonly at: number;
+};
+
+/** Open allowances kept per account: an intent allowed but never filled cannot grow the state. */
+export const MAX_ALLOWANCES = 500;
 
 export type Book = { readonly at: number; readonly bids: readonly BookLevel[]; readonly asks: readonly BookLevel[] };
 
@@ -588,6 +607,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         riskUsedTodayUsd: 0,
         allowedCount: 0,
         deniedCount: 0,
+        allowances: new Map(),
       });
       return reindexed({ ...state, accounts }, event.account.accountId, state);
     }
@@ -614,19 +634,38 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           if (times[i]! > event.at - THROTTLE_WINDOW_MS) recent.push(times[i]!);
         }
         recent.push(event.at);
-        return { ...account, recentIntentTimes: recent };
+        if (account.spec.execution !== "external") return { ...account, recentIntentTimes: recent };
+        // Noted until its decision: an allowed one becomes what a fill may report against.
+        const { intentId, symbol, side } = event.intent;
+        const allowances = new Map(account.allowances);
+        allowances.delete(intentId);
+        allowances.set(intentId, { symbol, side, quantity: null, filled: 0, at: event.at });
+        if (allowances.size > MAX_ALLOWANCES) allowances.delete(allowances.keys().next().value!);
+        return { ...account, recentIntentTimes: recent, allowances };
       });
     }
     case "intent.decided":
-      return withAccount(state, event.decision.accountId, (account) =>
-        event.decision.outcome === "allowed"
+      return withAccount(state, event.decision.accountId, (account) => {
+        const { decision } = event;
+        const noted = account.allowances.get(decision.intentId);
+        let { allowances } = account;
+        if (noted && noted.quantity === null) {
+          const changed = new Map(allowances);
+          // FLATTEN is allowed for the position as it stands.
+          const quantity = decision.outcome === "allowed" ? (decision.approvedQuantity ?? Math.abs(account.positions.get(noted.symbol)?.quantity ?? 0)) : 0;
+          if (quantity > 0) changed.set(decision.intentId, { ...noted, quantity });
+          else changed.delete(decision.intentId);
+          allowances = changed;
+        }
+        return decision.outcome === "allowed"
           ? {
               ...account,
+              allowances,
               allowedCount: account.allowedCount + 1,
-              riskUsedTodayUsd: account.riskUsedTodayUsd + (event.decision.riskAtStopUsd ?? 0),
+              riskUsedTodayUsd: account.riskUsedTodayUsd + (decision.riskAtStopUsd ?? 0),
             }
-          : { ...account, deniedCount: account.deniedCount + 1 },
-      );
+          : { ...account, allowances, deniedCount: account.deniedCount + 1 };
+      });
     case "breaker.tripped": {
       const next = withAccount(state, event.accountId, (account) => ({
         ...account,
@@ -706,7 +745,16 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           event.trigger === "stop_loss"
             ? [...account.stopLosses, { at: event.at, side: event.side === "SELL" ? ("BUY" as const) : ("SELL" as const) }].slice(-100)
             : account.stopLosses;
-        return { ...account, positions, stopLosses, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
+        const allowance = event.intentId === null ? undefined : account.allowances.get(event.intentId);
+        let { allowances } = account;
+        if (allowance && allowance.quantity !== null) {
+          const changed = new Map(allowances);
+          const filled = allowance.filled + event.quantity;
+          if (filled >= allowance.quantity - 1e-9) changed.delete(event.intentId!);
+          else changed.set(event.intentId!, { ...allowance, filled });
+          allowances = changed;
+        }
+        return { ...account, positions, stopLosses, allowances, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
       });
       return reindexed(revalue(next, [event.accountId]), event.accountId, afterOrder);
     }

@@ -261,7 +261,7 @@ const samples: Record<EndpointId, Sample[]> = {
         const accountId = `authz-lockout-${n}`;
         expect((await h.admin("POST", "/api/v1/accounts", { accountId, name: "Authz lock-out", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 })).status).toBe(201);
         const fill = { accountId, symbol: "EURUSD", quantity: 1 };
-        const loss = await h.admin("POST", "/api/v1/executions", { fills: [{ ...fill, side: "BUY", price: 1.085 }, { ...fill, side: "SELL", price: 0.95 }] });
+        const loss = await h.admin("POST", "/api/v1/executions", { fills: [{ ...fill, side: "BUY", price: 1.085 }, { ...fill, side: "SELL", price: 0.95 }], correction: { reason: "authz: a booked loss" } });
         expect(loss.status).toBe(200);
         expect((await h.admin("GET", `/api/v1/accounts/${accountId}`)).json.account.lockedOut).not.toBeNull();
         return { params: { accountId }, body: reason("authz: reopen after review") };
@@ -360,7 +360,7 @@ const samples: Record<EndpointId, Sample[]> = {
         if (!(await activeSideLock(h, SIDES_ACCOUNT, "BUY"))) {
           const leg = { accountId: SIDES_ACCOUNT, symbol: "EURUSD", quantity: 0.01 };
           const stopped = [{ ...leg, side: "BUY", price: 1.085 }, { ...leg, side: "SELL", price: 1.084, trigger: "stop_loss" }];
-          expect((await h.admin("POST", "/api/v1/executions", { fills: [...stopped, ...stopped] })).status).toBe(200);
+          expect((await h.admin("POST", "/api/v1/executions", { fills: [...stopped, ...stopped], correction: { reason: "authz: stop-losses" } })).status).toBe(200);
         }
         expect(await activeSideLock(h, SIDES_ACCOUNT, "BUY")).toBe(true);
         return { params: { accountId: SIDES_ACCOUNT, side: "BUY" }, body: reason("authz: unlock longs") };
@@ -382,8 +382,11 @@ const samples: Record<EndpointId, Sample[]> = {
   recordFills: [
     {
       label: "one account",
-      prepare: (_, n) => ({ body: { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: n % 2 ? "BUY" : "SELL", quantity: 0.01, price: 1.085 }] } }),
+      // An admin's correction (a simulated account's fills come from its venue; a strategy's own
+      // reports must name an allowed intent: see the security suite).
+      prepare: (_, n) => ({ body: { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: n % 2 ? "BUY" : "SELL", quantity: 0.01, price: 1.085 }], correction: { reason: "authz: a correction" } } }),
       account: DEMO_ACCOUNT,
+      refusedRoles: ["strategy"],
       status: 200,
       check: (answer) => expect(answer.json.recorded).toBeGreaterThan(0),
     },
@@ -391,7 +394,7 @@ const samples: Record<EndpointId, Sample[]> = {
       // Every account a call names must be in the caller's scope, not just one of them.
       label: "two accounts",
       prepare: () => ({
-        body: { fills: [DEMO_ACCOUNT, OTHER_ACCOUNT].map((accountId) => ({ accountId, symbol: "EURUSD", side: "BUY", quantity: 0.01, price: 1.085 })) },
+        body: { fills: [DEMO_ACCOUNT, OTHER_ACCOUNT].map((accountId) => ({ accountId, symbol: "EURUSD", side: "BUY", quantity: 0.01, price: 1.085 })), correction: { reason: "authz: a correction" } },
       }),
       account: [DEMO_ACCOUNT, OTHER_ACCOUNT],
       status: 200,
@@ -795,7 +798,7 @@ for (const database of databases) {
         [session, "POST", `/api/v1/accounts/${DEMO_ACCOUNT}/vetoes`, { symbol: "USDJPY", reason: "authz: who locks" }, "veto.added"],
         [byName("token:authz-admin"), "POST", `/api/v1/accounts/${DEMO_ACCOUNT}/vetoes`, { symbol: "USDJPY", reason: "authz: who locks" }, "veto.added"],
         [byName("token:authz-strategy"), "POST", "/api/v1/intents", sampleIntent("authz-who-1"), "intent.received"],
-        [byName("token:authz-strategy"), "POST", "/api/v1/executions", { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.01, price: 1.085 }] }, "execution.filled"],
+        [byName("token:authz-admin"), "POST", "/api/v1/executions", { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.01, price: 1.085 }], correction: { reason: "authz: who books" } }, "execution.filled"],
         [byName("token:authz-feed"), "POST", "/api/v1/market", EURUSD_TICK, "market.tick"],
       ];
       for (const [caller, method, route, body, type] of cases) {

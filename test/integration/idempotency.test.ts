@@ -96,7 +96,7 @@ const keyedCalls: KeyedCall[] = [
   {
     name: "a fill (fast path)",
     route: "/api/v1/executions",
-    body: { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.37, price: 1.0851 }] },
+    body: { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.37, price: 1.0851 }], correction: { reason: "test: a booked fill" } },
     status: 200,
     effect: (event) => event.type === "execution.filled" && event.quantity === 0.37,
   },
@@ -203,7 +203,7 @@ for (const database of databases) {
     it("refuses the key with another body (409 idempotency_mismatch), at once and after the first call", async () => {
       const route = "/api/v1/executions";
       const key = "mismatch-1";
-      const fill = (quantity: number) => JSON.stringify({ fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "SELL", quantity, price: 1.0849 }] });
+      const fill = (quantity: number) => JSON.stringify({ fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "SELL", quantity, price: 1.0849 }], correction: { reason: "test: a booked fill" } });
       const before = await lastSeq();
 
       // Half the calls with one body, half with another, all at once: one body runs, once.
@@ -238,7 +238,7 @@ for (const database of databases) {
     it("keeps no answer for a call that failed with 5xx: a retry with the same key runs the call", async () => {
       const route = "/api/v1/executions";
       const key = "outage-1";
-      const text = JSON.stringify({ fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.53, price: 1.0852 }] });
+      const text = JSON.stringify({ fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.53, price: 1.0852 }], correction: { reason: "test: a booked fill" } });
       const isThisFill = (event: LedgerEvent) => event.type === "execution.filled" && event.quantity === 0.53;
       const before = await lastSeq();
 
@@ -294,7 +294,7 @@ for (const database of databases) {
     it("releases at the next start a claim left pending by a server that stopped: a retry runs the call", async () => {
       const route = "/api/v1/executions";
       const key = "restart-1";
-      const text = JSON.stringify({ fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.59, price: 1.0853 }] });
+      const text = JSON.stringify({ fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 0.59, price: 1.0853 }], correction: { reason: "test: a booked fill" } });
       const isThisFill = (event: LedgerEvent) => event.type === "execution.filled" && event.quantity === 0.59;
       const before = await lastSeq();
       expect((await send(server.url, "POST", route, text, { "idempotency-key": key })).status).toBe(200);

@@ -343,7 +343,7 @@ for (const database of databases) {
       const accountId = "stream-breach-1";
       await ok("POST", "/api/v1/accounts", { accountId, name: "Breach", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" });
       await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.1 }] });
-      await ok("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 10, price: 1.1, feeUsd: 0 }] });
+      await ok("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 10, price: 1.1, feeUsd: 0 }], correction: { reason: "test: book a position" } });
       const client = follower();
       await client.connect(server.url);
       client.subscribe(accountId);
@@ -368,7 +368,7 @@ for (const database of databases) {
       const accountId = "stream-figures-1";
       await ok("POST", "/api/v1/accounts", { accountId, name: "Figures", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" });
       await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.1 }] });
-      await ok("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.1, feeUsd: 0 }] });
+      await ok("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.1, feeUsd: 0 }], correction: { reason: "test: book a position" } });
       const client = follower();
       await client.connect(server.url);
       client.socket!.emit("subscribe", { topic: "overview", query: { q: accountId, offset: 0, limit: 10 }, ref: 12 });

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer, TestDatabase } from "./harness";
-import { DEMO_ACCOUNT } from "../fixtures";
+import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
 import { ADMIN_TOKEN, api, databasesUnderTest, startServer } from "./harness";
 
 /**
@@ -102,6 +102,76 @@ describe("security regressions", () => {
     const feeder = { authorization: `Bearer ${feed.body!.token}` };
     expect((await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.085 }] }, undefined, feeder)).status).toBe(200);
     expect((await api(server.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`, undefined, undefined, feeder)).status).toBe(403);
+  });
+
+  it("refuses a price too far from the last accepted one, records nothing of it and counts it (finding 1)", async () => {
+    expect((await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "XAUUSD", price: 2400 }] })).status).toBe(200);
+    const seq = (await api(server.url, "GET", "/api/health")).body!.seq;
+    const victim = (await api(server.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`)).body!.account;
+    // Even the admin's feed: a gold tick of 1 after 2,400.
+    const crash = await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.085 }, { symbol: "XAUUSD", price: 1 }] });
+    expect(crash.status).toBe(422);
+    expect(crash.type).toContain("application/problem+json");
+    expect(crash.body!.errors[0].path).toBe("ticks.1.price");
+    expect(crash.body!.detail).toContain("band is 10%");
+    expect((await api(server.url, "GET", "/api/health")).body!.seq).toBe(seq);
+    expect((await api(server.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}`)).body!.account.tradingState).toBe(victim.tradingState);
+    // A bar's extremes too; a move within the band passes.
+    const bar = { symbol: "XAUUSD", open: 2400, high: 2400, low: 100, close: 2400, volume: 1, closedAt: new Date(Date.now() - 1000).toISOString() };
+    expect((await api(server.url, "POST", "/api/v1/market", { bars: [bar] })).body!.errors[0].path).toBe("bars.0.low");
+    expect((await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "XAUUSD", price: 2500 }] })).status).toBe(200);
+    const metrics = (await fetch(`${server.url}/api/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((answer) => answer.text()));
+    expect(metrics).toContain('riskgate_prices_refused_total{source="market"} 2');
+  });
+
+  it("ties a strategy's fills to what was allowed: no fill at any price, none unrequested, none beyond the allowed size (finding 2)", async () => {
+    const accountId = "sec-external-1";
+    const opened = await api(server.url, "POST", "/api/v1/accounts", { accountId, name: "Security external", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, execution: "external" });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    const made = await api(server.url, "POST", "/api/v1/tokens", { name: "sec-strategy-ext", role: "strategy", accounts: [accountId] });
+    const strategy = { authorization: `Bearer ${made.body!.token}` };
+    const fills = (list: Record<string, unknown>[], extra: Record<string, unknown> = {}) => api(server.url, "POST", "/api/v1/executions", { fills: list.map((fill) => ({ accountId, symbol: "EURUSD", ...fill })), ...extra }, undefined, strategy);
+    expect((await api(server.url, "POST", "/api/v1/market", EURUSD_TICK)).status).toBe(200);
+    const seq = (await api(server.url, "GET", "/api/health")).body!.seq;
+
+    // The review's attack: BUY 1 @0.5, SELL 1 @1000 with no intent at all.
+    const cheap = await fills([{ side: "BUY", quantity: 1, price: 0.5 }]);
+    expect(cheap.status).toBe(422);
+    expect(cheap.body!.errors[0].path).toBe("fills.0.price");
+    const unrequested = await fills([{ side: "BUY", quantity: 50, price: 1.085 }]);
+    expect(unrequested.status).toBe(422);
+    expect(unrequested.body!.errors[0].path).toBe("fills.0.intentId");
+    // Naming an allowed intent, still not at any price.
+    const allowed = await api(server.url, "POST", "/api/v1/intents", sampleIntent("sec-ext-1", { accountId, quantity: 0.1 }), undefined, strategy);
+    expect(allowed.body!.decision.outcome).toBe("allowed");
+    const wild = await fills([{ intentId: "sec-ext-1", side: "BUY", quantity: 0.1, price: 1000 }]);
+    expect(wild.status).toBe(422);
+    expect(wild.body!.errors[0].path).toBe("fills.0.price");
+    // Not more than allowed, nor the other side.
+    expect((await fills([{ intentId: "sec-ext-1", side: "BUY", quantity: 50, price: 1.085 }])).body!.errors[0].path).toBe("fills.0.quantity");
+    expect((await fills([{ intentId: "sec-ext-1", side: "SELL", quantity: 0.1, price: 1.085 }])).body!.errors[0].path).toBe("fills.0.intentId");
+    expect((await api(server.url, "GET", "/api/health")).body!.seq).toBe(seq + 2); // the intent's two events, no fill
+    // What was allowed fills, in parts; then nothing is left of it.
+    expect((await fills([{ intentId: "sec-ext-1", side: "BUY", quantity: 0.06, price: 1.0851 }, { intentId: "sec-ext-1", side: "BUY", quantity: 0.04, price: 1.0852 }])).status).toBe(200);
+    expect((await fills([{ intentId: "sec-ext-1", side: "BUY", quantity: 0.01, price: 1.085 }])).body!.errors[0].path).toBe("fills.0.intentId");
+    // A protective stop may close what is held without an intent, not more.
+    expect((await fills([{ side: "SELL", quantity: 0.2, price: 1.08, trigger: "stop_loss" }])).status).toBe(422);
+    expect((await fills([{ side: "SELL", quantity: 0.1, price: 1.08, trigger: "stop_loss" }])).status).toBe(200);
+
+    // A simulated account's fills come from its venue only.
+    const demo = await api(server.url, "POST", "/api/v1/tokens", { name: "sec-strategy-demo", role: "strategy", accounts: [DEMO_ACCOUNT] });
+    const simulated = await api(server.url, "POST", "/api/v1/executions", { fills: [{ accountId: DEMO_ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 50, price: 1.085 }] }, undefined, { authorization: `Bearer ${demo.body!.token}` });
+    expect(simulated.status).toBe(422);
+    expect(simulated.body!.errors[0].path).toBe("fills.0.accountId");
+
+    // A correction is an admin's, with a reason, and recorded as one.
+    expect((await fills([{ side: "BUY", quantity: 1, price: 1.085 }], { correction: { reason: "missed report" } })).status).toBe(403);
+    const corrected = await api(server.url, "POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085 }], correction: { reason: "manual trade at the broker" } });
+    expect(corrected.status).toBe(200);
+    const events = (await api(server.url, "GET", `/api/v1/ledger?accountId=${accountId}&limit=100`)).body!.events.map((record: { event: Record<string, unknown> }) => record.event);
+    expect(events.at(-1)).toMatchObject({ type: "execution.filled", quantity: 1, correction: "manual trade at the broker", by: "token:admin (RISKGATE_ADMIN_TOKEN)" });
+    const account = (await api(server.url, "GET", `/api/v1/accounts/${accountId}`)).body!.account;
+    expect(account.positions).toEqual([{ symbol: "EURUSD", quantity: 1, avgPrice: 1.085 }]);
   });
 
   it("refuses a stream request with a malformed Origin at once, and stays up (finding 4)", async () => {

@@ -29,12 +29,14 @@ const intent = sampleIntent;
 const roomyThrottle = { RISKGATE_ENGINE_CONFIG: engineConfigFile({ guards: { throttle: { maxIntentsPerSecond: 1000 } } }) };
 
 /** A long of 1 lot EURUSD at the test price, reported as a fill: something for an exit to close. */
+/** Fills the tests book by hand: an admin's correction (no allowed intent behind them). */
+const booked = { reason: "test: book a position" };
 const oneLot = { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085 };
 async function holdOneLot(url: string): Promise<void> {
-  expect((await api(url, "POST", "/api/v1/executions", { fills: [oneLot] })).status).toBe(200);
+  expect((await api(url, "POST", "/api/v1/executions", { fills: [oneLot], correction: booked })).status).toBe(200);
 }
 async function closeOneLot(url: string): Promise<void> {
-  expect((await api(url, "POST", "/api/v1/executions", { fills: [{ ...oneLot, side: "SELL" }] })).status).toBe(200);
+  expect((await api(url, "POST", "/api/v1/executions", { fills: [{ ...oneLot, side: "SELL" }], correction: booked })).status).toBe(200);
 }
 
 const databases = await databasesUnderTest("the integration suite", roomyThrottle);
@@ -323,13 +325,13 @@ for (const database of databases) {
       await freshPrice();
       const before = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
       const buy = { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085, feeUsd: 5 };
-      expect((await api(server.url, "POST", "/api/v1/executions", { fills: [buy] })).body).toMatchObject({ recorded: 1 });
+      expect((await api(server.url, "POST", "/api/v1/executions", { fills: [buy], correction: booked })).body).toMatchObject({ recorded: 1 });
       let account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
       expect(account.positions).toEqual([{ symbol: "EURUSD", quantity: 1, avgPrice: 1.085 }]);
       expect(account.balanceUsd).toBeCloseTo(before.balanceUsd - 5, 2);
 
       const stop = { ...buy, side: "SELL", price: 1.08, feeUsd: 5, trigger: "stop_loss" };
-      expect((await api(server.url, "POST", "/api/v1/executions", { fills: [stop] })).body).toMatchObject({ recorded: 2 });
+      expect((await api(server.url, "POST", "/api/v1/executions", { fills: [stop], correction: booked })).body).toMatchObject({ recorded: 2 });
       account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
       expect(account.positions).toEqual([]);
       expect(account.balanceUsd).toBeCloseTo(before.balanceUsd - 10 - 500, 2);
@@ -339,10 +341,10 @@ for (const database of databases) {
       await api(server.url, "POST", `/api/v1/accounts/${ACCOUNT}/vetoes/EURUSD/unlock`, { reason: "reviewed the stop-out" });
 
       const seq = await lastSeq();
-      const unknown = await api(server.url, "POST", "/api/v1/executions", { fills: [buy, { ...buy, symbol: "NOPE" }] });
+      const unknown = await api(server.url, "POST", "/api/v1/executions", { fills: [buy, { ...buy, symbol: "NOPE" }], correction: booked });
       expect(unknown.status).toBe(422);
       expect(unknown.body!.errors[0].path).toBe("symbol");
-      const negative = await api(server.url, "POST", "/api/v1/executions", { fills: [{ ...buy, quantity: -1 }] });
+      const negative = await api(server.url, "POST", "/api/v1/executions", { fills: [{ ...buy, quantity: -1 }], correction: booked });
       expect(negative.body!.errors[0].path).toBe("fills.0.quantity");
       expect(await lastSeq()).toBe(seq);
     });
@@ -503,7 +505,7 @@ describe("the engine configuration file", () => {
     const server = await startServer({ RISKGATE_DATA_DIR: tempDir("riskgate-lockout-") });
     try {
       const fill = { accountId: ACCOUNT, symbol: "EURUSD", side: "BUY", quantity: 10, price: 1.085 };
-      await api(server.url, "POST", "/api/v1/executions", { fills: [fill] });
+      await api(server.url, "POST", "/api/v1/executions", { fills: [fill], correction: booked });
       // 10 lots × 0.011 × 100,000 = 11,000 USD down: below the 90,000 floor.
       await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.074 }] });
       const account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
