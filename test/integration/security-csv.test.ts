@@ -143,5 +143,5 @@ describe("backtest queue and CSV limits, in process", () => {
     expect(refused.status).toBe(422);
     expect(refused.issues).toEqual([{ path: "csv", message: `big.csv: the CSV has more than ${MAX_CSV_ROWS} rows after the header; at most ${MAX_CSV_ROWS} are accepted` }]);
     await jobs.close();
-  });
+  }, 180_000); // a million rows read: about 10 s, 30 s on a busy 2-core machine
 });
