@@ -194,7 +194,10 @@ export const ExplainQuery = z.strictObject({ accountId: AccountId.optional() });
 export const BACKTEST_DATASETS = ["msft-2000-2001-daily", "eu-stock-markets-1991-1998-daily"] as const;
 /** The built-in backtest strategies (server/backtest/strategies.ts); the web never names a module. */
 export const BACKTEST_STRATEGIES = ["buy-and-hold", "sma-crossover", "mean-reversion", "reckless"] as const;
-/** An uploaded CSV's text at most (the API's body limit, 2 MiB, comes first). */
+/**
+ * An uploaded CSV's text at most (the API's body limit, 2 MiB, comes first). Its columns and rows
+ * are bounded by the parser (server/backtest/csv.ts), in a worker thread.
+ */
 export const MAX_BACKTEST_CSV_CHARS = 5_000_000;
 
 /**

@@ -18,10 +18,14 @@ import type { Preset } from "../engine/preset";
  * One backtest in a worker thread (see jobs.ts): the run through the engine, its report, its
  * equity downsampled for a chart, its ledger as NDJSON, and that ledger read back and replayed
  * through the engine. Posts progress while the bars run, then the result, or why it failed.
+ * (An upload is checked before its run is queued by csv-worker.ts, in a thread of its own.)
  */
 
+/** An uploaded CSV's text, its file name and the symbol of a one-symbol file (else from the name). */
+export type CsvUpload = { readonly text: string; readonly name: string; readonly symbol?: string };
+
 export type WorkerJob = {
-  readonly source: { readonly kind: "dataset"; readonly file: string } | { readonly kind: "csv"; readonly text: string; readonly name: string; readonly symbol?: string };
+  readonly source: { readonly kind: "dataset"; readonly file: string } | ({ readonly kind: "csv" } & CsvUpload);
   readonly preset: Preset;
   readonly strategy: string;
   readonly risk: "on" | "off";
@@ -79,7 +83,12 @@ export type WorkerResult = {
   readonly replay: ReplaySummary;
 };
 
+/** What a worker thread is given (its workerData): jobs-worker-entry.mjs loads csv-worker.ts for a check, this module for a run. */
+export type WorkerTask = { readonly kind: "check"; readonly upload: CsvUpload } | { readonly kind: "run"; readonly job: WorkerJob };
+
 export type WorkerMessage =
+  /** A check's answer: null when the CSV is good, else the CsvError's message (file, line and column). */
+  | { readonly type: "checked"; readonly problem: string | null }
   | { readonly type: "progress"; readonly done: number; readonly total: number }
   | { readonly type: "done"; readonly result: WorkerResult }
   | { readonly type: "failed"; readonly error: string };
@@ -182,7 +191,8 @@ export async function runJob(job: WorkerJob, progress: (done: number, total: num
 if (parentPort) {
   const port = parentPort;
   const post = (message: WorkerMessage) => port.postMessage(message);
-  runJob(workerData as WorkerJob, (done, total) => post({ type: "progress", done, total })).then(
+  const { job } = workerData as Extract<WorkerTask, { kind: "run" }>;
+  runJob(job, (done, total) => post({ type: "progress", done, total })).then(
     (result) => post({ type: "done", result }),
     (error: unknown) => {
       // Input was checked before the run was queued; what is left is said as it is, to the operator who ran it.

@@ -6,15 +6,16 @@ import type { BacktestBody } from "../api/schemas";
 import { BACKTEST_STRATEGIES } from "../api/schemas";
 import type { Preset } from "../engine/preset";
 import { AppError } from "../errors";
-import { CsvError, parseBars } from "./csv";
-import type { EquityChartPoint, ReplaySummary, WorkerJob, WorkerMessage, WorkerResult } from "./jobs-worker";
+import type { CsvUpload, EquityChartPoint, ReplaySummary, WorkerJob, WorkerMessage, WorkerResult, WorkerTask } from "./jobs-worker";
 import type { BacktestReport } from "./report";
 import { builtinStrategies } from "./strategies";
 
 /**
  * Backtests for the console and the API: each run in a worker thread of its own (so the
  * server's event loop never waits for one), at most `concurrency` at a time and the rest queued
- * in order. The recent runs are kept in memory (the newest `keep`; queued and running ones are
+ * in order. An uploaded CSV is read in a worker thread too, before its run is queued (a bad one
+ * is refused with 422), and only once the queue has room for the run: the event loop never
+ * parses one. The recent runs are kept in memory (the newest `keep`; queued and running ones are
  * never dropped), with their progress, and once done their report, their equity for a chart,
  * their ledger (NDJSON) and its replay. Nothing is written to the ledger or the database: a run
  * is gone with the process.
@@ -95,6 +96,8 @@ export type BacktestJobsOptions = {
   readonly maxPending?: number;
   /** A run that takes longer fails (default 10 minutes). */
   readonly timeoutMs?: number;
+  /** An upload not read in this time is refused with 500 (default 60 s; it takes well under a second). */
+  readonly checkTimeoutMs?: number;
 };
 
 /** A preset by id and its latest version (the preset store), or null. */
@@ -108,15 +111,22 @@ if (JSON.stringify(builtin) !== JSON.stringify([...BACKTEST_STRATEGIES].sort()))
 
 const invalid = (field: string, message: string) => new AppError("validation_failed", `${field}: ${message}`, [{ path: field, message }]);
 
+/** A worker thread's script; it registers tsx in the thread, whether or not this process runs under tsx. */
+const WORKER_ENTRY = new URL("./jobs-worker-entry.mjs", import.meta.url);
+
 export class BacktestJobs {
   private readonly runs = new Map<string, Run>();
   private readonly queue: Run[] = [];
   private running = 0;
+  /** Uploads being read: each holds a place in the queue until its run is queued or refused. */
+  private checking = 0;
+  private readonly checks = new Set<Worker>();
   private closed = false;
   readonly concurrency: number;
   private readonly keep: number;
   private readonly maxPending: number;
   private readonly timeoutMs: number;
+  private readonly checkTimeoutMs: number;
 
   constructor(
     private readonly presets: PresetLookup,
@@ -126,11 +136,13 @@ export class BacktestJobs {
     this.keep = options.keep ?? 20;
     this.maxPending = options.maxPending ?? 10;
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
+    this.checkTimeoutMs = options.checkTimeoutMs ?? 60_000;
   }
 
   /**
-   * Checks the request (the preset exists, the balance fits it, an uploaded CSV parses: 422
-   * naming the field, and the CSV's line and column) and queues the run.
+   * Checks the request (the preset exists, the balance fits it: 422 naming the field), that the
+   * queue has room (429), then that an uploaded CSV parses, in a worker thread (422 naming the
+   * field, and the CSV's line and column), and queues the run.
    */
   async submit(body: BacktestBody, by: string): Promise<BacktestListItem> {
     if (this.closed) throw new AppError("storage_unavailable", "the server is shutting down");
@@ -141,26 +153,26 @@ export class BacktestJobs {
     if (preset.initialBalanceUsd !== null && preset.initialBalanceUsd !== initialBalanceUsd) {
       throw invalid("balance", `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`);
     }
+    const pending = this.checking + [...this.runs.values()].filter((run) => run.status === "queued" || run.status === "running").length;
+    if (pending >= this.maxPending) {
+      throw new AppError("rate_limited", `${pending} backtests are queued or running; try again when one has finished`, [], undefined, { retryAfterSeconds: 5 });
+    }
     let source: WorkerJob["source"];
     let dataset: string;
     if (body.csv !== undefined) {
-      const name = body.csvName ?? "upload.csv";
+      const upload: CsvUpload = { text: body.csv, name: body.csvName ?? "upload.csv", ...(body.symbol ? { symbol: body.symbol } : {}) };
+      this.checking++;
       try {
-        parseBars(body.csv, name, body.symbol);
-      } catch (error) {
-        if (!(error instanceof CsvError)) throw error;
-        if (error.message.startsWith("--symbol: ")) throw invalid("symbol", error.message.slice("--symbol: ".length).replace("name it with --symbol", "name it with symbol"));
-        throw invalid("csv", error.message);
+        await this.check(upload);
+      } finally {
+        this.checking--;
       }
-      source = { kind: "csv", text: body.csv, name, ...(body.symbol ? { symbol: body.symbol } : {}) };
-      dataset = name;
+      if (this.closed) throw new AppError("storage_unavailable", "the server is shutting down");
+      source = { kind: "csv", ...upload };
+      dataset = upload.name;
     } else {
       dataset = body.dataset!;
       source = { kind: "dataset", file: path.join(DATASETS_DIR, `${dataset}.csv`) };
-    }
-    const pending = [...this.runs.values()].filter((run) => run.status === "queued" || run.status === "running").length;
-    if (pending >= this.maxPending) {
-      throw new AppError("rate_limited", `${pending} backtests are queued or running; try again when one has finished`, [], undefined, { retryAfterSeconds: 5 });
     }
     const run: Run = {
       id: randomUUID(),
@@ -212,10 +224,49 @@ export class BacktestJobs {
     }
   }
 
-  /** Stops every worker; queued runs stay queued (and go with the process). */
+  /** Stops every worker (an upload being read is refused with 503); queued runs stay queued (and go with the process). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.runs.values()].map((run) => run.worker?.terminate()));
+    await Promise.all([...[...this.runs.values()].map((run) => run.worker), ...this.checks].map((worker) => worker?.terminate()));
+  }
+
+  /**
+   * Reads an upload in a worker thread of its own; resolves when it parses, else rejects with
+   * 422 naming the field (`symbol` for the symbol, else `csv`) and the CSV's line and column.
+   */
+  private check(upload: CsvUpload): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER_ENTRY, { workerData: { kind: "check", upload } satisfies WorkerTask, execArgv: [] });
+      this.checks.add(worker);
+      let settled = false;
+      const finish = (error: AppError | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.checks.delete(worker);
+        void worker.terminate();
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        console.error(`backtest upload ${upload.name}: not read in ${Math.round(this.checkTimeoutMs / 1_000)} s; stopped`);
+        finish(new AppError("internal", "the upload could not be read"));
+      }, this.checkTimeoutMs);
+      worker.on("message", (message: WorkerMessage) => {
+        if (message.type !== "checked") return;
+        const { problem } = message;
+        if (problem === null) finish(null);
+        else if (problem.startsWith("--symbol: ")) finish(invalid("symbol", problem.slice("--symbol: ".length).replace("name it with --symbol", "name it with symbol")));
+        else finish(invalid("csv", problem));
+      });
+      worker.on("error", (error) => {
+        console.error(`backtest upload ${upload.name}: the worker failed:`, error);
+        finish(new AppError("internal", "the upload could not be read"));
+      });
+      worker.on("exit", (code) =>
+        finish(this.closed ? new AppError("storage_unavailable", "the server is shutting down") : new AppError("internal", `the upload could not be read (the worker stopped, exit code ${code})`)),
+      );
+    });
   }
 
   private find(id: string): Run {
@@ -246,8 +297,7 @@ export class BacktestJobs {
     this.running++;
     run.status = "running";
     run.startedAt = Date.now();
-    // The worker is TypeScript: its entry registers tsx in the worker, whether or not this process runs under tsx.
-    const worker = new Worker(new URL("./jobs-worker-entry.mjs", import.meta.url), { workerData: run.job, execArgv: [] });
+    const worker = new Worker(WORKER_ENTRY, { workerData: { kind: "run", job: run.job } satisfies WorkerTask, execArgv: [] });
     run.worker = worker;
     let settled = false;
     const finish = (outcome: { result: WorkerResult } | { error: string }) => {
@@ -275,7 +325,7 @@ export class BacktestJobs {
         run.done = message.done;
         run.total = message.total;
       } else if (message.type === "done") finish({ result: message.result });
-      else finish({ error: message.error });
+      else if (message.type === "failed") finish({ error: message.error });
     });
     worker.on("error", (error) => {
       console.error(`backtest ${run.id}: the worker failed:`, error);

@@ -19,7 +19,9 @@ declare module "vitest" {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const root = path.resolve(import.meta.dirname, "../..");
-  if (!(process.env.RISKGATE_SKIP_BUILD === "1" && fs.existsSync(path.join(root, ".next", "BUILD_ID")))) {
+  // The build folder is next.config.ts's: RISKGATE_NEXT_DIST_DIR, else .next.
+  const distDir = process.env.RISKGATE_NEXT_DIST_DIR ?? ".next";
+  if (!(process.env.RISKGATE_SKIP_BUILD === "1" && fs.existsSync(path.join(root, distDir, "BUILD_ID")))) {
     const build = spawnSync(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], {
       cwd: root,
       encoding: "utf8",
