@@ -39,7 +39,8 @@ export function BacktestRun({ id }: { id: string }) {
               {backtest.strategy} on {backtest.dataset}
             </h2>
             <p className="muted small">
-              {backtest.preset} v{backtest.presetVersion} · risk {backtest.risk} · seed {backtest.seed} · {money(backtest.initialBalanceUsd)} · by {backtest.by}
+              {backtest.preset} v{backtest.presetVersion} · risk {backtest.risk} · seed {backtest.seed} · {money(backtest.initialBalanceUsd)}
+              {backtest.by !== null && ` · by ${backtest.by}`}
             </p>
           </div>
           {backtest.status === "done" && (

@@ -57,6 +57,11 @@ export type Endpoint<P extends Schema | undefined = Schema | undefined, Q extend
   accounts?: (input: Input<P, Q, B>) => (string | undefined)[];
   /** Acts on every account (firm halt): a caller scoped to some accounts is refused. */
   firmWide?: boolean;
+  /**
+   * A public endpoint that still identifies a caller who sends credentials (health: its details
+   * for those who may read the firm's metrics). A credential that is not valid counts as none.
+   */
+  identifies?: boolean;
   /** A refusal beyond role and scope (e.g. a strategy may trip only the manual breaker). */
   refuse?: (principal: Principal, input: Input<P, Q, B>) => string | null;
   /** Mutating calls honour `Idempotency-Key` unless this is false (login, logout). */
@@ -74,7 +79,12 @@ function endpoint<P extends Schema | undefined = undefined, Q extends Schema | u
 const accountView = { status: 200, description: "The account after the change, with the ledger seq." };
 
 export const endpoints = {
-  health: endpoint({ method: "GET", path: "/api/health", tag: "operations", summary: "Liveness and readiness: 503 and why when the ledger is unreachable", permission: "public", success: { status: 200, description: "Status, database kind, seq, uptime" } }),
+  health: endpoint({
+    method: "GET", path: "/api/health", tag: "operations",
+    summary: "Liveness and readiness: 200 `{status: \"ok\"}`, 503 `{status: \"unavailable\"}` when the ledger is unreachable; callers who may read the metrics also get the details",
+    permission: "public", identifies: true,
+    success: { status: 200, description: "The status; with credentials that may read the metrics (unscoped), also the database kind, seq, uptime, alert and stream statistics (and on 503 the reason)" },
+  }),
   metrics: endpoint({ method: "GET", path: "/api/metrics", tag: "operations", summary: "Prometheus metrics (text exposition format)", permission: "metrics", firmWide: true, success: { status: 200, description: "Metrics", contentType: "text/plain" } }),
   openapi: endpoint({ method: "GET", path: "/api/v1/openapi.json", tag: "operations", summary: "This API's OpenAPI 3.1 document", permission: "public", success: { status: 200, description: "OpenAPI document" } }),
 

@@ -49,8 +49,9 @@ function operation(id: string, spec: Endpoint): Record<string, unknown> {
     operationId: id,
     summary: spec.summary,
     tags: [spec.tag],
-    description: spec.permission === "public" ? "No authentication." : `Roles: ${roles.join(", ")}.`,
-    ...(spec.permission === "public" ? { security: [] } : {}),
+    description: spec.permission !== "public" ? `Roles: ${roles.join(", ")}.` : spec.identifies ? "No authentication needed; credentials are optional (a credential that is not valid counts as none)." : "No authentication.",
+    // Optional credentials: no requirement, or either scheme.
+    ...(spec.permission === "public" ? { security: spec.identifies ? [{}, { bearer: [] }, { session: [] }] : [] } : {}),
     parameters: [...parameters(spec.params, "path"), ...parameters(spec.query, "query"), ...headers],
     ...(spec.body ? { requestBody: { required: true, content: { "application/json": { schema: toSchema(spec.body) } } } } : {}),
     responses,

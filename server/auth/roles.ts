@@ -63,3 +63,11 @@ export function hasPermission(principal: Principal, permission: Permission): boo
 export function canSee(principal: Principal, accountId: string): boolean {
   return principal.accounts === null || principal.accounts.includes(accountId);
 }
+
+/**
+ * Whether the principal may read the firm's figures (the metrics, health's details): the metrics
+ * permission, unscoped (those figures are firm-wide).
+ */
+export function seesFirmFigures(principal: Principal | null): boolean {
+  return principal !== null && principal.accounts === null && hasPermission(principal, "metrics");
+}

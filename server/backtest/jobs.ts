@@ -4,6 +4,8 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { BacktestBody } from "../api/schemas";
 import { BACKTEST_STRATEGIES } from "../api/schemas";
+import type { Principal } from "../auth/roles";
+import { actorOf } from "../auth/roles";
 import type { Preset } from "../engine/preset";
 import { AppError } from "../errors";
 import type { CsvUpload, EquityChartPoint, ReplaySummary, WorkerJob, WorkerMessage, WorkerResult, WorkerTask } from "./jobs-worker";
@@ -19,6 +21,10 @@ import { builtinStrategies } from "./strategies";
  * never dropped), with their progress, and once done their report, their equity for a chart,
  * their ledger (NDJSON) and its replay. Nothing is written to the ledger or the database: a run
  * is gone with the process.
+ *
+ * Runs are not tied to accounts, so a caller scoped to accounts sees only the runs it submitted
+ * itself (another's is as absent as an unknown one: 404, so ids do not leak) and never who
+ * submitted a run; unscoped callers see every run and who submitted it.
  */
 
 export type BacktestStatus = "queued" | "running" | "done" | "failed";
@@ -53,7 +59,8 @@ export type BacktestListItem = BacktestSpec & {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
-  readonly by: string;
+  /** Who submitted it (`user:alice`, `token:ci`); null for callers scoped to accounts. */
+  readonly by: string | null;
   readonly error: string | null;
   readonly summary: BacktestSummary | null;
 };
@@ -73,6 +80,8 @@ type Run = {
   readonly spec: BacktestSpec;
   readonly job: WorkerJob;
   readonly by: string;
+  /** The credential that submitted it (see `ownerOf`). */
+  readonly owner: string;
   readonly createdAt: number;
   status: BacktestStatus;
   done: number;
@@ -144,7 +153,7 @@ export class BacktestJobs {
    * queue has room (429), then that an uploaded CSV parses, in a worker thread (422 naming the
    * field, and the CSV's line and column), and queues the run.
    */
-  async submit(body: BacktestBody, by: string): Promise<BacktestListItem> {
+  async submit(body: BacktestBody, caller: Principal): Promise<BacktestListItem> {
     if (this.closed) throw new AppError("storage_unavailable", "the server is shutting down");
     const found = await this.presets.get(body.preset);
     if (!found) throw invalid("preset", `there is no preset ${body.preset}`);
@@ -178,7 +187,8 @@ export class BacktestJobs {
       id: randomUUID(),
       spec: { dataset, uploaded: body.csv !== undefined, preset: preset.id, presetVersion: found.version, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
       job: { source, preset, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
-      by,
+      by: actorOf(caller),
+      owner: ownerOf(caller),
       createdAt: Date.now(),
       status: "queued",
       done: 0,
@@ -193,33 +203,36 @@ export class BacktestJobs {
     this.queue.push(run);
     this.prune();
     this.pump();
-    return listItem(run);
+    return listItem(run, caller);
   }
 
-  /** The kept runs, newest first. */
-  list(): BacktestListItem[] {
-    return [...this.runs.values()].reverse().map(listItem);
+  /** The kept runs the caller may see, newest first. */
+  list(caller: Principal): BacktestListItem[] {
+    return [...this.runs.values()]
+      .reverse()
+      .filter((run) => mayRead(caller, run))
+      .map((run) => listItem(run, caller));
   }
 
-  get(id: string): BacktestDetail {
-    const run = this.find(id);
-    return { ...listItem(run), report: run.result?.report ?? null, equity: run.result?.equity ?? [], equityRows: run.result?.equityRows ?? 0 };
+  get(id: string, caller: Principal): BacktestDetail {
+    const run = this.find(id, caller);
+    return { ...listItem(run, caller), report: run.result?.report ?? null, equity: run.result?.equity ?? [], equityRows: run.result?.equityRows ?? 0 };
   }
 
   /** The run's ledger as NDJSON; 409 until it is done. */
-  ledger(id: string): string {
-    return this.finished(id).ledger;
+  ledger(id: string, caller: Principal): string {
+    return this.finished(id, caller).ledger;
   }
 
-  replay(id: string): BacktestReplay {
-    return { id, ...this.finished(id).replay };
+  replay(id: string, caller: Principal): BacktestReplay {
+    return { id, ...this.finished(id, caller).replay };
   }
 
   /** Resolves when the run is done or failed (tests, the CLI). */
   async settled(id: string): Promise<BacktestListItem> {
     for (;;) {
       const run = this.find(id);
-      if (run.status === "done" || run.status === "failed") return listItem(run);
+      if (run.status === "done" || run.status === "failed") return listItem(run, null);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -269,14 +282,15 @@ export class BacktestJobs {
     });
   }
 
-  private find(id: string): Run {
+  /** The run, when the caller (if one is named) may read it: another's run is as absent as none. */
+  private find(id: string, caller: Principal | null = null): Run {
     const run = this.runs.get(id);
-    if (!run) throw new AppError("not_found", `no backtest ${id} (the newest ${this.keep} runs are kept, until the server restarts)`);
+    if (!run || (caller && !mayRead(caller, run))) throw new AppError("not_found", `no backtest ${id} (the newest ${this.keep} runs are kept, until the server restarts)`);
     return run;
   }
 
-  private finished(id: string): WorkerResult {
-    const run = this.find(id);
+  private finished(id: string, caller: Principal): WorkerResult {
+    const run = this.find(id, caller);
     if (run.status !== "done" || !run.result) throw new AppError("conflict", `backtest ${id} is ${run.status}${run.error ? `: ${run.error}` : ""}`);
     return run.result;
   }
@@ -335,7 +349,18 @@ export class BacktestJobs {
   }
 }
 
-function listItem(run: Run): BacktestListItem {
+/** The credential itself, by kind and id: two tokens may share a name (and so an actor). */
+function ownerOf(principal: Principal): string {
+  return `${principal.kind}:${principal.id}`;
+}
+
+/** Scoped callers read only their own runs; unscoped ones every run. */
+function mayRead(caller: Principal, run: Run): boolean {
+  return caller.accounts === null || run.owner === ownerOf(caller);
+}
+
+/** The run as listed for `caller` (null: the process itself, e.g. the CLI); only unscoped callers see `by`. */
+function listItem(run: Run, caller: Principal | null): BacktestListItem {
   const report = run.result?.report ?? null;
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
@@ -346,7 +371,7 @@ function listItem(run: Run): BacktestListItem {
     createdAt: new Date(run.createdAt).toISOString(),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
-    by: run.by,
+    by: caller && caller.accounts !== null ? null : run.by,
     error: run.error,
     summary: report
       ? {

@@ -18,7 +18,7 @@ const IDEMPOTENCY_HEADER = "idempotency-key";
 export type Context<P, Q, B> = Input<P, Q, B> & {
   request: Request;
   services: Services;
-  /** The caller; null only on public endpoints. */
+  /** The caller; null only on public endpoints (where it is set only if the endpoint `identifies` callers and the credentials are valid). */
   principal: Principal | null;
   /** How the caller is recorded on the ledger (`user:alice`, `token:feed`; `anonymous` on public endpoints). */
   actor: string;
@@ -44,7 +44,16 @@ export function handle<P extends z.ZodType | undefined, Q extends z.ZodType | un
       const running = services();
       const address = request.headers.get(CLIENT_IP_HEADER) ?? "unknown";
       let principal: Principal | null = null;
-      if (spec.permission !== "public") {
+      if (spec.permission === "public" && spec.identifies) {
+        // Credentials are optional here: a valid one identifies the caller; one that is not valid,
+        // or that cannot be checked while the database is away, counts as none.
+        principal = await running.auth
+          .authenticate({ authorization: request.headers.get("authorization"), cookie: request.headers.get("cookie") })
+          .catch((error: unknown) => {
+            if (AppError.is(error) && error.code === "storage_unavailable") return null;
+            throw error;
+          });
+      } else if (spec.permission !== "public") {
         principal = await running.auth.authenticate({ authorization: request.headers.get("authorization"), cookie: request.headers.get("cookie") });
         if (!principal) throw new AppError("unauthenticated", "log in, or send a valid API token as `Authorization: Bearer <token>`");
         if (spec.method !== "GET" && !running.auth.csrfValid(principal, request.headers.get(CSRF_HEADER))) {

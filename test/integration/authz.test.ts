@@ -15,8 +15,9 @@ import {
 /**
  * The authorization matrix: every endpoint of the catalog, called by every kind of caller with a
  * valid request, answers as the endpoint's permission, the caller's account scope and the
- * endpoint's own refusals say. A refusal is 401 (no valid credentials) or 403 (role, scope,
- * CSRF) as problem+json, and changes nothing.
+ * endpoint's own refusals say. A refusal is 401 (no valid credentials), 403 (role, scope,
+ * CSRF) or 404 (a backtest another ran, to a caller scoped to accounts: as absent as an unknown
+ * one) as problem+json, and changes nothing.
  */
 
 /** The scope of the callers that must not touch DEMO_ACCOUNT (another demo account). */
@@ -83,8 +84,11 @@ type Caller = {
   headers: Record<string, string>;
 };
 
+type Verdict = "allowed" | 401 | 403 | 404;
+const REFUSAL_CODES = { 401: "unauthenticated", 403: "forbidden", 404: "not_found" } as const;
+
 /** What the caller must get: "allowed", or the refusal's status. */
-function verdict(spec: Endpoint, sample: Sample, request: Request, caller: Caller): "allowed" | 401 | 403 {
+function verdict(spec: Endpoint, sample: Sample, request: Request, caller: Caller): Verdict {
   if (spec.permission === "public") return "allowed";
   if (caller.role === null) return 401;
   if (!rolesFor(spec.permission).includes(caller.role)) return 403;
@@ -93,6 +97,7 @@ function verdict(spec: Endpoint, sample: Sample, request: Request, caller: Calle
     if (account === "all" || [account].flat().some((accountId) => !caller.accounts!.includes(accountId))) return 403;
   }
   if (sample.refusedRoles?.includes(caller.role)) return 403;
+  if (sample.othersOnly && caller.accounts !== null) return 404;
   return "allowed";
 }
 
@@ -119,6 +124,11 @@ type Sample = {
   account?: string | string[] | "all" | ((request: Request) => string);
   /** Roles refused beyond the permission (a strategy may trip only the manual breaker). */
   refusedRoles?: Role[];
+  /**
+   * The call reads something another caller made (a backtest the seeded admin ran), tied to no
+   * account: a caller scoped to accounts gets 404, as for something that does not exist.
+   */
+  othersOnly?: boolean;
   /** Arranges the state the call needs (as the seeded admin) and gives the request; `n` is unique per call. */
   prepare: (h: Harness, n: number) => Promise<Request> | Request;
   /** What an allowed caller gets: the state makes it certain. */
@@ -161,7 +171,17 @@ function finishedBacktest(h: Harness): Promise<string> {
 }
 
 const samples: Record<EndpointId, Sample[]> = {
-  health: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json).toMatchObject({ status: "ok", seq: expect.any(Number) }) }],
+  health: [
+    {
+      prepare: () => ({}),
+      status: 200,
+      // The details (seq, database, alerts…) only for callers who may read the firm's metrics; the status for anyone.
+      check: (answer, caller) => {
+        if (caller.role !== null && caller.accounts === null && rolesFor("metrics").includes(caller.role)) expect(answer.json).toMatchObject({ status: "ok", seq: expect.any(Number), database: expect.any(String) });
+        else expect(answer.json).toEqual({ status: "ok" });
+      },
+    },
+  ],
   metrics: [{ prepare: () => ({}), account: "all", status: 200, check: (answer) => expect(answer.text).toContain("riskgate_decisions_total") }],
   openapi: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.openapi).toMatch(/^3\.1/) }],
 
@@ -520,13 +540,34 @@ const samples: Record<EndpointId, Sample[]> = {
     {
       prepare: (_, n) => ({ body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", seed: n } }),
       status: 202,
-      check: (answer) => expect(answer.json).toMatchObject({ id: expect.any(String), status: expect.stringMatching(/queued|running/) }),
+      check: (answer, caller) => {
+        expect(answer.json).toMatchObject({ id: expect.any(String), status: expect.stringMatching(/queued|running/) });
+        // Who ran a run is shown only to callers who are not scoped to accounts.
+        expect(answer.json.backtest.by).toBe(caller.accounts === null ? caller.actor : null);
+      },
     },
   ],
-  listBacktests: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.backtests).toEqual(expect.any(Array)) }],
+  listBacktests: [
+    {
+      prepare: async (h) => {
+        await finishedBacktest(h);
+        return {};
+      },
+      status: 200,
+      // Unscoped callers see every run (and who ran it); a scoped caller only those it ran, without who.
+      check: async (answer, caller, h) => {
+        const every = (await h.admin("GET", "/api/v1/backtests")).json.backtests as Json[];
+        expect(every.length).toBeGreaterThan(0);
+        const own = caller.accounts === null ? every : every.filter((run) => run.by === caller.actor);
+        expect(answer.json.backtests.map((run: Json) => run.id)).toEqual(own.map((run) => run.id));
+        expect(answer.json.backtests.map((run: Json) => run.by)).toEqual(own.map((run) => (caller.accounts === null ? run.by : null)));
+      },
+    },
+  ],
   getBacktest: [
     {
       prepare: async (h) => ({ params: { backtestId: await finishedBacktest(h) } }),
+      othersOnly: true,
       status: 200,
       check: (answer) => expect(answer.json.backtest).toMatchObject({ status: "done", report: { preset: "ftmo-2step-100k" } }),
     },
@@ -534,6 +575,7 @@ const samples: Record<EndpointId, Sample[]> = {
   backtestLedger: [
     {
       prepare: async (h) => ({ params: { backtestId: await finishedBacktest(h) } }),
+      othersOnly: true,
       status: 200,
       check: (answer) => {
         expect(answer.type).toBe("application/x-ndjson");
@@ -544,6 +586,7 @@ const samples: Record<EndpointId, Sample[]> = {
   backtestReplay: [
     {
       prepare: async (h) => ({ params: { backtestId: await finishedBacktest(h) } }),
+      othersOnly: true,
       status: 200,
       check: (answer) => expect(answer.json.replay).toMatchObject({ mismatchCount: 0, stateHash: expect.stringMatching(/^[0-9a-f]{64}$/) }),
     },
@@ -558,7 +601,7 @@ for (const database of databases) {
     let server: RunningServer;
     let h: Harness;
     let calls = 0;
-    const tally = { allowed: 0, 401: 0, 403: 0 };
+    const tally = { allowed: 0, 401: 0, 403: 0, 404: 0 };
     const tokens = new Map<string, { id: string; token: string }>();
 
     const admin = async (method: string, route: string, body?: unknown) => send(server.url, method, route, body, adminAuth);
@@ -632,7 +675,7 @@ for (const database of databases) {
     });
 
     afterAll(async () => {
-      console.log(`authorization matrix on ${database.name}: ${tally.allowed} allowed calls, ${tally[401]} refused 401, ${tally[403]} refused 403`);
+      console.log(`authorization matrix on ${database.name}: ${tally.allowed} allowed calls, ${tally[401]} refused 401, ${tally[403]} refused 403, ${tally[404]} refused 404`);
       await server?.stop("SIGTERM");
       await db?.cleanup();
     });
@@ -709,7 +752,7 @@ for (const database of databases) {
         } else {
           expect(answer.status, shown).toBe(expected);
           expect(answer.type, where).toBe("application/problem+json");
-          expect(answer.json, where).toMatchObject({ status: expected, code: expected === 401 ? "unauthenticated" : "forbidden" });
+          expect(answer.json, where).toMatchObject({ status: expected, code: REFUSAL_CODES[expected] });
           if (expected === 401) expect(answer.headers.get("www-authenticate"), where).toMatch(/^Bearer/);
           expect(await fingerprint(spec), `${where} changed something`).toEqual(before);
         }
