@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { Principal } from "@/server/auth/roles";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sampleIntent } from "../fixtures";
 import { AppError } from "../../server/errors";
@@ -115,12 +116,15 @@ describe("CSV upload (issue 16, finding 6)", () => {
   });
 });
 
+/** Who submits the in-process runs: an unscoped admin token. */
+const tester: Principal = { kind: "token", id: "test", name: "test", role: "admin", accounts: null, csrfToken: null };
+
 describe("backtest queue and CSV limits, in process", () => {
   const preset = readPreset("ftmo-2step-100k");
   const presets = { get: async () => ({ version: 1, preset }) };
   const submitError = async (jobs: BacktestJobs, csv: string): Promise<AppError> => {
     try {
-      await jobs.submit({ ...RUN, risk: "on", seed: 1, csv, csvName: "big.csv" } as Parameters<BacktestJobs["submit"]>[0], "test");
+      await jobs.submit({ ...RUN, risk: "on", seed: 1, csv, csvName: "big.csv" } as Parameters<BacktestJobs["submit"]>[0], tester);
     } catch (error) {
       if (AppError.is(error)) return error;
       throw error;
