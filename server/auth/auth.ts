@@ -14,6 +14,8 @@ export const CLIENT_IP_HEADER = "x-riskgate-client-ip";
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 /** Principals are cached this long; a revocation in this process takes effect at once. */
 const CACHE_TTL_MS = 5_000;
+/** The name of the admin token registered from RISKGATE_ADMIN_TOKEN; a new value replaces the tokens of this name. */
+export const ENV_TOKEN_NAME = "admin (RISKGATE_ADMIN_TOKEN)";
 /** Failed logins allowed per client address and per username within the window. */
 const LOGIN_WINDOW_MS = 5 * 60 * 1000;
 const LOGIN_FAILURES_PER_ADDRESS = 20;
@@ -65,21 +67,35 @@ export class Auth {
 
   /**
    * First start: with no user yet, creates `admin` with `password` or a generated one, which is
-   * returned so the caller prints it once. A `token` is registered as an admin token if new.
+   * returned so the caller prints it once. A `token` (RISKGATE_ADMIN_TOKEN) is registered as an
+   * admin token if new, and replaces the tokens registered from earlier values: those are revoked
+   * (one environment token is live at a time). A token revoked through the API stays revoked.
    */
-  async seed(seed: { password: string | null; token: string | null }): Promise<{ generatedPassword: string | null; createdAdmin: boolean }> {
+  async seed(seed: { password: string | null; token: string | null }): Promise<{
+    generatedPassword: string | null;
+    createdAdmin: boolean;
+    replacedTokens: number;
+    tokenRevoked: boolean;
+  }> {
     let generatedPassword: string | null = null;
     let createdAdmin = false;
+    let replacedTokens = 0;
+    let tokenRevoked = false;
     if ((await this.db.prisma.user.count()) === 0) {
       const password = seed.password ?? (generatedPassword = generatePassword());
       await this.createUser({ username: "admin", password, role: "admin", accounts: null }, "system");
       createdAdmin = true;
     }
     if (seed.token) {
-      const existing = await this.db.prisma.apiToken.findUnique({ where: { tokenHash: sha256(seed.token) } });
-      if (!existing) await this.storeToken("admin (RISKGATE_ADMIN_TOKEN)", seed.token, { role: "admin", accounts: null }, "system");
+      const hash = sha256(seed.token);
+      const existing = await this.db.prisma.apiToken.findUnique({ where: { tokenHash: hash } });
+      if (!existing) await this.storeToken(ENV_TOKEN_NAME, seed.token, { role: "admin", accounts: null }, "system");
+      tokenRevoked = existing?.revokedAt != null;
+      const earlier = await this.db.prisma.apiToken.findMany({ where: { name: ENV_TOKEN_NAME, createdBy: "system", revokedAt: null, NOT: { tokenHash: hash } } });
+      for (const token of earlier) await this.revokeToken(token.id, "system", "replaced by a new RISKGATE_ADMIN_TOKEN");
+      replacedTokens = earlier.length;
     }
-    return { generatedPassword, createdAdmin };
+    return { generatedPassword, createdAdmin, replacedTokens, tokenRevoked };
   }
 
   /** The principal behind a request's bearer token or session cookie; null when there is none or it is not valid. */
@@ -164,13 +180,13 @@ export class Auth {
     return (await this.db.prisma.apiToken.findMany({ orderBy: { createdAt: "asc" } })).map(tokenView);
   }
 
-  async revokeToken(id: string, by: string): Promise<TokenView> {
+  async revokeToken(id: string, by: string, reason?: string): Promise<TokenView> {
     const token = await this.db.prisma.apiToken.findUnique({ where: { id } });
     if (!token) throw new AppError("not_found", `no token ${id}`);
     if (token.revokedAt) throw new AppError("conflict", `token ${id} is already revoked`);
     const revoked = await this.db.prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date(this.clock()) } });
     this.cache.delete(`t:${token.tokenHash}`);
-    await this.audit(by, "token.revoked", `token:${token.name}`, { id });
+    await this.audit(by, "token.revoked", `token:${token.name}`, reason ? { id, reason } : { id });
     return tokenView(revoked);
   }
 
