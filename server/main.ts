@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
   const idempotency = new IdempotencyStore(db);
-  const auth = new Auth(db);
+  const auth = new Auth(db, Date.now, { sessionTtlMs: config.sessionTtlMs });
   const presets = new PresetStore(db);
   if (writer) {
     // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
