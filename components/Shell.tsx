@@ -10,7 +10,7 @@ import { ApiError, api, queryKeys } from "./api";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { Login } from "./Login";
 import { SessionContext, canOperate } from "./session";
-import { useLiveStream } from "./useLiveStream";
+import { onCredentialsEnded, useLiveStream } from "./useLiveStream";
 
 /** The console around every page: the login until there is a session, then the top bar and the live stream. */
 export function Shell({ children }: { children: ReactNode }) {
@@ -27,10 +27,11 @@ export function Shell({ children }: { children: ReactNode }) {
   return <LiveConsole me={me.data}>{children}</LiveConsole>;
 }
 
-const NAV: { href: string; label: string; also?: string[] }[] = [
+const NAV: { href: string; label: string; also?: string[]; adminOnly?: boolean }[] = [
   { href: "/", label: "Overview" },
   { href: "/presets", label: "Presets" },
   { href: "/backtests", label: "Backtests", also: ["/replay"] },
+  { href: "/users", label: "Users", adminOnly: true },
 ];
 
 function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
@@ -38,6 +39,17 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
   const stream = useLiveStream();
   const pathname = usePathname();
   const session = useMemo(() => ({ me, canOperate: canOperate(me), stream }), [me, stream]);
+  const nav = NAV.filter((item) => !item.adminOnly || me.user.role === "admin");
+  // The server ended the stream because this login ended (logged out elsewhere, disabled, a new
+  // password, expired): nothing of it stays in memory, and asking who is there shows the login.
+  useEffect(
+    () =>
+      onCredentialsEnded(() => {
+        queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== queryKeys.me[0] });
+        void queryClient.resetQueries({ queryKey: queryKeys.me });
+      }),
+    [queryClient],
+  );
   return (
     <SessionContext.Provider value={session}>
       <div className="page">
@@ -47,7 +59,7 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
               <Link href="/">Riskgate</Link>
             </h1>
             <nav aria-label="Main">
-              {NAV.map((item) => {
+              {nav.map((item) => {
                 const current = item.href === "/" ? pathname === "/" : [item.href, ...(item.also ?? [])].some((href) => pathname.startsWith(href));
                 return (
                   <Link key={item.href} href={item.href} aria-current={current ? "page" : undefined}>
@@ -63,6 +75,11 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
             <span data-testid="current-user">
               {me.user.name} <span className="muted">({me.user.role.replace("_", " ")})</span>
             </span>
+            {me.user.kind === "user" && (
+              <Link href="/password" aria-current={pathname === "/password" ? "page" : undefined}>
+                Password
+              </Link>
+            )}
             {me.user.kind === "user" && (
               <button
                 onClick={async () => {

@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import type { OverviewPage, OverviewQuery } from "@/server/overview-protocol";
-import type { AccountMessage, ClientToServer, DecisionRecord, OverviewMessage, ServerToClient } from "@/server/realtime-protocol";
+import type { AccountMessage, ClientToServer, DecisionRecord, OverviewMessage, ServerToClient, StreamProblem } from "@/server/realtime-protocol";
 import type { AccountPage, FirmPage } from "./api";
 import { queryKeys } from "./api";
 import { accountKeys } from "./account/api";
@@ -38,6 +38,7 @@ class LiveStream {
   readonly socket: Socket<ServerToClient, ClientToServer>;
   status: StreamStatus = { phase: "connecting", staleSince: null, seq: 0 };
   private readonly statusListeners = new Set<() => void>();
+  private readonly endListeners = new Set<(problem: StreamProblem) => void>();
   private readonly accounts = new Map<string, AccountFollower>();
   private overview: OverviewFollower | null = null;
   private nextRef = 1;
@@ -52,7 +53,23 @@ class LiveStream {
     this.socket.on("disconnect", () => this.setStatus({ phase: "disconnected", staleSince: this.status.staleSince ?? new Date() }));
     this.socket.on("overview", (message) => this.onOverview(message));
     this.socket.on("account", (message) => this.onAccount(message));
-    this.socket.on("problem", (problem) => console.warn(`stream: ${problem.code}: ${problem.detail}`));
+    this.socket.on("problem", (problem) => {
+      console.warn(`stream: ${problem.code}: ${problem.detail}`);
+      if (problem.code === "credentials_revoked" || problem.code === "session_expired") this.credentialsEnded(problem);
+    });
+  }
+
+  /** Called when the server ends the stream because the login behind it ended (logged out elsewhere, disabled, expired…). */
+  onCredentialsEnded(listener: (problem: StreamProblem) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  private credentialsEnded(problem: StreamProblem): void {
+    // This connection is over for good: the next console (after a new login) opens another.
+    if (shared?.stream === this) shared = null;
+    this.socket.close();
+    for (const listener of [...this.endListeners]) listener(problem);
   }
 
   close(): void {
@@ -219,6 +236,19 @@ const idle: StreamStatus = { phase: "connecting", staleSince: null, seq: 0 };
 function subscribeStatus(listener: () => void): () => void {
   const stream = acquire();
   const stop = stream.onStatus(listener);
+  return () => {
+    stop();
+    release(stream);
+  };
+}
+
+/**
+ * Calls `listener` when the server ends the stream because its login ended (a logout elsewhere,
+ * a disabled user, a new password, an expired session): the console then asks who is there again.
+ */
+export function onCredentialsEnded(listener: (problem: StreamProblem) => void): () => void {
+  const stream = acquire();
+  const stop = stream.onCredentialsEnded(listener);
   return () => {
     stop();
     release(stream);

@@ -28,8 +28,10 @@ const EnvSchema = z.object({
   RISKGATE_ENGINE_CONFIG: z.string().min(1).optional(),
   /** Seeds the admin user's password on first start (else a one-time password is printed). */
   RISKGATE_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
-  /** Seeds an admin bearer token on first start (programs, CI). */
+  /** An admin bearer token (programs, CI); a new value replaces the previous one. */
   RISKGATE_ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  /** How long a console login lasts (default 12 hours). */
+  RISKGATE_SESSION_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 60 * 60).default(12 * 60 * 60),
   /** Events between two state snapshots (fast start on a long ledger). */
   RISKGATE_SNAPSHOT_EVERY: z.coerce.number().int().min(100).default(10_000),
   /** Socket.IO fans out across several server processes through this Redis. */
@@ -58,6 +60,7 @@ export type Config = {
   demoSeed: number;
   engine: EngineConfig;
   admin: { password: string | null; token: string | null };
+  sessionTtlMs: number;
   snapshotEvery: number;
   redisUrl: string | null;
   /** The LLM reviewer's endpoint; null: the rule reviewer decides guard 18. */
@@ -89,6 +92,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoSeed: values.RISKGATE_DEMO_SEED,
     engine: loadEngineConfig(values.RISKGATE_ENGINE_CONFIG),
     admin: { password: values.RISKGATE_ADMIN_PASSWORD ?? null, token: values.RISKGATE_ADMIN_TOKEN ?? null },
+    sessionTtlMs: values.RISKGATE_SESSION_TTL_SECONDS * 1000,
     snapshotEvery: values.RISKGATE_SNAPSHOT_EVERY,
     redisUrl: values.REDIS_URL ?? null,
     reviewer: values.RISKGATE_REVIEWER_URL

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const applied = await migrate(db);
   if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
   const idempotency = new IdempotencyStore(db);
-  const auth = new Auth(db);
+  const auth = new Auth(db, Date.now, { sessionTtlMs: config.sessionTtlMs });
   const presets = new PresetStore(db);
   if (writer) {
     // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
       console.log(`\n  First start: log in as "admin" with the one-time password ${seeded.generatedPassword}`);
       console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
     }
+    if (seeded.replacedTokens > 0) console.log(`RISKGATE_ADMIN_TOKEN changed: revoked the ${seeded.replacedTokens} admin token(s) it set before`);
+    if (seeded.tokenRevoked) console.warn("RISKGATE_ADMIN_TOKEN was revoked through the API: it does not authenticate (set a new value to register one)");
     // Shipped presets are versions in the database; a changed file becomes a new version.
     const synced = await presets.sync(readPresetFiles());
     if (synced.length > 0) console.log(`presets recorded: ${synced.join(", ")}`);

@@ -27,7 +27,9 @@ import type { AccountView } from "./engine/views";
  * - `unsubscribe {topic: "overview"}` or `{topic: "account", accountId}`.
  *
  * Every client message is checked (`problem` answers a bad one); a socket sending too many is
- * throttled, then disconnected. A scoped principal sees only its accounts.
+ * throttled, then disconnected. A scoped principal sees only its accounts. A stream lives as long
+ * as its credentials: when they end, `problem {code: "credentials_revoked" | "session_expired"}`,
+ * then the server disconnects it (within a second).
  */
 
 export const SubscribeMessage = z.discriminatedUnion("topic", [
@@ -80,8 +82,12 @@ export type AccountMessage = {
   decisions: DecisionRecord[];
 };
 
+/**
+ * `credentials_revoked` and `session_expired` come just before the server disconnects the socket
+ * (a revoked token, a logout, a disabled user, a new password; an expired session): log in again.
+ */
 export type StreamProblem = {
-  code: "invalid_message" | "forbidden" | "not_found" | "too_many_subscriptions" | "rate_limited";
+  code: "invalid_message" | "forbidden" | "not_found" | "too_many_subscriptions" | "rate_limited" | "credentials_revoked" | "session_expired";
   detail: string;
   accountId?: string;
 };

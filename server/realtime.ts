@@ -3,7 +3,7 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
 import type { Socket } from "socket.io";
 import { Server } from "socket.io";
-import type { Auth } from "./auth/auth";
+import type { Auth, CredentialEnd, CredentialKey } from "./auth/auth";
 import type { Principal } from "./auth/roles";
 import { canSee } from "./auth/roles";
 import { streamOf } from "./engine/events";
@@ -36,9 +36,13 @@ export const MAX_ACCOUNT_SUBSCRIPTIONS = 20;
 const BURST = 60;
 const PER_SECOND = 20;
 const DROPS_BEFORE_DISCONNECT = 200;
+/** How often the open streams' credentials are checked: expiry here, revocations in the database (another process may have made them). */
+const CREDENTIAL_CHECK_MS = 1_000;
 
 type Bucket = { tokens: number; at: number; drops: number; warnedAt: number };
-type Data = { principal: Principal; bucket: Bucket; overview: OverviewSub | null; accounts: Map<AccountId, "pending" | "live"> };
+/** What a socket authenticated with: its credential's key and, for a session, when it expires (ms). */
+type Credential = { key: CredentialKey; expiresAt: number | null };
+type Data = { principal: Principal; credential: Credential; bucket: Bucket; overview: OverviewSub | null; accounts: Map<AccountId, "pending" | "live"> };
 type RealtimeSocket = Socket<ClientToServer, ServerToClient, Record<string, never>, Data>;
 
 /** What the stream keeps of a commit for catch-up: no market data, no account views. */
@@ -95,7 +99,7 @@ type Room = {
  * own state (a read-only node from the ledger it follows), for its own sockets; with
  * `redisUrl` the Socket.IO Redis adapter still joins the processes' rooms.
  */
-export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, auth: Auth, options: { redisUrl: string | null }) {
+export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, auth: Auth, options: { redisUrl: string | null; credentialCheckMs?: number }) {
   const io = new Server<ClientToServer, ServerToClient, Record<string, never>, Data>(httpServer, {
     serveClient: false,
     // Leave other upgrade requests (Next's dev HMR) alone.
@@ -120,12 +124,13 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
   io.use(async (socket, next) => {
     try {
       const token = (socket.handshake.auth as { token?: unknown }).token;
-      const principal = await auth.authenticate({
+      const identity = await auth.identify({
         authorization: typeof token === "string" ? `Bearer ${token}` : (socket.handshake.headers.authorization ?? null),
         cookie: socket.handshake.headers.cookie ?? null,
       });
-      if (!principal) return next(new Error("unauthenticated: log in or pass auth.token"));
-      socket.data.principal = principal;
+      if (!identity) return next(new Error("unauthenticated: log in or pass auth.token"));
+      socket.data.principal = identity.principal;
+      socket.data.credential = { key: identity.key, expiresAt: identity.expiresAt };
       next();
     } catch {
       next(new Error("cannot check credentials now"));
@@ -140,6 +145,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
   const overviewSubs = new Set<OverviewSub>();
 
   io.on("connection", (socket: RealtimeSocket) => {
+    holdCredential(socket);
     socket.data.bucket = { tokens: BURST, at: Date.now(), drops: 0, warnedAt: 0 };
     socket.data.overview = null;
     socket.data.accounts = new Map();
@@ -179,10 +185,83 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       else leaveAccount(socket, parsed.data.accountId);
     });
     socket.on("disconnect", () => {
+      releaseCredential(socket);
       dropOverview(socket);
       for (const accountId of [...socket.data.accounts.keys()]) leaveAccount(socket, accountId);
     });
   });
+
+  // ---- Credentials: a stream lives as long as what it authenticated with ----
+
+  /**
+   * The open sockets by credential (a token, a session). A revocation in this process ends them
+   * at once (Auth tells); every CREDENTIAL_CHECK_MS the expired sessions end, and the other
+   * credentials are read from the database in one batch, which catches what another process
+   * revoked (and the cache this process keeps for 5 s).
+   */
+  const byCredential = new Map<CredentialKey, { expiresAt: number | null; sockets: Set<RealtimeSocket> }>();
+  let checking = false;
+  let checkFailing = false;
+
+  function holdCredential(socket: RealtimeSocket): void {
+    const { key, expiresAt } = socket.data.credential;
+    let held = byCredential.get(key);
+    if (!held) byCredential.set(key, (held = { expiresAt, sockets: new Set() }));
+    held.sockets.add(socket);
+  }
+
+  function releaseCredential(socket: RealtimeSocket): void {
+    const { key } = socket.data.credential;
+    const held = byCredential.get(key);
+    if (!held) return;
+    held.sockets.delete(socket);
+    if (held.sockets.size === 0) byCredential.delete(key);
+  }
+
+  /** Tells every socket of `key` why, then disconnects it (the client does not reconnect on its own: "io server disconnect"). */
+  function endCredential(key: CredentialKey, end: CredentialEnd, why?: string): void {
+    const held = byCredential.get(key);
+    if (!held) return;
+    byCredential.delete(key);
+    const detail =
+      end === "session_expired"
+        ? "the session expired: log in again"
+        : `${why ?? "these credentials were revoked (a revoked token, a logout, a disabled user or a new password)"}: log in again`;
+    for (const socket of held.sockets) {
+      problem(socket, { code: end, detail });
+      socket.disconnect();
+    }
+  }
+
+  async function checkCredentials(): Promise<void> {
+    if (checking || byCredential.size === 0) return;
+    checking = true;
+    try {
+      const now = Date.now();
+      const toRead: CredentialKey[] = [];
+      for (const [key, held] of byCredential) {
+        if (held.expiresAt !== null && held.expiresAt <= now) endCredential(key, "session_expired");
+        else toRead.push(key);
+      }
+      if (toRead.length === 0) return;
+      const ended = await auth.endedCredentials(toRead);
+      for (const [key, end] of ended) endCredential(key, end);
+      if (checkFailing) console.log("stream credentials: checked again");
+      checkFailing = false;
+    } catch (error) {
+      // The database is out of reach: a revocation cannot be stored either; the next tick tries again.
+      if (!checkFailing) console.error(`stream credentials: cannot check them now: ${(error as Error).message}`);
+      checkFailing = true;
+    } finally {
+      checking = false;
+    }
+  }
+
+  const stopRevocations = auth.onRevoked((revocation) => {
+    for (const key of revocation.keys) endCredential(key, revocation.end, revocation.why);
+  });
+  const credentialTimer = setInterval(() => void checkCredentials(), options.credentialCheckMs ?? CREDENTIAL_CHECK_MS);
+  credentialTimer.unref();
 
   // ---- Overview ----
 
@@ -556,6 +635,8 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     async close() {
       unsubscribe();
       unsubscribeRefresh();
+      stopRevocations();
+      clearInterval(credentialTimer);
       for (const sub of overviewSubs) {
         clearTimers(sub);
         sub.release();

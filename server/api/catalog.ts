@@ -10,6 +10,7 @@ import {
   BacktestParams,
   BreakerParams,
   BulkOpenBody,
+  ChangePasswordBody,
   DecisionParams,
   DryRunBody,
   ExplainQuery,
@@ -28,8 +29,10 @@ import {
   PresetParams,
   PresetVersionParams,
   ReasonBody,
+  ResetPasswordBody,
   SideLockParams,
   TokenParams,
+  UserParams,
   VetoParams,
 } from "./schemas";
 import { OverviewQueryParams } from "../overview-protocol";
@@ -96,6 +99,15 @@ export const endpoints = {
   listTokens: endpoint({ method: "GET", path: "/api/v1/tokens", tag: "auth", summary: "API tokens (never their secrets)", permission: "admin", success: { status: 200, description: "Tokens" } }),
   createToken: endpoint({ method: "POST", path: "/api/v1/tokens", tag: "auth", summary: "Create a bearer API token; its secret is shown once", permission: "admin", body: NewTokenBody, success: { status: 201, description: "The token and its secret" } }),
   revokeToken: endpoint({ method: "POST", path: "/api/v1/tokens/{tokenId}/revoke", tag: "auth", summary: "Revoke an API token", permission: "admin", params: TokenParams, success: { status: 200, description: "The revoked token" } }),
+  // User lifecycle (issue 16, finding 10). Passwords are never part of an Idempotency-Key's stored request (idempotent: false).
+  disableUser: endpoint({ method: "POST", path: "/api/v1/users/{userId}/disable", tag: "auth", summary: "Disable a user: their sessions and streams end, and they cannot log in (not your own)", permission: "admin", params: UserParams, success: { status: 200, description: "`{user, endedSessions}`" } }),
+  enableUser: endpoint({ method: "POST", path: "/api/v1/users/{userId}/enable", tag: "auth", summary: "Enable a disabled user: they may log in again", permission: "admin", params: UserParams, success: { status: 200, description: "`{user}`" } }),
+  resetPassword: endpoint({ method: "POST", path: "/api/v1/users/{userId}/password", tag: "auth", summary: "Set another user's password: their sessions and streams end", permission: "admin", params: UserParams, body: ResetPasswordBody, idempotent: false, success: { status: 200, description: "`{user, endedSessions}`" } }),
+  changePassword: endpoint({
+    method: "POST", path: "/api/v1/auth/password", tag: "auth", summary: "Change your own password (the current one is required): your other sessions and streams end", permission: "authenticated", body: ChangePasswordBody, idempotent: false,
+    refuse: (principal) => (principal.kind === "token" ? "an API token has no password: log in as a user to change yours" : null),
+    success: { status: 200, description: "`{endedSessions}`" },
+  }),
 
   listAccounts: endpoint({ method: "GET", path: "/api/v1/accounts", tag: "accounts", summary: "Accounts the caller may see, with state, positions, baseline, floors, breakers and vetoes", permission: "read", success: { status: 200, description: "Accounts" } }),
   openAccount: endpoint({ method: "POST", path: "/api/v1/accounts", tag: "accounts", summary: "Open an account (409 if it exists)", permission: "admin", body: AccountSpec, accounts: ({ body }) => [body.accountId], success: { status: 201, description: "The account" } }),

@@ -41,10 +41,13 @@ const scoped = <T extends { role: Role; accounts: string[] | null }>(body: T, co
   }
 };
 
+/** A password a user is given or chooses: the same rules at creation, reset and change. */
+const NewPassword = z.string().min(12, "at least 12 characters").max(256);
+
 export const NewUserBody = z
   .strictObject({
     username: Username,
-    password: z.string().min(12, "at least 12 characters").max(256),
+    password: NewPassword,
     role: Role,
     accounts: AccountScope.default(null),
   })
@@ -55,6 +58,14 @@ export const NewTokenBody = z
   .superRefine(scoped);
 
 export const TokenParams = z.strictObject({ tokenId: z.uuid() });
+
+export const UserParams = z.strictObject({ userId: z.uuid() });
+
+/** An admin sets another user's password. */
+export const ResetPasswordBody = z.strictObject({ password: NewPassword });
+
+/** A user changes their own password, proving the current one. */
+export const ChangePasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: NewPassword });
 
 export const EquityQuery = z.strictObject({
   /** ISO 8601 instants bounding the series; default: everything kept. */

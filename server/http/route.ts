@@ -6,6 +6,7 @@ import { actorOf, canSee, hasPermission } from "../auth/roles";
 import { AppError } from "../errors";
 import type { Services } from "../services";
 import { services } from "../services";
+import type { StoredResponse } from "./idempotency";
 import { toProblem, validationError } from "./problem";
 
 /** Bodies above this are refused (413) before they are parsed. */
@@ -13,7 +14,17 @@ export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 /** A JSON answer's text, kept on the Response so the fast path writes it without reading the body stream back. */
 export const RAW_JSON = Symbol.for("riskgate.rawJson");
+/**
+ * What a retry with the answer's Idempotency-Key gets instead of the answer itself, when the
+ * answer holds a secret that must not be kept (a new token's): set by `json(…, {retry})`.
+ */
+const RETRY_JSON = Symbol.for("riskgate.retryJson");
 const IDEMPOTENCY_HEADER = "idempotency-key";
+/**
+ * Body fields holding a password, left out of what an Idempotency-Key's request is matched
+ * against: its SHA-256 is stored, and a fast hash of a password can be guessed offline.
+ */
+const PASSWORD_FIELDS = ["password", "currentPassword", "newPassword"];
 
 export type Context<P, Q, B> = Input<P, Q, B> & {
   request: Request;
@@ -93,15 +104,22 @@ export function handle<P extends z.ZodType | undefined, Q extends z.ZodType | un
           { path: "headers.idempotency-key", message: "1 to 200 visible ASCII characters" },
         ]);
       }
-      const { response, replayed } = await running.idempotency.run(
+      // The answer sent to this call, when what is kept for retries differs (it held a secret).
+      let sent: StoredResponse | null = null;
+      const { response: kept, replayed } = await running.idempotency.run(
         `${principal.kind}:${principal.id}\n${spec.method} ${new URL(request.url).pathname}`,
         key,
-        text,
+        withoutPasswords(text, parsed),
         async () => {
           const answer = await run().catch(toProblem);
-          return { status: answer.status, contentType: answer.headers.get("content-type") ?? "application/json", body: await answer.text() };
+          const stored = { status: answer.status, contentType: answer.headers.get("content-type") ?? "application/json", body: await answer.text() };
+          const retry = (answer as Response & { [RETRY_JSON]?: string })[RETRY_JSON];
+          if (retry === undefined) return stored;
+          sent = stored;
+          return { ...stored, body: retry };
         },
       );
+      const response: StoredResponse = !replayed && sent ? sent : kept;
       return new Response(response.status === 204 ? null : response.body, {
         status: response.status,
         headers: { "content-type": response.contentType, ...(replayed ? { "idempotent-replayed": "true" } : {}) },
@@ -218,9 +236,22 @@ export function searchParams(request: Request): Record<string, string> {
   return Object.fromEntries(new URL(request.url).searchParams);
 }
 
-export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+/**
+ * A JSON answer. `retry`: what a retry with the call's Idempotency-Key answers instead, and the
+ * only version kept (for an answer carrying a secret shown once).
+ */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}, options: { retry?: unknown } = {}): Response {
   const text = JSON.stringify(body);
   const response = new Response(text, { status, headers: { "content-type": "application/json", ...headers } });
   Object.defineProperty(response, RAW_JSON, { value: text });
+  if (options.retry !== undefined) Object.defineProperty(response, RETRY_JSON, { value: JSON.stringify(options.retry) });
   return response;
+}
+
+/** The request as an Idempotency-Key is matched against: the body, but its password fields. */
+function withoutPasswords(text: string, parsed: unknown): string {
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !PASSWORD_FIELDS.some((field) => field in parsed)) return text;
+  const rest: Record<string, unknown> = { ...(parsed as Record<string, unknown>) };
+  for (const field of PASSWORD_FIELDS) delete rest[field];
+  return JSON.stringify({ withoutPasswords: rest });
 }

@@ -97,6 +97,7 @@ function verdict(spec: Endpoint, sample: Sample, request: Request, caller: Calle
     if (account === "all" || [account].flat().some((accountId) => !caller.accounts!.includes(accountId))) return 403;
   }
   if (sample.refusedRoles?.includes(caller.role)) return 403;
+  if (sample.refusedKinds?.includes(caller.actor!.startsWith("token:") ? "token" : "user")) return 403;
   if (sample.othersOnly && caller.accounts !== null) return 404;
   return "allowed";
 }
@@ -129,6 +130,8 @@ type Sample = {
    * account: a caller scoped to accounts gets 404, as for something that does not exist.
    */
   othersOnly?: boolean;
+  /** Kinds of caller refused beyond the permission (a token has no password to change). */
+  refusedKinds?: ("token" | "user")[];
   /** Arranges the state the call needs (as the seeded admin) and gives the request; `n` is unique per call. */
   prepare: (h: Harness, n: number) => Promise<Request> | Request;
   /** What an allowed caller gets: the state makes it certain. */
@@ -140,6 +143,13 @@ type Sample = {
 };
 
 const reason = (text: string) => ({ reason: text });
+
+/** A new viewer user made by the seeded admin; its id. */
+async function newUser(h: Harness, username: string): Promise<string> {
+  const created = await h.admin("POST", "/api/v1/users", { username, password: "authz-user-password", role: "viewer" });
+  expect(created.status).toBe(201);
+  return created.json.user.id;
+}
 const demo = { accountId: DEMO_ACCOUNT };
 const manual = { accountId: DEMO_ACCOUNT, breaker: "manual" };
 
@@ -233,6 +243,44 @@ const samples: Record<EndpointId, Sample[]> = {
       },
       status: 200,
       check: (answer) => expect(answer.json.token.revoked).toBe(true),
+    },
+  ],
+  disableUser: [
+    {
+      prepare: async (h, n) => ({ params: { userId: await newUser(h, `authz-disable-${n}`) } }),
+      status: 200,
+      check: (answer) => expect(answer.json).toMatchObject({ user: { disabled: true }, endedSessions: 0 }),
+    },
+  ],
+  enableUser: [
+    {
+      prepare: async (h, n) => {
+        const userId = await newUser(h, `authz-enable-${n}`);
+        expect((await h.admin("POST", `/api/v1/users/${userId}/disable`)).status).toBe(200);
+        return { params: { userId } };
+      },
+      status: 200,
+      check: (answer) => expect(answer.json.user.disabled).toBe(false),
+    },
+  ],
+  resetPassword: [
+    {
+      prepare: async (h, n) => ({ params: { userId: await newUser(h, `authz-reset-${n}`) }, body: { password: "authz-reset-password" } }),
+      status: 200,
+      check: (answer) => expect(answer.json).toMatchObject({ user: { disabled: false }, endedSessions: 0 }),
+    },
+  ],
+  changePassword: [
+    {
+      // Every user may change their own password; a token has none.
+      prepare: () => ({ body: { currentPassword: SESSION_PASSWORD, newPassword: `${SESSION_PASSWORD}-changed` } }),
+      refusedKinds: ["token"],
+      status: 200,
+      check: async (answer, caller, h) => {
+        // The session that changed it goes on; the password goes back for the rest of the suite.
+        const back = await send(h.base, "POST", "/api/v1/auth/password", { currentPassword: `${SESSION_PASSWORD}-changed`, newPassword: SESSION_PASSWORD }, caller.headers);
+        expect(back.status, back.text).toBe(200);
+      },
     },
   ],
 
@@ -611,7 +659,7 @@ for (const database of databases) {
       seq: await seq(),
       ...(spec.tag === "auth"
         ? {
-            users: (await admin("GET", "/api/v1/users")).json.users.map((user: Json) => user.username),
+            users: (await admin("GET", "/api/v1/users")).json.users.map((user: Json) => `${user.username}:${user.disabled}`),
             tokens: (await admin("GET", "/api/v1/tokens")).json.tokens.map((token: Json) => `${token.id}:${token.revoked}`),
           }
         : {}),

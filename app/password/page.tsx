@@ -1,0 +1,5 @@
+import { PasswordPage } from "@/components/users/PasswordPage";
+
+export default function Page() {
+  return <PasswordPage />;
+}

@@ -1,0 +1,5 @@
+import { UsersPage } from "@/components/users/UsersPage";
+
+export default function Page() {
+  return <UsersPage />;
+}
