@@ -225,8 +225,9 @@ describe("credentials on a shared database (findings 7, 8, 10)", () => {
     expect(stream.disconnectedAt).toBeNull();
     expect(await me(elsewhere.headers)).toBe(200);
 
-    const at = Date.now();
     const changed = await change({ currentPassword: user.password, newPassword: "second-password-123" });
+    // From the answer: the call itself hashes two passwords (scrypt), slow on a loaded machine.
+    const at = Date.now();
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body).toMatchObject({ endedSessions: 1 });
     await expectCut(stream, at, "credentials_revoked");
@@ -251,8 +252,9 @@ describe("credentials on a shared database (findings 7, 8, 10)", () => {
     expect((await api(server.url, "POST", route, { password: "after-reset-1234" }, undefined, session.headers)).status).toBe(403);
     expect(stream.disconnectedAt).toBeNull();
 
-    const at = Date.now();
     const reset = await api(server.url, "POST", route, { password: "after-reset-1234" });
+    // From the answer: the call hashes the new password (scrypt), slow on a loaded machine.
+    const at = Date.now();
     expect(reset.status, JSON.stringify(reset.body)).toBe(200);
     expect(reset.body).toMatchObject({ user: { id: user.id }, endedSessions: 1 });
     await expectCut(stream, at, "credentials_revoked");
