@@ -242,6 +242,10 @@ for (const database of databases) {
       expect(replayed.stdout).toContain(`decisions: ${decided.size}`);
       expect(replayed.stdout).toContain(`events: ${ledger.length}`);
       expect(replayed.status).toBe(0);
+      // spawnSync held this process's loop for seconds: let the HTTP pool see that the server
+      // closed its idle keep-alive connections meanwhile, or the next call may go out on one (CI
+      // saw "other side closed").
+      await new Promise((resolve) => setTimeout(resolve, 100));
 
       // After the restart a retry is answered from the ledger: the first decision, marked replayed.
       const ackedKeys = [...acks.keys()];
