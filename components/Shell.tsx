@@ -9,7 +9,7 @@ import type { Me } from "./api";
 import { ApiError, api, queryKeys } from "./api";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { Login } from "./Login";
-import { SessionContext, canOperate } from "./session";
+import { SessionContext, canOperate, may } from "./session";
 import { useLiveStream } from "./useLiveStream";
 
 /** The console around every page: the login until there is a session, then the top bar and the live stream. */
@@ -37,7 +37,7 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
   const queryClient = useQueryClient();
   const stream = useLiveStream();
   const pathname = usePathname();
-  const session = useMemo(() => ({ me, canOperate: canOperate(me), stream }), [me, stream]);
+  const session = useMemo(() => ({ me, canOperate: canOperate(me), may: (permission: Parameters<typeof may>[1]) => may(me, permission), stream }), [me, stream]);
   return (
     <SessionContext.Provider value={session}>
       <div className="page">

@@ -100,8 +100,8 @@ describe("live objectives and closed trades", () => {
       progress: { profitUsd: 1_400, targetPct: 14 },
       objectives: {
         profitTarget: { targetUsd: 10_000, reached: false, reachedAt: null },
-        // Corrections and liquidations are not trades of the account's own: no trading day yet.
-        tradingDays: { required: 4, days: 0, met: false },
+        // The day's fills of orders (the booked ones) make one trading day; liquidations count for none.
+        tradingDays: { required: 4, days: 1, met: false },
       },
       met: false,
       closedTrades: 2,

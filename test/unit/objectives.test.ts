@@ -3,7 +3,6 @@ import { createVerifier, verify } from "@/server/compliance/verify";
 import { EngineConfig } from "@/server/engine/config";
 import type { Command, FillReport } from "@/server/engine/decide";
 import { decide } from "@/server/engine/decide";
-import type { EngineEvent } from "@/server/engine/events";
 import { AccountId, SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
 import { evolve, initialState } from "@/server/engine/state";
