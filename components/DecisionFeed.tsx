@@ -1,7 +1,20 @@
 "use client";
 
+import Link from "next/link";
+import { useRouter } from "next/navigation";
 import type { DecisionRecord } from "@/server/realtime-protocol";
 import { clock } from "./format";
+
+/** An account's page. */
+export function accountHref(accountId: string): string {
+  return `/accounts/${encodeURIComponent(accountId)}`;
+}
+
+/** An account's page with one of its decisions opened (its intent, and the seq of its decision). */
+export function decisionHref(accountId: string, intentId: string, seq?: number): string {
+  const query = new URLSearchParams({ decision: intentId, ...(seq !== undefined ? { seq: String(seq) } : {}) });
+  return `${accountHref(accountId)}?${query}`;
+}
 
 /** A decision's order in one line: `OPEN BUY 1 EURUSD`. */
 export function orderOf(record: DecisionRecord): string {
@@ -11,11 +24,15 @@ export function orderOf(record: DecisionRecord): string {
   return `${intent.action} ${intent.side} ${size} ${intent.symbol}`;
 }
 
-/** Why, in one line: the approved size, or the denying guard, reason, observed value and limit. */
+/**
+ * Why, in one line: the approved size, or the denying guard, reason, observed value and limit,
+ * and what the engine noted beside them (a halt's breaker, who, when and why).
+ */
 export function why(record: DecisionRecord): string {
   const { decision } = record;
   if (decision.outcome === "allowed") return decision.approvedQuantity === null ? "" : `approved ${decision.approvedQuantity}`;
-  return `${decision.guard} · ${decision.reason} (observed ${decision.observed ?? "—"}, limit ${decision.limit ?? "—"})`;
+  const detail = decision.detail ? ` — ${decision.detail}` : "";
+  return `${decision.guard} · ${decision.reason} (observed ${decision.observed ?? "—"}, limit ${decision.limit ?? "—"})${detail}`;
 }
 
 /** An outcome badge. */
@@ -23,7 +40,12 @@ export function Outcome({ record }: { record: DecisionRecord }) {
   return <span className={`badge ${record.decision.outcome === "allowed" ? "badge-ok" : "badge-bad"}`}>{record.decision.outcome}</span>;
 }
 
+/**
+ * The firm's latest decisions. Each row leads to its account's page with the decision opened
+ * (the intent is a link, the account another; a click anywhere on the row does the same).
+ */
 export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
+  const router = useRouter();
   return (
     <section className="card" aria-label="Decision feed">
       <h2>Decisions</h2>
@@ -45,11 +67,27 @@ export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
           </thead>
           <tbody>
             {decisions.map((record) => (
-              <tr key={record.seq} data-testid="decision-row" data-outcome={record.decision.outcome}>
+              <tr
+                key={record.seq}
+                data-testid="decision-row"
+                data-outcome={record.decision.outcome}
+                style={{ cursor: "pointer" }}
+                onClick={(event) => {
+                  // A link in the row already navigates; elsewhere on the row opens the decision.
+                  if ((event.target as HTMLElement).closest("a")) return;
+                  router.push(decisionHref(record.decision.accountId, record.intent.intentId, record.seq));
+                }}
+              >
                 <td>{clock(record.at)}</td>
                 <td className="muted">{record.seq}</td>
-                <td>{record.decision.accountId}</td>
-                <td>{record.intent.intentId}</td>
+                <td>
+                  <Link href={accountHref(record.decision.accountId)}>{record.decision.accountId}</Link>
+                </td>
+                <td>
+                  <Link href={decisionHref(record.decision.accountId, record.intent.intentId, record.seq)} aria-label={`Open decision ${record.intent.intentId} of ${record.decision.accountId}`}>
+                    {record.intent.intentId}
+                  </Link>
+                </td>
                 <td>{orderOf(record)}</td>
                 <td>
                   <Outcome record={record} />

@@ -14,6 +14,10 @@ export type ReasonDialogProps = {
   /** The confirm button's label ("Trip manual breaker"). */
   confirm: string;
   tone: "danger" | "primary";
+  /** More inputs the action takes (a symbol, an expiry), above the reason. */
+  fields?: ReactNode;
+  /** Whether those inputs are complete (default true): the confirm button waits for them too. */
+  fieldsReady?: boolean;
   /** Does the action; an error is shown in the dialog, which stays open. */
   onConfirm: (reason: string) => Promise<unknown>;
   onClose: () => void;
@@ -23,7 +27,7 @@ export type ReasonDialogProps = {
  * A confirmation that will not submit without a reason (3+ characters): every operator action
  * of the console goes through one, and the reason goes on the ledger.
  */
-export function ReasonDialog({ title, children, confirm, tone, onConfirm, onClose }: ReasonDialogProps) {
+export function ReasonDialog({ title, children, confirm, tone, fields, fieldsReady = true, onConfirm, onClose }: ReasonDialogProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   const id = useId();
   const [reason, setReason] = useState("");
@@ -33,7 +37,7 @@ export function ReasonDialog({ title, children, confirm, tone, onConfirm, onClos
     dialog.current?.showModal();
   }, []);
 
-  const ready = reason.trim().length >= MIN_REASON && !mutation.isPending;
+  const ready = reason.trim().length >= MIN_REASON && fieldsReady && !mutation.isPending;
   return (
     <dialog ref={dialog} className="dialog" onClose={onClose} aria-labelledby={`${id}-title`}>
       <form
@@ -45,8 +49,9 @@ export function ReasonDialog({ title, children, confirm, tone, onConfirm, onClos
       >
         <h2 id={`${id}-title`}>{title}</h2>
         {children ? <div className="muted">{children}</div> : null}
+        {fields}
         <label htmlFor={id}>Reason</label>
-        <textarea id={id} value={reason} onChange={(event) => setReason(event.target.value)} required minLength={MIN_REASON} rows={3} autoFocus />
+        <textarea id={id} value={reason} onChange={(event) => setReason(event.target.value)} required minLength={MIN_REASON} rows={3} autoFocus={!fields} />
         {mutation.isError && (
           <p className="error" role="alert">
             {mutation.error.message}

@@ -9,7 +9,7 @@ import type { Me } from "./api";
 import { ApiError, api, queryKeys } from "./api";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { Login } from "./Login";
-import { SessionContext, canOperate } from "./session";
+import { SessionContext, canOperate, may } from "./session";
 import { onCredentialsEnded, useLiveStream } from "./useLiveStream";
 
 /** The console around every page: the login until there is a session, then the top bar and the live stream. */
@@ -38,7 +38,7 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
   const queryClient = useQueryClient();
   const stream = useLiveStream();
   const pathname = usePathname();
-  const session = useMemo(() => ({ me, canOperate: canOperate(me), stream }), [me, stream]);
+  const session = useMemo(() => ({ me, canOperate: canOperate(me), may: (permission: Parameters<typeof may>[1]) => may(me, permission), stream }), [me, stream]);
   const nav = NAV.filter((item) => !item.adminOnly || me.user.role === "admin");
   // The server ended the stream because this login ended (logged out elsewhere, disabled, a new
   // password, expired): nothing of it stays in memory, and asking who is there shows the login.

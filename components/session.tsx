@@ -1,6 +1,8 @@
 "use client";
 
 import { createContext, useContext } from "react";
+import type { Permission } from "@/server/auth/roles";
+import { rolesFor } from "@/server/auth/roles";
 import type { Me } from "./api";
 import type { StreamStatus } from "./useLiveStream";
 
@@ -9,6 +11,12 @@ export type Session = {
   me: Me;
   /** risk_manager or admin: trip, reset, unlock, edit and activate presets. */
   canOperate: boolean;
+  /**
+   * Whether the user's role holds a permission of the API (server/auth/roles.ts), as the
+   * catalog names it for each endpoint: the console offers an action only to those the server
+   * would let do it (and the server checks again).
+   */
+  may: (permission: Permission) => boolean;
   stream: StreamStatus;
 };
 
@@ -20,10 +28,12 @@ export function useSession(): Session {
   return session;
 }
 
-const OPERATORS = new Set(["risk_manager", "admin"]);
+export function may(me: Me, permission: Permission): boolean {
+  return rolesFor(permission).includes(me.user.role);
+}
 
 export function canOperate(me: Me): boolean {
-  return OPERATORS.has(me.user.role);
+  return may(me, "operate");
 }
 
 /** "stale since 14:03:12" while the stream is down, for every live panel. */

@@ -213,12 +213,11 @@ function contentOf(event: EngineEvent): Content | null {
         kind: "flatten_ordered",
         severity: "warning",
         accountId: event.accountId,
-        by: null,
+        by: event.by ?? null,
         title: `Flatten ordered: ${event.symbol} on ${event.accountId}`,
-        lines: [
-          `Account ${event.accountId}: ${event.side} ${event.quantity} ${event.symbol} ordered to close the position after a lock-out.`,
-          `By: ${actor(ENGINE)}`,
-        ],
+        lines: event.by
+          ? [`Account ${event.accountId}: ${event.side} ${event.quantity} ${event.symbol} ordered to close the position by an operator.`, `Why: ${event.reason ?? ""}`, `By: ${actor(event.by)}`]
+          : [`Account ${event.accountId}: ${event.side} ${event.quantity} ${event.symbol} ordered to close the position after a lock-out.`, `By: ${actor(ENGINE)}`],
       };
     case "config.applied":
     case "day.started":

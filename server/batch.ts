@@ -106,6 +106,8 @@ function rejectionError(rejection: Rejection): AppError {
       return new AppError("conflict", `the lock of ${rejection.symbol} would expire before it starts`);
     case "not_locked_out":
       return new AppError("conflict", `${rejection.accountId} is not locked out`);
+    case "nothing_to_flatten":
+      return new AppError("conflict", `${rejection.accountId} holds no position: there is nothing to flatten`);
     case "bar_out_of_order": {
       const path = `bars.${rejection.barIndex}.closedAt`;
       const message = `a ${rejection.symbol} bar must close after the previous one (${new Date(rejection.lastBarAt).toISOString()})`;

@@ -3,7 +3,7 @@ import type { EngineConfig } from "./engine/config";
 import type { BreakerOrder, Command, FillReport, FillSource, LockOrder, MarketUpdate, PresetRules, UnlockOrder } from "./engine/decide";
 import type { GuardStep } from "./engine/decide";
 import { clockDue, explainIntent, needsReview, previewIntent } from "./engine/decide";
-import { canonicalJson } from "./engine/replay";
+import { sameDecision } from "./engine/replay";
 import type { EngineEvent, OrderEvent } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
@@ -31,6 +31,9 @@ import { Replays } from "./replays";
 import { Batch } from "./batch";
 
 export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
+
+/** A position ordered closed by "flatten now": the seq of its `flatten.ordered`, and the order. */
+export type FlattenOrder = { seq: number; symbol: string; side: Side; quantity: number };
 
 /** What listeners (the realtime stream) receive after each commit, never before. */
 export type Committed = {
@@ -392,7 +395,7 @@ export class Runtime {
     const memoBefore = before.find((r) => r.seq > received.seq && r.event.type === "advisory.memo" && r.event.intentId === intentId);
     const memoEvent = memoBefore ?? (await this.ledger.memoAfter(accountId, intentId, seq));
     const memo = memoEvent?.event.type === "advisory.memo" ? memoEvent.event.memo : null;
-    return { record, steps: explained.steps, reproduced: canonicalJson(explained.decision) === canonicalJson(decided.event.decision), memo };
+    return { record, steps: explained.steps, reproduced: sameDecision(explained.decision, decided.event.decision), memo };
   }
 
   /**
@@ -549,6 +552,20 @@ export class Runtime {
   /** Reopens an account locked out by a max-loss breach (an admin's decision, with a reason). */
   reopenAccount(accountId: AccountId, reason: string, by: string): Promise<AccountView> {
     return this.execute({ type: "ReopenAccount", accountId, reason, by }, () => this.account(accountId));
+  }
+
+  /**
+   * An operator's "flatten now": every open position of the account ordered closed, recorded
+   * with who and why (409 when it holds none). The execution path carries the orders out: the
+   * queue for a simulated account, the stack outside for an external one (it reads the ledger).
+   */
+  flattenAccount(accountId: AccountId, reason: string, by: string): Promise<{ account: AccountView; flattens: FlattenOrder[] }> {
+    return this.execute({ type: "FlattenAccount", accountId, reason, by }, (records) => ({
+      account: this.account(accountId),
+      flattens: records.flatMap(({ seq, event }) =>
+        event.type === "flatten.ordered" && event.accountId === accountId ? [{ seq, symbol: event.symbol, side: event.side, quantity: event.quantity }] : [],
+      ),
+    }));
   }
 
   /**

@@ -13,6 +13,8 @@ import { AuditTrail } from "./AuditTrail";
 import { BreakerPanel } from "./BreakerPanel";
 import { DecisionPanel } from "./DecisionPanel";
 import { EquityChart } from "./EquityChart";
+import { ClosedTrades, ObjectivesPanel } from "./Objectives";
+import { OperatorActions } from "./OperatorActions";
 import { Positions } from "./Positions";
 import { VetoRegistry } from "./VetoRegistry";
 import "./account.css";
@@ -65,6 +67,9 @@ export function AccountPage({ accountId }: { accountId: string }) {
         <EquityChart account={account} />
         <BreakerPanel account={account} />
         <DecisionPanel accountId={account.accountId} />
+        <OperatorActions account={account} />
+        <ObjectivesPanel account={account} />
+        <ClosedTrades account={account} />
         <VetoRegistry account={account} />
         <Positions account={account} />
         <AuditTrail accountId={account.accountId} headSeq={answer.data!.seq} />

@@ -1,13 +1,15 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { LedgerRecord } from "@/server/realtime-protocol";
 import { when } from "../format";
 import { StaleNote, useSession } from "../session";
 import { accountApi, accountKeys } from "./api";
 import type { Fetch } from "./audit";
-import { readBack, readBetween, summaryOf, whoOf, whyOf } from "./audit";
+import { decisionOf, readBack, readBetween, summaryOf, whoOf, whyOf } from "./audit";
+import { decisionHref } from "../DecisionFeed";
 
 /** What is loaded of the account's ledger: newest first, and where reading back continues. */
 type Trail = {
@@ -133,7 +135,10 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
               </tr>
             </thead>
             <tbody>
-              {shown.map(({ seq, event }) => (
+              {shown.map((record) => {
+                const { seq, event } = record;
+                const decision = decisionOf(record);
+                return (
                 <tr key={seq} data-testid="audit-row" data-type={event.type}>
                   <td className="small nowrap">
                     {when(event.at)}
@@ -143,10 +148,16 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
                   <td>
                     <code className="event-type">{event.type}</code>
                     <div>{summaryOf(event)}</div>
+                    {decision && (
+                      <Link className="small" href={decisionHref(accountId, decision.intentId, decision.seq)} scroll={false} aria-label={`Open decision ${decision.intentId} from the audit trail`}>
+                        open decision
+                      </Link>
+                    )}
                   </td>
                   <td className="muted">{whyOf(event)}</td>
                 </tr>
-              ))}
+                );
+              })}
             </tbody>
           </table>
         </div>

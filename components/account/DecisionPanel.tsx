@@ -1,6 +1,7 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useId, useMemo, useRef, useState } from "react";
 import type { DecisionRecord } from "@/server/realtime-protocol";
 import { clock, money, when } from "../format";
@@ -19,7 +20,9 @@ const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" 
 /**
  * The account's decisions, live: the account's own history (fetched once), to which the account's
  * subscription (`useAccountStream`) adds each new decision, newest first, filterable; a row opens
- * the whole decision.
+ * the whole decision. The address may name one (`?decision=<intentId>&seq=<seq>`: a link from the
+ * overview's feed or the audit trail): it opens at once, read from the ledger when it is older
+ * than the decisions loaded.
  */
 export function DecisionPanel({ accountId }: { accountId: string }) {
   const history = useQuery({ queryKey: accountKeys.decisions(accountId), queryFn: () => accountApi.decisions(accountId), staleTime: Infinity });
@@ -31,6 +34,13 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
     for (const record of history.data?.decisions ?? []) bySeq.set(record.seq, record);
     return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, MAX_ROWS);
   }, [history.data]);
+
+  const linked = useLinkedDecision(accountId, records, history.isSuccess);
+  const linkedOrOpen = open ?? linked.record;
+  const closeDetail = () => {
+    setOpen(null);
+    linked.clear();
+  };
 
   const guards = useMemo(() => distinct(records.map((r) => r.decision.guard)), [records]);
   const reasons = useMemo(() => distinct(records.map((r) => r.decision.reason)), [records]);
@@ -131,9 +141,53 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
       <p className="small muted">
         {shown.length} of {records.length} loaded decisions. Open one for every guard&apos;s figures and limits.
       </p>
-      {open && <DecisionDetail record={open} onClose={() => setOpen(null)} />}
+      {linked.missing && (
+        <p className="error small" role="alert" data-testid="linked-decision-missing">
+          Decision {linked.missing} is not among this account&apos;s decisions.
+        </p>
+      )}
+      {linkedOrOpen && <DecisionDetail key={linkedOrOpen.seq} record={linkedOrOpen} onClose={closeDetail} />}
     </section>
   );
+}
+
+/**
+ * The decision the address names, if any: among those loaded, else (with its seq) read back from
+ * the ledger through the explain endpoint. `clear` takes it off the address (the dialog closed).
+ */
+function useLinkedDecision(accountId: string, records: DecisionRecord[], loaded: boolean) {
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const queryClient = useQueryClient();
+  const intentId = params.get("decision");
+  const seqParam = Number(params.get("seq"));
+  const seq = Number.isSafeInteger(seqParam) && seqParam > 0 ? seqParam : null;
+  const matches = (record: DecisionRecord) => record.intent.intentId === intentId && record.decision.accountId === accountId && (seq === null || record.seq === seq);
+  const local = intentId === null ? null : (records.find(matches) ?? null);
+  const fetched = useQuery({
+    queryKey: ["account", accountId, "linked-decision", intentId, seq],
+    enabled: intentId !== null && seq !== null && loaded && local === null,
+    queryFn: async () => {
+      const explained = await accountApi.explain(accountId, seq!);
+      // The dialog's guard steps read the same answer: no second call.
+      queryClient.setQueryData(accountKeys.explanation(explained.seq), explained);
+      const { seq: at, at: time, intent, decision } = explained;
+      return { seq: at, at: time, intent, decision } satisfies DecisionRecord;
+    },
+    staleTime: Infinity,
+    retry: false,
+  });
+  const remote = fetched.data && matches(fetched.data) ? fetched.data : null;
+  const record = local ?? remote;
+  const missing = intentId !== null && loaded && record === null && (seq === null || fetched.isError || fetched.isSuccess) ? intentId : null;
+  return {
+    record,
+    missing,
+    clear: () => {
+      if (intentId !== null) router.replace(pathname, { scroll: false });
+    },
+  };
 }
 
 function distinct(values: (string | null)[]): string[] {
@@ -170,11 +224,20 @@ function DecisionDetail({ record, onClose }: { record: DecisionRecord; onClose: 
             <dd>{decision.observed ?? "—"}</dd>
             <dt>Limit</dt>
             <dd>{decision.limit ?? "—"}</dd>
-            {decision.detail && (
+            {decision.guard === "trading_state" ? (
               <>
-                <dt>Detail</dt>
-                <dd>{decision.detail}</dd>
+                <dt>{decision.reason === "reduce_only" ? "Why reduce-only" : decision.reason === "locked_out" ? "Why locked out" : "Why halted"}</dt>
+                <dd className="halt-why" data-testid="halt-why">
+                  {decision.detail ?? "not recorded (decided before denials said why)"}
+                </dd>
               </>
+            ) : (
+              decision.detail && (
+                <>
+                  <dt>Detail</dt>
+                  <dd>{decision.detail}</dd>
+                </>
+              )
             )}
             <dt>Approved quantity</dt>
             <dd>0</dd>

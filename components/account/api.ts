@@ -1,4 +1,6 @@
 import type { Memo } from "@/server/advisory/memo";
+import type { AccountObjectives, ClosedTradesPage } from "@/server/objectives";
+import type { FlattenOrder } from "@/server/runtime";
 import type { AccountView, DecisionRecord, LedgerRecord } from "@/server/realtime-protocol";
 import { queryKeys, request } from "../api";
 
@@ -31,7 +33,15 @@ export const accountKeys = {
   decisions: (accountId: string) => ["account", accountId, "decisions"] as const,
   explanation: (seq: number) => ["decision", seq, "explanation"] as const,
   ledger: (accountId: string) => ["account", accountId, "ledger"] as const,
+  objectives: (accountId: string) => ["account", accountId, "objectives"] as const,
+  trades: (accountId: string) => ["account", accountId, "trades"] as const,
 };
+
+export type { AccountObjectives, ClosedTradesPage };
+
+/** What an operator action answers: the account after it, with the ledger seq. */
+type Changed = { seq: number; account: AccountView };
+const post = <T = Changed>(path: string, body: unknown) => request<T>(path, { method: "POST", body: JSON.stringify(body) });
 
 export const accountApi = {
   equity: (accountId: string, query: { points: number; from?: Date; to?: Date }) => {
@@ -47,6 +57,15 @@ export const accountApi = {
     request<LedgerPage>(`/api/v1/ledger?accountId=${encodeURIComponent(accountId)}&afterSeq=${afterSeq}&limit=${limit}`),
   explain: (accountId: string, seq: number) => request<Explanation>(`/api/v1/decisions/${seq}/explain?accountId=${encodeURIComponent(accountId)}`),
   ledgerExportUrl: (accountId: string) => `/api/v1/ledger/export?accountId=${encodeURIComponent(accountId)}`,
+  objectives: (accountId: string) => request<AccountObjectives>(`${account(accountId)}/objectives`),
+  trades: (accountId: string, limit: number, beforeSeq?: number) =>
+    request<ClosedTradesPage>(`${account(accountId)}/trades?limit=${limit}${beforeSeq === undefined ? "" : `&beforeSeq=${beforeSeq}`}`),
+  /** Locks a symbol until `expiresAt` (ISO 8601) or, with null, the next daily reset. */
+  lockSymbol: (accountId: string, symbol: string, reason: string, expiresAt: string | null) => post(`${account(accountId)}/vetoes`, { symbol, reason, expiresAt }),
+  enterReducing: (accountId: string, reason: string) => post(`${account(accountId)}/reduce-only`, { reason }),
+  endReducing: (accountId: string, reason: string) => post(`${account(accountId)}/reduce-only/end`, { reason }),
+  reopen: (accountId: string, reason: string) => post(`${account(accountId)}/reopen`, { reason }),
+  flatten: (accountId: string, reason: string) => post<Changed & { flattens: FlattenOrder[] }>(`${account(accountId)}/flatten`, { reason }),
   unlockSymbol: (accountId: string, symbol: string, reason: string) =>
     request<{ seq: number; account: AccountView }>(`${account(accountId)}/vetoes/${encodeURIComponent(symbol)}/unlock`, {
       method: "POST",

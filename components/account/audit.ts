@@ -95,6 +95,28 @@ export function summaryOf(event: Event): string {
   }
 }
 
+/**
+ * The decision an entry belongs to, where it has one: the decision itself (with its seq), or the
+ * intent, review, memo, order or fill of one (the intent's id).
+ */
+export function decisionOf({ seq, event }: LedgerRecord): { intentId: string; seq?: number } | null {
+  switch (event.type) {
+    case "intent.decided":
+      return { intentId: event.decision.intentId, seq };
+    case "intent.received":
+      return { intentId: event.intent.intentId };
+    case "reviewer.verdict":
+    case "advisory.memo":
+      return { intentId: event.intentId };
+    case "order.queued":
+    case "execution.filled":
+    case "execution.failed":
+      return event.intentId === null ? null : { intentId: event.intentId };
+    default:
+      return null;
+  }
+}
+
 export type Fetch = (afterSeq: number, limit: number) => Promise<LedgerPage>;
 
 export const PAGE = 200;

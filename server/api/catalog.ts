@@ -33,6 +33,7 @@ import {
   SideLockParams,
   TokenParams,
   UserParams,
+  TradesQuery,
   VetoParams,
 } from "./schemas";
 import { OverviewQueryParams } from "../overview-protocol";
@@ -121,6 +122,24 @@ export const endpoints = {
   getAccount: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}", tag: "accounts", summary: "One account with its state", permission: "read", params: AccountParams, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "The account" } }),
   equity: endpoint({ method: "GET", path: "/api/v1/accounts/{accountId}/equity", tag: "accounts", summary: "Equity history with baseline and floors, LTTB-downsampled to `points`", permission: "read", params: AccountParams, query: EquityQuery, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "Points in time order" } }),
   reopenAccount: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reopen", tag: "accounts", summary: "Reopen an account locked out by a loss breach", permission: "admin", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
+  flattenAccount: endpoint({
+    method: "POST", path: "/api/v1/accounts/{accountId}/flatten", tag: "accounts",
+    summary: "Flatten now: order every open position of the account closed through its execution path, recorded with who and why (409 when it holds none)",
+    permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId],
+    success: { status: 200, description: "`{seq, account, flattens: [{seq, symbol, side, quantity}]}`: the account and the positions ordered closed" },
+  }),
+  objectives: endpoint({
+    method: "GET", path: "/api/v1/accounts/{accountId}/objectives", tag: "accounts",
+    summary: "The account's prop-firm objectives live (profit target progress, trading days, best-day share), by the compliance verifier over the account's own ledger events",
+    permission: "read", params: AccountParams, accounts: ({ params }) => [params.accountId],
+    success: { status: 200, description: "The objectives, each with whether it is met, and the ledger seq they include" },
+  }),
+  closedTrades: endpoint({
+    method: "GET", path: "/api/v1/accounts/{accountId}/trades", tag: "accounts",
+    summary: "The account's closed trades (round trips), newest first, paged by `beforeSeq` (the latest 1,000 are kept)",
+    permission: "read", params: AccountParams, query: TradesQuery, accounts: ({ params }) => [params.accountId],
+    success: { status: 200, description: "Round trips: open and close time, symbol, side, quantity, entry and exit price, realized P/L" },
+  }),
   enterReducing: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reduce-only", tag: "accounts", summary: "Put an account on reduce-only", permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
   endReducing: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reduce-only/end", tag: "accounts", summary: "End reduce-only", permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
 

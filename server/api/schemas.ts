@@ -138,6 +138,13 @@ export const SideLockParams = z.strictObject({ accountId: AccountId, side: Side 
 
 export const LedgerExportQuery = z.strictObject({ accountId: AccountId.optional() });
 
+/** A page of an account's closed trades, newest first: at most `limit`, closed before `beforeSeq`. */
+export const TradesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** The `nextBeforeSeq` of the page before; omitted: the latest. */
+  beforeSeq: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
 export const Empty = z.strictObject({});
 
 /** Execution reports from a venue outside Riskgate: fills, applied in order, all or none. */

@@ -54,6 +54,43 @@ export type VerifyReport = {
 
 type Position = { quantity: number; avgPrice: number };
 
+/**
+ * A round trip: a position from flat (or a reversal) back to flat (or the next reversal), with
+ * the P/L these books booked on it. Quantity is what was opened (and so closed); the prices are
+ * the averages of the opening and of the closing fills.
+ */
+export type ClosedTrade = {
+  readonly symbol: string;
+  readonly side: "long" | "short";
+  readonly openedAt: number;
+  readonly closedAt: number;
+  /** Seq of the fill that opened it and of the fill that closed it. */
+  readonly openSeq: number;
+  readonly closeSeq: number;
+  readonly quantity: number;
+  readonly entryPrice: number;
+  readonly exitPrice: number;
+  /** Price P/L, fees, and what the balance gained: gross less fees. */
+  readonly grossUsd: number;
+  readonly feesUsd: number;
+  readonly realizedUsd: number;
+  /** What made the last closing fill: an order, a stop-loss, a take-profit, a liquidation (a flatten). */
+  readonly closedBy: string;
+};
+
+/** A round trip still open, as the books follow it. */
+type OpenTrip = {
+  side: "long" | "short";
+  openedAt: number;
+  openSeq: number;
+  openedQuantity: number;
+  entryNotional: number;
+  closedQuantity: number;
+  exitNotional: number;
+  grossUsd: number;
+  feesUsd: number;
+};
+
 type Books = {
   accountId: string;
   /** The preset the account runs: the one it opened under, or the last one activated for it. */
@@ -71,6 +108,11 @@ type Books = {
   tradedDays: Set<string>;
   /** Closed P/L (net of fees) per trading day. */
   dayProfit: Map<string, number>;
+  /** Round trips under way, by symbol. */
+  trips: Map<string, OpenTrip>;
+  /** The latest round trips closed, oldest first (at most `keepTrades`), and how many closed in all. */
+  closedTrades: ClosedTrade[];
+  closedTradeCount: number;
 };
 
 const EPSILON = 1e-9;
@@ -80,7 +122,38 @@ const EPSILON = 1e-9;
  * preset (opened under it, or its last activation), the others listed as skipped.
  */
 export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string): VerifyReport {
-  let firm: EngineConfig = EngineConfigSchema.parse({});
+  const verifier = createVerifier(preset, only === undefined ? {} : { only });
+  for (const record of records) verifier.feed(record);
+  return verifier.report();
+}
+
+export type VerifierOptions = {
+  /** The one account to judge (see `verify`). */
+  readonly only?: string;
+  /**
+   * The firm's configuration at the stream's start (default: the defaults): a stream of one
+   * account's events carries no `config.applied` of its own.
+   */
+  readonly config?: EngineConfig;
+  /** Round trips kept per account, the latest (default 0: only counted). */
+  readonly keepTrades?: number;
+};
+
+/**
+ * The verifier fed one record at a time, in seq order, and asked for its report whenever: what
+ * `verify` runs over a whole stream, and what the console's live objectives keep per account and
+ * feed with the account's new events only.
+ */
+export type Verifier = {
+  feed(record: { seq: number; event: EngineEvent }): void;
+  report(): VerifyReport;
+  /** An account's latest round trips (oldest first) and how many it closed in all. */
+  trades(accountId: string): { trades: readonly ClosedTrade[]; total: number };
+};
+
+export function createVerifier(preset: Preset, options: VerifierOptions = {}): Verifier {
+  const { only, keepTrades = 0 } = options;
+  let firm: EngineConfig = options.config ?? EngineConfigSchema.parse({});
   let rules: Rules = resolveRules(rulesOf(firm), preset.rules);
   const prices = new Map<string, number>();
   const books = new Map<string, Books>();
@@ -141,15 +214,61 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
     if (target !== null && account.targetReachedAt === null && account.balance - account.initial * (1 + target / 100) >= -EPSILON) account.targetReachedAt = at;
   };
 
-  for (const { seq, event } of records) {
+  /** Follows the account's round trip in the symbol through one fill; `realized` is what the fill closed. */
+  const trace = (account: Books, seq: number, at: number, symbol: string, signed: number, price: number, closed: number, realized: number, feeUsd: number, trigger: string) => {
+    let trip = account.trips.get(symbol);
+    const opened = Math.abs(signed) - closed;
+    // The fee goes with the quantities: the closing part to this trip, the rest to the next.
+    const closingFee = signed === 0 ? 0 : (feeUsd * closed) / Math.abs(signed);
+    if (trip && closed > 0) {
+      trip.closedQuantity += closed;
+      trip.exitNotional += closed * price;
+      trip.grossUsd += realized;
+      trip.feesUsd += closingFee;
+      if (trip.closedQuantity >= trip.openedQuantity - EPSILON) {
+        account.closedTradeCount++;
+        if (keepTrades > 0) {
+          account.closedTrades.push({
+            symbol,
+            side: trip.side,
+            openedAt: trip.openedAt,
+            closedAt: at,
+            openSeq: trip.openSeq,
+            closeSeq: seq,
+            quantity: Number(trip.openedQuantity.toPrecision(12)),
+            entryPrice: Number((trip.entryNotional / trip.openedQuantity).toPrecision(10)),
+            exitPrice: Number((trip.exitNotional / trip.closedQuantity).toPrecision(10)),
+            grossUsd: cents(trip.grossUsd),
+            feesUsd: cents(trip.feesUsd),
+            realizedUsd: cents(trip.grossUsd - trip.feesUsd),
+            closedBy: trigger,
+          });
+          if (account.closedTrades.length > keepTrades) account.closedTrades.shift();
+        }
+        account.trips.delete(symbol);
+        trip = undefined;
+      }
+    }
+    if (opened > EPSILON) {
+      if (!trip) {
+        trip = { side: signed > 0 ? "long" : "short", openedAt: at, openSeq: seq, openedQuantity: 0, entryNotional: 0, closedQuantity: 0, exitNotional: 0, grossUsd: 0, feesUsd: 0 };
+        account.trips.set(symbol, trip);
+      }
+      trip.openedQuantity += opened;
+      trip.entryNotional += opened * price;
+      trip.feesUsd += feeUsd - closingFee;
+    }
+  };
+
+  const feed = ({ seq, event }: { seq: number; event: EngineEvent }) => {
     if (event.type === "config.applied") {
       firm = event.config;
       rules = resolveRules(rulesOf(firm), preset.rules);
-      continue;
+      return;
     }
     if (event.type === "account.opened") {
       const { accountId, initialBalanceUsd } = event.account;
-      if (only !== undefined && accountId !== only) continue;
+      if (only !== undefined && accountId !== only) return;
       books.set(accountId, {
         accountId,
         presetId: event.account.presetId,
@@ -165,13 +284,16 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
         targetReachedAt: null,
         tradedDays: new Set(),
         dayProfit: new Map(),
+        trips: new Map(),
+        closedTrades: [],
+        closedTradeCount: 0,
       });
-      continue;
+      return;
     }
     if (event.type === "preset.activated") {
       const account = books.get(event.accountId);
       if (account) account.presetId = event.presetId;
-      continue;
+      return;
     }
     // Every account's day moves with time, whichever event carries it.
     for (const account of books.values()) roll(account, event.at);
@@ -180,16 +302,17 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
       for (const account of books.values()) if (account.positions.has(event.symbol)) check(account, seq, event.at);
     } else if (event.type === "execution.filled") {
       const account = books.get(event.accountId);
-      if (!account) continue;
+      if (!account) return;
       const size = contractSize(event.symbol);
       const held = account.positions.get(event.symbol);
       const signed = event.side === "BUY" ? event.quantity : -event.quantity;
       let realized = 0;
+      let closed = 0;
       if (!held || Math.sign(held.quantity) === Math.sign(signed)) {
         const quantity = (held?.quantity ?? 0) + signed;
         account.positions.set(event.symbol, { quantity, avgPrice: ((held?.quantity ?? 0) * (held?.avgPrice ?? 0) + signed * event.price) / quantity });
       } else {
-        const closed = Math.min(Math.abs(signed), Math.abs(held.quantity));
+        closed = Math.min(Math.abs(signed), Math.abs(held.quantity));
         realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size;
         const remaining = held.quantity + signed;
         if (Math.abs(remaining) < EPSILON) account.positions.delete(event.symbol);
@@ -199,16 +322,26 @@ export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, p
       const day = account.day!;
       account.dayProfit.set(day, (account.dayProfit.get(day) ?? 0) + realized - event.feeUsd);
       if (event.trigger === "order") account.tradedDays.add(day);
+      trace(account, seq, event.at, event.symbol, signed, event.price, closed, realized, event.feeUsd, event.trigger);
       check(account, seq, event.at);
     }
-  }
+  };
 
-  // Without an account named, the preset judges the accounts that run it, not the whole firm.
-  const judged = [...books.values()].filter((account) => only !== undefined || account.presetId === preset.id);
   return {
-    presetId: preset.id,
-    accounts: judged.map((account) => report(account, preset, equityOf(account))),
-    skipped: [...books.values()].filter((account) => !judged.includes(account)).map(({ accountId, presetId }) => ({ accountId, presetId })),
+    feed,
+    report: () => {
+      // Without an account named, the preset judges the accounts that run it, not the whole firm.
+      const judged = [...books.values()].filter((account) => only !== undefined || account.presetId === preset.id);
+      return {
+        presetId: preset.id,
+        accounts: judged.map((account) => report(account, preset, equityOf(account))),
+        skipped: [...books.values()].filter((account) => !judged.includes(account)).map(({ accountId, presetId }) => ({ accountId, presetId })),
+      };
+    },
+    trades: (accountId) => {
+      const account = books.get(accountId);
+      return { trades: account?.closedTrades ?? [], total: account?.closedTradeCount ?? 0 };
+    },
   };
 }
 
@@ -228,7 +361,7 @@ function report(account: Books, preset: Preset, equity: number): AccountReport {
         : { maxSharePct: bestDayMaxSharePct, bestDay, bestDayUsd: cents(bestDayUsd), totalProfitUsd: cents(total), sharePct: sharePct === null ? null : Number(sharePct.toFixed(2)), met: sharePct === null || sharePct <= bestDayMaxSharePct + EPSILON },
   };
   const compliant = account.breaches.length === 0;
-  const met = (objectives.profitTarget?.reached ?? true) && objectives.tradingDays.met && (objectives.bestDay?.met ?? true);
+  const met = objectivesMet(objectives);
   return {
     accountId: account.accountId,
     initialBalanceUsd: account.initial,
@@ -239,6 +372,11 @@ function report(account: Books, preset: Preset, equity: number): AccountReport {
     compliant,
     passed: compliant && met,
   };
+}
+
+/** Every objective the preset sets is met (those it does not set count as met). */
+export function objectivesMet(objectives: AccountReport["objectives"]): boolean {
+  return (objectives.profitTarget?.reached ?? true) && objectives.tradingDays.met && (objectives.bestDay?.met ?? true);
 }
 
 const cents = (usd: number) => Math.round(usd * 100) / 100;

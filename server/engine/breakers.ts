@@ -4,7 +4,7 @@ import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState, Marks } from "./state";
 import { configOf, equityUsd, evolve, floorsOf, inIdOrder } from "./state";
-import type { LossRule } from "./types";
+import type { Actor, LossRule } from "./types";
 import type { BreakerKind } from "./types";
 
 /**
@@ -134,15 +134,25 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
   return events;
 }
 
-/** `account.locked_out` and a `flatten.ordered` for every open position of the account. */
-function lockOut(account: AccountState, accountId: AccountId, at: number, equity: number, floorUsd: number, rule: LossRule): EngineEvent[] {
-  const events: EngineEvent[] = [
-    { type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(floorUsd.toFixed(2)), rule },
-  ];
+/**
+ * A `flatten.ordered` for every open position of the account, in its order: a SELL of a long, a
+ * BUY of a short, the whole quantity. `operator`: who ordered it and why (none: the engine's own).
+ */
+export function flattenOrders(account: AccountState, accountId: AccountId, at: number, operator?: { by: Actor; reason: string }): EngineEvent[] {
+  const events: EngineEvent[] = [];
   for (const [symbol, position] of account.positions) {
-    events.push({ type: "flatten.ordered", at, accountId, symbol, side: position.quantity > 0 ? "SELL" : "BUY", quantity: Math.abs(position.quantity) });
+    const side = position.quantity > 0 ? "SELL" : "BUY";
+    events.push({ type: "flatten.ordered", at, accountId, symbol, side, quantity: Math.abs(position.quantity), ...(operator ? { by: operator.by, reason: operator.reason } : {}) });
   }
   return events;
+}
+
+/** `account.locked_out` and a `flatten.ordered` for every open position of the account. */
+function lockOut(account: AccountState, accountId: AccountId, at: number, equity: number, floorUsd: number, rule: LossRule): EngineEvent[] {
+  return [
+    { type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(floorUsd.toFixed(2)), rule },
+    ...flattenOrders(account, accountId, at),
+  ];
 }
 
 /**

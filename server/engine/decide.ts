@@ -1,5 +1,5 @@
 import type { Fill } from "./accounting";
-import { autoResetsDue, lossChecks, lossChecksFolded, tripsAfter } from "./breakers";
+import { autoResetsDue, flattenOrders, lossChecks, lossChecksFolded, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
 import type { EngineConfig, RulesPatch } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
@@ -126,6 +126,8 @@ export type Command =
     }
   | { readonly type: "RecordLatency"; readonly at: number; readonly accountId: AccountId; readonly latencyMs: number; readonly source: LatencySource }
   | { readonly type: "ReopenAccount"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
+  /** An operator's "flatten now": every open position of the account ordered closed, with who and why. */
+  | { readonly type: "FlattenAccount"; readonly at: number; readonly accountId: AccountId; readonly reason: string; readonly by: Actor }
   | { readonly type: "HaltFirm" | "ResumeFirm"; readonly at: number; readonly reason: string; readonly by: Actor }
   | { readonly type: "ApplyConfig"; readonly at: number; readonly config: EngineConfig; readonly by: Actor }
   | { readonly type: "RecordMarket"; readonly at: number; readonly updates: readonly MarketUpdate[]; readonly by?: Actor }
@@ -170,6 +172,7 @@ export type Rejection =
   | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "not_locked_out"; readonly accountId: AccountId }
+  | { readonly code: "nothing_to_flatten"; readonly accountId: AccountId }
   | { readonly code: "bar_out_of_order"; readonly symbol: SymbolId; readonly barIndex: number; readonly closedAt: number; readonly lastBarAt: number }
   | { readonly code: "already_reducing"; readonly accountId: AccountId }
   | { readonly code: "unknown_order"; readonly orderId: OrderId }
@@ -393,6 +396,15 @@ export function decide(command: Command, state: EngineState): Decided {
       if (!account) return reject({ code: "unknown_account", accountId: command.accountId });
       if (!account.lockedOut) return reject({ code: "not_locked_out", accountId: command.accountId });
       return ok({ type: "account.reopened", at: command.at, accountId: command.accountId, reason: command.reason, by: command.by });
+    }
+    case "FlattenAccount": {
+      // One instruction per open position, in the account's own order: the execution path
+      // closes each (a simulated account through the queue; an external stack reads the ledger).
+      const { accountId, at, reason, by } = command;
+      const account = state.accounts.get(accountId);
+      if (!account) return reject({ code: "unknown_account", accountId });
+      if (account.positions.size === 0) return reject({ code: "nothing_to_flatten", accountId });
+      return ok(...flattenOrders(account, accountId, at, { by, reason }));
     }
     case "HaltFirm":
       if (state.firmHalt) return reject({ code: "firm_already_halted" });

@@ -4,7 +4,7 @@ import type { EngineEvent } from "./events";
 import type { AccountId, PresetId } from "./ids";
 import type { Intent } from "./intent";
 import type { ReplayRecord } from "./replay";
-import { canonicalJson } from "./replay";
+import { sameDecision } from "./replay";
 import type { EngineState } from "./state";
 import { evolve } from "./state";
 import type { Decision, ReviewOutcome } from "./types";
@@ -90,7 +90,7 @@ export function dryRunOf(
       const again = pending.review ? decidedAgain(pending.before, pending.at, pending.intent, pending.review) : previewIntent(pending.intent, pending.before, pending.at);
       if (!pending.review && again?.outcome === "allowed" && needsReview(pending.intent, pending.before)) counts.unreviewed++;
       const recorded = event.decision;
-      if (!again || canonicalJson(again) !== canonicalJson(recorded)) {
+      if (!again || !sameDecision(again, recorded)) {
         changed.push({ seq: pending.seq, at: pending.at, intent: pending.intent, recorded, candidate: again });
         const now = again?.outcome ?? "denied";
         if (recorded.outcome === "allowed" && now === "denied") counts.allowedToDenied++;

@@ -174,13 +174,18 @@ export const EngineEvent = z.discriminatedUnion("type", [
   }),
   z.strictObject({ type: z.literal("account.reopened"), at, accountId: AccountId, reason: OperatorReason, by: Actor }),
   z.strictObject({
-    /** An instruction to close a position in full (max-loss breach); the execution path carries it out. */
+    /**
+     * An instruction to close a position in full: the engine's, on a lock-out (no `by`), or an
+     * operator's "flatten now" (`by` and `reason`); the account's execution path carries it out.
+     */
     type: z.literal("flatten.ordered"),
     at,
     accountId: AccountId,
     symbol: SymbolId,
     side: Side,
     quantity: z.number().positive(),
+    by: Actor.optional(),
+    reason: OperatorReason.optional(),
   }),
   z.strictObject({
     /** An order entered the queue: from an allowed intent, or from a flatten instruction. */

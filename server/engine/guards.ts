@@ -8,6 +8,7 @@ import { clusterOf } from "./exposure";
 import type { Correlation } from "./market-stats";
 import { correlationOf, tailLossPerUnit } from "./market-stats";
 import type { DenialReason, GuardName, ReviewOutcome } from "./types";
+import { BreakerKind as BreakerKinds } from "./types";
 
 /** The reviewer's outcome for guard 18; null when none was obtained; "skip" to leave the reviewer out. */
 export type Review = ReviewOutcome | null | "skip";
@@ -105,9 +106,36 @@ export function exceeds(observed: number, limit: number): boolean {
   return observed - limit > 1e-9 * Math.max(1, Math.abs(limit));
 }
 
+/** A denial's `detail` holds at most this many characters (the Decision schema's limit). */
+const DETAIL_CHARS = 200;
+
+/**
+ * Why a halt holds, in one line of at most DETAIL_CHARS: what halted it, who, when (UTC, from
+ * the event's own time) and the reason, cut short with "…" when long.
+ */
+export function haltDetail(what: string, by: string, at: number, reason: string): string {
+  const head = `${what} by ${by} at ${new Date(at).toISOString()}: `;
+  const room = DETAIL_CHARS - head.length;
+  if (room < 2) return head.slice(0, DETAIL_CHARS - 1) + "…";
+  return head + (reason.length <= room ? reason : `${reason.slice(0, room - 1)}…`);
+}
+
+/** The tripped breakers of an account, in breaker order: the first says why, the count the rest. */
+function breakerDetail(account: AccountState): string | undefined {
+  const tripped = BreakerKinds.options.flatMap((kind) => {
+    const breaker = account.breakers[kind];
+    return breaker.tripped ? [{ kind, ...breaker }] : [];
+  });
+  const first = tripped[0];
+  if (!first) return undefined;
+  const more = tripped.length > 1 ? ` (+${tripped.length - 1} more)` : "";
+  return haltDetail(`${first.kind} breaker${more}`, first.trippedBy, first.trippedAt, first.reason);
+}
+
 /**
  * 1. Trading state: a locked-out, halted or reducing account, or a halted firm, takes no new
- * exposure; exits always pass.
+ * exposure; exits always pass. A halt's denial says why in its detail: the firm's halt, or the
+ * tripped breaker (which, who, when, the reason), as the state held them at the decision.
  */
 const tradingState: Guard = {
   name: "trading_state",
@@ -115,10 +143,10 @@ const tradingState: Guard = {
     const { intent, account, firmHalt } = ctx;
     if (reducesExposure(intent)) return null;
     if (account.lockedOut) return deny("locked_out", "LOCKED_OUT", "ACTIVE", `${account.lockedOut.rule} breach`);
-    if (firmHalt) return deny("firm_halted", "HALTED", "ACTIVE");
+    if (firmHalt) return deny("firm_halted", "HALTED", "ACTIVE", haltDetail("firm halt", firmHalt.by, firmHalt.at, firmHalt.reason));
     const state = tradingStateOf(account, null);
     if (state === "REDUCING") return deny("reduce_only", state, "ACTIVE", account.reducing?.cause);
-    if (state !== "ACTIVE") return deny("trading_halted", state, "ACTIVE");
+    if (state !== "ACTIVE") return deny("trading_halted", state, "ACTIVE", breakerDetail(account));
     ctx.measure?.("trading state", state, "ACTIVE");
     return null;
   },

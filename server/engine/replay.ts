@@ -77,8 +77,18 @@ export function replay(records: Iterable<ReplayRecord>): ReplayResult {
   return { events, decisions, mismatches, state };
 }
 
-function sameDecision(a: Decision, b: Decision): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+/**
+ * Whether a decision taken again equals the recorded one. One allowance for ledgers recorded
+ * before halts said why: a trading_state denial for a halt (`trading_halted`, `firm_halted`)
+ * recorded without a `detail` matches the same denial with one (the detail only describes the
+ * halt; guard, reason, observed value and limit must still be equal).
+ */
+export function sameDecision(recomputed: Decision, recorded: Decision): boolean {
+  if (canonicalJson(recomputed) === canonicalJson(recorded)) return true;
+  if (recorded.outcome !== "denied" || recomputed.outcome !== "denied" || recorded.detail !== undefined || recomputed.detail === undefined) return false;
+  if (recorded.guard !== "trading_state" || (recorded.reason !== "trading_halted" && recorded.reason !== "firm_halted")) return false;
+  const { detail: _detail, ...withoutDetail } = recomputed;
+  return canonicalJson(withoutDetail) === canonicalJson(recorded);
 }
 
 /** JSON with sorted keys and Maps as sorted entry lists: equal states give equal text. */

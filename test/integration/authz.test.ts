@@ -339,6 +339,37 @@ const samples: Record<EndpointId, Sample[]> = {
       check: (answer) => expect(answer.json.account.lockedOut).toBeNull(),
     },
   ],
+  flattenAccount: [
+    {
+      // A fresh external account per call, holding a position booked as a correction.
+      prepare: async (h, n) => {
+        const accountId = `authz-flatten-${n}`;
+        expect((await h.admin("POST", "/api/v1/accounts", { accountId, name: "Authz flatten", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 })).status).toBe(201);
+        const booked = await h.admin("POST", "/api/v1/executions", { fills: [{ accountId, symbol: "EURUSD", side: "BUY", quantity: 1, price: 1.085 }], correction: { reason: "authz: a position" } });
+        expect(booked.status).toBe(200);
+        return { params: { accountId }, body: reason("authz: flatten now") };
+      },
+      account: (request) => request.params!.accountId!,
+      status: 200,
+      check: (answer) => expect(answer.json.flattens).toMatchObject([{ symbol: "EURUSD", side: "SELL", quantity: 1 }]),
+    },
+  ],
+  objectives: [
+    {
+      prepare: () => ({ params: demo }),
+      account: DEMO_ACCOUNT,
+      status: 200,
+      check: (answer) => expect(answer.json).toMatchObject({ accountId: DEMO_ACCOUNT, presetId: "ftmo-2step-100k", objectives: { tradingDays: { required: expect.any(Number) } } }),
+    },
+  ],
+  closedTrades: [
+    {
+      prepare: () => ({ params: demo, query: { limit: "10" } }),
+      account: DEMO_ACCOUNT,
+      status: 200,
+      check: (answer) => expect(answer.json).toMatchObject({ accountId: DEMO_ACCOUNT, trades: expect.any(Array), total: expect.any(Number) }),
+    },
+  ],
   enterReducing: [
     {
       prepare: async (h) => {

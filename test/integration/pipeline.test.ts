@@ -147,6 +147,23 @@ describe("the execution pipeline", () => {
     expect(h.runtime.account(h.accountId).positions).toEqual([]);
   });
 
+  it("carries out an operator's flatten now through the same path, recorded with who and why", async () => {
+    const h = await start({});
+    await h.price();
+    await h.submit({ quantity: 3 });
+    await h.run(1_000);
+    const { flattens } = await h.runtime.flattenAccount(h.accountId, "desk: flatten before the news", "user:rm");
+    expect(flattens).toEqual([{ seq: expect.any(Number), symbol: "EURUSD", side: "SELL", quantity: 3 }]);
+    await h.run(1_000);
+    const events = await h.events();
+    expect(ofType(events, "flatten.ordered")).toEqual([expect.objectContaining({ by: "user:rm", reason: "desk: flatten before the news", quantity: 3 })]);
+    const order = ofType(events, "order.queued").find((q) => q.kind === "flatten")!;
+    expect(order).toMatchObject({ intentId: null, side: "SELL", quantity: 3 });
+    expect(ofType(events, "execution.filled").find((f) => f.orderId === order.orderId)).toMatchObject({ trigger: "liquidation", quantity: 3 });
+    expect(h.runtime.account(h.accountId).positions).toEqual([]);
+    await expect(h.runtime.flattenAccount(h.accountId, "desk: again", "user:rm")).rejects.toMatchObject({ code: "conflict" });
+  });
+
   it("fills a protective stop at the venue, which locks the symbol until the reset", async () => {
     const h = await start({});
     await h.price();

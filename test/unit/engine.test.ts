@@ -32,6 +32,7 @@ describe("intent decisions", () => {
       reason: "trading_halted",
       observed: "HALTED",
       limit: "ACTIVE",
+      detail: "manual breaker by risk-manager at 1970-01-01T00:00:02.000Z: news event",
       advisories: [],
     });
   });
