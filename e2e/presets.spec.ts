@@ -155,9 +155,15 @@ test("a dry-run of the draft lists the decisions it would deny; saved as v2 and 
       await expect(row.getByTestId("dry-candidate")).toContainText("throttle");
     }
 
-    // From the top: the sticky list and checks are drawn where they are at that scroll.
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await saveScreenshot(page, "presets");
+    // The editor and, beside it (scrolling on its own), the dry-run's result: one screen of 1280 x 900.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator(".editor-row").evaluate((row) => window.scrollTo(0, row.getBoundingClientRect().top + window.scrollY - 16));
+    await page.locator(".editor-side").evaluate((side) => {
+      const card = side.querySelector(".try")!;
+      side.scrollTop += card.getBoundingClientRect().top - side.getBoundingClientRect().top;
+    });
+    await saveScreenshot(page, "presets", { fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 720 });
     await expectNoSidewaysScroll(page);
 
     // Saved as v2 with a note: the editor opens v2, and the list counts two versions.
