@@ -193,7 +193,7 @@ function Decisions({ replay }: { replay: BacktestReplay }) {
         {rows.length.toLocaleString("en-US")} of {filtered.length.toLocaleString("en-US")} {outcome === "all" ? "" : `${outcome} `}decisions shown
         {replay.decisions > replay.decisionsListed ? ` (the server lists the first ${replay.decisionsListed.toLocaleString("en-US")} of ${replay.decisions.toLocaleString("en-US")})` : ""}.
       </p>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Replayed decisions">
+      <div className="table-scroll">
         <table className="decisions">
           <thead>
             <tr>
