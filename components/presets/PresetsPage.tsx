@@ -11,7 +11,6 @@ import { money, when } from "../format";
 import { useSession } from "../session";
 import type { PresetSummary } from "./api";
 import { presetKeys, presetsApi } from "./api";
-import { describePreset } from "./describe";
 import { getAt } from "./fields";
 import { PresetEditor } from "./PresetEditor";
 import type { FirmValue } from "./SchemaForm";
@@ -119,20 +118,7 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
           </div>
           {!canOperate && <span className="badge badge-wait">read-only</span>}
         </header>
-        {opened.data ? (
-          <>
-            <p className="description" data-testid="preset-description">
-              <span className="muted small">v{opened.data.version} in words: </span>
-              {describePreset(opened.data.preset).join(" ")}
-            </p>
-            {opened.data.preset.description && (
-              <p className="description notes" data-testid="preset-notes">
-                <span className="muted small">Notes: </span>
-                {opened.data.preset.description}
-              </p>
-            )}
-          </>
-        ) : null}
+        {summary.description && <p className="description">{summary.description}</p>}
         <h3>Accounts under this preset</h3>
         {running.length === 0 ? (
           <p className="muted">None.</p>
@@ -159,7 +145,6 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
 
       <section className="card" aria-labelledby="versions-title">
         <h2 id="versions-title">Versions</h2>
-        <div className="versions-scroll" tabIndex={0} role="region" aria-label={`Versions of ${summary.id}`}>
         <table className="versions">
           <caption className="sr-only">Versions of {summary.id}, newest first</caption>
           <thead>
@@ -198,7 +183,6 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
             })}
           </tbody>
         </table>
-        </div>
         {!info && (
           <p className="error" role="alert">
             {summary.id} has no version {version}.
