@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createVerifier, verify } from "@/server/compliance/verify";
 import { EngineConfig } from "@/server/engine/config";
 import type { Command, FillReport } from "@/server/engine/decide";
+import { fill as givenFill } from "./given";
 import { decide } from "@/server/engine/decide";
 import { AccountId, SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
@@ -30,17 +31,8 @@ const config = EngineConfig.parse({
 const DAY = 86_400_000;
 const T0 = Date.parse("2026-06-10T07:00:00Z");
 
-const fill = (side: "BUY" | "SELL", quantity: number, price: number, extra: Partial<FillReport> = {}): FillReport => ({
-  accountId: account,
-  intentId: null,
-  symbol: EURUSD,
-  side,
-  quantity,
-  price,
-  feeUsd: 0,
-  trigger: "order",
-  ...extra,
-});
+/** given.ts's execution report, for this test's account. */
+const fill = (side: "BUY" | "SELL", quantity: number, price: number, extra: Partial<FillReport> = {}): FillReport => givenFill(side, quantity, price, { accountId: account, ...extra });
 
 /** The engine's stream for the commands, each after a clock advance, with seqs. */
 function ledger(steps: { at: number; command: Command }[]): LedgerRecord[] {
