@@ -52,7 +52,7 @@ export function DecisionFeed({ decisions }: { decisions: DecisionRecord[] }) {
       {decisions.length === 0 ? (
         <p className="muted">No intents yet. Strategies submit them with POST /api/v1/intents.</p>
       ) : (
-        <div className="feed-scroll">
+        <div className="feed-scroll" tabIndex={0} role="region" aria-label="Decisions, newest first">
         <table className="feed">
           <thead>
             <tr>

@@ -45,17 +45,17 @@ export const test = base.extend<{ api: APIRequestContext; consoleUsers: void }>(
 export { expect };
 
 /**
- * A full-page screenshot as a test artifact (test-results/…/<name>.png); with
+ * A full-page screenshot (or the viewport's, `fullPage: false`) as a test artifact (test-results/…/<name>.png); with
  * RISKGATE_SCREENSHOTS=docs (`npm run screenshots`) also as docs/screenshots/<name>.png, the
  * pictures README shows.
  */
-export async function saveScreenshot(page: Page, name: string): Promise<void> {
+export async function saveScreenshot(page: Page, name: string, { fullPage = true }: { fullPage?: boolean } = {}): Promise<void> {
   const info = base.info();
   const file = info.outputPath(`${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   await info.attach(name, { path: file, contentType: "image/png" });
   if (process.env.RISKGATE_SCREENSHOTS === "docs") {
     fs.mkdirSync("docs/screenshots", { recursive: true });
-    await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage: true });
+    await page.screenshot({ path: `docs/screenshots/${name}.png`, fullPage });
   }
 }

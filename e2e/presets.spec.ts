@@ -44,8 +44,10 @@ test("a risk manager opens a preset from the list by keyboard, an invalid figure
   await maxLoss.fill("-5");
 
   await expect(maxLoss).toHaveAttribute("aria-invalid", "true");
-  await expect(maxLoss).toHaveAccessibleDescription(/Too small/);
-  await expect(page.getByTestId("issue-summary")).toContainText("rules.accountRules.maxLossPct");
+  // Said in plain language next to the field, and in the summary by the field's place in the form.
+  await expect(maxLoss).toHaveAccessibleDescription(/Max loss must be more than 0%/);
+  await expect(page.getByTestId("issue-summary")).toContainText("Account rules › Max loss (%): Max loss must be more than 0%");
+  await expect(page.getByTestId("issue-summary")).not.toContainText("Too small");
   await page.getByLabel("Note (what changed and why)").fill("e2e: should not save");
   await expect(page.getByRole("button", { name: "Save as v2" })).toBeDisabled();
   await expect(page.getByTestId("save-blocked")).toContainText("2 issues to fix");
@@ -53,6 +55,14 @@ test("a risk manager opens a preset from the list by keyboard, an invalid figure
   await expect(page.getByTestId("activate-blocked")).toContainText("2 issues to fix");
   await expect(page.getByRole("button", { name: "Dry-run the draft" })).toBeDisabled();
   await expect(page.locator('[data-path="rules.accountRules.maxLossPct"]')).toContainText("-5");
+
+  // A figure one of the preset's sources backs, cleared: the message is at that figure.
+  const dailyLoss = accountRules.getByRole("spinbutton", { name: "Daily loss (%)" });
+  await accountRules.getByRole("button", { name: "Clear Daily loss (%): use the firm's value" }).click();
+  await expect(dailyLoss).toHaveValue("");
+  await expect(dailyLoss).toHaveAttribute("aria-invalid", "true");
+  await expect(dailyLoss).toHaveAccessibleDescription(/Source 1 \(academy\.ftmo\.com\) backs this figure: give it a value, or remove that source/);
+  await dailyLoss.fill("5");
 
   // Fixed: valid again, and with nothing changed there is nothing to save.
   await maxLoss.fill("12");
@@ -81,7 +91,7 @@ test("the raw JSON tab edits the same draft and shows the parse error of broken 
 
   // A change in the raw JSON is the form's too, checked the same way.
   await raw.fill(text.replace('"maxLossPct": 10', '"maxLossPct": 150'));
-  await expect(page.getByTestId("issue-summary")).toContainText("rules.accountRules.maxLossPct");
+  await expect(page.getByTestId("issue-summary")).toContainText("Max loss must be 100% or less");
   await formTab.click();
   await expect(page.getByRole("group", { name: "Account rules" }).getByRole("spinbutton", { name: "Max loss (%)" })).toHaveValue("150");
 
@@ -125,6 +135,19 @@ test("a dry-run of the draft lists the decisions it would deny; saved as v2 and 
     const result = page.getByTestId("dry-run-result");
     await expect(result).toBeVisible();
     expect(Number(await result.getByTestId("dry-allowed-to-denied").textContent())).toBeGreaterThanOrEqual(3);
+    // The counts add up: every decision decided again is unchanged or changed in exactly one way, each listed change too.
+    const count = async (testId: string) => Number(await result.getByTestId(testId).textContent());
+    const kinds = ["dry-allowed-to-denied", "dry-denied-to-allowed", "dry-resized", "dry-other-reason", "dry-other-figures"];
+    let changed = 0;
+    for (const kind of kinds) changed += await count(kind);
+    expect(changed).toBe(await count("dry-changed"));
+    expect((await count("dry-unchanged")) + changed).toBe(await count("dry-decisions"));
+    expect(await result.getByTestId("dry-change").count()).toBe(Math.min(500, changed));
+    // Beside the editor on a desk's screen (1280 px), not below it: right of the form, in the same row.
+    const form = (await page.locator(".editor").boundingBox())!;
+    const beside = (await result.boundingBox())!;
+    expect(beside.x).toBeGreaterThanOrEqual(form.x + form.width);
+    expect(await page.locator(".editor-row").evaluate((row) => row.contains(document.querySelector('[data-testid="dry-run-result"]')))).toBe(true);
     for (const n of [1, 2, 3]) {
       const row = result.locator(`[data-testid="dry-change"][data-intent="e2e-dry-${n}"]`);
       await expect(row.getByTestId("dry-recorded")).toContainText("allowed");
@@ -132,9 +155,15 @@ test("a dry-run of the draft lists the decisions it would deny; saved as v2 and 
       await expect(row.getByTestId("dry-candidate")).toContainText("throttle");
     }
 
-    // From the top: the sticky list and checks are drawn where they are at that scroll.
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await saveScreenshot(page, "presets");
+    // The editor and, beside it (scrolling on its own), the dry-run's result: one screen of 1280 x 900.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator(".editor-row").evaluate((row) => window.scrollTo(0, row.getBoundingClientRect().top + window.scrollY - 16));
+    await page.locator(".editor-side").evaluate((side) => {
+      const card = side.querySelector(".try")!;
+      side.scrollTop += card.getBoundingClientRect().top - side.getBoundingClientRect().top;
+    });
+    await saveScreenshot(page, "presets", { fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 720 });
     await expectNoSidewaysScroll(page);
 
     // Saved as v2 with a note: the editor opens v2, and the list counts two versions.
@@ -145,6 +174,9 @@ test("a dry-run of the draft lists the decisions it would deny; saved as v2 and 
     await expect(page.locator('[data-testid="version-row"][data-version="2"]')).toContainText("e2e: cap order notional at 20k");
     await expect(page.locator('[data-testid="version-row"][data-version="2"]')).toContainText(users.riskManager.username);
     await expect(page.locator(`[data-testid="preset-link"][data-preset="${PRESET}"]`)).toContainText("v2 · 2 versions");
+    // The preset in words is made from v2's values.
+    await expect(page.getByTestId("preset-description")).toContainText("v2 in words");
+    await expect(page.getByTestId("preset-description")).toContainText("Throttle: max order notional 20,000 USD");
 
     // Activated for the account with a reason: the API and the page say it runs v2.
     await page.getByRole("combobox", { name: "Account", exact: true }).selectOption(ACCOUNT);
@@ -179,7 +211,7 @@ test("“New preset” starts from a copy under a new id and saves it as version
   const id = page.getByRole("textbox", { name: "ID", exact: true });
   await expect(id).toHaveValue("e8-one-copy");
   await id.fill("ftmo-2step-100k");
-  await expect(page.getByTestId("issue-summary")).toContainText("a preset ftmo-2step-100k exists already");
+  await expect(page.getByTestId("issue-summary")).toContainText("ID: A preset ftmo-2step-100k exists already: choose another ID");
   await expect(page.getByRole("button", { name: "Save new preset" })).toBeDisabled();
   await id.fill("e2e-desk-copy");
   await page.getByRole("button", { name: "Save new preset" }).click();

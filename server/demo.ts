@@ -1,3 +1,4 @@
+import type { MarketUpdate } from "./engine/decide";
 import { IntentId } from "./engine/ids";
 import { Intent } from "./engine/intent";
 import { AccountSpec } from "./engine/types";
@@ -56,7 +57,15 @@ export type SimulationOptions = {
   /** How much faster than real time the prices move (a demo wants a day's moves in minutes). */
   readonly timeScale: number;
   readonly strategyEveryMs: number;
+  /**
+   * Bars of market history recorded before the first live step (closed in the past, one every
+   * `barMs`), so that the statistics the guards read (correlations, CVaR) have their minimum of
+   * observations when the strategies start, as on a market that was open before the gate.
+   */
+  readonly historyBars: number;
   readonly venue: SimulatedVenueParams;
+  /** The venue's hiccups (one order acknowledged as slowly as a spike): the first this long after the start, then one every `everyMs`; null: none. */
+  readonly venueHiccups: { readonly afterMs: number; readonly everyMs: number } | null;
   readonly pipeline: PipelineOptions;
 };
 
@@ -67,16 +76,27 @@ export const demoOptions: SimulationOptions = {
   barMs: 5_000,
   timeScale: 400,
   strategyEveryMs: 1_000,
-  // A venue flaky enough that the demo shows its breakers: rejects, rare timeouts and slow acks.
-  venue: { ...defaultVenueParams, rejectProbability: 0.025, timeoutProbability: 0.003, latencySpikeProbability: 0.01 },
+  // The institutional preset's CVaR needs 50 returns, its correlations 20.
+  historyBars: 60,
+  // A venue flaky enough that the demo shows its breakers in time (rare rejects and timeouts), not
+  // so flaky that every account sits halted: three failures within five minutes halt an account
+  // for ten. It hiccups 40 s after the start and every 15 minutes after: the next order's
+  // acknowledgement is slow, the latency breaker of its account trips and resets itself a minute later.
+  venue: { ...defaultVenueParams, rejectProbability: 0.004, timeoutProbability: 0.0005, latencySpikeProbability: 0 },
+  venueHiccups: { afterMs: 40_000, everyMs: 900_000 },
   pipeline: defaultPipelineOptions,
 };
+
+/** How long the reckless account trades merely carelessly before it turns reckless. */
+const RECKLESS_CALM_MS = 180_000;
 
 function strategiesFor(random: Random): Map<string, Strategy> {
   return new Map<string, Strategy>([
     ["demo-ftmo-100k", momentum(["EURUSD", "GBPUSD", "XAUUSD", "US500", "NAS100"], { EURUSD: 0.5, GBPUSD: 0.5, XAUUSD: 0.2, US500: 5, NAS100: 1.5 })],
-    ["demo-e8-50k", reckless(["BTCUSD", "NAS100", "XAUUSD", "GBPUSD", "EURUSD", "US500", "USDJPY"], { BTCUSD: 0.1, NAS100: 1, XAUUSD: 0.5, GBPUSD: 0.5, EURUSD: 0.5, US500: 3, USDJPY: 0.5 }, random)],
-    ["demo-inst-1m", meanReversion(["US500", "NAS100", "GBPUSD", "EURUSD", "XAUUSD", "BTCUSD"], { US500: 20, NAS100: 5, GBPUSD: 1, EURUSD: 1, XAUUSD: 0.8, BTCUSD: 1 })],
+    // Not USDJPY: the engine takes quantity × contract size × price as USD, which for a pair quoted in yen is 151 times the notional.
+    ["demo-e8-50k", reckless(["BTCUSD", "NAS100", "XAUUSD", "GBPUSD", "EURUSD", "US500"], { BTCUSD: 0.1, NAS100: 1, XAUUSD: 0.2, GBPUSD: 0.3, EURUSD: 0.3, US500: 2 }, random, RECKLESS_CALM_MS)],
+    // Not US500: it is the book's correlation benchmark (a correlation of 1 with itself denies every entry).
+    ["demo-inst-1m", meanReversion(["NAS100", "GBPUSD", "EURUSD", "XAUUSD", "BTCUSD"], { NAS100: 5, GBPUSD: 1, EURUSD: 1, XAUUSD: 0.8, BTCUSD: 1 })],
   ]);
 }
 
@@ -92,7 +112,9 @@ export async function startSimulation(runtime: Runtime, scheduler: Scheduler, cl
     { instruments: demoMarket, clusterCorrelation: 0.6, timeScale: options.timeScale, bookLevels: 10, barMs: options.barMs },
     random.fork("market"),
   );
-  const venue = new SimulatedVenue(scheduler, random.fork("venue"), (symbol) => market.quote(symbol), () => runtime.config, options.venue);
+  const hiccups = options.venueHiccups;
+  const venueParams = hiccups ? { ...options.venue, hiccups: { from: scheduler.now() + hiccups.afterMs, everyMs: hiccups.everyMs } } : options.venue;
+  const venue = new SimulatedVenue(scheduler, random.fork("venue"), (symbol) => market.quote(symbol), () => runtime.config, venueParams);
   const pipeline = new ExecutionPipeline(runtime, venue, scheduler, options.pipeline);
   await pipeline.start();
   const existing = new Set(runtime.accounts().map((account) => account.accountId));
@@ -105,12 +127,7 @@ export async function startSimulation(runtime: Runtime, scheduler: Scheduler, cl
   let step = 0;
   let intents = 0;
 
-  const marketStep = async () => {
-    if (stopped) return;
-    const now = scheduler.now();
-    const updates = market.step(now, options.stepMs).filter((update) => update.kind !== "book" || step % options.bookEverySteps === 0);
-    step++;
-    await runtime.recordMarket(updates);
+  const remember = (updates: readonly MarketUpdate[]) => {
     for (const update of updates) {
       if (update.kind !== "tick") continue;
       const series = prices.get(update.symbol) ?? [];
@@ -118,6 +135,16 @@ export async function startSimulation(runtime: Runtime, scheduler: Scheduler, cl
       if (series.length > 200) series.shift();
       prices.set(update.symbol, series);
     }
+  };
+  await recordHistory(runtime, market, scheduler.now(), options, remember);
+
+  const marketStep = async () => {
+    if (stopped) return;
+    const now = scheduler.now();
+    const updates = market.step(now, options.stepMs).filter((update) => update.kind !== "book" || step % options.bookEverySteps === 0);
+    step++;
+    await runtime.recordMarket(updates);
+    remember(updates);
     await venue.onMarket();
     scheduler.at(now + options.stepMs, marketStep);
   };
@@ -149,4 +176,30 @@ export async function startSimulation(runtime: Runtime, scheduler: Scheduler, cl
       pipeline.stop();
     },
   };
+}
+
+/**
+ * The market before `start`: the simulator stepped through `historyBars` bars ending at
+ * `start`, their bars recorded (closed in the past; a symbol's bars only after the last one the
+ * ledger holds, so a restart adds what is missing), their ticks only remembered by the
+ * strategies (the ledger's first ticks are the live ones). A refusal (a price band on a restart)
+ * is logged: the demo then starts without the history.
+ */
+async function recordHistory(runtime: Runtime, market: MarketSimulator, start: number, options: SimulationOptions, remember: (updates: readonly MarketUpdate[]) => void): Promise<void> {
+  if (options.historyBars <= 0) return;
+  const bars: MarketUpdate[] = [];
+  for (let at = start - options.historyBars * options.barMs + options.stepMs; at < start; at += options.stepMs) {
+    const updates = market.step(at, options.stepMs);
+    remember(updates);
+    for (const update of updates) {
+      if (update.kind !== "bar") continue;
+      const lastBarAt = runtime.engineState.market.get(update.symbol)?.stats.lastBarAt ?? null;
+      if (lastBarAt === null || update.closedAt > lastBarAt) bars.push(update);
+    }
+  }
+  try {
+    for (let i = 0; i < bars.length; i += 1_000) await runtime.recordMarket(bars.slice(i, i + 1_000));
+  } catch (error) {
+    console.error(`demo: the market's history was not recorded: ${(error as Error).message}`);
+  }
 }

@@ -28,7 +28,11 @@ export type OverviewRow = {
   /** Money left before the max-loss floor (never below 0), and as a share of the max-loss allowance. */
   maxHeadroomUsd: number;
   maxHeadroomPct: number;
-  /** The smaller of the two shares: the overview's order ("closest to a loss limit first"). */
+  /**
+   * The smaller of the two shares: the overview's order, least permitted loss left first (a share
+   * of each allowance, not money, so that accounts of every size compare; the trading state plays
+   * no part; ties by account id).
+   */
   headroomPct: number;
   /** Breakers tripped now. */
   breakers: BreakerKind[];

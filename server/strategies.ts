@@ -140,17 +140,24 @@ export function meanReversion(symbols: readonly string[], sizes: Readonly<Record
 
 /**
  * A deliberately reckless strategy, to show the gate at work: random entries, now and then far
- * too large, on stale or made-up prices, with no edge, in bursts; tight stops that get hit.
+ * too large, on stale or made-up prices, with no edge, in bursts; tight stops that get hit. It
+ * starts as a merely careless trader for `calmMs` (one entry a turn at most, normal sizes, wider
+ * stops, an odd made-up price or edge-less entry) and turns reckless after: a newcomer first sees
+ * a desk at work, then the gate stopping a trader who lost his head.
  */
-export function reckless(symbols: readonly string[], sizes: Readonly<Record<string, number>>, random: Random): Strategy {
+export function reckless(symbols: readonly string[], sizes: Readonly<Record<string, number>>, random: Random, calmMs = 0): Strategy {
+  let startedAt: number | null = null;
   return {
     strategyId: "reckless",
     symbols,
     turn: ({ now, prices, account }) => {
       const intents: IntentDraft[] = [];
+      startedAt ??= now;
+      const calm = now - startedAt < calmMs;
       // Even a reckless strategy hears "halted" now and then: it only tries once in a while.
       if (account.tradingState !== "ACTIVE" && random.next() < 0.8) return intents;
-      const burst = random.next() < 0.08 ? 12 : 1;
+      if (calm && random.next() < 0.5) return intents;
+      const burst = !calm && random.next() < 0.08 ? 12 : 1;
       for (let k = 0; k < burst; k++) {
         let symbol = symbols[Math.floor(random.next() * symbols.length)]!;
         // It mostly moves on from a symbol the gate locked, but not always.
@@ -167,15 +174,16 @@ export function reckless(symbols: readonly string[], sizes: Readonly<Record<stri
         const side = random.next() < 0.5 ? "BUY" : "SELL";
         const sign = side === "BUY" ? 1 : -1;
         const roll = random.next();
-        const size = (sizes[symbol] ?? 1) * (roll < 0.1 ? 60 : 1 + Math.floor(random.next() * 3));
+        const size = (sizes[symbol] ?? 1) * (!calm && roll < 0.1 ? 60 : 1 + Math.floor(random.next() * (calm ? 2 : 3)));
         const claimed = roll > 0.93 ? last * (1 + sign * 0.07) : last; // a price it made up
+        const stopPct = calm ? 0.004 : 0.0015;
         intents.push({
           symbol,
           action: "OPEN",
           side,
           quantity: size,
           referencePrice: round(claimed),
-          slPrice: round(last * (1 - sign * 0.0015)),
+          slPrice: round(last * (1 - sign * stopPct)),
           stats: roll > 0.85 && roll <= 0.93 ? { winRate: 0.35, winLossRatio: 1 } : { winRate: 0.5, winLossRatio: 1.4 },
         });
       }

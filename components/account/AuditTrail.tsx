@@ -123,7 +123,7 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
       ) : shown.length === 0 ? (
         <p className="muted">{events.length === 0 ? "Nothing recorded for this account yet." : "No loaded entry matches the search."}</p>
       ) : (
-        <div className="scroll">
+        <div className="scroll" tabIndex={0} role="region" aria-label="Audit trail, newest first">
           <table className="compact audit">
             <caption className="sr-only">Ledger events of this account, newest first</caption>
             <thead>

@@ -18,7 +18,7 @@ export function Positions({ account }: { account: AccountView }) {
       {account.positions.length === 0 ? (
         <p className="muted">No open positions.</p>
       ) : (
-        <div className="scroll">
+        <div className="scroll" tabIndex={0} role="region" aria-label="Open positions">
           <table className="compact" data-testid="positions">
             <caption className="sr-only">Open positions</caption>
             <thead>

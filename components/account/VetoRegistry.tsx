@@ -63,7 +63,7 @@ export function VetoRegistry({ account }: { account: AccountView }) {
       {shown.length === 0 ? (
         <p className="muted">{locks.length === 0 ? "Nothing locked." : "Nothing locked now."}</p>
       ) : (
-        <div className="scroll">
+        <div className="scroll" tabIndex={0} role="region" aria-label="Locked symbols and sides">
           <table className="compact">
             <caption className="sr-only">Locked symbols and sides</caption>
             <thead>

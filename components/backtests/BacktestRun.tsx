@@ -217,7 +217,10 @@ function Compliance({ run }: { run: BacktestDetail }) {
             : `${money(profitTarget.targetUsd)}, ${profitTarget.reached ? `reached ${profitTarget.reachedAt === null ? "" : utc(profitTarget.reachedAt)}` : "not reached"}`}
         </li>
         <li>
-          Trading days: {tradingDays.days} of {tradingDays.required} required ({tradingDays.met ? "met" : "not met"})
+          Trading days:{" "}
+          {tradingDays.required === 0
+            ? `${tradingDays.days} (the preset requires no minimum)`
+            : `${tradingDays.days} of ${tradingDays.required} required (${tradingDays.met ? "met" : "not met"})`}
         </li>
         <li>
           Best day:{" "}

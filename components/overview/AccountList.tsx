@@ -17,9 +17,9 @@ export const FIRST_WINDOW: RowWindow = { offset: 0, limit: 80 };
 /** A scroll settles this long before the page asks for another window. */
 const WINDOW_DEBOUNCE_MS = 100;
 
-/** Fixed row heights (no measuring while scrolling): one line on a desk, three on a phone. */
+/** Fixed row heights (no measuring while scrolling): one line on a desk, five short ones on a phone. */
 const ROW_PX = 52;
-const NARROW_ROW_PX = 100;
+const NARROW_ROW_PX = 132;
 const HEADER_PX = 40;
 const NARROW = "(max-width: 760px)";
 
@@ -66,7 +66,8 @@ export type AccountListProps = {
 };
 
 /**
- * The accounts, closest to a loss limit first (the server's order), as a virtualized ARIA table:
+ * The accounts, least permitted loss left first (the server's order: the smaller of the shares of
+ * today's and the max allowance left, whatever the trading state), as a virtualized ARIA table:
  * only the rows in view (and a few either side) are in the DOM; the rows of the visible window
  * come from the server as the list scrolls.
  */
@@ -121,7 +122,7 @@ export function AccountList({ matching, offset, rows, window: requested, onWindo
     >
       <div
         role="table"
-        aria-label="Accounts, closest to a loss limit first"
+        aria-label="Accounts, least permitted loss left first (the smaller share of today's and the max allowance)"
         aria-rowcount={matching + 1}
         aria-colcount={8}
         className={`ov-table${narrow ? " ov-narrow" : ""}`}
@@ -174,6 +175,8 @@ type RowProps = { row: OverviewRow; index: number; top: number; height: number }
 const AccountRow = memo(
   function AccountRow({ row, index, top, height }: RowProps) {
     const id = row.accountId;
+    // The allowance that orders the row (the smaller share left; today's on a tie), once it is used.
+    const closest = row.headroomPct >= 100 ? null : row.dailyHeadroomPct <= row.maxHeadroomPct ? "daily" : "max";
     return (
       <div
         role="row"
@@ -205,10 +208,10 @@ const AccountRow = memo(
           {money(row.dayPnlUsd)}
         </span>
         <span role="cell" className="ov-daily">
-          <Allowance leftUsd={row.dailyHeadroomUsd} leftPct={row.dailyHeadroomPct} label={`Today's permitted loss left for ${id}`} />
+          <Allowance leftUsd={row.dailyHeadroomUsd} leftPct={row.dailyHeadroomPct} label={`Today's permitted loss left for ${id}`} closest={closest === "daily"} narrowLabel="Today left" />
         </span>
         <span role="cell" className="ov-max">
-          <Allowance leftUsd={row.maxHeadroomUsd} leftPct={row.maxHeadroomPct} label={`Max permitted loss left for ${id}`} />
+          <Allowance leftUsd={row.maxHeadroomUsd} leftPct={row.maxHeadroomPct} label={`Max permitted loss left for ${id}`} closest={closest === "max"} narrowLabel="Max left" />
         </span>
         <span role="cell" className="ov-breakers ov-ellipsis">
           {row.breakers.length === 0 ? <span className="muted">no breaker</span> : <span className="down">{row.breakers.join(", ")}</span>}
@@ -227,15 +230,20 @@ const AccountRow = memo(
     before.row.seq === after.row.seq,
 );
 
-/** Money left to a floor and a bar of the share of the allowance left (red below 25%). */
-function Allowance({ leftUsd, leftPct, label }: { leftUsd: number; leftPct: number; label: string }) {
+/**
+ * Money left to a floor and a bar of the share of the allowance left (red below 25%); the
+ * smaller of an account's two shares (the one the list is ordered by) is marked "closest".
+ */
+function Allowance({ leftUsd, leftPct, label, closest, narrowLabel }: { leftUsd: number; leftPct: number; label: string; closest: boolean; narrowLabel: string }) {
   const tone = leftPct < 25 ? "bar-bad" : leftPct < 50 ? "bar-warn" : "bar-ok";
   return (
-    <span className="allowance">
+    <span className={`allowance${closest ? " closest" : ""}`} data-closest={closest || undefined}>
       <span className="num">
-        {money(leftUsd)} <span className="muted">{pct(leftPct, 0)}</span>
+        <span className="ov-label">{narrowLabel} </span>
+        {money(leftUsd)} <span className={closest ? undefined : "muted"}>{pct(leftPct, 0)}</span>
+        {closest && <span className="ov-closest"> closest</span>}
       </span>
-      <meter className={`bar ${tone}`} min={0} max={100} low={25} high={50} optimum={100} value={leftPct} aria-label={label} />
+      <meter className={`bar ${tone}`} min={0} max={100} low={25} high={50} optimum={100} value={leftPct} aria-label={closest ? `${label} (the closest limit: the list's order)` : label} />
     </span>
   );
 }

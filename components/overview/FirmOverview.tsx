@@ -24,8 +24,8 @@ const count = new Intl.NumberFormat("en-US");
 const Decisions = memo(DecisionFeed);
 
 /**
- * The firm at desk scale: counts by state and breach (each a filter), the accounts closest to a
- * loss limit first (ordered and filtered by the server, a virtualized list asking for the rows
+ * The firm at desk scale: counts by state and breach (each a filter), the accounts with the least
+ * permitted loss left first (the smaller share of either allowance; ordered and filtered by the server, a virtualized list asking for the rows
  * in view), the accounts breached or halted today, the firm's exposure, the firm-wide halt and
  * the decision feed — all kept current by the stream's `overview` subscription.
  */
@@ -71,7 +71,10 @@ export function FirmOverview() {
             <h2 id="ov-accounts-title">
               Accounts <StaleNote />
             </h2>
-            <p className="muted">Closest to a loss limit first. Bars show the share of each allowance left.</p>
+            <p className="muted" data-testid="order-label">
+              Least permitted loss left first: ordered by the smaller share left of today&apos;s allowance and of the max allowance (marked{" "}
+              <span className="ov-closest">closest</span>), not by state. Bars show the share of each allowance left.
+            </p>
           </div>
           {canHaltFirm && (
             <div className="toolbar">

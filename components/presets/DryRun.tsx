@@ -4,7 +4,8 @@ import { useMutation } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import type { Decision } from "@/server/engine/types";
 import { clock } from "../format";
-import type { DryRunResult } from "./api";
+import { quantity } from "../quantity";
+import type { ChangedDecision, DryRunResult } from "./api";
 import { presetsApi } from "./api";
 
 /**
@@ -53,69 +54,105 @@ export function DryRun({ accountId, draft, blocked }: { accountId: string | null
   );
 }
 
+type Kind = "allowedToDenied" | "deniedToAllowed" | "resized" | "otherReason" | "otherFigures";
+
+const KINDS: { kind: Kind; label: string; testId: string; tone?: "up" | "down" }[] = [
+  { kind: "allowedToDenied", label: "Allowed → denied", testId: "dry-allowed-to-denied", tone: "down" },
+  { kind: "deniedToAllowed", label: "Denied → allowed", testId: "dry-denied-to-allowed", tone: "up" },
+  { kind: "resized", label: "Allowed, resized", testId: "dry-resized" },
+  { kind: "otherReason", label: "Denied, another reason", testId: "dry-other-reason" },
+  { kind: "otherFigures", label: "Same outcome, other figures", testId: "dry-other-figures" },
+];
+
+/** Why a decision is listed, as the server counts it (a refusal counts as a denial). */
+function kindOf(change: ChangedDecision): Kind {
+  const now = change.candidate?.outcome ?? "denied";
+  const was = change.recorded.outcome;
+  if (was === "allowed" && now === "denied") return "allowedToDenied";
+  if (was === "denied" && now === "allowed") return "deniedToAllowed";
+  if (now === "allowed") return change.candidate?.approvedQuantity !== change.recorded.approvedQuantity ? "resized" : "otherFigures";
+  return change.candidate?.guard !== change.recorded.guard || change.candidate?.reason !== change.recorded.reason ? "otherReason" : "otherFigures";
+}
+
+/**
+ * The counts, each decision in exactly one: unchanged, or changed in one of five ways; the
+ * server counts four, the fifth (same outcome and reason, other figures: a denial's limit is the
+ * draft's) is what is left of the changed ones, so the tiles add up to the decisions decided again.
+ */
+export function dryRunCounts(result: DryRunResult): Record<Kind | "unchanged" | "changed" | "decisions", number> {
+  const counted = result.allowedToDenied + result.deniedToAllowed + result.resized + result.otherReason;
+  return {
+    decisions: result.decisions,
+    unchanged: result.decisions - result.changedCount,
+    changed: result.changedCount,
+    allowedToDenied: result.allowedToDenied,
+    deniedToAllowed: result.deniedToAllowed,
+    resized: result.resized,
+    otherReason: result.otherReason,
+    otherFigures: Math.max(0, result.changedCount - counted),
+  };
+}
+
 function DryRunReport({ result, stale }: { result: DryRunResult; stale: boolean }) {
-  const counts = [
-    { label: "Decided again", value: result.decisions, testId: "dry-decisions" },
-    { label: "Allowed → denied", value: result.allowedToDenied, testId: "dry-allowed-to-denied", tone: "down" },
-    { label: "Denied → allowed", value: result.deniedToAllowed, testId: "dry-denied-to-allowed", tone: "up" },
-    { label: "Resized", value: result.resized, testId: "dry-resized" },
-    { label: "Another reason", value: result.otherReason, testId: "dry-other-reason" },
-  ];
+  const id = useId();
+  const counts = dryRunCounts(result);
+  const labelOf = new Map(KINDS.map(({ kind, label }) => [kind, label]));
   return (
     <section aria-label="Dry-run result" data-testid="dry-run-result" className={stale ? "stale-result" : undefined}>
       {stale && <p className="warn small">The draft or the account changed since this run: run it again to see the effect of the changes.</p>}
-      <dl className="figures">
-        {counts.map((count) => (
-          <div key={count.label}>
-            <dt>{count.label}</dt>
-            <dd className={count.value > 0 ? count.tone : undefined} data-testid={count.testId}>
-              {count.value}
+      <p className="small" data-testid="dry-summary">
+        <strong data-testid="dry-decisions">{counts.decisions}</strong> decisions of {result.accountId} decided again:{" "}
+        <strong data-testid="dry-unchanged">{counts.unchanged}</strong> unchanged, <strong data-testid="dry-changed">{counts.changed}</strong> would change.
+      </p>
+      <dl className="figures dry-figures" aria-label={`The ${counts.changed} that would change, by kind`}>
+        {KINDS.map(({ kind, label, testId, tone }) => (
+          <div key={kind}>
+            <dt>{label}</dt>
+            <dd className={counts[kind] > 0 ? tone : undefined} data-testid={testId}>
+              {counts[kind]}
             </dd>
           </div>
         ))}
       </dl>
-      {result.changedCount === 0 ? (
-        <p className="muted">
-          No decision of {result.accountId} would change under the draft ({result.decisions} decided again).
+      {result.unreviewed > 0 && (
+        <p className="muted small" data-testid="dry-unreviewed">
+          {result.unreviewed} allowed {result.unreviewed === 1 ? "decision" : "decisions"} would go to the reviewer under the draft, which the recording has no verdict
+          for: decided without it.
         </p>
+      )}
+      {result.changedCount === 0 ? (
+        <p className="muted">No decision would change under the draft.</p>
       ) : (
-        <table className="dry-changes">
-          <caption>
-            {result.changedCount} of {result.decisions} decisions of {result.accountId} would change
-            {result.changed.length < result.changedCount ? ` (latest ${result.changed.length} listed)` : ""}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Intent</th>
-              <th scope="col" className="num">
-                Size
-              </th>
-              <th scope="col">Recorded</th>
-              <th scope="col">Under the draft</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...result.changed].reverse().map((change) => (
-              <tr key={change.seq} data-testid="dry-change" data-intent={change.intentId}>
-                <td className="mono small">{clock(Date.parse(change.at))}</td>
-                <th scope="row">
-                  <span className="mono">{change.intentId}</span>
-                  <div className="muted small">
-                    {change.action} {change.side} {change.symbol}
+        <>
+          <p className="muted small" id={`${id}-list`}>
+            {result.changed.length < result.changedCount ? `The latest ${result.changed.length} of the ${result.changedCount} changes, newest first:` : "Newest first:"}
+          </p>
+          <div className="dry-scroll" tabIndex={0} role="region" aria-labelledby={`${id}-list`}>
+            <ol className="dry-changes">
+              {[...result.changed].reverse().map((change) => (
+                <li key={change.seq} data-testid="dry-change" data-intent={change.intentId} data-kind={kindOf(change)}>
+                  <div className="dry-change-head">
+                    <span className="mono small">{clock(Date.parse(change.at))}</span> <span className="mono">{change.intentId}</span>{" "}
+                    <span className="muted small">
+                      {change.action} {change.side} {quantity(change.quantity)} {change.symbol}
+                    </span>{" "}
+                    <span className="badge badge-wait">{labelOf.get(kindOf(change))}</span>
                   </div>
-                </th>
-                <td className="num">{change.quantity ?? "—"}</td>
-                <td data-testid="dry-recorded">
-                  <Outcome decision={change.recorded} />
-                </td>
-                <td data-testid="dry-candidate">
-                  <Outcome decision={change.candidate} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                  <div className="dry-change-body">
+                    <span data-testid="dry-recorded">
+                      <span className="muted small">Recorded: </span>
+                      <Outcome decision={change.recorded} />
+                    </span>
+                    <span data-testid="dry-candidate">
+                      <span className="muted small">Under the draft: </span>
+                      <Outcome decision={change.candidate} />
+                    </span>
+                  </div>
+                </li>
+              ))}
+            </ol>
+          </div>
+        </>
       )}
     </section>
   );
@@ -127,7 +164,7 @@ function Outcome({ decision }: { decision: Decision | null }) {
   if (decision.outcome === "allowed") {
     return (
       <span>
-        <span className="badge badge-ok">allowed</span> <span className="small">qty {decision.approvedQuantity ?? "—"}</span>
+        <span className="badge badge-ok">allowed</span> <span className="small">qty {quantity(decision.approvedQuantity)}</span>
       </span>
     );
   }
@@ -144,4 +181,4 @@ function Outcome({ decision }: { decision: Decision | null }) {
   );
 }
 
-const format = (value: number | string | null) => (value === null ? "—" : typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 4 }) : value);
+const format = (value: number | string | null) => (value === null ? "—" : typeof value === "number" ? quantity(value) : value);

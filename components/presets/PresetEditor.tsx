@@ -6,7 +6,6 @@ import type { KeyboardEvent } from "react";
 import { useId, useMemo, useState } from "react";
 import { flushSync } from "react-dom";
 import type { PresetInput } from "@/server/engine/preset";
-import { validatePreset } from "@/server/engine/preset";
 import type { AccountView } from "@/server/realtime-protocol";
 import { ApiError, queryKeys } from "../api";
 import { money } from "../format";
@@ -16,12 +15,14 @@ import { presetKeys, presetsApi } from "./api";
 import { DryRun } from "./DryRun";
 import type { Path } from "./fields";
 import { fieldId, isRecord, setAt } from "./fields";
+import type { Issue } from "./messages";
+import { checkPreset, fieldTitle } from "./messages";
+import { describePreset } from "./describe";
 import { PresetDiff, diffPresets } from "./PresetDiff";
 import type { FirmValue } from "./SchemaForm";
 import { SchemaForm } from "./SchemaForm";
 
 type Parsed = { ok: true; value: unknown } | { ok: false; error: string };
-type Issue = { path: string; message: string };
 
 const MIN_NOTE = 3;
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
@@ -66,13 +67,14 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
     }
   }, [text]);
   const draft = parsed.ok ? parsed.value : null;
-  const validation = useMemo(() => (parsed.ok ? validatePreset(parsed.value) : null), [parsed]);
+  // The server's schema, its issues in plain language at the fields they are about.
+  const validation = useMemo(() => (parsed.ok ? checkPreset(parsed.value) : null), [parsed]);
 
   // What the schema cannot know: a version keeps its preset's id; a new preset needs a free one.
   const draftId = isRecord(draft) && typeof draft.id === "string" ? draft.id : null;
   const ruleIssues: Issue[] = [];
-  if (mode === "version" && draftId !== null && draftId !== base.presetId) ruleIssues.push({ path: "id", message: `a version of ${base.presetId} keeps its id; use “New preset” for a copy under another id` });
-  if (mode === "new" && draftId !== null && presets.some((preset) => preset.id === draftId)) ruleIssues.push({ path: "id", message: `a preset ${draftId} exists already` });
+  if (mode === "version" && draftId !== null && draftId !== base.presetId) ruleIssues.push({ path: "id", message: `A version of ${base.presetId} keeps its ID; use “New preset” for a copy under another ID` });
+  if (mode === "new" && draftId !== null && presets.some((preset) => preset.id === draftId)) ruleIssues.push({ path: "id", message: `A preset ${draftId} exists already: choose another ID` });
 
   const save = useMutation({
     mutationFn: async ({ preset, note: text }: { preset: PresetInput; note: string; draftText: string }) =>
@@ -254,7 +256,7 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
           </div>
         </section>
 
-        <aside className="editor-side" aria-label="Check, save and activate">
+        <aside className="editor-side" aria-label="Check, save, dry-run and activate">
           <section className="card" aria-labelledby={`${id}-check`}>
             <h2 id={`${id}-check`}>Check</h2>
             {!parsed.ok ? (
@@ -262,9 +264,17 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
                 The raw JSON does not parse.
               </p>
             ) : issues.length === 0 ? (
-              <p className="up" data-testid="validation-status">
-                Valid preset.
-              </p>
+              <>
+                <p className="up" data-testid="validation-status">
+                  Valid preset.
+                </p>
+                {validation?.ok && (
+                  <p className="small draft-words" data-testid="draft-description">
+                    <span className="muted">In words: </span>
+                    {describePreset(validation.preset).join(" ")}
+                  </p>
+                )}
+              </>
             ) : (
               <>
                 <p className="error" data-testid="validation-status">
@@ -278,7 +288,7 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
                         className="link"
                         onClick={() => jumpTo(issue.path)}
                       >
-                        <span className="mono">{issue.path || "(preset)"}</span>
+                        {fieldTitle(issue.path)}
                       </button>
                       : {issue.message}
                     </li>
@@ -320,6 +330,57 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
             </section>
           )}
 
+          {canOperate && (
+            <section className="card try" aria-labelledby={`${id}-try`}>
+              <header className="card-header">
+                <div>
+                  <h2 id={`${id}-try`}>Dry-run and activate</h2>
+                  <p className="muted small">
+                    A dry-run decides the account&apos;s latest intents again under the draft (unsaved) and lists the decisions that would change;
+                    nothing is recorded. Activation puts the opened version in force for the account at once.
+                  </p>
+                </div>
+                <div className="toolbar">
+                  <label className="field">
+                    <span>Account</span>
+                    <select value={accountId ?? ""} onChange={(event) => setAccountId(event.target.value || null)}>
+                      {accounts.length === 0 && <option value="">no accounts</option>}
+                      {accounts.map((candidate) => (
+                        <option key={candidate.accountId} value={candidate.accountId}>
+                          {candidate.accountId} · {candidate.presetId}
+                          {candidate.preset ? ` v${candidate.preset.version}` : ""}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                  <button
+                    type="button"
+                    className="danger"
+                    disabled={activateBlocked !== null}
+                    aria-describedby={activateBlocked ? `${id}-activate-blocked` : undefined}
+                    onClick={() => {
+                      setNotice(null);
+                      setActivating(true);
+                    }}
+                  >
+                    Activate v{base.version}
+                  </button>
+                </div>
+              </header>
+              {activateBlocked && (
+                <p className="muted small" id={`${id}-activate-blocked`} data-testid="activate-blocked">
+                  Cannot activate: {activateBlocked}.
+                </p>
+              )}
+              {notice && (
+                <p className="up" role="status" data-testid="activation-notice">
+                  {notice}
+                </p>
+              )}
+              <DryRun accountId={accountId} draft={validation?.ok ? validation.preset : draft} blocked={invalidReason} />
+            </section>
+          )}
+
           <section className="card" aria-labelledby={`${id}-diff`}>
             <header className="card-header">
               <h2 id={`${id}-diff`}>Changes</h2>
@@ -349,57 +410,6 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
           </section>
         </aside>
       </div>
-
-      {canOperate && (
-        <section className="card try" aria-labelledby={`${id}-try`}>
-          <header className="card-header">
-            <div>
-              <h2 id={`${id}-try`}>Dry-run and activate</h2>
-              <p className="muted small">
-                A dry-run decides the account&apos;s latest intents again under the draft (unsaved) and lists the decisions that would change;
-                nothing is recorded. Activation puts the opened version in force for the account at once.
-              </p>
-            </div>
-            <div className="toolbar">
-              <label className="field">
-                <span>Account</span>
-                <select value={accountId ?? ""} onChange={(event) => setAccountId(event.target.value || null)}>
-                  {accounts.length === 0 && <option value="">no accounts</option>}
-                  {accounts.map((candidate) => (
-                    <option key={candidate.accountId} value={candidate.accountId}>
-                      {candidate.accountId} · {candidate.presetId}
-                      {candidate.preset ? ` v${candidate.preset.version}` : ""}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <button
-                type="button"
-                className="danger"
-                disabled={activateBlocked !== null}
-                aria-describedby={activateBlocked ? `${id}-activate-blocked` : undefined}
-                onClick={() => {
-                  setNotice(null);
-                  setActivating(true);
-                }}
-              >
-                Activate v{base.version}
-              </button>
-            </div>
-          </header>
-          {activateBlocked && (
-            <p className="muted small" id={`${id}-activate-blocked`} data-testid="activate-blocked">
-              Cannot activate: {activateBlocked}.
-            </p>
-          )}
-          {notice && (
-            <p className="up" role="status" data-testid="activation-notice">
-              {notice}
-            </p>
-          )}
-          <DryRun accountId={accountId} draft={validation?.ok ? validation.preset : draft} blocked={invalidReason} />
-        </section>
-      )}
 
       {activating && account && (
         <ReasonDialog

@@ -11,6 +11,7 @@ import { money, when } from "../format";
 import { useSession } from "../session";
 import type { PresetSummary } from "./api";
 import { presetKeys, presetsApi } from "./api";
+import { describePreset } from "./describe";
 import { getAt } from "./fields";
 import { PresetEditor } from "./PresetEditor";
 import type { FirmValue } from "./SchemaForm";
@@ -118,7 +119,20 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
           </div>
           {!canOperate && <span className="badge badge-wait">read-only</span>}
         </header>
-        {summary.description && <p className="description">{summary.description}</p>}
+        {opened.data ? (
+          <>
+            <p className="description" data-testid="preset-description">
+              <span className="muted small">v{opened.data.version} in words: </span>
+              {describePreset(opened.data.preset).join(" ")}
+            </p>
+            {opened.data.preset.description && (
+              <p className="description notes" data-testid="preset-notes">
+                <span className="muted small">Notes: </span>
+                {opened.data.preset.description}
+              </p>
+            )}
+          </>
+        ) : null}
         <h3>Accounts under this preset</h3>
         {running.length === 0 ? (
           <p className="muted">None.</p>
@@ -145,6 +159,7 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
 
       <section className="card" aria-labelledby="versions-title">
         <h2 id="versions-title">Versions</h2>
+        <div className="versions-scroll" tabIndex={0} role="region" aria-label={`Versions of ${summary.id}`}>
         <table className="versions">
           <caption className="sr-only">Versions of {summary.id}, newest first</caption>
           <thead>
@@ -183,6 +198,7 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
             })}
           </tbody>
         </table>
+        </div>
         {!info && (
           <p className="error" role="alert">
             {summary.id} has no version {version}.

@@ -44,6 +44,9 @@ export type DryRunResult = {
   deniedToAllowed: number;
   resized: number;
   otherReason: number;
+  /** Allowed decisions the draft would send to the reviewer without a recorded verdict (decided without it). */
+  unreviewed: number;
+  /** Every decision that would change; the four counts above are part of it (the rest: same outcome, other figures). */
   changedCount: number;
   changed: ChangedDecision[];
 };

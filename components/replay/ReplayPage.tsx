@@ -7,6 +7,10 @@ import { Suspense, useId, useMemo, useState } from "react";
 import type { BacktestReplay } from "../backtests/api";
 import { backtestKeys, backtestsApi, utc } from "../backtests/api";
 import "../backtests/backtests.css";
+import { quantity } from "../quantity";
+
+/** An observed value or a limit: a number to 4 decimals, a text as it is, nothing when absent. */
+const figure = (value: number | string | null | undefined) => (value === null || value === undefined ? "—" : typeof value === "number" ? quantity(value) : value);
 
 /** Decisions shown at first, and added by each "Show more". */
 const PAGE = 250;
@@ -189,7 +193,7 @@ function Decisions({ replay }: { replay: BacktestReplay }) {
         {rows.length.toLocaleString("en-US")} of {filtered.length.toLocaleString("en-US")} {outcome === "all" ? "" : `${outcome} `}decisions shown
         {replay.decisions > replay.decisionsListed ? ` (the server lists the first ${replay.decisionsListed.toLocaleString("en-US")} of ${replay.decisions.toLocaleString("en-US")})` : ""}.
       </p>
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Replayed decisions">
         <table className="decisions">
           <thead>
             <tr>
@@ -210,17 +214,17 @@ function Decisions({ replay }: { replay: BacktestReplay }) {
                 <td className="num">{decision.seq}</td>
                 <td className="mono">{utc(decision.at)}</td>
                 <td>
-                  {decision.action ?? "?"} {decision.side ?? ""} {decision.quantity ?? ""} {decision.symbol ?? ""}
+                  {decision.action ?? "?"} {decision.side ?? ""} {decision.quantity === null ? "" : quantity(decision.quantity)} {decision.symbol ?? ""}
                 </td>
                 <td className={decision.outcome === "allowed" ? "up" : "down"}>
                   {decision.outcome}
                   {decision.outcome === "allowed" && decision.approvedQuantity !== null && decision.quantity !== null && decision.approvedQuantity < decision.quantity
-                    ? ` (${decision.approvedQuantity})`
+                    ? ` (${quantity(decision.approvedQuantity)})`
                     : ""}
                 </td>
                 <td className="mono">{decision.guard ?? ""}</td>
                 <td className="mono">{decision.reason ?? ""}</td>
-                <td className="mono small">{decision.observed === null ? "" : `${decision.observed} / ${decision.limit ?? ""}`}</td>
+                <td className="mono small">{decision.observed === null ? "" : `${figure(decision.observed)} / ${figure(decision.limit)}`}</td>
               </tr>
             ))}
           </tbody>

@@ -20,6 +20,11 @@ export type SimulatedVenueParams = {
   /** Chance that an order's acknowledgement is slow, and how slow. */
   readonly latencySpikeProbability: number;
   readonly latencySpikeMs: number;
+  /**
+   * Hiccups: the first order placed at or after `from` (epoch ms), and the first after each
+   * `everyMs` since, is acknowledged after `latencySpikeMs`, whatever the draw.
+   */
+  readonly hiccups?: { readonly from: number; readonly everyMs: number };
   readonly slippageBps: number;
   readonly feeBps: number;
   readonly partialFillProbability: number;
@@ -58,6 +63,7 @@ export class SimulatedVenue extends VenueAdapter {
   private protectives: Protective[] = [];
   /** Net position per account and symbol, from this venue's own fills. */
   private readonly net = new Map<string, number>();
+  private nextHiccupAt: number | null = null;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -69,6 +75,16 @@ export class SimulatedVenue extends VenueAdapter {
     super("sim");
   }
 
+  /** Whether an order placed `now` meets a hiccup (each hiccup meets one order). */
+  private hiccup(now: number): boolean {
+    const hiccups = this.params.hiccups;
+    if (!hiccups) return false;
+    this.nextHiccupAt ??= hiccups.from;
+    if (now < this.nextHiccupAt) return false;
+    this.nextHiccupAt += Math.max(1, Math.ceil((now - this.nextHiccupAt + 1) / hiccups.everyMs)) * hiccups.everyMs;
+    return true;
+  }
+
   cancel(orderId: OrderId): void {
     this.live.delete(orderId);
   }
@@ -77,9 +93,10 @@ export class SimulatedVenue extends VenueAdapter {
     const { params } = this;
     this.live.add(order.orderId);
     const draw = this.random.next();
-    const spike = this.random.next() < params.latencySpikeProbability;
+    const now = this.scheduler.now();
+    const spike = this.random.next() < params.latencySpikeProbability || this.hiccup(now);
     const latency = Math.round(spike ? params.latencySpikeMs : params.latencyMs + params.latencyJitterMs * this.random.next());
-    const at = this.scheduler.now() + latency;
+    const at = now + latency;
     if (draw < params.timeoutProbability) return; // never answered: the pipeline's timeout fires
     if (draw < params.timeoutProbability + params.rejectProbability) {
       this.scheduler.at(at, () => this.answer(order.orderId, { type: "rejected", orderId: order.orderId, reason: "simulated reject: venue refused the order", at }));

@@ -81,6 +81,31 @@ describe("the overview model", () => {
     expect(page.matching).toBe(4);
   });
 
+  it("puts an active account with little permitted loss left above a halted one with lots: the order is the smaller share left, never the state", async () => {
+    const book = new Book(ids(3));
+    const [halted, untouched, nearFloor] = book.ids as [AccountId, AccountId, AccountId];
+    // acc-002 loses 4,800 of its 5,000 USD daily allowance (5% of 100,000): 4% of it left, 52% of the max.
+    book.commit([tick(EURUSD, 1.1), fill(nearFloor, EURUSD, "BUY", 1, 1.1)]);
+    book.commit([tick(EURUSD, 1.052)]);
+    // acc-000 is halted by its manual breaker with its whole allowance left.
+    book.commit([trip(halted)]);
+    const page = await book.model.page(all, everyone);
+    expect(page.rows.map((row) => [row.accountId, row.tradingState])).toEqual([
+      [nearFloor, "ACTIVE"],
+      [halted, "HALTED"],
+      [untouched, "ACTIVE"],
+    ]);
+    expect(page.rows[0]).toMatchObject({ dailyHeadroomUsd: 200, dailyHeadroomPct: 4, maxHeadroomPct: 52, headroomPct: 4 });
+    expect(page.rows[1]).toMatchObject({ dailyHeadroomPct: 100, maxHeadroomPct: 100, headroomPct: 100 });
+    // The key is the smaller of the two shares, rows in ascending order of it.
+    for (const row of page.rows) expect(row.headroomPct).toBe(Math.min(row.dailyHeadroomPct, row.maxHeadroomPct));
+    // Halted or not, the halted account's place follows its headroom: a loss of its own moves it up.
+    book.commit([fill(halted, EURUSD, "SELL", 2, 1.052)]);
+    book.commit([tick(EURUSD, 1.076)]); // acc-000: 2 lots short from 1.052, 4,800 USD down; acc-002 back to 2,400 down
+    const after = await book.model.page(all, everyone);
+    expect(after.rows.map((row) => row.accountId)).toEqual([halted, nearFloor, untouched]);
+  });
+
   it("filters by state, text, breach and locks, and windows the filtered list", async () => {
     const book = new Book(ids(30));
     book.commit([trip(book.ids[7]!), trip(book.ids[12]!)]);
