@@ -110,26 +110,31 @@ test("a viewer sees the account live but is offered no trip, reset or unlock, an
   await expect(page.getByTestId("current-user")).toContainText("viewer");
   await openAccount(page);
   await expect(page.getByTestId("trading-state")).toBeVisible();
-  await expect(page.getByRole("button", { name: "Trip" })).toHaveCount(0);
+  // Exact names: a decision's button ("Open decision e2e-a11y-preset-…") contains "reset".
+  await expect(page.getByRole("button", { name: "Trip", exact: true })).toHaveCount(0);
 
   // Tripped by an operator and a symbol locked: both show, but the viewer has nothing to press.
   expect((await api.post(`/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, { data: { reason: "e2e: viewer check" } })).status()).toBe(200);
-  expect((await api.post(`/api/v1/accounts/${ACCOUNT}/vetoes`, { data: { symbol: "GBPUSD", reason: "e2e: viewer lock" } })).status()).toBe(201);
-  await expect(page.getByTestId("trading-state")).toHaveText("HALTED");
-  await expect(page.getByTestId("breaker-manual")).toContainText("e2e: viewer check");
-  await expect(page.locator('[data-testid="veto-row"][data-target="GBPUSD"]')).toBeVisible();
-  await expect(page.getByRole("button", { name: "Reset" })).toHaveCount(0);
-  await expect(page.getByRole("button", { name: /Unlock/ })).toHaveCount(0);
+  try {
+    expect((await api.post(`/api/v1/accounts/${ACCOUNT}/vetoes`, { data: { symbol: "GBPUSD", reason: "e2e: viewer lock" } })).status()).toBe(201);
+    await expect(page.getByTestId("trading-state")).toHaveText("HALTED");
+    await expect(page.getByTestId("breaker-manual")).toContainText("e2e: viewer check");
+    await expect(page.locator('[data-testid="veto-row"][data-target="GBPUSD"]')).toBeVisible();
+    await expect(page.getByRole("button", { name: "Reset", exact: true })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: /^Unlock/ })).toHaveCount(0);
 
-  // The viewer's own session, with its CSRF token, is still refused by the server.
-  const csrf = (await page.context().cookies()).find((cookie) => cookie.name === "riskgate_csrf")!.value;
-  const refused = await page.request.post(`/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, {
-    data: { reason: "viewer tries" },
-    headers: { "x-csrf-token": csrf },
-  });
-  expect(refused.status()).toBe(403);
-  expect(refused.headers()["content-type"]).toContain("application/problem+json");
-  expect((await api.post(`/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { data: { reason: "e2e: done" } })).status()).toBe(200);
-  expect((await api.post(`/api/v1/accounts/${ACCOUNT}/vetoes/GBPUSD/unlock`, { data: { reason: "e2e: done" } })).status()).toBe(200);
+    // The viewer's own session, with its CSRF token, is still refused by the server.
+    const csrf = (await page.context().cookies()).find((cookie) => cookie.name === "riskgate_csrf")!.value;
+    const refused = await page.request.post(`/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, {
+      data: { reason: "viewer tries" },
+      headers: { "x-csrf-token": csrf },
+    });
+    expect(refused.status()).toBe(403);
+    expect(refused.headers()["content-type"]).toContain("application/problem+json");
+  } finally {
+    // Undone even when a check fails, so the specs after this one find the account trading.
+    expect((await api.post(`/api/v1/accounts/${ACCOUNT}/breakers/manual/reset`, { data: { reason: "e2e: done" } })).status()).toBe(200);
+    await api.post(`/api/v1/accounts/${ACCOUNT}/vetoes/GBPUSD/unlock`, { data: { reason: "e2e: done" } });
+  }
   await expect(page.getByTestId("trading-state")).toHaveText("ACTIVE");
 });
