@@ -180,10 +180,15 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     return { daily, max };
   };
 
-  /** A new trading day for the account when `at` falls in one: baseline and end-of-day high water from the books as they stand. */
-  const roll = (account: Books, at: number) => {
+  /**
+   * A new trading day for the account when `at` falls in one: baseline and end-of-day high water
+   * from the books as they stand, then both floors checked at the reset instant (a day may start
+   * past one, with no price until after a weekend).
+   */
+  const roll = (account: Books, seq: number, at: number) => {
     const day = tradingDayAt(at, rules.dailyReset.time, rules.dailyReset.timeZone);
     if (account.day === day) return;
+    const started = account.day !== null;
     if (account.day !== null) {
       const equity = equityOf(account);
       const basis = rules.accountRules.dailyBaselineBasis;
@@ -193,6 +198,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
       account.baseline = cents(account.baseline);
     }
     account.day = day;
+    if (started) check(account, seq, resetInstantOf(day, rules.dailyReset.time, rules.dailyReset.timeZone));
   };
 
   /** Checks both floors at a mark of the account's equity. */
@@ -296,10 +302,13 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
       return;
     }
     // Every account's day moves with time, whichever event carries it.
-    for (const account of books.values()) roll(account, event.at);
+    for (const account of books.values()) roll(account, seq, event.at);
     if (event.type === "market.tick" || event.type === "market.bar") {
       prices.set(event.symbol, event.type === "market.tick" ? event.price : event.close);
-      for (const account of books.values()) if (account.positions.has(event.symbol)) check(account, seq, event.at);
+      // The prices of one instant apply together: equity is checked after the last of them.
+      if (event.deferred) return;
+      const repriced = event.instant ?? [event.symbol];
+      for (const account of books.values()) if (repriced.some((symbol) => account.positions.has(symbol))) check(account, seq, event.at);
     } else if (event.type === "execution.filled") {
       const account = books.get(event.accountId);
       if (!account) return;
@@ -390,15 +399,37 @@ const formats = new Map<string, Intl.DateTimeFormat>();
  * own beside the engine's calendar, daylight saving included.
  */
 export function tradingDayAt(at: number, time: string, timeZone: string): string {
-  let format = formats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    formats.set(timeZone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
+  const parts = wallParts(at, timeZone);
   const [resetHour, resetMinute] = time.split(":").map(Number) as [number, number];
   const minutes = Number(parts.hour) * 60 + Number(parts.minute);
   const local = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)));
   if (minutes < resetHour * 60 + resetMinute) local.setUTCDate(local.getUTCDate() - 1);
   return local.toISOString().slice(0, 10);
+}
+
+/** The instant trading day `day` (YYYY-MM-DD) starts: its date at the reset's local time. */
+export function resetInstantOf(day: string, time: string, timeZone: string): number {
+  const [year, month, date] = day.split("-").map(Number) as [number, number, number];
+  const [hour, minute] = time.split(":").map(Number) as [number, number];
+  const wall = Date.UTC(year, month - 1, date, hour, minute);
+  // The zone's offset at a first guess, then at the instant it gives (a change between the two).
+  const first = wall - offsetAt(wall, timeZone);
+  return wall - offsetAt(first, timeZone);
+}
+
+/** How far `timeZone`'s wall clock is ahead of UTC at `at`, in ms (whole minutes). */
+function offsetAt(at: number, timeZone: string): number {
+  const parts = wallParts(at, timeZone);
+  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute));
+  return wall - Math.floor(at / 60_000) * 60_000;
+}
+
+/** The local date and time of `at` in `timeZone`, as the formatter's parts (cached per zone). */
+function wallParts(at: number, timeZone: string): Record<string, string> {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    formats.set(timeZone, format);
+  }
+  return Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
 }

@@ -9,7 +9,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState } from "./state";
-import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, inIdOrder, snapshotBaselines } from "./state";
+import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -358,6 +358,29 @@ export function previewIntent(intent: Intent, state: EngineState, at: number): D
   return evaluate(intent, state.accounts.get(intent.accountId)!, state, at, "skip");
 }
 
+type PriceEvent = Extract<EngineEvent, { type: "market.tick" | "market.bar" }>;
+type MarketEvent = PriceEvent | Extract<EngineEvent, { type: "market.book" }>;
+
+/**
+ * A market request's events cut into instants (runs of one time), every price of an instant
+ * of several but the last marked `deferred`, the last naming the symbols the instant repriced.
+ */
+function instantsOf(events: readonly EngineEvent[]): MarketEvent[][] {
+  const instants: MarketEvent[][] = [];
+  for (const event of events as readonly MarketEvent[]) {
+    const current = instants.at(-1);
+    if (current && current[0]!.at === event.at) current.push(event);
+    else instants.push([event]);
+  }
+  return instants.map((instant) => {
+    const prices = instant.filter((event): event is PriceEvent => event.type !== "market.book");
+    if (prices.length < 2) return instant;
+    const last = prices.at(-1)!;
+    const symbols = [...new Set(prices.map((event) => event.symbol))];
+    return instant.map((event) => (event.type === "market.book" ? event : event === last ? { ...event, instant: symbols } : { ...event, deferred: true as const }));
+  });
+}
+
 /** `decide(command, state) -> events`, or a rejection. Pure. */
 export function decide(command: Command, state: EngineState): Decided {
   switch (command.type) {
@@ -366,10 +389,17 @@ export function decide(command: Command, state: EngineState): Decided {
       // instant is the latest one at or before `at`, if it has not started yet.
       const events = autoResetsDue(state, command.at);
       const afterResets = events.reduce(evolve, state);
+      const resets = events.length;
+      const started: AccountId[] = [];
       for (const { resetAt, tradingDay, accountIds } of daysDue(afterResets, command.at)) {
         events.push({ type: "day.started", at: command.at, resetAt, tradingDay, baselines: snapshotBaselines(afterResets, accountIds, resetAt) });
+        started.push(...accountIds);
       }
-      return ok(...events);
+      if (started.length === 0) return ok(...events);
+      // A day may start past a floor (a baseline above equity, a trailing mark raised at the
+      // close) with no price to follow until Monday: it is checked at its start.
+      const checked = lossChecksFolded(events.slice(resets).reduce(evolve, afterResets), started, command.at, "by_id");
+      return { ok: true, events: [...events, ...checked.events], after: checked.state };
     }
     case "RecordExecutionFailure":
     case "RecordLatency": {
@@ -482,25 +512,32 @@ export function decide(command: Command, state: EngineState): Decided {
         lastBarAt.set(bar.symbol, bar.closedAt);
       }
       const sender = command.by ? { by: command.by } : {};
-      const events = command.updates.map((update): EngineEvent => {
-          switch (update.kind) {
-            case "tick":
-              return { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price, ...sender };
-            case "book":
-              return { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks, ...sender };
-            case "bar": {
-              const { open, high, low, close, volume } = update;
-              return { type: "market.bar", at: update.closedAt, symbol: update.symbol, open, high, low, close, volume, ...sender };
-            }
+      const toEvent = (update: MarketUpdate): EngineEvent => {
+        switch (update.kind) {
+          case "tick":
+            return { type: "market.tick", at: command.at, symbol: update.symbol, price: update.price, ...sender };
+          case "book":
+            return { type: "market.book", at: command.at, symbol: update.symbol, bids: update.bids, asks: update.asks, ...sender };
+          case "bar": {
+            const { open, high, low, close, volume } = update;
+            return { type: "market.bar", at: update.closedAt, symbol: update.symbol, open, high, low, close, volume, ...sender };
           }
-        });
-      // New prices move equity: check the drawdown of every account holding a repriced symbol.
-      const next = events.reduce(evolve, state);
-      const repriced = new Set(command.updates.filter((u) => u.kind !== "book").map((u) => u.symbol));
-      // One symbol (a tick): its holders as they are; several: their union.
-      const holders = repriced.size === 1 ? holderIds(next, [...repriced][0]!) : new Set([...repriced].flatMap((symbol) => holderIds(next, symbol)));
-      const checked = lossChecksFolded(next, holders, command.at, "by_id");
-      return { ok: true, events: [...events, ...checked.events], after: checked.state };
+        }
+      };
+      // One instant after another: the updates of one time apply together, then equity is
+      // marked and every account holding a repriced symbol is checked against its floors, once.
+      const events: EngineEvent[] = [];
+      let next = state;
+      for (const instant of instantsOf(command.updates.map(toEvent))) {
+        events.push(...instant);
+        next = instant.reduce(evolve, next);
+        const repriced = [...new Set(instant.filter((event) => event.type !== "market.book").map((event) => event.symbol))];
+        if (repriced.length === 0) continue;
+        const checked = lossChecksFolded(next, holdersOfAll(next, repriced), command.at, "by_id");
+        events.push(...checked.events);
+        next = checked.state;
+      }
+      return { ok: true, events, after: next };
     }
     case "OpenAccount": {
       const { accountId } = command.account;

@@ -44,6 +44,19 @@ export const BaselineSnapshot = z.strictObject({
 });
 export type BaselineSnapshot = z.infer<typeof BaselineSnapshot>;
 
+/**
+ * A market request's prices at one time are one instant: they apply together, and only then is
+ * equity marked (a trailing high-water mark raised, the floors checked). Every price of an
+ * instant of several but its last is `deferred`; the last names every symbol the instant
+ * repriced. A price alone in its instant carries neither (as every price recorded before this).
+ */
+const InstantFields = {
+  /** More prices of the same instant follow: equity is marked after the last of them. */
+  deferred: z.literal(true).optional(),
+  /** The last price of an instant of several: every symbol the instant repriced. */
+  instant: z.array(SymbolId).min(1).optional(),
+};
+
 export const EngineEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("config.applied"), at, config: EngineConfig, by: Actor }),
   z.strictObject({ type: z.literal("firm.halted"), at, reason: OperatorReason, by: Actor }),
@@ -56,7 +69,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     tradingDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     baselines: z.array(BaselineSnapshot),
   }),
-  z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive(), by: Actor.optional() }),
+  z.strictObject({ type: z.literal("market.tick"), at, symbol: SymbolId, price: z.number().positive(), ...InstantFields, by: Actor.optional() }),
   z.strictObject({
     type: z.literal("market.bar"),
     /** The bar's close time. */
@@ -67,6 +80,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
     low: z.number().positive(),
     close: z.number().positive(),
     volume: z.number().nonnegative(),
+    ...InstantFields,
     by: Actor.optional(),
   }),
   z.strictObject({

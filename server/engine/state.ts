@@ -391,6 +391,14 @@ export function inIdOrder(accountIds: Iterable<AccountId>): AccountId[] {
   return [...accountIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** The accounts holding any of `symbols`, each once. */
+export function holdersOfAll(state: Pick<EngineState, "index">, symbols: readonly SymbolId[]): readonly AccountId[] | Set<AccountId> {
+  if (symbols.length === 1) return holderIds(state, symbols[0]!);
+  const holders = new Set<AccountId>();
+  for (const symbol of symbols) for (const accountId of holdersOf(state, symbol).unorderedKeys()) holders.add(accountId);
+  return holders;
+}
+
 /** The accounts holding `symbol`. */
 export function holdersOf(state: Pick<EngineState, "index">, symbol: SymbolId): AccountSet {
   return state.index.holders.get(symbol) ?? noAccounts;
@@ -564,16 +572,24 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     }
     case "market.tick": {
       const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
-      return revalue(next, holderIds(next, event.symbol));
+      if (event.deferred) return next;
+      return revalue(next, event.instant ? holdersOfAll(next, event.instant) : holderIds(next, event.symbol));
     }
     case "market.bar": {
-      const next = withMarket(state, event.symbol, (market) => ({
-        ...market,
-        lastPrice: event.close,
-        lastPriceAt: event.at,
-        stats: foldBar(market.stats, event, state.config.market),
-      }));
-      return revalue(withPairs(next, event.symbol), barHolders(next, event.symbol));
+      const next = withPairs(
+        withMarket(state, event.symbol, (market) => ({
+          ...market,
+          lastPrice: event.close,
+          lastPriceAt: event.at,
+          stats: foldBar(market.stats, event, state.config.market),
+        })),
+        event.symbol,
+      );
+      if (event.deferred) return next;
+      if (!event.instant) return revalue(next, barHolders(next, event.symbol));
+      const touched = new Set<AccountId>();
+      for (const symbol of event.instant) for (const accountId of barHolders(next, symbol)) touched.add(accountId);
+      return revalue(next, touched);
     }
     case "market.book":
       return withMarket(state, event.symbol, (market) => ({

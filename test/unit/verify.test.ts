@@ -24,12 +24,21 @@ const presets = new Map(readPresetFiles().map(({ preset }) => [preset.id as stri
 const preset = (id: string) => presets.get(id)!;
 const account = AccountId.parse("acc-v");
 const EURUSD = SymbolId.parse("EURUSD"); // 100,000 units a lot: 0.0001 is 10 USD a lot
+const GBPUSD = SymbolId.parse("GBPUSD");
 const config = EngineConfig.parse({
-  instruments: { EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 } },
+  instruments: {
+    EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 },
+    GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 },
+  },
 });
 
 /** Runs commands through the engine (each after a clock advance, as the server does) and returns the stream with seqs. */
 function stream(presetId: string, balance: number, openedAt: number, steps: { at: number; command: (at: number) => Command }[]) {
+  return run(presetId, balance, openedAt, steps).records;
+}
+
+/** `stream`, with the engine's state at its end. */
+function run(presetId: string, balance: number, openedAt: number, steps: { at: number; command: (at: number) => Command }[]) {
   let state: EngineState = initialState();
   const events: EngineEvent[] = [];
   const apply = (command: Command) => {
@@ -47,12 +56,14 @@ function stream(presetId: string, balance: number, openedAt: number, steps: { at
     apply({ type: "AdvanceClock", at });
     apply(command(at));
   }
-  return events.map((event, index) => ({ seq: index + 1, event }));
+  return { records: events.map((event, index) => ({ seq: index + 1, event })), state };
 }
 
-const fill = (side: "BUY" | "SELL", price: number, quantity = 1): FillReport => ({ accountId: account, intentId: null, symbol: EURUSD, side, quantity, price, feeUsd: 0, trigger: "order" });
+const fill = (side: "BUY" | "SELL", price: number, quantity = 1, symbol = EURUSD): FillReport => ({ accountId: account, intentId: null, symbol, side, quantity, price, feeUsd: 0, trigger: "order" });
 const fills = (...reports: FillReport[]) => (at: number): Command => ({ type: "RecordFills", at, fills: reports });
 const tick = (price: number) => (at: number): Command => ({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: EURUSD, price }] });
+/** One market request with a price for each symbol, in the order given. */
+const row = (...prices: [SymbolId, number][]) => (at: number): Command => ({ type: "RecordMarket", at, updates: prices.map(([symbol, price]) => ({ kind: "tick", symbol, price })) });
 
 /** The breaches the engine acted on: lock-outs (and the rule) and soft daily pauses. */
 function engineBreaches(records: { seq: number; event: EngineEvent }[]) {
@@ -224,5 +235,58 @@ describe("preset of the verifier's own", () => {
     const strict: Preset = { ...preset("ftmo-2step-100k"), id: preset("ftmo-2step-100k").id, rules: { accountRules: { dailyLossPct: 2, dailyLossOf: "initial_balance" } } };
     expect(verify(records, preset("ftmo-2step-100k")).accounts[0]!.breaches).toEqual([]);
     expect(verify(records, strict).accounts[0]!.breaches).toMatchObject([{ rule: "daily_loss", limitUsd: 98_000, observedUsd: 97_000 }]);
+  });
+});
+
+describe("one instant is one instant", () => {
+  // E8's rules with a trailing floor that does not stop at the initial balance: 6% of 50,000 below
+  // the highest equity. Long 1 lot of EURUSD from 1.1, short 1 lot of GBPUSD from 1.3: a hedge.
+  presets.set("e8-trailing", { ...preset("e8-one"), id: preset("e8-one").id, rules: { ...preset("e8-one").rules, accountRules: { ...preset("e8-one").rules.accountRules, trailingStopsAtInitialBalance: false } } });
+  const hedged = { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.3, 1, GBPUSD)) };
+
+  it("does not raise the high-water mark from a half-updated row", () => {
+    // Both legs +2,000 / -2,000 in one request: equity stays 50,000; after EURUSD alone it would read 52,000.
+    const { records, state } = run("e8-trailing", 50_000, T("2026-06-10T06:00:00Z"), [
+      hedged,
+      { at: T("2026-06-10T08:00:00Z"), command: row([EURUSD, 1.12], [GBPUSD, 1.32]) },
+      // 49,000: a breach only under a mark of 52,000 (floor 49,000); under 50,000 the floor is 47,000.
+      { at: T("2026-06-10T09:00:00Z"), command: row([EURUSD, 1.11]) },
+    ]);
+    expect(state.accounts.get(account)!.highWaterUsd).toBe(50_000);
+    expect(engineBreaches(records)).toEqual([]);
+    expect(verify(records, presets.get("e8-trailing")!).accounts[0]!.breaches).toEqual([]);
+  });
+
+  it("finds no breach in a row whose first price alone would be one, in the engine and the verifier alike", () => {
+    // EURUSD to 1.07 alone is 47,000, at the floor; GBPUSD to 1.27 in the same request brings it back to 50,000.
+    const records = stream("e8-trailing", 50_000, T("2026-06-10T06:00:00Z"), [hedged, { at: T("2026-06-10T08:00:00Z"), command: row([EURUSD, 1.07], [GBPUSD, 1.27]) }]);
+    expect(engineBreaches(records)).toEqual([]);
+    expect(verify(records, presets.get("e8-trailing")!).accounts[0]!.breaches).toEqual([]);
+  });
+
+  it("checks each bar time of a request as its own instant", () => {
+    // Two EURUSD bars in one request: 48,400 at 08:00 (past the day's floor, 3% under 50,000), 50,000 at 08:01.
+    const bar = (close: number, closedAt: number) => ({ kind: "bar" as const, symbol: EURUSD, open: close, high: close, low: close, close, volume: 10, closedAt });
+    const records = stream("e8-trailing", 50_000, T("2026-06-10T06:00:00Z"), [
+      hedged,
+      { at: T("2026-06-10T08:02:00Z"), command: (at) => ({ type: "RecordMarket", at, updates: [bar(1.084, T("2026-06-10T08:00:00Z")), bar(1.1, T("2026-06-10T08:01:00Z"))] }) },
+    ]);
+    const breaches = verify(records, presets.get("e8-trailing")!).accounts[0]!.breaches;
+    expect(breaches).toMatchObject([{ rule: "daily_loss", at: T("2026-06-10T08:00:00Z"), observedUsd: 48_400, limitUsd: 48_500 }]);
+    expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
+  });
+
+  it("breaches a day that starts below its floor at the reset, with no price after it", () => {
+    // The5ers: +10,000 closed on GBPUSD (balance 110,000) and 5,600 down on EURUSD (equity 104,400).
+    // The day that starts at 17:00 New York has the floor 95% of max(balance, equity) = 104,500.
+    const records = stream("the5ers-high-stakes", 100_000, T("2026-06-10T12:00:00Z"), [
+      { at: T("2026-06-10T13:00:00Z"), command: fills(fill("BUY", 1.1), fill("BUY", 1.3, 1, GBPUSD), fill("SELL", 1.4, 1, GBPUSD)) },
+      { at: T("2026-06-10T14:00:00Z"), command: tick(1.044) },
+      // The next command after the reset (21:00Z) touches neither symbol.
+      { at: T("2026-06-11T10:00:00Z"), command: (at) => ({ type: "AdvanceClock", at }) },
+    ]);
+    const breaches = verify(records, preset("the5ers-high-stakes")).accounts[0]!.breaches;
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-10", at: T("2026-06-10T21:00:00Z"), observedUsd: 104_400, limitUsd: 104_500 }]);
+    expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
