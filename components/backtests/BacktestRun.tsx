@@ -176,37 +176,14 @@ function Compliance({ run }: { run: BacktestDetail }) {
       {compliance.breaches.length === 0 ? (
         <p className="small">No rule was breached.</p>
       ) : (
-        <table>
-          <caption>Breaches (the verifier&apos;s own books, from the ledger)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Rule</th>
-              <th scope="col">Time (UTC)</th>
-              <th scope="col">Trading day</th>
-              <th scope="col" className="num">
-                Observed equity
-              </th>
-              <th scope="col" className="num">
-                Limit (floor)
-              </th>
-              <th scope="col">Consequence</th>
-            </tr>
-          </thead>
-          <tbody>
-            {compliance.breaches.map((breach) => (
-              <tr key={`${breach.rule}-${breach.seq}`} data-testid="breach-row">
-                <th scope="row" className="mono">
-                  {breach.rule}
-                </th>
-                <td className="mono">{utc(breach.at)}</td>
-                <td>{breach.tradingDay}</td>
-                <td className="num">{money(breach.observedUsd)}</td>
-                <td className="num">{money(breach.limitUsd)}</td>
-                <td>{breach.consequence}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <BreachTable caption="Breaches (the verifier's own books, from the ledger)" rows={compliance.breaches} testId="breach-row" />
+      )}
+      {(compliance.dailyLimitEvents ?? []).length > 0 && (
+        <BreachTable
+          caption="Daily loss limit hit: positions liquidated, trading paused until the next reset (not a violation under this preset)"
+          rows={compliance.dailyLimitEvents}
+          testId="daily-limit-row"
+        />
       )}
       <h3>Objectives</h3>
       <ul className="objectives small" data-testid="objectives">
@@ -233,5 +210,44 @@ function Compliance({ run }: { run: BacktestDetail }) {
         Final balance {money(compliance.finalBalanceUsd)}, equity {money(compliance.finalEquityUsd)}, from {money(compliance.initialBalanceUsd)}.
       </p>
     </section>
+  );
+}
+
+type BreachRow = NonNullable<NonNullable<BacktestDetail["report"]>["compliance"]>["breaches"][number];
+
+/** Floors the account reached: rule, when, equity against the floor, and what the preset does. */
+function BreachTable({ caption, rows, testId }: { caption: string; rows: readonly BreachRow[]; testId: string }) {
+  return (
+    <table>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Rule</th>
+          <th scope="col">Time (UTC)</th>
+          <th scope="col">Trading day</th>
+          <th scope="col" className="num">
+            Observed equity
+          </th>
+          <th scope="col" className="num">
+            Limit (floor)
+          </th>
+          <th scope="col">Consequence</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((breach) => (
+          <tr key={`${breach.rule}-${breach.seq}`} data-testid={testId}>
+            <th scope="row" className="mono">
+              {breach.rule}
+            </th>
+            <td className="mono">{utc(breach.at)}</td>
+            <td>{breach.tradingDay}</td>
+            <td className="num">{money(breach.observedUsd)}</td>
+            <td className="num">{money(breach.limitUsd)}</td>
+            <td>{breach.consequence}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

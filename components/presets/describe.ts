@@ -41,7 +41,9 @@ function dailyLoss(preset: Preset): string {
       ? "reaching it locks the account out"
       : rules.dailyLossBreach === "soft"
         ? "reaching it pauses new entries until the next reset"
-        : "reaching it does what the firm's rules say";
+        : rules.dailyLossBreach === "liquidate"
+          ? "reaching it closes every position and pauses the account until the next reset, without failing it"
+          : "reaching it does what the firm's rules say";
   const limit = of === "baseline" ? `${share(rules.dailyLossPct, of, preset.initialBalanceUsd)} (${baseline})` : `${share(rules.dailyLossPct, of, preset.initialBalanceUsd)} below the day's baseline (${baseline})`;
   return `Daily loss: ${limit}; ${breach}.`;
 }

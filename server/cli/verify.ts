@@ -50,9 +50,10 @@ function accountText(account: AccountReport): string[] {
     `account ${account.accountId}: ${account.compliant ? "COMPLIANT" : "BREACHED"}${account.passed ? ", objectives met" : ""}`,
     `  initial ${usd(account.initialBalanceUsd)}, balance ${usd(account.finalBalanceUsd)}, equity ${usd(account.finalEquityUsd)}`,
   ];
-  for (const breach of account.breaches) {
-    lines.push(`  BREACH ${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observedUsd)}, floor ${usd(breach.limitUsd)}`);
-  }
+  const at = (breach: AccountReport["breaches"][number]) =>
+    `${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observedUsd)}, floor ${usd(breach.limitUsd)}`;
+  for (const breach of account.breaches) lines.push(`  BREACH ${at(breach)}`);
+  for (const hit of account.dailyLimitEvents) lines.push(`  DAILY LIMIT ${at(hit)}: liquidated and paused until the next reset, not a violation`);
   const { profitTarget, tradingDays, bestDay } = account.objectives;
   if (profitTarget) lines.push(`  profit target ${usd(profitTarget.targetUsd)}: ${profitTarget.reached ? `reached at ${iso(profitTarget.reachedAt!)}` : "not reached"}`);
   lines.push(`  trading days: ${tradingDays.days} of ${tradingDays.required} required${tradingDays.met ? "" : " (not met)"}`);

@@ -24,8 +24,12 @@ export type Breach = {
   /** Equity at that mark, and the floor it reached. */
   readonly observedUsd: number;
   readonly limitUsd: number;
-  /** What the preset does on it: `hard` fails the account, `soft` pauses it until the next day. */
-  readonly consequence: "hard" | "soft";
+  /**
+   * What the preset does on it: `hard` fails the account, `soft` pauses it until the next day,
+   * `liquidate` closes its positions and pauses it until the next day (a daily-limit event, not
+   * a violation).
+   */
+  readonly consequence: "hard" | "soft" | "liquidate";
 };
 
 export type AccountReport = {
@@ -33,7 +37,10 @@ export type AccountReport = {
   readonly initialBalanceUsd: number;
   readonly finalBalanceUsd: number;
   readonly finalEquityUsd: number;
+  /** Violations: the account failed on each. */
   readonly breaches: readonly Breach[];
+  /** Days the daily loss limit was hit under a preset that liquidates on it without failing the account. */
+  readonly dailyLimitEvents: readonly Breach[];
   readonly objectives: {
     readonly profitTarget: { readonly targetUsd: number; readonly reached: boolean; readonly reachedAt: number | null } | null;
     readonly tradingDays: { readonly required: number; readonly days: number; readonly met: boolean };
@@ -102,6 +109,7 @@ type Books = {
   baseline: number;
   highWater: number;
   breaches: Breach[];
+  dailyLimitEvents: Breach[];
   dailyBreachedOn: string | null;
   maxBreached: boolean;
   targetReachedAt: number | null;
@@ -214,7 +222,8 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     if (account.dailyBreachedOn !== day && equity - daily <= EPSILON) {
       account.dailyBreachedOn = day;
       const consequence = rules.accountRules.dailyLossBreach;
-      account.breaches.push({ accountId: account.accountId, rule: "daily_loss", at, seq, tradingDay: day, observedUsd: cents(equity), limitUsd: cents(daily), consequence });
+      const hit: Breach = { accountId: account.accountId, rule: "daily_loss", at, seq, tradingDay: day, observedUsd: cents(equity), limitUsd: cents(daily), consequence };
+      (consequence === "liquidate" ? account.dailyLimitEvents : account.breaches).push(hit);
     }
     const target = preset.objectives.profitTargetPct;
     if (target !== null && account.targetReachedAt === null && account.balance - account.initial * (1 + target / 100) >= -EPSILON) account.targetReachedAt = at;
@@ -285,6 +294,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
         baseline: initialBalanceUsd,
         highWater: initialBalanceUsd,
         breaches: [],
+        dailyLimitEvents: [],
         dailyBreachedOn: null,
         maxBreached: false,
         targetReachedAt: null,
@@ -377,6 +387,7 @@ function report(account: Books, preset: Preset, equity: number): AccountReport {
     finalBalanceUsd: cents(account.balance),
     finalEquityUsd: cents(equity),
     breaches: account.breaches,
+    dailyLimitEvents: account.dailyLimitEvents,
     objectives,
     compliant,
     passed: compliant && met,

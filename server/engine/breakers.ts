@@ -174,7 +174,8 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
 
 /**
  * Daily-loss breach: equity at or below the day's loss floor. A `soft` preset pauses entries
- * until the next reset (REDUCING); a `hard` one locks the account out and flattens it.
+ * until the next reset (REDUCING); a `liquidate` one pauses them and orders every position
+ * closed; a `hard` one locks the account out and flattens it.
  */
 export function dailyLossBreaches(state: EngineState, accountIds: Iterable<AccountId>, at: number): EngineEvent[] {
   const events: EngineEvent[] = [];
@@ -188,17 +189,21 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
     if (equity - dailyLossFloorUsd > 1e-9) continue;
     if (dailyLossBreach === "hard") {
       events.push(...lockOut(account, accountId, at, equity, dailyLossFloorUsd, "daily_loss"));
-    } else if (!account.reducing) {
-      events.push({
-        type: "account.reducing",
-        at,
-        accountId,
-        cause: "daily_loss_limit",
-        untilReset: true,
-        reason: `equity ${Number(equity.toFixed(2))} USD at or below the day's loss floor of ${Number(dailyLossFloorUsd.toFixed(2))} USD`,
-        by: "engine",
-      });
+      continue;
     }
+    // Once a day: the pause lasts until the reset. An operator's reduce-only before it does not
+    // spare a liquidating preset's flatten.
+    if (dailyLossBreach === "soft" ? account.reducing !== null : account.reducing?.cause === "daily_loss_limit") continue;
+    events.push({
+      type: "account.reducing",
+      at,
+      accountId,
+      cause: "daily_loss_limit",
+      untilReset: true,
+      reason: `equity ${Number(equity.toFixed(2))} USD at or below the day's loss floor of ${Number(dailyLossFloorUsd.toFixed(2))} USD${dailyLossBreach === "liquidate" ? ": positions liquidated" : ""}`,
+      by: "engine",
+    });
+    if (dailyLossBreach === "liquidate") events.push(...flattenOrders(account, accountId, at));
   }
   return events;
 }

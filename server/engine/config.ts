@@ -237,9 +237,11 @@ export const AccountRules = z.strictObject({
   dailyLossOf: z.enum(["baseline", "initial_balance"]).default("baseline"),
   /**
    * What reaching the daily loss floor does: `soft` pauses entries until the next reset
-   * (REDUCING); `hard` locks the account out and flattens it, like a max-loss breach.
+   * (REDUCING); `liquidate` flattens the account and pauses it until the next reset, and is
+   * not a violation (Topstep's daily loss limit); `hard` locks the account out and flattens it,
+   * like a max-loss breach.
    */
-  dailyLossBreach: z.enum(["soft", "hard"]).default("soft"),
+  dailyLossBreach: z.enum(["soft", "liquidate", "hard"]).default("soft"),
   /** Max-loss allowance: this percentage of the initial balance; falling to the floor locks the account out. */
   maxLossPct: z.number().gt(0).max(100).default(10),
   /**

@@ -37,7 +37,7 @@ describe("shipped presets", () => {
     expect(rules("the5ers-high-stakes").accountRules).toMatchObject({ dailyBaselineBasis: "max_balance_equity", dailyLossOf: "baseline" });
     expect(rules("e8-one").accountRules).toMatchObject({ maxLossPct: 6, maxLossMode: "trailing_intraday", trailingStopsAtInitialBalance: true });
     // Topstep's limits are dollars: 1,000 / 2,000 USD a day and 2,000 / 4,500 USD in all.
-    expect(rules("topstep-50k")).toMatchObject({ accountRules: { dailyLossPct: 2, maxLossPct: 4, dailyLossBreach: "soft", maxLossMode: "trailing_eod", trailingStopsAtInitialBalance: true }, dailyReset: { time: "17:00", timeZone: "America/Chicago" } });
+    expect(rules("topstep-50k")).toMatchObject({ accountRules: { dailyLossPct: 2, maxLossPct: 4, dailyLossBreach: "liquidate", maxLossMode: "trailing_eod", trailingStopsAtInitialBalance: true }, dailyReset: { time: "17:00", timeZone: "America/Chicago" } });
     expect(byId.get("topstep-150k")!.initialBalanceUsd! * (rules("topstep-150k").accountRules.maxLossPct / 100)).toBeCloseTo(4_500, 6);
     expect(rules("institutional").guards).toMatchObject({
       clusterCap: { enabled: true, maxPct: 25 },

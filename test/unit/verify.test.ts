@@ -148,21 +148,25 @@ describe("Topstep 50K (1,000 USD a day, soft; 2,000 USD trailing at end of day, 
       { at: T("2026-06-10T15:00:00Z"), command: tick(lastPrice) },
     ]);
 
+  it("liquidates at the daily loss limit and pauses the account until 17:00 CT, a daily-limit event and not a violation", () => {
+    const records = days(1.0700001); // 50,000.01: the day's limit is hit at 51,000, the max-loss floor never
+    const report = verify(records, preset("topstep-50k")).accounts[0]!;
+    expect(report.breaches).toEqual([]);
+    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-09" }]);
+    expect(report.compliant).toBe(true);
+    // The engine ordered the position closed at the mark that hit the limit, and paused entries until the reset.
+    const hit = records.find(({ event }) => event.type === "account.reducing")!;
+    expect(hit.event).toMatchObject({ cause: "daily_loss_limit", untilReset: true });
+    expect(records[hit.seq]!.event).toMatchObject({ type: "flatten.ordered", symbol: "EURUSD", side: "SELL", quantity: 1 });
+    expect(verifierBreaches(report.dailyLimitEvents, records)).toEqual([{ rule: "daily_loss", seq: hit.seq }]);
+  });
+
   it("raises the floor at each day's close and stops it at the initial balance; one cent past it fails the account", () => {
     const records = days(1.0699999); // 49,999.99
     const report = verify(records, preset("topstep-50k")).accounts[0]!;
-    expect(report.breaches).toMatchObject([
-      { rule: "daily_loss", consequence: "soft", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-09" },
-      { rule: "max_loss", consequence: "hard", observedUsd: 49_999.99, limitUsd: 50_000 },
-    ]);
-    expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records));
-  });
-
-  it("leaves the account one cent above the stopped floor in breach of the soft daily limit only", () => {
-    const records = days(1.0700001); // 50,000.01
-    const report = verify(records, preset("topstep-50k")).accounts[0]!;
-    expect(report.breaches.map((breach) => breach.rule)).toEqual(["daily_loss"]);
-    expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records));
+    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-09" }]);
+    expect(report.breaches).toMatchObject([{ rule: "max_loss", consequence: "hard", observedUsd: 49_999.99, limitUsd: 50_000 }]);
+    expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records).filter((breach) => breach.rule === "max_loss"));
   });
 });
 
