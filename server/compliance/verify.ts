@@ -194,7 +194,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
    * past one, with no price until after a weekend).
    */
   const roll = (account: Books, seq: number, at: number) => {
-    const day = tradingDayAt(at, rules.dailyReset.time, rules.dailyReset.timeZone);
+    const day = tradingDayAt(at, rules.dailyReset.time, rules.dailyReset.timeZone, rules.dailyReset.tradeDate);
     if (account.day === day) return;
     const started = account.day !== null;
     if (account.day !== null) {
@@ -206,7 +206,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
       account.baseline = cents(account.baseline);
     }
     account.day = day;
-    if (started) check(account, seq, resetInstantOf(day, rules.dailyReset.time, rules.dailyReset.timeZone));
+    if (started) check(account, seq, resetInstantOf(day, rules.dailyReset.time, rules.dailyReset.timeZone, rules.dailyReset.tradeDate));
   };
 
   /** Checks both floors at a mark of the account's equity. */
@@ -290,7 +290,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
         initial: initialBalanceUsd,
         balance: initialBalanceUsd,
         positions: new Map(),
-        day: tradingDayAt(event.at, rules.dailyReset.time, rules.dailyReset.timeZone),
+        day: tradingDayAt(event.at, rules.dailyReset.time, rules.dailyReset.timeZone, rules.dailyReset.tradeDate),
         baseline: initialBalanceUsd,
         highWater: initialBalanceUsd,
         breaches: [],
@@ -406,21 +406,31 @@ const formats = new Map<string, Intl.DateTimeFormat>();
 /**
  * The trading day an instant belongs to under a daily reset at `time` in `timeZone`: the local
  * date of the instant, or the day before when the local clock has not reached the reset yet.
+ * Under CME trade dates (`next_weekday`) that reset date is named by the weekday after it, and
+ * a Friday's or Saturday's reset date counts as Thursday's (there is none on those days).
  * Computed from the local wall clock alone (no reset instant is constructed), a method of its
  * own beside the engine's calendar, daylight saving included.
  */
-export function tradingDayAt(at: number, time: string, timeZone: string): string {
+export function tradingDayAt(at: number, time: string, timeZone: string, tradeDate: "reset_date" | "next_weekday" = "reset_date"): string {
   const parts = wallParts(at, timeZone);
   const [resetHour, resetMinute] = time.split(":").map(Number) as [number, number];
   const minutes = Number(parts.hour) * 60 + Number(parts.minute);
   const local = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day)));
   if (minutes < resetHour * 60 + resetMinute) local.setUTCDate(local.getUTCDate() - 1);
+  if (tradeDate === "next_weekday") {
+    const weekday = local.getUTCDay();
+    local.setUTCDate(local.getUTCDate() + (weekday === 5 ? 0 : weekday === 6 ? -1 : 1));
+  }
   return local.toISOString().slice(0, 10);
 }
 
-/** The instant trading day `day` (YYYY-MM-DD) starts: its date at the reset's local time. */
-export function resetInstantOf(day: string, time: string, timeZone: string): number {
-  const [year, month, date] = day.split("-").map(Number) as [number, number, number];
+/**
+ * The instant trading day `day` (YYYY-MM-DD) starts: its date at the reset's local time, or
+ * under CME trade dates the weekday before's (Monday's starts on Sunday).
+ */
+export function resetInstantOf(day: string, time: string, timeZone: string, tradeDate: "reset_date" | "next_weekday" = "reset_date"): number {
+  const [year, month, named] = day.split("-").map(Number) as [number, number, number];
+  const date = tradeDate === "next_weekday" ? named - 1 : named;
   const [hour, minute] = time.split(":").map(Number) as [number, number];
   const wall = Date.UTC(year, month - 1, date, hour, minute);
   // The zone's offset at a first guess, then at the instant it gives (a change between the two).

@@ -3,7 +3,23 @@
  * from the runtime's Intl data, never from a clock. Fixed offsets use IANA names: UTC+3 is
  * `Etc/GMT-3` (the sign is reversed in those names).
  */
-export type ResetRule = { readonly time: string; readonly timeZone: string };
+export type ResetRule = {
+  readonly time: string;
+  readonly timeZone: string;
+  /**
+   * How a day is named: `reset_date` (default) by the local date of its reset; `next_weekday`
+   * as CME names trade dates, by the next weekday: the day that starts Sunday 17:00 is
+   * Monday's, and there is no reset on Friday or Saturday (Friday's day runs to Sunday's reset).
+   */
+  readonly tradeDate?: "reset_date" | "next_weekday";
+};
+
+/** Whether the rule resets on the local date `year-month-day`: under CME trade dates, not on Friday or Saturday. */
+function resetsOn(rule: ResetRule, year: number, month: number, day: number): boolean {
+  if (rule.tradeDate !== "next_weekday") return true;
+  const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+  return weekday !== 5 && weekday !== 6;
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -84,7 +100,7 @@ const windows = new Map<string, { from: number; until: number }>();
 
 /** The latest reset instant at or before `instant`. */
 export function lastResetAt(instant: number, rule: ResetRule): number {
-  const key = `${rule.time}|${rule.timeZone}`;
+  const key = `${rule.time}|${rule.timeZone}|${rule.tradeDate ?? "reset_date"}`;
   const window = windows.get(key);
   if (window && instant >= window.from && instant < window.until) return window.from;
   const from = computeLastResetAt(instant, rule);
@@ -96,11 +112,11 @@ export function lastResetAt(instant: number, rule: ResetRule): number {
 function computeLastResetAt(instant: number, rule: ResetRule): number {
   const [hour, minute] = parseTime(rule.time);
   const today = wallTime(instant, rule.timeZone);
-  const candidate = instantOf(today.year, today.month, today.day, hour, minute, rule.timeZone);
-  if (candidate <= instant) return candidate;
-  // The reset has not happened yet today (local): take yesterday's.
-  const yesterday = new Date(Date.UTC(today.year, today.month - 1, today.day - 1));
-  return instantOf(yesterday.getUTCFullYear(), yesterday.getUTCMonth() + 1, yesterday.getUTCDate(), hour, minute, rule.timeZone);
+  // Today's reset if it has happened (local), else the day before's; back over days without one.
+  let date = new Date(Date.UTC(today.year, today.month - 1, today.day));
+  if (instantOf(today.year, today.month, today.day, hour, minute, rule.timeZone) > instant) date = new Date(Date.UTC(today.year, today.month - 1, today.day - 1));
+  while (!resetsOn(rule, date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate())) date = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() - 1));
+  return instantOf(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), hour, minute, rule.timeZone);
 }
 
 /** The first reset instant strictly after `instant`. */
@@ -112,12 +128,18 @@ export function nextResetAt(instant: number, rule: ResetRule): number {
 function resetAfter(lastReset: number, rule: ResetRule): number {
   const [hour, minute] = parseTime(rule.time);
   const last = wallTime(lastReset, rule.timeZone);
-  const next = new Date(Date.UTC(last.year, last.month - 1, last.day + 1));
+  let next = new Date(Date.UTC(last.year, last.month - 1, last.day + 1));
+  while (!resetsOn(rule, next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate())) next = new Date(Date.UTC(next.getUTCFullYear(), next.getUTCMonth(), next.getUTCDate() + 1));
   return instantOf(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), hour, minute, rule.timeZone);
 }
 
-/** The trading day a reset opens, as the local date of the reset instant (YYYY-MM-DD). */
-export function tradingDayOf(resetInstant: number, timeZone: string): string {
-  const wall = wallTime(resetInstant, timeZone);
-  return `${wall.year}-${String(wall.month).padStart(2, "0")}-${String(wall.day).padStart(2, "0")}`;
+/**
+ * The trading day a reset opens (YYYY-MM-DD): the local date of the reset instant, or under CME
+ * trade dates the day after it (a reset is never on a Friday or Saturday there, so the day
+ * after is a weekday).
+ */
+export function tradingDayOf(resetInstant: number, rule: ResetRule): string {
+  const wall = wallTime(resetInstant, rule.timeZone);
+  const date = new Date(Date.UTC(wall.year, wall.month - 1, wall.day + (rule.tradeDate === "next_weekday" ? 1 : 0)));
+  return date.toISOString().slice(0, 10);
 }

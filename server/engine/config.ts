@@ -192,6 +192,11 @@ export const DailyReset = z.strictObject({
     .default("00:00"),
   timeZone: z.string().refine(isTimeZone, "an IANA time zone such as Europe/Prague").default("UTC"),
   /**
+   * How days are named: `reset_date`, the local date of the reset; `next_weekday`, CME trade
+   * dates (the day starting Sunday 17:00 is Monday's; no reset on Friday or Saturday).
+   */
+  tradeDate: z.enum(["reset_date", "next_weekday"]).default("reset_date"),
+  /**
    * Equity is stale at the reset when a held symbol's last price is older than this: the last
    * known equity is the baseline, marked `shadow`.
    */

@@ -332,7 +332,7 @@ function daysDue(state: EngineState, at: number): DueDay[] {
     const { dailyReset } = configOf(state, account);
     const resetAt = lastResetAt(at, dailyReset);
     if (account.day.resetAt >= resetAt) continue;
-    const tradingDay = tradingDayOf(resetAt, dailyReset.timeZone);
+    const tradingDay = tradingDayOf(resetAt, dailyReset);
     const key = `${resetAt}/${tradingDay}`;
     const group = due.get(key) ?? due.set(key, { resetAt, tradingDay, accountIds: [] }).get(key)!;
     group.accountIds.push(accountId);

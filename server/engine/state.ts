@@ -605,7 +605,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         spec: event.account,
         preset: null,
         rules: null,
-        day: { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt },
+        day: { tradingDay: tradingDayOf(resetAt, dailyReset), resetAt },
         breakers: freshBreakers(),
         vetoes: new Map(),
         sideLocks: new Map(),
@@ -635,7 +635,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       const next = withAccount(state, event.accountId, (account) => {
         const { dailyReset } = withRules(state.config, event.rules);
         const resetAt = lastResetAt(at, dailyReset);
-        const day = resetAt > account.day.resetAt ? { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt } : account.day;
+        const day = resetAt > account.day.resetAt ? { tradingDay: tradingDayOf(resetAt, dailyReset), resetAt } : account.day;
         return { ...account, preset: { presetId, version, at, reason, by }, rules: event.rules, day };
       });
       return reindexed(revalue(next, [event.accountId]), event.accountId, state);

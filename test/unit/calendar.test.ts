@@ -28,7 +28,7 @@ describe("daily reset instants", () => {
       expect(iso(nextResetAt(at("2026-10-24T22:30:00Z"), rule))).toBe("2026-10-25T23:00:00.000Z");
     });
     it("names the trading day by the Prague date", () => {
-      expect(tradingDayOf(at("2026-03-29T22:00:00Z"), rule.timeZone)).toBe("2026-03-30");
+      expect(tradingDayOf(at("2026-03-29T22:00:00Z"), rule)).toBe("2026-03-30");
     });
   });
 
@@ -41,6 +41,22 @@ describe("daily reset instants", () => {
     it("is 23:00 UTC again from 1 November 2026", () => {
       expect(iso(nextResetAt(at("2026-10-31T22:30:00Z"), rule))).toBe("2026-11-01T23:00:00.000Z");
       expect(iso(lastResetAt(at("2026-11-01T22:59:59Z"), rule))).toBe("2026-10-31T22:00:00.000Z");
+    });
+  });
+
+  describe("CME trade dates (Topstep: 17:00 America/Chicago, tradeDate next_weekday)", () => {
+    const rule = { time: "17:00", timeZone: "America/Chicago", tradeDate: "next_weekday" } as const;
+    // Week of Monday 8 June 2026 (CDT, UTC-5): 17:00 CT is 22:00 UTC.
+    it("names the day that starts Sunday 17:00 CT Monday's, and Thursday's Friday's", () => {
+      expect(tradingDayOf(lastResetAt(at("2026-06-07T23:00:00Z"), rule), rule)).toBe("2026-06-08");
+      expect(tradingDayOf(lastResetAt(at("2026-06-08T23:00:00Z"), rule), rule)).toBe("2026-06-09");
+      expect(tradingDayOf(lastResetAt(at("2026-06-11T23:00:00Z"), rule), rule)).toBe("2026-06-12");
+    });
+    it("has no Saturday or Sunday day: Friday's runs from Thursday 17:00 to Sunday 17:00", () => {
+      expect(iso(lastResetAt(at("2026-06-13T12:00:00Z"), rule))).toBe("2026-06-11T22:00:00.000Z"); // Saturday: Thursday's reset
+      expect(iso(lastResetAt(at("2026-06-14T21:59:59Z"), rule))).toBe("2026-06-11T22:00:00.000Z"); // Sunday before 17:00
+      expect(iso(nextResetAt(at("2026-06-12T12:00:00Z"), rule))).toBe("2026-06-14T22:00:00.000Z"); // from Friday: Sunday 17:00
+      expect(tradingDayOf(lastResetAt(at("2026-06-13T12:00:00Z"), rule), rule)).toBe("2026-06-12");
     });
   });
 

@@ -430,7 +430,7 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
         spec: event.account,
         preset: null,
         rules: null,
-        day: { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt },
+        day: { tradingDay: tradingDayOf(resetAt, dailyReset), resetAt },
         breakers: freshBreakers(),
         vetoes: new Map(),
         sideLocks: new Map(),
@@ -460,7 +460,7 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
       const next = withAccount(state, event.accountId, (account) => {
         const { dailyReset } = withRules(state.config, event.rules);
         const resetAt = lastResetAt(at, dailyReset);
-        const day = resetAt > account.day.resetAt ? { tradingDay: tradingDayOf(resetAt, dailyReset.timeZone), resetAt } : account.day;
+        const day = resetAt > account.day.resetAt ? { tradingDay: tradingDayOf(resetAt, dailyReset), resetAt } : account.day;
         return { ...account, preset: { presetId, version, at, reason, by }, rules: event.rules, day };
       });
       return revalue(next, (accountId) => accountId === event.accountId);

@@ -123,22 +123,22 @@ describe("FTMO (5% of the initial balance below the midnight balance, hard; 10% 
   });
 });
 
-describe("The5ers (5% of the larger of balance and equity at 17:00 New York, hard)", () => {
+describe("The5ers (5% of the larger of balance and equity at 00:00 UTC+3, hard)", () => {
   it("takes the day's baseline from the higher of balance and equity at the reset", () => {
     // Long 1 lot from 1.1 priced at 1.12 at the reset: equity 102,000 > balance 100,000.
     const records = stream("the5ers-high-stakes", 100_000, T("2026-06-10T12:00:00Z"), [
       { at: T("2026-06-10T13:00:00Z"), command: fills(fill("BUY", 1.1)) },
       { at: T("2026-06-10T20:00:00Z"), command: tick(1.12) },
-      // 21:00Z is 17:00 in New York (EDT): the new day's baseline is 102,000, its floor 96,900.
+      // 21:00Z is 00:00 UTC+3: the new day's baseline is 102,000, its floor 96,900.
       { at: T("2026-06-10T21:30:00Z"), command: tick(1.069) },
     ]);
     const breaches = verify(records, preset("the5ers-high-stakes")).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-10", observedUsd: 96_900, limitUsd: 96_900 }]);
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", observedUsd: 96_900, limitUsd: 96_900 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
 
-describe("Topstep 50K (1,000 USD a day, soft; 2,000 USD trailing at end of day, stopping at 50,000)", () => {
+describe("Topstep 50K (1,000 USD a day, liquidating without failing; 2,000 USD trailing at end of day, stopping at 50,000)", () => {
   const days = (lastPrice: number) =>
     stream("topstep-50k", 50_000, T("2026-06-08T12:00:00Z"), [
       { at: T("2026-06-08T14:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.11)) }, // +1,000: 51,000
@@ -152,7 +152,7 @@ describe("Topstep 50K (1,000 USD a day, soft; 2,000 USD trailing at end of day, 
     const records = days(1.0700001); // 50,000.01: the day's limit is hit at 51,000, the max-loss floor never
     const report = verify(records, preset("topstep-50k")).accounts[0]!;
     expect(report.breaches).toEqual([]);
-    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-09" }]);
+    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-10" }]);
     expect(report.compliant).toBe(true);
     // The engine ordered the position closed at the mark that hit the limit, and paused entries until the reset.
     const hit = records.find(({ event }) => event.type === "account.reducing")!;
@@ -164,7 +164,7 @@ describe("Topstep 50K (1,000 USD a day, soft; 2,000 USD trailing at end of day, 
   it("raises the floor at each day's close and stops it at the initial balance; one cent past it fails the account", () => {
     const records = days(1.0699999); // 49,999.99
     const report = verify(records, preset("topstep-50k")).accounts[0]!;
-    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-09" }]);
+    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-10" }]);
     expect(report.breaches).toMatchObject([{ rule: "max_loss", consequence: "hard", observedUsd: 49_999.99, limitUsd: 50_000 }]);
     expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records).filter((breach) => breach.rule === "max_loss"));
   });
@@ -218,7 +218,34 @@ describe("trading days across daylight-saving changes", () => {
 
   it.each(cases)("%s in %s: %s belongs to %s, and the engine's calendar agrees", (time, timeZone, at, day) => {
     expect(tradingDayAt(T(at), time, timeZone)).toBe(day);
-    expect(tradingDayOf(lastResetAt(T(at), { time, timeZone }), timeZone)).toBe(day);
+    expect(tradingDayOf(lastResetAt(T(at), { time, timeZone }), { time, timeZone })).toBe(day);
+  });
+});
+
+describe("CME trade dates (Topstep)", () => {
+  const cme = { time: "17:00", timeZone: "America/Chicago", tradeDate: "next_weekday" } as const;
+  const cases: [string, string][] = [
+    ["2026-06-07T22:00:00Z", "2026-06-08"], // Sunday 17:00 CT: Monday's
+    ["2026-06-08T21:59:59Z", "2026-06-08"],
+    ["2026-06-08T22:00:00Z", "2026-06-09"],
+    ["2026-06-12T12:00:00Z", "2026-06-12"], // Friday
+    ["2026-06-12T23:00:00Z", "2026-06-12"], // Friday evening: no new day
+    ["2026-06-13T12:00:00Z", "2026-06-12"], // Saturday
+    ["2026-06-14T21:59:59Z", "2026-06-12"], // Sunday before 17:00
+  ];
+  it.each(cases)("%s belongs to %s, in the verifier and the engine's calendar", (at, day) => {
+    expect(tradingDayAt(T(at), cme.time, cme.timeZone, cme.tradeDate)).toBe(day);
+    expect(tradingDayOf(lastResetAt(T(at), cme), cme)).toBe(day);
+  });
+
+  it("gives a Topstep account no weekend day: Friday's losses and Monday's are two days, Saturday none", () => {
+    const records = stream("topstep-50k", 50_000, T("2026-06-12T14:00:00Z"), [
+      { at: T("2026-06-12T15:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.11)) }, // Friday, +1,000
+      { at: T("2026-06-15T15:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.11)) }, // Monday, +1,000
+    ]);
+    const started = records.flatMap(({ event }) => (event.type === "day.started" ? [event.tradingDay] : []));
+    expect(started).toEqual(["2026-06-15"]);
+    expect(verify(records, preset("topstep-50k")).accounts[0]!.objectives.tradingDays.days).toBe(2);
   });
 });
 
@@ -282,7 +309,7 @@ describe("one instant is one instant", () => {
 
   it("breaches a day that starts below its floor at the reset, with no price after it", () => {
     // The5ers: +10,000 closed on GBPUSD (balance 110,000) and 5,600 down on EURUSD (equity 104,400).
-    // The day that starts at 17:00 New York has the floor 95% of max(balance, equity) = 104,500.
+    // The day that starts at 00:00 UTC+3 (21:00Z) has the floor 95% of max(balance, equity) = 104,500.
     const records = stream("the5ers-high-stakes", 100_000, T("2026-06-10T12:00:00Z"), [
       { at: T("2026-06-10T13:00:00Z"), command: fills(fill("BUY", 1.1), fill("BUY", 1.3, 1, GBPUSD), fill("SELL", 1.4, 1, GBPUSD)) },
       { at: T("2026-06-10T14:00:00Z"), command: tick(1.044) },
@@ -290,7 +317,7 @@ describe("one instant is one instant", () => {
       { at: T("2026-06-11T10:00:00Z"), command: (at) => ({ type: "AdvanceClock", at }) },
     ]);
     const breaches = verify(records, preset("the5ers-high-stakes")).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-10", at: T("2026-06-10T21:00:00Z"), observedUsd: 104_400, limitUsd: 104_500 }]);
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", at: T("2026-06-10T21:00:00Z"), observedUsd: 104_400, limitUsd: 104_500 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
