@@ -129,6 +129,11 @@ function rejectionError(rejection: Rejection): AppError {
       ]);
     case "breaker_not_manual":
       return new AppError("conflict", `only the manual breaker can be tripped by hand; ${rejection.breaker} trips itself`);
+    case "no_conversion_rate": {
+      const path = `fills.${rejection.fillIndex}.symbol`;
+      const message = `${rejection.symbol} is quoted in ${rejection.currency}, and no price of ${rejection.needs} converts it to USD yet: send one to the market feed first`;
+      return new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
+    }
     case "fill_unmatched":
       return new AppError("validation_failed", `${rejection.path}: ${rejection.message}`, [{ path: rejection.path, message: rejection.message }]);
     case "correction_without_reason":

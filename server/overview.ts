@@ -1,4 +1,5 @@
 import { touchedBy } from "./account-index";
+import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./engine/currency";
 import type { Principal } from "./auth/roles";
 import { streamOf } from "./engine/events";
 import type { EngineEvent } from "./engine/events";
@@ -151,7 +152,8 @@ export function contributionOf(account: AccountState, state: EngineState): { sym
   for (const [symbol, position] of account.positions) {
     const instrument = state.config.instruments[symbol];
     const price = state.market.get(symbol)?.lastPrice ?? position.avgPrice;
-    const netUsd = position.quantity * (instrument?.contractSize ?? 1) * price;
+    const usdPerQuote = usdPerUnit(conversionOf(quoteCurrencyOf(symbol, instrument)), state.market) ?? 1;
+    const netUsd = position.quantity * (instrument?.contractSize ?? 1) * price * usdPerQuote;
     if (!Number.isFinite(netUsd)) continue;
     symbols.set(symbol, { netUsd, grossUsd: Math.abs(netUsd) });
     const cluster = instrument?.cluster ?? `symbol:${symbol}`;

@@ -1,4 +1,5 @@
 import type { Position } from "../engine/accounting";
+import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
 import { applyFill, floatingPnlUsd } from "../engine/accounting";
 import type { EngineConfig } from "../engine/config";
 import { AccountId, OrderId } from "../engine/ids";
@@ -421,6 +422,8 @@ class RawDesk implements Desk {
       return { approved, quantity: intent.action === "FLATTEN" ? closable : Math.min(approved, closable) };
     }
     const price = intent.limitPrice ?? intent.referencePrice ?? this.marks.get(intent.symbol) ?? null;
+    // No order while no price converts the symbol's currency (the engine's desk denies it too).
+    if (this.usdPerQuote(intent.symbol) === null) return null;
     if (price !== null) {
       const buy = intent.side === "BUY";
       if (intent.slPrice !== undefined && (buy ? intent.slPrice >= price : intent.slPrice <= price)) return null;
@@ -437,7 +440,7 @@ class RawDesk implements Desk {
     if (report.type !== "filled") return;
     const { symbol, side, quantity, price, feeUsd, trigger, at, orderId } = report;
     const contractSize = this.engine.instruments[symbol]?.contractSize ?? 1;
-    const { position, realizedUsd } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize);
+    const { position, realizedUsd } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.usdPerQuote(symbol) ?? 1);
     if (position) this.positions.set(symbol, position);
     else this.positions.delete(symbol);
     this.balanceUsd = this.balanceUsd + realizedUsd - feeUsd;
@@ -454,9 +457,14 @@ class RawDesk implements Desk {
   private equityUsd(): number {
     let floating = 0;
     for (const [symbol, position] of this.positions) {
-      floating += floatingPnlUsd(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1);
+      floating += floatingPnlUsd(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.usdPerQuote(symbol));
     }
     return this.balanceUsd + floating;
+  }
+
+  /** USD per unit of `symbol`'s quote currency at the marks, as the engine converts (null: no rate yet). */
+  private usdPerQuote(symbol: SymbolId): number | null {
+    return usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, this.engine.instruments[symbol])), (pair) => this.marks.get(pair));
   }
 
   fills(): FillRow[] {

@@ -2,6 +2,7 @@ import type { EngineConfig, Rules } from "../engine/config";
 import { EngineConfig as EngineConfigSchema, resolveRules, rulesOf } from "../engine/config";
 import type { EngineEvent } from "../engine/events";
 import type { Preset } from "../engine/preset";
+import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
 
 /**
  * The compliance verifier: checks a recorded event stream (a ledger export or a backtest's
@@ -166,12 +167,16 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
   const prices = new Map<string, number>();
   const books = new Map<string, Books>();
   const contractSize = (symbol: string) => firm.instruments[symbol as keyof EngineConfig["instruments"]]?.contractSize ?? 1;
+  /** USD per unit of `symbol`'s quote currency at the last prices: its USD pair, direct or inverted; null when neither is priced. */
+  const usdPerQuote = (symbol: string) =>
+    usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, firm.instruments[symbol as keyof EngineConfig["instruments"]])), (pair) => prices.get(pair));
 
   const equityOf = (account: Books) => {
     let floating = 0;
     for (const [symbol, position] of account.positions) {
       const mark = prices.get(symbol) ?? position.avgPrice;
-      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol);
+      // Without a rate the position is marked at cost, as the engine marks it.
+      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol) * (usdPerQuote(symbol) ?? 0);
     }
     return account.balance + floating;
   };
@@ -332,7 +337,8 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
         account.positions.set(event.symbol, { quantity, avgPrice: ((held?.quantity ?? 0) * (held?.avgPrice ?? 0) + signed * event.price) / quantity });
       } else {
         closed = Math.min(Math.abs(signed), Math.abs(held.quantity));
-        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size;
+        // At the rate the fill recorded (the engine's at that instant), 1 for a USD quote.
+        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size * (event.usdPerQuote ?? 1);
         const remaining = held.quantity + signed;
         if (Math.abs(remaining) < EPSILON) account.positions.delete(event.symbol);
         else account.positions.set(event.symbol, { quantity: remaining, avgPrice: Math.sign(remaining) !== Math.sign(held.quantity) ? event.price : held.avgPrice });

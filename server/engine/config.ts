@@ -14,6 +14,14 @@ export const Instrument = z.strictObject({
   cluster: z.string().min(1).optional(),
   /** Units of the underlying per 1 lot/contract; notional = quantity × contractSize × price. */
   contractSize: z.number().positive(),
+  /**
+   * The ISO 4217 currency the prices are in (unset: a six-letter currency pair's second half,
+   * USDJPY's JPY; else USD). P/L and notional are converted to USD at its USD pair's last price.
+   */
+  quoteCurrency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as JPY")
+    .optional(),
   tickSize: z.number().positive(),
   /** Average daily volume, in the same units as intent quantities. */
   averageDailyVolume: z.number().positive(),

@@ -1,6 +1,7 @@
 import type { Fill } from "./accounting";
 import { autoResetsDue, flattenOrders, lossChecks, lossChecksFolded, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
+import { conversionOf, pairNeeded, quoteCurrencyOf, rateOf, usdPerUnit } from "./currency";
 import type { EngineConfig, RulesPatch } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
@@ -170,6 +171,8 @@ export type Rejection =
   | { readonly code: "symbol_not_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
+  /** A fill in a currency no price converts to USD yet: booking it would count its P/L as dollars. */
+  | { readonly code: "no_conversion_rate"; readonly symbol: SymbolId; readonly currency: string; readonly fillIndex: number; readonly needs: string }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "not_locked_out"; readonly accountId: AccountId }
   | { readonly code: "nothing_to_flatten"; readonly accountId: AccountId }
@@ -214,6 +217,14 @@ function reject(rejection: Rejection): Decided {
   return { ok: false, rejection };
 }
 
+/** How `symbol`'s prices become USD for the guards: the conversion, its rate and USD per unit. */
+function converting(symbol: SymbolId, state: EngineState): Pick<GuardContext, "conversion" | "rate" | "usdPerQuote"> {
+  const conversion = conversionOf(quoteCurrencyOf(symbol, state.config.instruments[symbol]));
+  if (conversion === null) return { conversion, rate: null, usdPerQuote: 1 };
+  const rate = rateOf(conversion, state.market);
+  return { conversion, rate, usdPerQuote: rate?.usdPerUnit ?? null };
+}
+
 /**
  * Runs the guard chain over an intent at time `now`: the first denial wins. `state` is the
  * state before the intent's own `intent.received` (the throttle counts it in). `review` is the reviewer's
@@ -231,6 +242,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     config,
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
+    ...converting(intent.symbol, state),
     now,
     equityUsd: equityUsd(account, state),
     exposure: accountExposure(account, state),
@@ -264,8 +276,8 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   }
   const price = orderPrice(ctx);
   const riskAtStopUsd =
-    approved !== null && stopPrice !== undefined && price !== null && ctx.instrument
-      ? Number((approved * Math.abs(price - stopPrice) * ctx.instrument.contractSize).toFixed(2))
+    approved !== null && stopPrice !== undefined && price !== null && ctx.instrument && ctx.usdPerQuote !== null
+      ? Number((approved * Math.abs(price - stopPrice) * ctx.instrument.contractSize * ctx.usdPerQuote).toFixed(2))
       : undefined;
   return {
     intentId: intent.intentId,
@@ -468,11 +480,15 @@ export function decide(command: Command, state: EngineState): Decided {
           if (unmatched) return reject(unmatched);
         }
         const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } = fill;
+        const conversion = conversionOf(quoteCurrencyOf(symbol, next.config.instruments[symbol]));
+        const rate = usdPerUnit(conversion, next.market);
+        if (rate === null) return reject({ code: "no_conversion_rate", symbol, currency: conversion!.currency, fillIndex: index, needs: pairNeeded(conversion!) });
+        const converted = conversion === null ? {} : { usdPerQuote: rate };
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};
         const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
-        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction });
+        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction, ...converted });
         const account = next.accounts.get(accountId)!;
         const { exitCooldownMs, stopLossStreak } = configOf(next, account).guards.vetoRegistry;
         const after = account.positions.get(symbol)?.quantity ?? 0;

@@ -250,6 +250,8 @@ export const EngineEvent = z.discriminatedUnion("type", [
     trigger: FillTrigger,
     /** Set on an admin's correction: a fill booked without the order it fills, and why. */
     correction: z.string().min(1).max(500).optional(),
+    /** USD per unit of the instrument's quote currency at the fill, when it is not USD (USDJPY at 151: 1/151). */
+    usdPerQuote: z.number().positive().optional(),
   }),
   z.strictObject({
     type: z.literal("execution.failed"),

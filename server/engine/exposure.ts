@@ -2,6 +2,7 @@ import type { EngineConfig } from "./config";
 import type { SymbolId } from "./ids";
 import type { Position } from "./accounting";
 import { floatingPnlUsd } from "./accounting";
+import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./currency";
 import type { MarketState } from "./state";
 
 /**
@@ -11,7 +12,7 @@ import type { MarketState } from "./state";
  */
 export type Exposure = {
   readonly floatingUsd: number;
-  /** Gross notional per symbol at its last price; absent when the symbol has no price or no instrument. */
+  /** Gross notional per symbol at its last price, in USD; absent when the symbol has no price, no instrument or no rate to USD. */
   readonly grossBySymbol: ReadonlyMap<SymbolId, number>;
   readonly byCluster: ReadonlyMap<string, GroupExposure>;
   readonly bySector: ReadonlyMap<string, GroupExposure>;
@@ -33,8 +34,9 @@ export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: I
     const instrument = inputs.config.instruments[symbol];
     const last = inputs.market.get(symbol)?.lastPrice ?? null;
     const contractSize = instrument?.contractSize ?? 1;
-    floating += floatingPnlUsd(position, last, contractSize);
-    const grossUsd = last === null || !instrument ? null : Math.abs(position.quantity) * contractSize * last;
+    const rate = usdPerUnit(conversionOf(quoteCurrencyOf(symbol, instrument)), inputs.market);
+    floating += floatingPnlUsd(position, last, contractSize, rate);
+    const grossUsd = last === null || !instrument || rate === null ? null : Math.abs(position.quantity) * contractSize * last * rate;
     if (grossUsd !== null) grossBySymbol.set(symbol, grossUsd);
     addTo(byCluster, clusterOf(symbol, inputs), grossUsd);
     if (instrument) addTo(bySector, instrument.sector, grossUsd);

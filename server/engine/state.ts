@@ -1,6 +1,8 @@
 import type { EngineConfig, RulesPatch } from "./config";
 import { EngineConfig as EngineConfigSchema, withRules } from "./config";
 import { lastResetAt, nextResetAt, tradingDayOf } from "./calendar";
+import type { Conversion } from "./currency";
+import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./currency";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
 import type { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
@@ -294,13 +296,13 @@ export type Marks = Pick<EngineState, "market" | "config">;
  */
 export function equityUsd(account: AccountState, marks: Marks): number {
   let floating = 0;
-  for (const { symbol, position, contractSize } of legsOf(account, marks.config)) {
-    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize);
+  for (const { symbol, position, contractSize, conversion } of legsOf(account, marks.config)) {
+    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, usdPerUnit(conversion, marks.market));
   }
   return account.balanceUsd + floating;
 }
 
-type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number };
+type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number; readonly conversion: Conversion };
 
 /**
  * The account's positions as an array with their contract sizes, made once per account state and
@@ -311,7 +313,10 @@ function legsOf(account: AccountState, config: EngineConfig): readonly Leg[] {
   const cached = legs.get(account);
   if (cached?.config === config) return cached.legs;
   const made: Leg[] = [];
-  for (const [symbol, position] of account.positions) made.push({ symbol, position, contractSize: config.instruments[symbol]?.contractSize ?? 1 });
+  for (const [symbol, position] of account.positions) {
+    const instrument = config.instruments[symbol];
+    made.push({ symbol, position, contractSize: instrument?.contractSize ?? 1, conversion: conversionOf(quoteCurrencyOf(symbol, instrument)) });
+  }
   legs.set(account, { config, legs: made });
   return made;
 }
@@ -752,7 +757,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
             });
       const next = withAccount(afterOrder, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
-        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize);
+        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize, event.usdPerQuote ?? 1);
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);

@@ -1,4 +1,5 @@
 import type { EngineConfig } from "../engine/config";
+import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
 import type { AccountId, OrderId, SymbolId } from "../engine/ids";
 import type { Side } from "../engine/intent";
 import type { Random } from "../sim/random";
@@ -207,7 +208,12 @@ export class SimulatedVenue extends VenueAdapter {
   ): Promise<void> {
     const instrument = this.config().instruments[symbol];
     const price = Number(rawPrice.toPrecision(10));
-    const feeUsd = Number(((quantity * (instrument?.contractSize ?? 1) * price * this.params.feeBps) / 10_000).toFixed(2));
+    // The fee is a share of the notional, in USD at the quote currency's rate (the mid of its USD pair).
+    const usdPerQuote = usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, instrument)), (pair) => {
+      const quote = this.quote(pair);
+      return quote ? (quote.bid + quote.ask) / 2 : null;
+    });
+    const feeUsd = Number(((quantity * (instrument?.contractSize ?? 1) * price * (usdPerQuote ?? 1) * this.params.feeBps) / 10_000).toFixed(2));
     const key = this.key(accountId, symbol);
     const before = this.net.get(key) ?? 0;
     const after = before + (side === "BUY" ? quantity : -quantity);
