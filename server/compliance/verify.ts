@@ -156,6 +156,8 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
   let firm: EngineConfig = options.config ?? EngineConfigSchema.parse({});
   let rules: Rules = resolveRules(rulesOf(firm), preset.rules);
   const prices = new Map<string, number>();
+  /** When each price was set: the event time of its tick, the close time of its bar. */
+  const priceTimes = new Map<string, number>();
   const books = new Map<string, Books>();
   const contractSize = (symbol: string) => firm.instruments[symbol as keyof EngineConfig["instruments"]]?.contractSize ?? 1;
 
@@ -298,7 +300,13 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     // Every account's day moves with time, whichever event carries it.
     for (const account of books.values()) roll(account, event.at);
     if (event.type === "market.tick" || event.type === "market.bar") {
-      prices.set(event.symbol, event.type === "market.tick" ? event.price : event.close);
+      // A bar that closed before the symbol's last price (a late bar after a newer tick) does not
+      // take the price back to its older close, as in the engine's fold.
+      const pricedAt = priceTimes.get(event.symbol);
+      if (event.type === "market.tick" || pricedAt === undefined || event.at >= pricedAt) {
+        prices.set(event.symbol, event.type === "market.tick" ? event.price : event.close);
+        priceTimes.set(event.symbol, event.at);
+      }
       for (const account of books.values()) if (account.positions.has(event.symbol)) check(account, seq, event.at);
     } else if (event.type === "execution.filled") {
       const account = books.get(event.accountId);

@@ -567,10 +567,11 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return revalue(next, holderIds(next, event.symbol));
     }
     case "market.bar": {
+      // A bar that closed before the last price was set (a late bar after a newer tick) adds to
+      // the statistics but does not take the last price back to its older close.
       const next = withMarket(state, event.symbol, (market) => ({
         ...market,
-        lastPrice: event.close,
-        lastPriceAt: event.at,
+        ...(market.lastPriceAt !== null && event.at < market.lastPriceAt ? {} : { lastPrice: event.close, lastPriceAt: event.at }),
         stats: foldBar(market.stats, event, state.config.market),
       }));
       return revalue(withPairs(next, event.symbol), barHolders(next, event.symbol));
