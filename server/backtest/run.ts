@@ -13,7 +13,7 @@ import { EquityHistory } from "../equity-history";
 import { defaultPipelineOptions, ExecutionPipeline } from "../execution/pipeline";
 import type { AllowedOrder } from "../execution/orders";
 import { orderFromDecision } from "../execution/orders";
-import type { SimulatedVenueParams } from "../execution/simulated-venue";
+import type { PriceRange, SimulatedVenueParams } from "../execution/simulated-venue";
 import { defaultVenueParams, SimulatedVenue } from "../execution/simulated-venue";
 import type { VenueReport } from "../execution/venue";
 import type { LedgerRecord } from "../ledger";
@@ -35,7 +35,9 @@ import type { BacktestAccount, BacktestStrategy, IntentDraft, StrategyFactory } 
  *
  * Each bar, in order: the clock runs to the bar's close (the venue's answers due by then, and
  * through the engine each daily reset at its instant); the bars are recorded (RecordMarket, so
- * the statistics fold them); the venue checks its protective orders against the closes; the
+ * the statistics fold them), the venue checking its protective orders against the bars: inside
+ * an OHLC bar from its high and low before its close is recorded (the stop first when the bar
+ * reaches both), in a file of closes at the close after it is recorded; the
  * equity row is taken; the strategy takes its turn and its intents are submitted. After the last
  * bar the clock runs one more minute so that the last orders fill.
  */
@@ -154,8 +156,12 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
       marks.set(bar.symbol, bar.close);
       history.get(bar.symbol)!.push(bar);
     }
+    // Inside an OHLC bar the protective orders trigger from its high and low, before its close is
+    // recorded (a stop hit inside the bar closed the position before the close marked it); in a
+    // file of closes they are checked at the close, once it is recorded.
+    if (data.format === "ohlcv") await desk.venue.onMarket(rangesOf(row));
     await desk.recordBars(row);
-    await desk.venue.onMarket();
+    if (data.format === "closes") await desk.venue.onMarket();
     const account = desk.account();
     equity.push(desk.equity(row.closedAt, account));
     const drafts = strategy.onBar({ now: row.closedAt, index, symbols: data.symbols, bars: row.bars, history, account });
@@ -183,6 +189,11 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
     orders: desk.orders(),
     records: desk.records(),
   };
+}
+
+/** The bars' ranges, for stops and targets inside them (a file of closes has none: its stops are checked at the closes). */
+function rangesOf(row: BarRow): ReadonlyMap<SymbolId, PriceRange> {
+  return new Map(row.bars.map(({ symbol, open, high, low }) => [symbol, { open, high, low }]));
 }
 
 function makeStrategy(options: BacktestOptions, engine: EngineConfig): BacktestStrategy {
