@@ -1,6 +1,6 @@
 import type { Position } from "../engine/accounting";
 import { applyFill, floatingPnlUsd } from "../engine/accounting";
-import type { EngineConfig } from "../engine/config";
+import type { EngineConfig, Instruments } from "../engine/config";
 import { AccountId, OrderId } from "../engine/ids";
 import type { SymbolId } from "../engine/ids";
 import { Intent } from "../engine/intent";
@@ -22,7 +22,7 @@ import { Random } from "../sim/random";
 import { VirtualScheduler } from "../sim/scheduler";
 import type { Bar, BarData, BarRow } from "./csv";
 import { MemoryLedger } from "./memory-ledger";
-import { engineConfigFor, presetResolver, UNLIMITED_PIPELINE } from "./setup";
+import { backtestSetup, presetResolver, UNLIMITED_PIPELINE } from "./setup";
 import type { BacktestAccount, BacktestStrategy, IntentDraft, StrategyFactory } from "./strategy";
 
 /**
@@ -52,6 +52,10 @@ export type BacktestOptions = {
   readonly seed: number;
   readonly initialBalanceUsd: number;
   readonly venue?: SimulatedVenueParams;
+  /** The firm's engine configuration (RISKGATE_ENGINE_CONFIG; default: the built-in instruments and defaults). */
+  readonly firm?: EngineConfig;
+  /** The run's instruments file, over the firm's instruments. */
+  readonly instruments?: Instruments;
   /** Called after every bar (the CLI's progress bar). */
   readonly onProgress?: (done: number, total: number) => void;
 };
@@ -89,6 +93,8 @@ export type RunResult = {
   readonly orders: number;
   /** The ledger (engine runs only). */
   readonly records: readonly LedgerRecord[];
+  /** What the run had to guess (instruments, volumes), one line each. */
+  readonly warnings: readonly string[];
 };
 
 export const ACCOUNT_ID = AccountId.parse("backtest");
@@ -116,18 +122,18 @@ interface Desk {
 
 /** The run through the engine, the execution pipeline and the venue (the live path). */
 export async function runBacktest(options: BacktestOptions): Promise<RunResult> {
-  const engine = engineConfigFor(options.data);
+  const { engine, warnings } = backtestSetup(options);
   const marks = new Map<SymbolId, number>();
   const desk = await EngineDesk.open(options, engine, marks);
-  return drive(options, engine, desk, marks);
+  return { ...(await drive(options, engine, desk, marks)), warnings };
 }
 
 /** The same strategy on the same venue without the engine: the reference a `--risk off` run must equal. */
 export async function runRaw(options: BacktestOptions): Promise<RunResult> {
-  const engine = engineConfigFor(options.data);
+  const { engine, warnings } = backtestSetup(options);
   const marks = new Map<SymbolId, number>();
   const desk = new RawDesk(options, engine, marks);
-  return drive(options, engine, desk, marks);
+  return { ...(await drive(options, engine, desk, marks)), warnings };
 }
 
 const startOf = (data: BarData) => data.rows[0]!.closedAt - OPEN_BEFORE_MS;
@@ -141,7 +147,7 @@ function venueFor(options: BacktestOptions, scheduler: VirtualScheduler, marks: 
   return new SimulatedVenue(scheduler, new Random(options.seed).fork("venue"), quote, config, options.venue ?? defaultVenueParams);
 }
 
-async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk, marks: Map<SymbolId, number>): Promise<RunResult> {
+async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk, marks: Map<SymbolId, number>): Promise<Omit<RunResult, "warnings">> {
   const { data } = options;
   const strategy = makeStrategy(options, engine);
   const history = new Map<SymbolId, Bar[]>(data.symbols.map((symbol) => [symbol, []]));
