@@ -119,10 +119,11 @@ const EPSILON = 1e-9;
 
 /**
  * `only`: the one account to judge (whatever it runs); otherwise every account that runs the
- * preset (opened under it, or its last activation), the others listed as skipped.
+ * preset (opened under it, or its last activation), the others listed as skipped. `config`: the
+ * firm's configuration at the stream's start (see `VerifierOptions`).
  */
-export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string): VerifyReport {
-  const verifier = createVerifier(preset, only === undefined ? {} : { only });
+export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string, config?: EngineConfig): VerifyReport {
+  const verifier = createVerifier(preset, { ...(only === undefined ? {} : { only }), ...(config ? { config } : {}) });
   for (const record of records) verifier.feed(record);
   return verifier.report();
 }
