@@ -10,7 +10,8 @@ const MSFT = "test/fixtures/data/msft-2000-2001-daily.csv";
 const EU = "test/fixtures/data/eu-stock-markets-1991-1998-daily.csv";
 
 function run(script: string, args: string[], env: Record<string, string> = {}) {
-  const { RISKGATE_ENGINE_CONFIG: _firm, ...inherited } = process.env;
+  const inherited = { ...process.env };
+  delete inherited.RISKGATE_ENGINE_CONFIG; // the test says which configuration it runs under
   const result = spawnSync(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, encoding: "utf8", env: { ...inherited, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

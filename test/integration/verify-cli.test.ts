@@ -23,7 +23,8 @@ function ledger(price: number): string {
 }
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const { RISKGATE_ENGINE_CONFIG: _firm, ...inherited } = process.env;
+  const inherited = { ...process.env };
+  delete inherited.RISKGATE_ENGINE_CONFIG; // the test says which configuration it runs under
   const result = spawnSync(process.execPath, ["--import", "tsx", "server/cli/verify.ts", ...args], { cwd: root, encoding: "utf8", env: { ...inherited, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
