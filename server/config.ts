@@ -111,9 +111,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /**
  * The engine configuration: the built-in instruments and guard defaults, or a JSON file
  * (RISKGATE_ENGINE_CONFIG) in the engine config schema; a file without `instruments` keeps the
- * built-in ones.
+ * built-in ones. The server, `npm run backtest` and `npm run verify` all read it here.
  */
-function loadEngineConfig(file: string | undefined): EngineConfig {
+export function loadEngineConfig(file: string | undefined = process.env.RISKGATE_ENGINE_CONFIG || undefined): EngineConfig {
   if (!file) return EngineConfig.parse({ instruments: defaultInstruments });
   let input: EngineConfigInput;
   try {

@@ -1,4 +1,5 @@
-import type { EngineConfigInput } from "./engine/config";
+import type { EngineConfigInput, Instrument } from "./engine/config";
+import { currencyPair } from "./engine/currency";
 
 /**
  * Reference data for the instruments Riskgate knows out of the box: FX majors, metals, index
@@ -6,16 +7,30 @@ import type { EngineConfigInput } from "./engine/config";
  * bundled historical series. Quantities are in lots or contracts; ADV in the same units.
  */
 export const defaultInstruments: NonNullable<EngineConfigInput["instruments"]> = {
-  EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_500_000 },
-  GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 900_000 },
-  USDJPY: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.001, averageDailyVolume: 1_200_000 },
-  XAUUSD: { sector: "metals", cluster: "precious-metals", contractSize: 100, tickSize: 0.01, averageDailyVolume: 300_000 },
-  US500: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 2_000_000 },
-  NAS100: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 1_500_000 },
-  BTCUSD: { sector: "crypto", cluster: "crypto", contractSize: 1, tickSize: 0.01, averageDailyVolume: 40_000 },
-  MSFT: { sector: "technology", cluster: "us-equity", contractSize: 1, tickSize: 0.01, averageDailyVolume: 25_000_000 },
-  DAX: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 150_000 },
-  CAC: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 120_000 },
-  FTSE: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 120_000 },
-  SMI: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 60_000 },
+  EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_500_000, quoteCurrency: "USD" },
+  GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 900_000, quoteCurrency: "USD" },
+  USDJPY: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.001, averageDailyVolume: 1_200_000, quoteCurrency: "JPY" },
+  XAUUSD: { sector: "metals", cluster: "precious-metals", contractSize: 100, tickSize: 0.01, averageDailyVolume: 300_000, quoteCurrency: "USD" },
+  US500: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 2_000_000, quoteCurrency: "USD" },
+  NAS100: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 1_500_000, quoteCurrency: "USD" },
+  BTCUSD: { sector: "crypto", cluster: "crypto", contractSize: 1, tickSize: 0.01, averageDailyVolume: 40_000, quoteCurrency: "USD" },
+  MSFT: { sector: "technology", cluster: "us-equity", contractSize: 1, tickSize: 0.01, averageDailyVolume: 25_000_000, quoteCurrency: "USD" },
+  DAX: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 150_000, quoteCurrency: "EUR" },
+  CAC: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 120_000, quoteCurrency: "EUR" },
+  FTSE: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 120_000, quoteCurrency: "GBP" },
+  SMI: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 60_000, quoteCurrency: "CHF" },
 };
+
+
+/**
+ * What an instrument nobody stated is taken to be: a currency pair is FX (100,000 units a lot,
+ * a tick of 0.00001, or 0.001 quoted in JPY, its quote currency the last three letters); anything
+ * else an equity (one unit a contract, a cent tick). No volume: the caller knows it or not.
+ */
+export function guessInstrument(symbol: string): { readonly kind: "fx" | "equity"; readonly instrument: Instrument } {
+  const pair = currencyPair(symbol);
+  if (pair) {
+    return { kind: "fx", instrument: { sector: "fx", contractSize: 100_000, tickSize: pair.quote === "JPY" ? 0.001 : 0.00001, quoteCurrency: pair.quote } };
+  }
+  return { kind: "equity", instrument: { sector: "equity", contractSize: 1, tickSize: 0.01 } };
+}

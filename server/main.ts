@@ -39,6 +39,8 @@ let openedDb: Database | null = null;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const noVolume = Object.entries(config.engine.instruments).flatMap(([symbol, instrument]) => (instrument.averageDailyVolume === undefined ? [symbol] : []));
+  if (noVolume.length > 0) console.warn(`instruments without averageDailyVolume (the liquidity guard does not check their entries): ${noVolume.join(", ")}`);
   const db = await openDatabase(config.database);
   openedDb = db;
   // One writer per database: a second server on it stops here, naming the one that decides, or,
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
     void handle(request, response);
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
-  const backtests = new BacktestJobs(presets);
+  const backtests = new BacktestJobs(presets, { engine: config.engine });
   installServices({
     runtime,
     databaseKind: db.kind,

@@ -55,6 +55,7 @@ export function BacktestRun({ id }: { id: string }) {
           )}
         </header>
         <RunStatus run={backtest} />
+        {backtest.report && backtest.report.warnings.length > 0 && <Warnings warnings={backtest.report.warnings} />}
         {backtest.report && <Figures run={backtest} />}
       </section>
       {backtest.report && (
@@ -67,6 +68,22 @@ export function BacktestRun({ id }: { id: string }) {
         </>
       )}
     </>
+  );
+}
+
+/** What the run had to guess (an instrument, a volume): said where the figures are read. */
+function Warnings({ warnings }: { warnings: readonly string[] }) {
+  return (
+    <div className="run-warnings" role="note" aria-label="What the run guessed" data-testid="backtest-warnings">
+      <p className="small">
+        <strong>Guessed:</strong> state these in an instruments file to be sure.
+      </p>
+      <ul className="small">
+        {warnings.map((warning) => (
+          <li key={warning}>{warning}</li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

@@ -123,6 +123,20 @@ async function readUpload(file: File | null): Promise<{ csv: string; csvName: st
   return { csv: await file.text(), csvName: file.name };
 }
 
+/**
+ * Reads the chosen instruments file (optional) as JSON: an object of instruments by symbol, which
+ * the server checks (422 naming the field, e.g. `instruments.EURCHF.contractSize`).
+ */
+async function readInstruments(file: File | null): Promise<{ instruments?: BacktestRequest["instruments"] } | string> {
+  if (!file) return {};
+  if (file.size > MAX_UPLOAD_BYTES) return `${file.name} is ${(file.size / 1_048_576).toFixed(1)} MiB; the API takes at most 2 MiB`;
+  try {
+    return { instruments: JSON.parse(await file.text()) as BacktestRequest["instruments"] };
+  } catch (error) {
+    return `${file.name} is not JSON: ${(error as Error).message}`;
+  }
+}
+
 function RunForm() {
   const id = useId();
   const router = useRouter();
@@ -131,12 +145,14 @@ function RunForm() {
   const [source, setSource] = useState<Source>("dataset");
   const [dataset, setDataset] = useState<string>(BACKTEST_DATASETS[0]);
   const [file, setFile] = useState<File | null>(null);
+  const [instrumentsFile, setInstrumentsFile] = useState<File | null>(null);
   const [preset, setPreset] = useState("ftmo-2step-100k");
   const [strategy, setStrategy] = useState<string>("sma-crossover");
   const [riskOn, setRiskOn] = useState(true);
   const [seed, setSeed] = useState("1");
   const [balance, setBalance] = useState("");
   const [uploadProblem, setUploadProblem] = useState<string | null>(null);
+  const [instrumentsProblem, setInstrumentsProblem] = useState<string | null>(null);
 
   const run = useMutation({
     mutationFn: async () => {
@@ -154,10 +170,17 @@ function RunForm() {
           throw new ApiError(422, `csv: ${upload}`, [{ path: "csv", message: upload }]);
         }
         Object.assign(body, upload);
+        const instruments = await readInstruments(instrumentsFile);
+        if (typeof instruments === "string") {
+          setInstrumentsProblem(instruments);
+          throw new ApiError(422, `instruments: ${instruments}`, [{ path: "instruments", message: instruments }]);
+        }
+        Object.assign(body, instruments);
       } else {
         body.dataset = dataset as BacktestRequest["dataset"];
       }
       setUploadProblem(null);
+      setInstrumentsProblem(null);
       return backtestsApi.run(body);
     },
     onSuccess: async (answer) => {
@@ -166,7 +189,12 @@ function RunForm() {
     },
   });
   const issues = run.error instanceof ApiError ? run.error.issues : [];
-  const issueOf = (field: string) => issues.find((issue) => issue.path === field)?.message ?? (field === "csv" ? uploadProblem : null);
+  // The instruments' issues name a symbol and a field (`instruments.EURCHF.contractSize`): all are shown under the file.
+  const instrumentsIssue = issues.filter((issue) => issue.path === "instruments" || issue.path.startsWith("instruments.")).map((issue) => (issue.path === "instruments" ? issue.message : `${issue.path.slice("instruments.".length)}: ${issue.message}`));
+  const issueOf = (field: string) =>
+    field === "instruments"
+      ? (instrumentsIssue.length > 0 ? instrumentsIssue.join("; ") : instrumentsProblem)
+      : (issues.find((issue) => issue.path === field)?.message ?? (field === "csv" ? uploadProblem : null));
   const fieldError = (field: string) => {
     const message = issueOf(field);
     return message ? (
@@ -217,6 +245,13 @@ function RunForm() {
             </span>
             {fieldError("csv")}
             {fieldError("symbol")}
+            <label htmlFor={`${id}-instruments`}>Instruments file (optional)</label>
+            <input id={`${id}-instruments`} type="file" accept=".json,application/json" onChange={(event) => setInstrumentsFile(event.target.files?.[0] ?? null)} {...described("instruments")} />
+            <span className="small muted">
+              JSON, instruments by symbol: {'{"EURCHF": {"sector": "fx", "contractSize": 100000, "tickSize": 0.00001, "averageDailyVolume": 500000, "quoteCurrency": "CHF"}}'}. A symbol not stated is
+              guessed (a currency pair as FX, else an equity), and the run says so.
+            </span>
+            {fieldError("instruments")}
           </div>
         )}
       </fieldset>

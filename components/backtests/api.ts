@@ -7,7 +7,7 @@ import { request } from "../api";
 export type { BacktestDetail, BacktestListItem, BacktestReplay };
 
 /** What the form sends; the server fills in the defaults (risk on, seed 1, the preset's balance). */
-export type BacktestRequest = Partial<Pick<BacktestBody, "dataset" | "csv" | "csvName" | "balance">> & Pick<BacktestBody, "strategy" | "risk" | "seed"> & { preset: string };
+export type BacktestRequest = Partial<Pick<BacktestBody, "dataset" | "csv" | "csvName" | "balance" | "instruments">> & Pick<BacktestBody, "strategy" | "risk" | "seed"> & { preset: string };
 
 export const backtestKeys = {
   all: ["backtests"] as const,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { InstrumentsFile } from "../engine/config";
 import { AccountId, IntentId, PresetId, SymbolId } from "../engine/ids";
 import { Preset } from "../engine/preset";
 import { Side } from "../engine/intent";
@@ -235,6 +236,8 @@ export const BacktestBody = z
     risk: z.enum(["on", "off"]).default("on"),
     seed: z.number().int().min(0).max(4_294_967_295).default(1),
     balance: z.number().positive().max(1e12).optional(),
+    /** Instruments by symbol, over the server's (RISKGATE_ENGINE_CONFIG's, else the built-in) ones: an instruments file's content. */
+    instruments: InstrumentsFile.optional(),
   })
   .refine((body) => (body.dataset === undefined) !== (body.csv === undefined), { message: "send either a dataset or a csv", path: ["dataset"] })
   .refine((body) => body.csv !== undefined || (body.csvName === undefined && body.symbol === undefined), {

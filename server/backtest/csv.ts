@@ -25,7 +25,7 @@ import { SymbolId } from "../engine/ids";
  * A missing value is an empty cell or `NA`, `NaN` or `null` (any case): a close that is missing
  * means that symbol has no bar at that time (markets with other holidays); a row whose open,
  * high, low and close are all missing has no bar (Yahoo's `null` rows); a missing volume is 0.
- * Blank lines, and lines of empty cells only, are skipped.
+ * Blank lines, and lines of missing cells only (the time's too: `NA,NA,NA`), are skipped.
  *
  * The time column is the one named `date`, `time`, `timestamp` or `datetime`. Its values are an
  * ISO date (`2000-09-27`: a daily bar), an ISO date-time (`2024-03-01T14:31:00Z`,
@@ -163,6 +163,8 @@ export function parseBars(text: string, file: string, symbolOption?: string, lim
   const readRow = (layout: Layout, cells: readonly string[], line: number) => {
     const { header, timeIndex } = layout;
     if (cells.length !== header.length) throw new CsvError(`${where(line)}: ${cells.length} fields, the header has ${header.length}`);
+    // A line of missing cells only (`NA,NA,NA`) is skipped, as a line of empty cells is.
+    if (cells.every(isMissing)) return;
     const timeName = header[timeIndex]!;
     const closedAt = parseTime(cells[timeIndex]!);
     if (closedAt === null) throw new CsvError(`${where(line, timeName)}: ${JSON.stringify(cells[timeIndex])} is not a date (YYYY-MM-DD), an ISO date-time or epoch seconds/ms`);

@@ -12,6 +12,7 @@ import { ledgerNdjson, summarize } from "./report";
 import type { EquityRow } from "./run";
 import { runBacktest } from "./run";
 import { builtinStrategies } from "./strategies";
+import type { EngineConfig, Instruments } from "../engine/config";
 import type { Preset } from "../engine/preset";
 
 /**
@@ -31,6 +32,10 @@ export type WorkerJob = {
   readonly risk: "on" | "off";
   readonly seed: number;
   readonly initialBalanceUsd: number;
+  /** The server's engine configuration (RISKGATE_ENGINE_CONFIG, else the built-in instruments). */
+  readonly firm: EngineConfig;
+  /** The instruments sent with the run, over the firm's. */
+  readonly instruments?: Instruments;
 };
 
 /** An equity point of the chart: the bar's close (epoch ms) and USD figures in cents. */
@@ -176,6 +181,8 @@ export async function runJob(job: WorkerJob, progress: (done: number, total: num
     risk: job.risk,
     seed: job.seed,
     initialBalanceUsd: job.initialBalanceUsd,
+    firm: job.firm,
+    ...(job.instruments ? { instruments: job.instruments } : {}),
     onProgress: (done, total) => {
       const now = performance.now();
       if (done !== total && now - last < PROGRESS_EVERY_MS) return;

@@ -6,10 +6,12 @@ import type { BacktestBody } from "../api/schemas";
 import { BACKTEST_STRATEGIES } from "../api/schemas";
 import type { Principal } from "../auth/roles";
 import { actorOf } from "../auth/roles";
+import type { EngineConfig } from "../engine/config";
 import type { Preset } from "../engine/preset";
 import { AppError } from "../errors";
 import type { CsvUpload, EquityChartPoint, ReplaySummary, WorkerJob, WorkerMessage, WorkerResult, WorkerTask } from "./jobs-worker";
 import type { BacktestReport } from "./report";
+import { builtinEngineConfig } from "./setup";
 import { builtinStrategies } from "./strategies";
 
 /**
@@ -107,6 +109,8 @@ export type BacktestJobsOptions = {
   readonly timeoutMs?: number;
   /** An upload not read in this time is refused with 500 (default 60 s; it takes well under a second). */
   readonly checkTimeoutMs?: number;
+  /** The server's engine configuration, the runs' firm configuration (default: the built-in instruments and defaults). */
+  readonly engine?: EngineConfig;
 };
 
 /** A preset by id and its latest version (the preset store), or null. */
@@ -136,6 +140,7 @@ export class BacktestJobs {
   private readonly maxPending: number;
   private readonly timeoutMs: number;
   private readonly checkTimeoutMs: number;
+  private readonly engine: EngineConfig;
 
   constructor(
     private readonly presets: PresetLookup,
@@ -146,6 +151,7 @@ export class BacktestJobs {
     this.maxPending = options.maxPending ?? 10;
     this.timeoutMs = options.timeoutMs ?? 10 * 60_000;
     this.checkTimeoutMs = options.checkTimeoutMs ?? 60_000;
+    this.engine = options.engine ?? builtinEngineConfig;
   }
 
   /**
@@ -186,7 +192,7 @@ export class BacktestJobs {
     const run: Run = {
       id: randomUUID(),
       spec: { dataset, uploaded: body.csv !== undefined, preset: preset.id, presetVersion: found.version, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
-      job: { source, preset, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
+      job: { source, preset, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd, firm: this.engine, ...(body.instruments ? { instruments: body.instruments } : {}) },
       by: actorOf(caller),
       owner: ownerOf(caller),
       createdAt: Date.now(),

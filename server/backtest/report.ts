@@ -16,6 +16,11 @@ import type { EquityRow, Risk, RunResult } from "./run";
 
 export type BacktestReport = {
   readonly data: { readonly file: string; readonly format: BarData["format"]; readonly symbols: readonly string[]; readonly bars: number; readonly from: string; readonly to: string };
+  /**
+   * What the run had to guess, one line each: an instrument nobody stated (taken as FX or an
+   * equity), a volume taken from the file, a volume unknown to the liquidity guard.
+   */
+  readonly warnings: readonly string[];
   readonly strategy: string;
   readonly preset: string;
   readonly risk: Risk;
@@ -102,6 +107,7 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
       from: iso(data.rows[0]!.closedAt),
       to: iso(data.rows[data.rows.length - 1]!.closedAt),
     },
+    warnings: run.warnings,
     strategy: run.strategyId,
     preset: preset.id,
     risk: options.risk,

@@ -1,7 +1,7 @@
 import type { Position } from "../engine/accounting";
 import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
 import { applyFill, floatingPnlUsd } from "../engine/accounting";
-import type { EngineConfig } from "../engine/config";
+import type { EngineConfig, Instruments } from "../engine/config";
 import { AccountId, OrderId } from "../engine/ids";
 import type { SymbolId } from "../engine/ids";
 import { Intent } from "../engine/intent";
@@ -14,7 +14,7 @@ import { EquityHistory } from "../equity-history";
 import { defaultPipelineOptions, ExecutionPipeline } from "../execution/pipeline";
 import type { AllowedOrder } from "../execution/orders";
 import { orderFromDecision } from "../execution/orders";
-import type { SimulatedVenueParams } from "../execution/simulated-venue";
+import type { PriceRange, SimulatedVenueParams } from "../execution/simulated-venue";
 import { defaultVenueParams, SimulatedVenue } from "../execution/simulated-venue";
 import type { VenueReport } from "../execution/venue";
 import type { LedgerRecord } from "../ledger";
@@ -23,7 +23,7 @@ import { Random } from "../sim/random";
 import { VirtualScheduler } from "../sim/scheduler";
 import type { Bar, BarData, BarRow } from "./csv";
 import { MemoryLedger } from "./memory-ledger";
-import { engineConfigFor, presetResolver, UNLIMITED_PIPELINE } from "./setup";
+import { backtestSetup, presetResolver, UNLIMITED_PIPELINE } from "./setup";
 import type { BacktestAccount, BacktestStrategy, IntentDraft, StrategyFactory } from "./strategy";
 
 /**
@@ -36,7 +36,9 @@ import type { BacktestAccount, BacktestStrategy, IntentDraft, StrategyFactory } 
  *
  * Each bar, in order: the clock runs to the bar's close (the venue's answers due by then, and
  * through the engine each daily reset at its instant); the bars are recorded (RecordMarket, so
- * the statistics fold them); the venue checks its protective orders against the closes; the
+ * the statistics fold them), the venue checking its protective orders against the bars: inside
+ * an OHLC bar from its high and low before its close is recorded (the stop first when the bar
+ * reaches both), in a file of closes at the close after it is recorded; the
  * equity row is taken; the strategy takes its turn and its intents are submitted. After the last
  * bar the clock runs one more minute so that the last orders fill.
  */
@@ -51,6 +53,10 @@ export type BacktestOptions = {
   readonly seed: number;
   readonly initialBalanceUsd: number;
   readonly venue?: SimulatedVenueParams;
+  /** The firm's engine configuration (RISKGATE_ENGINE_CONFIG; default: the built-in instruments and defaults). */
+  readonly firm?: EngineConfig;
+  /** The run's instruments file, over the firm's instruments. */
+  readonly instruments?: Instruments;
   /** Called after every bar (the CLI's progress bar). */
   readonly onProgress?: (done: number, total: number) => void;
 };
@@ -88,6 +94,8 @@ export type RunResult = {
   readonly orders: number;
   /** The ledger (engine runs only). */
   readonly records: readonly LedgerRecord[];
+  /** What the run had to guess (instruments, volumes), one line each. */
+  readonly warnings: readonly string[];
 };
 
 export const ACCOUNT_ID = AccountId.parse("backtest");
@@ -115,18 +123,18 @@ interface Desk {
 
 /** The run through the engine, the execution pipeline and the venue (the live path). */
 export async function runBacktest(options: BacktestOptions): Promise<RunResult> {
-  const engine = engineConfigFor(options.data);
+  const { engine, warnings } = backtestSetup(options);
   const marks = new Map<SymbolId, number>();
   const desk = await EngineDesk.open(options, engine, marks);
-  return drive(options, engine, desk, marks);
+  return { ...(await drive(options, engine, desk, marks)), warnings };
 }
 
 /** The same strategy on the same venue without the engine: the reference a `--risk off` run must equal. */
 export async function runRaw(options: BacktestOptions): Promise<RunResult> {
-  const engine = engineConfigFor(options.data);
+  const { engine, warnings } = backtestSetup(options);
   const marks = new Map<SymbolId, number>();
   const desk = new RawDesk(options, engine, marks);
-  return drive(options, engine, desk, marks);
+  return { ...(await drive(options, engine, desk, marks)), warnings };
 }
 
 const startOf = (data: BarData) => data.rows[0]!.closedAt - OPEN_BEFORE_MS;
@@ -140,7 +148,7 @@ function venueFor(options: BacktestOptions, scheduler: VirtualScheduler, marks: 
   return new SimulatedVenue(scheduler, new Random(options.seed).fork("venue"), quote, config, options.venue ?? defaultVenueParams);
 }
 
-async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk, marks: Map<SymbolId, number>): Promise<RunResult> {
+async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk, marks: Map<SymbolId, number>): Promise<Omit<RunResult, "warnings">> {
   const { data } = options;
   const strategy = makeStrategy(options, engine);
   const history = new Map<SymbolId, Bar[]>(data.symbols.map((symbol) => [symbol, []]));
@@ -155,8 +163,12 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
       marks.set(bar.symbol, bar.close);
       history.get(bar.symbol)!.push(bar);
     }
+    // Inside an OHLC bar the protective orders trigger from its high and low, before its close is
+    // recorded (a stop hit inside the bar closed the position before the close marked it); in a
+    // file of closes they are checked at the close, once it is recorded.
+    if (data.format === "ohlcv") await desk.venue.onMarket(rangesOf(row));
     await desk.recordBars(row);
-    await desk.venue.onMarket();
+    if (data.format === "closes") await desk.venue.onMarket();
     const account = desk.account();
     equity.push(desk.equity(row.closedAt, account));
     const drafts = strategy.onBar({ now: row.closedAt, index, symbols: data.symbols, bars: row.bars, history, account });
@@ -184,6 +196,11 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
     orders: desk.orders(),
     records: desk.records(),
   };
+}
+
+/** The bars' ranges, for stops and targets inside them (a file of closes has none: its stops are checked at the closes). */
+function rangesOf(row: BarRow): ReadonlyMap<SymbolId, PriceRange> {
+  return new Map(row.bars.map(({ symbol, open, high, low }) => [symbol, { open, high, low }]));
 }
 
 function makeStrategy(options: BacktestOptions, engine: EngineConfig): BacktestStrategy {

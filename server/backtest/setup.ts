@@ -1,14 +1,15 @@
 import fs from "node:fs";
+import { conversionOf, pairNeeded, quoteCurrencyOf } from "../engine/currency";
 import path from "node:path";
-import { loadConfig } from "../config";
 import type { PresetRules } from "../engine/decide";
-import type { EngineConfig, Rules, RulesPatch } from "../engine/config";
-import { EngineConfig as EngineConfigSchema, resolveRules, rulesOf } from "../engine/config";
+import type { EngineConfig, Instruments, Rules, RulesPatch } from "../engine/config";
+import { EngineConfig as EngineConfigSchema, InstrumentsFile, resolveRules, rulesOf } from "../engine/config";
 import type { PresetId } from "../engine/ids";
 import type { Preset } from "../engine/preset";
 import { validatePreset } from "../engine/preset";
 import type { PipelineOptions } from "../execution/pipeline";
 import { defaultPipelineOptions } from "../execution/pipeline";
+import { defaultInstruments, guessInstrument } from "../instruments";
 import { PRESETS_DIR, readPresetFiles } from "../presets";
 import type { PresetResolver } from "../runtime";
 import type { BarData } from "./csv";
@@ -19,6 +20,7 @@ import type { BarData } from "./csv";
  */
 
 export class PresetError extends Error {}
+export class InstrumentsError extends Error {}
 
 /** A shipped preset by id (presets/*.json, as the server reads them), or a preset file (`.json`). */
 export function readPreset(spec: string): Preset {
@@ -42,21 +44,76 @@ export function readPreset(spec: string): Preset {
 /** The shipped presets' directory, for messages. */
 export const presetsDir = path.relative(process.cwd(), PRESETS_DIR) || PRESETS_DIR;
 
+/** The engine configuration without RISKGATE_ENGINE_CONFIG: the built-in instruments and the defaults. */
+export const builtinEngineConfig: EngineConfig = EngineConfigSchema.parse({ instruments: defaultInstruments });
+
+/** What a run decides under, and what was guessed on the way (said on stderr and in the report). */
+export type BacktestSetup = { readonly engine: EngineConfig; readonly warnings: readonly string[] };
+
 /**
- * The instrument a symbol of the file gets when the engine does not know it: equity-like, one
- * unit per contract, a cent tick, and the file's average volume per day as its ADV (1,000,000
- * units when the file has no volume).
+ * The engine configuration of a run: the firm's (`firm`: RISKGATE_ENGINE_CONFIG, else the built-in
+ * instruments), with the run's instruments file over its instruments, and for each symbol of the
+ * file that neither states, a guess that is said: a six-letter ISO currency pair is FX, anything
+ * else an equity. A volume nobody states is the file's average volume per UTC day, said; with no
+ * volume in the file it stays unknown, and where the run's liquidity guard is on that is said too
+ * (the guard does not check such an instrument rather than deny every entry on a made-up figure).
  */
-export function engineConfigFor(data: BarData): EngineConfig {
-  const base = loadConfig({}).engine;
-  const added = data.symbols.filter((symbol) => !base.instruments[symbol]);
-  if (added.length === 0) return base;
-  const instruments = { ...base.instruments };
-  for (const symbol of added) {
-    const volume = data.averageDailyVolume.get(symbol) ?? 0;
-    instruments[symbol] = { sector: "equity", contractSize: 1, tickSize: 0.01, averageDailyVolume: volume > 0 ? volume : 1_000_000 };
+export function backtestSetup(options: {
+  readonly data: BarData;
+  readonly preset: Preset;
+  readonly risk: "on" | "off";
+  readonly firm?: EngineConfig;
+  readonly instruments?: Instruments;
+}): BacktestSetup {
+  const { data, preset, risk, firm = builtinEngineConfig, instruments: stated = {} } = options;
+  const instruments: Instruments = { ...firm.instruments, ...stated };
+  const warnings: string[] = [];
+  const liquidityChecked = backtestRules(firm, preset, risk).guards.liquidity.enabled;
+  for (const symbol of data.symbols) {
+    let instrument = instruments[symbol];
+    if (!instrument) {
+      const guess = guessInstrument(symbol);
+      instrument = guess.instrument;
+      const what = guess.kind === "fx" ? `an FX pair (contract size ${instrument.contractSize}, tick ${instrument.tickSize}, quote currency ${instrument.quoteCurrency})` : `an equity (contract size ${instrument.contractSize}, tick ${instrument.tickSize})`;
+      warnings.push(`${symbol}: not a known instrument: taken as ${what}; state it in an instruments file if it is not`);
+    }
+    if (instrument.averageDailyVolume === undefined) {
+      const volume = data.averageDailyVolume.get(symbol) ?? 0;
+      if (volume > 0) {
+        instrument = { ...instrument, averageDailyVolume: volume };
+        warnings.push(`${symbol}: average daily volume taken from the file: ${Number(volume.toPrecision(12))} a day`);
+      } else if (liquidityChecked) {
+        warnings.push(`${symbol}: daily volume unknown (no averageDailyVolume, no volume in the file): the liquidity guard does not check its entries`);
+      }
+    }
+    // Prices in another currency convert at its USD pair's price, which only the file can give here.
+    const conversion = conversionOf(quoteCurrencyOf(symbol, instrument));
+    if (conversion !== null && !data.symbols.includes(conversion.direct) && !data.symbols.includes(conversion.inverse)) {
+      const missing = `${symbol}: quoted in ${conversion.currency}, and the file has no ${pairNeeded(conversion)} to convert it to USD`;
+      if (stated[symbol]?.quoteCurrency !== undefined) {
+        // The user said so: their entries are denied for want of a rate, and this line says why.
+        warnings.push(`${missing}: its entries are denied (no_price) until one is there; add the pair's column to the file`);
+      } else {
+        warnings.push(`${missing}: its P/L is booked 1 ${conversion.currency} = 1 USD; add the pair's column to the file, or state quoteCurrency in an instruments file`);
+        instrument = { ...instrument, quoteCurrency: "USD" };
+      }
+    }
+    instruments[symbol] = instrument;
   }
-  return EngineConfigSchema.parse({ ...base, instruments });
+  return { engine: EngineConfigSchema.parse({ ...firm, instruments }), warnings };
+}
+
+/** An instruments file (`--instruments`): a JSON object of instruments by symbol, in the engine's instrument schema. */
+export function readInstrumentsFile(file: string): Instruments {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new InstrumentsError(`--instruments: ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `not JSON: ${(error as Error).message}`}`);
+  }
+  const parsed = InstrumentsFile.safeParse(json);
+  if (!parsed.success) throw new InstrumentsError(`--instruments: ${file}: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ")}`);
+  return parsed.data;
 }
 
 const OUT_OF_REACH = Number.MAX_SAFE_INTEGER;

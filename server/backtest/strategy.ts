@@ -30,7 +30,8 @@
  *   (shares for a stock, contracts for an index: contract size 1 unless the instrument says
  *   otherwise). `referencePrice` is what the strategy believes the price is (the price-sanity
  *   guard compares it to the last close); `slPrice`/`tpPrice` leave a protective order at the
- *   venue, checked at every bar's close; `stats` feed Kelly sizing.
+ *   venue, triggered inside each later bar from its high and low (the stop first when a bar
+ *   reaches both; at the close in a file of closes only); `stats` feed Kelly sizing.
  * - Orders fill at the venue simulator a few tens of milliseconds after the bar's close, at that
  *   close plus slippage, with fees, sometimes in parts; the account seen at the next bar
  *   includes those fills.

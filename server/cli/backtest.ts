@@ -1,9 +1,11 @@
 // npm run backtest -- --data <csv> --preset <id | file.json> --strategy <name | path.ts> --out <dir>
-//                     [--risk on|off] [--seed N] [--symbol SYM] [--balance USD]
+//                     [--risk on|off] [--seed N] [--symbol SYM] [--balance USD] [--instruments file.json]
 // Runs a strategy over historical bars through the engine, the execution queue and the
 // simulated venue on a simulated clock, and writes ledger.ndjson, equity.csv and report.json
-// to --out. Exit 0: the run completed (whatever its compliance); 2: bad input (the flag, or the
-// CSV's line and column, named); 1: the run failed.
+// to --out. The engine configuration is RISKGATE_ENGINE_CONFIG's (else the built-in instruments),
+// with --instruments over its instruments; what the run guessed goes to stderr as warnings.
+// Exit 0: the run completed (whatever its compliance); 2: bad input (the flag, or the CSV's line
+// and column, named); 1: the run failed.
 import { parseArgs } from "node:util";
 import { AppError } from "../errors";
 import { PresetFileError } from "../presets";
@@ -11,11 +13,12 @@ import { CsvError, readBarFile } from "../backtest/csv";
 import { summarize, summaryLine, writeOutputs } from "../backtest/report";
 import { runBacktest } from "../backtest/run";
 import type { Risk } from "../backtest/run";
-import { PresetError, readPreset } from "../backtest/setup";
+import { backtestSetup, InstrumentsError, PresetError, readInstrumentsFile, readPreset } from "../backtest/setup";
+import { ConfigError, loadEngineConfig } from "../config";
 import { builtinStrategies, resolveStrategy, StrategyError } from "../backtest/strategies";
 
 const USAGE = `usage: npm run backtest -- --data <file.csv> --preset <id | file.json> --strategy <name | path.ts> --out <dir>
-                           [--risk on|off] [--seed N] [--symbol SYM] [--balance USD]
+                           [--risk on|off] [--seed N] [--symbol SYM] [--balance USD] [--instruments file.json]
   --data      bars: a date/time column and Open,High,Low,Close[,Volume] for one symbol, or one close column per symbol
   --preset    a shipped preset id (presets/*.json) or a preset file
   --strategy  ${Object.keys(builtinStrategies).join(", ")}, or a module default-exporting a BacktestStrategy
@@ -23,7 +26,10 @@ const USAGE = `usage: npm run backtest -- --data <file.csv> --preset <id | file.
   --risk      on (default): the preset's rules; off: every guard off, breakers and floors out of reach
   --seed      the venue's and the strategy's random seed (default 1)
   --symbol    the symbol of a one-symbol OHLCV file (default: the file name's first word)
-  --balance   the initial balance in USD (default: the preset's account size, else 100000)`;
+  --balance   the initial balance in USD (default: the preset's account size, else 100000)
+  --instruments  a JSON object of instruments by symbol ({"EURCHF": {"sector": "fx", "contractSize": 100000,
+              "tickSize": 0.00001, "averageDailyVolume": 500000, "quoteCurrency": "CHF"}}), over
+              RISKGATE_ENGINE_CONFIG's (else the built-in) instruments`;
 
 class InputError extends Error {}
 
@@ -65,6 +71,7 @@ async function main(): Promise<number> {
         seed: { type: "string" },
         symbol: { type: "string" },
         balance: { type: "string" },
+        instruments: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -95,10 +102,15 @@ async function main(): Promise<number> {
     if (preset.initialBalanceUsd !== null && preset.initialBalanceUsd !== initialBalanceUsd) {
       throw new InputError(`--balance: preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`);
     }
+    const firm = loadEngineConfig();
+    const instruments = values.instruments === undefined ? undefined : readInstrumentsFile(values.instruments as string);
     const data = readBarFile(values.data as string, values.symbol as string | undefined);
     const strategy = await resolveStrategy(values.strategy as string);
+    for (const warning of backtestSetup({ data, preset, risk: risk as Risk, firm, ...(instruments ? { instruments } : {}) }).warnings) {
+      console.error(`backtest: warning: ${warning}`);
+    }
     progress = progressBar();
-    const run = await runBacktest({ data, preset, strategy, risk: risk as Risk, seed, initialBalanceUsd, onProgress: progress.update });
+    const run = await runBacktest({ data, preset, strategy, risk: risk as Risk, seed, initialBalanceUsd, firm, ...(instruments ? { instruments } : {}), onProgress: progress.update });
     progress.end();
     progress = null;
     const report = summarize(run, data, preset, { risk: risk as Risk, seed, initialBalanceUsd });
@@ -107,7 +119,18 @@ async function main(): Promise<number> {
     return 0;
   } catch (error) {
     progress?.end();
-    if (error instanceof InputError || error instanceof CsvError || error instanceof PresetError || error instanceof PresetFileError || error instanceof StrategyError) {
+    if (error instanceof ConfigError) {
+      console.error(`backtest: ${error.message}`);
+      return 2;
+    }
+    if (
+      error instanceof InputError ||
+      error instanceof CsvError ||
+      error instanceof PresetError ||
+      error instanceof InstrumentsError ||
+      error instanceof PresetFileError ||
+      error instanceof StrategyError
+    ) {
       console.error(`backtest: ${error.message}\n${USAGE}`);
       return 2;
     }

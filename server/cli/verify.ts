@@ -1,18 +1,25 @@
-// npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json]
+// npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json] [--instruments file.json]
 // Checks a ledger export (or a backtest's ledger) against a preset: every rule breach (rule,
 // time, observed, limit) and the objectives (profit target, trading days, best day), as text or
-// as JSON. Exit 0: compliant; 1: a rule was breached; 2: bad input (the line and field named).
+// as JSON. The instruments are the ledger's own configuration where it records one; before it,
+// RISKGATE_ENGINE_CONFIG's (else the built-in ones) with --instruments over them. A traded symbol
+// with no instrument is said on stderr. Exit 0: compliant; 1: a rule was breached; 2: bad input
+// (the line and field named).
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { AccountReport, VerifyReport } from "../compliance/verify";
 import { verify } from "../compliance/verify";
+import { InstrumentsError, readInstrumentsFile } from "../backtest/setup";
+import { ConfigError, loadEngineConfig } from "../config";
+import { EngineConfig } from "../engine/config";
+import type { EngineEvent } from "../engine/events";
 import type { Preset } from "../engine/preset";
 import { validatePreset } from "../engine/preset";
 import { EventLineError, readNdjsonFile } from "../event-format";
 import { PRESETS_DIR } from "../presets";
 
-const USAGE = "usage: npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json]";
+const USAGE = "usage: npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json] [--instruments file.json]";
 
 class InputError extends Error {}
 
@@ -64,10 +71,36 @@ function accountText(account: AccountReport): string[] {
   return lines;
 }
 
+/**
+ * What the verifier would have to assume: traded symbols with no instrument in the configuration
+ * in force at their fill (contract size 1), and a ledger's own configuration replacing the one
+ * given (as the engine decided under it).
+ */
+function instrumentWarnings(records: readonly { seq: number; event: EngineEvent }[], start: EngineConfig, instrumentsGiven: boolean): string[] {
+  const warnings: string[] = [];
+  let instruments = start.instruments;
+  const missing = new Set<string>();
+  let recorded = false;
+  for (const { seq, event } of records) {
+    if (event.type === "config.applied") {
+      if (!recorded && instrumentsGiven) warnings.push(`the ledger records its own configuration (seq ${seq}): from there it replaces RISKGATE_ENGINE_CONFIG and --instruments`);
+      recorded = true;
+      instruments = event.config.instruments;
+    } else if (event.type === "execution.filled" && !instruments[event.symbol]) {
+      missing.add(event.symbol);
+    }
+  }
+  for (const symbol of missing) warnings.push(`${symbol}: no instrument in the ledger, RISKGATE_ENGINE_CONFIG or --instruments: contract size 1 assumed`);
+  return warnings;
+}
+
 async function main(): Promise<number> {
-  let values: { preset?: string; ledger?: string; account?: string; json?: boolean };
+  let values: { preset?: string; ledger?: string; account?: string; json?: boolean; instruments?: string };
   try {
-    ({ values } = parseArgs({ options: { preset: { type: "string" }, ledger: { type: "string" }, account: { type: "string" }, json: { type: "boolean" } }, strict: true }));
+    ({ values } = parseArgs({
+      options: { preset: { type: "string" }, ledger: { type: "string" }, account: { type: "string" }, json: { type: "boolean" }, instruments: { type: "string" } },
+      strict: true,
+    }));
   } catch (error) {
     console.error(`verify: ${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -77,13 +110,18 @@ async function main(): Promise<number> {
     if (!values.ledger) throw new InputError("--ledger is required");
     if (!fs.existsSync(values.ledger)) throw new InputError(`--ledger: no such file: ${values.ledger}`);
     const preset = readPreset(values.preset);
+    const firm = loadEngineConfig();
+    const stated = values.instruments === undefined ? {} : readInstrumentsFile(values.instruments);
+    const config = EngineConfig.parse({ ...firm, instruments: { ...firm.instruments, ...stated } });
     const records = await readNdjsonFile(values.ledger);
-    const report = verify(records, preset, values.account);
+    for (const warning of instrumentWarnings(records, config, values.instruments !== undefined)) console.error(`verify: warning: ${warning}`);
+    const report = verify(records, preset, values.account, config);
     if (values.account !== undefined && report.accounts.length === 0) throw new InputError(`--account: no account ${values.account} in ${values.ledger}`);
     console.log(values.json ? JSON.stringify(report, null, 2) : text(report));
     return report.accounts.every((account) => account.compliant) ? 0 : 1;
   } catch (error) {
-    if (error instanceof InputError) console.error(`verify: ${error.message}\n${USAGE}`);
+    if (error instanceof InputError || error instanceof InstrumentsError) console.error(`verify: ${error.message}\n${USAGE}`);
+    else if (error instanceof ConfigError) console.error(`verify: ${error.message}`);
     else if (error instanceof EventLineError) console.error(`verify: malformed line: ${error.message}`);
     else throw error;
     return 2;

@@ -128,10 +128,11 @@ const EPSILON = 1e-9;
 
 /**
  * `only`: the one account to judge (whatever it runs); otherwise every account that runs the
- * preset (opened under it, or its last activation), the others listed as skipped.
+ * preset (opened under it, or its last activation), the others listed as skipped. `config`: the
+ * firm's configuration at the stream's start (see `VerifierOptions`).
  */
-export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string): VerifyReport {
-  const verifier = createVerifier(preset, only === undefined ? {} : { only });
+export function verify(records: Iterable<{ seq: number; event: EngineEvent }>, preset: Preset, only?: string, config?: EngineConfig): VerifyReport {
+  const verifier = createVerifier(preset, { ...(only === undefined ? {} : { only }), ...(config ? { config } : {}) });
   for (const record of records) verifier.feed(record);
   return verifier.report();
 }
@@ -165,6 +166,8 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
   let firm: EngineConfig = options.config ?? EngineConfigSchema.parse({});
   let rules: Rules = resolveRules(rulesOf(firm), preset.rules);
   const prices = new Map<string, number>();
+  /** When each price was set: the event time of its tick, the close time of its bar. */
+  const priceTimes = new Map<string, number>();
   const books = new Map<string, Books>();
   const contractSize = (symbol: string) => firm.instruments[symbol as keyof EngineConfig["instruments"]]?.contractSize ?? 1;
   /** USD per unit of `symbol`'s quote currency at the last prices: its USD pair, direct or inverted; null when neither is priced. */
@@ -319,7 +322,13 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     // Every account's day moves with time, whichever event carries it.
     for (const account of books.values()) roll(account, seq, event.at);
     if (event.type === "market.tick" || event.type === "market.bar") {
-      prices.set(event.symbol, event.type === "market.tick" ? event.price : event.close);
+      // A bar that closed before the symbol's last price (a late bar after a newer tick) does not
+      // take the price back to its older close, as in the engine's fold.
+      const pricedAt = priceTimes.get(event.symbol);
+      if (event.type === "market.tick" || pricedAt === undefined || event.at >= pricedAt) {
+        prices.set(event.symbol, event.type === "market.tick" ? event.price : event.close);
+        priceTimes.set(event.symbol, event.at);
+      }
       // The prices of one instant apply together: equity is checked after the last of them.
       if (event.deferred) return;
       const repriced = event.instant ?? [event.symbol];

@@ -20,11 +20,15 @@ export const Instrument = z.strictObject({
    */
   quoteCurrency: z
     .string()
-    .regex(/^[A-Z]{3}$/, "an ISO 4217 code such as JPY")
+    .regex(/^[A-Z]{3}$/, "an ISO 4217 currency code: three upper-case letters, e.g. USD")
     .optional(),
   tickSize: z.number().positive(),
-  /** Average daily volume, in the same units as intent quantities. */
-  averageDailyVolume: z.number().positive(),
+  /**
+   * Average daily volume, in the same units as intent quantities. Unset: unknown, and the
+   * liquidity guard does not check the instrument's entries (it says so in its measures) rather
+   * than deny them on a made-up figure.
+   */
+  averageDailyVolume: z.number().positive().optional(),
   /**
    * The price band of a live server: a tick, bar or fill further than this, in percent, from the
    * last accepted price is refused (unset: 10; null: no band). Backtests do not apply it.
@@ -32,6 +36,16 @@ export const Instrument = z.strictObject({
   priceBandPct: z.number().positive().max(10_000).nullable().optional(),
 });
 export type Instrument = z.infer<typeof Instrument>;
+
+/** Instrument reference data by symbol: the engine configuration's, and an instruments file's. */
+export const Instruments = z.record(SymbolId, Instrument);
+export type Instruments = z.infer<typeof Instruments>;
+
+/** Instruments an instruments file (a backtest's `--instruments`, its upload) may state at most. */
+export const MAX_STATED_INSTRUMENTS = 1_000;
+export const InstrumentsFile = Instruments.refine((instruments) => Object.keys(instruments).length <= MAX_STATED_INSTRUMENTS, {
+  message: `at most ${MAX_STATED_INSTRUMENTS} instruments`,
+});
 
 const enabled = z.boolean().default(true);
 
@@ -269,7 +283,7 @@ export const AccountRules = z.strictObject({
 });
 
 export const EngineConfig = z.strictObject({
-  instruments: z.record(SymbolId, Instrument).default({}),
+  instruments: Instruments.default({}),
   accountRules: AccountRules.prefault({}),
   breakers: BreakersConfig.prefault({}),
   market: MarketStatsConfig.prefault({}),

@@ -8,17 +8,41 @@ import type { SymbolId } from "./ids";
  * per USD) inverted. Pure: rates are read from the market state the caller passes.
  */
 
-/** ISO 4217 codes (the runtime's list) and the metals traded against them (XAU, XAG, XPT, XPD). */
-const currencies = new Set([...Intl.supportedValuesOf("currency"), "XAU", "XAG", "XPT", "XPD"]);
+/**
+ * The ISO 4217 codes of national and regional currencies in use (the list of 2024). Left out on
+ * purpose: the precious metals (XAU, XAG, XPT, XPD: XAGUSD is silver, not a currency pair),
+ * the fund and accounting units (XDR, XSU, XUA, the BOV/CLF/COU/MXV/USN/UYI/UYW/CHE/CHW funds
+ * codes) and the test codes (XTS, XXX).
+ */
+export const ISO_CURRENCIES: ReadonlySet<string> = new Set(
+  (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD " +
+    "CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD " +
+    "GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT " +
+    "LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR " +
+    "NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP " +
+    "STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG " +
+    "XOF XPF YER ZAR ZMW ZWG"
+  ).split(" "),
+);
 
-/** Whether `symbol` is six letters naming two currencies (EURGBP, USDJPY, XAUUSD). */
-export function isCurrencyPair(symbol: string): boolean {
-  return /^[A-Z]{6}$/.test(symbol) && currencies.has(symbol.slice(0, 3)) && currencies.has(symbol.slice(3));
+/** A six-letter symbol whose halves are both ISO 4217 currencies (EURCHF), else null. */
+export function currencyPair(symbol: string): { readonly base: string; readonly quote: string } | null {
+  if (!/^[A-Z]{6}$/.test(symbol)) return null;
+  const base = symbol.slice(0, 3);
+  const quote = symbol.slice(3);
+  return base !== quote && ISO_CURRENCIES.has(base) && ISO_CURRENCIES.has(quote) ? { base, quote } : null;
 }
 
-/** The currency `symbol`'s prices are in: the instrument's own, else a pair's second half, else USD. */
+/** The metals quoted against currencies as six-letter symbols (XAUUSD, XAGEUR): priced in their second half. */
+const METALS: ReadonlySet<string> = new Set(["XAU", "XAG", "XPT", "XPD"]);
+
+/** The currency `symbol`'s prices are in: the instrument's own, else a currency or metal pair's second half, else USD. */
 export function quoteCurrencyOf(symbol: SymbolId | string, instrument: Pick<Instrument, "quoteCurrency"> | undefined): string {
-  return instrument?.quoteCurrency ?? (isCurrencyPair(symbol) ? symbol.slice(3) : "USD");
+  if (instrument?.quoteCurrency) return instrument.quoteCurrency;
+  const pair = currencyPair(symbol);
+  if (pair) return pair.quote;
+  return METALS.has(symbol.slice(0, 3)) && ISO_CURRENCIES.has(symbol.slice(3)) && symbol.length === 6 ? symbol.slice(3) : "USD";
 }
 
 /** How a quote currency becomes USD: nothing to do for USD, else the two pairs that can price it. */

@@ -266,16 +266,25 @@ const priceSanity: Guard = {
   },
 };
 
-/** 6. Liquidity: the order may take at most a set percentage of average daily volume. */
+/**
+ * 6. Liquidity: the order may take at most a set percentage of average daily volume; an
+ * instrument whose volume is unknown (no `averageDailyVolume`) is not checked.
+ */
 const liquidity: Guard = {
   name: "liquidity",
   enabled: (config) => config.guards.liquidity.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent) || !ctx.instrument) return null;
     const { maxAdvPct } = ctx.config.guards.liquidity;
+    const { averageDailyVolume } = ctx.instrument;
+    if (averageDailyVolume === undefined) {
+      // Stated as unknown (no figure configured): not checked, rather than denied on a made-up one.
+      ctx.measure?.("order size, % of daily volume", "daily volume unknown", "checked when the instrument states one");
+      return null;
+    }
     const quantity = orderQuantity(ctx);
     if (quantity === null) return deny("illiquid", null, maxAdvPct);
-    const advPct = (quantity / ctx.instrument.averageDailyVolume) * 100;
+    const advPct = (quantity / averageDailyVolume) * 100;
     if (exceeds(advPct, maxAdvPct)) return deny("illiquid", significant(advPct), maxAdvPct);
     ctx.measure?.("order size, % of daily volume", significant(advPct), maxAdvPct);
     return null;

@@ -581,11 +581,12 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
       return revalue(next, event.instant ? holdersOfAll(next, event.instant) : holderIds(next, event.symbol));
     }
     case "market.bar": {
+      // A bar that closed before the last price was set (a late bar after a newer tick) adds to
+      // the statistics but does not take the last price back to its older close.
       const next = withPairs(
         withMarket(state, event.symbol, (market) => ({
           ...market,
-          lastPrice: event.close,
-          lastPriceAt: event.at,
+          ...(market.lastPriceAt !== null && event.at < market.lastPriceAt ? {} : { lastPrice: event.close, lastPriceAt: event.at }),
           stats: foldBar(market.stats, event, state.config.market),
         })),
         event.symbol,

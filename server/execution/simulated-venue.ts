@@ -49,6 +49,9 @@ export const defaultVenueParams: SimulatedVenueParams = {
 
 export type Quote = { readonly bid: number; readonly ask: number };
 
+/** What traded in a symbol since the venue last looked: a bar's open, high and low (backtests). */
+export type PriceRange = { readonly open: number; readonly high: number; readonly low: number };
+
 type Protective = {
   readonly accountId: AccountId;
   readonly symbol: SymbolId;
@@ -116,25 +119,49 @@ export class SimulatedVenue extends VenueAdapter {
     }
   }
 
-  /** Checks the protective orders against the market: call after every price update. */
-  async onMarket(): Promise<void> {
+  /**
+   * Checks the protective orders against the market: call after every price update. Without
+   * `ranges` they are checked at the quote (the last price). With a symbol's range (a backtest's
+   * OHLC bar) they trigger inside it: a long's stop when the low reaches it, its target when the
+   * high does (a short's the other way round); a bar that reaches both is taken to have hit the
+   * stop first (the conservative reading: the bar does not say which came first). A stop fills
+   * at its price, or at the open when the bar opened through it (a gap), less slippage; a target
+   * at its price. The fill is booked at the bar's close, the venue's clock.
+   */
+  async onMarket(ranges?: ReadonlyMap<SymbolId, PriceRange>): Promise<void> {
     const now = this.scheduler.now();
     for (const protective of [...this.protectives]) {
       const quote = this.quote(protective.symbol);
       if (!quote || protective.quantity <= 0) continue;
-      const long = protective.side === "SELL";
-      const touch = long ? quote.bid : quote.ask;
-      const stopped = protective.stop !== null && (long ? touch <= protective.stop : touch >= protective.stop);
-      const target = protective.target !== null && (long ? touch >= protective.target : touch <= protective.target);
-      if (!stopped && !target) continue;
+      const hit = this.triggered(protective, quote, ranges?.get(protective.symbol));
+      if (!hit) continue;
       this.protectives = this.protectives.filter((p) => p !== protective);
       const open = Math.abs(this.net.get(this.key(protective.accountId, protective.symbol)) ?? 0);
       const quantity = Math.min(protective.quantity, open);
       if (quantity <= 1e-12) continue;
-      // A stop fills at the touch or worse (gaps go through it); a target at its price.
-      const price = stopped ? this.slipped(protective.side, touch) : protective.target!;
-      await this.deliverFill(null, protective.accountId, protective.symbol, protective.side, quantity, price, stopped ? "stop_loss" : "take_profit", now);
+      await this.deliverFill(null, protective.accountId, protective.symbol, protective.side, quantity, hit.price, hit.trigger, now);
     }
+  }
+
+  /** Whether a protective order triggers, and at what price: the stop before the target. */
+  private triggered(protective: Protective, quote: Quote, range: PriceRange | undefined): { trigger: "stop_loss" | "take_profit"; price: number } | null {
+    const { stop, target, side } = protective;
+    const long = side === "SELL";
+    if (!range) {
+      // At the quote: a stop fills at the touch or worse (gaps go through it); a target at its price.
+      const touch = long ? quote.bid : quote.ask;
+      if (stop !== null && (long ? touch <= stop : touch >= stop)) return { trigger: "stop_loss", price: this.slipped(side, touch) };
+      if (target !== null && (long ? touch >= target : touch <= target)) return { trigger: "take_profit", price: target };
+      return null;
+    }
+    const adverse = long ? range.low : range.high;
+    const favourable = long ? range.high : range.low;
+    if (stop !== null && (long ? adverse <= stop : adverse >= stop)) {
+      const gapped = long ? range.open < stop : range.open > stop;
+      return { trigger: "stop_loss", price: this.slipped(side, gapped ? range.open : stop) };
+    }
+    if (target !== null && (long ? favourable >= target : favourable <= target)) return { trigger: "take_profit", price: target };
+    return null;
   }
 
   private async answer(orderId: OrderId, report: Parameters<VenueAdapter["report"]>[0]): Promise<void> {

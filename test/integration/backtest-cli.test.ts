@@ -9,11 +9,13 @@ import { root, tempDir } from "./harness";
 const MSFT = "test/fixtures/data/msft-2000-2001-daily.csv";
 const EU = "test/fixtures/data/eu-stock-markets-1991-1998-daily.csv";
 
-function run(script: string, args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, encoding: "utf8" });
+function run(script: string, args: string[], env: Record<string, string> = {}) {
+  const inherited = { ...process.env };
+  delete inherited.RISKGATE_ENGINE_CONFIG; // the test says which configuration it runs under
+  const result = spawnSync(process.execPath, ["--import", "tsx", script, ...args], { cwd: root, encoding: "utf8", env: { ...inherited, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-const backtest = (args: string[]) => run("server/cli/backtest.ts", args);
+const backtest = (args: string[], env?: Record<string, string>) => run("server/cli/backtest.ts", args, env);
 
 function csv(name: string, text: string): string {
   const target = path.join(tempDir("riskgate-backtest-"), name);
@@ -78,4 +80,62 @@ describe("npm run backtest", () => {
     const bad = csv("acme.csv", "date,Open,High,Low,Close\n2024-01-02,1,2,0.5,n/a\n");
     expect(backtest(args(bad)).stderr).toContain("acme.csv:2 (column Close)");
   }, 60_000);
+
+  describe("instruments", () => {
+    // Half-hourly EURCHF without a volume column, rising: buy-and-hold buys on the first bar.
+    const rows = Array.from({ length: 12 }, (_, i) => {
+      const close = (0.95 + i * 0.0005).toFixed(5);
+      return `2024-03-04T${String(8 + Math.floor(i / 2)).padStart(2, "0")}:${i % 2 === 0 ? "00" : "30"}:00Z,${close},${close},${close},${close}`;
+    });
+    const eurchf = () => csv("eurchf-30m.csv", `time,Open,High,Low,Close\n${rows.join("\n")}\n`);
+    const args = (out: string, ...more: string[]) => ["--data", eurchf(), "--preset", "ftmo-2step-100k", "--strategy", "buy-and-hold", "--out", out, ...more];
+    const stated = { sector: "fx", cluster: "fx-crosses", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 500_000, quoteCurrency: "CHF" };
+    const appliedInstrument = (out: string) => {
+      const first = JSON.parse(fs.readFileSync(path.join(out, "ledger.ndjson"), "utf8").split("\n").find((line) => line.includes('"config.applied"'))!);
+      return first.payload.config.instruments.EURCHF;
+    };
+
+    it("says on stderr and in the report what it guessed: an ISO pair taken as FX, its volume unknown to the liquidity guard", () => {
+      const out = tempDir("riskgate-backtest-out-");
+      const result = backtest(args(out));
+      expect(result.code).toBe(0);
+      const warnings = [
+        "EURCHF: not a known instrument: taken as an FX pair (contract size 100000, tick 0.00001, quote currency CHF); state it in an instruments file if it is not",
+        "EURCHF: daily volume unknown (no averageDailyVolume, no volume in the file): the liquidity guard does not check its entries",
+      ];
+      expect(result.stderr).toBe(warnings.map((warning) => `backtest: warning: ${warning}\n`).join(""));
+      const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
+      expect(report.warnings).toEqual(warnings);
+      expect(report.deniedByReason).toEqual({});
+      expect(report.fills).toBeGreaterThan(0);
+      expect(appliedInstrument(out)).toEqual({ sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "CHF" });
+    }, 60_000);
+
+    it("honours RISKGATE_ENGINE_CONFIG, and an --instruments file over it, guessing nothing", () => {
+      const firm = csv("engine.json", JSON.stringify({ instruments: { EURCHF: stated } }));
+      const out = tempDir("riskgate-backtest-out-");
+      const fromFirm = backtest(args(out), { RISKGATE_ENGINE_CONFIG: firm });
+      expect(fromFirm).toMatchObject({ code: 0, stderr: "" });
+      expect(appliedInstrument(out)).toEqual(stated);
+      const file = csv("instruments.json", JSON.stringify({ EURCHF: { ...stated, averageDailyVolume: 800_000 } }));
+      const fromFile = backtest(args(out, "--instruments", file), { RISKGATE_ENGINE_CONFIG: firm });
+      expect(fromFile).toMatchObject({ code: 0, stderr: "" });
+      expect(appliedInstrument(out)).toEqual({ ...stated, averageDailyVolume: 800_000 });
+    }, 60_000);
+
+    it("exits 2 naming the field of a bad instruments file or engine configuration", () => {
+      const out = tempDir("riskgate-backtest-out-");
+      const bad = csv("instruments.json", JSON.stringify({ EURCHF: { ...stated, contractSize: -1, quoteCurrency: "chf" } }));
+      const result = backtest(args(out, "--instruments", bad));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--instruments: ");
+      expect(result.stderr).toContain("EURCHF.contractSize: ");
+      expect(result.stderr).toContain("EURCHF.quoteCurrency: an ISO 4217 currency code");
+      const firm = csv("engine.json", JSON.stringify({ instruments: { EURCHF: { ...stated, tickSize: 0 } } }));
+      const misconfigured = backtest(args(out), { RISKGATE_ENGINE_CONFIG: firm });
+      expect(misconfigured.code).toBe(2);
+      expect(misconfigured.stderr).toContain("RISKGATE_ENGINE_CONFIG");
+      expect(misconfigured.stderr).toContain("instruments.EURCHF.tickSize");
+    }, 60_000);
+  });
 });

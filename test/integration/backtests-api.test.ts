@@ -1,6 +1,8 @@
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer, TestDatabase } from "./harness";
-import { ADMIN_TOKEN, api, databasesUnderTest, startServer } from "./harness";
+import { ADMIN_TOKEN, api, databasesUnderTest, startServer, tempDir } from "./harness";
 
 /**
  * Backtests over HTTP on a real server: a run is queued, runs in a worker thread while the
@@ -9,7 +11,10 @@ import { ADMIN_TOKEN, api, databasesUnderTest, startServer } from "./harness";
  * (an uploaded CSV's line and column), a viewer may look but not run (403), an unknown run is 404.
  */
 
-const databases = await databasesUnderTest("the backtests API suite");
+/** The firm's configuration (RISKGATE_ENGINE_CONFIG): the built-in instruments, and a liquidity limit of its own that backtests must honour. */
+const firmConfig = path.join(tempDir("riskgate-firm-"), "engine.json");
+fs.writeFileSync(firmConfig, JSON.stringify({ guards: { liquidity: { maxAdvPct: 0.5 } } }));
+const databases = await databasesUnderTest("the backtests API suite", { RISKGATE_ENGINE_CONFIG: firmConfig });
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -120,6 +125,40 @@ for (const database of databases) {
       const noHeader = await call("POST", "/api/v1/backtests", { csv: "1,2,3\n", preset: "ftmo-2step-100k", strategy: "buy-and-hold" });
       expect(noHeader.status).toBe(422);
       expect(noHeader.body!.errors[0]).toMatchObject({ path: "csv", message: expect.stringContaining("upload.csv:1") });
+    });
+
+    it("says in the report what it guessed of an uploaded symbol, runs under the instruments sent with it, and refuses bad ones naming the field", async () => {
+      const csv = ["time,Open,High,Low,Close", ...Array.from({ length: 24 }, (_, i) => {
+        const at = new Date(Date.UTC(2024, 2, 4, 8) + i * 1_800_000).toISOString();
+        const close = (0.95 + i * 0.0005).toFixed(5);
+        return `${at},${close},${close},${close},${close}`;
+      })].join("\n");
+      const upload = { csv, csvName: "eurchf-30m.csv", preset: "ftmo-2step-100k", strategy: "buy-and-hold" };
+      const guessed = await settled((await call("POST", "/api/v1/backtests", upload)).body!.id);
+      expect(guessed.status).toBe("done");
+      expect(guessed.report.warnings).toEqual([
+        "EURCHF: not a known instrument: taken as an FX pair (contract size 100000, tick 0.00001, quote currency CHF); state it in an instruments file if it is not",
+        "EURCHF: daily volume unknown (no averageDailyVolume, no volume in the file): the liquidity guard does not check its entries",
+      ]);
+      expect(guessed.report.deniedByReason).toEqual({});
+
+      const EURCHF = { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 500_000, quoteCurrency: "CHF" };
+      const queued = await call("POST", "/api/v1/backtests", { ...upload, instruments: { EURCHF } });
+      expect(queued.status).toBe(202);
+      const stated = await settled(queued.body!.id);
+      expect(stated.report.warnings).toEqual([]);
+      const ledger = await fetch(`${server.url}/api/v1/backtests/${stated.id}/ledger`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const applied = (await ledger.text()).split("\n").find((line) => line.includes('"config.applied"'))!;
+      expect(JSON.parse(applied).payload.config.instruments.EURCHF).toEqual(EURCHF);
+      // The server's RISKGATE_ENGINE_CONFIG is the run's firm configuration.
+      expect(JSON.parse(applied).payload.config.guards.liquidity.maxAdvPct).toBe(0.5);
+
+      const refused = await call("POST", "/api/v1/backtests", { ...upload, instruments: { EURCHF: { ...EURCHF, contractSize: 0, quoteCurrency: "chf" } } });
+      expect(refused.status).toBe(422);
+      expect(refused.body!.errors.map((issue: Json) => issue.path).sort()).toEqual(["instruments.EURCHF.contractSize", "instruments.EURCHF.quoteCurrency"]);
+      const badSymbol = await call("POST", "/api/v1/backtests", { ...upload, instruments: { "eur chf": EURCHF } });
+      expect(badSymbol.status).toBe(422);
+      expect(badSymbol.body!.errors[0].path).toMatch(/^instruments/);
     });
 
     it("refuses an unknown preset, an unknown strategy, a module path as strategy, and a balance the preset is not written for (422 naming the field)", async () => {

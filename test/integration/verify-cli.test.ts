@@ -22,8 +22,10 @@ function ledger(price: number): string {
   ].join("\n");
 }
 
-function run(args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "server/cli/verify.ts", ...args], { cwd: root, encoding: "utf8" });
+function run(args: string[], env: Record<string, string> = {}) {
+  const inherited = { ...process.env };
+  delete inherited.RISKGATE_ENGINE_CONFIG; // the test says which configuration it runs under
+  const result = spawnSync(process.execPath, ["--import", "tsx", "server/cli/verify.ts", ...args], { cwd: root, encoding: "utf8", env: { ...inherited, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -64,5 +66,47 @@ describe("npm run verify", () => {
     expect(run(["--preset", "ftmo-2step-100k", "--ledger", "/nonexistent.ndjson"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--ledger: no such file") });
     expect(run(["--ledger", good])).toMatchObject({ code: 2, stderr: expect.stringContaining("--preset is required") });
     expect(run(["--preset", "ftmo-2step-100k", "--ledger", good, "--account", "other"])).toMatchObject({ code: 2, stderr: expect.stringContaining("--account: no account other") });
+  });
+
+  describe("a ledger that carries no configuration (an export of one account's events)", () => {
+    // The same account long 1 lot of EURCHF from 0.95, then EURCHF at 0.91: 4,000 lost on a contract
+    // of 100,000 (quote-currency units booked as USD until currencies are converted); 0.04 on a contract of 1.
+    const bare = () =>
+      file(
+        "bare.ndjson",
+        [
+          line(1, "2026-06-10T06:00:00.000Z", "account.opened", { account: { accountId: "acc-1", name: "FTMO", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 }, by: "admin" }),
+          line(2, "2026-06-10T07:00:00.000Z", "execution.filled", { accountId: "acc-1", intentId: null, symbol: "EURCHF", side: "BUY", quantity: 1, price: 0.95, feeUsd: 0, trigger: "order" }),
+          line(3, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "EURCHF", price: 0.91 }),
+          line(4, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "EURUSD", price: 1.1 }),
+        ].join("\n"),
+      );
+    const instrument = { sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "CHF" };
+    const equity = (result: { stdout: string }) => JSON.parse(result.stdout).accounts[0].finalEquityUsd;
+
+    it("takes its instruments from --instruments or RISKGATE_ENGINE_CONFIG", () => {
+      const ledgerFile = bare();
+      const fromFile = run(["--preset", "ftmo-2step-100k", "--ledger", ledgerFile, "--json", "--instruments", file("instruments.json", JSON.stringify({ EURCHF: instrument }))]);
+      expect(fromFile.code).toBe(0);
+      expect(equity(fromFile)).toBe(96_000);
+      const firm = file("engine.json", JSON.stringify({ instruments: { EURCHF: instrument } }));
+      const fromFirm = run(["--preset", "ftmo-2step-100k", "--ledger", ledgerFile, "--json"], { RISKGATE_ENGINE_CONFIG: firm });
+      expect(equity(fromFirm)).toBe(96_000);
+      expect(fromFirm.stderr).toBe("");
+    });
+
+    it("says on stderr which traded symbols have no instrument (contract size 1 assumed)", () => {
+      const result = run(["--preset", "ftmo-2step-100k", "--ledger", bare(), "--json"]);
+      expect(result.code).toBe(0);
+      expect(equity(result)).toBe(99_999.96);
+      expect(result.stderr).toBe("verify: warning: EURCHF: no instrument in the ledger, RISKGATE_ENGINE_CONFIG or --instruments: contract size 1 assumed\n");
+    });
+
+    it("exits 2 naming the field of a bad instruments file", () => {
+      const result = run(["--preset", "ftmo-2step-100k", "--ledger", bare(), "--instruments", file("bad.json", JSON.stringify({ EURCHF: { ...instrument, tickSize: "small" } }))]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--instruments: ");
+      expect(result.stderr).toContain("EURCHF.tickSize: ");
+    });
   });
 });

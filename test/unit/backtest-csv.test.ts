@@ -106,6 +106,15 @@ describe("backtest CSV", () => {
     expect(() => parseBars("date,Open,High,Low,Close\n2020-01-02,1,2,NA,1.5\n", "partial.csv", "ACME")).toThrow('partial.csv:2 (column Low): "NA" is not a positive number');
   });
 
+  it("skips a line whose every cell is NA, NaN, null or empty (the time too), as it skips a line of empty cells", () => {
+    const closes = parseBars("date,AAA,BBB\n2024-01-02,1,2\nNA,NA,NA\nnull,,NaN\n2024-01-03,2,NA\n", "padded.csv");
+    expect(closes.rows.map((row) => row.bars.length)).toEqual([2, 1]);
+    const ohlcv = parseBars("date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,10\nNA,NA,NA,NA,NA,NA\n2020-01-03,1,2,0.5,1.5,NA\n", "padded.csv", "ACME");
+    expect(ohlcv.rows).toHaveLength(2);
+    // A missing time beside a value is still refused (a bar must have a time).
+    expect(() => parseBars("date,AAA\n2024-01-02,1\nNA,2\n", "time.csv")).toThrow('time.csv:3 (column date): "NA" is not a date');
+  });
+
   it("skips blank lines and lines of empty cells, and a byte-order mark, keeping the file's line numbers", () => {
     const data = parseBars("\uFEFFdate,AAA\n\n2024-01-02,1\n   \n , \n2024-01-03,2\n", "blank.csv");
     expect(data.rows).toHaveLength(2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EngineEvent } from "@/server/engine/events";
-import { evolve, initialState, tradingStateOf } from "@/server/engine/state";
+import { equityUsd, evolve, initialState, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
 import { AccountId } from "@/server/engine/ids";
 import { accountId, config, given, intent, long, opened, priced, tripped, when } from "./given";
@@ -194,5 +194,24 @@ describe("firm-wide halt", () => {
   it("refuses to halt a halted firm or resume a running one", () => {
     expect(when(given(halted), { type: "HaltFirm", at: 1, reason: "again", by: "cro" })).toMatchObject({ rejection: { code: "firm_already_halted" } });
     expect(when(given(), { type: "ResumeFirm", at: 1, reason: "nothing", by: "cro" })).toMatchObject({ rejection: { code: "firm_not_halted" } });
+  });
+});
+
+describe("last price", () => {
+  const EURUSD = long.type === "execution.filled" ? long.symbol : (null as never);
+  const bar = (at: number, close: number): EngineEvent => ({ type: "market.bar", at, symbol: EURUSD, open: close, high: close, low: close, close, volume: 0 });
+
+  it("when a bar that closed before the last tick is recorded, then the tick's price stays the last price (the bar's statistics still count)", () => {
+    const state = given(opened, long, { type: "market.tick", at: 5_000, symbol: EURUSD, price: 1.2 }, bar(4_000, 1.0));
+    const market = state.market.get(EURUSD)!;
+    expect(market).toMatchObject({ lastPrice: 1.2, lastPriceAt: 5_000 });
+    expect(market.stats.lastBarAt).toBe(4_000);
+    // The position is marked at the newer tick: 1 lot × 100,000 × (1.2 − 1.1).
+    expect(equityUsd(state.accounts.get(accountId)!, state)).toBeCloseTo(100_000 + 10_000, 6);
+  });
+
+  it("when a bar closes after the last tick, then its close is the last price", () => {
+    const state = given(opened, { type: "market.tick", at: 5_000, symbol: EURUSD, price: 1.2 }, bar(6_000, 1.0));
+    expect(state.market.get(EURUSD)).toMatchObject({ lastPrice: 1.0, lastPriceAt: 6_000 });
   });
 });

@@ -182,6 +182,12 @@ describe("liquidity", () => {
     const d = decision(given(tight, opened, priced), { quantity: undefined, targetWeight: 1 });
     expect(denial(d)).toMatchObject({ reason: "illiquid", observed: 0.0000909091 });
   });
+
+  it("when the instrument states no daily volume, then the guard does not check it (rather than deny on a made-up figure)", () => {
+    const unknownVolume = { sector: "fx", contractSize: 100_000, tickSize: 0.00001 };
+    const unknown = configured({ instruments: { EURUSD: unknownVolume }, guards: { throttle: { maxOrderNotionalUsd: 1e12 } } });
+    expect(decision(given(unknown, opened, priced), { quantity: 50_000 }).outcome).toBe("allowed");
+  });
 });
 
 describe("microstructure", () => {

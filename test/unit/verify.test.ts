@@ -110,6 +110,22 @@ describe("FTMO (5% of the initial balance below the midnight balance, hard; 10% 
     expect(engineBreaches(records)).toEqual([]);
   });
 
+  it("when a bar that closed before the last tick arrives late, then neither the engine nor the verifier marks the position at its older close", () => {
+    // A tick at 1.1 at 08:00, then a bar that closed at 07:30 at 1.04 (past the 95,000 floor) recorded at 08:10.
+    const lateBar = (at: number): Command => ({
+      type: "RecordMarket",
+      at,
+      updates: [{ kind: "bar", symbol: EURUSD, closedAt: T("2026-06-10T07:30:00Z"), open: 1.1, high: 1.1, low: 1.04, close: 1.04, volume: 0 }],
+    });
+    const records = stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
+      { at: T("2026-06-10T07:00:00Z"), command: fills(fill("BUY", 1.1)) },
+      { at: T("2026-06-10T08:00:00Z"), command: tick(1.1) },
+      { at: T("2026-06-10T08:10:00Z"), command: lateBar },
+    ]);
+    expect(engineBreaches(records)).toEqual([]);
+    expect(verify(records, preset("ftmo-2step-100k")).accounts[0]!.breaches).toEqual([]);
+  });
+
   it("measures the allowance on the initial balance, from the balance at midnight in Prague", () => {
     // +4,000 closed on 10 June; the 11 June floor is 104,000 - 5,000 = 99,000 (not 98,800).
     const records = stream("ftmo-2step-100k", 100_000, T("2026-06-10T06:00:00Z"), [
