@@ -90,7 +90,10 @@ export function backtestSetup(options: {
     const conversion = conversionOf(quoteCurrencyOf(symbol, instrument));
     if (conversion !== null && !data.symbols.includes(conversion.direct) && !data.symbols.includes(conversion.inverse)) {
       const missing = `${symbol}: quoted in ${conversion.currency}, and the file has no ${pairNeeded(conversion)} to convert it to USD`;
-      if (stated[symbol]?.quoteCurrency !== undefined) {
+      // Stated by the user: in the instruments file, or in the firm's configuration unlike the built-in instrument.
+      const firmCurrency = firm.instruments[symbol]?.quoteCurrency;
+      const statedByUser = stated[symbol]?.quoteCurrency ?? (firmCurrency !== defaultInstruments[symbol]?.quoteCurrency ? firmCurrency : undefined);
+      if (statedByUser !== undefined) {
         // The user said so: their entries are denied for want of a rate, and this line says why.
         warnings.push(`${missing}: its entries are denied (no_price) until one is there; add the pair's column to the file`);
       } else {

@@ -102,24 +102,27 @@ describe("npm run backtest", () => {
       const warnings = [
         "EURCHF: not a known instrument: taken as an FX pair (contract size 100000, tick 0.00001, quote currency CHF); state it in an instruments file if it is not",
         "EURCHF: daily volume unknown (no averageDailyVolume, no volume in the file): the liquidity guard does not check its entries",
+        "EURCHF: quoted in CHF, and the file has no CHFUSD or USDCHF to convert it to USD: its P/L is booked 1 CHF = 1 USD; add the pair's column to the file, or state quoteCurrency in an instruments file",
       ];
       expect(result.stderr).toBe(warnings.map((warning) => `backtest: warning: ${warning}\n`).join(""));
       const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
       expect(report.warnings).toEqual(warnings);
       expect(report.deniedByReason).toEqual({});
       expect(report.fills).toBeGreaterThan(0);
-      expect(appliedInstrument(out)).toEqual({ sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "CHF" });
+      expect(appliedInstrument(out)).toEqual({ sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "USD" });
     }, 60_000);
 
     it("honours RISKGATE_ENGINE_CONFIG, and an --instruments file over it, guessing nothing", () => {
       const firm = csv("engine.json", JSON.stringify({ instruments: { EURCHF: stated } }));
       const out = tempDir("riskgate-backtest-out-");
+      // Stated in CHF, and the file has no CHF rate: nothing is guessed, and the one line says why entries are denied.
+      const noRate = "backtest: warning: EURCHF: quoted in CHF, and the file has no CHFUSD or USDCHF to convert it to USD: its entries are denied (no_price) until one is there; add the pair's column to the file\n";
       const fromFirm = backtest(args(out), { RISKGATE_ENGINE_CONFIG: firm });
-      expect(fromFirm).toMatchObject({ code: 0, stderr: "" });
+      expect(fromFirm).toMatchObject({ code: 0, stderr: noRate });
       expect(appliedInstrument(out)).toEqual(stated);
       const file = csv("instruments.json", JSON.stringify({ EURCHF: { ...stated, averageDailyVolume: 800_000 } }));
       const fromFile = backtest(args(out, "--instruments", file), { RISKGATE_ENGINE_CONFIG: firm });
-      expect(fromFile).toMatchObject({ code: 0, stderr: "" });
+      expect(fromFile).toMatchObject({ code: 0, stderr: noRate });
       expect(appliedInstrument(out)).toEqual({ ...stated, averageDailyVolume: 800_000 });
     }, 60_000);
 

@@ -139,6 +139,7 @@ for (const database of databases) {
       expect(guessed.report.warnings).toEqual([
         "EURCHF: not a known instrument: taken as an FX pair (contract size 100000, tick 0.00001, quote currency CHF); state it in an instruments file if it is not",
         "EURCHF: daily volume unknown (no averageDailyVolume, no volume in the file): the liquidity guard does not check its entries",
+        "EURCHF: quoted in CHF, and the file has no CHFUSD or USDCHF to convert it to USD: its P/L is booked 1 CHF = 1 USD; add the pair's column to the file, or state quoteCurrency in an instruments file",
       ]);
       expect(guessed.report.deniedByReason).toEqual({});
 
@@ -146,7 +147,10 @@ for (const database of databases) {
       const queued = await call("POST", "/api/v1/backtests", { ...upload, instruments: { EURCHF } });
       expect(queued.status).toBe(202);
       const stated = await settled(queued.body!.id);
-      expect(stated.report.warnings).toEqual([]);
+      // Stated in CHF with no CHF rate in the file: nothing guessed, one line on why entries are denied.
+      expect(stated.report.warnings).toEqual([
+        "EURCHF: quoted in CHF, and the file has no CHFUSD or USDCHF to convert it to USD: its entries are denied (no_price) until one is there; add the pair's column to the file",
+      ]);
       const ledger = await fetch(`${server.url}/api/v1/backtests/${stated.id}/ledger`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       const applied = (await ledger.text()).split("\n").find((line) => line.includes('"config.applied"'))!;
       expect(JSON.parse(applied).payload.config.instruments.EURCHF).toEqual(EURCHF);

@@ -69,8 +69,8 @@ describe("npm run verify", () => {
   });
 
   describe("a ledger that carries no configuration (an export of one account's events)", () => {
-    // The same account long 1 lot of EURCHF from 0.95, then EURCHF at 0.91: 4,000 lost on a contract
-    // of 100,000 (quote-currency units booked as USD until currencies are converted); 0.04 on a contract of 1.
+    // The same account long 1 lot of EURCHF from 0.95, then EURCHF at 0.91: 4,000 CHF lost on a
+    // contract of 100,000, at USDCHF 0.8 (1.25 USD a franc) 5,000 USD; 0.04 CHF (0.05 USD) on a contract of 1.
     const bare = () =>
       file(
         "bare.ndjson",
@@ -79,6 +79,7 @@ describe("npm run verify", () => {
           line(2, "2026-06-10T07:00:00.000Z", "execution.filled", { accountId: "acc-1", intentId: null, symbol: "EURCHF", side: "BUY", quantity: 1, price: 0.95, feeUsd: 0, trigger: "order" }),
           line(3, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "EURCHF", price: 0.91 }),
           line(4, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "EURUSD", price: 1.1 }),
+          line(5, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "USDCHF", price: 0.8 }),
         ].join("\n"),
       );
     const instrument = { sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "CHF" };
@@ -88,17 +89,17 @@ describe("npm run verify", () => {
       const ledgerFile = bare();
       const fromFile = run(["--preset", "ftmo-2step-100k", "--ledger", ledgerFile, "--json", "--instruments", file("instruments.json", JSON.stringify({ EURCHF: instrument }))]);
       expect(fromFile.code).toBe(0);
-      expect(equity(fromFile)).toBe(96_000);
+      expect(equity(fromFile)).toBe(95_000);
       const firm = file("engine.json", JSON.stringify({ instruments: { EURCHF: instrument } }));
       const fromFirm = run(["--preset", "ftmo-2step-100k", "--ledger", ledgerFile, "--json"], { RISKGATE_ENGINE_CONFIG: firm });
-      expect(equity(fromFirm)).toBe(96_000);
+      expect(equity(fromFirm)).toBe(95_000);
       expect(fromFirm.stderr).toBe("");
     });
 
     it("says on stderr which traded symbols have no instrument (contract size 1 assumed)", () => {
       const result = run(["--preset", "ftmo-2step-100k", "--ledger", bare(), "--json"]);
       expect(result.code).toBe(0);
-      expect(equity(result)).toBe(99_999.96);
+      expect(equity(result)).toBe(99_999.95);
       expect(result.stderr).toBe("verify: warning: EURCHF: no instrument in the ledger, RISKGATE_ENGINE_CONFIG or --instruments: contract size 1 assumed\n");
     });
 
