@@ -2,12 +2,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readBarFile } from "@/server/backtest/csv";
+import { parseBars, readBarFile } from "@/server/backtest/csv";
 import { equityCsv, ledgerNdjson, summarize } from "@/server/backtest/report";
 import type { BacktestOptions } from "@/server/backtest/run";
 import { runBacktest, runRaw } from "@/server/backtest/run";
 import { readPreset } from "@/server/backtest/setup";
 import { builtinStrategies, resolveStrategy } from "@/server/backtest/strategies";
+import type { StrategyFactory } from "@/server/backtest/strategy";
 import { replay } from "@/server/engine/replay";
 import { fromNdjsonLine } from "@/server/event-format";
 
@@ -114,5 +115,34 @@ describe("backtest runs", () => {
     expect((await runRaw(run)).final).toEqual(result.final);
     await expect(resolveStrategy(path.join(dir, "missing.ts"))).rejects.toThrow("--strategy: no such file");
     await expect(resolveStrategy("no-such-strategy")).rejects.toThrow("--strategy: no built-in strategy no-such-strategy");
+  }, 60_000);
+});
+
+describe("currencies in backtests", () => {
+  // A file of USDJPY closes (yen per dollar) rising 150 -> 152 over five days; the strategy
+  // buys one lot (100,000 USD) on the first bar and holds it.
+  const days = [150, 150.5, 151, 151.5, 152];
+  const usdjpy = parseBars(["date,USDJPY", ...days.map((close, i) => `2024-01-0${i + 2},${close}`)].join("\n"), "usdjpy.csv");
+  const oneLot: StrategyFactory = () => ({
+    id: "one-lot",
+    onBar(context) {
+      const bar = context.bars[0]!;
+      return context.account.positions.size === 0 && context.bars.length > 0 ? [{ symbol: bar.symbol, action: "OPEN", side: "BUY", quantity: 1, referencePrice: bar.close }] : [];
+    },
+  });
+
+  it.each(["on", "off"] as const)("books a USDJPY long's yen P/L in USD, with risk %s, and the verifier agrees", async (risk) => {
+    const run = options({ data: usdjpy, strategy: oneLot, risk });
+    const { result } = await files(run);
+    // The venue may fill the lot in parts: (152 - average) yen a dollar on the dollars bought, in dollars at 152 yen; less the fees.
+    expect(result.fills.length).toBeGreaterThan(0);
+    expect(result.fills.every((fill) => fill.symbol === "USDJPY" && fill.side === "BUY")).toBe(true);
+    const lots = result.fills.reduce((sum, fill) => sum + fill.quantity, 0);
+    const average = result.fills.reduce((sum, fill) => sum + fill.quantity * fill.price, 0) / lots;
+    const fees = result.fills.reduce((sum, fill) => sum + fill.feeUsd, 0);
+    const expected = 100_000 + ((152 - average) * lots * 100_000) / 152 - fees;
+    expect(result.final.equityUsd).toBeCloseTo(expected, 6);
+    expect(result.final.equityUsd - 100_000).toBeLessThan(2_000); // in yen booked as dollars it would be ~200,000
+    if (risk === "on") expect(summarize(result, usdjpy, ftmo, run).compliance!.finalEquityUsd).toBeCloseTo(expected, 2);
   }, 60_000);
 });
