@@ -1,4 +1,5 @@
 import http from "node:http";
+import { refuseMethod } from "./http/methods";
 import path from "node:path";
 import next from "next";
 import { ConfigError, loadConfig } from "./config";
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
       response.end(JSON.stringify({ type: "/problems/invalid-path", title: "Malformed path", status: 400, code: "invalid_path", detail: "the path is not valid percent-encoded UTF-8" }));
       return;
     }
+    if (refuseMethod(request, response)) return;
     if (serveFast(request, response)) return;
     void handle(request, response);
   });

@@ -22,6 +22,7 @@ const titles: Record<ErrorCode, string> = {
   payload_too_large: "Payload too large",
   rate_limited: "Too many requests",
   not_found: "Not found",
+  method_not_allowed: "Method not allowed",
   conflict: "Conflict",
   idempotency_mismatch: "Idempotency key reused with a different body",
   storage_unavailable: "Storage unavailable",

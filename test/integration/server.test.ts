@@ -65,6 +65,23 @@ for (const database of databases) {
       return health.body!.seq as number;
     }
 
+    it("answers a method a route does not take with 405 problem+json and the methods it takes in Allow", async () => {
+      for (const [method, route, allow] of [
+        ["GET", "/api/v1/intents", "POST"],
+        ["DELETE", "/api/v1/intents", "POST"],
+        ["PUT", "/api/v1/accounts", "GET, HEAD, POST"],
+        ["PATCH", `/api/v1/accounts/${ACCOUNT}/breakers/manual/trip`, "POST"],
+      ] as const) {
+        const response = await fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        expect(response.status, `${method} ${route}`).toBe(405);
+        expect(response.headers.get("content-type")).toContain("application/problem+json");
+        expect(response.headers.get("allow")).toBe(allow);
+        expect(await response.json()).toMatchObject({ status: 405, code: "method_not_allowed", detail: expect.stringContaining(allow) });
+      }
+      // A path no route serves is still 404.
+      expect((await fetch(`${server.url}/api/v1/nothing-here`, { method: "PUT" })).status).toBe(404);
+    });
+
     it("answers health with 200 and the database it uses", async () => {
       const health = await api(server.url, "GET", "/api/health");
       expect(health.status).toBe(200);
