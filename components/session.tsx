@@ -4,6 +4,7 @@ import { createContext, useContext } from "react";
 import type { Permission } from "@/server/auth/roles";
 import { rolesFor } from "@/server/auth/roles";
 import type { Me } from "./api";
+import { clock } from "./format";
 import type { StreamStatus } from "./useLiveStream";
 
 /** What every page of the console knows: who is logged in, what they may do, and how fresh the data is. */
@@ -42,7 +43,7 @@ export function StaleNote() {
   if (!stream.staleSince) return null;
   return (
     <span className="stale-note" data-testid="stale-note">
-      stale since {stream.staleSince.toLocaleTimeString([], { hour12: false })}
+      stale since {clock(stream.staleSince.getTime())}
     </span>
   );
 }

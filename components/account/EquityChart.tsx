@@ -5,7 +5,7 @@ import { useMemo, useState } from "react";
 import { Area, AreaChart, CartesianGrid, LineChart, Tooltip, XAxis, YAxis } from "recharts";
 import { EquityLegend, compactUsd, equityLines, tooltipStyle, useWidth } from "../charts";
 import type { AccountView } from "@/server/realtime-protocol";
-import { clock, money, pct, when } from "../format";
+import { clock, money, pct, shortDate, when } from "../format";
 import { StaleNote, useSession } from "../session";
 import type { EquityPoint } from "./api";
 import { accountApi, accountKeys } from "./api";
@@ -45,7 +45,7 @@ export function withDrawdown(points: readonly EquityPoint[], from: DrawdownFrom)
 function tickFormat(dataSpanMs: number): (ms: number) => string {
   if (dataSpanMs < 10 * 60_000) return (ms) => clock(ms);
   if (dataSpanMs < 2 * 86_400_000) return (ms) => clock(ms).slice(0, 5);
-  return (ms) => new Date(ms).toLocaleDateString([], { month: "short", day: "numeric" });
+  return shortDate;
 }
 
 /** Equity against the day's baseline and both floors, with the drawdown beneath, over a chosen range. */
