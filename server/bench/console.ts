@@ -18,7 +18,7 @@
 //   a few hours of the demo) left open for 60 s with the feed running: main-thread script time (CDP Performance.getMetrics ScriptDuration) as a share of the wall
 //   time, and the long tasks (PerformanceObserver "longtask"): the longest, and how many took
 //   over 200 ms. Targets: script <= 10%, no long task over 200 ms.
-// - Trip, Reset and Unlock on that page, several times each: from the click on the dialog's
+// - Trip, Reset and Unlock on that page (the same page, open since), several times each: from the click on the dialog's
 //   confirm button (the click event's timestamp) until the dialog is closed and the page shows the
 //   new state (the manual breaker TRIPPED or armed, the unlocked symbol's row gone), polled every
 //   frame. The lock an Unlock lifts is set through the API first. Target: p95 <= 300 ms.
@@ -34,7 +34,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Browser, BrowserContext, Page } from "@playwright/test";
+import type { Browser, Page } from "@playwright/test";
 import { chromium } from "@playwright/test";
 import * as chromeLauncher from "chrome-launcher";
 import lighthouse from "lighthouse";
@@ -194,13 +194,15 @@ runBenchmark(async () => {
     });
   }
   const accountId = ACCOUNT;
-  const busy = await watchAccountPage(browser, storageState, base, accountId);
+  // One page, as a desk keeps it open: watched first, then operated on.
+  const accountContext = await browser.newContext({ storageState, viewport: { width: 1280, height: 720 } });
+  const accountPage = await accountContext.newPage();
+  const busy = await watchAccountPage(accountPage, base, accountId);
   console.log(
     `account page ${accountId} for ${fixed(busy.wallS, 1)} s: script ${fixed(busy.scriptPct, 1)}% of the wall time, ${busy.longTasks} long tasks, longest ${fixed(busy.longestTaskMs, 0)} ms, ${busy.over200} over 200 ms`,
   );
-  const actions = await timeActions(browser, storageState, base, accountId, (symbol) =>
-    call("POST", `/api/v1/accounts/${accountId}/vetoes`, { symbol, reason: "bench: a lock to lift", expiresAt: null }),
-  );
+  const actions = await timeActions(accountPage, (symbol) => call("POST", `/api/v1/accounts/${accountId}/vetoes`, { symbol, reason: "bench: a lock to lift", expiresAt: null }));
+  await accountContext.close();
   for (const [name, times] of Object.entries(actions)) {
     console.log(`${name}: confirm → closed and shown, p95 ${fixed(quantile(times, 0.95), 0)} ms (${times.map((ms) => Math.round(ms)).join(", ")} ms)`);
   }
@@ -246,9 +248,7 @@ type LongTaskWindow = { __longTasks: { startTime: number; duration: number }[] }
  * (CDP's ScriptDuration, summed by the renderer) against the wall time, and the long tasks that
  * started in the window.
  */
-async function watchAccountPage(browser: Browser, storageState: StorageState, base: string, accountId: string) {
-  const context = await browser.newContext({ storageState, viewport: { width: 1280, height: 720 } });
-  const page = await context.newPage();
+async function watchAccountPage(page: Page, base: string, accountId: string) {
   await page.addInitScript(() => {
     const tasks: { startTime: number; duration: number }[] = [];
     (window as unknown as LongTaskWindow).__longTasks = tasks;
@@ -259,7 +259,7 @@ async function watchAccountPage(browser: Browser, storageState: StorageState, ba
   await page.goto(`${base}/accounts/${encodeURIComponent(accountId)}`);
   await page.getByTestId("breaker-manual").waitFor();
   await page.getByTestId("equity-chart").locator("svg").first().waitFor();
-  const cdp = await context.newCDPSession(page);
+  const cdp = await page.context().newCDPSession(page);
   await cdp.send("Performance.enable");
   const scriptS = async () => (await cdp.send("Performance.getMetrics")).metrics.find((metric) => metric.name === "ScriptDuration")!.value;
   const startedAt = await page.evaluate(() => performance.now());
@@ -269,7 +269,7 @@ async function watchAccountPage(browser: Browser, storageState: StorageState, ba
   const scriptAfter = await scriptS();
   const wallS = (performance.now() - wallBefore) / 1_000;
   const tasks = await page.evaluate((from) => (window as unknown as LongTaskWindow).__longTasks.filter((task) => task.startTime >= from), startedAt);
-  await context.close();
+  await cdp.detach();
   return {
     wallS,
     scriptPct: ((scriptAfter - scriptBefore) / wallS) * 100,
@@ -285,13 +285,10 @@ type ClickWindow = { __confirmAt: number | null };
 
 /**
  * Trip and Reset of the manual breaker, and Unlock of a symbol locked through `lock` (through
- * the API), ACTIONS times each on the account's page: ms from the click on the dialog's confirm
- * button until the dialog is closed and the new state shown.
+ * the API), ACTIONS times each on the account's page (open already): ms from the click on the
+ * dialog's confirm button until the dialog is closed and the new state shown.
  */
-async function timeActions(browser: Browser, storageState: StorageState, base: string, accountId: string, lock: (symbol: string) => Promise<unknown>) {
-  const context = await browser.newContext({ storageState, viewport: { width: 1280, height: 720 } });
-  const page = await context.newPage();
-  await page.goto(`${base}/accounts/${encodeURIComponent(accountId)}`);
+async function timeActions(page: Page, lock: (symbol: string) => Promise<unknown>) {
   const manual = page.getByTestId("breaker-manual");
   await manual.waitFor();
   const times = { trip: [] as number[], reset: [] as number[], unlock: [] as number[] };
@@ -334,7 +331,6 @@ async function timeActions(browser: Browser, storageState: StorageState, base: s
     await unlock.waitFor({ timeout: 60_000 });
     times.unlock.push(await confirm(() => unlock.click(), `Unlock ${LOCK_SYMBOL}`, { unlocked: LOCK_SYMBOL }));
   }
-  await context.close();
   for (const list of Object.values(times)) list.sort((a, b) => a - b);
   return times;
 }
@@ -382,8 +378,6 @@ async function runLighthouse(base: string, cookie: string) {
     chrome.kill();
   }
 }
-
-type StorageState = Awaited<ReturnType<BrowserContext["storageState"]>>;
 
 /** Logs in through the form once; the session's cookies for the measured contexts. */
 async function logIn(browser: Browser, base: string) {
