@@ -25,6 +25,7 @@ import { chaosPool } from "./advisory/chaos-pool";
 import { createLlmReviewer } from "./advisory/llm-reviewer";
 import { createRuleReviewer } from "./advisory/rule-reviewer";
 import type { ReviewRequest } from "./reviewer";
+import { passwordBox } from "./first-start";
 
 /** How long a deal memo worked out after a decision may take. */
 const MEMO_TIMEOUT_MS = 30_000;
@@ -57,15 +58,14 @@ async function main(): Promise<void> {
   const idempotency = new IdempotencyStore(db);
   const auth = new Auth(db, Date.now, { sessionTtlMs: config.sessionTtlMs });
   const presets = new PresetStore(db);
+  /** A first start's one-time admin password: printed last, once the server listens. */
+  let generatedPassword: string | null = null;
   if (writer) {
     // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
     const released = await idempotency.releasePending();
     if (released > 0) console.log(`released ${released} Idempotency-Key claim(s) left pending by the previous server`);
     const seeded = await auth.seed(config.admin);
-    if (seeded.generatedPassword) {
-      console.log(`\n  First start: log in as "admin" with the one-time password ${seeded.generatedPassword}`);
-      console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
-    }
+    generatedPassword = seeded.generatedPassword;
     if (seeded.replacedTokens > 0) console.log(`RISKGATE_ADMIN_TOKEN changed: revoked the ${seeded.replacedTokens} admin token(s) it set before`);
     if (seeded.tokenRevoked) console.warn("RISKGATE_ADMIN_TOKEN was revoked through the API: it does not authenticate (set a new value to register one)");
     // Shipped presets are versions in the database; a changed file becomes a new version.
@@ -159,6 +159,8 @@ async function main(): Promise<void> {
     });
     console.log(`demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
   }
+  // Last, where it cannot be missed: nothing of the start prints after it.
+  if (generatedPassword) console.log(passwordBox(generatedPassword, `http://localhost:${port}`));
 
   let stopping = false;
   const stop = async (signal: string) => {
