@@ -18,7 +18,11 @@ export type Session = {
    * would let do it (and the server checks again).
    */
   may: (permission: Permission) => boolean;
-  stream: StreamStatus;
+  /**
+   * Whether the stream is connected, and since when the data is stale. Not its seq: the session
+   * changes only when these do, so the panels that read it are not drawn again on every message.
+   */
+  stream: Pick<StreamStatus, "phase" | "staleSince">;
 };
 
 export const SessionContext = createContext<Session | null>(null);
