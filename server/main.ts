@@ -20,6 +20,7 @@ import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
 import { IdempotencyStore } from "./http/idempotency";
 import { SnapshotStore } from "./snapshots";
 import { serveFast } from "./http/fast-path";
+import { textCompression } from "./http/compress";
 import { BacktestJobs } from "./backtest/jobs";
 import { chaosPool } from "./advisory/chaos-pool";
 import { createLlmReviewer } from "./advisory/llm-reviewer";
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
   const handle = app.getRequestHandler();
+  const compress = textCompression();
   const server = http.createServer((request, response) => {
     // The client's address as this server saw it (login rate limit): never what the client claims.
     request.headers[CLIENT_IP_HEADER] = request.socket.remoteAddress ?? "unknown";
@@ -124,7 +126,8 @@ async function main(): Promise<void> {
       return;
     }
     if (serveFast(request, response)) return;
-    void handle(request, response);
+    // Everything Next serves, compressed here (next.config.ts turns Next's own off: it left the API's JSON as it was).
+    compress(request, response, () => void handle(request, response));
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
   const backtests = new BacktestJobs(presets);
