@@ -4,6 +4,9 @@ const nextConfig: NextConfig = {
   // The custom server (server/main.ts) owns the process; these stay plain Node modules.
   serverExternalPackages: ["@prisma/client", "@prisma/adapter-pg", "pg", "socket.io"],
   poweredByHeader: false,
+  // The custom server compresses everything Next serves (server/http/compress.ts), the route
+  // handlers' JSON included, which Next's own compression left as it was.
+  compress: false,
   // The whole project (server, tests, benchmarks) is type-checked by `npm run typecheck`, which
   // `npm test` runs as a step of its own; the build does not repeat it.
   typescript: { ignoreBuildErrors: true },

@@ -1,5 +1,6 @@
 "use client";
 
+import { clock } from "./format";
 import type { StreamStatus } from "./useLiveStream";
 
 export function ConnectionBadge({ status }: { status: StreamStatus }) {
@@ -9,7 +10,7 @@ export function ConnectionBadge({ status }: { status: StreamStatus }) {
       <span className={`badge ${phase === "connected" ? "badge-ok" : phase === "connecting" ? "badge-wait" : "badge-bad"}`} data-testid="connection-status">
         {phase}
       </span>
-      {staleSince && <span className="stale-note">stale since {staleSince.toLocaleTimeString([], { hour12: false })}</span>}
+      {staleSince && <span className="stale-note">stale since {clock(staleSince.getTime())}</span>}
       <span className="muted" data-testid="connection-seq">
         seq {seq}
       </span>

@@ -38,7 +38,11 @@ function LiveConsole({ me, children }: { me: Me; children: ReactNode }) {
   const queryClient = useQueryClient();
   const stream = useLiveStream();
   const pathname = usePathname();
-  const session = useMemo(() => ({ me, canOperate: canOperate(me), may: (permission: Parameters<typeof may>[1]) => may(me, permission), stream }), [me, stream]);
+  const { phase, staleSince } = stream;
+  const session = useMemo(
+    () => ({ me, canOperate: canOperate(me), may: (permission: Parameters<typeof may>[1]) => may(me, permission), stream: { phase, staleSince } }),
+    [me, phase, staleSince],
+  );
   const nav = NAV.filter((item) => !item.adminOnly || me.user.role === "admin");
   // The server ended the stream because this login ended (logged out elsewhere, disabled, a new
   // password, expired): nothing of it stays in memory, and asking who is there shows the login.

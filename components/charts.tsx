@@ -50,8 +50,10 @@ export function EquityLegend() {
 
 export const tooltipStyle = { background: "var(--panel)", border: "1px solid var(--border)", color: "var(--text)" };
 
+const thousands = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+
 /** 101,500 USD as "101.5k". */
-export const compactUsd = (usd: number) => `${(usd / 1_000).toLocaleString("en-US", { maximumFractionDigits: 1 })}k`;
+export const compactUsd = (usd: number) => `${thousands.format(usd / 1_000)}k`;
 
 /** Width of an element in CSS pixels, kept up to date as it resizes. */
 export function useWidth<T extends HTMLElement>() {

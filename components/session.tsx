@@ -4,6 +4,7 @@ import { createContext, useContext } from "react";
 import type { Permission } from "@/server/auth/roles";
 import { rolesFor } from "@/server/auth/roles";
 import type { Me } from "./api";
+import { clock } from "./format";
 import type { StreamStatus } from "./useLiveStream";
 
 /** What every page of the console knows: who is logged in, what they may do, and how fresh the data is. */
@@ -17,7 +18,11 @@ export type Session = {
    * would let do it (and the server checks again).
    */
   may: (permission: Permission) => boolean;
-  stream: StreamStatus;
+  /**
+   * Whether the stream is connected, and since when the data is stale. Not its seq: the session
+   * changes only when these do, so the panels that read it are not drawn again on every message.
+   */
+  stream: Pick<StreamStatus, "phase" | "staleSince">;
 };
 
 export const SessionContext = createContext<Session | null>(null);
@@ -42,7 +47,7 @@ export function StaleNote() {
   if (!stream.staleSince) return null;
   return (
     <span className="stale-note" data-testid="stale-note">
-      stale since {stream.staleSince.toLocaleTimeString([], { hour12: false })}
+      stale since {clock(stream.staleSince.getTime())}
     </span>
   );
 }

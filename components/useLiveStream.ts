@@ -286,11 +286,11 @@ export function useOverview(query: OverviewQuery): { page: OverviewPage | null; 
 /**
  * Keeps one account current in the TanStack Query cache (`queryKeys.account(accountId)`, its
  * decisions under `accountKeys.decisions`, the firm's halt) while the calling component is
- * mounted; the page reads them with `useQuery` as usual.
+ * mounted; the page reads them with `useQuery` as usual. The caller is not drawn again when the
+ * stream's status moves (`useLiveStream` is for that).
  */
-export function useAccountStream(accountId: string): StreamStatus {
+export function useAccountStream(accountId: string): void {
   const queryClient = useQueryClient();
-  const status = useLiveStream();
   useEffect(() => {
     const stream = acquire();
     const stop = stream.followAccount(accountId, queryClient);
@@ -299,5 +299,4 @@ export function useAccountStream(accountId: string): StreamStatus {
       release(stream);
     };
   }, [accountId, queryClient]);
-  return status;
 }

@@ -21,11 +21,13 @@ import { Auth, CLIENT_IP_HEADER } from "./auth/auth";
 import { IdempotencyStore } from "./http/idempotency";
 import { SnapshotStore } from "./snapshots";
 import { serveFast } from "./http/fast-path";
+import { textCompression } from "./http/compress";
 import { BacktestJobs } from "./backtest/jobs";
 import { chaosPool } from "./advisory/chaos-pool";
 import { createLlmReviewer } from "./advisory/llm-reviewer";
 import { createRuleReviewer } from "./advisory/rule-reviewer";
 import type { ReviewRequest } from "./reviewer";
+import { passwordBox } from "./first-start";
 
 /** How long a deal memo worked out after a decision may take. */
 const MEMO_TIMEOUT_MS = 30_000;
@@ -60,15 +62,14 @@ async function main(): Promise<void> {
   const idempotency = new IdempotencyStore(db);
   const auth = new Auth(db, Date.now, { sessionTtlMs: config.sessionTtlMs });
   const presets = new PresetStore(db);
+  /** A first start's one-time admin password: printed last, once the server listens. */
+  let generatedPassword: string | null = null;
   if (writer) {
     // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
     const released = await idempotency.releasePending();
     if (released > 0) console.log(`released ${released} Idempotency-Key claim(s) left pending by the previous server`);
     const seeded = await auth.seed(config.admin);
-    if (seeded.generatedPassword) {
-      console.log(`\n  First start: log in as "admin" with the one-time password ${seeded.generatedPassword}`);
-      console.log("  (it is not shown again; set RISKGATE_ADMIN_PASSWORD before the first start to choose it)\n");
-    }
+    generatedPassword = seeded.generatedPassword;
     if (seeded.replacedTokens > 0) console.log(`RISKGATE_ADMIN_TOKEN changed: revoked the ${seeded.replacedTokens} admin token(s) it set before`);
     if (seeded.tokenRevoked) console.warn("RISKGATE_ADMIN_TOKEN was revoked through the API: it does not authenticate (set a new value to register one)");
     // Shipped presets are versions in the database; a changed file becomes a new version.
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
   const handle = app.getRequestHandler();
+  const compress = textCompression();
   const server = http.createServer((request, response) => {
     // The client's address as this server saw it (login rate limit): never what the client claims.
     request.headers[CLIENT_IP_HEADER] = request.socket.remoteAddress ?? "unknown";
@@ -128,7 +130,8 @@ async function main(): Promise<void> {
     }
     if (refuseMethod(request, response)) return;
     if (serveFast(request, response)) return;
-    void handle(request, response);
+    // Everything Next serves, compressed here (next.config.ts turns Next's own off: it left the API's JSON as it was).
+    compress(request, response, () => void handle(request, response));
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
   const backtests = new BacktestJobs(presets, { engine: config.engine });
@@ -163,6 +166,8 @@ async function main(): Promise<void> {
     });
     console.log(`demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
   }
+  // Last, where it cannot be missed: nothing of the start prints after it.
+  if (generatedPassword) console.log(passwordBox(generatedPassword, `http://localhost:${port}`));
 
   let stopping = false;
   const stop = async (signal: string) => {

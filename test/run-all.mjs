@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: builds Next once, runs every Vitest project (unit, integration on the embedded and external
-// PostgreSQL) and the Playwright browser tests, then prints one line summed over all runners:
+// `npm test`: builds Next once (unless the build is current), runs every Vitest project (unit,
+// integration on the embedded and external PostgreSQL) and the Playwright browser tests, then
+// prints one line summed over all runners:
 // "N passed, N failed, N skipped". With CI=true a missing Chromium or PostgreSQL fails the run;
 // elsewhere the suite that needs it is skipped with a message saying how to install it.
 import { spawnSync } from "node:child_process";
@@ -42,8 +43,9 @@ function readJson(file) {
 const typed = run(bin("tsc"), ["--noEmit", "-p", "."]) === 0;
 record("typecheck", { passed: typed ? 1 : 0, failed: typed ? 0 : 1, skipped: 0 });
 
-// 1. One production build, shared by the integration and browser tests.
-const built = run(bin("next"), ["build"]) === 0;
+// 1. One production build, shared by the integration and browser tests; skipped when the build
+// is current (server/cli/build.ts, as `npm start` does).
+const built = run(process.execPath, ["--import", "tsx", "server/cli/build.ts"]) === 0;
 if (built) lines.push("next build: ok");
 else record("next build", { passed: 0, failed: 1, skipped: 0 }, "the build failed; no test ran");
 

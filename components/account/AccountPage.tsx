@@ -64,12 +64,12 @@ export function AccountPage({ accountId }: { accountId: string }) {
     <div className="account-page" data-account={account.accountId}>
       <AccountHeader account={account} />
       <div className="account-grid">
-        <EquityChart account={account} />
+        <EquityChart accountId={account.accountId} />
         <BreakerPanel account={account} />
         <DecisionPanel accountId={account.accountId} />
         <OperatorActions account={account} />
-        <ObjectivesPanel account={account} />
-        <ClosedTrades account={account} />
+        <ObjectivesPanel accountId={account.accountId} balanceUsd={account.balanceUsd} held={account.positions.length} />
+        <ClosedTrades accountId={account.accountId} />
         <VetoRegistry account={account} />
         <Positions account={account} />
         <AuditTrail accountId={account.accountId} headSeq={answer.data!.seq} />

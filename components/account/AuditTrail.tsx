@@ -2,10 +2,11 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { LedgerRecord } from "@/server/realtime-protocol";
 import { when } from "../format";
-import { StaleNote, useSession } from "../session";
+import { StaleNote } from "../session";
+import { SpacerRow, useVirtualRows } from "../useVirtualRows";
 import { accountApi, accountKeys } from "./api";
 import type { Fetch } from "./audit";
 import { decisionOf, readBack, readBetween, summaryOf, whoOf, whyOf } from "./audit";
@@ -21,21 +22,34 @@ type Trail = {
   newestSeq: number;
 };
 
-/** Coalesces the stream's seq moves into at most one refresh this often. */
+/** Coalesces the account's seq moves into at most one refresh this often. */
 const REFRESH_AFTER_MS = 500;
+/** An entry's height before it is measured (two lines). */
+const ROW_PX = 52;
 
 function merge(newer: LedgerRecord[], older: LedgerRecord[]): LedgerRecord[] {
   const seen = new Set(older.map((record) => record.seq));
   return [...newer.filter((record) => !seen.has(record.seq)), ...older];
 }
 
+/** What the search looks in, for each entry (worked out once per entry). */
+const searchable = new WeakMap<LedgerRecord, string>();
+function searchTextOf(record: LedgerRecord): string {
+  let text = searchable.get(record);
+  if (text === undefined) {
+    const { event } = record;
+    text = [event.type, summaryOf(event), whoOf(event), whyOf(event)].join("\n").toLowerCase();
+    searchable.set(record, text);
+  }
+  return text;
+}
+
 /**
  * The account's audit trail from the ledger, newest first: who did what, why, and when. Follows
- * the live stream (a refresh when its seq moves), reads further back on demand, and exports the
- * whole of it as NDJSON.
+ * the account's seq (a refresh when the stream moves it), reads further back on demand, and
+ * exports the whole of it as NDJSON. Only the entries in view are rendered.
  */
-export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq: number }) {
-  const { stream } = useSession();
+export const AuditTrail = memo(function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq: number }) {
   const queryClient = useQueryClient();
   const key = useMemo(() => accountKeys.ledger(accountId), [accountId]);
   const fetchPage = useCallback<Fetch>((afterSeq, limit) => accountApi.ledger(accountId, afterSeq, limit), [accountId]);
@@ -63,7 +77,7 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
     },
   });
 
-  // Follow the stream: when its seq moves, read what is new (at most one read in flight, coalesced).
+  // Follow the stream: when the account's seq moves, read what is new (at most one read in flight, coalesced).
   const refreshing = useRef<Promise<void> | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
@@ -82,7 +96,7 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
         .catch(() => undefined)
         .finally(() => (refreshing.current = null));
     }, REFRESH_AFTER_MS);
-  }, [stream.seq, key, fetchPage, queryClient]);
+  }, [headSeq, key, fetchPage, queryClient]);
   useEffect(
     () => () => {
       if (timer.current !== null) clearTimeout(timer.current);
@@ -91,11 +105,13 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
   );
 
   const needle = search.trim().toLowerCase();
-  const events = trail.data?.events ?? [];
-  const shown = needle
-    ? events.filter(({ event }) => [event.type, summaryOf(event), whoOf(event), whyOf(event)].some((text) => text.toLowerCase().includes(needle)))
-    : events;
+  const events = useMemo(() => trail.data?.events ?? [], [trail.data]);
+  const shown = useMemo(() => (needle ? events.filter((record) => searchTextOf(record).includes(needle)) : events), [events, needle]);
   const atStart = (trail.data?.fromSeq ?? 0) <= 1;
+  const { scroller, rows, beforePx, afterPx, measureRow } = useVirtualRows<HTMLDivElement>(shown.length, {
+    estimatePx: ROW_PX,
+    keyOf: (index) => shown[index]!.seq,
+  });
 
   return (
     <section className="card panel panel-audit" aria-labelledby="audit-title">
@@ -123,11 +139,11 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
       ) : shown.length === 0 ? (
         <p className="muted">{events.length === 0 ? "Nothing recorded for this account yet." : "No loaded entry matches the search."}</p>
       ) : (
-        <div className="scroll" tabIndex={0} role="region" aria-label="Audit trail, newest first">
-          <table className="compact audit">
+        <div ref={scroller} className="scroll" tabIndex={0} role="region" aria-label="Audit trail, newest first">
+          <table className="compact audit" aria-rowcount={shown.length + 1}>
             <caption className="sr-only">Ledger events of this account, newest first</caption>
             <thead>
-              <tr>
+              <tr aria-rowindex={1}>
                 <th scope="col">Time</th>
                 <th scope="col">Who</th>
                 <th scope="col">What</th>
@@ -135,29 +151,11 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
               </tr>
             </thead>
             <tbody>
-              {shown.map((record) => {
-                const { seq, event } = record;
-                const decision = decisionOf(record);
-                return (
-                <tr key={seq} data-testid="audit-row" data-type={event.type}>
-                  <td className="small nowrap">
-                    {when(event.at)}
-                    <div className="muted">seq {seq}</div>
-                  </td>
-                  <td>{whoOf(event)}</td>
-                  <td>
-                    <code className="event-type">{event.type}</code>
-                    <div>{summaryOf(event)}</div>
-                    {decision && (
-                      <Link className="small" href={decisionHref(accountId, decision.intentId, decision.seq)} scroll={false} aria-label={`Open decision ${decision.intentId} from the audit trail`}>
-                        open decision
-                      </Link>
-                    )}
-                  </td>
-                  <td className="muted">{whyOf(event)}</td>
-                </tr>
-                );
-              })}
+              <SpacerRow heightPx={beforePx} columns={4} />
+              {rows.map((row) => (
+                <AuditRow key={row.key} record={shown[row.index]!} index={row.index} accountId={accountId} measureRow={measureRow} />
+              ))}
+              <SpacerRow heightPx={afterPx} columns={4} />
             </tbody>
           </table>
         </div>
@@ -179,4 +177,31 @@ export function AuditTrail({ accountId, headSeq }: { accountId: string; headSeq:
       </div>
     </section>
   );
-}
+});
+
+type AuditRowProps = { record: LedgerRecord; index: number; accountId: string; measureRow: (row: HTMLTableRowElement | null) => void };
+
+/** One ledger entry; re-renders only when it moves in the list. */
+const AuditRow = memo(function AuditRow({ record, index, accountId, measureRow }: AuditRowProps) {
+  const { seq, event } = record;
+  const decision = decisionOf(record);
+  return (
+    <tr ref={measureRow} data-index={index} aria-rowindex={index + 2} data-testid="audit-row" data-type={event.type}>
+      <td className="small nowrap">
+        {when(event.at)}
+        <div className="muted">seq {seq}</div>
+      </td>
+      <td>{whoOf(event)}</td>
+      <td>
+        <code className="event-type">{event.type}</code>
+        <div>{summaryOf(event)}</div>
+        {decision && (
+          <Link className="small" href={decisionHref(accountId, decision.intentId, decision.seq)} scroll={false} aria-label={`Open decision ${decision.intentId} from the audit trail`}>
+            open decision
+          </Link>
+        )}
+      </td>
+      <td className="muted">{whyOf(event)}</td>
+    </tr>
+  );
+});

@@ -2,17 +2,20 @@
 
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { useEffect, useId, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { DecisionRecord } from "@/server/realtime-protocol";
 import { clock, money, when } from "../format";
 import { Outcome, orderOf, why } from "../DecisionFeed";
 import { StaleNote } from "../session";
+import { SpacerRow, useVirtualRows } from "../useVirtualRows";
 import type { Memo } from "@/server/advisory/memo";
 import type { Explanation } from "./api";
 import { accountApi, accountKeys } from "./api";
 
 /** At most this many of the account's decisions are kept on the page. */
 const MAX_ROWS = 500;
+/** A row's height before it is measured (one line). */
+const ROW_PX = 30;
 
 type Filters = { outcome: "all" | "allowed" | "denied"; guard: string; reason: string; symbol: string };
 const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" };
@@ -22,9 +25,9 @@ const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" 
  * subscription (`useAccountStream`) adds each new decision, newest first, filterable; a row opens
  * the whole decision. The address may name one (`?decision=<intentId>&seq=<seq>`: a link from the
  * overview's feed or the audit trail): it opens at once, read from the ledger when it is older
- * than the decisions loaded.
+ * than the decisions loaded. Only the rows in view are rendered.
  */
-export function DecisionPanel({ accountId }: { accountId: string }) {
+export const DecisionPanel = memo(function DecisionPanel({ accountId }: { accountId: string }) {
   const history = useQuery({ queryKey: accountKeys.decisions(accountId), queryFn: () => accountApi.decisions(accountId), staleTime: Infinity });
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [open, setOpen] = useState<DecisionRecord | null>(null);
@@ -45,13 +48,21 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
   const guards = useMemo(() => distinct(records.map((r) => r.decision.guard)), [records]);
   const reasons = useMemo(() => distinct(records.map((r) => r.decision.reason)), [records]);
   const symbol = filters.symbol.trim().toUpperCase();
-  const shown = records.filter(
-    (r) =>
-      (filters.outcome === "all" || r.decision.outcome === filters.outcome) &&
-      (!filters.guard || r.decision.guard === filters.guard) &&
-      (!filters.reason || r.decision.reason === filters.reason) &&
-      (!symbol || r.intent.symbol.toUpperCase().includes(symbol)),
+  const shown = useMemo(
+    () =>
+      records.filter(
+        (r) =>
+          (filters.outcome === "all" || r.decision.outcome === filters.outcome) &&
+          (!filters.guard || r.decision.guard === filters.guard) &&
+          (!filters.reason || r.decision.reason === filters.reason) &&
+          (!symbol || r.intent.symbol.toUpperCase().includes(symbol)),
+      ),
+    [records, filters, symbol],
   );
+  const { scroller, rows, beforePx, afterPx, measureRow } = useVirtualRows<HTMLDivElement>(shown.length, {
+    estimatePx: ROW_PX,
+    keyOf: (index) => shown[index]!.seq,
+  });
   const set = (patch: Partial<Filters>) => setFilters((current) => ({ ...current, ...patch }));
 
   return (
@@ -103,11 +114,11 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
       ) : shown.length === 0 ? (
         <p className="muted">No decision matches the filters.</p>
       ) : (
-        <div className="scroll">
-          <table className="feed compact">
+        <div ref={scroller} className="scroll">
+          <table className="feed compact decisions" aria-rowcount={shown.length + 1}>
             <caption className="sr-only">Decisions of this account, newest first; open one for the whole decision</caption>
             <thead>
-              <tr>
+              <tr aria-rowindex={1}>
                 <th scope="col">Time</th>
                 <th scope="col">Intent</th>
                 <th scope="col">Order</th>
@@ -116,24 +127,11 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
               </tr>
             </thead>
             <tbody>
-              {shown.map((record) => (
-                <tr key={record.seq} data-testid="decision-row" data-outcome={record.decision.outcome} className="clickable" onClick={() => setOpen(record)}>
-                  <td className="small">{clock(record.at)}</td>
-                  <td>
-                    <button type="button" className="link" onClick={(event) => {
-                        event.stopPropagation();
-                        setOpen(record);
-                      }} aria-label={`Open decision ${record.intent.intentId}`}>
-                      {record.intent.intentId}
-                    </button>
-                  </td>
-                  <td>{orderOf(record)}</td>
-                  <td>
-                    <Outcome record={record} />
-                  </td>
-                  <td className="muted small">{why(record)}</td>
-                </tr>
+              <SpacerRow heightPx={beforePx} columns={5} />
+              {rows.map((row) => (
+                <DecisionRow key={row.key} record={shown[row.index]!} index={row.index} onOpen={setOpen} measureRow={measureRow} />
               ))}
+              <SpacerRow heightPx={afterPx} columns={5} />
             </tbody>
           </table>
         </div>
@@ -149,7 +147,36 @@ export function DecisionPanel({ accountId }: { accountId: string }) {
       {linkedOrOpen && <DecisionDetail key={linkedOrOpen.seq} record={linkedOrOpen} onClose={closeDetail} />}
     </section>
   );
-}
+});
+
+type DecisionRowProps = { record: DecisionRecord; index: number; onOpen: (record: DecisionRecord) => void; measureRow: (row: HTMLTableRowElement | null) => void };
+
+/** One decision; a click on it opens the whole decision. Re-renders only when it moves in the list. */
+const DecisionRow = memo(function DecisionRow({ record, index, onOpen, measureRow }: DecisionRowProps) {
+  return (
+    <tr ref={measureRow} data-index={index} aria-rowindex={index + 2} data-testid="decision-row" data-outcome={record.decision.outcome} className="clickable" onClick={() => onOpen(record)}>
+      <td className="small">{clock(record.at)}</td>
+      <td>
+        <button
+          type="button"
+          className="link"
+          onClick={(event) => {
+            event.stopPropagation();
+            onOpen(record);
+          }}
+          aria-label={`Open decision ${record.intent.intentId}`}
+        >
+          {record.intent.intentId}
+        </button>
+      </td>
+      <td>{orderOf(record)}</td>
+      <td>
+        <Outcome record={record} />
+      </td>
+      <td className="muted small">{why(record)}</td>
+    </tr>
+  );
+});
 
 /**
  * The decision the address names, if any: among those loaded, else (with its seq) read back from

@@ -1,11 +1,10 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { Area, AreaChart, CartesianGrid, LineChart, Tooltip, XAxis, YAxis } from "recharts";
 import { EquityLegend, compactUsd, equityLines, tooltipStyle, useWidth } from "../charts";
-import type { AccountView } from "@/server/realtime-protocol";
-import { clock, money, pct, when } from "../format";
+import { clock, money, pct, shortDate, when } from "../format";
 import { StaleNote, useSession } from "../session";
 import type { EquityPoint } from "./api";
 import { accountApi, accountKeys } from "./api";
@@ -41,15 +40,28 @@ export function withDrawdown(points: readonly EquityPoint[], from: DrawdownFrom)
   });
 }
 
+const hoursAndMinutes = (ms: number) => clock(ms).slice(0, 5);
+
 /** Time ticks as fine as the data's span needs: seconds, minutes, or dates. */
 function tickFormat(dataSpanMs: number): (ms: number) => string {
-  if (dataSpanMs < 10 * 60_000) return (ms) => clock(ms);
-  if (dataSpanMs < 2 * 86_400_000) return (ms) => clock(ms).slice(0, 5);
-  return (ms) => new Date(ms).toLocaleDateString([], { month: "short", day: "numeric" });
+  if (dataSpanMs < 10 * 60_000) return clock;
+  if (dataSpanMs < 2 * 86_400_000) return hoursAndMinutes;
+  return shortDate;
 }
 
-/** Equity against the day's baseline and both floors, with the drawdown beneath, over a chosen range. */
-export function EquityChart({ account }: { account: AccountView }) {
+const tooltipTime = (at: unknown) => when(Number(at));
+const tooltipUsd = (value: unknown) => money(Number(value));
+const tooltipPct = (value: unknown) => pct(Number(value));
+const drawdownTick = (value: number) => pct(value, 1);
+const EQUITY_MARGIN = { top: 8, right: 8, bottom: 0, left: 0 };
+const DRAWDOWN_MARGIN = { top: 4, right: 8, bottom: 0, left: 0 };
+
+/**
+ * Equity against the day's baseline and both floors, with the drawdown beneath, over a chosen
+ * range. It reads its own history (refreshed while connected), so the account's live updates do
+ * not re-render it.
+ */
+export const EquityChart = memo(function EquityChart({ accountId }: { accountId: string }) {
   const { stream } = useSession();
   const [range, setRange] = useState<RangeId>("1d");
   const [drawdownFrom, setDrawdownFrom] = useState<DrawdownFrom>("peak");
@@ -59,8 +71,8 @@ export function EquityChart({ account }: { account: AccountView }) {
   const spanMs = RANGES.find((candidate) => candidate.id === range)!.spanMs;
 
   const equity = useQuery({
-    queryKey: accountKeys.equity(account.accountId, range, points),
-    queryFn: () => accountApi.equity(account.accountId, { points, ...(spanMs === null ? {} : { from: new Date(Date.now() - spanMs) }) }),
+    queryKey: accountKeys.equity(accountId, range, points),
+    queryFn: () => accountApi.equity(accountId, { points, ...(spanMs === null ? {} : { from: new Date(Date.now() - spanMs) }) }),
     enabled: widthPx > 0,
     placeholderData: keepPreviousData,
     refetchInterval: stream.phase === "connected" ? REFRESH_MS : false,
@@ -68,8 +80,6 @@ export function EquityChart({ account }: { account: AccountView }) {
   const data = useMemo(() => withDrawdown(equity.data?.points ?? [], drawdownFrom), [equity.data, drawdownFrom]);
   const first = data[0];
   const last = data[data.length - 1];
-  const timeTick = tickFormat(first && last ? last.at - first.at : 0);
-  const syncId = `equity-${account.accountId}`;
 
   return (
     <section className="card panel panel-equity" aria-labelledby="equity-title">
@@ -89,6 +99,8 @@ export function EquityChart({ account }: { account: AccountView }) {
       <div
         ref={frame}
         className="chart-frame"
+        // Both charts' height from the start: the page does not shift when the points arrive.
+        style={{ minHeight: HEIGHT_PX + DRAWDOWN_HEIGHT_PX }}
         data-testid="equity-chart"
         data-points={data.length}
         data-requested-points={points}
@@ -104,32 +116,7 @@ export function EquityChart({ account }: { account: AccountView }) {
             Cannot load the equity history: {equity.error.message}
           </p>
         )}
-        {widthPx > 0 && data.length > 0 && (
-          <>
-            <LineChart width={widthPx} height={HEIGHT_PX} data={data} syncId={syncId} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
-              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-              <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
-              <YAxis domain={["auto", "auto"]} tickFormatter={compactUsd} stroke="var(--muted)" width={64} />
-              <Tooltip
-                contentStyle={tooltipStyle}
-                labelFormatter={(at) => when(Number(at))}
-                formatter={(value) => money(Number(value))}
-              />
-              {equityLines()}
-            </LineChart>
-            <AreaChart width={widthPx} height={DRAWDOWN_HEIGHT_PX} data={data} syncId={syncId} margin={{ top: 4, right: 8, bottom: 0, left: 0 }}>
-              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-              <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
-              <YAxis domain={["dataMin", 0]} tickFormatter={(value: number) => pct(value, 1)} stroke="var(--muted)" width={64} />
-              <Tooltip
-                contentStyle={tooltipStyle}
-                labelFormatter={(at) => when(Number(at))}
-                formatter={(value) => pct(Number(value))}
-              />
-              <Area dataKey="drawdownPct" name="Drawdown" type="linear" stroke="var(--bad)" fill="var(--bad)" fillOpacity={0.2} dot={false} isAnimationActive={false} />
-            </AreaChart>
-          </>
-        )}
+        {widthPx > 0 && data.length > 0 && <Charts data={data} widthPx={widthPx} syncId={`equity-${accountId}`} />}
         {widthPx > 0 && equity.isSuccess && data.length === 0 && (
           <p className="muted chart-empty">No equity recorded in this range yet: a point is recorded whenever a price or a fill moves it (at most one a second).</p>
         )}
@@ -149,4 +136,28 @@ export function EquityChart({ account }: { account: AccountView }) {
       </div>
     </section>
   );
-}
+});
+
+/** Both charts, drawn again only when their points or width change (no animation: live data). */
+const Charts = memo(function Charts({ data, widthPx, syncId }: { data: ChartPoint[]; widthPx: number; syncId: string }) {
+  const spanMs = data.length > 1 ? data[data.length - 1]!.at - data[0]!.at : 0;
+  const timeTick = tickFormat(spanMs);
+  return (
+    <>
+      <LineChart width={widthPx} height={HEIGHT_PX} data={data} syncId={syncId} margin={EQUITY_MARGIN}>
+        <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+        <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
+        <YAxis domain={["auto", "auto"]} tickFormatter={compactUsd} stroke="var(--muted)" width={64} />
+        <Tooltip contentStyle={tooltipStyle} labelFormatter={tooltipTime} formatter={tooltipUsd} isAnimationActive={false} />
+        {equityLines()}
+      </LineChart>
+      <AreaChart width={widthPx} height={DRAWDOWN_HEIGHT_PX} data={data} syncId={syncId} margin={DRAWDOWN_MARGIN}>
+        <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+        <XAxis dataKey="at" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={timeTick} stroke="var(--muted)" minTickGap={40} />
+        <YAxis domain={["dataMin", 0]} tickFormatter={drawdownTick} stroke="var(--muted)" width={64} />
+        <Tooltip contentStyle={tooltipStyle} labelFormatter={tooltipTime} formatter={tooltipPct} isAnimationActive={false} />
+        <Area dataKey="drawdownPct" name="Drawdown" type="linear" stroke="var(--bad)" fill="var(--bad)" fillOpacity={0.2} dot={false} isAnimationActive={false} />
+      </AreaChart>
+    </>
+  );
+});

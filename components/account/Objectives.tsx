@@ -1,8 +1,7 @@
 "use client";
 
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
-import type { AccountView } from "@/server/realtime-protocol";
+import { memo, useEffect } from "react";
 import { money, pct, when } from "../format";
 import { StaleNote } from "../session";
 import type { AccountObjectives } from "./api";
@@ -12,11 +11,12 @@ import { accountApi, accountKeys } from "./api";
 const REFRESH_AFTER_MS = 1_000;
 const TRADES_PAGE = 20;
 
+/** What moves when the account fills: its balance and how many positions it holds. */
+type Fills = { accountId: string; balanceUsd: number; held: number };
+
 /** Reads the account's objectives and trades again once its balance moved (a fill), coalesced. */
-function useRefreshOnFills(account: AccountView): void {
+function useRefreshOnFills({ accountId, balanceUsd, held }: Fills): void {
   const queryClient = useQueryClient();
-  const { accountId, balanceUsd } = account;
-  const held = account.positions.length;
   useEffect(() => {
     const timer = setTimeout(() => {
       void queryClient.invalidateQueries({ queryKey: accountKeys.objectives(accountId) });
@@ -38,10 +38,12 @@ function Met({ met, label }: { met: boolean; label: string }) {
  * The account's prop-firm objectives, live: profit target progress, trading days, the best
  * day's share of the profit. The server computes them with the compliance verifier (the code
  * behind `npm run verify` and the backtest reports) over this account's own ledger events.
+ * Re-renders when the account fills, not on every price.
  */
-export function ObjectivesPanel({ account }: { account: AccountView }) {
-  useRefreshOnFills(account);
-  const answer = useQuery({ queryKey: accountKeys.objectives(account.accountId), queryFn: () => accountApi.objectives(account.accountId), staleTime: Infinity });
+export const ObjectivesPanel = memo(function ObjectivesPanel(fills: Fills) {
+  useRefreshOnFills(fills);
+  const { accountId } = fills;
+  const answer = useQuery({ queryKey: accountKeys.objectives(accountId), queryFn: () => accountApi.objectives(accountId), staleTime: Infinity });
   const data = answer.data;
   return (
     <section className="card panel panel-objectives" aria-labelledby="objectives-title" data-testid="objectives">
@@ -63,7 +65,7 @@ export function ObjectivesPanel({ account }: { account: AccountView }) {
       {answer.isPending ? <p className="muted">Reading the account&apos;s ledger…</p> : data ? <ObjectiveList data={data} /> : null}
     </section>
   );
-}
+});
 
 function ObjectiveList({ data }: { data: AccountObjectives }) {
   const { profitTarget, tradingDays, bestDay } = data.objectives;
@@ -141,10 +143,10 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
 }
 
 /** The account's closed trades (round trips), newest first, a page at a time. */
-export function ClosedTrades({ account }: { account: AccountView }) {
+export const ClosedTrades = memo(function ClosedTrades({ accountId }: { accountId: string }) {
   const trades = useInfiniteQuery({
-    queryKey: accountKeys.trades(account.accountId),
-    queryFn: ({ pageParam }) => accountApi.trades(account.accountId, TRADES_PAGE, pageParam ?? undefined),
+    queryKey: accountKeys.trades(accountId),
+    queryFn: ({ pageParam }) => accountApi.trades(accountId, TRADES_PAGE, pageParam ?? undefined),
     initialPageParam: null as number | null,
     getNextPageParam: (last) => last.nextBeforeSeq,
     staleTime: Infinity,
@@ -217,4 +219,4 @@ export function ClosedTrades({ account }: { account: AccountView }) {
       </div>
     </section>
   );
-}
+});

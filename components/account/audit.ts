@@ -1,4 +1,5 @@
 import type { LedgerRecord } from "@/server/realtime-protocol";
+import { money } from "../format";
 import type { LedgerPage } from "./api";
 
 type Event = LedgerRecord["event"];
@@ -15,7 +16,6 @@ export function whyOf(event: Event): string {
   return "reason" in event && typeof event.reason === "string" ? event.reason : "";
 }
 
-const usd = (value: number) => value.toLocaleString("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
 
 /** What happened, in one line. */
 export function summaryOf(event: Event): string {
@@ -35,7 +35,7 @@ export function summaryOf(event: Event): string {
     case "market.book":
       return `${event.symbol} book`;
     case "account.opened":
-      return `account opened under ${event.account.presetId} with ${usd(event.account.initialBalanceUsd)}`;
+      return `account opened under ${event.account.presetId} with ${money(event.account.initialBalanceUsd)}`;
     case "preset.activated":
       return `preset ${event.presetId} v${event.version} activated`;
     case "intent.received": {
@@ -61,7 +61,7 @@ export function summaryOf(event: Event): string {
     case "side.unlocked":
       return `${event.side} entries unlocked`;
     case "account.locked_out":
-      return `locked out: equity ${usd(event.equityUsd)} at the ${event.rule.replace("_", "-")} floor ${usd(event.floorUsd)}`;
+      return `locked out: equity ${money(event.equityUsd)} at the ${event.rule.replace("_", "-")} floor ${money(event.floorUsd)}`;
     case "account.reducing":
       return `reduce-only (${event.cause.replaceAll("_", " ")})${event.untilReset ? " until reset" : ""}`;
     case "account.reducing_ended":

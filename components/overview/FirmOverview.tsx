@@ -109,11 +109,17 @@ export function FirmOverview() {
           />
         )}
       </section>
-      <div className="ov-panels">
-        <BreachedToday rows={page?.breachedToday ?? null} total={page?.counts.breachedToday ?? null} />
-        <FirmExposure exposure={page?.exposure ?? null} />
-      </div>
-      <Decisions decisions={page?.decisions ?? NO_DECISIONS} />
+      {/* The panels under the list come with the first page, as the list's rows do: drawn before it,
+          they would be pushed down by the rows (a layout shift of most of the screen). */}
+      {page !== null && (
+        <>
+          <div className="ov-panels">
+            <BreachedToday rows={page.breachedToday} total={page.counts.breachedToday} />
+            <FirmExposure exposure={page.exposure} />
+          </div>
+          <Decisions decisions={page.decisions} />
+        </>
+      )}
       {dialog && (
         <ReasonDialog
           title={dialog === "halt" ? `Halt all ${total} accounts?` : `Resume all ${total} accounts?`}
@@ -134,5 +140,3 @@ export function FirmOverview() {
     </>
   );
 }
-
-const NO_DECISIONS: OverviewPage["decisions"] = [];
