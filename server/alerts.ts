@@ -1,5 +1,6 @@
 import type { EngineEvent } from "./engine/events";
 import type { LedgerRecord } from "./ledger";
+import { log } from "./log";
 
 /**
  * Alerts: breaker trips, lock-outs and operator actions, taken from committed ledger records and
@@ -396,7 +397,13 @@ type SinkQueue = {
   retryTimer: NodeJS.Timeout | null;
   /** Set while dropping, so a long outage logs one line, not one per alert. */
   overflowing: boolean;
+  delivered: number;
+  failed: number;
+  dropped: number;
 };
+
+/** One sink's deliveries since the start (the metrics' alert counters). */
+export type SinkStats = { sink: string; delivered: number; failed: number; dropped: number; queued: number };
 
 /**
  * Hands alerts to every sink without blocking the caller. Per sink: one delivery in flight, in
@@ -419,12 +426,12 @@ export class AlertDispatcher {
   private lastError: string | null = null;
 
   constructor(sinks: AlertSink[], options: AlertDispatcherOptions = {}) {
-    this.queues = sinks.map((sink) => ({ sink, waiting: [], current: null, retryTimer: null, overflowing: false }));
+    this.queues = sinks.map((sink) => ({ sink, waiting: [], current: null, retryTimer: null, overflowing: false, delivered: 0, failed: 0, dropped: 0 }));
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 8);
     this.baseDelayMs = Math.max(0, options.baseDelayMs ?? 500);
     this.maxDelayMs = Math.max(this.baseDelayMs, options.maxDelayMs ?? 60_000);
     this.maxQueue = Math.max(1, options.maxQueue ?? 10_000);
-    this.log = options.log ?? ((message) => console.error(message));
+    this.log = options.log ?? ((message) => log.warn(message));
   }
 
   /** Queues the alerts among `records` for every sink and returns at once. Never throws. */
@@ -450,6 +457,17 @@ export class AlertDispatcher {
     return { queued, delivered: this.delivered, failed: this.failed, dropped: this.dropped, lastError: this.lastError };
   }
 
+  /** Per sink: alerts delivered, given up on, dropped, and waiting. */
+  sinkStats(): SinkStats[] {
+    return this.queues.map((queue) => ({
+      sink: queue.sink.name,
+      delivered: queue.delivered,
+      failed: queue.failed,
+      dropped: queue.dropped,
+      queued: queue.waiting.length + (queue.current ? 1 : 0),
+    }));
+  }
+
   /** Stops retries and aborts deliveries in flight; what is still queued is abandoned. */
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
@@ -471,6 +489,7 @@ export class AlertDispatcher {
     if (queue.waiting.length <= this.maxQueue) return;
     const oldest = queue.waiting.shift()!;
     this.dropped += 1;
+    queue.dropped += 1;
     if (!queue.overflowing) {
       queue.overflowing = true;
       this.log(`alerts: ${queue.sink.name}: more than ${this.maxQueue} alerts waiting; dropping the oldest (first: ${oldest.id})`);
@@ -509,6 +528,7 @@ export class AlertDispatcher {
   private succeeded(queue: SinkQueue): void {
     if (this.closing.signal.aborted) return;
     this.delivered += 1;
+    queue.delivered += 1;
     queue.current = null;
     this.pump(queue);
   }
@@ -521,6 +541,7 @@ export class AlertDispatcher {
     const permanent = error instanceof AlertDeliveryError && error.permanent;
     if (permanent || attempts >= this.maxAttempts) {
       this.failed += 1;
+      queue.failed += 1;
       this.log(`alerts: ${queue.sink.name} gave up on alert ${alert.id} (${alert.kind}) after ${attempts} attempt(s): ${message}`);
       queue.current = null;
       this.pump(queue);

@@ -28,6 +28,9 @@ import { createLlmReviewer } from "./advisory/llm-reviewer";
 import { createRuleReviewer } from "./advisory/rule-reviewer";
 import type { ReviewRequest } from "./reviewer";
 import { passwordBox } from "./first-start";
+import { log, logFormat } from "./log";
+import { overviewOf } from "./overview";
+import type { LedgerRecord } from "./ledger";
 
 /** How long a deal memo worked out after a decision may take. */
 const MEMO_TIMEOUT_MS = 30_000;
@@ -43,8 +46,8 @@ let openedDb: Database | null = null;
 async function main(): Promise<void> {
   const config = loadConfig();
   const noVolume = Object.entries(config.engine.instruments).flatMap(([symbol, instrument]) => (instrument.averageDailyVolume === undefined ? [symbol] : []));
-  if (noVolume.length > 0) console.warn(`instruments without averageDailyVolume (the liquidity guard does not check their entries): ${noVolume.join(", ")}`);
-  const db = await openDatabase(config.database);
+  if (noVolume.length > 0) log.warn({ symbols: noVolume }, "instruments without averageDailyVolume: the liquidity guard does not check their entries");
+  const db = await openDatabase(config.database, (line) => log.info(line));
   openedDb = db;
   // One writer per database: a second server on it stops here, naming the one that decides, or,
   // with REDIS_URL (the stream's fan-out), starts as a read-only stream node.
@@ -55,10 +58,10 @@ async function main(): Promise<void> {
   } catch (error) {
     if (!(error instanceof WriterLockHeld) || !config.redisUrl) throw error;
     readOnlyBecause = error.message;
-    console.log(`read-only stream node: ${error.message}; this server serves reads, logins and the stream (through Redis), and answers commands 503 read_only`);
+    log.info(`read-only stream node: ${error.message}; this server serves reads, logins and the stream (through Redis), and answers commands 503 read_only`);
   }
   const applied = await migrate(db);
-  if (applied.length > 0) console.log(`applied migrations: ${applied.join(", ")}`);
+  if (applied.length > 0) log.info({ migrations: applied }, `applied migrations: ${applied.join(", ")}`);
   const idempotency = new IdempotencyStore(db);
   const auth = new Auth(db, Date.now, { sessionTtlMs: config.sessionTtlMs });
   const presets = new PresetStore(db);
@@ -67,14 +70,14 @@ async function main(): Promise<void> {
   if (writer) {
     // Idempotency-Key claims still pending were taken by a server that has stopped (one decides per database).
     const released = await idempotency.releasePending();
-    if (released > 0) console.log(`released ${released} Idempotency-Key claim(s) left pending by the previous server`);
+    if (released > 0) log.info({ released }, `released ${released} Idempotency-Key claim(s) left pending by the previous server`);
     const seeded = await auth.seed(config.admin);
     generatedPassword = seeded.generatedPassword;
-    if (seeded.replacedTokens > 0) console.log(`RISKGATE_ADMIN_TOKEN changed: revoked the ${seeded.replacedTokens} admin token(s) it set before`);
-    if (seeded.tokenRevoked) console.warn("RISKGATE_ADMIN_TOKEN was revoked through the API: it does not authenticate (set a new value to register one)");
+    if (seeded.replacedTokens > 0) log.info({ revoked: seeded.replacedTokens }, `RISKGATE_ADMIN_TOKEN changed: revoked the ${seeded.replacedTokens} admin token(s) it set before`);
+    if (seeded.tokenRevoked) log.warn("RISKGATE_ADMIN_TOKEN was revoked through the API: it does not authenticate (set a new value to register one)");
     // Shipped presets are versions in the database; a changed file becomes a new version.
     const synced = await presets.sync(readPresetFiles());
-    if (synced.length > 0) console.log(`presets recorded: ${synced.join(", ")}`);
+    if (synced.length > 0) log.info({ presets: synced }, `presets recorded: ${synced.join(", ")}`);
   }
 
   const metrics = new Metrics();
@@ -104,7 +107,8 @@ async function main(): Promise<void> {
     priceBands: true,
   });
   const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;
-  console.log(`state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${Math.round(performance.now() - startedLoading)} ms (${db.kind})`);
+  const loadMs = Math.round(performance.now() - startedLoading);
+  log.info({ seq: runtime.lastSeq, fromSnapshotSeq: runtime.startedFromSnapshot, loadMs, database: db.kind }, `state rebuilt up to seq ${runtime.lastSeq} from ${from} in ${loadMs} ms (${db.kind})`);
   runtime.readOnlyBecause = readOnlyBecause;
   if (writer && config.demo === "accounts" && runtime.accounts().length === 0) {
     for (const account of demoAccounts) await runtime.openAccount(account, "system");
@@ -114,6 +118,11 @@ async function main(): Promise<void> {
   // Breaker trips, lock-outs and operator actions go to the configured sinks, off the decision path.
   const alerts = new AlertDispatcher(alertSinksFromConfig(config.alerts));
   const stopAlerts = runtime.subscribe((committed) => alerts.observe(committed.records));
+  // Trips, resets and lock-outs: counted for the metrics and logged, once committed.
+  const stopRiskEvents = runtime.subscribe((committed) => {
+    metrics.countCommitted(committed.records);
+    logRiskEvents(committed.records);
+  });
 
   const app = next({ dev: config.dev, dir: projectRoot, hostname: "localhost", port: config.port });
   await app.prepare();
@@ -122,6 +131,7 @@ async function main(): Promise<void> {
   const server = http.createServer((request, response) => {
     // The client's address as this server saw it (login rate limit): never what the client claims.
     request.headers[CLIENT_IP_HEADER] = request.socket.remoteAddress ?? "unknown";
+    logServerErrors(request, response);
     // A path that is not valid percent-encoded UTF-8 never reaches a route (Next would answer 500).
     if (request.url?.startsWith("/api/") && !decodablePath(request.url)) {
       response.writeHead(400, { "content-type": "application/problem+json" });
@@ -134,6 +144,20 @@ async function main(): Promise<void> {
     compress(request, response, () => void handle(request, response));
   });
   const realtime = await attachRealtime(server, runtime, auth, { redisUrl: config.redisUrl });
+  const overview = overviewOf(runtime);
+  metrics.watch({
+    dashboards: realtime.connectedClients,
+    // The overview keeps counts by state; settling first brings the rows a commit touched up to date (one pass, shared with its readers).
+    accountsByState: async () => {
+      await overview.settle();
+      return overview.counts(FIRM).byState;
+    },
+    alertSinks: () => alerts.sinkStats(),
+    ledger: () => {
+      const queue = runtime.commitQueue();
+      return { seq: runtime.lastSeq, queuedJobs: queue.jobs, oldestQueuedSeconds: queue.oldestWaitMs / 1_000 };
+    },
+  });
   const backtests = new BacktestJobs(presets, { engine: config.engine });
   installServices({
     runtime,
@@ -152,7 +176,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  console.log(`Riskgate listening on http://localhost:${port} (${config.dev ? "development" : "production"})`);
+  log.info({ port, host: config.host, mode: config.dev ? "development" : "production", role: writer ? "writer" : "read-only" }, `Riskgate listening on http://localhost:${port} (${config.dev ? "development" : "production"})`);
 
   // The live demo sends its strategies' intents through the public API, like any client.
   let simulation: Simulation | null = null;
@@ -164,19 +188,31 @@ async function main(): Promise<void> {
       ...demoOptions,
       seed: config.demoSeed,
     });
-    console.log(`demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
+    log.info({ accounts: demoAccounts.length, seed: config.demoSeed }, `demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
   }
   // Last, where it cannot be missed: nothing of the start prints after it.
-  if (generatedPassword) console.log(passwordBox(generatedPassword, `http://localhost:${port}`));
+  // On a terminal (pretty logs) the box goes to stdout as before; with JSON logs it goes to
+  // stderr, never into the JSON lines, and a line of the log says where it is.
+  if (generatedPassword) {
+    const box = passwordBox(generatedPassword, `http://localhost:${port}`);
+    if (logFormat === "pretty") {
+      process.stdout.write(`${box}\n`);
+    } else {
+      log.warn({ user: "admin" }, "first start: a one-time password for the user admin is printed on stderr (not in this log); set RISKGATE_ADMIN_PASSWORD to choose it");
+      process.stderr.write(`${box}\n`);
+    }
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: shutting down`);
+    log.info({ signal }, `${signal}: shutting down`);
     simulation?.stop();
     stopClock();
     stopAlerts();
+    stopRiskEvents();
+    metrics.close();
     await backtests.close();
     await chaosPool().close();
     await alerts.close();
@@ -186,10 +222,50 @@ async function main(): Promise<void> {
     await app.close?.();
     await writer?.close();
     await db.close();
+    log.info({ signal }, "stopped");
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** The firm-wide view of the overview's counts (no account scope). */
+const FIRM = { accounts: null } as const;
+
+/** Logs a response the server answered 5xx: method, path (never the query), status, time taken. */
+function logServerErrors(request: http.IncomingMessage, response: http.ServerResponse): void {
+  const started = performance.now();
+  response.once("finish", () => {
+    if (response.statusCode < 500) return;
+    const path = (request.url ?? "").split("?")[0];
+    log.error({ method: request.method, path, status: response.statusCode, ms: Math.round(performance.now() - started) }, `${response.statusCode} ${request.method} ${path}`);
+  });
+}
+
+/** One line per breaker trip or reset, lock-out, reopening, firm halt or resume the ledger committed. */
+function logRiskEvents(records: readonly LedgerRecord[]): void {
+  for (const { seq, event } of records) {
+    switch (event.type) {
+      case "breaker.tripped":
+        log.warn({ event: event.type, seq, accountId: event.accountId, breaker: event.breaker, reason: event.reason, by: event.by }, `breaker tripped: ${event.accountId} (${event.breaker})`);
+        break;
+      case "breaker.reset":
+        log.info({ event: event.type, seq, accountId: event.accountId, breaker: event.breaker, reason: event.reason, by: event.by }, `breaker reset: ${event.accountId} (${event.breaker})`);
+        break;
+      case "account.locked_out":
+        log.warn({ event: event.type, seq, accountId: event.accountId, rule: event.rule, equityUsd: event.equityUsd, floorUsd: event.floorUsd }, `account locked out: ${event.accountId} (${event.rule})`);
+        break;
+      case "account.reopened":
+        log.info({ event: event.type, seq, accountId: event.accountId, reason: event.reason, by: event.by }, `account reopened: ${event.accountId}`);
+        break;
+      case "firm.halted":
+        log.warn({ event: event.type, seq, reason: event.reason, by: event.by }, "firm halted");
+        break;
+      case "firm.resumed":
+        log.info({ event: event.type, seq, reason: event.reason, by: event.by }, "firm resumed");
+        break;
+    }
+  }
 }
 
 function decodablePath(url: string): boolean {
@@ -203,9 +279,9 @@ function decodablePath(url: string): boolean {
 
 main().catch(async (error: unknown) => {
   if (error instanceof ConfigError) {
-    console.error(error.message);
+    log.fatal(error.message);
   } else {
-    console.error("Riskgate failed to start:", error instanceof Error ? error.message : error);
+    log.fatal({ error: error instanceof Error ? error.message : String(error) }, `Riskgate failed to start: ${error instanceof Error ? error.message : String(error)}`);
   }
   await openedDb?.close().catch(() => undefined);
   process.exit(1);

@@ -442,7 +442,7 @@ export class OverviewModel {
   }
 
   /** Counts over the accounts the principal sees (one shared object while nothing changed, for whole-firm callers). */
-  counts(principal: Principal): OverviewCounts {
+  counts(principal: Pick<Principal, "accounts">): OverviewCounts {
     if (principal.accounts === null) return (this.countsView ??= structuredClone(this.totals));
     const counts = emptyCounts();
     for (const entry of this.visibleEntries(principal, false)) countRow(counts, entry.row, 1);
@@ -507,7 +507,7 @@ export class OverviewModel {
   }
 
   /** The entries a principal sees: every one in headroom order, or its own few (sorted when asked). */
-  private visibleEntries(principal: Principal, ordered: boolean): Entry[] {
+  private visibleEntries(principal: Pick<Principal, "accounts">, ordered: boolean): Entry[] {
     if (principal.accounts === null) return this.sorted;
     const own: Entry[] = [];
     for (const accountId of principal.accounts) {

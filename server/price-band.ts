@@ -2,6 +2,7 @@ import type { Command } from "./engine/decide";
 import type { EngineState } from "./engine/state";
 import type { SymbolId } from "./engine/ids";
 import { AppError } from "./errors";
+import { log } from "./log";
 
 /** How far, in percent of the last accepted price, a new price may be when its instrument does not say. */
 export const DEFAULT_PRICE_BAND_PCT = 10;
@@ -25,26 +26,27 @@ export function checkPriceBands(command: Command, state: EngineState, refusals: 
       if (update.kind === "book") continue;
       const reference = last.has(update.symbol) ? last.get(update.symbol)! : (state.market.get(update.symbol)?.lastPrice ?? null);
       const prices: [string, number][] = update.kind === "tick" ? [[`ticks.${index}.price`, update.price]] : [[`bars.${index}.close`, update.close], [`bars.${index}.high`, update.high], [`bars.${index}.low`, update.low]];
-      for (const [path, price] of prices) refuseOutside(state, update.symbol, price, reference, path, () => refusals?.countPriceRefused?.("market"));
+      for (const [path, price] of prices) refuseOutside(state, update.symbol, price, reference, path, "market", refusals);
       last.set(update.symbol, update.kind === "tick" ? update.price : update.close);
     }
   } else if (command.type === "RecordFills" && command.source === "report") {
     // Fills reported from outside; Riskgate's own venue's fills happened and are always booked.
     command.fills.forEach((fill, index) => {
       const mark = state.market.get(fill.symbol)?.lastPrice ?? null;
-      refuseOutside(state, fill.symbol, fill.price, mark, `fills.${index}.price`, () => refusals?.countPriceRefused?.("fills"));
+      refuseOutside(state, fill.symbol, fill.price, mark, `fills.${index}.price`, "fills", refusals);
     });
   }
 }
 
-function refuseOutside(state: EngineState, symbol: SymbolId, price: number, reference: number | null, path: string, count: () => void): void {
+function refuseOutside(state: EngineState, symbol: SymbolId, price: number, reference: number | null, path: string, source: "market" | "fills", refusals: PriceRefusals | null): void {
   if (reference === null || reference <= 0) return;
   const band = state.config.instruments[symbol]?.priceBandPct;
   const pct = band === undefined ? DEFAULT_PRICE_BAND_PCT : band;
   if (pct === null) return;
   const move = (Math.abs(price - reference) / reference) * 100;
   if (move <= pct) return;
-  count();
+  refusals?.countPriceRefused?.(source);
+  log.warn({ source, symbol, price, referencePrice: reference, movePct: Number(move.toPrecision(3)), bandPct: pct }, "price refused by the band");
   const message = `${price} is ${Number(move.toPrecision(3))}% from the last accepted ${symbol} price ${reference}; the band is ${pct}%`;
   throw new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
 }

@@ -16,6 +16,7 @@ import type { OverviewCounts, OverviewQuery, OverviewRow } from "./overview-prot
 import type { AccountMessage, WireAccountView, ClientToServer, OverviewMessage, OverviewRowPatch, ServerToClient, StreamProblem } from "./realtime-protocol";
 import { SubscribeMessage, UnsubscribeMessage } from "./realtime-protocol";
 import type { DecisionRecord, FirmView, Runtime } from "./runtime";
+import { log } from "./log";
 
 /** Figure changes (prices revaluing accounts) reach a subscription at most this often (2 Hz). */
 /** Decisions an overview delta carries at most (the newest). */
@@ -114,8 +115,8 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
   if (options.redisUrl) {
     const publisher = createClient({ url: options.redisUrl });
     const subscriber = publisher.duplicate();
-    publisher.on("error", (error: Error) => console.error(`Redis (stream fan-out): ${error.message}`));
-    subscriber.on("error", (error: Error) => console.error(`Redis (stream fan-out): ${error.message}`));
+    publisher.on("error", (error: Error) => log.error({ error: error.message }, "Redis (stream fan-out) failed"));
+    subscriber.on("error", (error: Error) => log.error({ error: error.message }, "Redis (stream fan-out) failed"));
     await Promise.all([publisher.connect(), subscriber.connect()]);
     io.adapter(createAdapter(publisher, subscriber));
     redis = { close: async () => void (await Promise.allSettled([publisher.quit(), subscriber.quit()])) };
@@ -246,11 +247,11 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       if (toRead.length === 0) return;
       const ended = await auth.endedCredentials(toRead);
       for (const [key, end] of ended) endCredential(key, end);
-      if (checkFailing) console.log("stream credentials: checked again");
+      if (checkFailing) log.info("stream credentials: checked again");
       checkFailing = false;
     } catch (error) {
       // The database is out of reach: a revocation cannot be stored either; the next tick tries again.
-      if (!checkFailing) console.error(`stream credentials: cannot check them now: ${(error as Error).message}`);
+      if (!checkFailing) log.error({ error: (error as Error).message }, "stream credentials: cannot check them now");
       checkFailing = true;
     } finally {
       checking = false;
@@ -290,7 +291,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
       })
       .catch((error: unknown) => {
         current.loading = false;
-        console.error(`overview page: ${(error as Error).message}`);
+        log.error({ error: (error as Error).message }, "overview page failed");
       });
   }
 
@@ -462,7 +463,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
         socket.emit("account", message);
       })
       .catch((error: unknown) => {
-        console.error(`account catch-up for ${accountId}: ${(error as Error).message}`);
+        log.error({ accountId, error: (error as Error).message }, "account catch-up failed");
         leaveAccount(socket, accountId);
       });
   }

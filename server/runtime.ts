@@ -28,6 +28,7 @@ import { reviewMarketOf } from "./advisory/history";
 import { reducesExposure } from "./engine/intent";
 import { obtainReview } from "./reviewer";
 import { Replays } from "./replays";
+import { log } from "./log";
 import { Batch } from "./batch";
 
 export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
@@ -181,7 +182,7 @@ export class Runtime {
       runtime.restore(snapshot);
       runtime.startedFromSnapshot = snapshot.seq;
     }
-    else if (snapshot) console.warn(`ignoring the state snapshot at seq ${snapshot.seq}: the ledger ends before it`);
+    else if (snapshot) log.warn({ snapshotSeq: snapshot.seq }, "ignoring the state snapshot: the ledger ends before it");
     for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
     runtime.snapshotSeq = runtime.startedFromSnapshot ?? 0;
     runtime.checkpoint();
@@ -195,6 +196,14 @@ export class Runtime {
 
   get config(): EngineConfig {
     return this.state.config;
+  }
+
+  /** Commands waiting for the commit queue (not yet decided), and how long the oldest has waited. */
+  commitQueue(): { jobs: number; oldestWaitMs: number } {
+    const jobs = this.jobs.length + this.retryJobs.length;
+    if (jobs === 0) return { jobs, oldestWaitMs: 0 };
+    const oldest = Math.min(this.jobs[0]?.queuedAt ?? Infinity, this.retryJobs[0]?.queuedAt ?? Infinity);
+    return { jobs, oldestWaitMs: Math.max(0, performance.now() - oldest) };
   }
 
   get lastSeq(): number {
@@ -517,7 +526,7 @@ export class Runtime {
     void this.advisor
       .memo(request)
       .then((memo) => this.execute({ type: "RecordMemo", accountId: intent.accountId, intentId: intent.intentId, memo }, () => undefined))
-      .catch((error: unknown) => console.warn(`deal memo for ${intent.intentId} not recorded: ${error instanceof Error ? error.message : String(error)}`));
+      .catch((error: unknown) => log.warn({ intentId: intent.intentId, error: error instanceof Error ? error.message : String(error) }, "deal memo not recorded"));
   }
 
   tripBreaker(order: BreakerOrder): Promise<AccountView> {
@@ -641,7 +650,7 @@ export class Runtime {
           await yieldToLoop();
         }
       } catch (error) {
-        console.error(`following the ledger: ${(error as Error).message}`);
+        log.error({ error: (error as Error).message }, "following the ledger failed");
       }
       if (!stopped) timer = setTimeout(() => void step(), intervalMs);
     };
@@ -700,7 +709,7 @@ export class Runtime {
       return Promise.reject(new AppError("read_only", `this server is a read-only stream node: ${this.readOnlyBecause ?? "another server decides on its database"}; send commands to that server`));
     }
     return new Promise<T>((resolve, reject) => {
-      this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject, intentKey });
+      this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject, intentKey, queuedAt: performance.now() });
       if (this.draining) return;
       // The batch starts on the next turn, so that requests arriving together share one commit.
       this.draining = true;
@@ -768,7 +777,9 @@ export class Runtime {
       if (batch.entries.length === 0) return [];
       const appending = performance.now();
       const records = await this.ledger.append(batch.entries);
-      this.metrics?.observeAppend((performance.now() - appending) / 1_000, records.length);
+      const appendMs = performance.now() - appending;
+      this.metrics?.observeAppend(appendMs / 1_000, records.length);
+      if (appendMs >= SLOW_COMMIT_MS) log.warn({ appendMs: Math.round(appendMs), events: records.length, jobs: prepared.length, toSeq: records.at(-1)?.seq ?? null }, "slow commit");
       return records;
     })();
     this.tail = committed;
@@ -893,7 +904,7 @@ export class Runtime {
     this.snapshots.store
       .save(seq, this.state, { recent: this.recent.slice(-RECENT_DECISIONS), pendingIntents: new Map(this.pendingIntents), equity: this.equity.toJSON() })
       .then(() => (this.snapshotSeq = seq))
-      .catch((error: unknown) => console.error(`could not save a state snapshot at seq ${seq}: ${(error as Error).message}`))
+      .catch((error: unknown) => log.error({ seq, error: (error as Error).message }, "could not save a state snapshot"))
       .finally(() => {
         this.snapshotting = false;
         this.nextSnapshotAfter = performance.now() + SNAPSHOT_PAUSE * (performance.now() - started);
@@ -1023,12 +1034,16 @@ type Job = {
   intentKey?: string;
   /** Decided again after its batch met a key the ledger held: the batch looks its keys up first. */
   lookup?: boolean;
+  /** When it was queued (performance.now()), for the queue's age in the metrics. */
+  queuedAt: number;
 };
 
 /** Jobs per batch: bounds one append's size and the wait of the batch's first job. */
 const MAX_BATCH_JOBS = 512;
 /** Batches decided ahead of their commit: one committing, one more decided meanwhile. */
 const MAX_PIPELINE = 2;
+/** An append and commit this slow is logged (a warning: the database or the disk is struggling). */
+const SLOW_COMMIT_MS = 250;
 
 /** Whether a failed append met an intent key the ledger already holds (its unique index). */
 function knownIntentKey(error: unknown): boolean {

@@ -3,9 +3,7 @@ import { handle } from "@/server/http/route";
 
 export const dynamic = "force-dynamic";
 
-/** Prometheus metrics, text exposition format (scrape with a viewer token). */
+/** Prometheus metrics, text exposition format (scrape with a token of the metrics permission). */
 export const GET = handle(endpoints.metrics, async ({ services }) => {
-  return new Response(services.metrics.render(services.dashboards()), {
-    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-  });
+  return new Response(await services.metrics.render(), { headers: { "content-type": services.metrics.contentType } });
 });
