@@ -6,6 +6,7 @@ import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import type { AccountMessage, ClientToServer, ServerToClient } from "@/server/realtime-protocol";
 import { DEMO_ACCOUNT, EURUSD_TICK, sampleIntent } from "../fixtures";
+import { parseExposition, promtoolCheckMetrics, promtoolPresent } from "../prometheus";
 import type { RunningServer, TestDatabase } from "./harness";
 import {
   ADMIN_TOKEN,
@@ -128,6 +129,38 @@ for (const database of databases) {
       expect(text).toMatch(/riskgate_evaluation_seconds_count [1-9]/);
       expect(text).toMatch(/riskgate_ledger_append_seconds_count [1-9]/);
       expect(text).toContain("riskgate_dashboards_connected");
+    });
+
+    it("exposes a whole exposition a Prometheus parser reads: process and Node.js series, accounts by state, breaker trips counted once committed", async () => {
+      const spec = { accountId: "metrics-trip", name: "Metrics trip", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 };
+      expect((await api(server.url, "POST", "/api/v1/accounts", spec)).status).toBe(201);
+      const scrape = async () => parseExposition(await (await fetch(`${server.url}/api/metrics`, { headers: adminAuth })).text());
+      const value = (families: Awaited<ReturnType<typeof scrape>>, name: string, label: string, is: string) =>
+        Number(families.get(name)!.metrics.find((sample) => sample.labels?.[label] === is)!.value);
+      const before = await scrape();
+      expect(before.get("process_cpu_seconds_total")?.type).toBe("COUNTER");
+      expect(before.get("nodejs_heap_size_used_bytes")?.type).toBe("GAUGE");
+      expect(before.get("riskgate_event_loop_delay_seconds")?.type).toBe("HISTOGRAM");
+
+      expect((await api(server.url, "POST", "/api/v1/accounts/metrics-trip/breakers/manual/trip", { reason: "metrics test halt" })).status).toBe(200);
+      const tripped = await scrape();
+      expect(value(tripped, "riskgate_breaker_trips_total", "breaker", "manual")).toBe(value(before, "riskgate_breaker_trips_total", "breaker", "manual") + 1);
+      expect(value(tripped, "riskgate_accounts", "state", "HALTED")).toBe(value(before, "riskgate_accounts", "state", "HALTED") + 1);
+      expect((await api(server.url, "POST", "/api/v1/accounts/metrics-trip/breakers/manual/reset", { reason: "metrics test done" })).status).toBe(200);
+      expect(value(await scrape(), "riskgate_accounts", "state", "HALTED")).toBe(value(before, "riskgate_accounts", "state", "HALTED"));
+      expect(value(await scrape(), "riskgate_breaker_resets_total", "breaker", "manual")).toBeGreaterThanOrEqual(1);
+    });
+
+    it.skipIf(!promtoolPresent)("passes `promtool check metrics` (run when promtool is on PATH, skipped otherwise: apt-get install prometheus)", async () => {
+      const text = await (await fetch(`${server.url}/api/metrics`, { headers: adminAuth })).text();
+      expect(promtoolCheckMetrics(text)).toBe("");
+    });
+
+    it("logs one JSON line per event on a pipe: the start, and a breaker trip with its account and breaker", async () => {
+      const lines = server.output().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.find((line) => String(line.msg).startsWith("Riskgate listening on"))).toMatchObject({ level: "info", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), mode: "production" });
+      expect(lines.find((line) => line.event === "breaker.tripped" && line.accountId === "metrics-trip")).toMatchObject({ level: "warn", breaker: "manual", reason: "metrics test halt" });
+      expect(server.output()).not.toContain(ADMIN_TOKEN);
     });
 
     it("answers 404 problem+json for an account that does not exist", async () => {

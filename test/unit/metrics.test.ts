@@ -102,7 +102,7 @@ describe("metrics", () => {
     expect(await first.render()).toContain('riskgate_prices_refused_total{source="market"} 1');
   });
 
-  it.skipIf(!promtoolPresent)("passes `promtool check metrics` (skipped: promtool is not on PATH; apt-get install prometheus)", async () => {
+  it.skipIf(!promtoolPresent)("passes `promtool check metrics` (run when promtool is on PATH, skipped otherwise: apt-get install prometheus)", async () => {
     expect(promtoolCheckMetrics((await worked()).text)).toBe("");
   });
 });

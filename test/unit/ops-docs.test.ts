@@ -24,7 +24,7 @@ describe("the shipped Prometheus rules and Grafana dashboard (docs/ops)", () => 
     expect(read.filter((name) => !exposed.has(name))).toEqual([]);
   });
 
-  it.skipIf(!promtoolPresent)("pass `promtool check rules` (skipped: promtool is not on PATH; apt-get install prometheus)", () => {
+  it.skipIf(!promtoolPresent)("pass `promtool check rules` (run when promtool is on PATH, skipped otherwise: apt-get install prometheus)", () => {
     const result = spawnSync("promtool", ["check", "rules", rulesFile], { encoding: "utf8" });
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
   });
