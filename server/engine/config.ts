@@ -63,12 +63,17 @@ export const GuardsConfig = z.strictObject({
       enabled,
       /** After any exit fill, the symbol is locked for this long (0: no cooldown). */
       exitCooldownMs: z.number().int().nonnegative().default(0),
-      /** This many stop-losses on one side within the window lock that side's entries until the reset. */
+      /**
+       * This many positions of one side closed by their stop-loss within the window lock that
+       * side's entries until the reset (a position stopped in several partial fills counts once).
+       */
       stopLossStreak: z
         .strictObject({
           enabled: z.boolean().default(false),
           count: z.number().int().min(2).max(100).default(3),
           windowMs: z.number().int().positive().default(3_600_000),
+          /** Count only stops that closed at a loss (a trailing stop above a long's entry does not count). */
+          onlyLosing: z.boolean().default(true),
         })
         .prefault({}),
     })

@@ -9,7 +9,7 @@ import type { Intent, Side } from "./intent";
 import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
 import { reducesExposure } from "./intent";
-import type { AccountState, EngineState } from "./state";
+import type { AccountState, EngineState, StopLoss } from "./state";
 import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
@@ -487,7 +487,8 @@ export function decide(command: Command, state: EngineState): Decided {
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};
-        const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
+        const before = next.accounts.get(accountId)!;
+        const wasLockedOut = before.lockedOut !== null;
         record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction, ...converted });
         const account = next.accounts.get(accountId)!;
         const { exitCooldownMs, stopLossStreak } = configOf(next, account).guards.vetoRegistry;
@@ -504,10 +505,13 @@ export function decide(command: Command, state: EngineState): Decided {
           const note = `exit at ${price}: cooldown of ${exitCooldownMs / 1000} s`;
           record({ type: "veto.added", at, accountId, symbol, reason: "exit_cooldown", note, expiresAt: at + exitCooldownMs, valueAtTrigger: price, by: "engine" });
         }
-        if (trigger === "stop_loss" && stopLossStreak.enabled) {
-          // N stop-losses on one side within the window lock that side's entries until the reset.
-          const stoppedSide = side === "SELL" ? "BUY" : "SELL";
-          const streak = account.stopLosses.filter((stop) => stop.side === stoppedSide && stop.at > at - stopLossStreak.windowMs).length;
+        const stopped = account.stopLosses !== before.stopLosses ? account.stopLosses.at(-1) : undefined;
+        if (stopped && stopLossStreak.enabled && (stopped.losing || !stopLossStreak.onlyLosing)) {
+          // N positions of one side stopped out (at a loss, unless onlyLosing is off) within the
+          // window lock that side's entries until the reset.
+          const stoppedSide = stopped.side;
+          const counts = (stop: StopLoss) => stop.side === stoppedSide && stop.at > at - stopLossStreak.windowMs && (stop.losing || !stopLossStreak.onlyLosing);
+          const streak = account.stopLosses.filter(counts).length;
           if (streak >= stopLossStreak.count && !activeSideLock(account, stoppedSide, at)) {
             const note = `${streak} stop-losses on ${stoppedSide === "BUY" ? "long" : "short"} positions within ${stopLossStreak.windowMs / 60_000} min`;
             record({ type: "side.locked", at, accountId, side: stoppedSide, reason: "stop_loss_streak", note, expiresAt: null, valueAtTrigger: streak, by: "engine" });
