@@ -22,7 +22,12 @@ export const Instrument = z.strictObject({
     .string()
     .regex(/^[A-Z]{3}$/, "an ISO 4217 currency code: three upper-case letters, e.g. USD")
     .optional(),
+  /** Prices of entries (limit, stop-loss, take-profit) must be whole multiples of this. */
   tickSize: z.number().positive(),
+  /** Entry sizes must be whole multiples of this, and sizing rounds down to it (unset: not enforced). */
+  lotStep: z.number().positive().optional(),
+  /** The smallest entry size (unset: one lot step, or not enforced without one). */
+  minQuantity: z.number().positive().optional(),
   /**
    * Average daily volume, in the same units as intent quantities. Unset: unknown, and the
    * liquidity guard does not check the instrument's entries (it says so in its measures) rather

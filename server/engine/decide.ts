@@ -7,7 +7,7 @@ import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
 import type { Denial, GuardContext, Review } from "./guards";
-import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
+import { enabledChain, exceeds, guardChain, guardEnabled, minimumQuantity, orderPrice, orderQuantity, roundedToLot } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState, StopLoss } from "./state";
 import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
@@ -254,8 +254,15 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   const advisories: string[] = [];
   for (const guard of enabledChain(config)) {
     if (trace) trace.push((step = { guard: guard.name, status: "passed", measures: [] }));
-    const result = guard.check(ctx);
+    let result = guard.check(ctx);
     if (result === null) continue;
+    if ("cap" in result && approved !== null && result.cap < approved) {
+      // A smaller size is rounded down to the lot step: one below the minimum is no order at all.
+      const minimum = minimumQuantity(ctx.instrument);
+      const rounded = roundedToLot(result.cap, ctx.instrument);
+      if (minimum !== undefined && exceeds(minimum, rounded)) result = { reason: "quantity_below_minimum", observed: rounded, limit: minimum };
+      else result = { ...result, cap: rounded };
+    }
     if ("reason" in result) {
       if (step) Object.assign(step, { status: "denied", reason: result.reason, measures: [...step.measures, { what: result.reason, observed: result.observed, limit: result.limit }] });
       return denied(intent, guard.name, result, advisories);

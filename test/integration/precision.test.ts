@@ -69,3 +69,18 @@ describe("the stop-loss streak", () => {
     expect(await buyGbpusd(trailed, "precision-streak-3")).toMatchObject({ outcome: "allowed" });
   });
 });
+
+describe("prices on the tick, sizes on the lot step", () => {
+  const submit = async (intentId: string, accountId: string, overrides: Record<string, unknown>) => {
+    await prices();
+    return (await api(server.url, "POST", "/api/v1/intents", sampleIntent(intentId, { accountId, ...overrides }))).body!.decision;
+  };
+
+  it("denies a limit off EURUSD's 0.00001 tick, and a size off its 0.01 lot step or below its minimum", async () => {
+    const accountId = await openAccount();
+    expect(await submit("precision-tick-1", accountId, { limitPrice: 1.084999999 })).toMatchObject({ outcome: "denied", guard: "parameter_validity", reason: "price_precision", observed: 1.084999999, limit: 0.00001, detail: "limitPrice" });
+    expect(await submit("precision-lot-1", accountId, { quantity: 1.111111111 })).toMatchObject({ outcome: "denied", guard: "parameter_validity", reason: "quantity_precision", observed: 1.111111111, limit: 0.01 });
+    expect(await submit("precision-lot-2", accountId, { quantity: 0.001 })).toMatchObject({ outcome: "denied", reason: expect.stringMatching(/^quantity_(precision|below_minimum)$/) });
+    expect(await submit("precision-ok-1", accountId, { quantity: 0.07, limitPrice: 1.08501, slPrice: 1.08 })).toMatchObject({ outcome: "allowed", approvedQuantity: 0.07 });
+  });
+});
