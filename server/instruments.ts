@@ -4,21 +4,23 @@ import { currencyPair } from "./engine/currency";
 /**
  * Reference data for the instruments Riskgate knows out of the box: FX majors, metals, index
  * CFDs and crypto as prop-firm accounts trade them, and the cash indices and stock of the
- * bundled historical series. Quantities are in lots or contracts; ADV in the same units.
+ * bundled historical series. Quantities are in lots or contracts; ADV in the same units. Lot steps
+ * and minimums as retail brokers state them: 0.01 lots of FX and gold, 0.1 of an index CFD,
+ * 0.0001 BTC, one share.
  */
 export const defaultInstruments: NonNullable<EngineConfigInput["instruments"]> = {
-  EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_500_000, quoteCurrency: "USD" },
-  GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 900_000, quoteCurrency: "USD" },
-  USDJPY: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.001, averageDailyVolume: 1_200_000, quoteCurrency: "JPY" },
-  XAUUSD: { sector: "metals", cluster: "precious-metals", contractSize: 100, tickSize: 0.01, averageDailyVolume: 300_000, quoteCurrency: "USD" },
-  US500: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 2_000_000, quoteCurrency: "USD" },
-  NAS100: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, averageDailyVolume: 1_500_000, quoteCurrency: "USD" },
-  BTCUSD: { sector: "crypto", cluster: "crypto", contractSize: 1, tickSize: 0.01, averageDailyVolume: 40_000, quoteCurrency: "USD" },
-  MSFT: { sector: "technology", cluster: "us-equity", contractSize: 1, tickSize: 0.01, averageDailyVolume: 25_000_000, quoteCurrency: "USD" },
-  DAX: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 150_000, quoteCurrency: "EUR" },
-  CAC: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 120_000, quoteCurrency: "EUR" },
-  FTSE: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 120_000, quoteCurrency: "GBP" },
-  SMI: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, averageDailyVolume: 60_000, quoteCurrency: "CHF" },
+  EURUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, lotStep: 0.01, minQuantity: 0.01, averageDailyVolume: 1_500_000, quoteCurrency: "USD" },
+  GBPUSD: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.00001, lotStep: 0.01, minQuantity: 0.01, averageDailyVolume: 900_000, quoteCurrency: "USD" },
+  USDJPY: { sector: "fx", cluster: "fx-majors", contractSize: 100_000, tickSize: 0.001, lotStep: 0.01, minQuantity: 0.01, averageDailyVolume: 1_200_000, quoteCurrency: "JPY" },
+  XAUUSD: { sector: "metals", cluster: "precious-metals", contractSize: 100, tickSize: 0.01, lotStep: 0.01, minQuantity: 0.01, averageDailyVolume: 300_000, quoteCurrency: "USD" },
+  US500: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, lotStep: 0.1, minQuantity: 0.1, averageDailyVolume: 2_000_000, quoteCurrency: "USD" },
+  NAS100: { sector: "equity-index", cluster: "us-equity", contractSize: 1, tickSize: 0.1, lotStep: 0.1, minQuantity: 0.1, averageDailyVolume: 1_500_000, quoteCurrency: "USD" },
+  BTCUSD: { sector: "crypto", cluster: "crypto", contractSize: 1, tickSize: 0.01, lotStep: 0.0001, minQuantity: 0.0001, averageDailyVolume: 40_000, quoteCurrency: "USD" },
+  MSFT: { sector: "technology", cluster: "us-equity", contractSize: 1, tickSize: 0.01, lotStep: 1, minQuantity: 1, averageDailyVolume: 25_000_000, quoteCurrency: "USD" },
+  DAX: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, lotStep: 0.1, minQuantity: 0.1, averageDailyVolume: 150_000, quoteCurrency: "EUR" },
+  CAC: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, lotStep: 0.1, minQuantity: 0.1, averageDailyVolume: 120_000, quoteCurrency: "EUR" },
+  FTSE: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, lotStep: 0.1, minQuantity: 0.1, averageDailyVolume: 120_000, quoteCurrency: "GBP" },
+  SMI: { sector: "equity-index", cluster: "eu-equity", contractSize: 1, tickSize: 0.5, lotStep: 0.1, minQuantity: 0.1, averageDailyVolume: 60_000, quoteCurrency: "CHF" },
 };
 
 

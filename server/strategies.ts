@@ -1,4 +1,5 @@
 import type { AccountView } from "./engine/views";
+import { defaultInstruments } from "./instruments";
 import type { Random } from "./sim/random";
 
 /**
@@ -61,11 +62,16 @@ function closeAll(symbol: string, held: number, last: number): IntentDraft {
 
 /** An entry at the last price with its stop, target and the strategy's statistics. */
 function enter(symbol: string, side: "BUY" | "SELL", quantity: number, last: number, slPrice: number, tpPrice: number, stats: IntentDraft["stats"]): IntentDraft {
-  return { symbol, action: "OPEN", side, quantity, referencePrice: last, slPrice: round(slPrice), tpPrice: round(tpPrice), ...(stats ? { stats } : {}) };
+  return { symbol, action: "OPEN", side, quantity, referencePrice: last, slPrice: onTick(symbol, slPrice), tpPrice: onTick(symbol, tpPrice), ...(stats ? { stats } : {}) };
 }
 
 const decimals = (price: number) => (price < 10 ? 5 : price < 1_000 ? 3 : 2);
 const round = (price: number) => Number(price.toFixed(decimals(price)));
+/** A price on the symbol's tick (the gate denies a stop or target off it); a few decimals for a symbol it does not ship. */
+const onTick = (symbol: string, price: number) => {
+  const tick = defaultInstruments[symbol]?.tickSize;
+  return tick === undefined ? round(price) : Number((Math.round(price / tick) * tick).toPrecision(12));
+};
 
 /**
  * Momentum: when the last `lookback` steps moved more than `threshold` standard deviations,
@@ -183,7 +189,7 @@ export function reckless(symbols: readonly string[], sizes: Readonly<Record<stri
           side,
           quantity: size,
           referencePrice: round(claimed),
-          slPrice: round(last * (1 - sign * stopPct)),
+          slPrice: onTick(symbol, last * (1 - sign * stopPct)),
           stats: roll > 0.85 && roll <= 0.93 ? { winRate: 0.35, winLossRatio: 1 } : { winRate: 0.5, winLossRatio: 1.4 },
         });
       }

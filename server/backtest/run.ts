@@ -205,7 +205,8 @@ function rangesOf(row: BarRow): ReadonlyMap<SymbolId, PriceRange> {
 
 function makeStrategy(options: BacktestOptions, engine: EngineConfig): BacktestStrategy {
   const contractSize = new Map(options.data.symbols.map((symbol) => [symbol, engine.instruments[symbol]?.contractSize ?? 1]));
-  return options.strategy({ symbols: options.data.symbols, contractSize, random: new Random(options.seed).fork("strategy") });
+  const tickSize = new Map(options.data.symbols.flatMap((symbol) => (engine.instruments[symbol] ? [[symbol, engine.instruments[symbol].tickSize] as const] : [])));
+  return options.strategy({ symbols: options.data.symbols, contractSize, tickSize, random: new Random(options.seed).fork("strategy") });
 }
 
 /**

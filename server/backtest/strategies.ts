@@ -41,6 +41,11 @@ const stdev = (values: readonly number[]) => {
 
 const decimals = (price: number) => (price < 10 ? 5 : price < 1_000 ? 3 : 2);
 const round = (price: number) => Number(price.toFixed(decimals(price)));
+/** A price on the symbol's tick (the gate denies a stop off it); rounded to a few decimals when the tick is unknown. */
+const onTick = (setup: StrategySetup, symbol: SymbolId, price: number) => {
+  const tick = setup.tickSize.get(symbol);
+  return tick === undefined ? round(price) : Number((Math.round(price / tick) * tick).toPrecision(12));
+};
 
 function closeAll(symbol: SymbolId, quantity: number, last: number): IntentDraft {
   return { symbol, action: "CLOSE", side: quantity > 0 ? "SELL" : "BUY", quantity: Math.abs(quantity), referencePrice: last };
@@ -115,7 +120,7 @@ export function meanReversion(window = 20, entryZ = 2, exitZ = 0.5): StrategyFac
         const position = held(account, symbol);
         if (position === 0 && Math.abs(z) > entryZ && account.tradingState === "ACTIVE" && !account.lockedSymbols.has(symbol)) {
           const side = z < 0 ? "BUY" : "SELL";
-          const stop = round(side === "BUY" ? last - 3 * sd : last + 3 * sd);
+          const stop = onTick(setup, symbol, side === "BUY" ? last - 3 * sd : last + 3 * sd);
           const quantity = unitsFor(setup, account, symbol, last);
           if (quantity > 0 && stop > 0) {
             intents.push({ symbol, action: "OPEN", side, quantity, referencePrice: last, slPrice: stop, stats: { winRate: 0.58, winLossRatio: 1.1 } });
@@ -169,7 +174,7 @@ export const reckless: StrategyFactory = (setup) => ({
         side,
         quantity,
         referencePrice: round(claimed),
-        slPrice: round(last * (1 - sign * 0.005)),
+        slPrice: onTick(setup, symbol, last * (1 - sign * 0.005)),
         stats: roll > 0.85 && roll <= 0.93 ? { winRate: 0.35, winLossRatio: 1 } : { winRate: 0.5, winLossRatio: 1.4 },
       });
     }

@@ -75,6 +75,8 @@ export type StrategySetup = {
   readonly symbols: readonly SymbolId[];
   /** Units of the underlying per contract, per symbol (notional = quantity × contractSize × price). */
   readonly contractSize: ReadonlyMap<SymbolId, number>;
+  /** The price tick per symbol: the gate denies an entry's stop, target or limit off it. */
+  readonly tickSize: ReadonlyMap<SymbolId, number>;
   /** The strategy's own seeded stream (a fork of `--seed`). */
   readonly random: Random;
 };

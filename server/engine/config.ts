@@ -22,7 +22,12 @@ export const Instrument = z.strictObject({
     .string()
     .regex(/^[A-Z]{3}$/, "an ISO 4217 currency code: three upper-case letters, e.g. USD")
     .optional(),
+  /** Prices of entries (limit, stop-loss, take-profit) must be whole multiples of this. */
   tickSize: z.number().positive(),
+  /** Entry sizes must be whole multiples of this, and sizing rounds down to it (unset: not enforced). */
+  lotStep: z.number().positive().optional(),
+  /** The smallest entry size (unset: one lot step, or not enforced without one). */
+  minQuantity: z.number().positive().optional(),
   /**
    * Average daily volume, in the same units as intent quantities. Unset: unknown, and the
    * liquidity guard does not check the instrument's entries (it says so in its measures) rather
@@ -63,12 +68,17 @@ export const GuardsConfig = z.strictObject({
       enabled,
       /** After any exit fill, the symbol is locked for this long (0: no cooldown). */
       exitCooldownMs: z.number().int().nonnegative().default(0),
-      /** This many stop-losses on one side within the window lock that side's entries until the reset. */
+      /**
+       * This many positions of one side closed by their stop-loss within the window lock that
+       * side's entries until the reset (a position stopped in several partial fills counts once).
+       */
       stopLossStreak: z
         .strictObject({
           enabled: z.boolean().default(false),
           count: z.number().int().min(2).max(100).default(3),
           windowMs: z.number().int().positive().default(3_600_000),
+          /** Count only stops that closed at a loss (a trailing stop above a long's entry does not count). */
+          onlyLosing: z.boolean().default(true),
         })
         .prefault({}),
     })

@@ -7,9 +7,9 @@ import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Intent, Side } from "./intent";
 import type { Denial, GuardContext, Review } from "./guards";
-import { enabledChain, guardChain, guardEnabled, orderPrice, orderQuantity } from "./guards";
+import { enabledChain, exceeds, guardChain, guardEnabled, minimumQuantity, orderPrice, orderQuantity, roundedToLot } from "./guards";
 import { reducesExposure } from "./intent";
-import type { AccountState, EngineState } from "./state";
+import type { AccountState, EngineState, StopLoss } from "./state";
 import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
@@ -254,8 +254,15 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   const advisories: string[] = [];
   for (const guard of enabledChain(config)) {
     if (trace) trace.push((step = { guard: guard.name, status: "passed", measures: [] }));
-    const result = guard.check(ctx);
+    let result = guard.check(ctx);
     if (result === null) continue;
+    if ("cap" in result && approved !== null && result.cap < approved) {
+      // A smaller size is rounded down to the lot step: one below the minimum is no order at all.
+      const minimum = minimumQuantity(ctx.instrument);
+      const rounded = roundedToLot(result.cap, ctx.instrument);
+      if (minimum !== undefined && exceeds(minimum, rounded)) result = { reason: "quantity_below_minimum", observed: rounded, limit: minimum };
+      else result = { ...result, cap: rounded };
+    }
     if ("reason" in result) {
       if (step) Object.assign(step, { status: "denied", reason: result.reason, measures: [...step.measures, { what: result.reason, observed: result.observed, limit: result.limit }] });
       return denied(intent, guard.name, result, advisories);
@@ -487,7 +494,8 @@ export function decide(command: Command, state: EngineState): Decided {
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};
-        const wasLockedOut = next.accounts.get(accountId)!.lockedOut !== null;
+        const before = next.accounts.get(accountId)!;
+        const wasLockedOut = before.lockedOut !== null;
         record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction, ...converted });
         const account = next.accounts.get(accountId)!;
         const { exitCooldownMs, stopLossStreak } = configOf(next, account).guards.vetoRegistry;
@@ -504,10 +512,13 @@ export function decide(command: Command, state: EngineState): Decided {
           const note = `exit at ${price}: cooldown of ${exitCooldownMs / 1000} s`;
           record({ type: "veto.added", at, accountId, symbol, reason: "exit_cooldown", note, expiresAt: at + exitCooldownMs, valueAtTrigger: price, by: "engine" });
         }
-        if (trigger === "stop_loss" && stopLossStreak.enabled) {
-          // N stop-losses on one side within the window lock that side's entries until the reset.
-          const stoppedSide = side === "SELL" ? "BUY" : "SELL";
-          const streak = account.stopLosses.filter((stop) => stop.side === stoppedSide && stop.at > at - stopLossStreak.windowMs).length;
+        const stopped = account.stopLosses !== before.stopLosses ? account.stopLosses.at(-1) : undefined;
+        if (stopped && stopLossStreak.enabled && (stopped.losing || !stopLossStreak.onlyLosing)) {
+          // N positions of one side stopped out (at a loss, unless onlyLosing is off) within the
+          // window lock that side's entries until the reset.
+          const stoppedSide = stopped.side;
+          const counts = (stop: StopLoss) => stop.side === stoppedSide && stop.at > at - stopLossStreak.windowMs && (stop.losing || !stopLossStreak.onlyLosing);
+          const streak = account.stopLosses.filter(counts).length;
           if (streak >= stopLossStreak.count && !activeSideLock(account, stoppedSide, at)) {
             const note = `${streak} stop-losses on ${stoppedSide === "BUY" ? "long" : "short"} positions within ${stopLossStreak.windowMs / 60_000} min`;
             record({ type: "side.locked", at, accountId, side: stoppedSide, reason: "stop_loss_streak", note, expiresAt: null, valueAtTrigger: streak, by: "engine" });

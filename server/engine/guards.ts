@@ -91,12 +91,39 @@ export function orderPrice(ctx: Pick<GuardContext, "intent" | "market">): number
   return ctx.intent.limitPrice ?? ctx.intent.referencePrice ?? ctx.market?.lastPrice ?? null;
 }
 
-/** Order size in instrument units: the quantity, or the target weight of equity at the order price. */
+/**
+ * Order size in instrument units: the quantity, or the target weight of equity at the order
+ * price, rounded down to the instrument's lot step.
+ */
 export function orderQuantity(ctx: GuardContext): number | null {
   if (ctx.intent.quantity !== undefined) return ctx.intent.quantity;
   const price = orderPrice(ctx);
   if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument || ctx.usdPerQuote === null) return null;
-  return (Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize * ctx.usdPerQuote);
+  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize * ctx.usdPerQuote), ctx.instrument);
+}
+
+/** `value / step` off a whole number by no more than floating-point noise (0.07 / 0.01 is 7.000000000000001). */
+function stepNoise(steps: number): number {
+  return Math.max(1e-9, Math.abs(steps) * 1e-14);
+}
+
+/** Whether `value` is a whole number of `step`s, ignoring floating-point noise. */
+export function onStep(value: number, step: number): boolean {
+  const steps = value / step;
+  return Math.abs(steps - Math.round(steps)) <= stepNoise(steps);
+}
+
+/** `quantity` rounded down to the instrument's lot step (as it is when the instrument states none). */
+export function roundedToLot(quantity: number, instrument: Instrument | undefined): number {
+  const step = instrument?.lotStep;
+  if (step === undefined) return quantity;
+  const steps = quantity / step;
+  return Number((Math.floor(steps + stepNoise(steps)) * step).toPrecision(12));
+}
+
+/** The smallest entry size of an instrument: its minimum, else one lot step; undefined when it states neither. */
+export function minimumQuantity(instrument: Instrument | undefined): number | undefined {
+  return instrument?.minQuantity ?? instrument?.lotStep;
 }
 
 /** Observed values are reported to 6 significant digits. */
@@ -163,7 +190,13 @@ const tradingState: Guard = {
 
 const numericFields = ["quantity", "targetWeight", "limitPrice", "slPrice", "tpPrice", "referencePrice"] as const;
 
-/** 2. Parameter validity: finite numbers, a known instrument, stop and target on the right side. */
+/** The prices of an entry that go to the venue, and so must be on the tick (the reference price is the strategy's view of the market). */
+const venuePrices = ["limitPrice", "slPrice", "tpPrice"] as const;
+
+/**
+ * 2. Parameter validity: finite numbers, a known instrument; for entries, prices on the tick, a
+ * size on the lot step and at least the minimum, stop and target on the right side.
+ */
 const parameterValidity: Guard = {
   name: "parameter_validity",
   check: (ctx) => {
@@ -180,6 +213,19 @@ const parameterValidity: Guard = {
       const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
       const closes = intent.side === "SELL" ? held > 0 : held < 0;
       return closes ? null : deny("nothing_to_close", held, intent.side === "SELL" ? "a long position" : "a short position");
+    }
+    const { tickSize, lotStep } = ctx.instrument;
+    for (const field of venuePrices) {
+      const value = intent[field];
+      if (value !== undefined && !onStep(value, tickSize)) return deny("price_precision", value, tickSize, field);
+    }
+    ctx.measure?.("prices on the tick", "yes", tickSize);
+    if (intent.quantity !== undefined && lotStep !== undefined && !onStep(intent.quantity, lotStep)) return deny("quantity_precision", intent.quantity, lotStep);
+    const quantity = orderQuantity(ctx);
+    const minimum = minimumQuantity(ctx.instrument);
+    if (quantity !== null && minimum !== undefined) {
+      if (exceeds(minimum, quantity)) return deny("quantity_below_minimum", quantity, minimum);
+      ctx.measure?.("size", quantity, `at least ${minimum}${lotStep !== undefined ? `, in steps of ${lotStep}` : ""}`);
     }
     const price = orderPrice(ctx);
     if (price === null) return null; // price_sanity denies an order with no price at all

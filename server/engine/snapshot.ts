@@ -20,7 +20,7 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 5;
+export const SNAPSHOT_FORMAT = 6;
 
 /** The state as a JSON value; its index is derived, so it is left out (decoding builds it again). */
 export function encodeState(state: EngineState): unknown {
@@ -234,7 +234,7 @@ const AccountStateShape = z.strictObject({
   breakers: z.record(BreakerKind, BreakerStateShape),
   vetoes: z.map(SymbolId, VetoEntryShape),
   sideLocks: z.map(Side, VetoEntryShape),
-  stopLosses: z.array(z.strictObject({ at: anyNumber, side: Side })),
+  stopLosses: z.array(z.strictObject({ at: anyNumber, side: Side, losing: z.boolean() })),
   reducing: z
     .strictObject({ cause: ReducingCause, untilReset: z.boolean(), at: anyNumber, reason: z.string(), by: actor })
     .nullable(),

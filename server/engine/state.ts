@@ -56,8 +56,12 @@ export type AccountState = {
   readonly vetoes: ReadonlyMap<SymbolId, VetoEntry>;
   /** Sides whose entries are locked account-wide (a stop-loss streak, until the reset). */
   readonly sideLocks: ReadonlyMap<Side, VetoEntry>;
-  /** Stop-loss fills since the day started, with the side of the position they closed (BUY: a long). */
-  readonly stopLosses: readonly { readonly at: number; readonly side: Side }[];
+  /**
+   * Positions closed by their stop-loss since the day started (one per position, however many
+   * stop fills closed it): when, the side of the position (BUY: a long), and whether the closing
+   * stop fill lost money (below the long's average entry, above the short's).
+   */
+  readonly stopLosses: readonly StopLoss[];
   /** Only exposure-reducing intents pass while this is set. */
   readonly reducing: {
     readonly cause: ReducingCause;
@@ -96,6 +100,19 @@ export type AccountState = {
    */
   readonly allowances: ReadonlyMap<IntentId, Allowance>;
 };
+
+export type StopLoss = { readonly at: number; readonly side: Side; readonly losing: boolean };
+
+/**
+ * The stop-loss a fill records, or null: a position counts as stopped out when a stop-loss fill
+ * closes what is left of it (a long stopped in three partial fills counts once, at the last);
+ * a stop fill that leaves some of the position open records nothing yet.
+ */
+export function stopLossOf(held: number, after: number, fill: { readonly at: number; readonly trigger: string }, realizedUsd: number): StopLoss | null {
+  if (fill.trigger !== "stop_loss" || held === 0) return null;
+  const closed = after === 0 || Math.sign(after) !== Math.sign(held);
+  return closed ? { at: fill.at, side: held > 0 ? "BUY" : "SELL", losing: realizedUsd < 0 } : null;
+}
 
 export type Allowance = {
   readonly symbol: SymbolId;
@@ -762,11 +779,8 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);
-        // A stop-loss closes a position on the other side of its fill: a SELL stop closes a long.
-        const stopLosses =
-          event.trigger === "stop_loss"
-            ? [...account.stopLosses, { at: event.at, side: event.side === "SELL" ? ("BUY" as const) : ("SELL" as const) }].slice(-100)
-            : account.stopLosses;
+        const stop = stopLossOf(account.positions.get(event.symbol)?.quantity ?? 0, position?.quantity ?? 0, event, realizedUsd);
+        const stopLosses = stop ? [...account.stopLosses, stop].slice(-100) : account.stopLosses;
         const allowance = event.intentId === null ? undefined : account.allowances.get(event.intentId);
         let { allowances } = account;
         if (allowance && allowance.quantity !== null) {

@@ -17,6 +17,8 @@ import type { MarketStats, PairMoments } from "@/server/engine/market-stats";
 import { emptyStats, foldBar, foldPair, pairMomentsOf, returnAt } from "@/server/engine/market-stats";
 import type { AccountSpec, Actor, BreakerKind, LossRule, ReducingCause, TradingState, VetoReason } from "@/server/engine/types";
 import { BreakerKind as BreakerKinds } from "@/server/engine/types";
+import type { StopLoss } from "@/server/engine/state";
+import { stopLossOf } from "@/server/engine/state";
 
 export type BreakerState =
   | { readonly tripped: false; readonly lastResetAt: number | null; readonly lastResetBy: Actor | null }
@@ -59,7 +61,7 @@ export type AccountState = {
   /** Sides whose entries are locked account-wide (a stop-loss streak, until the reset). */
   readonly sideLocks: ReadonlyMap<Side, VetoEntry>;
   /** Stop-loss fills since the day started, with the side of the position they closed (BUY: a long). */
-  readonly stopLosses: readonly { readonly at: number; readonly side: Side }[];
+  readonly stopLosses: readonly StopLoss[];
   /** Only exposure-reducing intents pass while this is set. */
   readonly reducing: {
     readonly cause: ReducingCause;
@@ -559,11 +561,9 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);
-        // A stop-loss closes a position on the other side of its fill: a SELL stop closes a long.
-        const stopLosses =
-          event.trigger === "stop_loss"
-            ? [...account.stopLosses, { at: event.at, side: event.side === "SELL" ? ("BUY" as const) : ("SELL" as const) }].slice(-100)
-            : account.stopLosses;
+        // One stop-loss per position its stop closed (issue 20), as the fold records it.
+        const stop = stopLossOf(account.positions.get(event.symbol)?.quantity ?? 0, position?.quantity ?? 0, event, realizedUsd);
+        const stopLosses = stop ? [...account.stopLosses, stop].slice(-100) : account.stopLosses;
         return { ...account, positions, stopLosses, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
       });
       return revalue(next, (accountId) => accountId === event.accountId);

@@ -176,6 +176,51 @@ describe("engine properties", () => {
     );
   });
 
+  it("never allows an entry with a limit, stop or target off the tick", () => {
+    const tick = instruments.EURUSD!.tickSize;
+    fc.assert(
+      fc.property(
+        scenario,
+        fc.constantFrom("limitPrice" as const, "slPrice" as const, "tpPrice" as const),
+        fc.double({ min: 0.01, max: 0.99, noNaN: true }),
+        fc.constantFrom("OPEN" as const, "SCALE" as const),
+        ({ h, intent }, field, fraction, action) => {
+          // Only a halt comes before parameter_validity: without one, the denial is for the tick.
+          const state = stateFrom({ ...h, halted: false }, EngineConfig.parse(looseInput));
+          const onTick = Math.round((intent[field] ?? h.lastPrice ?? 100) / tick) * tick;
+          const offTick = onTick + fraction * tick;
+          expect(decisionOf(state, { ...intent, action, [field]: offTick })).toMatchObject({ outcome: "denied", reason: "price_precision" });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("never sizes an entry off the lot step or below the minimum", () => {
+    const lotStep = 0.01;
+    const minQuantity = 0.05;
+    const stepped = Object.fromEntries(Object.entries(instruments).map(([symbol, instrument]) => [symbol, { ...instrument, lotStep, minQuantity, averageDailyVolume: 1e9 }]));
+    const config = EngineConfig.parse({ instruments: stepped, guards: { kelly: { multiplier: 0.3 }, volTarget: { enabled: true, riskPerTradePct: 0.5 }, throttle: { maxOrderNotionalUsd: 1e12 } } });
+    const stats = fc.record({ winRate: fc.double({ min: 0.3, max: 0.9, noNaN: true }), winLossRatio: fc.double({ min: 0.5, max: 3, noNaN: true }) });
+    const size = fc.oneof(fc.integer({ min: 5, max: 80_000 }).map((steps) => ({ quantity: Number((steps * lotStep).toFixed(2)) })), fc.double({ min: 0.001, max: 1, noNaN: true }).map((targetWeight) => ({ targetWeight })));
+    let allowed = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...symbols), fc.integer({ min: 100, max: 100_000 }), fc.integer({ min: 1, max: 500 }), stats, size, (symbol, ticks, stopTicks, winRates, sized) => {
+        const last = ticks * 0.01;
+        const state = [{ type: "config.applied", at: 0, config, by: "test" } as EngineEvent, opened, { type: "market.tick", at: NOW - 100, symbol, price: last } as EngineEvent].reduce(evolve, initialState());
+        const slPrice = Number(((ticks - Math.min(stopTicks, ticks - 1)) * 0.01).toFixed(2));
+        const decision = decisionOf(state, baseIntent({ symbol, stats: winRates, slPrice, quantity: undefined, ...sized } as Partial<Intent>));
+        if (decision.outcome !== "allowed" || decision.approvedQuantity === null) return;
+        allowed++;
+        const steps = decision.approvedQuantity / lotStep;
+        expect(Math.abs(steps - Math.round(steps))).toBeLessThan(1e-6);
+        expect(decision.approvedQuantity).toBeGreaterThanOrEqual(minQuantity);
+      }),
+      { numRuns: 300 },
+    );
+    expect(allowed).toBeGreaterThan(0); // not true for want of allowed entries
+  });
+
   it("never turns a denial into an approval when a limit is tightened", () => {
     // One limit at a time, so that no other tightened guard masks the one under test.
     const tighten: Record<string, (g: typeof looseInput.guards, f: number) => EngineConfigInput["guards"]> = {

@@ -96,6 +96,35 @@ describe("stop-loss streak locks a side of the account", () => {
     expect(nextDay.account.stopLosses).toEqual([]);
   });
 
+  it("counts a position stopped out in three partial stop fills as one stop, not three", () => {
+    const partial = (at: number) => [
+      fills(at, fill("BUY", 0.03, 1.1)),
+      fills(at + 1, fill("SELL", 0.01, 1.09, { trigger: "stop_loss" }), fill("SELL", 0.01, 1.09, { trigger: "stop_loss" })),
+      fills(at + 2, fill("SELL", 0.01, 1.09, { trigger: "stop_loss" })),
+    ];
+    const one = run(streak(), ...partial(1_000));
+    expect(one.account.stopLosses).toHaveLength(1);
+    expect(activeSideLock(one.account, "BUY", 1_500)).toBeNull();
+    const two = run(streak(), ...partial(1_000), ...partial(2_000));
+    expect(activeSideLock(two.account, "BUY", 2_500)).toBeNull();
+    const three = run(streak(), ...partial(1_000), ...partial(2_000), ...partial(3_000));
+    expect(three.events).toContainEqual(expect.objectContaining({ type: "side.locked", side: "BUY", valueAtTrigger: 3 }));
+  });
+
+  it("does not count a position partly stopped and closed by an order", () => {
+    const { account } = run(streak(), fills(1_000, fill("BUY", 2, 1.1)), fills(1_001, fill("SELL", 1, 1.09, { trigger: "stop_loss" })), fills(1_002, fill("SELL", 1, 1.09)));
+    expect(account.stopLosses).toEqual([]);
+  });
+
+  it("does not count stops closed at a profit (onlyLosing, the default), and counts them with onlyLosing off", () => {
+    const trailed = (at: number) => [fills(at, fill("BUY", 1, 1.1)), fills(at + 1, fill("SELL", 1, 1.105, { trigger: "stop_loss" }))];
+    const profitable = run(streak(), ...trailed(1_000), ...trailed(2_000), ...trailed(3_000));
+    expect(activeSideLock(profitable.account, "BUY", 3_500)).toBeNull();
+    const every = given(withRegistry({ stopLossStreak: { enabled: true, count: 3, windowMs: 3_600_000, onlyLosing: false } }), opened);
+    const counted = run(every, ...trailed(1_000), ...trailed(2_000), ...trailed(3_000));
+    expect(activeSideLock(counted.account, "BUY", 3_500)).toMatchObject({ reason: "stop_loss_streak" });
+  });
+
   it("is off by default", () => {
     const { state } = run(given(withRegistry({}), opened), ...stoppedLong(1_000), ...stoppedLong(2_000), ...stoppedLong(3_000));
     expect(activeSideLock(state.accounts.get(accountId)!, "BUY", 3_500)).toBeNull();
