@@ -33,6 +33,9 @@ import { Batch } from "./batch";
 
 export type DecisionRecord = { seq: number; at: number; intent: Intent; decision: Decision };
 
+/** A reported fill not booked because its execution id was booked before, and when that was. */
+export type FillDuplicate = { readonly index: number; readonly accountId: AccountId; readonly execId: string; readonly bookedAt: number | null };
+
 /** A position ordered closed by "flatten now": the seq of its `flatten.ordered`, and the order. */
 export type FlattenOrder = { seq: number; symbol: string; side: Side; quantity: number };
 
@@ -582,8 +585,23 @@ export class Runtime {
    * venue path by default; a `report` from a venue outside must fill what was allowed; a
    * `correction` (an admin's) is booked as it is, with its reason.
    */
-  recordFills(fills: FillReport[], by?: string, source: { source: FillSource; reason?: string } = { source: "venue" }): Promise<{ seq: number; recorded: number }> {
-    return this.execute({ type: "RecordFills", fills, ...(by ? { by } : {}), ...source }, (records) => ({ seq: this.seq, recorded: records.length }));
+  recordFills(fills: FillReport[], by?: string, source: { source: FillSource; reason?: string } = { source: "venue" }): Promise<{ seq: number; recorded: number; duplicates: FillDuplicate[] }> {
+    return this.execute({ type: "RecordFills", fills, ...(by ? { by } : {}), ...source }, (records) => {
+      // The fills with an execution id this commit did not book: repeats of an earlier booking.
+      const booked = new Map<string, number>();
+      for (const { event } of records) {
+        if (event.type === "execution.filled" && event.execId !== undefined) booked.set(`${event.accountId} ${event.execId}`, (booked.get(`${event.accountId} ${event.execId}`) ?? 0) + 1);
+      }
+      const duplicates: FillDuplicate[] = [];
+      for (const [index, { accountId, execId }] of fills.entries()) {
+        if (execId === undefined) continue;
+        const key = `${accountId} ${execId}`;
+        const left = booked.get(key) ?? 0;
+        if (left > 0) booked.set(key, left - 1);
+        else duplicates.push({ index, accountId, execId, bookedAt: this.state.accounts.get(accountId)?.execIds.get(execId) ?? null });
+      }
+      return { seq: this.seq, recorded: records.length, duplicates };
+    });
   }
 
   /** Puts an account on reduce-only (only exposure-reducing intents pass) until an operator ends it. */

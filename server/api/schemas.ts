@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InstrumentsFile } from "../engine/config";
+import { ExecId } from "../engine/events";
 import { AccountId, IntentId, PresetId, SymbolId } from "../engine/ids";
 import { Preset } from "../engine/preset";
 import { Side } from "../engine/intent";
@@ -161,6 +162,8 @@ export const ExecutionsBody = z.strictObject({
         price: Price,
         feeUsd: z.number().nonnegative().max(1e9).default(0),
         trigger: FillTrigger.default("order"),
+        /** The venue's execution id (FIX ExecID), unique per account: a repeat is answered, not booked again. */
+        execId: ExecId.optional(),
       }),
     )
     .min(1)

@@ -60,6 +60,8 @@ export type FillReport = Fill & {
   readonly orderId?: OrderId;
   readonly intentId: Intent["intentId"] | null;
   readonly trigger: FillTrigger;
+  /** The venue's execution id: a fill whose id the account has booked already is not booked again. */
+  readonly execId?: string;
 };
 
 export type FillSource = "venue" | "report" | "correction";
@@ -481,12 +483,14 @@ export function decide(command: Command, state: EngineState): Decided {
       const sender = command.by ? { by: command.by } : {};
       const correction = source === "correction" ? { correction: command.reason! } : {};
       for (const [index, fill] of command.fills.entries()) {
+        // A repeat of a booked execution (a drop copy resent) is not booked again, nor judged again.
+        if (fill.execId !== undefined && next.accounts.get(fill.accountId)!.execIds.has(fill.execId)) continue;
         // Each against the state after the fills before it (two fills may share one intent).
         if (source === "report") {
           const unmatched = unmatchedFill(fill, index, next);
           if (unmatched) return reject(unmatched);
         }
-        const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger } = fill;
+        const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger, execId } = fill;
         const conversion = conversionOf(quoteCurrencyOf(symbol, next.config.instruments[symbol]));
         const rate = usdPerUnit(conversion, next.market);
         if (rate === null) return reject({ code: "no_conversion_rate", symbol, currency: conversion!.currency, fillIndex: index, needs: pairNeeded(conversion!) });
@@ -496,7 +500,7 @@ export function decide(command: Command, state: EngineState): Decided {
         const order = orderId !== undefined ? { orderId } : {};
         const before = next.accounts.get(accountId)!;
         const wasLockedOut = before.lockedOut !== null;
-        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction, ...converted });
+        record({ type: "execution.filled", at, accountId, ...order, intentId, symbol, side, quantity, price, feeUsd, trigger, ...sender, ...correction, ...converted, ...(execId !== undefined ? { execId } : {}) });
         const account = next.accounts.get(accountId)!;
         const { exitCooldownMs, stopLossStreak } = configOf(next, account).guards.vetoRegistry;
         const after = account.positions.get(symbol)?.quantity ?? 0;

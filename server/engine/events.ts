@@ -57,6 +57,9 @@ const InstantFields = {
   instant: z.array(SymbolId).min(1).optional(),
 };
 
+/** A venue's execution id (FIX ExecID): printable ASCII, up to 64 characters. */
+export const ExecId = z.string().regex(/^[\x21-\x7e]{1,64}$/, "printable ASCII without spaces, 1 to 64 characters");
+
 export const EngineEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("config.applied"), at, config: EngineConfig, by: Actor }),
   z.strictObject({ type: z.literal("firm.halted"), at, reason: OperatorReason, by: Actor }),
@@ -252,6 +255,8 @@ export const EngineEvent = z.discriminatedUnion("type", [
     correction: z.string().min(1).max(500).optional(),
     /** USD per unit of the instrument's quote currency at the fill, when it is not USD (USDJPY at 151: 1/151). */
     usdPerQuote: z.number().positive().optional(),
+    /** The venue's execution id, unique per account: a fill reported again under it is not booked again. */
+    execId: ExecId.optional(),
   }),
   z.strictObject({
     type: z.literal("execution.failed"),

@@ -20,7 +20,7 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 6;
+export const SNAPSHOT_FORMAT = 7;
 
 /** The state as a JSON value; its index is derived, so it is left out (decoding builds it again). */
 export function encodeState(state: EngineState): unknown {
@@ -251,6 +251,7 @@ const AccountStateShape = z.strictObject({
   allowedCount: anyNumber,
   deniedCount: anyNumber,
   allowances: z.map(IntentId, z.strictObject({ symbol: SymbolId, side: Side, quantity: anyNumber.nullable(), filled: anyNumber, at: anyNumber })),
+  execIds: z.map(z.string(), anyNumber),
 });
 
 const BookLevelShape = z.strictObject({ price: anyNumber, size: anyNumber });

@@ -99,6 +99,11 @@ export type AccountState = {
    * MAX_ALLOWANCES are kept (the oldest go first).
    */
   readonly allowances: ReadonlyMap<IntentId, Allowance>;
+  /**
+   * The venue's execution ids of the account's booked fills, with when each was booked: a fill
+   * reported again under one of them is not booked again. The latest MAX_EXEC_IDS are kept.
+   */
+  readonly execIds: ReadonlyMap<string, number>;
 };
 
 export type StopLoss = { readonly at: number; readonly side: Side; readonly losing: boolean };
@@ -125,6 +130,9 @@ export type Allowance = {
 
 /** Open allowances kept per account: an intent allowed but never filled cannot grow the state. */
 export const MAX_ALLOWANCES = 500;
+
+/** Execution ids kept per account: a repeat of any of the latest this many fills is recognised. */
+export const MAX_EXEC_IDS = 1_000;
 
 export type Book = { readonly at: number; readonly bids: readonly BookLevel[]; readonly asks: readonly BookLevel[] };
 
@@ -647,6 +655,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         allowedCount: 0,
         deniedCount: 0,
         allowances: new Map(),
+        execIds: new Map(),
       });
       return reindexed({ ...state, accounts }, event.account.accountId, state);
     }
@@ -790,7 +799,14 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           else changed.set(event.intentId!, { ...allowance, filled });
           allowances = changed;
         }
-        return { ...account, positions, stopLosses, allowances, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
+        let { execIds } = account;
+        if (event.execId !== undefined) {
+          const changed = new Map(execIds);
+          changed.set(event.execId, event.at);
+          if (changed.size > MAX_EXEC_IDS) changed.delete(changed.keys().next().value!);
+          execIds = changed;
+        }
+        return { ...account, positions, stopLosses, allowances, execIds, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
       });
       return reindexed(revalue(next, [event.accountId]), event.accountId, afterOrder);
     }

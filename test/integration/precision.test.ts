@@ -84,3 +84,24 @@ describe("prices on the tick, sizes on the lot step", () => {
     expect(await submit("precision-ok-1", accountId, { quantity: 0.07, limitPrice: 1.08501, slPrice: 1.08 })).toMatchObject({ outcome: "allowed", approvedQuantity: 0.07 });
   });
 });
+
+describe("fill identity (finding 4)", () => {
+  it("books a fill sent twice under one execId once, and answers the repeat with the first booking", async () => {
+    const accountId = await openAccount();
+    expect((await prices()).status).toBe(200);
+    const fill = { accountId, symbol: "EURUSD", side: "BUY", quantity: 0.5, price: 1.085, execId: "venue-exec-0001" };
+    const first = await api(server.url, "POST", "/api/v1/executions", { fills: [fill], correction });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ recorded: expect.any(Number), duplicates: [] });
+    // The same report again, without an Idempotency-Key (a drop copy resent after a reconnect).
+    const again = await api(server.url, "POST", "/api/v1/executions", { fills: [fill], correction });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ recorded: 0, duplicates: [{ index: 0, accountId, execId: "venue-exec-0001", bookedAt: expect.any(Number) }] });
+    const account = await api(server.url, "GET", `/api/v1/accounts/${accountId}`);
+    expect(account.body!.account.positions).toMatchObject([{ symbol: "EURUSD", quantity: 0.5 }]);
+    // Another account may use the same id: ids are unique per account.
+    const other = await openAccount();
+    const elsewhere = await api(server.url, "POST", "/api/v1/executions", { fills: [{ ...fill, accountId: other }], correction });
+    expect(elsewhere.body).toMatchObject({ duplicates: [] });
+  });
+});

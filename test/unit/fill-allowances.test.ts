@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Command } from "@/server/engine/decide";
 import { IntentId } from "@/server/engine/ids";
 import { decodeState, encodeState } from "@/server/engine/snapshot";
-import { MAX_ALLOWANCES } from "@/server/engine/state";
+import { MAX_ALLOWANCES, MAX_EXEC_IDS } from "@/server/engine/state";
 import { AccountSpec } from "@/server/engine/types";
 import { accountId, fill, given, intent, opened, priced, run, tick, when } from "./given";
 
@@ -76,5 +76,30 @@ describe("fills reported from outside", () => {
     const { state } = run(external, submit("i-1"), report([fill("BUY", 0.2, 1.1, { intentId: i1 })]));
     const restored = decodeState(JSON.parse(JSON.stringify(encodeState(state))));
     expect(restored.accounts.get(accountId)!.allowances.get(i1)).toEqual(state.accounts.get(accountId)!.allowances.get(i1));
+  });
+});
+
+describe("fill identity", () => {
+  it("books a report of one execId once, however often it comes, and keeps the ids across a snapshot", () => {
+    const once = fill("BUY", 0.2, 1.1, { intentId: i1, execId: "x-1" });
+    const { state, account } = run(external, submit("i-1"), report([once]), report([once], 3_600));
+    expect(account.positions.get(once.symbol)!.quantity).toBeCloseTo(0.2, 12);
+    expect(account.execIds.get("x-1")).toBe(3_500);
+    // Twice in one report: the second is not applied either.
+    const twice = run(external, submit("i-1"), report([once, once]));
+    expect(twice.account.positions.get(once.symbol)!.quantity).toBeCloseTo(0.2, 12);
+    expect(twice.events.filter((event) => event.type === "execution.filled")).toHaveLength(1);
+    // After a restart from a snapshot, the id is still known.
+    const restored = decodeState(encodeState(state));
+    const repeat = when(restored, report([once], 4_000));
+    expect(repeat.ok && repeat.events).toEqual([]);
+  });
+
+  it("keeps the latest MAX_EXEC_IDS ids of an account, the oldest dropped first", () => {
+    const fills = Array.from({ length: MAX_EXEC_IDS + 5 }, (_, n) => fill(n % 2 === 0 ? "BUY" : "SELL", 0.01, 1.1, { execId: `x-${n}` }));
+    const { account } = run(external, { type: "RecordFills", at: 3_500, fills, source: "correction", reason: "test" });
+    expect(account.execIds.size).toBe(MAX_EXEC_IDS);
+    expect(account.execIds.has("x-0")).toBe(false);
+    expect(account.execIds.has(`x-${MAX_EXEC_IDS + 4}`)).toBe(true);
   });
 });

@@ -82,12 +82,12 @@ function commandOf(s: typeof step extends fc.Arbitrary<infer T> ? T : never, at:
 /**
  * The state as the former fold held it: the same fields without the index, and each account's
  * exposure, which the former fold stored and the new one derives from positions and prices;
- * without the allowances of external fills, which came later (their own tests are in
- * fill-allowances.test.ts).
+ * without the allowances of external fills and the fills' execution ids, which came later
+ * (their own tests are in fill-allowances.test.ts).
  */
 const asFormerly = ({ index: _index, ...rest }: EngineState) => ({
   ...rest,
-  accounts: new Map([...rest.accounts].map(([accountId, { allowances: _allowances, ...account }]) => [accountId, { ...account, exposure: accountExposure(account as never, rest) }])),
+  accounts: new Map([...rest.accounts].map(([accountId, { allowances: _allowances, execIds: _execIds, ...account }]) => [accountId, { ...account, exposure: accountExposure(account as never, rest) }])),
 });
 
 describe("the state fold with a persistent book and an index", () => {
