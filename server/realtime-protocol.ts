@@ -92,6 +92,13 @@ export type StreamProblem = {
   accountId?: string;
 };
 
+/**
+ * Why the server refused to open a stream: the `data` of the client's `connect_error` (its
+ * `message` says the same in words). `unauthenticated`: no valid session cookie or token (log
+ * in); `unavailable`: the credentials could not be checked just now (retry).
+ */
+export type ConnectRefusal = { code: "unauthenticated" | "unavailable"; detail: string };
+
 export type ServerToClient = {
   overview: (message: OverviewMessage) => void;
   account: (message: AccountMessage) => void;

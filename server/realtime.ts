@@ -13,7 +13,7 @@ import type { LedgerRecord } from "./ledger";
 import type { Commit, OverviewChange, OverviewModel } from "./overview";
 import { overviewOf } from "./overview";
 import type { OverviewCounts, OverviewQuery, OverviewRow } from "./overview-protocol";
-import type { AccountMessage, WireAccountView, ClientToServer, OverviewMessage, OverviewRowPatch, ServerToClient, StreamProblem } from "./realtime-protocol";
+import type { AccountMessage, ConnectRefusal, WireAccountView, ClientToServer, OverviewMessage, OverviewRowPatch, ServerToClient, StreamProblem } from "./realtime-protocol";
 import { SubscribeMessage, UnsubscribeMessage } from "./realtime-protocol";
 import type { DecisionRecord, FirmView, Runtime } from "./runtime";
 import { log } from "./log";
@@ -92,6 +92,11 @@ type Room = {
   rulesKey: [unknown, unknown] | null;
 };
 
+/** A refused connection: the client's `connect_error` has the message and, as `data`, the code. */
+function refusal(refused: ConnectRefusal): Error & { data: ConnectRefusal } {
+  return Object.assign(new Error(`${refused.code}: ${refused.detail}`), { data: refused });
+}
+
 /**
  * Socket.IO on the same port as Next, by subscription (see realtime-protocol.ts): a socket
  * receives the overview window it asked for and the accounts it subscribed to, nothing else.
@@ -129,12 +134,12 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
         authorization: typeof token === "string" ? `Bearer ${token}` : (socket.handshake.headers.authorization ?? null),
         cookie: socket.handshake.headers.cookie ?? null,
       });
-      if (!identity) return next(new Error("unauthenticated: log in or pass auth.token"));
+      if (!identity) return next(refusal({ code: "unauthenticated", detail: "log in or pass auth.token" }));
       socket.data.principal = identity.principal;
       socket.data.credential = { key: identity.key, expiresAt: identity.expiresAt };
       next();
     } catch {
-      next(new Error("cannot check credentials now"));
+      next(refusal({ code: "unavailable", detail: "cannot check credentials now: retry" }));
     }
   });
 

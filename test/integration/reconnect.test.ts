@@ -393,11 +393,13 @@ for (const database of databases) {
       for (const auth of [{}, { token: "rg_not_a_token_0123456789abcdef" }]) {
         const socket: ClientSocket = io(server.url, { transports: ["websocket"], forceNew: true, reconnection: false, auth });
         try {
-          const error = await new Promise<Error>((resolve, reject) => {
+          const error = await new Promise<Error & { data?: unknown }>((resolve, reject) => {
             socket.once("connect_error", resolve);
             socket.once("connect", () => reject(new Error("an unauthenticated socket connected")));
           });
           expect(error.message).toMatch(/unauthenticated/);
+          // A machine-readable code beside the message.
+          expect(error.data).toMatchObject({ code: "unauthenticated", detail: expect.any(String) });
         } finally {
           socket.close();
         }
