@@ -5,11 +5,21 @@ import { endpoints } from "./catalog";
 
 type JsonSchema = Record<string, unknown>;
 
-const toSchema = (schema: z.ZodType): JsonSchema =>
-  z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as JsonSchema;
+const toSchema = (schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema => {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as JsonSchema;
+  return json;
+};
 
 const problem = { $ref: "#/components/schemas/Problem" };
-const problemResponse = (description: string) => ({ description, content: { "application/problem+json": { schema: problem } } });
+const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const problemResponse = (description: string, headers: Record<string, unknown> = {}) => ({
+  description,
+  ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  content: { "application/problem+json": { schema: problem } },
+});
+
+/** What `Idempotency-Key` may hold (server/http/route.ts). */
+const IDEMPOTENCY_KEY = "^[\\x21-\\x7e]{1,200}$";
 
 /** Path and query parameters from an object schema: one OpenAPI parameter per property. */
 function parameters(schema: z.ZodType | undefined, where: "path" | "query"): unknown[] {
@@ -24,27 +34,59 @@ function parameters(schema: z.ZodType | undefined, where: "path" | "query"): unk
   }));
 }
 
+/** The operations that answer 429 (with `Retry-After`), and when. */
+const RATE_LIMITED: Record<string, string> = {
+  login: "Too many failed logins from this address or for this user: wait `Retry-After` seconds",
+  createBacktest: "Too many backtests queued or running",
+  explainDecision: "The server is busy replaying the ledger for other callers",
+  dryRunPreset: "The server is busy replaying the ledger for other callers",
+};
+
 function operation(id: string, spec: Endpoint): Record<string, unknown> {
   const mutating = spec.method !== "GET";
   const roles = rolesFor(spec.permission);
+  const idempotent = mutating && spec.idempotent !== false && spec.permission !== "public";
+  const hasInput = Boolean(spec.params || spec.query || spec.body);
+  const { response } = spec.success;
+  const successHeaders = idempotent ? { "Idempotent-Replayed": header("IdempotentReplayed") } : {};
   const responses: Record<string, unknown> = {
     [String(spec.success.status)]: {
       description: spec.success.description,
-      ...(spec.success.status === 204 ? {} : { content: { [spec.success.contentType ?? "application/json"]: { schema: {} } } }),
+      ...(Object.keys(successHeaders).length > 0 ? { headers: successHeaders } : {}),
+      ...(spec.success.status === 204
+        ? {}
+        : { content: { [spec.success.contentType ?? "application/json"]: { schema: response ? toSchema(response, "output") : {} } } }),
     },
-    "422": problemResponse("A parameter or the body failed validation; `errors` names each field"),
+    "405": problemResponse("The path does not take this method; `Allow` lists those it does", { Allow: header("Allow") }),
     "500": problemResponse("An unexpected error (nothing leaks)"),
-    "503": problemResponse("The ledger is unavailable: nothing was recorded (fail closed)"),
+    "503": problemResponse("The ledger is unavailable: nothing was recorded (fail closed); or a read-only stream node refuses a change", { "Retry-After": header("RetryAfter") }),
   };
+  if (hasInput || idempotent) responses["422"] = problemResponse("A parameter, the body or the Idempotency-Key failed validation; `errors` names each field");
+  if (spec.params) responses["400"] = problemResponse("A malformed path (e.g. bad percent-encoding), or a body that is not JSON");
+  if (spec.body) {
+    responses["400"] = problemResponse("The body is not JSON, or a path segment is malformed");
+    responses["413"] = problemResponse("The body is larger than 2 MiB");
+    responses["415"] = problemResponse("The body is not `application/json`");
+  }
   if (spec.permission !== "public") {
-    responses["401"] = problemResponse("No valid session or bearer token");
+    responses["401"] = problemResponse("No valid session or bearer token", { "WWW-Authenticate": header("WWWAuthenticate") });
     responses["403"] = problemResponse("The role or account scope does not allow this call (or a cookie session sent no CSRF token)");
   }
-  if (mutating) responses["409"] = problemResponse("Conflicts with the current state, or an Idempotency-Key reused with another body");
-  const headers =
-    mutating && spec.idempotent !== false
-      ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", maxLength: 200 }, description: "A retry with the same key and body returns the first answer" }]
-      : [];
+  if (id === "login") {
+    responses["401"] = problemResponse("Wrong user name or password, or a disabled user", { "WWW-Authenticate": header("WWWAuthenticate") });
+  }
+  const limited = RATE_LIMITED[id];
+  if (limited) responses["429"] = problemResponse(limited, { "Retry-After": header("RetryAfter") });
+  if (spec.path.includes("{")) responses["404"] = problemResponse("Nothing with that id (or not one the caller may see)");
+  if (mutating || id === "backtestLedger" || id === "backtestReplay") responses["409"] = problemResponse("Conflicts with the current state (e.g. a backtest not finished), or an Idempotency-Key reused with another body");
+  const headers = [
+    ...(idempotent
+      ? [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 200, pattern: IDEMPOTENCY_KEY }, description: "1 to 200 visible ASCII characters (0x21-0x7E). A retry with the same key and body returns the first answer, with `Idempotent-Replayed: true`; the same key with another body is 409" }]
+      : []),
+    ...(mutating && spec.permission !== "public"
+      ? [{ name: "x-csrf-token", in: "header", required: false, schema: { type: "string" }, description: "Cookie sessions only (required for them): the csrfToken that login and /auth/me answer. Bearer tokens do not send it" }]
+      : []),
+  ];
   return {
     operationId: id,
     summary: spec.summary,
@@ -79,6 +121,12 @@ export function openApiDocument(): Record<string, unknown> {
     security: [{ bearer: [] }, { session: [] }],
     paths,
     components: {
+      headers: {
+        RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },
+        IdempotentReplayed: { description: "`true` when this is the first answer to an earlier call with the same Idempotency-Key, replayed", schema: { type: "string", enum: ["true"] } },
+        WWWAuthenticate: { description: "`Bearer realm=\"riskgate\"`", schema: { type: "string" } },
+        Allow: { description: "The methods the path takes", schema: { type: "string" } },
+      },
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer" },
         session: { type: "apiKey", in: "cookie", name: "riskgate_session" },
