@@ -181,7 +181,8 @@ export const OverviewPageSchema = z.object({
   firm: FirmViewSchema,
   counts: z.object({
     total: z.number().int(),
-    byState: z.record(TradingState, z.number().int()),
+    // Every state named (a record of an enum leaves its keys undefined to OpenAPI linters).
+    byState: z.object({ ACTIVE: z.number().int(), REDUCING: z.number().int(), HALTED: z.number().int(), LOCKED_OUT: z.number().int() }),
     breachedToday: z.number().int(),
     withLockedSymbols: z.number().int(),
   }),
