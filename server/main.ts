@@ -173,36 +173,10 @@ async function main(): Promise<void> {
     health: () => ({ role: writer ? "writer" : "read-only", alerts: alerts.stats(), stream: realtime.health() }),
   });
 
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  log.info({ port, host: config.host, mode: config.dev ? "development" : "production", role: writer ? "writer" : "read-only" }, `Riskgate listening on http://localhost:${port} (${config.dev ? "development" : "production"})`);
-
-  // The live demo sends its strategies' intents through the public API, like any client.
+  // The signal handlers come before the port opens: a client that sees the server listening and
+  // stops it at once finds them in place (without one, SIGTERM kills the process outright,
+  // leaving the embedded PostgreSQL and the last commits to the next start).
   let simulation: Simulation | null = null;
-  if (writer && config.demo === "live") {
-    // The demo's strategies hold a token of their own, scoped to the demo accounts, new at each start.
-    await auth.revokeTokensNamed(DEMO_TOKEN_NAME, "system");
-    const { token } = await auth.createToken(DEMO_TOKEN_NAME, { role: "strategy", accounts: demoAccounts.map((account) => account.accountId) }, "system");
-    simulation = await startSimulation(runtime, new WallClockScheduler(), httpIntentClient(`http://127.0.0.1:${port}`, token), {
-      ...demoOptions,
-      seed: config.demoSeed,
-    });
-    log.info({ accounts: demoAccounts.length, seed: config.demoSeed }, `demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
-  }
-  // Last, where it cannot be missed: nothing of the start prints after it.
-  // On a terminal (pretty logs) the box goes to stdout as before; with JSON logs it goes to
-  // stderr, never into the JSON lines, and a line of the log says where it is.
-  if (generatedPassword) {
-    const box = passwordBox(generatedPassword, `http://localhost:${port}`);
-    if (logFormat === "pretty") {
-      process.stdout.write(`${box}\n`);
-    } else {
-      log.warn({ user: "admin" }, "first start: a one-time password for the user admin is printed on stderr (not in this log); set RISKGATE_ADMIN_PASSWORD to choose it");
-      process.stderr.write(`${box}\n`);
-    }
-  }
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -227,6 +201,35 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  log.info({ port, host: config.host, mode: config.dev ? "development" : "production", role: writer ? "writer" : "read-only" }, `Riskgate listening on http://localhost:${port} (${config.dev ? "development" : "production"})`);
+
+  // The live demo sends its strategies' intents through the public API, like any client.
+  if (writer && config.demo === "live") {
+    // The demo's strategies hold a token of their own, scoped to the demo accounts, new at each start.
+    await auth.revokeTokensNamed(DEMO_TOKEN_NAME, "system");
+    const { token } = await auth.createToken(DEMO_TOKEN_NAME, { role: "strategy", accounts: demoAccounts.map((account) => account.accountId) }, "system");
+    simulation = await startSimulation(runtime, new WallClockScheduler(), httpIntentClient(`http://127.0.0.1:${port}`, token), {
+      ...demoOptions,
+      seed: config.demoSeed,
+    });
+    log.info({ accounts: demoAccounts.length, seed: config.demoSeed }, `demo: ${demoAccounts.length} accounts trading on a simulated market (seed ${config.demoSeed}); RISKGATE_DEMO=0 turns it off`);
+  }
+  // Last, where it cannot be missed: nothing of the start prints after it.
+  // On a terminal (pretty logs) the box goes to stdout as before; with JSON logs it goes to
+  // stderr, never into the JSON lines, and a line of the log says where it is.
+  if (generatedPassword) {
+    const box = passwordBox(generatedPassword, `http://localhost:${port}`);
+    if (logFormat === "pretty") {
+      process.stdout.write(`${box}\n`);
+    } else {
+      log.warn({ user: "admin" }, "first start: a one-time password for the user admin is printed on stderr (not in this log); set RISKGATE_ADMIN_PASSWORD to choose it");
+      process.stderr.write(`${box}\n`);
+    }
+  }
+
 }
 
 /** The firm-wide view of the overview's counts (no account scope). */
