@@ -131,8 +131,12 @@ export type Allowance = {
 /** Open allowances kept per account: an intent allowed but never filled cannot grow the state. */
 export const MAX_ALLOWANCES = 500;
 
-/** Execution ids kept per account: a repeat of any of the latest this many fills is recognised. */
-export const MAX_EXEC_IDS = 1_000;
+/**
+ * Execution ids kept per account: a repeat of any of the latest this many fills is recognised (a
+ * drop copy resent after a reconnect is recent). Measured: at 1,000 a firm of 10,000 busy accounts
+ * held 1.4 GB of ids; at 128 about 180 MB.
+ */
+export const MAX_EXEC_IDS = 128;
 
 export type Book = { readonly at: number; readonly bids: readonly BookLevel[]; readonly asks: readonly BookLevel[] };
 
