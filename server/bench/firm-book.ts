@@ -1,6 +1,7 @@
 // The book of `npm run bench:firm`: N accounts under the shipped presets, each holding 2–3
 // positions, and about 1% of them ("breach accounts") leveraged on one symbol so that a scripted
 // fall of its price takes each of them through a floor at a known step of the fall.
+import { defaultInstruments } from "../instruments";
 import type { HttpClient } from "./http-client";
 
 /** The ten symbols the feed ticks, with the prices they move around. */
@@ -21,8 +22,9 @@ export const SYMBOLS = Object.keys(PRICES);
 export const CRASH_SYMBOL = "XAUUSD";
 /** The other nine: the ordinary accounts' positions are spread over them. */
 const HELD = SYMBOLS.filter((symbol) => symbol !== CRASH_SYMBOL);
-const CONTRACT_SIZE: Record<string, number> = { EURUSD: 100_000, GBPUSD: 100_000, USDJPY: 100_000, XAUUSD: 100 };
-const contractSize = (symbol: string) => CONTRACT_SIZE[symbol] ?? 1;
+const contractSize = (symbol: string) => defaultInstruments[symbol]?.contractSize ?? 1;
+/** The smallest order the server takes on the symbol (on its lot step). */
+export const minimumOrder = (symbol: string) => defaultInstruments[symbol]?.minQuantity ?? 0.01;
 
 /** The fall: CRASH_STEPS ticks, each CRASH_STEP_PCT % below the price before the fall. */
 export const CRASH_STEPS = 5;

@@ -38,7 +38,7 @@ import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { BookAccount, BreachPlan } from "./firm-book";
-import { CRASH_STEPS, CRASH_SYMBOL, PRICES, SYMBOLS, bookOf, crashPrice, expectedSteps, openBook, ordinaryFills, planBreaches, postFills } from "./firm-book";
+import { CRASH_STEPS, CRASH_SYMBOL, PRICES, SYMBOLS, bookOf, crashPrice, expectedSteps, minimumOrder, openBook, ordinaryFills, planBreaches, postFills } from "./firm-book";
 import { Dashboard } from "./firm-dashboards";
 import type { Answer } from "./http-client";
 import { HttpClient } from "./http-client";
@@ -297,7 +297,7 @@ class Driver {
         symbol,
         action: close ? "CLOSE" : "OPEN",
         side,
-        quantity: 0.01,
+        quantity: minimumOrder(symbol),
         provenance: { runId: "bench-firm", strategyId: "bench-firm", regimeId: "bench" },
       })
       .then(

@@ -4,6 +4,7 @@ import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState, Marks } from "./state";
 import { configOf, equityUsd, evolve, floorsOf, inIdOrder } from "./state";
+import { limitEquityOf } from "./near-limits";
 import type { Actor, LossRule } from "./types";
 import type { BreakerKind } from "./types";
 
@@ -208,31 +209,9 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
   return events;
 }
 
-/**
- * The equity above which none of the account's loss checks can fire (a little above the exact
- * limits: a quick test that never misses), memoized per account state and firm configuration:
- * the floors move only when the account's state does, not with prices.
- */
-function limitEquityOf(state: EngineState, account: AccountState): number {
-  const cached = limitEquity.get(account);
-  if (cached?.config === state.config) return cached.equityUsd;
-  const config = configOf(state, account);
-  let highest = Number.NEGATIVE_INFINITY;
-  if (!account.lockedOut) {
-    const { dailyLossFloorUsd, maxLossFloorUsd } = floorsOf(account, config);
-    highest = Math.max(dailyLossFloorUsd, maxLossFloorUsd);
-  }
-  if (!account.breakers.daily_drawdown.tripped && account.baselineUsd > 0) {
-    highest = Math.max(highest, account.baselineUsd * (1 - config.breakers.dailyDrawdown.maxPct / 100));
-  }
-  const equityUsd = highest + 1e-6 * Math.max(1, Math.abs(highest));
-  limitEquity.set(account, { config: state.config, equityUsd });
-  return equityUsd;
-}
-const limitEquity = new WeakMap<AccountState, { config: EngineState["config"]; equityUsd: number }>();
 
 /** Whether the account's equity is at or past a floor it is not locked out for, or its drawdown past the breaker's limit. */
-function atALimit(state: EngineState, accountId: AccountId): boolean {
+export function atALimit(state: EngineState, accountId: AccountId): boolean {
   const account = state.accounts.get(accountId);
   if (!account) return false;
   const equity = equityUsd(account, state);

@@ -10,7 +10,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, exceeds, guardChain, guardEnabled, minimumQuantity, orderPrice, orderQuantity, roundedToLot } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState, StopLoss } from "./state";
-import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
+import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holdersOfAll, inIdOrder, nearLimitsAfterTick, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -564,7 +564,10 @@ export function decide(command: Command, state: EngineState): Decided {
         next = instant.reduce(evolve, next);
         const repriced = [...new Set(instant.filter((event) => event.type !== "market.book").map((event) => event.symbol))];
         if (repriced.length === 0) continue;
-        const checked = lossChecksFolded(next, holdersOfAll(next, repriced), command.at, "by_id");
+        // Ticks only: the holders the tick found near a limit (a superset of those at one); a bar
+        // moves statistics too, and its holders are all checked, as before.
+        const ticksOnly = instant.every((event) => event.type !== "market.bar");
+        const checked = lossChecksFolded(next, ticksOnly ? nearLimitsAfterTick(next, repriced) : holdersOfAll(next, repriced), command.at, "by_id");
         events.push(...checked.events);
         next = checked.state;
       }

@@ -12,6 +12,7 @@ import type { Exposure } from "./exposure";
 import { exposureOf } from "./exposure";
 import type { MarketStats, PairMoments } from "./market-stats";
 import { emptyStats, foldBar, foldPair, pairMomentsOf, returnAt } from "./market-stats";
+import { nearLimits } from "./near-limits";
 import { PersistentMap } from "./persistent-map";
 import type { AccountSpec, Actor, BreakerKind, LossRule, ReducingCause, TradingState, VetoReason } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
@@ -338,7 +339,7 @@ type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly co
  * configuration (both immutable): marking thousands of holders per tick then walks small arrays,
  * in the positions' order (the same sums, to the bit, as a walk of the positions).
  */
-function legsOf(account: AccountState, config: EngineConfig): readonly Leg[] {
+export function legsOf(account: AccountState, config: EngineConfig): readonly Leg[] {
   const cached = legs.get(account);
   if (cached?.config === config) return cached.legs;
   const made: Leg[] = [];
@@ -414,6 +415,29 @@ function revalue(state: EngineState, accountIds: Iterable<AccountId>): EngineSta
   }
   if (updated.length === 0) return state;
   return { ...state, accounts: updated.length === 1 ? state.accounts.set(updated[0]![0], updated[0]![1]) : state.accounts.setAll(updated) };
+}
+
+/**
+ * A tick's re-marking: the holders of the repriced `symbols` that may be past their high-water
+ * mark or at a loss limit (`nearLimits`: a few comparisons per holder) are re-marked, and kept
+ * with the state for the loss checks that follow (`nearLimitsAfterTick`).
+ */
+function tickRevalued(next: EngineState, symbols: readonly SymbolId[]): EngineState {
+  const near = nearLimits(next, symbols.length === 1 ? holderIds(next, symbols[0]!) : holdersOfAll(next, symbols));
+  const revalued = revalue(next, near);
+  afterTick.set(revalued, { symbols, near });
+  return revalued;
+}
+const afterTick = new WeakMap<EngineState, { readonly symbols: readonly SymbolId[]; readonly near: readonly AccountId[] }>();
+
+/**
+ * The holders of `symbols` that may be at a loss limit in `state`, every one that is among them:
+ * what the tick that made `state` found, or found now.
+ */
+export function nearLimitsAfterTick(state: EngineState, symbols: readonly SymbolId[]): readonly AccountId[] {
+  const found = afterTick.get(state);
+  if (found && found.symbols.length === symbols.length && symbols.every((symbol) => found.symbols.includes(symbol))) return found.near;
+  return nearLimits(state, holdersOfAll(state, symbols));
 }
 
 /**
@@ -607,7 +631,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "market.tick": {
       const next = withMarket(state, event.symbol, (market) => ({ ...market, lastPrice: event.price, lastPriceAt: event.at }));
       if (event.deferred) return next;
-      return revalue(next, event.instant ? holdersOfAll(next, event.instant) : holderIds(next, event.symbol));
+      return tickRevalued(next, event.instant ?? [event.symbol]);
     }
     case "market.bar": {
       // A bar that closed before the last price was set (a late bar after a newer tick) adds to

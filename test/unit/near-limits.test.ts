@@ -1,0 +1,138 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { RulesPatch } from "@/server/engine/config";
+import { EngineConfig } from "@/server/engine/config";
+import { atALimit, lossChecksFolded } from "@/server/engine/breakers";
+import { decide } from "@/server/engine/decide";
+import type { EngineEvent } from "@/server/engine/events";
+import { AccountId, PresetId, SymbolId } from "@/server/engine/ids";
+import { nearLimits } from "@/server/engine/near-limits";
+import type { EngineState } from "@/server/engine/state";
+import { configOf, equityUsd, evolve, holdersOfAll, initialState } from "@/server/engine/state";
+import { AccountSpec } from "@/server/engine/types";
+
+// Positions quoted in USD, in JPY (converted at USDJPY, which is itself held), in EUR (at EURUSD)
+// and in GBP (at GBPUSD when it has a price, else at nothing): every shape of valuation.
+const instruments = {
+  EURUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1e6, quoteCurrency: "USD" },
+  GBPUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1e6, quoteCurrency: "USD" },
+  USDJPY: { sector: "fx", contractSize: 100_000, tickSize: 0.001, averageDailyVolume: 1e6, quoteCurrency: "JPY" },
+  XAUUSD: { sector: "metals", contractSize: 100, tickSize: 0.01, averageDailyVolume: 1e6, quoteCurrency: "USD" },
+  DAX: { sector: "index", contractSize: 25, tickSize: 0.5, averageDailyVolume: 1e6, quoteCurrency: "EUR" },
+  FTSE: { sector: "index", contractSize: 10, tickSize: 0.5, averageDailyVolume: 1e6, quoteCurrency: "GBP" },
+};
+const start: Record<string, number> = { EURUSD: 1.1, GBPUSD: 1.27, USDJPY: 150, XAUUSD: 2_000, DAX: 18_000, FTSE: 8_000 };
+const symbols = Object.keys(instruments).map((symbol) => SymbolId.parse(symbol));
+const accounts = ["n-1", "n-2", "n-3", "n-4", "n-5", "n-6"].map((id) => AccountId.parse(id));
+const config = EngineConfig.parse({ instruments, breakers: { dailyDrawdown: { maxPct: 3 } } });
+const trailing = { accountRules: { maxLossMode: "trailing_intraday" } } as RulesPatch;
+
+const move = fc.double({ min: -0.03, max: 0.03, noNaN: true });
+const step = fc.oneof(
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("fill" as const), account: fc.constantFrom(...accounts), symbol: fc.constantFrom(...symbols), buy: fc.boolean(), lots: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("tick" as const), moves: fc.array(fc.tuple(fc.constantFrom(...symbols), move), { minLength: 1, maxLength: 3 }) }) },
+);
+
+/** Every account at a limit or past its high-water mark among `accountIds`, as the exact checks see it. */
+function exactlyNear(state: EngineState, accountIds: Iterable<AccountId>): AccountId[] {
+  return [...accountIds].filter((accountId) => {
+    const account = state.accounts.get(accountId)!;
+    const pastMark = configOf(state, account).accountRules.maxLossMode === "trailing_intraday" && equityUsd(account, state) > account.highWaterUsd;
+    return atALimit(state, accountId) || pastMark;
+  });
+}
+
+describe("the holders near a limit", () => {
+  it("include every holder of a repriced symbol at a loss limit or past its mark, and the tick decides as an exact check of all holders would", () => {
+    let losses = 0;
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 30, maxLength: 150 }), fc.boolean(), (steps, gbpPriced) => {
+        let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
+        let at = Date.UTC(2026, 0, 6, 9);
+        accounts.forEach((accountId, n) => {
+          const opened = decide({ type: "OpenAccount", at, by: "t", account: AccountSpec.parse({ accountId, name: accountId, presetId: "p", initialBalanceUsd: 100_000 }) }, state);
+          if (!opened.ok) throw new Error("not opened");
+          state = opened.events.reduce(evolve, state);
+          if (n % 2 === 1) {
+            const activated = decide({ type: "ActivatePreset", at, accountId, presetId: PresetId.parse("trailing"), version: 1, rules: trailing, reason: "why", by: "t" }, state);
+            if (!activated.ok) throw new Error("not activated");
+            state = activated.events.reduce(evolve, state);
+          }
+        });
+        const prices = new Map(symbols.map((symbol) => [symbol, start[symbol]!]));
+        const priced = symbols.filter((symbol) => gbpPriced || symbol !== "GBPUSD");
+        const first = decide({ type: "RecordMarket", at, updates: priced.map((symbol) => ({ kind: "tick" as const, symbol, price: prices.get(symbol)! })) }, state);
+        if (!first.ok) throw new Error("no prices");
+        state = first.events.reduce(evolve, state);
+        for (const s of steps) {
+          at += 1_000;
+          if (s.kind === "fill") {
+            const fill = { accountId: s.account, intentId: null, symbol: s.symbol, side: s.buy ? "BUY" : "SELL", quantity: s.lots / 10, price: prices.get(s.symbol)!, feeUsd: 0, trigger: "order" } as const;
+            const result = decide({ type: "RecordFills", at, fills: [fill] }, state);
+            if (result.ok) state = result.events.reduce(evolve, state);
+            continue;
+          }
+          const updates = [...new Map(s.moves).entries()].map(([symbol, change]) => {
+            const price = Number((prices.get(symbol)! * (1 + change)).toFixed(5));
+            prices.set(symbol, price);
+            return { kind: "tick" as const, symbol, price };
+          });
+          const result = decide({ type: "RecordMarket", at, updates }, state);
+          if (!result.ok) continue;
+          // The same ticks, folded, then the loss checks of every holder: what the engine did before the filter.
+          const repriced = updates.map((update) => update.symbol);
+          const ticks: EngineEvent[] = result.events.filter((event) => event.type === "market.tick");
+          const folded = ticks.reduce(evolve, state);
+          const holders = [...holdersOfAll(folded, repriced)];
+          const near = nearLimits(folded, holders);
+          for (const accountId of exactlyNear(folded, holders)) expect(near, `${accountId} is at a limit or past its mark`).toContain(accountId);
+          const exact = lossChecksFolded(folded, holders, at, "by_id");
+          if (exact.events.length > 0) losses++;
+          expect(result.events.slice(ticks.length)).toEqual(exact.events);
+          state = result.events.reduce(evolve, state);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // The streams reach limits often enough for the comparison to mean something.
+    expect(losses).toBeGreaterThan(10);
+  });
+
+  it("leave out a holder whose prices stay well inside its margin, and take it back when a price leaves its band", () => {
+    let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
+    const accountId = accounts[0]!;
+    const opened = decide({ type: "OpenAccount", at: 1, by: "t", account: AccountSpec.parse({ accountId, name: "n", presetId: "p", initialBalanceUsd: 100_000 }) }, state);
+    if (!opened.ok) throw new Error("not opened");
+    state = opened.events.reduce(evolve, state);
+    /** Ticks `symbol`, first asking whether the account is near a limit at the tick's price. */
+    const tick = (symbol: string, price: number, at: number): readonly AccountId[] => {
+      const id = SymbolId.parse(symbol);
+      const repriced = { ...state, market: new Map(state.market).set(id, { ...state.market.get(id)!, lastPrice: price, lastPriceAt: at }) };
+      const near = nearLimits(repriced, [accountId]);
+      const result = decide({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: id, price }] }, state);
+      if (!result.ok) throw new Error("no tick");
+      state = result.events.reduce(evolve, state);
+      return near;
+    };
+    const first = decide({ type: "RecordMarket", at: 2, updates: [{ kind: "tick", symbol: SymbolId.parse("XAUUSD"), price: 2_000 }] }, state);
+    if (!first.ok) throw new Error("no tick");
+    state = first.events.reduce(evolve, state);
+    const filled = decide({ type: "RecordFills", at: 3, fills: [{ accountId, intentId: null, symbol: SymbolId.parse("XAUUSD"), side: "BUY", quantity: 1, price: 2_000, feeUsd: 0, trigger: "order" }] }, state);
+    if (!filled.ok) throw new Error("no fill");
+    state = filled.events.reduce(evolve, state);
+
+    // A new account state is looked at once. Its margin: 3,000 USD to the daily drawdown breaker
+    // (3% of 100,000); its band: half of it over 100 oz at 2,000, ±0.75% (1,985 to 2,015).
+    expect(nearLimits(state, [accountId])).toEqual([accountId]);
+    expect(tick("XAUUSD", 2_010, 4)).toEqual([]);
+    expect(tick("XAUUSD", 1_990, 5)).toEqual([]);
+    expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(false);
+    // Out of the band: looked at (1,000 USD down, no limit yet), and a new band from there.
+    expect(tick("XAUUSD", 1_984, 6)).toEqual([accountId]);
+    expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(false);
+    expect(tick("XAUUSD", 1_985, 7)).toEqual([]);
+    // 3,100 USD down: the breaker trips at that tick.
+    expect(tick("XAUUSD", 1_969, 8)).toEqual([accountId]);
+    expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(true);
+  });
+});
