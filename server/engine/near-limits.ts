@@ -1,107 +1,209 @@
 import type { AccountId, SymbolId } from "./ids";
+import type { PersistentMap } from "./persistent-map";
 import type { AccountState, EngineState, MarketState } from "./state";
 import { configOf, equityUsd, floorsOf, legsOf } from "./state";
 
 /**
- * Which of a price's holders can be at a limit: a filter in front of the loss checks and the
- * trailing high-water marks, so that a tick costs a few comparisons per holder rather than a
- * valuation of each.
+ * Which holders of a repriced symbol can be at a limit: a filter in front of the loss checks and
+ * the trailing high-water marks, so that a tick costs a scan of two arrays of numbers rather than
+ * a valuation of each holder.
  *
- * For an account state (immutable) the first look computes, at the prices of that moment, its
- * equity E, the equity L at or below which a loss check can fire (`limitEquityOf`) and, under
- * `trailing_intraday`, its high-water mark H; then a relative band ±ε around the price of every
- * symbol its equity reads (its positions, and the pairs that convert their quote currencies) so
- * wide that, while every one of those prices stays inside its band, equity cannot move by the
- * margin d = min(E − L, H − E): the account is neither at a limit nor past its mark. That
- * certificate names the account state it was made for and is re-checked against the current
- * prices on each later look (no trust in how they got there: it holds on any state with that
- * account state, configuration and prices, so forks, dry-runs and replays get the same answer). A holder whose
- * certificate is missing or broken is returned, and the caller runs the exact checks on it, as
- * it did on every holder before; the exact checks decide, so the outcome is the same to the bit.
+ * Each account gets a certificate at some state: its equity E, the equity L at or below which a
+ * loss check can fire (`limitEquityOf`) and, under `trailing_intraday`, its high-water mark H;
+ * then a relative band ±ε around the price of every symbol its equity reads (its positions, and
+ * the pairs that convert their quote currencies) so narrow that, while every one of those prices
+ * stays inside its band, equity cannot move by the margin d = min(E − L, H − E): the account is
+ * neither at a limit nor past its mark. A zero margin gives bands no price is inside (the account
+ * is looked at on every tick of its symbols); a missing price (a position marked at entry, a rate
+ * not known yet) gives a band that only a missing price is inside.
  *
  * Bound (ε ≤ 0.1): a position of q units of contract size c, entry e, at price p0 with rate r0
  * (quote currency to USD, 1 for USD; a direct pair's price or an inverse pair's reciprocal, so
  * within ±2ε of r0 while the pair's price is within ±ε) moves by at most
  * |q|·c·r0·ε·(1.2·p0 + 2·|p0 − e|) — and by |q|·c·p0·ε without a conversion. ε is chosen so that
- * the sum over the positions is half the margin. A missing price (a position marked at entry,
- * a rate not known yet) is a dependency that must stay missing; a zero margin has no band.
+ * the sum over the positions is half the margin.
+ *
+ * The bands live in one table per symbol (two arrays of numbers, a slot per account whose equity
+ * reads the symbol), kept valid at one state. To answer for another state, the tables are brought
+ * to it by difference, whatever lineage it is on (a fork, a dry-run, an older state): the accounts
+ * whose state differs (`PersistentMap.changedSince`, by shard) and the accounts whose band on a
+ * symbol whose price differs (or that was just repriced) no longer holds are the suspects; each
+ * gets a new certificate at the new state. Every other account has the state and, for each
+ * symbol it reads, a price inside the band it was certified with: it is not at a limit. The caller
+ * runs the exact checks on the suspects that hold a repriced symbol, as it did on every holder
+ * before, and the exact checks decide, so the outcome is the same to the bit.
  */
 
-/** What a certificate needs of one price: inside [lo, hi], or still missing (lo = NaN). */
-type Dependency = { readonly symbol: SymbolId; readonly lo: number; readonly hi: number };
+/** The bands of the accounts whose equity reads one symbol; a missing price inside [NaN, NaN]. */
+class Table {
+  ids: AccountId[] = [];
+  lo = new Float64Array(64);
+  hi = new Float64Array(64);
+  readonly slots = new Map<AccountId, number>();
 
-type Certificate = {
-  /** The account state it was made for. */
-  readonly account: AccountState;
+  put(accountId: AccountId, lo: number, hi: number): void {
+    let slot = this.slots.get(accountId);
+    if (slot === undefined) {
+      slot = this.ids.length;
+      if (slot === this.lo.length) {
+        const lows = new Float64Array(slot * 2);
+        const highs = new Float64Array(slot * 2);
+        lows.set(this.lo);
+        highs.set(this.hi);
+        this.lo = lows;
+        this.hi = highs;
+      }
+      this.ids.push(accountId);
+      this.slots.set(accountId, slot);
+    }
+    this.lo[slot] = lo;
+    this.hi[slot] = hi;
+  }
+
+  remove(accountId: AccountId): void {
+    const slot = this.slots.get(accountId);
+    if (slot === undefined) return;
+    const last = this.ids.length - 1;
+    const moved = this.ids[last]!;
+    this.ids[slot] = moved;
+    this.lo[slot] = this.lo[last]!;
+    this.hi[slot] = this.hi[last]!;
+    this.slots.set(moved, slot);
+    this.ids.pop();
+    this.slots.delete(accountId);
+  }
+
+  /** Adds to `into` every account whose band does not hold `price` (NaN: missing). */
+  outside(price: number, into: Set<AccountId>): void {
+    const { ids, lo, hi } = this;
+    const missing = price !== price;
+    for (let i = 0; i < ids.length; i++) {
+      const low = lo[i]!;
+      if (low !== low ? !missing : !(price >= low && price <= hi[i]!)) into.add(ids[i]!);
+    }
+  }
+}
+
+/** Every account's bands, valid at one state. */
+class Tables {
+  readonly bySymbol = new Map<SymbolId, Table>();
+  /** The symbols whose tables hold each account. */
+  readonly symbolsOf = new Map<AccountId, readonly SymbolId[]>();
+  accounts: PersistentMap<AccountId, AccountState>;
+  prices = new Map<SymbolId, number>();
   readonly config: EngineState["config"];
-  /** Null: no band (the account is at or near a limit, or its mark): always looked at. */
-  readonly dependencies: readonly Dependency[] | null;
-};
+
+  constructor(state: EngineState) {
+    this.config = state.config;
+    this.accounts = state.accounts;
+    this.prices = pricesOf(state.market);
+    for (const accountId of state.accounts.unorderedKeys()) this.certify(state, accountId);
+  }
+
+  /** A new certificate for `accountId` at `state` (or none: the account is gone). */
+  certify(state: EngineState, accountId: AccountId): void {
+    const account = state.accounts.get(accountId);
+    const before = this.symbolsOf.get(accountId) ?? [];
+    const bands = account ? bandsOf(state, account) : [];
+    for (const symbol of before) if (!bands.some((band) => band.symbol === symbol)) this.bySymbol.get(symbol)?.remove(accountId);
+    for (const { symbol, lo, hi } of bands) {
+      let table = this.bySymbol.get(symbol);
+      if (!table) this.bySymbol.set(symbol, (table = new Table()));
+      table.put(accountId, lo, hi);
+    }
+    if (bands.length > 0) this.symbolsOf.set(accountId, bands.map((band) => band.symbol));
+    else this.symbolsOf.delete(accountId);
+  }
+
+  /** Brings the tables to `state`; answers the accounts certified anew (the suspects). */
+  bringTo(state: EngineState, repriced: readonly SymbolId[]): Set<AccountId> | null {
+    const changed = state.accounts.changedSince(this.accounts);
+    if (changed === null) return null;
+    const suspects = new Set<AccountId>(changed);
+    const prices = pricesOf(state.market);
+    const scanned = new Set<SymbolId>(repriced);
+    for (const [symbol, price] of prices) if (!Object.is(this.prices.get(symbol), price)) scanned.add(symbol);
+    for (const symbol of this.prices.keys()) if (!prices.has(symbol)) scanned.add(symbol);
+    for (const symbol of scanned) this.bySymbol.get(symbol)?.outside(prices.get(symbol) ?? Number.NaN, suspects);
+    for (const accountId of suspects) this.certify(state, accountId);
+    this.accounts = state.accounts;
+    this.prices = prices;
+    return suspects;
+  }
+}
+
+/** A few sets of tables, for states of different lineages (the live book, a backtest's, a dry-run's). */
+const families: Tables[] = [];
+const FAMILIES = 4;
 
 /**
- * The latest certificate of each account id (for the account state it names): a map by id is
- * several times cheaper to read than one by state object, and an account has one current state.
+ * The holders of `repriced` (symbols just priced in `state`) that may be at a loss limit or past
+ * their high-water mark in `state`: every holder for which that is true is among them.
  */
-const certificates = new Map<AccountId, Certificate>();
-/** A cache: past this many ids (engines of many backtests in one process) it starts again. */
-const MAX_CERTIFICATES = 250_000;
-
-const MAX_EPSILON = 0.1;
-
-/**
- * The accounts of `accountIds` (holders of symbols just repriced in `state`) that may be at a
- * loss limit or past their high-water mark in `state`: every account for which that is true is
- * in the answer, in the order given.
- */
-export function nearLimits(state: EngineState, accountIds: Iterable<AccountId>): AccountId[] {
+export function nearLimits(state: EngineState, repriced: readonly SymbolId[]): AccountId[] {
+  const suspects = suspectsAt(state, repriced);
   const near: AccountId[] = [];
-  const { market, config } = state;
-  for (const accountId of accountIds) {
+  for (const accountId of suspects) {
     const account = state.accounts.get(accountId);
     if (!account) continue;
-    const certificate = certificates.get(accountId);
-    if (certificate !== undefined && certificate.account === account && certificate.config === config && holds(certificate, market)) continue;
-    near.push(accountId);
-    if (certificates.size >= MAX_CERTIFICATES) certificates.clear();
-    certificates.set(accountId, certify(state, account));
+    for (const symbol of repriced) {
+      if (!account.positions.has(symbol)) continue;
+      near.push(accountId);
+      break;
+    }
   }
   return near;
 }
 
-function holds(certificate: Certificate, market: ReadonlyMap<SymbolId, MarketState>): boolean {
-  const { dependencies } = certificate;
-  if (dependencies === null) return false;
-  for (let i = 0; i < dependencies.length; i++) {
-    const { symbol, lo, hi } = dependencies[i]!;
-    const price = priceOf(market.get(symbol));
-    if (lo !== lo) {
-      if (price !== null) return false;
-    } else if (price === null || !(price >= lo && price <= hi)) {
-      return false;
+function suspectsAt(state: EngineState, repriced: readonly SymbolId[]): Iterable<AccountId> {
+  // The family whose state is nearest: the fewest accounts changed since.
+  let best: Tables | null = null;
+  let bestChanged = Number.POSITIVE_INFINITY;
+  for (const tables of families) {
+    if (tables.config !== state.config) continue;
+    if (tables.accounts === state.accounts) {
+      [best, bestChanged] = [tables, 0];
+      break;
+    }
+    const changed = state.accounts.changedSince(tables.accounts)?.length ?? Number.POSITIVE_INFINITY;
+    if (changed < bestChanged) [best, bestChanged] = [tables, changed];
+  }
+  // A state far from every family (more than a quarter of its accounts changed) starts its own.
+  if (best && bestChanged <= Math.max(64, state.accounts.size / 4)) {
+    families.splice(families.indexOf(best), 1);
+    const suspects = best.bringTo(state, repriced);
+    if (suspects) {
+      families.push(best); // the most recently used last
+      return suspects;
     }
   }
-  return true;
+  if (families.length >= FAMILIES) families.shift();
+  families.push(new Tables(state));
+  return state.accounts.unorderedKeys();
 }
 
-/** A price as the valuation reads it: set and timed, else missing. */
+/** The last price of each symbol as the valuation reads it (set and timed). */
+function pricesOf(market: ReadonlyMap<SymbolId, MarketState>): Map<SymbolId, number> {
+  const prices = new Map<SymbolId, number>();
+  for (const [symbol, priced] of market) {
+    const price = priceOf(priced);
+    if (price !== null) prices.set(symbol, price);
+  }
+  return prices;
+}
+
 function priceOf(priced: MarketState | undefined): number | null {
   return priced && priced.lastPrice !== null && priced.lastPriceAt !== null ? priced.lastPrice : null;
 }
 
-const noBand = { dependencies: null } as const;
+const MAX_EPSILON = 0.1;
 
-/** The account's certificate at `state`'s prices. */
-function certify(state: EngineState, account: AccountState): Certificate {
+type Band = { readonly symbol: SymbolId; readonly lo: number; readonly hi: number };
+
+/** The account's bands at `state`'s prices: one per symbol its equity reads. */
+function bandsOf(state: EngineState, account: AccountState): Band[] {
   const { market, config } = state;
-  const rules = configOf(state, account);
-  const equity = equityUsd(account, state);
-  const limit = limitEquityOf(state, account);
-  // No limit left to reach (locked out, the breaker tripped): only a high-water mark can move.
-  let margin = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
-  if (rules.accountRules.maxLossMode === "trailing_intraday") margin = Math.min(margin, account.highWaterUsd - equity);
-  if (margin === Number.POSITIVE_INFINITY && Number.isFinite(equity)) return { account, config, dependencies: [] };
-  if (!(margin > 0) || !Number.isFinite(margin)) return { account, config, ...noBand };
-  // Each price the equity reads, with the weight of its move (per unit of ε) in the bound.
+  // Each price the equity reads (null: missing), with the weight of its move (per unit of ε) in the bound.
   const references = new Map<SymbolId, number | null>();
   let weight = 0;
   for (const { symbol, position, contractSize, conversion } of legsOf(account, config)) {
@@ -123,13 +225,29 @@ function certify(state: EngineState, account: AccountState): Certificate {
     if (mark === null || rate === 0) continue;
     weight += conversion === null ? units * mark : units * rate * (1.2 * mark + 2 * Math.abs(mark - position.avgPrice));
   }
-  const epsilon = weight > 0 ? Math.min(MAX_EPSILON, (0.5 * margin) / weight) : MAX_EPSILON;
-  if (!(epsilon > 0) || !Number.isFinite(epsilon)) return { account, config, ...noBand };
-  const dependencies: Dependency[] = [];
+  if (references.size === 0) return [];
+  const epsilon = epsilonOf(state, account, weight);
+  const bands: Band[] = [];
   for (const [symbol, reference] of references) {
-    dependencies.push(reference === null ? { symbol, lo: Number.NaN, hi: Number.NaN } : { symbol, lo: reference * (1 - epsilon), hi: reference * (1 + epsilon) });
+    if (reference === null) bands.push({ symbol, lo: Number.NaN, hi: Number.NaN });
+    else if (epsilon === null) bands.push({ symbol, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY });
+    else bands.push({ symbol, lo: reference * (1 - epsilon), hi: reference * (1 + epsilon) });
   }
-  return { account, config, dependencies };
+  return bands;
+}
+
+/** The bands' half-width (relative), or null when the account is at or past a limit or its mark: no band. */
+function epsilonOf(state: EngineState, account: AccountState, weight: number): number | null {
+  const equity = equityUsd(account, state);
+  if (!Number.isFinite(equity)) return null;
+  const limit = limitEquityOf(state, account);
+  // No limit left to reach (locked out, the breaker tripped): only a high-water mark can move.
+  let margin = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
+  if (configOf(state, account).accountRules.maxLossMode === "trailing_intraday") margin = Math.min(margin, account.highWaterUsd - equity);
+  if (margin === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (!(margin > 0)) return null;
+  const epsilon = weight > 0 ? Math.min(MAX_EPSILON, (0.5 * margin) / weight) : MAX_EPSILON;
+  return epsilon > 0 && Number.isFinite(epsilon) ? epsilon : null;
 }
 
 /**

@@ -107,6 +107,27 @@ export class PersistentMap<K extends string, V> implements ReadonlyMap<K, V> {
     return shards ? new PersistentMap(shards, stamps ?? this.#stamps, size, nextStamp) : this;
   }
 
+  /**
+   * The keys whose value differs between `other` and this map (set, changed or deleted), found by
+   * comparing shards by identity: the cost is the shards and the entries of the shards that
+   * differ, not the map. Null when the two are not sharded alike (one grew past the other's
+   * shard count): the caller then compares in full.
+   */
+  changedSince(other: PersistentMap<K, V>): K[] | null {
+    const mine = this.#shards;
+    const theirs = other.#shards;
+    if (mine.length !== theirs.length) return null;
+    const changed: K[] = [];
+    for (let i = 0; i < mine.length; i++) {
+      const now = mine[i]!;
+      const before = theirs[i]!;
+      if (now === before) continue;
+      for (const [key, value] of now) if (before.get(key) !== value) changed.push(key);
+      for (const key of before.keys()) if (!now.has(key)) changed.push(key);
+    }
+    return changed;
+  }
+
   /** The keys in no particular order (but the same for the same map), without sorting: for hot loops. */
   *unorderedKeys(): Generator<K, undefined, undefined> {
     for (const shard of this.#shards) yield* shard.keys();

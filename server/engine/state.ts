@@ -419,11 +419,11 @@ function revalue(state: EngineState, accountIds: Iterable<AccountId>): EngineSta
 
 /**
  * A tick's re-marking: the holders of the repriced `symbols` that may be past their high-water
- * mark or at a loss limit (`nearLimits`: a few comparisons per holder) are re-marked, and kept
+ * mark or at a loss limit (`nearLimits`: a scan of their price bands) are re-marked, and kept
  * with the state for the loss checks that follow (`nearLimitsAfterTick`).
  */
 function tickRevalued(next: EngineState, symbols: readonly SymbolId[]): EngineState {
-  const near = nearLimits(next, symbols.length === 1 ? holderIds(next, symbols[0]!) : holdersOfAll(next, symbols));
+  const near = nearLimits(next, symbols);
   const revalued = revalue(next, near);
   afterTick.set(revalued, { symbols, near });
   return revalued;
@@ -437,7 +437,7 @@ const afterTick = new WeakMap<EngineState, { readonly symbols: readonly SymbolId
 export function nearLimitsAfterTick(state: EngineState, symbols: readonly SymbolId[]): readonly AccountId[] {
   const found = afterTick.get(state);
   if (found && found.symbols.length === symbols.length && symbols.every((symbol) => found.symbols.includes(symbol))) return found.near;
-  return nearLimits(state, holdersOfAll(state, symbols));
+  return nearLimits(state, symbols);
 }
 
 /**

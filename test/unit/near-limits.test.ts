@@ -31,6 +31,10 @@ const move = fc.double({ min: -0.03, max: 0.03, noNaN: true });
 const step = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("fill" as const), account: fc.constantFrom(...accounts), symbol: fc.constantFrom(...symbols), buy: fc.boolean(), lots: fc.integer({ min: 1, max: 40 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("tick" as const), moves: fc.array(fc.tuple(fc.constantFrom(...symbols), move), { minLength: 1, maxLength: 3 }) }) },
+  // A bar: it moves the last price too, and its holders are all checked (no bands); a later tick must see the move.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("bar" as const), symbol: fc.constantFrom(...symbols), change: move }) },
+  // A tick decided on an earlier state (a dry-run, a fork) and dropped: the live book goes on.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("fork" as const), back: fc.integer({ min: 1, max: 30 }), symbol: fc.constantFrom(...symbols), change: move }) },
 );
 
 /** Every account at a limit or past its high-water mark among `accountIds`, as the exact checks see it. */
@@ -64,8 +68,40 @@ describe("the holders near a limit", () => {
         const first = decide({ type: "RecordMarket", at, updates: priced.map((symbol) => ({ kind: "tick" as const, symbol, price: prices.get(symbol)! })) }, state);
         if (!first.ok) throw new Error("no prices");
         state = first.events.reduce(evolve, state);
+        /** Decides `updates` on `on` and compares with exact checks of every holder; answers the state after. */
+        const tickAndCompare = (on: EngineState, updates: { kind: "tick"; symbol: SymbolId; price: number }[]): EngineState | null => {
+          const result = decide({ type: "RecordMarket", at, updates }, on);
+          if (!result.ok) return null;
+          // The same ticks, folded, then the loss checks of every holder: what the engine did before the filter.
+          const repriced = updates.map((update) => update.symbol);
+          const ticks: EngineEvent[] = result.events.filter((event) => event.type === "market.tick");
+          const folded = ticks.reduce(evolve, on);
+          const holders = [...holdersOfAll(folded, repriced)];
+          const near = nearLimits(folded, repriced);
+          for (const accountId of exactlyNear(folded, holders)) expect(near, `${accountId} is at a limit or past its mark`).toContain(accountId);
+          const exact = lossChecksFolded(folded, holders, at, "by_id");
+          if (exact.events.length > 0) losses++;
+          expect(result.events.slice(ticks.length)).toEqual(exact.events);
+          return result.events.reduce(evolve, on);
+        };
+        const history: EngineState[] = [];
         for (const s of steps) {
           at += 1_000;
+          history.push(state);
+          if (s.kind === "fork") {
+            const earlier = history[Math.max(0, history.length - s.back)]!;
+            const price = earlier.market.get(s.symbol)?.lastPrice;
+            if (price != null) tickAndCompare(earlier, [{ kind: "tick", symbol: s.symbol, price: Number((price * (1 + s.change)).toFixed(5)) }]);
+            continue;
+          }
+          if (s.kind === "bar") {
+            const close = Number((prices.get(s.symbol)! * (1 + s.change)).toFixed(5));
+            prices.set(s.symbol, close);
+            const bar = { kind: "bar" as const, symbol: s.symbol, closedAt: at, open: close, high: close, low: close, close, volume: 1 };
+            const result = decide({ type: "RecordMarket", at, updates: [bar] }, state);
+            if (result.ok) state = result.events.reduce(evolve, state);
+            continue;
+          }
           if (s.kind === "fill") {
             const fill = { accountId: s.account, intentId: null, symbol: s.symbol, side: s.buy ? "BUY" : "SELL", quantity: s.lots / 10, price: prices.get(s.symbol)!, feeUsd: 0, trigger: "order" } as const;
             const result = decide({ type: "RecordFills", at, fills: [fill] }, state);
@@ -77,19 +113,7 @@ describe("the holders near a limit", () => {
             prices.set(symbol, price);
             return { kind: "tick" as const, symbol, price };
           });
-          const result = decide({ type: "RecordMarket", at, updates }, state);
-          if (!result.ok) continue;
-          // The same ticks, folded, then the loss checks of every holder: what the engine did before the filter.
-          const repriced = updates.map((update) => update.symbol);
-          const ticks: EngineEvent[] = result.events.filter((event) => event.type === "market.tick");
-          const folded = ticks.reduce(evolve, state);
-          const holders = [...holdersOfAll(folded, repriced)];
-          const near = nearLimits(folded, holders);
-          for (const accountId of exactlyNear(folded, holders)) expect(near, `${accountId} is at a limit or past its mark`).toContain(accountId);
-          const exact = lossChecksFolded(folded, holders, at, "by_id");
-          if (exact.events.length > 0) losses++;
-          expect(result.events.slice(ticks.length)).toEqual(exact.events);
-          state = result.events.reduce(evolve, state);
+          state = tickAndCompare(state, updates) ?? state;
         }
       }),
       { numRuns: 200 },
@@ -108,7 +132,7 @@ describe("the holders near a limit", () => {
     const tick = (symbol: string, price: number, at: number): readonly AccountId[] => {
       const id = SymbolId.parse(symbol);
       const repriced = { ...state, market: new Map(state.market).set(id, { ...state.market.get(id)!, lastPrice: price, lastPriceAt: at }) };
-      const near = nearLimits(repriced, [accountId]);
+      const near = nearLimits(repriced, [id]);
       const result = decide({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: id, price }] }, state);
       if (!result.ok) throw new Error("no tick");
       state = result.events.reduce(evolve, state);
@@ -121,9 +145,10 @@ describe("the holders near a limit", () => {
     if (!filled.ok) throw new Error("no fill");
     state = filled.events.reduce(evolve, state);
 
-    // A new account state is looked at once. Its margin: 3,000 USD to the daily drawdown breaker
+    // An account whose state changed (the fill) is looked at once.
+    expect(nearLimits(state, [SymbolId.parse("XAUUSD")])).toEqual([accountId]);
+    // Its margin: 3,000 USD to the daily drawdown breaker
     // (3% of 100,000); its band: half of it over 100 oz at 2,000, ±0.75% (1,985 to 2,015).
-    expect(nearLimits(state, [accountId])).toEqual([accountId]);
     expect(tick("XAUUSD", 2_010, 4)).toEqual([]);
     expect(tick("XAUUSD", 1_990, 5)).toEqual([]);
     expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(false);
@@ -133,6 +158,28 @@ describe("the holders near a limit", () => {
     expect(tick("XAUUSD", 1_985, 7)).toEqual([]);
     // 3,100 USD down: the breaker trips at that tick.
     expect(tick("XAUUSD", 1_969, 8)).toEqual([accountId]);
+    expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(true);
+  });
+  it("see a price a bar moved when a later tick of another symbol comes: an account taken near its limit by the bar is checked at the tick", () => {
+    let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
+    const accountId = accounts[0]!;
+    const apply = (command: Parameters<typeof decide>[0]) => {
+      const result = decide(command, state);
+      if (!result.ok) throw new Error(JSON.stringify(result.rejection));
+      state = result.events.reduce(evolve, state);
+    };
+    apply({ type: "OpenAccount", at: 1, by: "t", account: AccountSpec.parse({ accountId, name: "n", presetId: "p", initialBalanceUsd: 100_000 }) });
+    const [eurusd, xauusd] = [SymbolId.parse("EURUSD"), SymbolId.parse("XAUUSD")];
+    apply({ type: "RecordMarket", at: 2, updates: [{ kind: "tick", symbol: eurusd, price: 1.1 }, { kind: "tick", symbol: xauusd, price: 2_000 }] });
+    const fill = (symbol: SymbolId, quantity: number, price: number) => ({ accountId, intentId: null, symbol, side: "BUY" as const, quantity, price, feeUsd: 0, trigger: "order" as const });
+    apply({ type: "RecordFills", at: 3, fills: [fill(eurusd, 1, 1.1), fill(xauusd, 0.1, 2_000)] });
+    // Bands from here: 3,000 USD to the drawdown breaker, over 110,000 + 20,000 USD of positions: ±1.15%.
+    apply({ type: "RecordMarket", at: 4, updates: [{ kind: "tick", symbol: xauusd, price: 2_000 }] });
+    // A bar takes EURUSD 2.6% down: 2,880 USD lost, 120 USD above the breaker's 97,000 (checked at the bar: nothing).
+    apply({ type: "RecordMarket", at: 60_000, updates: [{ kind: "bar", symbol: eurusd, closedAt: 60_000, open: 1.1, high: 1.1, low: 1.0712, close: 1.0712, volume: 1 }] });
+    expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(false);
+    // Gold 0.7% down, inside its own band: 140 USD more, through the breaker at that tick.
+    apply({ type: "RecordMarket", at: 60_001, updates: [{ kind: "tick", symbol: xauusd, price: 1_986 }] });
     expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(true);
   });
 });
