@@ -19,6 +19,8 @@ export type OverviewRow = {
   /** The preset in force (null: the firm's default rules). */
   presetId: string | null;
   tradingState: TradingState;
+  /** The account's currency: the row's amounts are in it (the firm's exposure lines are in USD). */
+  currency: string;
   equityUsd: number;
   /** Equity less the day's baseline. */
   dayPnlUsd: number;

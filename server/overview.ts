@@ -1,5 +1,5 @@
 import { touchedBy } from "./account-index";
-import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./engine/currency";
+import { conversionOf, perUnit, quoteCurrencyOf } from "./engine/currency";
 import type { Principal } from "./auth/roles";
 import { streamOf } from "./engine/events";
 import type { EngineEvent } from "./engine/events";
@@ -81,6 +81,7 @@ function byHeadroom(a: Entry, b: Entry): number {
 function sameRow(a: OverviewRow, b: OverviewRow): boolean {
   return (
     a.equityUsd === b.equityUsd &&
+    a.currency === b.currency &&
     a.dayPnlUsd === b.dayPnlUsd &&
     a.dailyHeadroomUsd === b.dailyHeadroomUsd &&
     a.maxHeadroomUsd === b.maxHeadroomUsd &&
@@ -152,7 +153,8 @@ export function contributionOf(account: AccountState, state: EngineState): { sym
   for (const [symbol, position] of account.positions) {
     const instrument = state.config.instruments[symbol];
     const price = state.market.get(symbol)?.lastPrice ?? position.avgPrice;
-    const usdPerQuote = usdPerUnit(conversionOf(quoteCurrencyOf(symbol, instrument)), state.market) ?? 1;
+    // The firm's view adds accounts of every currency: each position is converted to USD (not to its account's currency).
+    const usdPerQuote = perUnit(conversionOf(quoteCurrencyOf(symbol, instrument), "USD"), state.market) ?? 1;
     const netUsd = position.quantity * (instrument?.contractSize ?? 1) * price * usdPerQuote;
     if (!Number.isFinite(netUsd)) continue;
     symbols.set(symbol, { netUsd, grossUsd: Math.abs(netUsd) });
@@ -560,6 +562,7 @@ export class OverviewModel {
       name: account.spec.name,
       presetId,
       tradingState: tradingStateOf(account, state.firmHalt),
+      currency: account.spec.currency,
       equityUsd: cents(equity),
       dayPnlUsd: cents(equity - account.baselineUsd),
       dailyHeadroomUsd: cents(dailyLeft),

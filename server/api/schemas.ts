@@ -4,7 +4,7 @@ import { ExecId } from "../engine/events";
 import { AccountId, IntentId, PresetId, SymbolId } from "../engine/ids";
 import { Preset } from "../engine/preset";
 import { Side } from "../engine/intent";
-import { AccountSpec, BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
+import { AccountSpec, BreakerKind, CurrencyCode, FillTrigger, OperatorReason } from "../engine/types";
 import { AccountScope, Role } from "../auth/roles";
 
 /** Request shapes of the HTTP API, shared by the route handlers and the browser. */
@@ -239,6 +239,8 @@ export const BacktestBody = z
     risk: z.enum(["on", "off"]).default("on"),
     seed: z.number().int().min(0).max(4_294_967_295).default(1),
     balance: z.number().positive().max(1e12).optional(),
+    /** The account's currency (ISO 4217; default: the preset's, else USD): the balance and every amount of the run are in it. */
+    currency: CurrencyCode.optional(),
     /** Instruments by symbol, over the server's (RISKGATE_ENGINE_CONFIG's, else the built-in) ones: an instruments file's content. */
     instruments: InstrumentsFile.optional(),
   })

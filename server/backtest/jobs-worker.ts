@@ -31,6 +31,7 @@ export type WorkerJob = {
   readonly strategy: string;
   readonly risk: "on" | "off";
   readonly seed: number;
+  readonly currency: string;
   readonly initialBalanceUsd: number;
   /** The server's engine configuration (RISKGATE_ENGINE_CONFIG, else the built-in instruments). */
   readonly firm: EngineConfig;
@@ -181,6 +182,7 @@ export async function runJob(job: WorkerJob, progress: (done: number, total: num
     risk: job.risk,
     seed: job.seed,
     initialBalanceUsd: job.initialBalanceUsd,
+    currency: job.currency,
     firm: job.firm,
     ...(job.instruments ? { instruments: job.instruments } : {}),
     onProgress: (done, total) => {

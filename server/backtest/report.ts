@@ -25,6 +25,8 @@ export type BacktestReport = {
   readonly preset: string;
   readonly risk: Risk;
   readonly seed: number;
+  /** The account's currency: every amount of the report is in it. */
+  readonly currency: string;
   readonly initialBalanceUsd: number;
   readonly finalEquityUsd: number;
   readonly finalBalanceUsd: number;
@@ -86,7 +88,7 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
         riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.breaker}: ${event.reason}` });
         break;
       case "account.locked_out":
-        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.rule}: equity ${event.equityUsd} USD at or below the floor ${event.floorUsd} USD` });
+        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.rule}: equity ${event.equityUsd} ${run.currency} at or below the floor ${event.floorUsd} ${run.currency}` });
         break;
       case "account.reducing":
         riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.cause}: ${event.reason}` });
@@ -112,6 +114,7 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
     preset: preset.id,
     risk: options.risk,
     seed: options.seed,
+    currency: run.currency,
     initialBalanceUsd: initial,
     finalEquityUsd: round(run.final.equityUsd, 2),
     finalBalanceUsd: round(run.final.balanceUsd, 2),

@@ -1,5 +1,5 @@
 import type { Position } from "../engine/accounting";
-import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
+import { conversionOf, perUnitFrom, quoteCurrencyOf } from "../engine/currency";
 import { applyFill, floatingPnlUsd } from "../engine/accounting";
 import type { EngineConfig, Instruments } from "../engine/config";
 import { AccountId, OrderId } from "../engine/ids";
@@ -52,6 +52,8 @@ export type BacktestOptions = {
   readonly risk: Risk;
   readonly seed: number;
   readonly initialBalanceUsd: number;
+  /** The account's currency (ISO 4217; default: the preset's, else USD): every amount of the run is in it. */
+  readonly currency?: string;
   readonly venue?: SimulatedVenueParams;
   /** The firm's engine configuration (RISKGATE_ENGINE_CONFIG; default: the built-in instruments and defaults). */
   readonly firm?: EngineConfig;
@@ -85,6 +87,8 @@ export type FillRow = {
 
 export type RunResult = {
   readonly accountId: AccountId;
+  /** The account's currency: every amount of the run (equity, balance, fees, floors) is in it. */
+  readonly currency: string;
   readonly strategyId: string;
   readonly equity: readonly EquityRow[];
   /** After the last orders settled. */
@@ -137,6 +141,11 @@ export async function runRaw(options: BacktestOptions): Promise<RunResult> {
   return { ...(await drive(options, engine, desk, marks)), warnings };
 }
 
+/** The run's account currency: the one stated, else the preset's, else USD. */
+export function accountCurrency(options: Pick<BacktestOptions, "currency" | "preset">): string {
+  return options.currency ?? options.preset.currency ?? "USD";
+}
+
 const startOf = (data: BarData) => data.rows[0]!.closedAt - OPEN_BEFORE_MS;
 
 function venueFor(options: BacktestOptions, scheduler: VirtualScheduler, marks: ReadonlyMap<SymbolId, number>, config: () => EngineConfig): SimulatedVenue {
@@ -145,7 +154,9 @@ function venueFor(options: BacktestOptions, scheduler: VirtualScheduler, marks: 
     const close = marks.get(symbol);
     return close === undefined ? null : { bid: close, ask: close };
   };
-  return new SimulatedVenue(scheduler, new Random(options.seed).fork("venue"), quote, config, options.venue ?? defaultVenueParams);
+  // One account, whose currency the run states: its fees are charged in it.
+  const currency = accountCurrency(options);
+  return new SimulatedVenue(scheduler, new Random(options.seed).fork("venue"), quote, config, options.venue ?? defaultVenueParams, () => currency);
 }
 
 async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk, marks: Map<SymbolId, number>): Promise<Omit<RunResult, "warnings">> {
@@ -188,6 +199,7 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
   const last = desk.equity(end, desk.account());
   return {
     accountId: ACCOUNT_ID,
+    currency: accountCurrency(options),
     strategyId: strategy.id,
     equity,
     final: { at: end, equityUsd: last.equityUsd, balanceUsd: last.balanceUsd },
@@ -270,7 +282,7 @@ class EngineDesk implements Desk {
     await pipeline.start();
     const desk = new EngineDesk(runtime, ledger, scheduler, venue, tap);
     await runtime.openAccount(
-      AccountSpec.parse({ accountId: ACCOUNT_ID, name: "Backtest", presetId: options.preset.id, initialBalanceUsd: options.initialBalanceUsd, execution: "simulated" }),
+      AccountSpec.parse({ accountId: ACCOUNT_ID, name: "Backtest", presetId: options.preset.id, initialBalanceUsd: options.initialBalanceUsd, execution: "simulated", currency: accountCurrency(options) }),
       "backtest",
     );
     return desk;
@@ -367,6 +379,7 @@ class RawDesk implements Desk {
   private readonly scheduler: VirtualScheduler;
   private readonly positions = new Map<SymbolId, Position>();
   private balanceUsd: number;
+  private readonly currency: string;
   private readonly open = new Map<string, RawOrder>();
   private readonly booked: FillRow[] = [];
   private sent = 0;
@@ -380,6 +393,7 @@ class RawDesk implements Desk {
     this.venue = venueFor(options, this.scheduler, marks, () => engine);
     this.venue.onReport(async (report) => this.onReport(report));
     this.balanceUsd = options.initialBalanceUsd;
+    this.currency = accountCurrency(options);
   }
 
   async advanceTo(at: number): Promise<void> {
@@ -441,7 +455,7 @@ class RawDesk implements Desk {
     }
     const price = intent.limitPrice ?? intent.referencePrice ?? this.marks.get(intent.symbol) ?? null;
     // No order while no price converts the symbol's currency (the engine's desk denies it too).
-    if (this.usdPerQuote(intent.symbol) === null) return null;
+    if (this.perQuote(intent.symbol) === null) return null;
     if (price !== null) {
       const buy = intent.side === "BUY";
       if (intent.slPrice !== undefined && (buy ? intent.slPrice >= price : intent.slPrice <= price)) return null;
@@ -458,7 +472,7 @@ class RawDesk implements Desk {
     if (report.type !== "filled") return;
     const { symbol, side, quantity, price, feeUsd, trigger, at, orderId } = report;
     const contractSize = this.engine.instruments[symbol]?.contractSize ?? 1;
-    const { position, realizedUsd } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.usdPerQuote(symbol) ?? 1);
+    const { position, realizedUsd } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.perQuote(symbol) ?? 1);
     if (position) this.positions.set(symbol, position);
     else this.positions.delete(symbol);
     this.balanceUsd = this.balanceUsd + realizedUsd - feeUsd;
@@ -475,14 +489,14 @@ class RawDesk implements Desk {
   private equityUsd(): number {
     let floating = 0;
     for (const [symbol, position] of this.positions) {
-      floating += floatingPnlUsd(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.usdPerQuote(symbol));
+      floating += floatingPnlUsd(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.perQuote(symbol));
     }
     return this.balanceUsd + floating;
   }
 
-  /** USD per unit of `symbol`'s quote currency at the marks, as the engine converts (null: no rate yet). */
-  private usdPerQuote(symbol: SymbolId): number | null {
-    return usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, this.engine.instruments[symbol])), (pair) => this.marks.get(pair));
+  /** Units of the account's currency per unit of `symbol`'s quote currency at the marks, as the engine converts (null: no rate yet). */
+  private perQuote(symbol: SymbolId): number | null {
+    return perUnitFrom(conversionOf(quoteCurrencyOf(symbol, this.engine.instruments[symbol]), this.currency), (pair) => this.marks.get(pair));
   }
 
   fills(): FillRow[] {

@@ -2,7 +2,7 @@ import type { EngineConfig, Rules } from "../engine/config";
 import { EngineConfig as EngineConfigSchema, resolveRules, rulesOf } from "../engine/config";
 import type { EngineEvent } from "../engine/events";
 import type { Preset } from "../engine/preset";
-import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
+import { conversionOf, perUnitFrom, quoteCurrencyOf } from "../engine/currency";
 
 /**
  * The compliance verifier: checks a recorded event stream (a ledger export or a backtest's
@@ -35,6 +35,8 @@ export type Breach = {
 
 export type AccountReport = {
   readonly accountId: string;
+  /** The currency every amount of the account's report is in. */
+  readonly currency: string;
   readonly initialBalanceUsd: number;
   readonly finalBalanceUsd: number;
   readonly finalEquityUsd: number;
@@ -101,6 +103,8 @@ type OpenTrip = {
 
 type Books = {
   accountId: string;
+  /** The currency of the account's money (its opening says; USD before accounts had one). */
+  currency: string;
   /** The preset the account runs: the one it opened under, or the last one activated for it. */
   presetId: string;
   initial: number;
@@ -170,16 +174,16 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
   const priceTimes = new Map<string, number>();
   const books = new Map<string, Books>();
   const contractSize = (symbol: string) => firm.instruments[symbol as keyof EngineConfig["instruments"]]?.contractSize ?? 1;
-  /** USD per unit of `symbol`'s quote currency at the last prices: its USD pair, direct or inverted; null when neither is priced. */
-  const usdPerQuote = (symbol: string) =>
-    usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, firm.instruments[symbol as keyof EngineConfig["instruments"]])), (pair) => prices.get(pair));
+  /** Units of `currency` (an account's) per unit of `symbol`'s quote currency at the last prices, converted as the engine converts (currency.ts); null when no price gives it. */
+  const perQuote = (symbol: string, currency: string) =>
+    perUnitFrom(conversionOf(quoteCurrencyOf(symbol, firm.instruments[symbol as keyof EngineConfig["instruments"]]), currency), (pair) => prices.get(pair));
 
   const equityOf = (account: Books) => {
     let floating = 0;
     for (const [symbol, position] of account.positions) {
       const mark = prices.get(symbol) ?? position.avgPrice;
       // Without a rate the position is marked at cost, as the engine marks it.
-      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol) * (usdPerQuote(symbol) ?? 0);
+      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol) * (perQuote(symbol, account.currency) ?? 0);
     }
     return account.balance + floating;
   };
@@ -294,6 +298,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
       if (only !== undefined && accountId !== only) return;
       books.set(accountId, {
         accountId,
+        currency: event.account.currency,
         presetId: event.account.presetId,
         initial: initialBalanceUsd,
         balance: initialBalanceUsd,
@@ -346,8 +351,9 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
         account.positions.set(event.symbol, { quantity, avgPrice: ((held?.quantity ?? 0) * (held?.avgPrice ?? 0) + signed * event.price) / quantity });
       } else {
         closed = Math.min(Math.abs(signed), Math.abs(held.quantity));
-        // At the rate the fill recorded (the engine's at that instant), 1 for a USD quote.
-        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size * (event.usdPerQuote ?? 1);
+        // At the rate the fill recorded (the engine's at that instant; older fills, all in USD
+        // accounts, recorded it as usdPerQuote), 1 when the quote is the account's currency.
+        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size * (event.accountPerQuote ?? event.usdPerQuote ?? 1);
         const remaining = held.quantity + signed;
         if (Math.abs(remaining) < EPSILON) account.positions.delete(event.symbol);
         else account.positions.set(event.symbol, { quantity: remaining, avgPrice: Math.sign(remaining) !== Math.sign(held.quantity) ? event.price : held.avgPrice });
@@ -398,6 +404,7 @@ function report(account: Books, preset: Preset, equity: number): AccountReport {
   const met = objectivesMet(objectives);
   return {
     accountId: account.accountId,
+    currency: account.currency,
     initialBalanceUsd: account.initial,
     finalBalanceUsd: cents(account.balance),
     finalEquityUsd: cents(equity),

@@ -3,8 +3,8 @@ import type { Side } from "./intent";
 
 /**
  * Money math in one place: positions from fills (average price, realized P/L), balance, and
- * equity marked to the last prices. Pure. Amounts in USD; quantities in instrument units;
- * prices in the instrument's quote currency, converted by `usdPerUnit` (1 for USD quotes).
+ * equity marked to the last prices. Pure. Amounts in the account's currency; quantities in instrument units;
+ * prices in the instrument's quote currency, converted by `perUnit` (units of the account's currency per unit of quote currency; 1 when they are the same).
  */
 export type Position = {
   /** Signed: long > 0, short < 0. */
@@ -22,7 +22,7 @@ export function applyFill(
   position: Position | undefined,
   fill: Fill,
   contractSize: number,
-  usdPerUnit = 1,
+  perUnit = 1,
 ): { position: Position | null; realizedUsd: number } {
   const signed = fill.side === "BUY" ? fill.quantity : -fill.quantity;
   const held = position?.quantity ?? 0;
@@ -33,7 +33,7 @@ export function applyFill(
   }
   // Reducing, closing or reversing: P/L is realized on the closed part at the average price.
   const closed = Math.min(Math.abs(signed), Math.abs(held));
-  const realizedUsd = (fill.price - avg) * closed * Math.sign(held) * contractSize * usdPerUnit;
+  const realizedUsd = (fill.price - avg) * closed * Math.sign(held) * contractSize * perUnit;
   const remaining = held + signed;
   if (Math.abs(remaining) < FLAT) return { position: null, realizedUsd };
   const reversed = Math.sign(remaining) !== Math.sign(held);
@@ -41,10 +41,10 @@ export function applyFill(
 }
 
 /**
- * Floating P/L of a position marked at `mark`, in USD at `usdPerUnit` of its quote currency (a
+ * Floating P/L of a position marked at `mark`, in the account's currency at `perUnit` per unit of its quote currency (a
  * position with no price, or no rate to convert it, is marked at cost: 0).
  */
-export function floatingPnlUsd(position: Position, mark: number | null, contractSize: number, usdPerUnit: number | null = 1): number {
-  if (usdPerUnit === null) return 0;
-  return ((mark ?? position.avgPrice) - position.avgPrice) * position.quantity * contractSize * usdPerUnit;
+export function floatingPnlUsd(position: Position, mark: number | null, contractSize: number, perUnit: number | null = 1): number {
+  if (perUnit === null) return 0;
+  return ((mark ?? position.avgPrice) - position.avgPrice) * position.quantity * contractSize * perUnit;
 }

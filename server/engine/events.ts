@@ -253,7 +253,12 @@ export const EngineEvent = z.discriminatedUnion("type", [
     trigger: FillTrigger,
     /** Set on an admin's correction: a fill booked without the order it fills, and why. */
     correction: z.string().min(1).max(500).optional(),
-    /** USD per unit of the instrument's quote currency at the fill, when it is not USD (USDJPY at 151: 1/151). */
+    /**
+     * Units of the account's currency per unit of the instrument's quote currency at the fill,
+     * when they differ (USDJPY at 151 in a USD account: 1/151): the rate the fill was booked at.
+     */
+    accountPerQuote: z.number().positive().optional(),
+    /** The same, as fills recorded before accounts had a currency (all USD) carry it; read, never written. */
     usdPerQuote: z.number().positive().optional(),
     /** The venue's execution id, unique per account: a fill reported again under it is not booked again. */
     execId: ExecId.optional(),

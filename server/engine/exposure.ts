@@ -2,7 +2,7 @@ import type { EngineConfig } from "./config";
 import type { SymbolId } from "./ids";
 import type { Position } from "./accounting";
 import { floatingPnlUsd } from "./accounting";
-import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./currency";
+import { conversionOf, perUnit, quoteCurrencyOf } from "./currency";
 import type { MarketState } from "./state";
 
 /**
@@ -12,7 +12,7 @@ import type { MarketState } from "./state";
  */
 export type Exposure = {
   readonly floatingUsd: number;
-  /** Gross notional per symbol at its last price, in USD; absent when the symbol has no price, no instrument or no rate to USD. */
+  /** Gross notional per symbol at its last price, in the account's currency; absent when the symbol has no price, no instrument or no rate to that currency. */
   readonly grossBySymbol: ReadonlyMap<SymbolId, number>;
   readonly byCluster: ReadonlyMap<string, GroupExposure>;
   readonly bySector: ReadonlyMap<string, GroupExposure>;
@@ -25,7 +25,8 @@ type Inputs = { readonly market: ReadonlyMap<SymbolId, MarketState>; readonly co
 
 export const noExposure: Exposure = { floatingUsd: 0, grossBySymbol: new Map(), byCluster: new Map(), bySector: new Map() };
 
-export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: Inputs): Exposure {
+/** `positions` at the last prices, in `currency` (the account's; USD by default). */
+export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: Inputs, currency = "USD"): Exposure {
   const grossBySymbol = new Map<SymbolId, number>();
   const byCluster = new Map<string, { grossUsd: number; unpriced: number }>();
   const bySector = new Map<string, { grossUsd: number; unpriced: number }>();
@@ -34,7 +35,7 @@ export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: I
     const instrument = inputs.config.instruments[symbol];
     const last = inputs.market.get(symbol)?.lastPrice ?? null;
     const contractSize = instrument?.contractSize ?? 1;
-    const rate = usdPerUnit(conversionOf(quoteCurrencyOf(symbol, instrument)), inputs.market);
+    const rate = perUnit(conversionOf(quoteCurrencyOf(symbol, instrument), currency), inputs.market);
     floating += floatingPnlUsd(position, last, contractSize, rate);
     const grossUsd = last === null || !instrument || rate === null ? null : Math.abs(position.quantity) * contractSize * last * rate;
     if (grossUsd !== null) grossBySymbol.set(symbol, grossUsd);

@@ -36,10 +36,11 @@ export type GuardContext = {
   readonly instrument: Instrument | undefined;
   readonly market: MarketState | undefined;
   /**
-   * USD per unit of the instrument's quote currency (1 for USD quotes), from its USD pair's last
-   * price; null when no price converts it. `rate` is that price (null for USD quotes).
+   * Units of the account's currency per unit of the instrument's quote currency (1 when they are
+   * the same), from the last prices (currency.ts); null when no price converts it. `rate` is
+   * where it came from (null when no conversion is needed).
    */
-  readonly usdPerQuote: number | null;
+  readonly accountPerQuote: number | null;
   readonly conversion: Conversion;
   readonly rate: Rate | null;
   /** Decision time (epoch ms), from the command: the engine has no clock. */
@@ -98,8 +99,8 @@ export function orderPrice(ctx: Pick<GuardContext, "intent" | "market">): number
 export function orderQuantity(ctx: GuardContext): number | null {
   if (ctx.intent.quantity !== undefined) return ctx.intent.quantity;
   const price = orderPrice(ctx);
-  if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument || ctx.usdPerQuote === null) return null;
-  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize * ctx.usdPerQuote), ctx.instrument);
+  if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument || ctx.accountPerQuote === null) return null;
+  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize * ctx.accountPerQuote), ctx.instrument);
 }
 
 /** `value / step` off a whole number by no more than floating-point noise (0.07 / 0.01 is 7.000000000000001). */
@@ -276,8 +277,8 @@ const throttle: Guard = {
     ctx.measure?.("intents in the last second", inWindow, maxIntentsPerSecond);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
-    if (quantity === null || price === null || !ctx.instrument || ctx.usdPerQuote === null) return null; // price_sanity fails these closed
-    const notionalUsd = quantity * ctx.instrument.contractSize * price * ctx.usdPerQuote;
+    if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null) return null; // price_sanity fails these closed
+    const notionalUsd = quantity * ctx.instrument.contractSize * price * ctx.accountPerQuote;
     if (exceeds(notionalUsd, maxOrderNotionalUsd)) return deny("order_notional_exceeded", significant(notionalUsd), maxOrderNotionalUsd);
     ctx.measure?.("order notional USD", significant(notionalUsd), maxOrderNotionalUsd);
     return null;
@@ -295,12 +296,13 @@ const priceSanity: Guard = {
     const ageMs = now - market.lastPriceAt;
     if (exceeds(ageMs, maxPriceAgeMs)) return deny("stale_price", ageMs, maxPriceAgeMs);
     measure?.("last price age ms", ageMs, maxPriceAgeMs);
-    // A price in another currency needs a fresh rate to USD as much as a fresh price.
+    // A price in another currency than the account's needs a fresh rate as much as a fresh price.
     if (conversion !== null) {
-      if (rate === null) return deny("no_price", null, maxPriceAgeMs, `no price of ${pairNeeded(conversion)} converts ${conversion.currency} to USD`);
+      const into = `${conversion.currency} to ${conversion.account}`;
+      if (rate === null) return deny("no_price", null, maxPriceAgeMs, `no price of ${pairNeeded(conversion)} converts ${into}`.slice(0, 200));
       const rateAgeMs = now - rate.at;
-      if (exceeds(rateAgeMs, maxPriceAgeMs)) return deny("stale_price", rateAgeMs, maxPriceAgeMs, `${rate.symbol}, the rate that converts ${conversion.currency} to USD`);
-      measure?.(`${rate.symbol} (${conversion.currency} to USD) price age ms`, rateAgeMs, maxPriceAgeMs);
+      if (exceeds(rateAgeMs, maxPriceAgeMs)) return deny("stale_price", rateAgeMs, maxPriceAgeMs, `${rate.symbol}, the rate that converts ${into}`);
+      measure?.(`${rate.symbol} (${into}) price age ms`, rateAgeMs, maxPriceAgeMs);
     }
     for (const claimed of [intent.referencePrice, intent.limitPrice]) {
       if (claimed === undefined) continue;
@@ -381,8 +383,8 @@ const microstructure: Guard = {
 function riskAtStopUsd(ctx: GuardContext): number | null {
   const price = orderPrice(ctx);
   const quantity = orderQuantity(ctx);
-  if (ctx.intent.slPrice === undefined || price === null || quantity === null || !ctx.instrument || ctx.usdPerQuote === null) return null;
-  return quantity * Math.abs(price - ctx.intent.slPrice) * ctx.instrument.contractSize * ctx.usdPerQuote;
+  if (ctx.intent.slPrice === undefined || price === null || quantity === null || !ctx.instrument || ctx.accountPerQuote === null) return null;
+  return quantity * Math.abs(price - ctx.intent.slPrice) * ctx.instrument.contractSize * ctx.accountPerQuote;
 }
 
 /** Denies when equity is at or below `floorUsd`, or when the entry's risk at its stop would take it below. */
@@ -439,7 +441,7 @@ const dailyRiskQuota: Guard = {
 function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): number | null {
   const quantity = orderQuantity(ctx);
   const price = orderPrice(ctx);
-  if (quantity === null || price === null || !ctx.instrument || ctx.usdPerQuote === null || ctx.equityUsd <= 0) return null;
+  if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null || ctx.equityUsd <= 0) return null;
   const { intent, account } = ctx;
   const held = account.positions.get(intent.symbol)?.quantity ?? 0;
   const after = held + (intent.side === "BUY" ? quantity : -quantity);
@@ -448,7 +450,7 @@ function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): nu
   const ownUnpriced = held !== 0 && ownGross === undefined ? 1 : 0;
   if ((group?.unpriced ?? 0) - ownUnpriced > 0) return null;
   const othersUsd = (group?.grossUsd ?? 0) - (ownGross ?? 0);
-  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price * ctx.usdPerQuote) / ctx.equityUsd) * 100;
+  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price * ctx.accountPerQuote) / ctx.equityUsd) * 100;
 }
 
 /** 11. Cluster cap: the intent's volatility cluster may weigh at most `maxPct` of equity after the trade. */
@@ -592,10 +594,10 @@ const cvar: Guard = {
     if (returns.length < minObservations) return deny("insufficient_history", returns.length, minObservations);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
-    if (quantity === null || price === null || ctx.usdPerQuote === null || ctx.equityUsd <= 0) return deny("no_price", null, maxPct);
+    if (quantity === null || price === null || ctx.accountPerQuote === null || ctx.equityUsd <= 0) return deny("no_price", null, maxPct);
     const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
     const after = held + (intent.side === "BUY" ? quantity : -quantity);
-    const notionalUsd = Math.abs(after) * instrument.contractSize * price * ctx.usdPerQuote;
+    const notionalUsd = Math.abs(after) * instrument.contractSize * price * ctx.accountPerQuote;
     const tail = tailLossPerUnit(market!.stats, confidencePct);
     const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
     const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
@@ -606,8 +608,8 @@ const cvar: Guard = {
 };
 
 /** Risk per unit at a stop (or, without one, the whole notional per unit), in USD. */
-function riskPerUnit(price: number, stop: number | undefined, instrument: Instrument, usdPerQuote: number): number {
-  return (stop === undefined ? price : Math.abs(price - stop)) * instrument.contractSize * usdPerQuote;
+function riskPerUnit(price: number, stop: number | undefined, instrument: Instrument, accountPerQuote: number): number {
+  return (stop === undefined ? price : Math.abs(price - stop)) * instrument.contractSize * accountPerQuote;
 }
 
 /**
@@ -629,9 +631,9 @@ const kellySizing: Guard = {
     if (!(kelly > 0)) return deny("negative_edge", significant(kelly), 0);
     ctx.measure?.("Kelly f*", significant(kelly), 0);
     const price = orderPrice(ctx);
-    if (price === null || ctx.usdPerQuote === null) return null; // price_sanity has denied it already
+    if (price === null || ctx.accountPerQuote === null) return null; // price_sanity has denied it already
     const fraction = kelly * multiplier;
-    const cap = (fraction * ctx.equityUsd) / riskPerUnit(price, intent.slPrice, instrument, ctx.usdPerQuote);
+    const cap = (fraction * ctx.equityUsd) / riskPerUnit(price, intent.slPrice, instrument, ctx.accountPerQuote);
     return { cap, note: `kelly f*=${significant(kelly)} × ${multiplier} risks ${significant(fraction * 100)}% of equity: at most ${significant(cap)}` };
   },
 };
@@ -648,13 +650,13 @@ const volTarget: Guard = {
     if (reducesExposure(intent) || !instrument) return null;
     const { riskPerTradePct, atrStopMultiple } = config.guards.volTarget;
     const price = orderPrice(ctx);
-    if (price === null || ctx.usdPerQuote === null) return null;
+    if (price === null || ctx.accountPerQuote === null) return null;
     const atr = market?.stats.atr ?? null;
     const stop =
       intent.slPrice ?? (atr === null ? null : intent.side === "BUY" ? price - atrStopMultiple * atr : price + atrStopMultiple * atr);
     if (stop === null || !(stop > 0)) return deny("no_stop", null, "slPrice or an ATR");
     const budgetUsd = (riskPerTradePct / 100) * ctx.equityUsd;
-    const cap = budgetUsd / riskPerUnit(price, stop, instrument, ctx.usdPerQuote);
+    const cap = budgetUsd / riskPerUnit(price, stop, instrument, ctx.accountPerQuote);
     const origin = intent.slPrice === undefined ? `ATR stop ${significant(stop)} (${atrStopMultiple} × ${significant(atr!)})` : `stop ${stop}`;
     return { cap, stopPrice: significant(stop), note: `vol target: ${riskPerTradePct}% of equity at ${origin}: at most ${significant(cap)}` };
   },

@@ -20,7 +20,7 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 7;
+export const SNAPSHOT_FORMAT = 8;
 
 /** The state as a JSON value; its index is derived, so it is left out (decoding builds it again). */
 export function encodeState(state: EngineState): unknown {

@@ -2,7 +2,7 @@ import type { EngineConfig, RulesPatch } from "./config";
 import { EngineConfig as EngineConfigSchema, withRules } from "./config";
 import { lastResetAt, nextResetAt, tradingDayOf } from "./calendar";
 import type { Conversion } from "./currency";
-import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./currency";
+import { conversionOf, perUnit, quoteCurrencyOf } from "./currency";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
 import type { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
@@ -326,7 +326,7 @@ export type Marks = Pick<EngineState, "market" | "config">;
 export function equityUsd(account: AccountState, marks: Marks): number {
   let floating = 0;
   for (const { symbol, position, contractSize, conversion } of legsOf(account, marks.config)) {
-    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, usdPerUnit(conversion, marks.market));
+    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, perUnit(conversion, marks.market));
   }
   return account.balanceUsd + floating;
 }
@@ -344,7 +344,7 @@ function legsOf(account: AccountState, config: EngineConfig): readonly Leg[] {
   const made: Leg[] = [];
   for (const [symbol, position] of account.positions) {
     const instrument = config.instruments[symbol];
-    made.push({ symbol, position, contractSize: instrument?.contractSize ?? 1, conversion: conversionOf(quoteCurrencyOf(symbol, instrument)) });
+    made.push({ symbol, position, contractSize: instrument?.contractSize ?? 1, conversion: conversionOf(quoteCurrencyOf(symbol, instrument), account.spec.currency) });
   }
   legs.set(account, { config, legs: made });
   return made;
@@ -353,7 +353,7 @@ const legs = new WeakMap<AccountState, { config: EngineConfig; legs: readonly Le
 
 /** The account's positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
 export function accountExposure(account: AccountState, marks: Marks): Exposure {
-  return exposureOf(account.positions, marks);
+  return exposureOf(account.positions, marks, account.spec.currency);
 }
 
 /**
@@ -788,7 +788,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
             });
       const next = withAccount(afterOrder, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
-        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize, event.usdPerQuote ?? 1);
+        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize, event.accountPerQuote ?? event.usdPerQuote ?? 1);
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);
