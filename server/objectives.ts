@@ -38,6 +38,8 @@ export type AccountObjectives = {
   /** The preset whose objectives these are (null version: the account runs the firm's default rules). */
   presetId: string;
   presetVersion: number | null;
+  /** The account's currency: the amounts here are in it. */
+  currency: string;
   initialBalanceUsd: number;
   /** The balance the verifier's books hold: the initial balance plus closed P/L less fees. */
   balanceUsd: number;
@@ -53,6 +55,8 @@ export type AccountObjectives = {
 /** What `GET /api/v1/accounts/{accountId}/trades` answers: the latest round trips, newest first. */
 export type ClosedTradesPage = {
   accountId: string;
+  /** The account's currency: the trades' P/L and fees are in it. */
+  currency: string;
   seq: number;
   /** Round trips closed in all, and how many of the latest are kept to page through. */
   total: number;
@@ -100,6 +104,7 @@ export class ObjectivesReadModel {
       seq: entry.throughSeq,
       presetId: entry.preset.id,
       presetVersion: entry.version,
+      currency: report.currency,
       initialBalanceUsd: report.initialBalanceUsd,
       balanceUsd: report.finalBalanceUsd,
       objectives: report.objectives,
@@ -117,6 +122,7 @@ export class ObjectivesReadModel {
     const page = older.slice(-limit).reverse();
     return {
       accountId,
+      currency: entry.verifier.report().accounts[0]?.currency ?? "USD",
       seq: entry.throughSeq,
       total,
       kept: trades.length,

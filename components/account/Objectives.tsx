@@ -78,7 +78,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
             <dd>
               <div className="objective-head">
                 <span>
-                  {money(data.progress.profitUsd)} of {money(profitTarget.targetUsd)} <span className="muted small">({pct(data.progress.targetPct ?? 0, 1)})</span>
+                  {money(data.progress.profitUsd, data.currency)} of {money(profitTarget.targetUsd, data.currency)} <span className="muted small">({pct(data.progress.targetPct ?? 0, 1)})</span>
                 </span>
                 <Met met={profitTarget.reached} label="Profit target" />
               </div>
@@ -95,7 +95,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
               {profitTarget.reachedAt !== null && <div className="small muted">reached at {when(profitTarget.reachedAt)}</div>}
             </dd>
           ) : (
-            <dd className="muted">none under this preset (closed P/L {money(data.progress.profitUsd)})</dd>
+            <dd className="muted">none under this preset (closed P/L {money(data.progress.profitUsd, data.currency)})</dd>
           )}
         </div>
         <div data-testid="objective-trading-days">
@@ -124,7 +124,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
               </div>
               {bestDay.bestDay && (
                 <div className="small muted">
-                  {bestDay.bestDay}: {money(bestDay.bestDayUsd)} of {money(bestDay.totalProfitUsd)}
+                  {bestDay.bestDay}: {money(bestDay.bestDayUsd, data.currency)} of {money(bestDay.totalProfitUsd, data.currency)}
                 </div>
               )}
             </dd>
@@ -135,7 +135,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
       </dl>
       <p className="small muted">
         {data.presetId}
-        {data.presetVersion !== null ? ` v${data.presetVersion}` : ""} · balance {money(data.balanceUsd)} from {money(data.initialBalanceUsd)} · by the compliance verifier over this
+        {data.presetVersion !== null ? ` v${data.presetVersion}` : ""} · balance {money(data.balanceUsd, data.currency)} from {money(data.initialBalanceUsd, data.currency)} · by the compliance verifier over this
         account&apos;s ledger through seq {data.seq}. Loss-rule breaches show above (lock-out, reduce-only).
       </p>
     </>
@@ -198,8 +198,8 @@ export const ClosedTrades = memo(function ClosedTrades({ accountId }: { accountI
                     {trade.entryPrice} → {trade.exitPrice}
                   </td>
                   <td className={`num ${trade.realizedUsd >= 0 ? "up" : "down"}`}>
-                    {money(trade.realizedUsd)}
-                    {trade.feesUsd > 0 && <div className="small muted">fees {money(trade.feesUsd)}</div>}
+                    {money(trade.realizedUsd, first?.currency)}
+                    {trade.feesUsd > 0 && <div className="small muted">fees {money(trade.feesUsd, first?.currency)}</div>}
                   </td>
                 </tr>
               ))}

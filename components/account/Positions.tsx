@@ -45,7 +45,7 @@ export function Positions({ account }: { account: AccountView }) {
                     </th>
                     <td className="num">{position.quantity}</td>
                     <td className="num">{position.avgPrice}</td>
-                    <td className="num">{grossUsd === undefined ? <span className="muted">no price</span> : money(grossUsd)}</td>
+                    <td className="num">{grossUsd === undefined ? <span className="muted">no price</span> : money(grossUsd, account.currency)}</td>
                   </tr>
                 );
               })}
@@ -53,21 +53,21 @@ export function Positions({ account }: { account: AccountView }) {
           </table>
         </div>
       )}
-      <Groups title="By cluster" rows={account.exposure.byCluster.map((row) => ({ name: row.cluster, ...row }))} cap={clusterCap} equityUsd={account.equityUsd} />
-      <Groups title="By sector" rows={account.exposure.bySector.map((row) => ({ name: row.sector, ...row }))} cap={sectorCap} equityUsd={account.equityUsd} />
+      <Groups title="By cluster" rows={account.exposure.byCluster.map((row) => ({ name: row.cluster, ...row }))} cap={clusterCap} equityUsd={account.equityUsd} currency={account.currency} />
+      <Groups title="By sector" rows={account.exposure.bySector.map((row) => ({ name: row.sector, ...row }))} cap={sectorCap} equityUsd={account.equityUsd} currency={account.currency} />
     </section>
   );
 }
 
 /** Gross exposure of each group against its cap (maxPct of equity), with a bar. */
-function Groups({ title, rows, cap, equityUsd }: { title: string; rows: { name: string; grossUsd: number; unpriced: number }[]; cap: Cap; equityUsd: number }) {
+function Groups({ title, rows, cap, equityUsd, currency }: { title: string; rows: { name: string; grossUsd: number; unpriced: number }[]; cap: Cap; equityUsd: number; currency: string }) {
   const capUsd = (cap.maxPct / 100) * equityUsd;
   return (
     <div className="exposure-groups">
       <h3>
         {title}{" "}
         <span className="muted small">
-          cap {pct(cap.maxPct, 0)} of equity = {money(capUsd)}
+          cap {pct(cap.maxPct, 0)} of equity = {money(capUsd, currency)}
           {cap.enabled ? "" : " · not enforced by this preset"}
         </span>
       </h3>
@@ -91,7 +91,7 @@ function Groups({ title, rows, cap, equityUsd }: { title: string; rows: { name: 
                   aria-label={`${title} ${row.name}: ${pct(usedPct, 0)} of the cap`}
                 />
                 <span className="num small">
-                  {money(row.grossUsd)} · {pct(usedPct, 0)}
+                  {money(row.grossUsd, currency)} · {pct(usedPct, 0)}
                   {row.unpriced > 0 && <span className="warn"> · {row.unpriced} unpriced</span>}
                 </span>
               </li>

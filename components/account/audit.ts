@@ -35,7 +35,7 @@ export function summaryOf(event: Event): string {
     case "market.book":
       return `${event.symbol} book`;
     case "account.opened":
-      return `account opened under ${event.account.presetId} with ${money(event.account.initialBalanceUsd)}`;
+      return `account opened under ${event.account.presetId} with ${money(event.account.initialBalanceUsd, event.account.currency)}`;
     case "preset.activated":
       return `preset ${event.presetId} v${event.version} activated`;
     case "intent.received": {

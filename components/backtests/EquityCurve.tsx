@@ -37,9 +37,9 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
         role="img"
         aria-label={
           first && last
-            ? `Equity from ${money(first.equityUsd)} on ${utc(first.at)} to ${money(last.equityUsd)} on ${utc(last.at)}${
+            ? `Equity from ${money(first.equityUsd, run.currency)} on ${utc(first.at)} to ${money(last.equityUsd, run.currency)} on ${utc(last.at)}${
                 floors && last.dailyLossFloorUsd !== null && last.maxLossFloorUsd !== null
-                  ? `; at the end the daily-loss floor was ${money(last.dailyLossFloorUsd)} and the max-loss floor ${money(last.maxLossFloorUsd)}`
+                  ? `; at the end the daily-loss floor was ${money(last.dailyLossFloorUsd, run.currency)} and the max-loss floor ${money(last.maxLossFloorUsd, run.currency)}`
                   : ""
               }`
             : "No equity recorded"
@@ -53,7 +53,7 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
             <Tooltip
               contentStyle={tooltipStyle}
               labelFormatter={(at) => `${utc(Number(at))} UTC`}
-              formatter={(value) => money(Number(value))}
+              formatter={(value) => money(Number(value), run.currency)}
             />
             {equityLines()}
           </LineChart>
