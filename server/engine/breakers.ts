@@ -126,7 +126,7 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
         at,
         accountId,
         breaker: "daily_drawdown",
-        reason: `equity ${Number(drawdownPct.toPrecision(4))}% below the day's baseline of ${Number(account.baselineUsd.toFixed(2))} USD (limit ${maxPct}%)`,
+        reason: `equity ${Number(drawdownPct.toPrecision(4))}% below the day's baseline of ${Number(account.baselineUsd.toFixed(2))} ${account.spec.currency} (limit ${maxPct}%)`,
         by: "engine",
       });
     }
@@ -150,7 +150,8 @@ export function flattenOrders(account: AccountState, accountId: AccountId, at: n
 /** `account.locked_out` and a `flatten.ordered` for every open position of the account. */
 function lockOut(account: AccountState, accountId: AccountId, at: number, equity: number, floorUsd: number, rule: LossRule): EngineEvent[] {
   return [
-    { type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(floorUsd.toFixed(2)), rule },
+    // The amounts' currency is recorded for an account that is not in USD (a USD account's event is as it always was).
+    { type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(floorUsd.toFixed(2)), rule, ...(account.spec.currency === "USD" ? {} : { currency: account.spec.currency }) },
     ...flattenOrders(account, accountId, at),
   ];
 }
@@ -200,7 +201,7 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
       accountId,
       cause: "daily_loss_limit",
       untilReset: true,
-      reason: `equity ${Number(equity.toFixed(2))} USD at or below the day's loss floor of ${Number(dailyLossFloorUsd.toFixed(2))} USD${dailyLossBreach === "liquidate" ? ": positions liquidated" : ""}`,
+      reason: `equity ${Number(equity.toFixed(2))} ${account.spec.currency} at or below the day's loss floor of ${Number(dailyLossFloorUsd.toFixed(2))} ${account.spec.currency}${dailyLossBreach === "liquidate" ? ": positions liquidated" : ""}`,
       by: "engine",
     });
     if (dailyLossBreach === "liquidate") events.push(...flattenOrders(account, accountId, at));

@@ -6,6 +6,7 @@ import { Side } from "./intent";
 import {
   AccountSpec,
   Actor,
+  CurrencyCode,
   BreakerKind,
   Decision,
   ExecutionFailure,
@@ -155,6 +156,8 @@ export const EngineEvent = z.discriminatedUnion("type", [
     equityUsd: z.number(),
     floorUsd: z.number(),
     rule: LossRule.default("max_loss"),
+    /** The currency of `equity` and `floor` (the account's), when it is not USD. */
+    currency: CurrencyCode.optional(),
   }),
   z.strictObject({
     /** The account takes only exposure-reducing intents from now on. */

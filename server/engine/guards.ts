@@ -280,7 +280,7 @@ const throttle: Guard = {
     if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null) return null; // price_sanity fails these closed
     const notionalUsd = quantity * ctx.instrument.contractSize * price * ctx.accountPerQuote;
     if (exceeds(notionalUsd, maxOrderNotionalUsd)) return deny("order_notional_exceeded", significant(notionalUsd), maxOrderNotionalUsd);
-    ctx.measure?.("order notional USD", significant(notionalUsd), maxOrderNotionalUsd);
+    ctx.measure?.(`order notional ${ctx.account.spec.currency}`, significant(notionalUsd), maxOrderNotionalUsd);
     return null;
   },
 };
@@ -393,8 +393,8 @@ function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): 
   if (!exceeds(ctx.equityUsd, floorUsd)) return deny(reason, significant(ctx.equityUsd), significant(floorUsd));
   const risk = riskAtStopUsd(ctx);
   if (risk !== null && exceeds(floorUsd, ctx.equityUsd - risk)) return deny(reason, significant(ctx.equityUsd - risk), significant(floorUsd));
-  ctx.measure?.("equity USD (floor)", significant(ctx.equityUsd), significant(floorUsd));
-  if (risk !== null) ctx.measure?.("equity at the stop USD (floor)", significant(ctx.equityUsd - risk), significant(floorUsd));
+  ctx.measure?.(`equity ${ctx.account.spec.currency} (floor)`, significant(ctx.equityUsd), significant(floorUsd));
+  if (risk !== null) ctx.measure?.(`equity at the stop ${ctx.account.spec.currency} (floor)`, significant(ctx.equityUsd - risk), significant(floorUsd));
   return null;
 }
 
@@ -428,7 +428,7 @@ const dailyRiskQuota: Guard = {
     if (risk === null) return deny("no_stop", null, "slPrice");
     const total = ctx.account.riskUsedTodayUsd + risk;
     if (exceeds(total, quotaUsd)) return deny("risk_quota_exceeded", significant(total), significant(quotaUsd));
-    ctx.measure?.("risk at stops today USD", significant(total), significant(quotaUsd));
+    ctx.measure?.(`risk at stops today ${ctx.account.spec.currency}`, significant(total), significant(quotaUsd));
     return null;
   },
 };
@@ -601,7 +601,7 @@ const cvar: Guard = {
     const tail = tailLossPerUnit(market!.stats, confidencePct);
     const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
     const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
-    if (exceeds(cvarPct, maxPct)) return deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} USD on ${significant(notionalUsd)} USD`);
+    if (exceeds(cvarPct, maxPct)) return deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} ${ctx.account.spec.currency} on ${significant(notionalUsd)} ${ctx.account.spec.currency}`);
     ctx.measure?.(`CVaR ${confidencePct}% of the position after, % of equity`, significant(cvarPct), maxPct);
     return null;
   },

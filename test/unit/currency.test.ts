@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { alertsFrom } from "@/server/alerts";
 import { verify } from "@/server/compliance/verify";
 import type { Command, FillReport } from "@/server/engine/decide";
 import { EngineConfig } from "@/server/engine/config";
@@ -272,5 +273,29 @@ describe("account currencies on the ledger", () => {
       { type: "execution.filled", at: 2_200, accountId, intentId: null, symbol: USDJPY, side: "SELL", quantity: 1, price: 151, feeUsd: 0, trigger: "order", usdPerQuote: 1 / 151 },
     ];
     expect(old.reduce(evolve, state).accounts.get(accountId)!.balanceUsd).toBe(100_000 + (151 - 150) * 100_000 * (1 / 151));
+  });
+});
+
+describe("a lock-out in a EUR account", () => {
+  it("records the amounts' currency, and the alert says EUR", () => {
+    // Gold 1 lot from 2,000 to 1,860: -14,000 USD = -11,200 EUR at EURUSD 1.25, past FTMO's 10,000 max loss on 100,000 EUR.
+    let state: EngineState = initialState();
+    const ftmo = readPresetFiles().find(({ preset }) => preset.id === "ftmo-2step-100k")!.preset;
+    const events: EngineEvent[] = [];
+    for (const command of [
+      { type: "ApplyConfig", at: 1_000, config, by: "system" },
+      { type: "OpenAccount", at: 1_000, account: (openedInEur as Extract<EngineEvent, { type: "account.opened" }>).account, preset: { presetId: ftmo.id, version: 1, rules: ftmo.rules }, by: "test" },
+      prices(2_000, [XAUUSD, 2_000], [EURUSD, 1.25]),
+      fill(XAUUSD, "BUY", 1, 2_000, 2_100),
+      prices(2_200, [XAUUSD, 1_860]),
+    ] as Command[]) {
+      const result = when(state, command);
+      if (!result.ok) throw new Error(JSON.stringify(result.rejection));
+      for (const event of result.events) events.push(event), (state = evolve(state, event));
+    }
+    const lockedOut = events.find((event) => event.type === "account.locked_out");
+    expect(lockedOut).toMatchObject({ equityUsd: 88_800, currency: "EUR" });
+    const alert = alertsFrom(events.map((event, index) => ({ seq: index + 1, recordedAt: new Date(event.at).toISOString(), event }))).find((found) => found.kind === "account_locked_out")!;
+    expect(alert.text).toContain("88,800.00 EUR");
   });
 });
