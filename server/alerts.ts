@@ -95,7 +95,7 @@ function contentOf(event: EngineEvent): Content | null {
         by: null,
         title: `Account locked out: ${event.accountId} (${event.rule})`,
         lines: [
-          `Account ${event.accountId} is LOCKED OUT: equity ${money(event.equityUsd, event.currency)} is at or below the ${floor} of ${money(event.floorUsd, event.currency)}.`,
+          `Account ${event.accountId} is LOCKED OUT: equity ${money(event.equity, event.currency)} is at or below the ${floor} of ${money(event.floor, event.currency)}.`,
           "Its open positions are being flattened; only an operator can reopen it.",
           `By: ${actor(ENGINE)}`,
         ],

@@ -42,10 +42,10 @@ export type AccountObjectives = {
   currency: string;
   initialBalanceUsd: number;
   /** The balance the verifier's books hold: the initial balance plus closed P/L less fees. */
-  balanceUsd: number;
+  balance: number;
   objectives: AccountReport["objectives"];
   /** Closed P/L against the profit target: how far (USD), and the share of the target (%). */
-  progress: { profitUsd: number; targetPct: number | null };
+  progress: { profit: number; targetPct: number | null };
   /** Every objective the preset sets is met. */
   met: boolean;
   /** Round trips closed, in all. */
@@ -97,7 +97,7 @@ export class ObjectivesReadModel {
     const { entry } = await this.caughtUp(accountId);
     const report = entry.verifier.report().accounts[0];
     if (!report) throw new AppError("not_found", `no account ${accountId} on the ledger`);
-    const profitUsd = Number((report.finalBalanceUsd - report.initialBalanceUsd).toFixed(2));
+    const profit = Number((report.finalBalance - report.initialBalanceUsd).toFixed(2));
     const target = report.objectives.profitTarget;
     return {
       accountId,
@@ -106,9 +106,9 @@ export class ObjectivesReadModel {
       presetVersion: entry.version,
       currency: report.currency,
       initialBalanceUsd: report.initialBalanceUsd,
-      balanceUsd: report.finalBalanceUsd,
+      balance: report.finalBalance,
       objectives: report.objectives,
-      progress: { profitUsd, targetPct: target && target.targetUsd > 0 ? Number(((profitUsd / target.targetUsd) * 100).toFixed(2)) : null },
+      progress: { profit, targetPct: target && target.target > 0 ? Number(((profit / target.target) * 100).toFixed(2)) : null },
       met: objectivesMet(report.objectives),
       closedTrades: entry.verifier.trades(accountId).total,
     };

@@ -21,14 +21,14 @@ export type OverviewRow = {
   tradingState: TradingState;
   /** The account's currency: the row's amounts are in it (the firm's exposure lines are in USD). */
   currency: string;
-  equityUsd: number;
+  equity: number;
   /** Equity less the day's baseline. */
-  dayPnlUsd: number;
+  dayPnl: number;
   /** Money left before the day's loss floor (never below 0), and as a share of the day's allowance. */
-  dailyHeadroomUsd: number;
+  dailyHeadroom: number;
   dailyHeadroomPct: number;
   /** Money left before the max-loss floor (never below 0), and as a share of the max-loss allowance. */
-  maxHeadroomUsd: number;
+  maxHeadroom: number;
   maxHeadroomPct: number;
   /**
    * The smaller of the two shares: the overview's order, least permitted loss left first (a share

@@ -5,7 +5,7 @@ import { streamOf } from "./engine/events";
 import type { EngineEvent } from "./engine/events";
 import type { AccountId, SymbolId } from "./engine/ids";
 import type { AccountState, EngineState } from "./engine/state";
-import { activeVeto, barHolders, configOf, equityUsd, floorsOf, holdersOf, tradingStateOf } from "./engine/state";
+import { activeVeto, barHolders, configOf, equityOf, floorsOf, holdersOf, tradingStateOf } from "./engine/state";
 import type { TradingState } from "./engine/types";
 import { BreakerKind as BreakerKinds } from "./engine/types";
 import type { LedgerRecord } from "./ledger";
@@ -80,11 +80,11 @@ function byHeadroom(a: Entry, b: Entry): number {
 /** Two rows show the same thing (the seq aside). */
 function sameRow(a: OverviewRow, b: OverviewRow): boolean {
   return (
-    a.equityUsd === b.equityUsd &&
+    a.equity === b.equity &&
     a.currency === b.currency &&
-    a.dayPnlUsd === b.dayPnlUsd &&
-    a.dailyHeadroomUsd === b.dailyHeadroomUsd &&
-    a.maxHeadroomUsd === b.maxHeadroomUsd &&
+    a.dayPnl === b.dayPnl &&
+    a.dailyHeadroom === b.dailyHeadroom &&
+    a.maxHeadroom === b.maxHeadroom &&
     a.dailyHeadroomPct === b.dailyHeadroomPct &&
     a.maxHeadroomPct === b.maxHeadroomPct &&
     a.headroomPct === b.headroomPct &&
@@ -541,11 +541,11 @@ export class OverviewModel {
 
     const config = configOf(state, account);
     const floors = floorsOf(account, config);
-    const equity = equityUsd(account, state);
-    const dailyAllowance = account.baselineUsd - floors.dailyLossFloorUsd;
+    const equity = equityOf(account, state);
+    const dailyAllowance = account.baseline - floors.dailyLossFloor;
     const maxAllowance = (account.spec.initialBalanceUsd * config.accountRules.maxLossPct) / 100;
-    const dailyLeft = Math.max(0, equity - floors.dailyLossFloorUsd);
-    const maxLeft = Math.max(0, equity - floors.maxLossFloorUsd);
+    const dailyLeft = Math.max(0, equity - floors.dailyLossFloor);
+    const maxLeft = Math.max(0, equity - floors.maxLossFloor);
     const dailyHeadroomPct = hundredths(share(dailyLeft, dailyAllowance));
     const maxHeadroomPct = hundredths(share(maxLeft, maxAllowance));
     let lockExpiresAt: number | null = null;
@@ -563,11 +563,11 @@ export class OverviewModel {
       presetId,
       tradingState: tradingStateOf(account, state.firmHalt),
       currency: account.spec.currency,
-      equityUsd: cents(equity),
-      dayPnlUsd: cents(equity - account.baselineUsd),
-      dailyHeadroomUsd: cents(dailyLeft),
+      equity: cents(equity),
+      dayPnl: cents(equity - account.baseline),
+      dailyHeadroom: cents(dailyLeft),
       dailyHeadroomPct,
-      maxHeadroomUsd: cents(maxLeft),
+      maxHeadroom: cents(maxLeft),
       maxHeadroomPct,
       headroomPct: Math.min(dailyHeadroomPct, maxHeadroomPct),
       breakers: BreakerKinds.options.filter((kind) => account.breakers[kind].tripped),

@@ -8,7 +8,7 @@ import type { EngineEvent, OrderEvent } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
-import { configOf, equityUsd, evolve, floorsOf, initialState } from "./engine/state";
+import { configOf, equityOf, evolve, floorsOf, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
 import { touchedBy } from "./account-index";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
@@ -979,10 +979,10 @@ export class Runtime {
     const floors = floorsOf(account, configOf(state, account));
     this.equity.record(accountId, {
       at,
-      equityUsd: equityUsd(account, state),
-      baselineUsd: account.baselineUsd,
-      dailyLossFloorUsd: floors.dailyLossFloorUsd,
-      maxLossFloorUsd: floors.maxLossFloorUsd,
+      equity: equityOf(account, state),
+      baseline: account.baseline,
+      dailyLossFloor: floors.dailyLossFloor,
+      maxLossFloor: floors.maxLossFloor,
     });
   }
 

@@ -94,10 +94,10 @@ function Figures({ run }: { run: BacktestDetail }) {
     ["Max drawdown", pct(report.maxDrawdownPct)],
     ["Sharpe", report.sharpe === null ? "n/a" : report.sharpe.toFixed(2)],
     ["Trades", report.trades.toLocaleString("en-US")],
-    ["Final equity", money(report.finalEquityUsd, run.currency)],
+    ["Final equity", money(report.finalEquity, run.currency)],
     ["Intents allowed", report.intents.allowed.toLocaleString("en-US")],
     ["Intents denied", report.intents.denied.toLocaleString("en-US")],
-    ["Fees", money(report.feesUsd, run.currency)],
+    ["Fees", money(report.fees, run.currency)],
   ];
   return (
     <dl className="figures" data-testid="run-figures">
@@ -209,7 +209,7 @@ function Compliance({ run }: { run: BacktestDetail }) {
           Profit target:{" "}
           {profitTarget === null
             ? "none"
-            : `${money(profitTarget.targetUsd, run.currency)}, ${profitTarget.reached ? `reached ${profitTarget.reachedAt === null ? "" : utc(profitTarget.reachedAt)}` : "not reached"}`}
+            : `${money(profitTarget.target, run.currency)}, ${profitTarget.reached ? `reached ${profitTarget.reachedAt === null ? "" : utc(profitTarget.reachedAt)}` : "not reached"}`}
         </li>
         <li>
           Trading days:{" "}
@@ -225,7 +225,7 @@ function Compliance({ run }: { run: BacktestDetail }) {
         </li>
       </ul>
       <p className="small muted">
-        Final balance {money(compliance.finalBalanceUsd, run.currency)}, equity {money(compliance.finalEquityUsd, run.currency)}, from {money(compliance.initialBalanceUsd, run.currency)}.
+        Final balance {money(compliance.finalBalance, run.currency)}, equity {money(compliance.finalEquity, run.currency)}, from {money(compliance.initialBalanceUsd, run.currency)}.
       </p>
     </section>
   );
@@ -260,8 +260,8 @@ function BreachTable({ caption, rows, testId, currency }: { caption: string; row
             </th>
             <td className="mono">{utc(breach.at)}</td>
             <td>{breach.tradingDay}</td>
-            <td className="num">{money(breach.observedUsd, currency)}</td>
-            <td className="num">{money(breach.limitUsd, currency)}</td>
+            <td className="num">{money(breach.observed, currency)}</td>
+            <td className="num">{money(breach.limit, currency)}</td>
             <td>{breach.consequence}</td>
           </tr>
         ))}

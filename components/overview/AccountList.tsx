@@ -201,17 +201,17 @@ const AccountRow = memo(
         </span>
         <span role="cell" className="num ov-equity" data-testid="equity">
           <span className="ov-label">Equity </span>
-          {money(row.equityUsd, row.currency)}
+          {money(row.equity, row.currency)}
         </span>
-        <span role="cell" className={`num ov-today ${row.dayPnlUsd >= 0 ? "up" : "down"}`}>
+        <span role="cell" className={`num ov-today ${row.dayPnl >= 0 ? "up" : "down"}`}>
           <span className="ov-label">Today </span>
-          {money(row.dayPnlUsd, row.currency)}
+          {money(row.dayPnl, row.currency)}
         </span>
         <span role="cell" className="ov-daily">
-          <Allowance currency={row.currency} leftUsd={row.dailyHeadroomUsd} leftPct={row.dailyHeadroomPct} label={`Today's permitted loss left for ${id}`} closest={closest === "daily"} narrowLabel="Today left" />
+          <Allowance currency={row.currency} leftUsd={row.dailyHeadroom} leftPct={row.dailyHeadroomPct} label={`Today's permitted loss left for ${id}`} closest={closest === "daily"} narrowLabel="Today left" />
         </span>
         <span role="cell" className="ov-max">
-          <Allowance currency={row.currency} leftUsd={row.maxHeadroomUsd} leftPct={row.maxHeadroomPct} label={`Max permitted loss left for ${id}`} closest={closest === "max"} narrowLabel="Max left" />
+          <Allowance currency={row.currency} leftUsd={row.maxHeadroom} leftPct={row.maxHeadroomPct} label={`Max permitted loss left for ${id}`} closest={closest === "max"} narrowLabel="Max left" />
         </span>
         <span role="cell" className="ov-breakers ov-ellipsis">
           {row.breakers.length === 0 ? <span className="muted">no breaker</span> : <span className="down">{row.breakers.join(", ")}</span>}

@@ -1,6 +1,6 @@
 import type { Position } from "../engine/accounting";
 import { conversionOf, perUnitFrom, quoteCurrencyOf } from "../engine/currency";
-import { applyFill, floatingPnlUsd } from "../engine/accounting";
+import { applyFill, floatingPnl } from "../engine/accounting";
 import type { EngineConfig, Instruments } from "../engine/config";
 import { AccountId, OrderId } from "../engine/ids";
 import type { SymbolId } from "../engine/ids";
@@ -66,11 +66,11 @@ export type BacktestOptions = {
 /** The account after a bar. Equity is exact (the engine's figure); the rest in cents. Floors are null without the engine. */
 export type EquityRow = {
   readonly at: number;
-  readonly equityUsd: number;
-  readonly balanceUsd: number;
-  readonly baselineUsd: number | null;
-  readonly dailyLossFloorUsd: number | null;
-  readonly maxLossFloorUsd: number | null;
+  readonly equity: number;
+  readonly balance: number;
+  readonly baseline: number | null;
+  readonly dailyLossFloor: number | null;
+  readonly maxLossFloor: number | null;
 };
 
 export type FillRow = {
@@ -92,7 +92,7 @@ export type RunResult = {
   readonly strategyId: string;
   readonly equity: readonly EquityRow[];
   /** After the last orders settled. */
-  readonly final: { readonly at: number; readonly equityUsd: number; readonly balanceUsd: number };
+  readonly final: { readonly at: number; readonly equity: number; readonly balance: number };
   readonly fills: readonly FillRow[];
   readonly intents: { readonly submitted: number; readonly invalid: number };
   readonly orders: number;
@@ -202,7 +202,7 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
     currency: accountCurrency(options),
     strategyId: strategy.id,
     equity,
-    final: { at: end, equityUsd: last.equityUsd, balanceUsd: last.balanceUsd },
+    final: { at: end, equity: last.equity, balance: last.balance },
     fills: desk.fills(),
     intents: { submitted, invalid },
     orders: desk.orders(),
@@ -324,8 +324,8 @@ class EngineDesk implements Desk {
     const locking = view.rules.guards.vetoRegistry.enabled;
     return {
       accountId: view.accountId,
-      balanceUsd: view.balanceUsd,
-      equityUsd: view.equityUsd,
+      balance: view.balance,
+      equity: view.equity,
       tradingState: view.tradingState,
       positions: new Map(view.positions.map(({ symbol, quantity, avgPrice }) => [symbol, { quantity, avgPrice }])),
       lockedSymbols: new Set(locking ? view.vetoes.filter((veto) => veto.expiresAt === null || veto.expiresAt > now).map((veto) => veto.symbol) : []),
@@ -336,11 +336,11 @@ class EngineDesk implements Desk {
     const point = this.tap.latest!;
     return {
       at,
-      equityUsd: point.equityUsd,
-      balanceUsd: account.balanceUsd,
-      baselineUsd: cents(point.baselineUsd),
-      dailyLossFloorUsd: cents(point.dailyLossFloorUsd),
-      maxLossFloorUsd: cents(point.maxLossFloorUsd),
+      equity: point.equity,
+      balance: account.balance,
+      baseline: cents(point.baseline),
+      dailyLossFloor: cents(point.dailyLossFloor),
+      maxLossFloor: cents(point.maxLossFloor),
     };
   }
 
@@ -378,7 +378,7 @@ class RawDesk implements Desk {
   readonly venue: SimulatedVenue;
   private readonly scheduler: VirtualScheduler;
   private readonly positions = new Map<SymbolId, Position>();
-  private balanceUsd: number;
+  private balance: number;
   private readonly currency: string;
   private readonly open = new Map<string, RawOrder>();
   private readonly booked: FillRow[] = [];
@@ -392,7 +392,7 @@ class RawDesk implements Desk {
     this.scheduler = new VirtualScheduler(startOf(options.data));
     this.venue = venueFor(options, this.scheduler, marks, () => engine);
     this.venue.onReport(async (report) => this.onReport(report));
-    this.balanceUsd = options.initialBalanceUsd;
+    this.balance = options.initialBalanceUsd;
     this.currency = accountCurrency(options);
   }
 
@@ -405,8 +405,8 @@ class RawDesk implements Desk {
   account(): BacktestAccount {
     return {
       accountId: ACCOUNT_ID,
-      balanceUsd: cents(this.balanceUsd),
-      equityUsd: cents(this.equityUsd()),
+      balance: cents(this.balance),
+      equity: cents(this.equityOf()),
       tradingState: "ACTIVE",
       positions: new Map([...this.positions].map(([symbol, { quantity, avgPrice }]) => [symbol, { quantity, avgPrice }])),
       lockedSymbols: new Set(),
@@ -414,7 +414,7 @@ class RawDesk implements Desk {
   }
 
   equity(at: number, account: BacktestAccount): EquityRow {
-    return { at, equityUsd: this.equityUsd(), balanceUsd: account.balanceUsd, baselineUsd: null, dailyLossFloorUsd: null, maxLossFloorUsd: null };
+    return { at, equity: this.equityOf(), balance: account.balance, baseline: null, dailyLossFloor: null, maxLossFloor: null };
   }
 
   async submit(intent: Intent): Promise<void> {
@@ -472,10 +472,10 @@ class RawDesk implements Desk {
     if (report.type !== "filled") return;
     const { symbol, side, quantity, price, feeUsd, trigger, at, orderId } = report;
     const contractSize = this.engine.instruments[symbol]?.contractSize ?? 1;
-    const { position, realizedUsd } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.perQuote(symbol) ?? 1);
+    const { position, realized } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.perQuote(symbol) ?? 1);
     if (position) this.positions.set(symbol, position);
     else this.positions.delete(symbol);
-    this.balanceUsd = this.balanceUsd + realizedUsd - feeUsd;
+    this.balance = this.balance + realized - feeUsd;
     if (orderId !== null) {
       const open = this.open.get(orderId);
       if (open) {
@@ -486,12 +486,12 @@ class RawDesk implements Desk {
     this.booked.push({ at, symbol, side, quantity, price, feeUsd, trigger, orderId });
   }
 
-  private equityUsd(): number {
+  private equityOf(): number {
     let floating = 0;
     for (const [symbol, position] of this.positions) {
-      floating += floatingPnlUsd(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.perQuote(symbol));
+      floating += floatingPnl(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.perQuote(symbol));
     }
-    return this.balanceUsd + floating;
+    return this.balance + floating;
   }
 
   /** Units of the account's currency per unit of `symbol`'s quote currency at the marks, as the engine converts (null: no rate yet). */

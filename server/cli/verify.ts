@@ -58,17 +58,17 @@ function accountText(account: AccountReport): string[] {
   const usd = (value: number) => amount(value, account.currency);
   const lines = [
     `account ${account.accountId}: ${account.compliant ? "COMPLIANT" : "BREACHED"}${account.passed ? ", objectives met" : ""}`,
-    `  initial ${usd(account.initialBalanceUsd)}, balance ${usd(account.finalBalanceUsd)}, equity ${usd(account.finalEquityUsd)}`,
+    `  initial ${usd(account.initialBalanceUsd)}, balance ${usd(account.finalBalance)}, equity ${usd(account.finalEquity)}`,
   ];
   const at = (breach: AccountReport["breaches"][number]) =>
-    `${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observedUsd)}, floor ${usd(breach.limitUsd)}`;
+    `${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observed)}, floor ${usd(breach.limit)}`;
   for (const breach of account.breaches) lines.push(`  BREACH ${at(breach)}`);
   for (const hit of account.dailyLimitEvents) lines.push(`  DAILY LIMIT ${at(hit)}: liquidated and paused until the next reset, not a violation`);
   const { profitTarget, tradingDays, bestDay } = account.objectives;
-  if (profitTarget) lines.push(`  profit target ${usd(profitTarget.targetUsd)}: ${profitTarget.reached ? `reached at ${iso(profitTarget.reachedAt!)}` : "not reached"}`);
+  if (profitTarget) lines.push(`  profit target ${usd(profitTarget.target)}: ${profitTarget.reached ? `reached at ${iso(profitTarget.reachedAt!)}` : "not reached"}`);
   lines.push(`  trading days: ${tradingDays.days} of ${tradingDays.required} required${tradingDays.met ? "" : " (not met)"}`);
   if (bestDay) {
-    const share = bestDay.sharePct === null ? "no profit to share" : `${bestDay.sharePct}% of ${usd(bestDay.totalProfitUsd)} on ${bestDay.bestDay}`;
+    const share = bestDay.sharePct === null ? "no profit to share" : `${bestDay.sharePct}% of ${usd(bestDay.totalProfit)} on ${bestDay.bestDay}`;
     lines.push(`  best day: ${share}, at most ${bestDay.maxSharePct}%${bestDay.met ? "" : " (not met)"}`);
   }
   return lines;

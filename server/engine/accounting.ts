@@ -23,28 +23,28 @@ export function applyFill(
   fill: Fill,
   contractSize: number,
   perUnit = 1,
-): { position: Position | null; realizedUsd: number } {
+): { position: Position | null; realized: number } {
   const signed = fill.side === "BUY" ? fill.quantity : -fill.quantity;
   const held = position?.quantity ?? 0;
   const avg = position?.avgPrice ?? fill.price;
   if (held === 0 || Math.sign(held) === Math.sign(signed)) {
     const quantity = held + signed;
-    return { position: { quantity, avgPrice: (held * avg + signed * fill.price) / quantity }, realizedUsd: 0 };
+    return { position: { quantity, avgPrice: (held * avg + signed * fill.price) / quantity }, realized: 0 };
   }
   // Reducing, closing or reversing: P/L is realized on the closed part at the average price.
   const closed = Math.min(Math.abs(signed), Math.abs(held));
-  const realizedUsd = (fill.price - avg) * closed * Math.sign(held) * contractSize * perUnit;
+  const realized = (fill.price - avg) * closed * Math.sign(held) * contractSize * perUnit;
   const remaining = held + signed;
-  if (Math.abs(remaining) < FLAT) return { position: null, realizedUsd };
+  if (Math.abs(remaining) < FLAT) return { position: null, realized };
   const reversed = Math.sign(remaining) !== Math.sign(held);
-  return { position: { quantity: remaining, avgPrice: reversed ? fill.price : avg }, realizedUsd };
+  return { position: { quantity: remaining, avgPrice: reversed ? fill.price : avg }, realized };
 }
 
 /**
  * Floating P/L of a position marked at `mark`, in the account's currency at `perUnit` per unit of its quote currency (a
  * position with no price, or no rate to convert it, is marked at cost: 0).
  */
-export function floatingPnlUsd(position: Position, mark: number | null, contractSize: number, perUnit: number | null = 1): number {
+export function floatingPnl(position: Position, mark: number | null, contractSize: number, perUnit: number | null = 1): number {
   if (perUnit === null) return 0;
   return ((mark ?? position.avgPrice) - position.avgPrice) * position.quantity * contractSize * perUnit;
 }

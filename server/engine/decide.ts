@@ -10,7 +10,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, exceeds, guardChain, guardEnabled, minimumQuantity, orderPrice, orderQuantity, roundedToLot } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState, StopLoss } from "./state";
-import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
+import { accountExposure, activeSideLock, activeVeto, configOf, equityOf, evolve, holderIds, holdersOfAll, inIdOrder, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -246,7 +246,7 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     market: state.market.get(intent.symbol),
     ...converting(intent.symbol, state, account),
     now,
-    equityUsd: equityUsd(account, state),
+    equity: equityOf(account, state),
     exposure: accountExposure(account, state),
     ...(trace ? { measure: (what: string, observed: GuardMeasure["observed"], limit: GuardMeasure["limit"]) => step?.measures.push({ what, observed, limit }) } : {}),
   };

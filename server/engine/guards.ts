@@ -46,7 +46,7 @@ export type GuardContext = {
   /** Decision time (epoch ms), from the command: the engine has no clock. */
   readonly now: number;
   /** The account's equity at the last prices. */
-  readonly equityUsd: number;
+  readonly equity: number;
   /** The account's gross exposure per symbol, cluster and sector at the last prices. */
   readonly exposure: Exposure;
   readonly review: Review;
@@ -100,7 +100,7 @@ export function orderQuantity(ctx: GuardContext): number | null {
   if (ctx.intent.quantity !== undefined) return ctx.intent.quantity;
   const price = orderPrice(ctx);
   if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument || ctx.accountPerQuote === null) return null;
-  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize * ctx.accountPerQuote), ctx.instrument);
+  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equity) / (price * ctx.instrument.contractSize * ctx.accountPerQuote), ctx.instrument);
 }
 
 /** `value / step` off a whole number by no more than floating-point noise (0.07 / 0.01 is 7.000000000000001). */
@@ -387,14 +387,14 @@ function riskAtStopUsd(ctx: GuardContext): number | null {
   return quantity * Math.abs(price - ctx.intent.slPrice) * ctx.instrument.contractSize * ctx.accountPerQuote;
 }
 
-/** Denies when equity is at or below `floorUsd`, or when the entry's risk at its stop would take it below. */
-function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): Denial | null {
+/** Denies when equity is at or below `floor`, or when the entry's risk at its stop would take it below. */
+function floorCheck(ctx: GuardContext, floor: number, reason: DenialReason): Denial | null {
   if (reducesExposure(ctx.intent)) return null;
-  if (!exceeds(ctx.equityUsd, floorUsd)) return deny(reason, significant(ctx.equityUsd), significant(floorUsd));
+  if (!exceeds(ctx.equity, floor)) return deny(reason, significant(ctx.equity), significant(floor));
   const risk = riskAtStopUsd(ctx);
-  if (risk !== null && exceeds(floorUsd, ctx.equityUsd - risk)) return deny(reason, significant(ctx.equityUsd - risk), significant(floorUsd));
-  ctx.measure?.(`equity ${ctx.account.spec.currency} (floor)`, significant(ctx.equityUsd), significant(floorUsd));
-  if (risk !== null) ctx.measure?.(`equity at the stop ${ctx.account.spec.currency} (floor)`, significant(ctx.equityUsd - risk), significant(floorUsd));
+  if (risk !== null && exceeds(floor, ctx.equity - risk)) return deny(reason, significant(ctx.equity - risk), significant(floor));
+  ctx.measure?.(`equity ${ctx.account.spec.currency} (floor)`, significant(ctx.equity), significant(floor));
+  if (risk !== null) ctx.measure?.(`equity at the stop ${ctx.account.spec.currency} (floor)`, significant(ctx.equity - risk), significant(floor));
   return null;
 }
 
@@ -405,13 +405,13 @@ function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): 
  */
 const maxDailyLoss: Guard = {
   name: "max_daily_loss",
-  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).dailyLossFloorUsd, "daily_loss_limit"),
+  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).dailyLossFloor, "daily_loss_limit"),
 };
 
 /** 9. Max loss: the same against the static floor, the initial balance less `maxLossPct`. */
 const maxLoss: Guard = {
   name: "max_loss",
-  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).maxLossFloorUsd, "max_loss_limit"),
+  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).maxLossFloor, "max_loss_limit"),
 };
 
 /**
@@ -423,10 +423,10 @@ const dailyRiskQuota: Guard = {
   enabled: (config) => config.guards.dailyRiskQuota.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent)) return null;
-    const quotaUsd = (ctx.config.guards.dailyRiskQuota.maxPct / 100) * ctx.account.baselineUsd;
+    const quotaUsd = (ctx.config.guards.dailyRiskQuota.maxPct / 100) * ctx.account.baseline;
     const risk = riskAtStopUsd(ctx);
     if (risk === null) return deny("no_stop", null, "slPrice");
-    const total = ctx.account.riskUsedTodayUsd + risk;
+    const total = ctx.account.riskUsedToday + risk;
     if (exceeds(total, quotaUsd)) return deny("risk_quota_exceeded", significant(total), significant(quotaUsd));
     ctx.measure?.(`risk at stops today ${ctx.account.spec.currency}`, significant(total), significant(quotaUsd));
     return null;
@@ -441,7 +441,7 @@ const dailyRiskQuota: Guard = {
 function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): number | null {
   const quantity = orderQuantity(ctx);
   const price = orderPrice(ctx);
-  if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null || ctx.equityUsd <= 0) return null;
+  if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null || ctx.equity <= 0) return null;
   const { intent, account } = ctx;
   const held = account.positions.get(intent.symbol)?.quantity ?? 0;
   const after = held + (intent.side === "BUY" ? quantity : -quantity);
@@ -449,8 +449,8 @@ function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): nu
   const ownGross = ctx.exposure.grossBySymbol.get(intent.symbol);
   const ownUnpriced = held !== 0 && ownGross === undefined ? 1 : 0;
   if ((group?.unpriced ?? 0) - ownUnpriced > 0) return null;
-  const othersUsd = (group?.grossUsd ?? 0) - (ownGross ?? 0);
-  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price * ctx.accountPerQuote) / ctx.equityUsd) * 100;
+  const othersUsd = (group?.gross ?? 0) - (ownGross ?? 0);
+  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price * ctx.accountPerQuote) / ctx.equity) * 100;
 }
 
 /** 11. Cluster cap: the intent's volatility cluster may weigh at most `maxPct` of equity after the trade. */
@@ -594,13 +594,13 @@ const cvar: Guard = {
     if (returns.length < minObservations) return deny("insufficient_history", returns.length, minObservations);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
-    if (quantity === null || price === null || ctx.accountPerQuote === null || ctx.equityUsd <= 0) return deny("no_price", null, maxPct);
+    if (quantity === null || price === null || ctx.accountPerQuote === null || ctx.equity <= 0) return deny("no_price", null, maxPct);
     const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
     const after = held + (intent.side === "BUY" ? quantity : -quantity);
     const notionalUsd = Math.abs(after) * instrument.contractSize * price * ctx.accountPerQuote;
     const tail = tailLossPerUnit(market!.stats, confidencePct);
     const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
-    const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
+    const cvarPct = (cvarUsd / ctx.equity) * 100;
     if (exceeds(cvarPct, maxPct)) return deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} ${ctx.account.spec.currency} on ${significant(notionalUsd)} ${ctx.account.spec.currency}`);
     ctx.measure?.(`CVaR ${confidencePct}% of the position after, % of equity`, significant(cvarPct), maxPct);
     return null;
@@ -633,7 +633,7 @@ const kellySizing: Guard = {
     const price = orderPrice(ctx);
     if (price === null || ctx.accountPerQuote === null) return null; // price_sanity has denied it already
     const fraction = kelly * multiplier;
-    const cap = (fraction * ctx.equityUsd) / riskPerUnit(price, intent.slPrice, instrument, ctx.accountPerQuote);
+    const cap = (fraction * ctx.equity) / riskPerUnit(price, intent.slPrice, instrument, ctx.accountPerQuote);
     return { cap, note: `kelly f*=${significant(kelly)} × ${multiplier} risks ${significant(fraction * 100)}% of equity: at most ${significant(cap)}` };
   },
 };
@@ -655,7 +655,7 @@ const volTarget: Guard = {
     const stop =
       intent.slPrice ?? (atr === null ? null : intent.side === "BUY" ? price - atrStopMultiple * atr : price + atrStopMultiple * atr);
     if (stop === null || !(stop > 0)) return deny("no_stop", null, "slPrice or an ATR");
-    const budgetUsd = (riskPerTradePct / 100) * ctx.equityUsd;
+    const budgetUsd = (riskPerTradePct / 100) * ctx.equity;
     const cap = budgetUsd / riskPerUnit(price, stop, instrument, ctx.accountPerQuote);
     const origin = intent.slPrice === undefined ? `ATR stop ${significant(stop)} (${atrStopMultiple} × ${significant(atr!)})` : `stop ${stop}`;
     return { cap, stopPrice: significant(stop), note: `vol target: ${riskPerTradePct}% of equity at ${origin}: at most ${significant(cap)}` };

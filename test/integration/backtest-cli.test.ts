@@ -32,7 +32,7 @@ describe("npm run backtest", () => {
     expect(result.stdout).toMatch(/^backtest sma-crossover on MSFT \(249 bars\), preset ftmo-2step-100k, risk on, seed 1: return -?\d+\.\d\d%, max drawdown \d+\.\d\d%, Sharpe /);
     expect(result.stderr).toBe(""); // not a terminal: no progress bar
     const equity = fs.readFileSync(path.join(out, "equity.csv"), "utf8").trim().split("\n");
-    expect(equity[0]).toBe("time,equity_usd,balance_usd,baseline_usd,daily_loss_floor_usd,max_loss_floor_usd");
+    expect(equity[0]).toBe("time,equity,balance,baseline,daily_loss_floor,max_loss_floor");
     expect(equity).toHaveLength(250);
     expect(equity[1]).toBe("2000-09-27T20:00:00.000Z,100000.00,100000.00,100000.00,95000.00,90000.00");
     const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
@@ -129,7 +129,7 @@ describe("npm run backtest", () => {
       const average = fills.reduce((sum: number, fill: { quantity: number; price: number }) => sum + fill.quantity * fill.price, 0) / lots;
       const fees = fills.reduce((sum: number, fill: { feeUsd: number }) => sum + fill.feeUsd, 0);
       const last = 0.95 + 11 * 0.0005;
-      expect(report.finalEquityUsd).toBeCloseTo(100_000 + ((last - average) * lots * 100_000) / last - fees, 2);
+      expect(report.finalEquity).toBeCloseTo(100_000 + ((last - average) * lots * 100_000) / last - fees, 2);
       const verified = run("server/cli/verify.ts", ["--preset", "ftmo-2step-100k", "--ledger", path.join(out, "ledger.ndjson"), "--currency", "EUR"]);
       expect(verified.code).toBe(0);
       expect(verified.stdout).toContain("initial 100,000.00 EUR");

@@ -80,8 +80,8 @@ for (const database of databases) {
       });
       // Every bar (249 ≤ 1,000), with the FTMO floors: 5% daily of the initial balance, 10% max.
       expect(run.equity).toHaveLength(249);
-      expect(run.equity[0]).toMatchObject({ equityUsd: 100_000, dailyLossFloorUsd: 95_000, maxLossFloorUsd: 90_000 });
-      expect(run.equity.every((point: Json) => point.at > 0 && Number.isFinite(point.equityUsd))).toBe(true);
+      expect(run.equity[0]).toMatchObject({ equity: 100_000, dailyLossFloor: 95_000, maxLossFloor: 90_000 });
+      expect(run.equity.every((point: Json) => point.at > 0 && Number.isFinite(point.equity))).toBe(true);
 
       const listed = (await call("GET", "/api/v1/backtests")).body!.backtests;
       expect(listed[0]).toMatchObject({ id, status: "done", summary: run.summary });

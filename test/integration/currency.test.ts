@@ -33,21 +33,21 @@ describe("accounts in EUR over the HTTP API", () => {
     const spec = { accountId: "eur-1", name: "Euro 100K", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" };
     const created = await call("POST", "/api/v1/accounts", spec);
     expect(created.status).toBe(201);
-    expect(created.body!.account).toMatchObject({ accountId: "eur-1", currency: "EUR", equityUsd: 100_000 });
+    expect(created.body!.account).toMatchObject({ accountId: "eur-1", currency: "EUR", equity: 100_000 });
     expect((await call("POST", "/api/v1/market", { ticks: [{ symbol: "XAUUSD", price: 2_000 }, { symbol: "EURUSD", price: 1.25 }] })).status).toBe(200);
     const filled = await call("POST", "/api/v1/executions", { fills: [{ accountId: "eur-1", symbol: "XAUUSD", side: "BUY", quantity: 1, price: 2_000 }], correction });
     expect(filled.status).toBe(200);
     expect((await call("POST", "/api/v1/market", { ticks: [{ symbol: "XAUUSD", price: 1_990 }] })).status).toBe(200);
     // 1 lot (100 oz) down 10 USD: -1,000 USD, at 1.25 USD a euro -800 EUR.
     const view = (await call("GET", "/api/v1/accounts/eur-1")).body!.account;
-    expect(view).toMatchObject({ currency: "EUR", balanceUsd: 100_000, equityUsd: 99_200, exposure: { floatingUsd: -800, bySymbol: [{ symbol: "XAUUSD", grossUsd: 159_200 }] } });
+    expect(view).toMatchObject({ currency: "EUR", balance: 100_000, equity: 99_200, exposure: { floating: -800, bySymbol: [{ symbol: "XAUUSD", gross: 159_200 }] } });
     // The fill records the rate it was booked at: 0.8 EUR a dollar.
     const ledger = (await call("GET", "/api/v1/ledger?accountId=eur-1")).body!.events as Json[];
     expect(ledger.find((record) => record.event.type === "execution.filled").event).toMatchObject({ symbol: "XAUUSD", accountPerQuote: 0.8 });
     expect(ledger.find((record) => record.event.type === "account.opened").event.account).toMatchObject({ currency: "EUR" });
     // The overview's row is in euros; the firm's exposure adds accounts in USD: 100 oz at 1,990 USD.
     const overview = (await call("GET", "/api/v1/overview?q=eur-1")).body!;
-    expect(overview.rows).toEqual([expect.objectContaining({ accountId: "eur-1", currency: "EUR", equityUsd: 99_200 })]);
+    expect(overview.rows).toEqual([expect.objectContaining({ accountId: "eur-1", currency: "EUR", equity: 99_200 })]);
     expect(overview.exposure.bySymbol).toContainEqual(expect.objectContaining({ key: "XAUUSD", netUsd: 199_000 }));
   });
 

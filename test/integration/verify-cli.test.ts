@@ -50,7 +50,7 @@ describe("npm run verify", () => {
     expect(result.stdout).toContain("BREACH daily_loss (hard) at 2026-06-10T08:00:00.000Z (seq 4, trading day 2026-06-10): equity 94,999.99 USD, floor 95,000.00 USD");
     const json = run(["--preset", "ftmo-2step-100k", "--ledger", breached, "--json"]);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ presetId: "ftmo-2step-100k", accounts: [{ accountId: "acc-1", compliant: false, breaches: [{ rule: "daily_loss", seq: 4, observedUsd: 94_999.99, limitUsd: 95_000 }] }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({ presetId: "ftmo-2step-100k", accounts: [{ accountId: "acc-1", compliant: false, breaches: [{ rule: "daily_loss", seq: 4, observed: 94_999.99, limit: 95_000 }] }] });
   });
 
   it("exits 2 naming the line and field of a malformed ledger", () => {
@@ -83,7 +83,7 @@ describe("npm run verify", () => {
         ].join("\n"),
       );
     const instrument = { sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "CHF" };
-    const equity = (result: { stdout: string }) => JSON.parse(result.stdout).accounts[0].finalEquityUsd;
+    const equity = (result: { stdout: string }) => JSON.parse(result.stdout).accounts[0].finalEquity;
 
     it("takes its instruments from --instruments or RISKGATE_ENGINE_CONFIG", () => {
       const ledgerFile = bare();
@@ -131,7 +131,7 @@ describe("npm run verify", () => {
     // To 1,937.50: -6,250 USD = -5,000 EUR, at the floor: breached, in euros.
     const at = run(["--preset", "ftmo-2step-100k", "--ledger", file("eur-breach.ndjson", inEur(1_937.5)), "--json"]);
     expect(at.code).toBe(1);
-    expect(JSON.parse(at.stdout)).toMatchObject({ accounts: [{ accountId: "eur-1", currency: "EUR", breaches: [{ rule: "daily_loss", seq: 5, observedUsd: 95_000, limitUsd: 95_000 }] }] });
+    expect(JSON.parse(at.stdout)).toMatchObject({ accounts: [{ accountId: "eur-1", currency: "EUR", breaches: [{ rule: "daily_loss", seq: 5, observed: 95_000, limit: 95_000 }] }] });
     // The ledger says EUR: a run that expects USD is refused, naming the account and both currencies.
     const wrong = run(["--preset", "ftmo-2step-100k", "--ledger", file("eur-usd.ndjson", inEur(1_940)), "--currency", "USD"]);
     expect(wrong.code).toBe(2);

@@ -62,8 +62,8 @@ describe("backtest runs", () => {
     if (lockout!.event.type !== "account.locked_out") throw new Error("unreachable");
     expect(breach.at).toBe(lockout!.event.at);
     expect(breach.seq).toBeLessThan(lockout!.seq);
-    expect(breach.observedUsd).toBe(lockout!.event.equityUsd);
-    expect(breach.limitUsd).toBe(Number(lockout!.event.floorUsd.toFixed(2)));
+    expect(breach.observed).toBe(lockout!.event.equity);
+    expect(breach.limit).toBe(Number(lockout!.event.floor.toFixed(2)));
     expect(report.riskEvents.map((event) => event.type)).toEqual(["account.locked_out", "breaker.tripped"]);
   }, 60_000);
 
@@ -88,7 +88,7 @@ describe("backtest runs", () => {
     const denied = (run: typeof on) => run.records.filter(({ event }) => event.type === "intent.decided" && event.decision.outcome === "denied").length;
     expect(denied(off)).toBe(0);
     expect(denied(on)).toBeGreaterThan(0);
-    expect(on.final.equityUsd).not.toBe(off.final.equityUsd);
+    expect(on.final.equity).not.toBe(off.final.equity);
     expect(off.records.some(({ event }) => event.type === "breaker.tripped" || event.type === "account.locked_out" || event.type === "account.reducing")).toBe(false);
   }, 60_000);
 
@@ -103,7 +103,7 @@ describe("backtest runs", () => {
           if (index !== 0) return [];
           const symbol = symbols[0];
           const close = history.get(symbol).at(-1).close;
-          return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equityUsd / close / 2), referencePrice: close }];
+          return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equity / close / 2), referencePrice: close }];
         },
       });\n`,
     );
@@ -141,9 +141,9 @@ describe("currencies in backtests", () => {
     const average = result.fills.reduce((sum, fill) => sum + fill.quantity * fill.price, 0) / lots;
     const fees = result.fills.reduce((sum, fill) => sum + fill.feeUsd, 0);
     const expected = 100_000 + ((152 - average) * lots * 100_000) / 152 - fees;
-    expect(result.final.equityUsd).toBeCloseTo(expected, 6);
-    expect(result.final.equityUsd - 100_000).toBeLessThan(2_000); // in yen booked as dollars it would be ~200,000
-    if (risk === "on") expect(summarize(result, usdjpy, ftmo, run).compliance!.finalEquityUsd).toBeCloseTo(expected, 2);
+    expect(result.final.equity).toBeCloseTo(expected, 6);
+    expect(result.final.equity - 100_000).toBeLessThan(2_000); // in yen booked as dollars it would be ~200,000
+    if (risk === "on") expect(summarize(result, usdjpy, ftmo, run).compliance!.finalEquity).toBeCloseTo(expected, 2);
   }, 60_000);
 });
 
@@ -187,12 +187,12 @@ describe("backtests in the account's currency", () => {
     const fees = fills.reduce((sum, fill) => sum + fill.feeUsd, 0);
     const last = columns[symbol]!.at(-1)!;
     const expected = 100_000 + (side === "BUY" ? 1 : -1) * (last - average) * lots * contractSize * perQuoteAtEnd - fees;
-    expect(result.final.equityUsd).toBeCloseTo(expected, 6);
+    expect(result.final.equity).toBeCloseTo(expected, 6);
     if (risk === "on") {
       const report = summarize(result, data, ftmo, run);
       expect(report.currency).toBe(currency);
       expect(report.compliance!.currency).toBe(currency);
-      expect(report.compliance!.finalEquityUsd).toBeCloseTo(expected, 2);
+      expect(report.compliance!.finalEquity).toBeCloseTo(expected, 2);
       const opened = result.records.find(({ event }) => event.type === "account.opened")!.event;
       expect(opened.type === "account.opened" && opened.account.currency).toBe(currency);
     }

@@ -7,7 +7,7 @@ import { AccountSpec } from "@/server/engine/types";
 import type { EngineEvent } from "@/server/engine/events";
 import { SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
-import { equityUsd, evolve, initialState } from "@/server/engine/state";
+import { equityOf, evolve, initialState } from "@/server/engine/state";
 import { readPresetFiles } from "@/server/presets";
 import { accountId, decision, denial, opened, run, when } from "./given";
 
@@ -51,25 +51,25 @@ describe("P/L in USD", () => {
   it("books a USDJPY long's yen P/L in USD at the USDJPY rate", () => {
     // 1 lot = 100,000 USD of yen; 150.00 -> 151.00 is +100,000 JPY, i.e. 100,000 / 151 = 662.25 USD.
     const marked = run(start(), prices(2_000, [USDJPY, 150]), fill(USDJPY, "BUY", 1, 150, 2_100), prices(2_200, [USDJPY, 151]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(100_000 + 100_000 / 151, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(100_000 + 100_000 / 151, 6);
     const closed = run(marked.state, fill(USDJPY, "SELL", 1, 151, 2_300));
-    expect(closed.account.balanceUsd).toBeCloseTo(100_000 + 100_000 / 151, 6);
+    expect(closed.account.balance).toBeCloseTo(100_000 + 100_000 / 151, 6);
     expect(closed.events.find((event) => event.type === "execution.filled")).toMatchObject({ accountPerQuote: 1 / 151 });
   });
 
   it("books a EURGBP short's pound P/L in USD at GBPUSD", () => {
     // Short 1 lot from 0.8500; at 0.8400 it is +1,000 GBP, at GBPUSD 1.25 that is 1,250 USD.
     const marked = run(start(), prices(2_000, [GBPUSD, 1.25], [EURGBP, 0.85]), fill(EURGBP, "SELL", 1, 0.85, 2_100), prices(2_200, [EURGBP, 0.84]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(101_250, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(101_250, 6);
     // Covered when GBPUSD is 1.26: the 1,000 GBP realized are 1,260 USD.
     const closed = run(marked.state, prices(2_300, [GBPUSD, 1.26]), fill(EURGBP, "BUY", 1, 0.84, 2_400));
-    expect(closed.account.balanceUsd).toBeCloseTo(101_260, 6);
+    expect(closed.account.balance).toBeCloseTo(101_260, 6);
   });
 
   it("books gold, quoted in USD, as it is", () => {
     // 100 oz from 2,000 to 2,010: +1,000 USD.
     const marked = run(start(), prices(2_000, [XAUUSD, 2_000]), fill(XAUUSD, "BUY", 1, 2_000, 2_100), prices(2_200, [XAUUSD, 2_010]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(101_000, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(101_000, 6);
   });
 });
 
@@ -117,11 +117,11 @@ describe("the verifier converts as the engine does", () => {
       if (!result.ok) throw new Error(JSON.stringify(result.rejection));
       for (const event of result.events) events.push(event), (state = evolve(state, event));
     }
-    expect(equityUsd(state.accounts.get(accountId)!, state)).toBeCloseTo(100_000 - 100_000 / 149, 6);
+    expect(equityOf(state.accounts.get(accountId)!, state)).toBeCloseTo(100_000 - 100_000 / 149, 6);
     expect(events.some((event) => event.type === "account.locked_out")).toBe(false);
     const report = verify(events.map((event, index) => ({ seq: index + 1, event })), ftmo, accountId);
     expect(report.accounts[0]!.breaches).toEqual([]);
-    expect(report.accounts[0]!.finalEquityUsd).toBeCloseTo(100_000 - 100_000 / 149, 2);
+    expect(report.accounts[0]!.finalEquity).toBeCloseTo(100_000 - 100_000 / 149, 2);
   });
 });
 
@@ -142,7 +142,7 @@ describe("the verifier converts as the engine does, in each account's currency",
       for (const event of result.events) events.push(event), (state = evolve(state, event));
     }
     const report = verify(events.map((event, index) => ({ seq: index + 1, event })), ftmo(), accountId);
-    return { equity: equityUsd(state.accounts.get(accountId)!, state), balance: state.accounts.get(accountId)!.balanceUsd, report: report.accounts[0]! };
+    return { equity: equityOf(state.accounts.get(accountId)!, state), balance: state.accounts.get(accountId)!.balance, report: report.accounts[0]! };
   };
   // USDJPY long 150 -> 151, EURGBP short 0.85 -> 0.84 (the short half closed at 0.845), gold long 2,000 -> 2,010.
   const book: Command[] = [
@@ -160,8 +160,8 @@ describe("the verifier converts as the engine does, in each account's currency",
     // Closed: 0.5 lot × 0.005 = 250 GBP at 1.25 = 312.50 USD. Open: 100,000 JPY / 151 + 500 GBP × 1.25 + 1,000 USD.
     expect(balance).toBeCloseTo(100_000 + 312.5, 6);
     expect(equity).toBeCloseTo(100_000 + 312.5 + 100_000 / 151 + 625 + 1_000, 6);
-    expect(report.finalBalanceUsd).toBeCloseTo(balance, 2);
-    expect(report.finalEquityUsd).toBeCloseTo(equity, 2);
+    expect(report.finalBalance).toBeCloseTo(balance, 2);
+    expect(report.finalEquity).toBeCloseTo(equity, 2);
     expect(report.breaches).toEqual([]);
   });
 
@@ -170,8 +170,8 @@ describe("the verifier converts as the engine does, in each account's currency",
     // Closed: 250 GBP at 1 / 0.845 EUR a pound = 295.86 EUR. Open: 100,000 JPY / 151 / 1.1 + 500 GBP / 0.84 + 1,000 USD / 1.1.
     expect(balance).toBeCloseTo(100_000 + 250 / 0.845, 6);
     expect(equity).toBeCloseTo(100_000 + 250 / 0.845 + 100_000 / 151 / 1.1 + 500 / 0.84 + 1_000 / 1.1, 6);
-    expect(report.finalBalanceUsd).toBeCloseTo(balance, 2);
-    expect(report.finalEquityUsd).toBeCloseTo(equity, 2);
+    expect(report.finalBalance).toBeCloseTo(balance, 2);
+    expect(report.finalEquity).toBeCloseTo(equity, 2);
     expect(report.breaches).toEqual([]);
   });
 });
@@ -181,16 +181,16 @@ describe("an account in EUR: P/L, notional and risk in euros", () => {
   it("books a USDJPY long's yen P/L in EUR through USD (USDJPY and EURUSD) when no EURJPY price is there", () => {
     // +100,000 JPY at 151 yen a dollar and 1.10 dollars a euro: 100,000 / 151 / 1.1 = 602.05 EUR.
     const marked = run(startInEur(), prices(2_000, [USDJPY, 150], [EURUSD, 1.1]), fill(USDJPY, "BUY", 1, 150, 2_100), prices(2_200, [USDJPY, 151]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(100_000 + 100_000 / 151 / 1.1, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(100_000 + 100_000 / 151 / 1.1, 6);
     const closed = run(marked.state, fill(USDJPY, "SELL", 1, 151, 2_300));
-    expect(closed.account.balanceUsd).toBeCloseTo(100_000 + 100_000 / 151 / 1.1, 6);
+    expect(closed.account.balance).toBeCloseTo(100_000 + 100_000 / 151 / 1.1, 6);
     expect(closed.events.find((event) => event.type === "execution.filled")).toMatchObject({ accountPerQuote: (1 / 151) * (1 / 1.1) });
   });
 
   it("books a USDJPY long at EURJPY, the direct pair, when it has a price", () => {
     // +100,000 JPY at 165 yen a euro: 606.06 EUR (the cross pair is taken before the way through USD).
     const marked = run(startInEur(), prices(2_000, [USDJPY, 150], [EURUSD, 1.1], [EURJPY, 165]), fill(USDJPY, "BUY", 1, 150, 2_100), prices(2_200, [USDJPY, 151]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(100_000 + 100_000 / 165, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(100_000 + 100_000 / 165, 6);
   });
 
   it("books a EURGBP short's pound P/L in EUR at the pair's own price, with no USD rate at all", () => {
@@ -198,15 +198,15 @@ describe("an account in EUR: P/L, notional and risk in euros", () => {
     const state = run(startInEur(), prices(2_000, [EURGBP, 0.85])).state;
     expect(denial(decision(state, { symbol: "EURGBP", side: "SELL", quantity: 1 }, 2_500))).toBe("allowed");
     const marked = run(state, fill(EURGBP, "SELL", 1, 0.85, 2_100), prices(2_200, [EURGBP, 0.84]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(100_000 + 1_000 / 0.84, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(100_000 + 1_000 / 0.84, 6);
     const closed = run(marked.state, fill(EURGBP, "BUY", 1, 0.84, 2_300));
-    expect(closed.account.balanceUsd).toBeCloseTo(100_000 + 1_000 / 0.84, 6);
+    expect(closed.account.balance).toBeCloseTo(100_000 + 1_000 / 0.84, 6);
   });
 
   it("books gold, quoted in USD, in EUR at EURUSD", () => {
     // 100 oz from 2,000 to 2,010: +1,000 USD = 1,000 / 1.1 = 909.09 EUR.
     const marked = run(startInEur(), prices(2_000, [XAUUSD, 2_000], [EURUSD, 1.1]), fill(XAUUSD, "BUY", 1, 2_000, 2_100), prices(2_200, [XAUUSD, 2_010]));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(100_000 + 1_000 / 1.1, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(100_000 + 1_000 / 1.1, 6);
     expect(marked.state.accounts.get(accountId)!.spec.currency).toBe("EUR");
   });
 
@@ -272,7 +272,7 @@ describe("account currencies on the ledger", () => {
       { type: "execution.filled", at: 2_100, accountId, intentId: null, symbol: USDJPY, side: "BUY", quantity: 1, price: 150, feeUsd: 0, trigger: "order", usdPerQuote: 1 / 150 },
       { type: "execution.filled", at: 2_200, accountId, intentId: null, symbol: USDJPY, side: "SELL", quantity: 1, price: 151, feeUsd: 0, trigger: "order", usdPerQuote: 1 / 151 },
     ];
-    expect(old.reduce(evolve, state).accounts.get(accountId)!.balanceUsd).toBe(100_000 + (151 - 150) * 100_000 * (1 / 151));
+    expect(old.reduce(evolve, state).accounts.get(accountId)!.balance).toBe(100_000 + (151 - 150) * 100_000 * (1 / 151));
   });
 });
 
@@ -294,7 +294,7 @@ describe("a lock-out in a EUR account", () => {
       for (const event of result.events) events.push(event), (state = evolve(state, event));
     }
     const lockedOut = events.find((event) => event.type === "account.locked_out");
-    expect(lockedOut).toMatchObject({ equityUsd: 88_800, currency: "EUR" });
+    expect(lockedOut).toMatchObject({ equity: 88_800, currency: "EUR" });
     const alert = alertsFrom(events.map((event, index) => ({ seq: index + 1, recordedAt: new Date(event.at).toISOString(), event }))).find((found) => found.kind === "account_locked_out")!;
     expect(alert.text).toContain("88,800.00 EUR");
   });
