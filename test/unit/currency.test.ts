@@ -139,7 +139,10 @@ describe("the verifier converts as the engine does, in each account's currency",
     ] as Command[]) {
       const result = when(state, command);
       if (!result.ok) throw new Error(JSON.stringify(result.rejection));
-      for (const event of result.events) events.push(event), (state = evolve(state, event));
+      for (const event of result.events) {
+        events.push(event);
+        state = evolve(state, event);
+      }
     }
     const report = verify(events.map((event, index) => ({ seq: index + 1, event })), ftmo(), accountId);
     return { equity: equityOf(state.accounts.get(accountId)!, state), balance: state.accounts.get(accountId)!.balance, report: report.accounts[0]! };
@@ -291,7 +294,10 @@ describe("a lock-out in a EUR account", () => {
     ] as Command[]) {
       const result = when(state, command);
       if (!result.ok) throw new Error(JSON.stringify(result.rejection));
-      for (const event of result.events) events.push(event), (state = evolve(state, event));
+      for (const event of result.events) {
+        events.push(event);
+        state = evolve(state, event);
+      }
     }
     const lockedOut = events.find((event) => event.type === "account.locked_out");
     expect(lockedOut).toMatchObject({ equity: 88_800, currency: "EUR" });
