@@ -8,10 +8,10 @@ import { Line } from "recharts";
  * day's baseline and both loss floors, their legend, the tooltip's look, and the chart's width.
  */
 export const EQUITY_SERIES = [
-  { key: "equityUsd", name: "Equity", color: "var(--accent)", width: 2, dash: undefined, type: "linear" },
-  { key: "baselineUsd", name: "Day's baseline", color: "var(--muted)", width: 1.5, dash: "4 3", type: "stepAfter" },
-  { key: "dailyLossFloorUsd", name: "Daily-loss floor", color: "var(--warn)", width: 1.5, dash: "6 3", type: "stepAfter" },
-  { key: "maxLossFloorUsd", name: "Max-loss floor", color: "var(--bad)", width: 1.5, dash: "2 2", type: "stepAfter" },
+  { key: "equity", name: "Equity", color: "var(--accent)", width: 2, dash: undefined, type: "linear" },
+  { key: "baseline", name: "Day's baseline", color: "var(--muted)", width: 1.5, dash: "4 3", type: "stepAfter" },
+  { key: "dailyLossFloor", name: "Daily-loss floor", color: "var(--warn)", width: 1.5, dash: "6 3", type: "stepAfter" },
+  { key: "maxLossFloor", name: "Max-loss floor", color: "var(--bad)", width: 1.5, dash: "2 2", type: "stepAfter" },
 ] as const;
 
 /** The lines of EQUITY_SERIES, no animation (Recharts wants them as direct children: call, do not wrap). */
@@ -26,7 +26,7 @@ export function equityLines() {
       strokeWidth={series.width}
       strokeDasharray={series.dash}
       dot={false}
-      activeDot={series.key === "equityUsd" ? { r: 3 } : false}
+      activeDot={series.key === "equity" ? { r: 3 } : false}
       isAnimationActive={false}
       className={`series-${series.key}`}
     />

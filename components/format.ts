@@ -4,10 +4,14 @@
  * and table row on each update.
  */
 
-const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+/** One formatter per currency, made the first time it is asked for (an account's currency: USD, EUR, …). */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
 
-export function money(value: number): string {
-  return usd.format(value);
+/** An amount in `currency` (ISO 4217; an account's figures are in its currency, the firm's in USD). */
+export function money(value: number, currency = "USD"): string {
+  let format = moneyFormats.get(currency);
+  if (!format) moneyFormats.set(currency, (format = new Intl.NumberFormat("en-US", { style: "currency", currency, maximumFractionDigits: 0 })));
+  return format.format(value);
 }
 
 export function pct(value: number, digits = 2): string {

@@ -38,9 +38,9 @@ test("a risk manager runs a backtest from the page, watches it to done, reads it
   const figures = page.getByTestId("run-figures");
   for (const label of ["Return", "Max drawdown", "Sharpe", "Trades"]) await expect(figures).toContainText(label);
   const chart = page.getByTestId("backtest-equity-chart");
-  await expect(chart.locator(".series-equityUsd path.recharts-line-curve")).toBeVisible();
+  await expect(chart.locator(".series-equity path.recharts-line-curve")).toBeVisible();
   // A static floor is a flat line (no height, so not "visible"): it is drawn when its path has points.
-  for (const floor of ["dailyLossFloorUsd", "maxLossFloorUsd"]) await expect(chart.locator(`.series-${floor} path.recharts-line-curve`)).toHaveAttribute("d", /^M[\d.]+,[\d.]+L/);
+  for (const floor of ["dailyLossFloor", "maxLossFloor"]) await expect(chart.locator(`.series-${floor} path.recharts-line-curve`)).toHaveAttribute("d", /^M[\d.]+,[\d.]+L/);
   expect(Number(await chart.getAttribute("data-points"))).toBeLessThanOrEqual(1_000);
   await expect(chart).toHaveAttribute("aria-label", /daily-loss floor .* max-loss floor/);
   const denials = page.getByTestId("denials");

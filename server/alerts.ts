@@ -47,8 +47,8 @@ const ENGINE = "engine";
 
 const actor = (by: string): string => (by === ENGINE ? "the engine (automatic)" : by);
 
-const usd = (amount: number): string =>
-  `${amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
+const money = (amount: number, currency = "USD"): string =>
+  `${amount.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 
 const iso = (at: number): string => new Date(at).toISOString();
 
@@ -95,7 +95,7 @@ function contentOf(event: EngineEvent): Content | null {
         by: null,
         title: `Account locked out: ${event.accountId} (${event.rule})`,
         lines: [
-          `Account ${event.accountId} is LOCKED OUT: equity ${usd(event.equityUsd)} is at or below the ${floor} of ${usd(event.floorUsd)}.`,
+          `Account ${event.accountId} is LOCKED OUT: equity ${money(event.equity, event.currency)} is at or below the ${floor} of ${money(event.floor, event.currency)}.`,
           "Its open positions are being flattened; only an operator can reopen it.",
           `By: ${actor(ENGINE)}`,
         ],

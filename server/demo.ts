@@ -114,7 +114,7 @@ export async function startSimulation(runtime: Runtime, scheduler: Scheduler, cl
   );
   const hiccups = options.venueHiccups;
   const venueParams = hiccups ? { ...options.venue, hiccups: { from: scheduler.now() + hiccups.afterMs, everyMs: hiccups.everyMs } } : options.venue;
-  const venue = new SimulatedVenue(scheduler, random.fork("venue"), (symbol) => market.quote(symbol), () => runtime.config, venueParams);
+  const venue = new SimulatedVenue(scheduler, random.fork("venue"), (symbol) => market.quote(symbol), () => runtime.config, venueParams, (accountId) => runtime.currencyOf(accountId));
   const pipeline = new ExecutionPipeline(runtime, venue, scheduler, options.pipeline);
   await pipeline.start();
   const existing = new Set(runtime.accounts().map((account) => account.accountId));

@@ -41,10 +41,10 @@ import { z } from "zod";
 export type EquityPoint = {
   /** ms since the epoch */
   at: number;
-  equityUsd: number;
-  baselineUsd: number;
-  dailyLossFloorUsd: number;
-  maxLossFloorUsd: number;
+  equity: number;
+  baseline: number;
+  dailyLossFloor: number;
+  maxLossFloor: number;
 };
 
 export class EquityHistoryError extends Error {
@@ -117,7 +117,7 @@ export function lttb<T>(points: readonly T[], threshold: number, x: (p: T) => nu
   return sampled;
 }
 
-/** Numbers a point: at, equityUsd, baselineUsd, dailyLossFloorUsd, maxLossFloorUsd. */
+/** Numbers a point: at, equity, baseline, dailyLossFloor, maxLossFloor. */
 const FIELDS = 5;
 const AT = 0;
 const EQUITY = 1;
@@ -270,10 +270,10 @@ class Tier {
 
 const readPoint = (source: Float64Array, from: number): EquityPoint => ({
   at: source[from]!,
-  equityUsd: source[from + 1]!,
-  baselineUsd: source[from + 2]!,
-  dailyLossFloorUsd: source[from + 3]!,
-  maxLossFloorUsd: source[from + 4]!,
+  equity: source[from + 1]!,
+  baseline: source[from + 2]!,
+  dailyLossFloor: source[from + 3]!,
+  maxLossFloor: source[from + 4]!,
 });
 
 /** One account's tiers, finest first. */
@@ -296,10 +296,10 @@ class Series {
   record(point: EquityPoint): void {
     const at = Math.max(point.at, this.lastAt);
     this.scratch[0] = at;
-    this.scratch[1] = point.equityUsd;
-    this.scratch[2] = point.baselineUsd;
-    this.scratch[3] = point.dailyLossFloorUsd;
-    this.scratch[4] = point.maxLossFloorUsd;
+    this.scratch[1] = point.equity;
+    this.scratch[2] = point.baseline;
+    this.scratch[3] = point.dailyLossFloor;
+    this.scratch[4] = point.maxLossFloor;
     this.lastAt = at;
     this.tiers[0]!.add(this.scratch, 0);
   }
@@ -333,7 +333,7 @@ const Stored = z.object({
   accounts: z.array(
     z.object({
       accountId: z.string().min(1),
-      // Per tier, finest first: points flattened to [at, equityUsd, baselineUsd, dailyLossFloorUsd, maxLossFloorUsd, …].
+      // Per tier, finest first: points flattened to [at, equity, baseline, dailyLossFloor, maxLossFloor, …].
       tiers: z.array(z.object({ closed: z.array(z.number()), open: z.array(z.number()) })),
     }),
   ),
@@ -348,10 +348,10 @@ export class EquityHistory {
   record(accountId: string, point: EquityPoint): void {
     if (
       !Number.isFinite(point.at) ||
-      !Number.isFinite(point.equityUsd) ||
-      !Number.isFinite(point.baselineUsd) ||
-      !Number.isFinite(point.dailyLossFloorUsd) ||
-      !Number.isFinite(point.maxLossFloorUsd)
+      !Number.isFinite(point.equity) ||
+      !Number.isFinite(point.baseline) ||
+      !Number.isFinite(point.dailyLossFloor) ||
+      !Number.isFinite(point.maxLossFloor)
     ) {
       return;
     }
@@ -383,7 +383,7 @@ export class EquityHistory {
     const target = Math.max(0, Math.floor(options.points));
     if (inRange.length <= target) return inRange;
     const spans = conflate(inRange, target);
-    return lttb(spans, target, (p) => p.at, (p) => p.equityUsd);
+    return lttb(spans, target, (p) => p.at, (p) => p.equity);
   }
 
   accounts(): string[] {
@@ -480,8 +480,8 @@ function conflate(points: readonly EquityPoint[], spans: number): EquityPoint[] 
       low = high = last = i;
       continue;
     }
-    if (points[i]!.equityUsd < points[low]!.equityUsd) low = i;
-    if (points[i]!.equityUsd > points[high]!.equityUsd) high = i;
+    if (points[i]!.equity < points[low]!.equity) low = i;
+    if (points[i]!.equity > points[high]!.equity) high = i;
     last = i;
   }
   flush();

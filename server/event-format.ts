@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import readline from "node:readline";
-import { EngineEvent } from "./engine/events";
+import { EngineEvent, upgradeStoredEvent } from "./engine/events";
 import type { LedgerRecord } from "./ledger";
 
 /**
@@ -29,7 +29,7 @@ export function fromNdjsonLine(line: string): { seq: number; event: EngineEvent 
   const at = typeof ts === "string" ? Date.parse(ts) : Number.NaN;
   if (!Number.isFinite(at)) throw new EventLineError("ts: an ISO 8601 time is required");
   if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new EventLineError("payload: an object is required");
-  const parsed = EngineEvent.safeParse({ ...payload, type, at });
+  const parsed = EngineEvent.safeParse(upgradeStoredEvent({ ...payload, type, at }));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new EventLineError(`${issue.path.length ? issue.path.join(".") : "event"}: ${issue.message}`);

@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { Database } from "./db/database";
-import { EngineEvent, streamOf } from "./engine/events";
+import { EngineEvent, streamOf, upgradeStoredEvent } from "./engine/events";
 import { AppError } from "./errors";
 
 /** An event to append; the key makes a retried append detectable (unique in the ledger). */
@@ -12,7 +12,7 @@ export type LedgerRecord = { seq: number; recordedAt: string; event: EngineEvent
 type Row = { seq: bigint; type: string; payload: unknown; recordedAt: Date };
 
 function toRecord(row: Row): LedgerRecord {
-  const parsed = EngineEvent.safeParse(row.payload);
+  const parsed = EngineEvent.safeParse(upgradeStoredEvent(row.payload));
   // A stored event that no longer parses is the server's fault, never the caller's (500, not 422).
   if (!parsed.success) throw new Error(`ledger row ${row.seq} does not parse as an event: ${parsed.error.message}`);
   const event = parsed.data;

@@ -256,7 +256,7 @@ function logRiskEvents(records: readonly LedgerRecord[]): void {
         log.info({ event: event.type, seq, accountId: event.accountId, breaker: event.breaker, reason: event.reason, by: event.by }, `breaker reset: ${event.accountId} (${event.breaker})`);
         break;
       case "account.locked_out":
-        log.warn({ event: event.type, seq, accountId: event.accountId, rule: event.rule, equityUsd: event.equityUsd, floorUsd: event.floorUsd }, `account locked out: ${event.accountId} (${event.rule})`);
+        log.warn({ event: event.type, seq, accountId: event.accountId, rule: event.rule, equity: event.equity, floor: event.floor }, `account locked out: ${event.accountId} (${event.rule})`);
         break;
       case "account.reopened":
         log.info({ event: event.type, seq, accountId: event.accountId, reason: event.reason, by: event.by }, `account reopened: ${event.accountId}`);

@@ -38,12 +38,14 @@ export type AccountObjectives = {
   /** The preset whose objectives these are (null version: the account runs the firm's default rules). */
   presetId: string;
   presetVersion: number | null;
+  /** The account's currency: the amounts here are in it. */
+  currency: string;
   initialBalanceUsd: number;
   /** The balance the verifier's books hold: the initial balance plus closed P/L less fees. */
-  balanceUsd: number;
+  balance: number;
   objectives: AccountReport["objectives"];
   /** Closed P/L against the profit target: how far (USD), and the share of the target (%). */
-  progress: { profitUsd: number; targetPct: number | null };
+  progress: { profit: number; targetPct: number | null };
   /** Every objective the preset sets is met. */
   met: boolean;
   /** Round trips closed, in all. */
@@ -53,6 +55,8 @@ export type AccountObjectives = {
 /** What `GET /api/v1/accounts/{accountId}/trades` answers: the latest round trips, newest first. */
 export type ClosedTradesPage = {
   accountId: string;
+  /** The account's currency: the trades' P/L and fees are in it. */
+  currency: string;
   seq: number;
   /** Round trips closed in all, and how many of the latest are kept to page through. */
   total: number;
@@ -93,17 +97,18 @@ export class ObjectivesReadModel {
     const { entry } = await this.caughtUp(accountId);
     const report = entry.verifier.report().accounts[0];
     if (!report) throw new AppError("not_found", `no account ${accountId} on the ledger`);
-    const profitUsd = Number((report.finalBalanceUsd - report.initialBalanceUsd).toFixed(2));
+    const profit = Number((report.finalBalance - report.initialBalanceUsd).toFixed(2));
     const target = report.objectives.profitTarget;
     return {
       accountId,
       seq: entry.throughSeq,
       presetId: entry.preset.id,
       presetVersion: entry.version,
+      currency: report.currency,
       initialBalanceUsd: report.initialBalanceUsd,
-      balanceUsd: report.finalBalanceUsd,
+      balance: report.finalBalance,
       objectives: report.objectives,
-      progress: { profitUsd, targetPct: target && target.targetUsd > 0 ? Number(((profitUsd / target.targetUsd) * 100).toFixed(2)) : null },
+      progress: { profit, targetPct: target && target.target > 0 ? Number(((profit / target.target) * 100).toFixed(2)) : null },
       met: objectivesMet(report.objectives),
       closedTrades: entry.verifier.trades(accountId).total,
     };
@@ -117,6 +122,7 @@ export class ObjectivesReadModel {
     const page = older.slice(-limit).reverse();
     return {
       accountId,
+      currency: entry.verifier.report().accounts[0]?.currency ?? "USD",
       seq: entry.throughSeq,
       total,
       kept: trades.length,

@@ -19,14 +19,16 @@ export type OverviewRow = {
   /** The preset in force (null: the firm's default rules). */
   presetId: string | null;
   tradingState: TradingState;
-  equityUsd: number;
+  /** The account's currency: the row's amounts are in it (the firm's exposure lines are in USD). */
+  currency: string;
+  equity: number;
   /** Equity less the day's baseline. */
-  dayPnlUsd: number;
+  dayPnl: number;
   /** Money left before the day's loss floor (never below 0), and as a share of the day's allowance. */
-  dailyHeadroomUsd: number;
+  dailyHeadroom: number;
   dailyHeadroomPct: number;
   /** Money left before the max-loss floor (never below 0), and as a share of the max-loss allowance. */
-  maxHeadroomUsd: number;
+  maxHeadroom: number;
   maxHeadroomPct: number;
   /**
    * The smaller of the two shares: the overview's order, least permitted loss left first (a share

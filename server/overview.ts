@@ -1,11 +1,11 @@
 import { touchedBy } from "./account-index";
-import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./engine/currency";
+import { conversionOf, perUnit, quoteCurrencyOf } from "./engine/currency";
 import type { Principal } from "./auth/roles";
 import { streamOf } from "./engine/events";
 import type { EngineEvent } from "./engine/events";
 import type { AccountId, SymbolId } from "./engine/ids";
 import type { AccountState, EngineState } from "./engine/state";
-import { activeVeto, barHolders, configOf, equityUsd, floorsOf, holdersOf, tradingStateOf } from "./engine/state";
+import { activeVeto, barHolders, configOf, equityOf, floorsOf, holdersOf, tradingStateOf } from "./engine/state";
 import type { TradingState } from "./engine/types";
 import { BreakerKind as BreakerKinds } from "./engine/types";
 import type { LedgerRecord } from "./ledger";
@@ -80,10 +80,11 @@ function byHeadroom(a: Entry, b: Entry): number {
 /** Two rows show the same thing (the seq aside). */
 function sameRow(a: OverviewRow, b: OverviewRow): boolean {
   return (
-    a.equityUsd === b.equityUsd &&
-    a.dayPnlUsd === b.dayPnlUsd &&
-    a.dailyHeadroomUsd === b.dailyHeadroomUsd &&
-    a.maxHeadroomUsd === b.maxHeadroomUsd &&
+    a.equity === b.equity &&
+    a.currency === b.currency &&
+    a.dayPnl === b.dayPnl &&
+    a.dailyHeadroom === b.dailyHeadroom &&
+    a.maxHeadroom === b.maxHeadroom &&
     a.dailyHeadroomPct === b.dailyHeadroomPct &&
     a.maxHeadroomPct === b.maxHeadroomPct &&
     a.headroomPct === b.headroomPct &&
@@ -152,7 +153,8 @@ export function contributionOf(account: AccountState, state: EngineState): { sym
   for (const [symbol, position] of account.positions) {
     const instrument = state.config.instruments[symbol];
     const price = state.market.get(symbol)?.lastPrice ?? position.avgPrice;
-    const usdPerQuote = usdPerUnit(conversionOf(quoteCurrencyOf(symbol, instrument)), state.market) ?? 1;
+    // The firm's view adds accounts of every currency: each position is converted to USD (not to its account's currency).
+    const usdPerQuote = perUnit(conversionOf(quoteCurrencyOf(symbol, instrument), "USD"), state.market) ?? 1;
     const netUsd = position.quantity * (instrument?.contractSize ?? 1) * price * usdPerQuote;
     if (!Number.isFinite(netUsd)) continue;
     symbols.set(symbol, { netUsd, grossUsd: Math.abs(netUsd) });
@@ -539,11 +541,11 @@ export class OverviewModel {
 
     const config = configOf(state, account);
     const floors = floorsOf(account, config);
-    const equity = equityUsd(account, state);
-    const dailyAllowance = account.baselineUsd - floors.dailyLossFloorUsd;
+    const equity = equityOf(account, state);
+    const dailyAllowance = account.baseline - floors.dailyLossFloor;
     const maxAllowance = (account.spec.initialBalanceUsd * config.accountRules.maxLossPct) / 100;
-    const dailyLeft = Math.max(0, equity - floors.dailyLossFloorUsd);
-    const maxLeft = Math.max(0, equity - floors.maxLossFloorUsd);
+    const dailyLeft = Math.max(0, equity - floors.dailyLossFloor);
+    const maxLeft = Math.max(0, equity - floors.maxLossFloor);
     const dailyHeadroomPct = hundredths(share(dailyLeft, dailyAllowance));
     const maxHeadroomPct = hundredths(share(maxLeft, maxAllowance));
     let lockExpiresAt: number | null = null;
@@ -560,11 +562,12 @@ export class OverviewModel {
       name: account.spec.name,
       presetId,
       tradingState: tradingStateOf(account, state.firmHalt),
-      equityUsd: cents(equity),
-      dayPnlUsd: cents(equity - account.baselineUsd),
-      dailyHeadroomUsd: cents(dailyLeft),
+      currency: account.spec.currency,
+      equity: cents(equity),
+      dayPnl: cents(equity - account.baseline),
+      dailyHeadroom: cents(dailyLeft),
       dailyHeadroomPct,
-      maxHeadroomUsd: cents(maxLeft),
+      maxHeadroom: cents(maxLeft),
       maxHeadroomPct,
       headroomPct: Math.min(dailyHeadroomPct, maxHeadroomPct),
       breakers: BreakerKinds.options.filter((kind) => account.breakers[kind].tripped),

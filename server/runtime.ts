@@ -8,11 +8,11 @@ import type { EngineEvent, OrderEvent } from "./engine/events";
 import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
-import { configOf, equityUsd, evolve, floorsOf, initialState } from "./engine/state";
+import { configOf, equityOf, evolve, floorsOf, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
 import { touchedBy } from "./account-index";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
-import type { AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
+import type { AccountRequest, AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
 import type { AccountView } from "./engine/views";
 import type { Preset } from "./engine/preset";
 import { nextDeadline } from "./engine/breakers";
@@ -71,8 +71,20 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
 function checkSize(preset: Preset, initialBalanceUsd: number, path: string): void {
   if (preset.initialBalanceUsd === null || preset.initialBalanceUsd === initialBalanceUsd) return;
-  const message = `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`;
+  const message = `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} ${preset.currency ?? "USD"}, not ${initialBalanceUsd}`;
   throw new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
+}
+
+/** A preset that states a currency (its amounts are in it) fits only accounts in that currency. */
+function checkCurrency(preset: Preset, currency: string, path: string): void {
+  if (preset.currency === undefined || preset.currency === currency) return;
+  const message = `preset ${preset.id} is written for accounts in ${preset.currency}, not ${currency}`;
+  throw new AppError("validation_failed", `${path}: ${message}`, [{ path, message }]);
+}
+
+/** The account a request opens: its currency as stated, else its preset's, else USD. */
+function accountOf(request: AccountRequest, preset: Preset | null): AccountSpec {
+  return { ...request, currency: request.currency ?? preset?.currency ?? "USD" };
 }
 
 /** Where the runtime finds a preset's rules (the preset store; 422 for an unknown one). */
@@ -201,6 +213,11 @@ export class Runtime {
     return this.state.config;
   }
 
+  /** The currency of an account's money (USD for an account it does not know). */
+  currencyOf(accountId: AccountId): string {
+    return this.state.accounts.get(accountId)?.spec.currency ?? "USD";
+  }
+
   /** Commands waiting for the commit queue (not yet decided), and how long the oldest has waited. */
   commitQueue(): { jobs: number; oldestWaitMs: number } {
     const jobs = this.jobs.length + this.retryJobs.length;
@@ -267,10 +284,12 @@ export class Runtime {
    * Opens an account under the latest version of the preset it names (with a preset registry;
    * 422 when the preset is unknown, or written for another account size).
    */
-  async openAccount(account: AccountSpec, by: string): Promise<AccountView> {
-    if (!this.presets) return this.execute({ type: "OpenAccount", account, by }, () => this.account(account.accountId));
-    const { preset, ...rules } = await this.presets.resolve(account.presetId);
+  async openAccount(request: AccountRequest, by: string): Promise<AccountView> {
+    if (!this.presets) return this.execute({ type: "OpenAccount", account: accountOf(request, null), by }, () => this.account(request.accountId));
+    const { preset, ...rules } = await this.presets.resolve(request.presetId);
+    const account = accountOf(request, preset);
     checkSize(preset, account.initialBalanceUsd, "initialBalanceUsd");
+    checkCurrency(preset, account.currency, "currency");
     return this.execute({ type: "OpenAccount", account, preset: rules, by }, () => this.account(account.accountId));
   }
 
@@ -284,14 +303,14 @@ export class Runtime {
    * it stood before this job: nothing of it is recorded. The answer is small: no account views.
    */
   async openAccounts(
-    accounts: readonly AccountSpec[],
+    requests: readonly AccountRequest[],
     by: string,
   ): Promise<{ seq: number; opened: number; accounts: { accountId: AccountId; tradingState: AccountView["tradingState"] }[] }> {
-    if (accounts.length === 0) return { seq: this.seq, opened: 0, accounts: [] };
+    if (requests.length === 0) return { seq: this.seq, opened: 0, accounts: [] };
     const issues: { path: string; message: string }[] = [];
     let existing = 0;
     const firstAt = new Map<string, number>();
-    accounts.forEach(({ accountId }, index) => {
+    requests.forEach(({ accountId }, index) => {
       const first = firstAt.get(accountId);
       if (first !== undefined) issues.push({ path: `accounts.${index}.accountId`, message: `${accountId} is also accounts.${first}` });
       else firstAt.set(accountId, index);
@@ -303,23 +322,25 @@ export class Runtime {
     // One lookup per distinct preset, one after another: a call naming thousands of them delays only itself.
     const presets = new Map<string, (PresetRules & { preset: Preset }) | null>();
     if (this.presets) {
-      for (const presetId of new Set(accounts.map((account) => account.presetId))) {
+      for (const presetId of new Set(requests.map((account) => account.presetId))) {
         const found = await this.presets.resolve(presetId).catch((error: unknown) => {
           if (AppError.is(error) && error.code === "validation_failed") return null;
           throw error;
         });
         presets.set(presetId, found);
       }
-      accounts.forEach(({ presetId, initialBalanceUsd }, index) => {
+      requests.forEach(({ presetId, initialBalanceUsd, currency }, index) => {
         const found = presets.get(presetId);
         if (!found) return void issues.push({ path: `accounts.${index}.presetId`, message: `there is no preset ${presetId}` });
         try {
           checkSize(found.preset, initialBalanceUsd, `accounts.${index}.initialBalanceUsd`);
+          checkCurrency(found.preset, currency ?? found.preset.currency ?? "USD", `accounts.${index}.currency`);
         } catch (error) {
           issues.push(...(error as AppError).issues);
         }
       });
     }
+    const accounts = requests.map((request) => accountOf(request, presets.get(request.presetId)?.preset ?? null));
     if (issues.length > 0) {
       const shown = issues.slice(0, 3).map((issue) => `${issue.path}: ${issue.message}`).join("; ");
       const problems = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
@@ -363,6 +384,7 @@ export class Runtime {
     const account = this.state.accounts.get(accountId);
     if (!account) throw new AppError("not_found", `no account ${accountId}`);
     checkSize(candidate.preset, account.spec.initialBalanceUsd, "preset");
+    checkCurrency(candidate.preset, account.spec.currency, "preset");
     const toSeq = this.seq;
     const fromSeq = await this.ledger.firstOfLast(accountId, "intent.received", decisions);
     if (fromSeq === null) return { fromSeq: null, toSeq, decisions: 0, changed: [], allowedToDenied: 0, deniedToAllowed: 0, resized: 0, otherReason: 0, unreviewed: 0 };
@@ -440,6 +462,7 @@ export class Runtime {
     if (!this.state.accounts.has(accountId)) throw new AppError("not_found", `no account ${accountId}`);
     const { preset, ...rules } = await this.presets.resolve(presetId, version);
     checkSize(preset, this.state.accounts.get(accountId)!.spec.initialBalanceUsd, "presetId");
+    checkCurrency(preset, this.state.accounts.get(accountId)!.spec.currency, "presetId");
     return this.execute({ type: "ActivatePreset", accountId, ...rules, reason, by }, () => this.account(accountId));
   }
 
@@ -956,10 +979,10 @@ export class Runtime {
     const floors = floorsOf(account, configOf(state, account));
     this.equity.record(accountId, {
       at,
-      equityUsd: equityUsd(account, state),
-      baselineUsd: account.baselineUsd,
-      dailyLossFloorUsd: floors.dailyLossFloorUsd,
-      maxLossFloorUsd: floors.maxLossFloorUsd,
+      equity: equityOf(account, state),
+      baseline: account.baseline,
+      dailyLossFloor: floors.dailyLossFloor,
+      maxLossFloor: floors.maxLossFloor,
     });
   }
 

@@ -68,7 +68,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
         <BreakerPanel account={account} />
         <DecisionPanel accountId={account.accountId} />
         <OperatorActions account={account} />
-        <ObjectivesPanel accountId={account.accountId} balanceUsd={account.balanceUsd} held={account.positions.length} />
+        <ObjectivesPanel accountId={account.accountId} balance={account.balance} held={account.positions.length} />
         <ClosedTrades accountId={account.accountId} />
         <VetoRegistry account={account} />
         <Positions account={account} />
@@ -82,7 +82,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
 function AccountHeader({ account }: { account: AccountView }) {
   const firm = useQuery({ queryKey: queryKeys.firm, queryFn: api.firm });
   const halt = firm.data?.firm.halt ?? null;
-  const todayUsd = account.equityUsd - account.baselineUsd;
+  const todayUsd = account.equity - account.baseline;
   const room = headroom(account);
   const tripped = account.breakers.filter((breaker) => breaker.tripped);
   return (
@@ -114,8 +114,8 @@ function AccountHeader({ account }: { account: AccountView }) {
       )}
       {account.lockedOut && (
         <p className="banner banner-bad" role="status" data-testid="locked-out">
-          Locked out at {when(account.lockedOut.at)}: equity {money(account.lockedOut.equityUsd)} reached the{" "}
-          {account.lockedOut.rule === "max_loss" ? "max-loss" : "daily-loss"} floor {money(account.lockedOut.floorUsd)} (the engine). Only an
+          Locked out at {when(account.lockedOut.at)}: equity {money(account.lockedOut.equity, account.currency)} reached the{" "}
+          {account.lockedOut.rule === "max_loss" ? "max-loss" : "daily-loss"} floor {money(account.lockedOut.floor, account.currency)} (the engine). Only an
           admin&apos;s reopen, with a reason, clears it.
         </p>
       )}
@@ -135,18 +135,18 @@ function AccountHeader({ account }: { account: AccountView }) {
       <dl className="figures account-figures">
         <div>
           <dt>Equity</dt>
-          <dd data-testid="equity">{money(account.equityUsd)}</dd>
+          <dd data-testid="equity">{money(account.equity, account.currency)}</dd>
         </div>
         <div>
           <dt>Today&apos;s P/L</dt>
           <dd className={todayUsd >= 0 ? "up" : "down"} data-testid="today-pl">
-            {money(todayUsd)} <span className="small">{pct((todayUsd / account.baselineUsd) * 100)}</span>
+            {money(todayUsd, account.currency)} <span className="small">{pct((todayUsd / account.baseline) * 100)}</span>
           </dd>
         </div>
         <div>
           <dt>Day&apos;s baseline</dt>
           <dd>
-            {money(account.baselineUsd)}
+            {money(account.baseline, account.currency)}
             {account.baselineShadow && (
               <span className="badge badge-warn shadow" title="Taken from the last known equity before the reset: prices were stale then">
                 shadow
@@ -157,22 +157,22 @@ function AccountHeader({ account }: { account: AccountView }) {
         <div>
           <dt>Daily-loss floor</dt>
           <dd>
-            {money(account.dailyLossFloorUsd)} <span className="small muted">{money(room.dailyLeftUsd)} left</span>
+            {money(account.dailyLossFloor, account.currency)} <span className="small muted">{money(room.dailyLeftUsd, account.currency)} left</span>
           </dd>
         </div>
         <div>
           <dt>Max-loss floor</dt>
           <dd>
-            {money(account.maxLossFloorUsd)} <span className="small muted">{money(room.maxLeftUsd)} left</span>
+            {money(account.maxLossFloor, account.currency)} <span className="small muted">{money(room.maxLeftUsd, account.currency)} left</span>
           </dd>
         </div>
         <div>
           <dt>Balance</dt>
-          <dd>{money(account.balanceUsd)}</dd>
+          <dd>{money(account.balance, account.currency)}</dd>
         </div>
         <div>
           <dt>Floating</dt>
-          <dd className={account.exposure.floatingUsd >= 0 ? "up" : "down"}>{money(account.exposure.floatingUsd)}</dd>
+          <dd className={account.exposure.floating >= 0 ? "up" : "down"}>{money(account.exposure.floating, account.currency)}</dd>
         </div>
         <div>
           <dt>Decisions</dt>

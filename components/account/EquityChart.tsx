@@ -33,9 +33,9 @@ type ChartPoint = EquityPoint & { drawdownPct: number };
 export function withDrawdown(points: readonly EquityPoint[], from: DrawdownFrom): ChartPoint[] {
   let peakUsd = Number.NEGATIVE_INFINITY;
   return points.map((point) => {
-    peakUsd = Math.max(peakUsd, point.equityUsd);
-    const refUsd = from === "peak" ? peakUsd : point.baselineUsd;
-    const drawdownPct = refUsd > 0 ? Math.min(0, ((point.equityUsd - refUsd) / refUsd) * 100) : 0;
+    peakUsd = Math.max(peakUsd, point.equity);
+    const refUsd = from === "peak" ? peakUsd : point.baseline;
+    const drawdownPct = refUsd > 0 ? Math.min(0, ((point.equity - refUsd) / refUsd) * 100) : 0;
     return { ...point, drawdownPct };
   });
 }
@@ -107,7 +107,7 @@ export const EquityChart = memo(function EquityChart({ accountId }: { accountId:
         role="img"
         aria-label={
           first && last
-            ? `Equity from ${money(first.equityUsd)} at ${when(first.at)} to ${money(last.equityUsd)} at ${when(last.at)}; day's baseline ${money(last.baselineUsd)}, daily-loss floor ${money(last.dailyLossFloorUsd)}, max-loss floor ${money(last.maxLossFloorUsd)}`
+            ? `Equity from ${money(first.equity)} at ${when(first.at)} to ${money(last.equity)} at ${when(last.at)}; day's baseline ${money(last.baseline)}, daily-loss floor ${money(last.dailyLossFloor)}, max-loss floor ${money(last.maxLossFloor)}`
             : "No equity recorded in this range"
         }
       >

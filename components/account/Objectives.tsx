@@ -12,10 +12,10 @@ const REFRESH_AFTER_MS = 1_000;
 const TRADES_PAGE = 20;
 
 /** What moves when the account fills: its balance and how many positions it holds. */
-type Fills = { accountId: string; balanceUsd: number; held: number };
+type Fills = { accountId: string; balance: number; held: number };
 
 /** Reads the account's objectives and trades again once its balance moved (a fill), coalesced. */
-function useRefreshOnFills({ accountId, balanceUsd, held }: Fills): void {
+function useRefreshOnFills({ accountId, balance, held }: Fills): void {
   const queryClient = useQueryClient();
   useEffect(() => {
     const timer = setTimeout(() => {
@@ -23,7 +23,7 @@ function useRefreshOnFills({ accountId, balanceUsd, held }: Fills): void {
       void queryClient.invalidateQueries({ queryKey: accountKeys.trades(accountId) });
     }, REFRESH_AFTER_MS);
     return () => clearTimeout(timer);
-  }, [queryClient, accountId, balanceUsd, held]);
+  }, [queryClient, accountId, balance, held]);
 }
 
 function Met({ met, label }: { met: boolean; label: string }) {
@@ -78,7 +78,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
             <dd>
               <div className="objective-head">
                 <span>
-                  {money(data.progress.profitUsd)} of {money(profitTarget.targetUsd)} <span className="muted small">({pct(data.progress.targetPct ?? 0, 1)})</span>
+                  {money(data.progress.profit, data.currency)} of {money(profitTarget.target, data.currency)} <span className="muted small">({pct(data.progress.targetPct ?? 0, 1)})</span>
                 </span>
                 <Met met={profitTarget.reached} label="Profit target" />
               </div>
@@ -95,7 +95,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
               {profitTarget.reachedAt !== null && <div className="small muted">reached at {when(profitTarget.reachedAt)}</div>}
             </dd>
           ) : (
-            <dd className="muted">none under this preset (closed P/L {money(data.progress.profitUsd)})</dd>
+            <dd className="muted">none under this preset (closed P/L {money(data.progress.profit, data.currency)})</dd>
           )}
         </div>
         <div data-testid="objective-trading-days">
@@ -124,7 +124,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
               </div>
               {bestDay.bestDay && (
                 <div className="small muted">
-                  {bestDay.bestDay}: {money(bestDay.bestDayUsd)} of {money(bestDay.totalProfitUsd)}
+                  {bestDay.bestDay}: {money(bestDay.bestDayProfit, data.currency)} of {money(bestDay.totalProfit, data.currency)}
                 </div>
               )}
             </dd>
@@ -135,7 +135,7 @@ function ObjectiveList({ data }: { data: AccountObjectives }) {
       </dl>
       <p className="small muted">
         {data.presetId}
-        {data.presetVersion !== null ? ` v${data.presetVersion}` : ""} · balance {money(data.balanceUsd)} from {money(data.initialBalanceUsd)} · by the compliance verifier over this
+        {data.presetVersion !== null ? ` v${data.presetVersion}` : ""} · balance {money(data.balance, data.currency)} from {money(data.initialBalanceUsd, data.currency)} · by the compliance verifier over this
         account&apos;s ledger through seq {data.seq}. Loss-rule breaches show above (lock-out, reduce-only).
       </p>
     </>
@@ -197,9 +197,9 @@ export const ClosedTrades = memo(function ClosedTrades({ accountId }: { accountI
                   <td className="num small">
                     {trade.entryPrice} → {trade.exitPrice}
                   </td>
-                  <td className={`num ${trade.realizedUsd >= 0 ? "up" : "down"}`}>
-                    {money(trade.realizedUsd)}
-                    {trade.feesUsd > 0 && <div className="small muted">fees {money(trade.feesUsd)}</div>}
+                  <td className={`num ${trade.realized >= 0 ? "up" : "down"}`}>
+                    {money(trade.realized, first?.currency)}
+                    {trade.fees > 0 && <div className="small muted">fees {money(trade.fees, first?.currency)}</div>}
                   </td>
                 </tr>
               ))}

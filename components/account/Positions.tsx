@@ -8,7 +8,7 @@ type Cap = { enabled: boolean; maxPct: number };
 
 /** What the account holds, and its gross exposure per symbol, cluster and sector against the caps. */
 export function Positions({ account }: { account: AccountView }) {
-  const grossBySymbol = new Map(account.exposure.bySymbol.map((row) => [row.symbol, row.grossUsd]));
+  const grossBySymbol = new Map(account.exposure.bySymbol.map((row) => [row.symbol, row.gross]));
   const { clusterCap, sectorCap } = account.rules.guards;
   return (
     <section className="card panel panel-positions" aria-labelledby="positions-title">
@@ -37,7 +37,7 @@ export function Positions({ account }: { account: AccountView }) {
             </thead>
             <tbody>
               {account.positions.map((position) => {
-                const grossUsd = grossBySymbol.get(position.symbol);
+                const gross = grossBySymbol.get(position.symbol);
                 return (
                   <tr key={position.symbol} data-testid="position-row">
                     <th scope="row">
@@ -45,7 +45,7 @@ export function Positions({ account }: { account: AccountView }) {
                     </th>
                     <td className="num">{position.quantity}</td>
                     <td className="num">{position.avgPrice}</td>
-                    <td className="num">{grossUsd === undefined ? <span className="muted">no price</span> : money(grossUsd)}</td>
+                    <td className="num">{gross === undefined ? <span className="muted">no price</span> : money(gross, account.currency)}</td>
                   </tr>
                 );
               })}
@@ -53,21 +53,21 @@ export function Positions({ account }: { account: AccountView }) {
           </table>
         </div>
       )}
-      <Groups title="By cluster" rows={account.exposure.byCluster.map((row) => ({ name: row.cluster, ...row }))} cap={clusterCap} equityUsd={account.equityUsd} />
-      <Groups title="By sector" rows={account.exposure.bySector.map((row) => ({ name: row.sector, ...row }))} cap={sectorCap} equityUsd={account.equityUsd} />
+      <Groups title="By cluster" rows={account.exposure.byCluster.map((row) => ({ name: row.cluster, ...row }))} cap={clusterCap} equity={account.equity} currency={account.currency} />
+      <Groups title="By sector" rows={account.exposure.bySector.map((row) => ({ name: row.sector, ...row }))} cap={sectorCap} equity={account.equity} currency={account.currency} />
     </section>
   );
 }
 
 /** Gross exposure of each group against its cap (maxPct of equity), with a bar. */
-function Groups({ title, rows, cap, equityUsd }: { title: string; rows: { name: string; grossUsd: number; unpriced: number }[]; cap: Cap; equityUsd: number }) {
-  const capUsd = (cap.maxPct / 100) * equityUsd;
+function Groups({ title, rows, cap, equity, currency }: { title: string; rows: { name: string; gross: number; unpriced: number }[]; cap: Cap; equity: number; currency: string }) {
+  const capUsd = (cap.maxPct / 100) * equity;
   return (
     <div className="exposure-groups">
       <h3>
         {title}{" "}
         <span className="muted small">
-          cap {pct(cap.maxPct, 0)} of equity = {money(capUsd)}
+          cap {pct(cap.maxPct, 0)} of equity = {money(capUsd, currency)}
           {cap.enabled ? "" : " · not enforced by this preset"}
         </span>
       </h3>
@@ -76,7 +76,7 @@ function Groups({ title, rows, cap, equityUsd }: { title: string; rows: { name: 
       ) : (
         <ul className="exposure-list">
           {rows.map((row) => {
-            const usedPct = capUsd > 0 ? (row.grossUsd / capUsd) * 100 : 0;
+            const usedPct = capUsd > 0 ? (row.gross / capUsd) * 100 : 0;
             return (
               <li key={row.name}>
                 <span className="exposure-name">{row.name}</span>
@@ -91,7 +91,7 @@ function Groups({ title, rows, cap, equityUsd }: { title: string; rows: { name: 
                   aria-label={`${title} ${row.name}: ${pct(usedPct, 0)} of the cap`}
                 />
                 <span className="num small">
-                  {money(row.grossUsd)} · {pct(usedPct, 0)}
+                  {money(row.gross, currency)} · {pct(usedPct, 0)}
                   {row.unpriced > 0 && <span className="warn"> · {row.unpriced} unpriced</span>}
                 </span>
               </li>

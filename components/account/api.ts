@@ -5,7 +5,7 @@ import type { AccountView, DecisionRecord, LedgerRecord } from "@/server/realtim
 import { queryKeys, request } from "../api";
 
 /** One point of an account's equity history, with the baseline and floors that held then (epoch ms). */
-export type EquityPoint = { at: number; equityUsd: number; baselineUsd: number; dailyLossFloorUsd: number; maxLossFloorUsd: number };
+export type EquityPoint = { at: number; equity: number; baseline: number; dailyLossFloor: number; maxLossFloor: number };
 
 export type EquityPage = { accountId: string; points: EquityPoint[] };
 

@@ -35,7 +35,7 @@ export function summaryOf(event: Event): string {
     case "market.book":
       return `${event.symbol} book`;
     case "account.opened":
-      return `account opened under ${event.account.presetId} with ${money(event.account.initialBalanceUsd)}`;
+      return `account opened under ${event.account.presetId} with ${money(event.account.initialBalanceUsd, event.account.currency)}`;
     case "preset.activated":
       return `preset ${event.presetId} v${event.version} activated`;
     case "intent.received": {
@@ -61,7 +61,7 @@ export function summaryOf(event: Event): string {
     case "side.unlocked":
       return `${event.side} entries unlocked`;
     case "account.locked_out":
-      return `locked out: equity ${money(event.equityUsd)} at the ${event.rule.replace("_", "-")} floor ${money(event.floorUsd)}`;
+      return `locked out: equity ${money(event.equity)} at the ${event.rule.replace("_", "-")} floor ${money(event.floor)}`;
     case "account.reducing":
       return `reduce-only (${event.cause.replaceAll("_", " ")})${event.untilReset ? " until reset" : ""}`;
     case "account.reducing_ended":

@@ -39,7 +39,7 @@ export function BacktestRun({ id }: { id: string }) {
               {backtest.strategy} on {backtest.dataset}
             </h2>
             <p className="muted small">
-              {backtest.preset} v{backtest.presetVersion} · risk {backtest.risk} · seed {backtest.seed} · {money(backtest.initialBalanceUsd)}
+              {backtest.preset} v{backtest.presetVersion} · risk {backtest.risk} · seed {backtest.seed} · {money(backtest.initialBalanceUsd, backtest.currency)}
               {backtest.by !== null && ` · by ${backtest.by}`}
             </p>
           </div>
@@ -94,10 +94,10 @@ function Figures({ run }: { run: BacktestDetail }) {
     ["Max drawdown", pct(report.maxDrawdownPct)],
     ["Sharpe", report.sharpe === null ? "n/a" : report.sharpe.toFixed(2)],
     ["Trades", report.trades.toLocaleString("en-US")],
-    ["Final equity", money(report.finalEquityUsd)],
+    ["Final equity", money(report.finalEquity, run.currency)],
     ["Intents allowed", report.intents.allowed.toLocaleString("en-US")],
     ["Intents denied", report.intents.denied.toLocaleString("en-US")],
-    ["Fees", money(report.feesUsd)],
+    ["Fees", money(report.fees, run.currency)],
   ];
   return (
     <dl className="figures" data-testid="run-figures">
@@ -193,13 +193,14 @@ function Compliance({ run }: { run: BacktestDetail }) {
       {compliance.breaches.length === 0 ? (
         <p className="small">No rule was breached.</p>
       ) : (
-        <BreachTable caption="Breaches (the verifier's own books, from the ledger)" rows={compliance.breaches} testId="breach-row" />
+        <BreachTable caption="Breaches (the verifier's own books, from the ledger)" rows={compliance.breaches} testId="breach-row" currency={run.currency} />
       )}
       {(compliance.dailyLimitEvents ?? []).length > 0 && (
         <BreachTable
           caption="Daily loss limit hit: positions liquidated, trading paused until the next reset (not a violation under this preset)"
           rows={compliance.dailyLimitEvents}
           testId="daily-limit-row"
+          currency={run.currency}
         />
       )}
       <h3>Objectives</h3>
@@ -208,7 +209,7 @@ function Compliance({ run }: { run: BacktestDetail }) {
           Profit target:{" "}
           {profitTarget === null
             ? "none"
-            : `${money(profitTarget.targetUsd)}, ${profitTarget.reached ? `reached ${profitTarget.reachedAt === null ? "" : utc(profitTarget.reachedAt)}` : "not reached"}`}
+            : `${money(profitTarget.target, run.currency)}, ${profitTarget.reached ? `reached ${profitTarget.reachedAt === null ? "" : utc(profitTarget.reachedAt)}` : "not reached"}`}
         </li>
         <li>
           Trading days:{" "}
@@ -224,7 +225,7 @@ function Compliance({ run }: { run: BacktestDetail }) {
         </li>
       </ul>
       <p className="small muted">
-        Final balance {money(compliance.finalBalanceUsd)}, equity {money(compliance.finalEquityUsd)}, from {money(compliance.initialBalanceUsd)}.
+        Final balance {money(compliance.finalBalance, run.currency)}, equity {money(compliance.finalEquity, run.currency)}, from {money(compliance.initialBalanceUsd, run.currency)}.
       </p>
     </section>
   );
@@ -233,7 +234,7 @@ function Compliance({ run }: { run: BacktestDetail }) {
 type BreachRow = NonNullable<NonNullable<BacktestDetail["report"]>["compliance"]>["breaches"][number];
 
 /** Floors the account reached: rule, when, equity against the floor, and what the preset does. */
-function BreachTable({ caption, rows, testId }: { caption: string; rows: readonly BreachRow[]; testId: string }) {
+function BreachTable({ caption, rows, testId, currency }: { caption: string; rows: readonly BreachRow[]; testId: string; currency: string }) {
   return (
     <table>
       <caption>{caption}</caption>
@@ -259,8 +260,8 @@ function BreachTable({ caption, rows, testId }: { caption: string; rows: readonl
             </th>
             <td className="mono">{utc(breach.at)}</td>
             <td>{breach.tradingDay}</td>
-            <td className="num">{money(breach.observedUsd)}</td>
-            <td className="num">{money(breach.limitUsd)}</td>
+            <td className="num">{money(breach.observed, currency)}</td>
+            <td className="num">{money(breach.limit, currency)}</td>
             <td>{breach.consequence}</td>
           </tr>
         ))}

@@ -151,6 +151,7 @@ function RunForm() {
   const [riskOn, setRiskOn] = useState(true);
   const [seed, setSeed] = useState("1");
   const [balance, setBalance] = useState("");
+  const [currency, setCurrency] = useState("");
   const [uploadProblem, setUploadProblem] = useState<string | null>(null);
   const [instrumentsProblem, setInstrumentsProblem] = useState<string | null>(null);
 
@@ -162,6 +163,7 @@ function RunForm() {
         risk: riskOn ? "on" : "off",
         seed: Number(seed),
         ...(balance.trim() ? { balance: Number(balance) } : {}),
+        ...(currency.trim() ? { currency: currency.trim().toUpperCase() } : {}),
       };
       if (source === "upload") {
         const upload = await readUpload(file);
@@ -285,9 +287,14 @@ function RunForm() {
           {fieldError("seed")}
         </div>
         <div className="field">
-          <label htmlFor={`${id}-balance`}>Balance (USD)</label>
+          <label htmlFor={`${id}-balance`}>Balance</label>
           <input id={`${id}-balance`} type="number" min={1} step="any" value={balance} placeholder="the preset's" onChange={(event) => setBalance(event.target.value)} {...described("balance")} />
           {fieldError("balance")}
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-currency`}>Account currency</label>
+          <input id={`${id}-currency`} value={currency} placeholder="the preset's, else USD" maxLength={3} size={6} onChange={(event) => setCurrency(event.target.value)} {...described("currency")} />
+          {fieldError("currency")}
         </div>
       </div>
       <label className="choice">

@@ -19,7 +19,7 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
   const data = run.equity;
   const first = data[0];
   const last = data[data.length - 1];
-  const floors = data.some((point) => point.maxLossFloorUsd !== null);
+  const floors = data.some((point) => point.maxLossFloor !== null);
   return (
     <section className="card" aria-labelledby="curve-title">
       <header className="card-header">
@@ -37,9 +37,9 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
         role="img"
         aria-label={
           first && last
-            ? `Equity from ${money(first.equityUsd)} on ${utc(first.at)} to ${money(last.equityUsd)} on ${utc(last.at)}${
-                floors && last.dailyLossFloorUsd !== null && last.maxLossFloorUsd !== null
-                  ? `; at the end the daily-loss floor was ${money(last.dailyLossFloorUsd)} and the max-loss floor ${money(last.maxLossFloorUsd)}`
+            ? `Equity from ${money(first.equity, run.currency)} on ${utc(first.at)} to ${money(last.equity, run.currency)} on ${utc(last.at)}${
+                floors && last.dailyLossFloor !== null && last.maxLossFloor !== null
+                  ? `; at the end the daily-loss floor was ${money(last.dailyLossFloor, run.currency)} and the max-loss floor ${money(last.maxLossFloor, run.currency)}`
                   : ""
               }`
             : "No equity recorded"
@@ -53,7 +53,7 @@ export function EquityCurve({ run }: { run: BacktestDetail }) {
             <Tooltip
               contentStyle={tooltipStyle}
               labelFormatter={(at) => `${utc(Number(at))} UTC`}
-              formatter={(value) => money(Number(value))}
+              formatter={(value) => money(Number(value), run.currency)}
             />
             {equityLines()}
           </LineChart>

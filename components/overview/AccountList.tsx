@@ -201,17 +201,17 @@ const AccountRow = memo(
         </span>
         <span role="cell" className="num ov-equity" data-testid="equity">
           <span className="ov-label">Equity </span>
-          {money(row.equityUsd)}
+          {money(row.equity, row.currency)}
         </span>
-        <span role="cell" className={`num ov-today ${row.dayPnlUsd >= 0 ? "up" : "down"}`}>
+        <span role="cell" className={`num ov-today ${row.dayPnl >= 0 ? "up" : "down"}`}>
           <span className="ov-label">Today </span>
-          {money(row.dayPnlUsd)}
+          {money(row.dayPnl, row.currency)}
         </span>
         <span role="cell" className="ov-daily">
-          <Allowance leftUsd={row.dailyHeadroomUsd} leftPct={row.dailyHeadroomPct} label={`Today's permitted loss left for ${id}`} closest={closest === "daily"} narrowLabel="Today left" />
+          <Allowance currency={row.currency} leftUsd={row.dailyHeadroom} leftPct={row.dailyHeadroomPct} label={`Today's permitted loss left for ${id}`} closest={closest === "daily"} narrowLabel="Today left" />
         </span>
         <span role="cell" className="ov-max">
-          <Allowance leftUsd={row.maxHeadroomUsd} leftPct={row.maxHeadroomPct} label={`Max permitted loss left for ${id}`} closest={closest === "max"} narrowLabel="Max left" />
+          <Allowance currency={row.currency} leftUsd={row.maxHeadroom} leftPct={row.maxHeadroomPct} label={`Max permitted loss left for ${id}`} closest={closest === "max"} narrowLabel="Max left" />
         </span>
         <span role="cell" className="ov-breakers ov-ellipsis">
           {row.breakers.length === 0 ? <span className="muted">no breaker</span> : <span className="down">{row.breakers.join(", ")}</span>}
@@ -234,13 +234,13 @@ const AccountRow = memo(
  * Money left to a floor and a bar of the share of the allowance left (red below 25%); the
  * smaller of an account's two shares (the one the list is ordered by) is marked "closest".
  */
-function Allowance({ leftUsd, leftPct, label, closest, narrowLabel }: { leftUsd: number; leftPct: number; label: string; closest: boolean; narrowLabel: string }) {
+function Allowance({ currency, leftUsd, leftPct, label, closest, narrowLabel }: { currency: string; leftUsd: number; leftPct: number; label: string; closest: boolean; narrowLabel: string }) {
   const tone = leftPct < 25 ? "bar-bad" : leftPct < 50 ? "bar-warn" : "bar-ok";
   return (
     <span className={`allowance${closest ? " closest" : ""}`} data-closest={closest || undefined}>
       <span className="num">
         <span className="ov-label">{narrowLabel} </span>
-        {money(leftUsd)} <span className={closest ? undefined : "muted"}>{pct(leftPct, 0)}</span>
+        {money(leftUsd, currency)} <span className={closest ? undefined : "muted"}>{pct(leftPct, 0)}</span>
         {closest && <span className="ov-closest"> closest</span>}
       </span>
       <meter className={`bar ${tone}`} min={0} max={100} low={25} high={50} optimum={100} value={leftPct} aria-label={closest ? `${label} (the closest limit: the list's order)` : label} />

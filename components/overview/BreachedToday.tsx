@@ -26,7 +26,7 @@ export const BreachedToday = memo(function BreachedToday({ rows, total }: { rows
                   {row.breakers.length > 0 && <> · {row.breakers.join(", ")}</>}
                   {row.lockedSymbols.length > 0 && <> · locked {row.lockedSymbols.join(", ")}</>}
                 </span>
-                <span className={`num small ${row.dayPnlUsd >= 0 ? "up" : "down"}`}>{money(row.dayPnlUsd)}</span>
+                <span className={`num small ${row.dayPnl >= 0 ? "up" : "down"}`}>{money(row.dayPnl, row.currency)}</span>
               </li>
             ))}
           </ul>

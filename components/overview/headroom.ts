@@ -6,10 +6,10 @@ import type { AccountView } from "@/server/realtime-protocol";
  * server with the same figures (`OverviewRow`).
  */
 export function headroom(account: AccountView) {
-  const dailyAllowance = account.baselineUsd - account.dailyLossFloorUsd;
+  const dailyAllowance = account.baseline - account.dailyLossFloor;
   const maxAllowance = (account.initialBalanceUsd * account.rules.accountRules.maxLossPct) / 100;
-  const dailyLeftUsd = Math.max(0, account.equityUsd - account.dailyLossFloorUsd);
-  const maxLeftUsd = Math.max(0, account.equityUsd - account.maxLossFloorUsd);
+  const dailyLeftUsd = Math.max(0, account.equity - account.dailyLossFloor);
+  const maxLeftUsd = Math.max(0, account.equity - account.maxLossFloor);
   const share = (left: number, allowance: number) => (allowance > 0 ? Math.min(100, (left / allowance) * 100) : 0);
   const dailyLeftPct = share(dailyLeftUsd, dailyAllowance);
   const maxLeftPct = share(maxLeftUsd, maxAllowance);

@@ -78,7 +78,7 @@ export class ChaosPool {
       horizonPeriods: 1,
       model: { muPerPeriod: 0, sigmaPerPeriod: 0.01, jumpsPerPeriod: 0, jumpLogMean: 0, jumpLogStd: 0, observations: 0, jumpObservations: 0, tailSigmas: 3 },
       position: { side: "long", quantity: 1, price: 1, contractSize: 1 },
-      account: { equityUsd: 1, dailyLossFloorUsd: 0, maxLossFloorUsd: 0 },
+      account: { equity: 1, dailyLossFloor: 0, maxLossFloor: 0 },
       flashCrashPct: 0,
       gapDownPct: 0,
     });

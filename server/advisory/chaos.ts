@@ -58,11 +58,11 @@ export const ChaosPosition = z.strictObject({
 });
 export type ChaosPosition = z.infer<typeof ChaosPosition>;
 
-/** The account's equity and loss floors (AccountView's `equityUsd`, `dailyLossFloorUsd`, `maxLossFloorUsd`). */
+/** The account's equity and loss floors (AccountView's `equity`, `dailyLossFloor`, `maxLossFloor`). */
 export const FloorAccount = z.strictObject({
-  equityUsd: finite,
-  dailyLossFloorUsd: finite,
-  maxLossFloorUsd: finite,
+  equity: finite,
+  dailyLossFloor: finite,
+  maxLossFloor: finite,
 });
 export type FloorAccount = z.infer<typeof FloorAccount>;
 
@@ -287,9 +287,9 @@ function quantilesOf(values: Float64Array): LossQuantiles {
 export function summarizeChaos(request: ChaosRequest, values: Float64Array): ChaosReport {
   const n = request.paths;
   if (values.length !== n * VALUES_PER_PATH) throw new Error(`chaos: ${values.length / VALUES_PER_PATH} paths simulated, ${n} requested`);
-  const { equityUsd, dailyLossFloorUsd, maxLossFloorUsd } = request.account;
-  const toDaily = equityUsd - dailyLossFloorUsd;
-  const toMax = equityUsd - maxLossFloorUsd;
+  const { equity, dailyLossFloor, maxLossFloor } = request.account;
+  const toDaily = equity - dailyLossFloor;
+  const toMax = equity - maxLossFloor;
   const report = (offset: number): PathTypeReport => {
     const end = new Float64Array(n);
     const peak = new Float64Array(n);

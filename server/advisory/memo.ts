@@ -53,7 +53,7 @@ export type Memo = z.infer<typeof Memo>;
 export type AdvisoryInput = {
   readonly intent: Intent;
   readonly decision: Decision;
-  readonly account: Pick<AccountView, "accountId" | "equityUsd" | "dailyLossFloorUsd" | "maxLossFloorUsd" | "positions">;
+  readonly account: Pick<AccountView, "accountId" | "equity" | "dailyLossFloor" | "maxLossFloor" | "positions">;
   readonly market: ReviewMarket;
   readonly config: AdvisoryConfig;
   readonly seed?: number;
@@ -98,7 +98,7 @@ function positionOf(input: AdvisoryInput): { position: ChaosPosition } | { probl
 export function planAdvisory(input: AdvisoryInput): AdvisoryPlan {
   const { config, market } = input;
   const seed = input.seed ?? seedOf(input.intent.intentId);
-  const account = { equityUsd: input.account.equityUsd, dailyLossFloorUsd: input.account.dailyLossFloorUsd, maxLossFloorUsd: input.account.maxLossFloorUsd };
+  const account = { equity: input.account.equity, dailyLossFloor: input.account.dailyLossFloor, maxLossFloor: input.account.maxLossFloor };
   const { values } = returnsOf(market.returns);
   const periodsPerDay = config.periodsPerDay ?? periodsPerDayOf(market.returns);
   const held = positionOf(input);

@@ -179,8 +179,8 @@ export function stressTest(input: StressInput): StressReport {
   const notionalUsd = position.quantity * position.contractSize * position.price;
   const sign = position.side === "long" ? 1 : -1;
   const pnlAt = (benchmarkPct: number) => sign * notionalUsd * Math.max(-1, (beta * benchmarkPct) / 100);
-  const toDaily = account.equityUsd - account.dailyLossFloorUsd;
-  const toMax = account.equityUsd - account.maxLossFloorUsd;
+  const toDaily = account.equity - account.dailyLossFloor;
+  const toMax = account.equity - account.maxLossFloor;
   const results = crises.map((crisis): CrisisResult => {
     let worst = crisis.path[0]!;
     let worstPnlUsd = pnlAt(worst.cumulativePct);

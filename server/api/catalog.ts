@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Permission, Principal } from "../auth/roles";
 import { Intent } from "../engine/intent";
-import { AccountSpec } from "../engine/types";
+import { AccountRequest } from "../engine/types";
 import {
   AccountParams,
   ActivatePresetBody,
@@ -115,7 +115,7 @@ export const endpoints = {
   }),
 
   listAccounts: endpoint({ method: "GET", path: "/api/v1/accounts", tag: "accounts", summary: "Accounts the caller may see, with state, positions, baseline, floors, breakers and vetoes", permission: "read", success: { status: 200, description: "Accounts", response: R.AccountList } }),
-  openAccount: endpoint({ method: "POST", path: "/api/v1/accounts", tag: "accounts", summary: "Open an account (409 if it exists)", permission: "admin", body: AccountSpec, accounts: ({ body }) => [body.accountId], success: { status: 201, description: "The account", response: R.AccountChanged } }),
+  openAccount: endpoint({ method: "POST", path: "/api/v1/accounts", tag: "accounts", summary: "Open an account (409 if it exists)", permission: "admin", body: AccountRequest, accounts: ({ body }) => [body.accountId], success: { status: 201, description: "The account", response: R.AccountChanged } }),
   openAccounts: endpoint({
     method: "POST", path: "/api/v1/accounts/bulk", tag: "accounts",
     summary: "Open up to 10,000 accounts in one commit, all or none (JSON `{accounts: [...]}`, or NDJSON one account a line); 409 if one exists",

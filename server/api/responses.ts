@@ -62,7 +62,7 @@ export const VetoView = z.object({ symbol: z.string(), ...VetoEntry });
 const SideLockView = z.object({ side: Side, ...VetoEntry });
 
 const ActivePreset = z.object({ presetId: z.string(), version: z.number().int(), at: epochMs, reason: z.string(), by: Actor });
-const grouped = z.object({ grossUsd: z.number(), unpriced: z.number().int() });
+const grouped = z.object({ gross: z.number(), unpriced: z.number().int() });
 
 /** An account as the API shows it (`server/engine/views.ts`). */
 export const AccountViewSchema = AccountSpec.extend({
@@ -74,19 +74,19 @@ export const AccountViewSchema = AccountSpec.extend({
   vetoes: z.array(VetoView),
   sideLocks: z.array(SideLockView),
   reducing: z.object({ cause: ReducingCause, untilReset: z.boolean(), at: epochMs, reason: z.string(), by: Actor }).nullable(),
-  balanceUsd: z.number(),
-  equityUsd: z.number(),
-  baselineUsd: z.number(),
+  balance: z.number(),
+  equity: z.number(),
+  baseline: z.number(),
   baselineShadow: z.boolean(),
   dailyDrawdownPct: z.number(),
-  dailyLossFloorUsd: z.number(),
-  maxLossFloorUsd: z.number(),
-  highWaterUsd: z.number(),
-  lockedOut: z.object({ at: epochMs, equityUsd: z.number(), floorUsd: z.number(), rule: LossRule }).nullable(),
+  dailyLossFloor: z.number(),
+  maxLossFloor: z.number(),
+  highWater: z.number(),
+  lockedOut: z.object({ at: epochMs, equity: z.number(), floor: z.number(), rule: LossRule }).nullable(),
   positions: z.array(Position),
   exposure: z.object({
-    floatingUsd: z.number(),
-    bySymbol: z.array(z.object({ symbol: z.string(), grossUsd: z.number() })),
+    floating: z.number(),
+    bySymbol: z.array(z.object({ symbol: z.string(), gross: z.number() })),
     byCluster: z.array(grouped.extend({ cluster: z.string() })),
     bySector: z.array(grouped.extend({ sector: z.string() })),
   }),
@@ -163,11 +163,12 @@ const OverviewRow = z.object({
   name: z.string(),
   presetId: z.string().nullable(),
   tradingState: TradingState,
-  equityUsd: z.number(),
-  dayPnlUsd: z.number(),
-  dailyHeadroomUsd: z.number(),
+  currency: z.string().describe("The account's currency: the row's amounts are in it"),
+  equity: z.number(),
+  dayPnl: z.number(),
+  dailyHeadroom: z.number(),
   dailyHeadroomPct: z.number(),
-  maxHeadroomUsd: z.number(),
+  maxHeadroom: z.number(),
   maxHeadroomPct: z.number(),
   headroomPct: z.number(),
   breakers: z.array(BreakerKind),
@@ -203,6 +204,7 @@ export const BacktestListItemSchema = z.object({
   strategy: z.string(),
   risk: z.enum(["on", "off"]),
   seed: z.number(),
+  currency: z.string().describe("The account's currency: the balance and every amount of the run are in it"),
   initialBalanceUsd: z.number(),
   id: z.string(),
   status: z.enum(["queued", "running", "done", "failed"]),

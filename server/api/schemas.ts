@@ -4,7 +4,7 @@ import { ExecId } from "../engine/events";
 import { AccountId, IntentId, PresetId, SymbolId } from "../engine/ids";
 import { Preset } from "../engine/preset";
 import { Side } from "../engine/intent";
-import { AccountSpec, BreakerKind, FillTrigger, OperatorReason } from "../engine/types";
+import { AccountRequest, BreakerKind, CurrencyCode, FillTrigger, OperatorReason } from "../engine/types";
 import { AccountScope, Role } from "../auth/roles";
 
 /** Request shapes of the HTTP API, shared by the route handlers and the browser. */
@@ -239,6 +239,8 @@ export const BacktestBody = z
     risk: z.enum(["on", "off"]).default("on"),
     seed: z.number().int().min(0).max(4_294_967_295).default(1),
     balance: z.number().positive().max(1e12).optional(),
+    /** The account's currency (ISO 4217; default: the preset's, else USD): the balance and every amount of the run are in it. */
+    currency: CurrencyCode.optional(),
     /** Instruments by symbol, over the server's (RISKGATE_ENGINE_CONFIG's, else the built-in) ones: an instruments file's content. */
     instruments: InstrumentsFile.optional(),
   })
@@ -255,11 +257,11 @@ export const BacktestParams = z.strictObject({ backtestId: z.uuid() });
 export const MAX_BULK_ACCOUNTS = 10_000;
 
 /** The account schema as the OpenAPI document shows it, for the bulk body's items. */
-const { $schema: _accountSchemaDialect, ...accountItemSchema } = z.toJSONSchema(AccountSpec, { target: "draft-2020-12", io: "input" });
+const { $schema: _accountSchemaDialect, ...accountItemSchema } = z.toJSONSchema(AccountRequest, { target: "draft-2020-12", io: "input" });
 
 /**
  * Accounts to open at once, all or none (`POST /api/v1/accounts/bulk`). Each item is an
- * `AccountSpec`, checked one by one by `parseBulkAccounts` (so that thousands of bad items cost
+ * `AccountRequest`, checked one by one by `parseBulkAccounts` (so that thousands of bad items cost
  * one issue list, capped, not thousands of zod issues); the document shows the item schema.
  */
 export const BulkOpenBody = z.strictObject({
@@ -267,11 +269,11 @@ export const BulkOpenBody = z.strictObject({
 });
 
 /** The bulk body's items as accounts, or every issue, each named by its item (`accounts.17.accountId`). */
-export function parseBulkAccounts(items: readonly unknown[]): { accounts: AccountSpec[]; issues: { path: string; message: string }[] } {
-  const accounts: AccountSpec[] = [];
+export function parseBulkAccounts(items: readonly unknown[]): { accounts: AccountRequest[]; issues: { path: string; message: string }[] } {
+  const accounts: AccountRequest[] = [];
   const issues: { path: string; message: string }[] = [];
   items.forEach((item, index) => {
-    const parsed = AccountSpec.safeParse(item);
+    const parsed = AccountRequest.safeParse(item);
     if (parsed.success) accounts.push(parsed.data);
     else for (const issue of parsed.error.issues) issues.push({ path: ["accounts", index, ...issue.path].map(String).join("."), message: issue.message });
   });

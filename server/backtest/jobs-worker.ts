@@ -31,6 +31,7 @@ export type WorkerJob = {
   readonly strategy: string;
   readonly risk: "on" | "off";
   readonly seed: number;
+  readonly currency: string;
   readonly initialBalanceUsd: number;
   /** The server's engine configuration (RISKGATE_ENGINE_CONFIG, else the built-in instruments). */
   readonly firm: EngineConfig;
@@ -41,11 +42,11 @@ export type WorkerJob = {
 /** An equity point of the chart: the bar's close (epoch ms) and USD figures in cents. */
 export type EquityChartPoint = {
   readonly at: number;
-  readonly equityUsd: number;
-  readonly balanceUsd: number;
-  readonly baselineUsd: number | null;
-  readonly dailyLossFloorUsd: number | null;
-  readonly maxLossFloorUsd: number | null;
+  readonly equity: number;
+  readonly balance: number;
+  readonly baseline: number | null;
+  readonly dailyLossFloor: number | null;
+  readonly maxLossFloor: number | null;
 };
 
 export type ReplayedDecision = {
@@ -108,13 +109,13 @@ const PROGRESS_EVERY_MS = 50;
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 
 export function equityForChart(rows: readonly EquityRow[], points = EQUITY_POINTS): EquityChartPoint[] {
-  return lttb(rows, points, (row) => row.at, (row) => row.equityUsd).map((row) => ({
+  return lttb(rows, points, (row) => row.at, (row) => row.equity).map((row) => ({
     at: row.at,
-    equityUsd: cents(row.equityUsd),
-    balanceUsd: cents(row.balanceUsd),
-    baselineUsd: row.baselineUsd,
-    dailyLossFloorUsd: row.dailyLossFloorUsd,
-    maxLossFloorUsd: row.maxLossFloorUsd,
+    equity: cents(row.equity),
+    balance: cents(row.balance),
+    baseline: row.baseline,
+    dailyLossFloor: row.dailyLossFloor,
+    maxLossFloor: row.maxLossFloor,
   }));
 }
 
@@ -181,6 +182,7 @@ export async function runJob(job: WorkerJob, progress: (done: number, total: num
     risk: job.risk,
     seed: job.seed,
     initialBalanceUsd: job.initialBalanceUsd,
+    currency: job.currency,
     firm: job.firm,
     ...(job.instruments ? { instruments: job.instruments } : {}),
     onProgress: (done, total) => {

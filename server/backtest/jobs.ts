@@ -41,6 +41,8 @@ export type BacktestSpec = {
   readonly strategy: string;
   readonly risk: "on" | "off";
   readonly seed: number;
+  /** The account's currency: the balance and every amount of the run are in it. */
+  readonly currency: string;
   readonly initialBalanceUsd: number;
 };
 
@@ -165,9 +167,11 @@ export class BacktestJobs {
     if (!found) throw invalid("preset", `there is no preset ${body.preset}`);
     const { preset } = found;
     const initialBalanceUsd = body.balance ?? preset.initialBalanceUsd ?? 100_000;
+    const currency = body.currency ?? preset.currency ?? "USD";
     if (preset.initialBalanceUsd !== null && preset.initialBalanceUsd !== initialBalanceUsd) {
-      throw invalid("balance", `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`);
+      throw invalid("balance", `preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} ${currency}, not ${initialBalanceUsd}`);
     }
+    if (preset.currency !== undefined && preset.currency !== currency) throw invalid("currency", `preset ${preset.id} is written for accounts in ${preset.currency}, not ${currency}`);
     const pending = this.checking + [...this.runs.values()].filter((run) => run.status === "queued" || run.status === "running").length;
     if (pending >= this.maxPending) {
       throw new AppError("rate_limited", `${pending} backtests are queued or running; try again when one has finished`, [], undefined, { retryAfterSeconds: 5 });
@@ -191,8 +195,8 @@ export class BacktestJobs {
     }
     const run: Run = {
       id: randomUUID(),
-      spec: { dataset, uploaded: body.csv !== undefined, preset: preset.id, presetVersion: found.version, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd },
-      job: { source, preset, strategy: body.strategy, risk: body.risk, seed: body.seed, initialBalanceUsd, firm: this.engine, ...(body.instruments ? { instruments: body.instruments } : {}) },
+      spec: { dataset, uploaded: body.csv !== undefined, preset: preset.id, presetVersion: found.version, strategy: body.strategy, risk: body.risk, seed: body.seed, currency, initialBalanceUsd },
+      job: { source, preset, strategy: body.strategy, risk: body.risk, seed: body.seed, currency, initialBalanceUsd, firm: this.engine, ...(body.instruments ? { instruments: body.instruments } : {}) },
       by: actorOf(caller),
       owner: ownerOf(caller),
       createdAt: Date.now(),

@@ -25,9 +25,11 @@ export type BacktestReport = {
   readonly preset: string;
   readonly risk: Risk;
   readonly seed: number;
+  /** The account's currency: every amount of the report is in it. */
+  readonly currency: string;
   readonly initialBalanceUsd: number;
-  readonly finalEquityUsd: number;
-  readonly finalBalanceUsd: number;
+  readonly finalEquity: number;
+  readonly finalBalance: number;
   /** Final equity over the initial balance, in percent. */
   readonly returnPct: number;
   /** The largest fall of equity from its running peak (bar closes and the end), in percent of the peak. */
@@ -47,7 +49,7 @@ export type BacktestReport = {
   readonly orders: number;
   readonly fills: number;
   readonly trades: number;
-  readonly feesUsd: number;
+  readonly fees: number;
   /** The engine's own risk events: breaker trips, lock-outs, reduce-only periods. */
   readonly riskEvents: readonly { readonly at: string; readonly seq: number; readonly type: string; readonly detail: string }[];
   readonly compliance: AccountReport | null;
@@ -58,10 +60,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function summarize(run: RunResult, data: BarData, preset: Preset, options: { risk: Risk; seed: number; initialBalanceUsd: number }): BacktestReport {
   const initial = options.initialBalanceUsd;
-  const series = run.equity.map((row) => row.equityUsd);
+  const series = run.equity.map((row) => row.equity);
   let peak = initial;
   let maxDrawdown = 0;
-  for (const equity of [...series, run.final.equityUsd]) {
+  for (const equity of [...series, run.final.equity]) {
     if (equity > peak) peak = equity;
     if (peak > 0) maxDrawdown = Math.max(maxDrawdown, (peak - equity) / peak);
   }
@@ -86,7 +88,7 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
         riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.breaker}: ${event.reason}` });
         break;
       case "account.locked_out":
-        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.rule}: equity ${event.equityUsd} USD at or below the floor ${event.floorUsd} USD` });
+        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.rule}: equity ${event.equity} ${run.currency} at or below the floor ${event.floor} ${run.currency}` });
         break;
       case "account.reducing":
         riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.cause}: ${event.reason}` });
@@ -112,10 +114,11 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
     preset: preset.id,
     risk: options.risk,
     seed: options.seed,
+    currency: run.currency,
     initialBalanceUsd: initial,
-    finalEquityUsd: round(run.final.equityUsd, 2),
-    finalBalanceUsd: round(run.final.balanceUsd, 2),
-    returnPct: round((run.final.equityUsd / initial - 1) * 100, 4),
+    finalEquity: round(run.final.equity, 2),
+    finalBalance: round(run.final.balance, 2),
+    returnPct: round((run.final.equity / initial - 1) * 100, 4),
     maxDrawdownPct: round(maxDrawdown * 100, 4),
     sharpe: sharpe === null ? null : round(sharpe, 4),
     barsPerYear: barsPerYear === null ? null : round(barsPerYear, 2),
@@ -125,7 +128,7 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
     orders: run.orders,
     fills: run.fills.length,
     trades: orderIds.size + protective,
-    feesUsd: round(run.fills.reduce((sum, fill) => sum + fill.feeUsd, 0), 2),
+    fees: round(run.fills.reduce((sum, fill) => sum + fill.feeUsd, 0), 2),
     riskEvents,
     compliance,
   };
@@ -143,8 +146,8 @@ export function sharpeOf(rows: readonly EquityRow[]): { sharpe: number | null; b
   const barsPerYear = spanYears > 0 ? (rows.length - 1) / spanYears : null;
   const returns: number[] = [];
   for (let i = 1; i < rows.length; i++) {
-    const before = rows[i - 1]!.equityUsd;
-    if (before > 0) returns.push(rows[i]!.equityUsd / before - 1);
+    const before = rows[i - 1]!.equity;
+    if (before > 0) returns.push(rows[i]!.equity / before - 1);
   }
   if (returns.length < 2 || barsPerYear === null) return { sharpe: null, barsPerYear };
   const mean = returns.reduce((sum, r) => sum + r, 0) / returns.length;
@@ -158,9 +161,9 @@ const money = (value: number | null) => (value === null ? "" : value.toFixed(2))
 
 /** One row a bar: its close time, equity, balance, the day's baseline and both floors (USD). */
 export function equityCsv(rows: readonly EquityRow[]): string {
-  const lines = ["time,equity_usd,balance_usd,baseline_usd,daily_loss_floor_usd,max_loss_floor_usd"];
+  const lines = ["time,equity,balance,baseline,daily_loss_floor,max_loss_floor"];
   for (const row of rows) {
-    lines.push(`${iso(row.at)},${money(row.equityUsd)},${money(row.balanceUsd)},${money(row.baselineUsd)},${money(row.dailyLossFloorUsd)},${money(row.maxLossFloorUsd)}`);
+    lines.push(`${iso(row.at)},${money(row.equity)},${money(row.balance)},${money(row.baseline)},${money(row.dailyLossFloor)},${money(row.maxLossFloor)}`);
   }
   return `${lines.join("\n")}\n`;
 }

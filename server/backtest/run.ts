@@ -1,6 +1,6 @@
 import type { Position } from "../engine/accounting";
-import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
-import { applyFill, floatingPnlUsd } from "../engine/accounting";
+import { conversionOf, perUnitFrom, quoteCurrencyOf } from "../engine/currency";
+import { applyFill, floatingPnl } from "../engine/accounting";
 import type { EngineConfig, Instruments } from "../engine/config";
 import { AccountId, OrderId } from "../engine/ids";
 import type { SymbolId } from "../engine/ids";
@@ -52,6 +52,8 @@ export type BacktestOptions = {
   readonly risk: Risk;
   readonly seed: number;
   readonly initialBalanceUsd: number;
+  /** The account's currency (ISO 4217; default: the preset's, else USD): every amount of the run is in it. */
+  readonly currency?: string;
   readonly venue?: SimulatedVenueParams;
   /** The firm's engine configuration (RISKGATE_ENGINE_CONFIG; default: the built-in instruments and defaults). */
   readonly firm?: EngineConfig;
@@ -64,11 +66,11 @@ export type BacktestOptions = {
 /** The account after a bar. Equity is exact (the engine's figure); the rest in cents. Floors are null without the engine. */
 export type EquityRow = {
   readonly at: number;
-  readonly equityUsd: number;
-  readonly balanceUsd: number;
-  readonly baselineUsd: number | null;
-  readonly dailyLossFloorUsd: number | null;
-  readonly maxLossFloorUsd: number | null;
+  readonly equity: number;
+  readonly balance: number;
+  readonly baseline: number | null;
+  readonly dailyLossFloor: number | null;
+  readonly maxLossFloor: number | null;
 };
 
 export type FillRow = {
@@ -85,10 +87,12 @@ export type FillRow = {
 
 export type RunResult = {
   readonly accountId: AccountId;
+  /** The account's currency: every amount of the run (equity, balance, fees, floors) is in it. */
+  readonly currency: string;
   readonly strategyId: string;
   readonly equity: readonly EquityRow[];
   /** After the last orders settled. */
-  readonly final: { readonly at: number; readonly equityUsd: number; readonly balanceUsd: number };
+  readonly final: { readonly at: number; readonly equity: number; readonly balance: number };
   readonly fills: readonly FillRow[];
   readonly intents: { readonly submitted: number; readonly invalid: number };
   readonly orders: number;
@@ -137,6 +141,11 @@ export async function runRaw(options: BacktestOptions): Promise<RunResult> {
   return { ...(await drive(options, engine, desk, marks)), warnings };
 }
 
+/** The run's account currency: the one stated, else the preset's, else USD. */
+export function accountCurrency(options: Pick<BacktestOptions, "currency" | "preset">): string {
+  return options.currency ?? options.preset.currency ?? "USD";
+}
+
 const startOf = (data: BarData) => data.rows[0]!.closedAt - OPEN_BEFORE_MS;
 
 function venueFor(options: BacktestOptions, scheduler: VirtualScheduler, marks: ReadonlyMap<SymbolId, number>, config: () => EngineConfig): SimulatedVenue {
@@ -145,7 +154,9 @@ function venueFor(options: BacktestOptions, scheduler: VirtualScheduler, marks: 
     const close = marks.get(symbol);
     return close === undefined ? null : { bid: close, ask: close };
   };
-  return new SimulatedVenue(scheduler, new Random(options.seed).fork("venue"), quote, config, options.venue ?? defaultVenueParams);
+  // One account, whose currency the run states: its fees are charged in it.
+  const currency = accountCurrency(options);
+  return new SimulatedVenue(scheduler, new Random(options.seed).fork("venue"), quote, config, options.venue ?? defaultVenueParams, () => currency);
 }
 
 async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk, marks: Map<SymbolId, number>): Promise<Omit<RunResult, "warnings">> {
@@ -188,9 +199,10 @@ async function drive(options: BacktestOptions, engine: EngineConfig, desk: Desk,
   const last = desk.equity(end, desk.account());
   return {
     accountId: ACCOUNT_ID,
+    currency: accountCurrency(options),
     strategyId: strategy.id,
     equity,
-    final: { at: end, equityUsd: last.equityUsd, balanceUsd: last.balanceUsd },
+    final: { at: end, equity: last.equity, balance: last.balance },
     fills: desk.fills(),
     intents: { submitted, invalid },
     orders: desk.orders(),
@@ -270,7 +282,7 @@ class EngineDesk implements Desk {
     await pipeline.start();
     const desk = new EngineDesk(runtime, ledger, scheduler, venue, tap);
     await runtime.openAccount(
-      AccountSpec.parse({ accountId: ACCOUNT_ID, name: "Backtest", presetId: options.preset.id, initialBalanceUsd: options.initialBalanceUsd, execution: "simulated" }),
+      AccountSpec.parse({ accountId: ACCOUNT_ID, name: "Backtest", presetId: options.preset.id, initialBalanceUsd: options.initialBalanceUsd, execution: "simulated", currency: accountCurrency(options) }),
       "backtest",
     );
     return desk;
@@ -312,8 +324,8 @@ class EngineDesk implements Desk {
     const locking = view.rules.guards.vetoRegistry.enabled;
     return {
       accountId: view.accountId,
-      balanceUsd: view.balanceUsd,
-      equityUsd: view.equityUsd,
+      balance: view.balance,
+      equity: view.equity,
       tradingState: view.tradingState,
       positions: new Map(view.positions.map(({ symbol, quantity, avgPrice }) => [symbol, { quantity, avgPrice }])),
       lockedSymbols: new Set(locking ? view.vetoes.filter((veto) => veto.expiresAt === null || veto.expiresAt > now).map((veto) => veto.symbol) : []),
@@ -324,11 +336,11 @@ class EngineDesk implements Desk {
     const point = this.tap.latest!;
     return {
       at,
-      equityUsd: point.equityUsd,
-      balanceUsd: account.balanceUsd,
-      baselineUsd: cents(point.baselineUsd),
-      dailyLossFloorUsd: cents(point.dailyLossFloorUsd),
-      maxLossFloorUsd: cents(point.maxLossFloorUsd),
+      equity: point.equity,
+      balance: account.balance,
+      baseline: cents(point.baseline),
+      dailyLossFloor: cents(point.dailyLossFloor),
+      maxLossFloor: cents(point.maxLossFloor),
     };
   }
 
@@ -366,7 +378,8 @@ class RawDesk implements Desk {
   readonly venue: SimulatedVenue;
   private readonly scheduler: VirtualScheduler;
   private readonly positions = new Map<SymbolId, Position>();
-  private balanceUsd: number;
+  private balance: number;
+  private readonly currency: string;
   private readonly open = new Map<string, RawOrder>();
   private readonly booked: FillRow[] = [];
   private sent = 0;
@@ -379,7 +392,8 @@ class RawDesk implements Desk {
     this.scheduler = new VirtualScheduler(startOf(options.data));
     this.venue = venueFor(options, this.scheduler, marks, () => engine);
     this.venue.onReport(async (report) => this.onReport(report));
-    this.balanceUsd = options.initialBalanceUsd;
+    this.balance = options.initialBalanceUsd;
+    this.currency = accountCurrency(options);
   }
 
   async advanceTo(at: number): Promise<void> {
@@ -391,8 +405,8 @@ class RawDesk implements Desk {
   account(): BacktestAccount {
     return {
       accountId: ACCOUNT_ID,
-      balanceUsd: cents(this.balanceUsd),
-      equityUsd: cents(this.equityUsd()),
+      balance: cents(this.balance),
+      equity: cents(this.equityOf()),
       tradingState: "ACTIVE",
       positions: new Map([...this.positions].map(([symbol, { quantity, avgPrice }]) => [symbol, { quantity, avgPrice }])),
       lockedSymbols: new Set(),
@@ -400,7 +414,7 @@ class RawDesk implements Desk {
   }
 
   equity(at: number, account: BacktestAccount): EquityRow {
-    return { at, equityUsd: this.equityUsd(), balanceUsd: account.balanceUsd, baselineUsd: null, dailyLossFloorUsd: null, maxLossFloorUsd: null };
+    return { at, equity: this.equityOf(), balance: account.balance, baseline: null, dailyLossFloor: null, maxLossFloor: null };
   }
 
   async submit(intent: Intent): Promise<void> {
@@ -441,7 +455,7 @@ class RawDesk implements Desk {
     }
     const price = intent.limitPrice ?? intent.referencePrice ?? this.marks.get(intent.symbol) ?? null;
     // No order while no price converts the symbol's currency (the engine's desk denies it too).
-    if (this.usdPerQuote(intent.symbol) === null) return null;
+    if (this.perQuote(intent.symbol) === null) return null;
     if (price !== null) {
       const buy = intent.side === "BUY";
       if (intent.slPrice !== undefined && (buy ? intent.slPrice >= price : intent.slPrice <= price)) return null;
@@ -458,10 +472,10 @@ class RawDesk implements Desk {
     if (report.type !== "filled") return;
     const { symbol, side, quantity, price, feeUsd, trigger, at, orderId } = report;
     const contractSize = this.engine.instruments[symbol]?.contractSize ?? 1;
-    const { position, realizedUsd } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.usdPerQuote(symbol) ?? 1);
+    const { position, realized } = applyFill(this.positions.get(symbol), { symbol, side, quantity, price, feeUsd }, contractSize, this.perQuote(symbol) ?? 1);
     if (position) this.positions.set(symbol, position);
     else this.positions.delete(symbol);
-    this.balanceUsd = this.balanceUsd + realizedUsd - feeUsd;
+    this.balance = this.balance + realized - feeUsd;
     if (orderId !== null) {
       const open = this.open.get(orderId);
       if (open) {
@@ -472,17 +486,17 @@ class RawDesk implements Desk {
     this.booked.push({ at, symbol, side, quantity, price, feeUsd, trigger, orderId });
   }
 
-  private equityUsd(): number {
+  private equityOf(): number {
     let floating = 0;
     for (const [symbol, position] of this.positions) {
-      floating += floatingPnlUsd(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.usdPerQuote(symbol));
+      floating += floatingPnl(position, this.marks.get(symbol) ?? null, this.engine.instruments[symbol]?.contractSize ?? 1, this.perQuote(symbol));
     }
-    return this.balanceUsd + floating;
+    return this.balance + floating;
   }
 
-  /** USD per unit of `symbol`'s quote currency at the marks, as the engine converts (null: no rate yet). */
-  private usdPerQuote(symbol: SymbolId): number | null {
-    return usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, this.engine.instruments[symbol])), (pair) => this.marks.get(pair));
+  /** Units of the account's currency per unit of `symbol`'s quote currency at the marks, as the engine converts (null: no rate yet). */
+  private perQuote(symbol: SymbolId): number | null {
+    return perUnitFrom(conversionOf(quoteCurrencyOf(symbol, this.engine.instruments[symbol]), this.currency), (pair) => this.marks.get(pair));
   }
 
   fills(): FillRow[] {

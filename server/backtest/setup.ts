@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { conversionOf, pairNeeded, quoteCurrencyOf } from "../engine/currency";
+import { conversionOf, convertibleWith, pairNeeded, quoteCurrencyOf } from "../engine/currency";
 import path from "node:path";
 import type { PresetRules } from "../engine/decide";
 import type { EngineConfig, Instruments, Rules, RulesPatch } from "../engine/config";
@@ -64,8 +64,12 @@ export function backtestSetup(options: {
   readonly risk: "on" | "off";
   readonly firm?: EngineConfig;
   readonly instruments?: Instruments;
+  /** The account's currency (default: the preset's, else USD). */
+  readonly currency?: string;
 }): BacktestSetup {
   const { data, preset, risk, firm = builtinEngineConfig, instruments: stated = {} } = options;
+  const currency = options.currency ?? preset.currency ?? "USD";
+  const columns = new Set<string>(data.symbols);
   const instruments: Instruments = { ...firm.instruments, ...stated };
   const warnings: string[] = [];
   const liquidityChecked = backtestRules(firm, preset, risk).guards.liquidity.enabled;
@@ -86,10 +90,10 @@ export function backtestSetup(options: {
         warnings.push(`${symbol}: daily volume unknown (no averageDailyVolume, no volume in the file): the liquidity guard does not check its entries`);
       }
     }
-    // Prices in another currency convert at its USD pair's price, which only the file can give here.
-    const conversion = conversionOf(quoteCurrencyOf(symbol, instrument));
-    if (conversion !== null && !data.symbols.includes(conversion.direct) && !data.symbols.includes(conversion.inverse)) {
-      const missing = `${symbol}: quoted in ${conversion.currency}, and the file has no ${pairNeeded(conversion)} to convert it to USD`;
+    // Prices in another currency than the account's convert at a pair's price, which only the file can give here.
+    const conversion = conversionOf(quoteCurrencyOf(symbol, instrument), currency);
+    if (conversion !== null && !convertibleWith(conversion, columns)) {
+      const missing = `${symbol}: quoted in ${conversion.currency}, and the file has no ${pairNeeded(conversion)} to convert it to ${currency}`;
       // Stated by the user: in the instruments file, or in the firm's configuration unlike the built-in instrument.
       const firmCurrency = firm.instruments[symbol]?.quoteCurrency;
       const statedByUser = stated[symbol]?.quoteCurrency ?? (firmCurrency !== defaultInstruments[symbol]?.quoteCurrency ? firmCurrency : undefined);
@@ -97,8 +101,8 @@ export function backtestSetup(options: {
         // The user said so: their entries are denied for want of a rate, and this line says why.
         warnings.push(`${missing}: its entries are denied (no_price) until one is there; add the pair's column to the file`);
       } else {
-        warnings.push(`${missing}: its P/L is booked 1 ${conversion.currency} = 1 USD; add the pair's column to the file, or state quoteCurrency in an instruments file`);
-        instrument = { ...instrument, quoteCurrency: "USD" };
+        warnings.push(`${missing}: its P/L is booked 1 ${conversion.currency} = 1 ${currency}; add the pair's column to the file, or state quoteCurrency in an instruments file`);
+        instrument = { ...instrument, quoteCurrency: currency };
       }
     }
     instruments[symbol] = instrument;

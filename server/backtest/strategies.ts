@@ -29,7 +29,7 @@ const tradedNow = (context: BarContext, symbol: SymbolId) => context.bars.some((
 
 /** Whole units worth `share` of equity at `price`. */
 function unitsFor(setup: StrategySetup, account: BacktestAccount, symbol: SymbolId, price: number): number {
-  const budgetUsd = (account.equityUsd * INVESTED) / setup.symbols.length;
+  const budgetUsd = (account.equity * INVESTED) / setup.symbols.length;
   return Math.max(0, Math.floor(budgetUsd / (price * (setup.contractSize.get(symbol) ?? 1))));
 }
 
@@ -165,7 +165,7 @@ export const reckless: StrategyFactory = (setup) => ({
       const sign = side === "BUY" ? 1 : -1;
       const roll = random.next();
       const leverage = roll < 0.1 ? 6 : 1 + Math.floor(random.next() * 3);
-      const quantity = Math.floor((account.equityUsd * leverage) / (last * (setup.contractSize.get(symbol) ?? 1)));
+      const quantity = Math.floor((account.equity * leverage) / (last * (setup.contractSize.get(symbol) ?? 1)));
       if (quantity <= 0) continue;
       const claimed = roll > 0.93 ? last * (1 + sign * 0.07) : last;
       intents.push({

@@ -12,7 +12,7 @@
  *         if (index !== 0) return [];
  *         const symbol = symbols[0]!;
  *         const close = history.get(symbol)!.at(-1)!.close;
- *         return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equityUsd / close / 2), referencePrice: close }];
+ *         return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equity / close / 2), referencePrice: close }];
  *       },
  *     };
  *     export default strategy;
@@ -47,8 +47,8 @@ export type { IntentDraft };
 /** What a strategy sees of its account at a bar. Money in USD, rounded to cents. */
 export type BacktestAccount = {
   readonly accountId: string;
-  readonly balanceUsd: number;
-  readonly equityUsd: number;
+  readonly balance: number;
+  readonly equity: number;
   /** ACTIVE, or why new exposure would be denied (HALTED, REDUCING, LOCKED_OUT); always ACTIVE without risk. */
   readonly tradingState: TradingState;
   /** Open positions: signed quantity (long > 0) and average price. */

@@ -48,14 +48,14 @@ try {
   const events: EngineEvent[] = [];
   for await (const record of ledger.readAll()) events.push(record.event);
   await writer.close();
-  const equity = new Map(runtime.accounts().map((account) => [account.accountId as string, { equityUsd: account.equityUsd, initialUsd: account.initialBalanceUsd, state: account.tradingState }]));
+  const equity = new Map(runtime.accounts().map((account) => [account.accountId as string, { equity: account.equity, initialUsd: account.initialBalanceUsd, state: account.tradingState }]));
   report(events, equity);
 } finally {
   await db.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
-function report(events: EngineEvent[], equity: Map<string, { equityUsd: number; initialUsd: number; state: string }>): void {
+function report(events: EngineEvent[], equity: Map<string, { equity: number; initialUsd: number; state: string }>): void {
   const tallies = new Map<string, Tally>();
   const tally = (accountId: string) => {
     let found = tallies.get(accountId);
@@ -136,7 +136,7 @@ function report(events: EngineEvent[], equity: Map<string, { equityUsd: number; 
     console.log(`  locks: ${entry.locks.join(", ") || "none"}; lock-outs: ${entry.lockOuts.join(", ") || "none"}`);
     console.log(`  halted or locked out: ${Math.round(entry.notActiveMs / 1000)} s of ${minutes * 60}`);
     const end = equity.get(accountId);
-    if (end) console.log(`  at the end: ${end.state}, equity ${Math.round(end.equityUsd).toLocaleString("en-US")} USD (${end.equityUsd >= end.initialUsd ? "+" : ""}${Math.round(end.equityUsd - end.initialUsd).toLocaleString("en-US")})`);
+    if (end) console.log(`  at the end: ${end.state}, equity ${Math.round(end.equity).toLocaleString("en-US")} USD (${end.equity >= end.initialUsd ? "+" : ""}${Math.round(end.equity - end.initialUsd).toLocaleString("en-US")})`);
   }
   console.log(`\nall: ${allowed} allowed, ${denied} denied (${allowed + denied ? Math.round((100 * allowed) / (allowed + denied)) : 0}% allowed)`);
 }

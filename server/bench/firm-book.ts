@@ -73,8 +73,8 @@ export function bookOf(accounts: number): BookAccount[] {
 const round = (quantity: number) => Number(quantity.toPrecision(4));
 
 /** A position worth `shareOfBalance` of the balance at the symbol's price. */
-function quantityFor(symbol: string, balanceUsd: number, shareOfBalance: number): number {
-  return round((balanceUsd * shareOfBalance) / (PRICES[symbol]! * contractSize(symbol)));
+function quantityFor(symbol: string, balance: number, shareOfBalance: number): number {
+  return round((balance * shareOfBalance) / (PRICES[symbol]! * contractSize(symbol)));
 }
 
 type Fill = { accountId: string; symbol: string; side: "BUY" | "SELL"; quantity: number; price: number };
@@ -103,18 +103,18 @@ export function ordinaryFills(book: BookAccount[]): Fill[] {
 /** What the account view says about the money left before its highest floor. */
 type View = {
   tradingState: string;
-  equityUsd: number;
-  baselineUsd: number;
-  dailyLossFloorUsd: number;
-  maxLossFloorUsd: number;
+  equity: number;
+  baseline: number;
+  dailyLossFloor: number;
+  maxLossFloor: number;
   rules: { breakers?: { dailyDrawdown?: { maxPct?: number } } };
 };
 
 /** The equity at which the first of the account's floors (max loss, daily loss, daily-drawdown breaker) is crossed. */
 function highestFloorUsd(view: View): number {
   const drawdownPct = view.rules.breakers?.dailyDrawdown?.maxPct;
-  const breaker = drawdownPct === undefined ? -Infinity : view.baselineUsd * (1 - drawdownPct / 100);
-  return Math.max(view.dailyLossFloorUsd, view.maxLossFloorUsd, breaker);
+  const breaker = drawdownPct === undefined ? -Infinity : view.baseline * (1 - drawdownPct / 100);
+  return Math.max(view.dailyLossFloor, view.maxLossFloor, breaker);
 }
 
 export type BreachPlan = { accountId: string; quantity: number; expectedStep: number; stateBeforeFall: string };
@@ -132,7 +132,7 @@ export async function planBreaches(client: HttpClient, book: BookAccount[]): Pro
   const p0 = PRICES[CRASH_SYMBOL]!;
   for (const [n, account] of breaches.entries()) {
     const view = await accountView(client, account.accountId);
-    const headroomUsd = view.equityUsd - highestFloorUsd(view);
+    const headroomUsd = view.equity - highestFloorUsd(view);
     const step = 1 + (n % CRASH_STEPS);
     // Crossed at the price half way between steps `step - 1` and `step`.
     const fallUsdPerUnit = p0 * ((step - 0.5) * CRASH_STEP_PCT) / 100;
@@ -148,7 +148,7 @@ export async function expectedSteps(client: HttpClient, plans: BreachPlan[]): Pr
   const p0 = PRICES[CRASH_SYMBOL]!;
   for (const plan of plans) {
     const view = await accountView(client, plan.accountId);
-    const thresholdPrice = p0 - (view.equityUsd - highestFloorUsd(view)) / (plan.quantity * contractSize(CRASH_SYMBOL));
+    const thresholdPrice = p0 - (view.equity - highestFloorUsd(view)) / (plan.quantity * contractSize(CRASH_SYMBOL));
     let step = 1;
     while (step < CRASH_STEPS && crashPrice(step) > thresholdPrice) step++;
     plan.expectedStep = step;

@@ -1,5 +1,5 @@
 // npm run backtest -- --data <csv> --preset <id | file.json> --strategy <name | path.ts> --out <dir>
-//                     [--risk on|off] [--seed N] [--symbol SYM] [--balance USD] [--instruments file.json]
+//                     [--risk on|off] [--seed N] [--symbol SYM] [--balance AMOUNT] [--currency EUR] [--instruments file.json]
 // Runs a strategy over historical bars through the engine, the execution queue and the
 // simulated venue on a simulated clock, and writes ledger.ndjson, equity.csv and report.json
 // to --out. The engine configuration is RISKGATE_ENGINE_CONFIG's (else the built-in instruments),
@@ -15,10 +15,11 @@ import { runBacktest } from "../backtest/run";
 import type { Risk } from "../backtest/run";
 import { backtestSetup, InstrumentsError, PresetError, readInstrumentsFile, readPreset } from "../backtest/setup";
 import { ConfigError, loadEngineConfig } from "../config";
+import { ISO_CURRENCIES } from "../engine/currency";
 import { builtinStrategies, resolveStrategy, StrategyError } from "../backtest/strategies";
 
 const USAGE = `usage: npm run backtest -- --data <file.csv> --preset <id | file.json> --strategy <name | path.ts> --out <dir>
-                           [--risk on|off] [--seed N] [--symbol SYM] [--balance USD] [--instruments file.json]
+                           [--risk on|off] [--seed N] [--symbol SYM] [--balance AMOUNT] [--currency EUR] [--instruments file.json]
   --data      bars: a date/time column and Open,High,Low,Close[,Volume] for one symbol, or one close column per symbol
   --preset    a shipped preset id (presets/*.json) or a preset file
   --strategy  ${Object.keys(builtinStrategies).join(", ")}, or a module default-exporting a BacktestStrategy
@@ -26,7 +27,8 @@ const USAGE = `usage: npm run backtest -- --data <file.csv> --preset <id | file.
   --risk      on (default): the preset's rules; off: every guard off, breakers and floors out of reach
   --seed      the venue's and the strategy's random seed (default 1)
   --symbol    the symbol of a one-symbol OHLCV file (default: the file name's first word)
-  --balance   the initial balance in USD (default: the preset's account size, else 100000)
+  --balance   the initial balance, in the account's currency (default: the preset's account size, else 100000)
+  --currency  the account's currency, ISO 4217 (default: the preset's, else USD): every amount of the run is in it
   --instruments  a JSON object of instruments by symbol ({"EURCHF": {"sector": "fx", "contractSize": 100000,
               "tickSize": 0.00001, "averageDailyVolume": 500000, "quoteCurrency": "CHF"}}), over
               RISKGATE_ENGINE_CONFIG's (else the built-in) instruments`;
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
         seed: { type: "string" },
         symbol: { type: "string" },
         balance: { type: "string" },
+        currency: { type: "string" },
         instruments: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -95,22 +98,27 @@ async function main(): Promise<number> {
     let balance: number | undefined;
     if (values.balance !== undefined) {
       balance = Number(values.balance);
-      if (!/^\d+(\.\d+)?$/.test(values.balance as string) || !(balance > 0) || balance > 1e12) throw new InputError(`--balance: ${JSON.stringify(values.balance)} is not a positive amount of USD`);
+      if (!/^\d+(\.\d+)?$/.test(values.balance as string) || !(balance > 0) || balance > 1e12) throw new InputError(`--balance: ${JSON.stringify(values.balance)} is not a positive amount`);
+    }
+    if (values.currency !== undefined && !ISO_CURRENCIES.has(values.currency as string)) {
+      throw new InputError(`--currency: ${JSON.stringify(values.currency)} is not an ISO 4217 currency code in use, e.g. USD or EUR`);
     }
     const preset = readPreset(values.preset as string);
+    const currency = (values.currency as string | undefined) ?? preset.currency ?? "USD";
+    if (preset.currency !== undefined && preset.currency !== currency) throw new InputError(`--currency: preset ${preset.id} is written for accounts in ${preset.currency}, not ${currency}`);
     const initialBalanceUsd = balance ?? preset.initialBalanceUsd ?? 100_000;
     if (preset.initialBalanceUsd !== null && preset.initialBalanceUsd !== initialBalanceUsd) {
-      throw new InputError(`--balance: preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} USD, not ${initialBalanceUsd}`);
+      throw new InputError(`--balance: preset ${preset.id} is written for an account of ${preset.initialBalanceUsd} ${currency}, not ${initialBalanceUsd}`);
     }
     const firm = loadEngineConfig();
     const instruments = values.instruments === undefined ? undefined : readInstrumentsFile(values.instruments as string);
     const data = readBarFile(values.data as string, values.symbol as string | undefined);
     const strategy = await resolveStrategy(values.strategy as string);
-    for (const warning of backtestSetup({ data, preset, risk: risk as Risk, firm, ...(instruments ? { instruments } : {}) }).warnings) {
+    for (const warning of backtestSetup({ data, preset, risk: risk as Risk, firm, currency, ...(instruments ? { instruments } : {}) }).warnings) {
       console.error(`backtest: warning: ${warning}`);
     }
     progress = progressBar();
-    const run = await runBacktest({ data, preset, strategy, risk: risk as Risk, seed, initialBalanceUsd, firm, ...(instruments ? { instruments } : {}), onProgress: progress.update });
+    const run = await runBacktest({ data, preset, strategy, risk: risk as Risk, seed, initialBalanceUsd, currency, firm, ...(instruments ? { instruments } : {}), onProgress: progress.update });
     progress.end();
     progress = null;
     const report = summarize(run, data, preset, { risk: risk as Risk, seed, initialBalanceUsd });

@@ -1,7 +1,8 @@
-// npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json] [--instruments file.json]
+// npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json] [--instruments file.json] [--currency EUR]
 // Checks a ledger export (or a backtest's ledger) against a preset: every rule breach (rule,
 // time, observed, limit) and the objectives (profit target, trading days, best day), as text or
-// as JSON. The instruments are the ledger's own configuration where it records one; before it,
+// as JSON, every amount in the account's currency (recorded when it opened; --currency says which
+// one is expected, and another is bad input). The instruments are the ledger's own configuration where it records one; before it,
 // RISKGATE_ENGINE_CONFIG's (else the built-in ones) with --instruments over them. A traded symbol
 // with no instrument is said on stderr. Exit 0: compliant; 1: a rule was breached; 2: bad input
 // (the line and field named).
@@ -13,13 +14,14 @@ import { verify } from "../compliance/verify";
 import { InstrumentsError, readInstrumentsFile } from "../backtest/setup";
 import { ConfigError, loadEngineConfig } from "../config";
 import { EngineConfig } from "../engine/config";
+import { ISO_CURRENCIES } from "../engine/currency";
 import type { EngineEvent } from "../engine/events";
 import type { Preset } from "../engine/preset";
 import { validatePreset } from "../engine/preset";
 import { EventLineError, readNdjsonFile } from "../event-format";
 import { PRESETS_DIR } from "../presets";
 
-const USAGE = "usage: npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json] [--instruments file.json]";
+const USAGE = "usage: npm run verify -- --preset <id | file.json> --ledger <file.ndjson> [--account <id>] [--json] [--instruments file.json] [--currency EUR]";
 
 class InputError extends Error {}
 
@@ -40,7 +42,7 @@ function readPreset(spec: string): Preset {
   return result.preset;
 }
 
-const usd = (value: number) => `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD`;
+const amount = (value: number, currency: string) => `${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function text(report: VerifyReport): string {
@@ -53,19 +55,20 @@ function text(report: VerifyReport): string {
 }
 
 function accountText(account: AccountReport): string[] {
+  const usd = (value: number) => amount(value, account.currency);
   const lines = [
     `account ${account.accountId}: ${account.compliant ? "COMPLIANT" : "BREACHED"}${account.passed ? ", objectives met" : ""}`,
-    `  initial ${usd(account.initialBalanceUsd)}, balance ${usd(account.finalBalanceUsd)}, equity ${usd(account.finalEquityUsd)}`,
+    `  initial ${usd(account.initialBalanceUsd)}, balance ${usd(account.finalBalance)}, equity ${usd(account.finalEquity)}`,
   ];
   const at = (breach: AccountReport["breaches"][number]) =>
-    `${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observedUsd)}, floor ${usd(breach.limitUsd)}`;
+    `${breach.rule} (${breach.consequence}) at ${iso(breach.at)} (seq ${breach.seq}, trading day ${breach.tradingDay}): equity ${usd(breach.observed)}, floor ${usd(breach.limit)}`;
   for (const breach of account.breaches) lines.push(`  BREACH ${at(breach)}`);
   for (const hit of account.dailyLimitEvents) lines.push(`  DAILY LIMIT ${at(hit)}: liquidated and paused until the next reset, not a violation`);
   const { profitTarget, tradingDays, bestDay } = account.objectives;
-  if (profitTarget) lines.push(`  profit target ${usd(profitTarget.targetUsd)}: ${profitTarget.reached ? `reached at ${iso(profitTarget.reachedAt!)}` : "not reached"}`);
+  if (profitTarget) lines.push(`  profit target ${usd(profitTarget.target)}: ${profitTarget.reached ? `reached at ${iso(profitTarget.reachedAt!)}` : "not reached"}`);
   lines.push(`  trading days: ${tradingDays.days} of ${tradingDays.required} required${tradingDays.met ? "" : " (not met)"}`);
   if (bestDay) {
-    const share = bestDay.sharePct === null ? "no profit to share" : `${bestDay.sharePct}% of ${usd(bestDay.totalProfitUsd)} on ${bestDay.bestDay}`;
+    const share = bestDay.sharePct === null ? "no profit to share" : `${bestDay.sharePct}% of ${usd(bestDay.totalProfit)} on ${bestDay.bestDay}`;
     lines.push(`  best day: ${share}, at most ${bestDay.maxSharePct}%${bestDay.met ? "" : " (not met)"}`);
   }
   return lines;
@@ -95,10 +98,10 @@ function instrumentWarnings(records: readonly { seq: number; event: EngineEvent 
 }
 
 async function main(): Promise<number> {
-  let values: { preset?: string; ledger?: string; account?: string; json?: boolean; instruments?: string };
+  let values: { preset?: string; ledger?: string; account?: string; json?: boolean; instruments?: string; currency?: string };
   try {
     ({ values } = parseArgs({
-      options: { preset: { type: "string" }, ledger: { type: "string" }, account: { type: "string" }, json: { type: "boolean" }, instruments: { type: "string" } },
+      options: { preset: { type: "string" }, ledger: { type: "string" }, account: { type: "string" }, json: { type: "boolean" }, instruments: { type: "string" }, currency: { type: "string" } },
       strict: true,
     }));
   } catch (error) {
@@ -109,6 +112,7 @@ async function main(): Promise<number> {
     if (!values.preset) throw new InputError("--preset is required");
     if (!values.ledger) throw new InputError("--ledger is required");
     if (!fs.existsSync(values.ledger)) throw new InputError(`--ledger: no such file: ${values.ledger}`);
+    if (values.currency !== undefined && !ISO_CURRENCIES.has(values.currency)) throw new InputError(`--currency: ${JSON.stringify(values.currency)} is not an ISO 4217 currency code in use, e.g. USD or EUR`);
     const preset = readPreset(values.preset);
     const firm = loadEngineConfig();
     const stated = values.instruments === undefined ? {} : readInstrumentsFile(values.instruments);
@@ -117,6 +121,10 @@ async function main(): Promise<number> {
     for (const warning of instrumentWarnings(records, config, values.instruments !== undefined)) console.error(`verify: warning: ${warning}`);
     const report = verify(records, preset, values.account, config);
     if (values.account !== undefined && report.accounts.length === 0) throw new InputError(`--account: no account ${values.account} in ${values.ledger}`);
+    // The ledger records each account's currency when it opens; --currency states which one is expected.
+    const expected = values.currency ?? preset.currency;
+    const other = expected === undefined ? undefined : report.accounts.find((account) => account.currency !== expected);
+    if (other) throw new InputError(`${values.currency !== undefined ? "--currency" : "--preset"}: account ${other.accountId} is in ${other.currency} (its opening on the ledger says so), not ${expected}`);
     console.log(values.json ? JSON.stringify(report, null, 2) : text(report));
     return report.accounts.every((account) => account.compliant) ? 0 : 1;
   } catch (error) {

@@ -2,7 +2,7 @@ import type { EngineConfig, Rules } from "../engine/config";
 import { EngineConfig as EngineConfigSchema, resolveRules, rulesOf } from "../engine/config";
 import type { EngineEvent } from "../engine/events";
 import type { Preset } from "../engine/preset";
-import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
+import { conversionOf, perUnitFrom, quoteCurrencyOf } from "../engine/currency";
 
 /**
  * The compliance verifier: checks a recorded event stream (a ledger export or a backtest's
@@ -23,8 +23,8 @@ export type Breach = {
   readonly seq: number;
   readonly tradingDay: string;
   /** Equity at that mark, and the floor it reached. */
-  readonly observedUsd: number;
-  readonly limitUsd: number;
+  readonly observed: number;
+  readonly limit: number;
   /**
    * What the preset does on it: `hard` fails the account, `soft` pauses it until the next day,
    * `liquidate` closes its positions and pauses it until the next day (a daily-limit event, not
@@ -35,17 +35,19 @@ export type Breach = {
 
 export type AccountReport = {
   readonly accountId: string;
+  /** The currency every amount of the account's report is in. */
+  readonly currency: string;
   readonly initialBalanceUsd: number;
-  readonly finalBalanceUsd: number;
-  readonly finalEquityUsd: number;
+  readonly finalBalance: number;
+  readonly finalEquity: number;
   /** Violations: the account failed on each. */
   readonly breaches: readonly Breach[];
   /** Days the daily loss limit was hit under a preset that liquidates on it without failing the account. */
   readonly dailyLimitEvents: readonly Breach[];
   readonly objectives: {
-    readonly profitTarget: { readonly targetUsd: number; readonly reached: boolean; readonly reachedAt: number | null } | null;
+    readonly profitTarget: { readonly target: number; readonly reached: boolean; readonly reachedAt: number | null } | null;
     readonly tradingDays: { readonly required: number; readonly days: number; readonly met: boolean };
-    readonly bestDay: { readonly maxSharePct: number; readonly bestDay: string | null; readonly bestDayUsd: number; readonly totalProfitUsd: number; readonly sharePct: number | null; readonly met: boolean } | null;
+    readonly bestDay: { readonly maxSharePct: number; readonly bestDay: string | null; readonly bestDayProfit: number; readonly totalProfit: number; readonly sharePct: number | null; readonly met: boolean } | null;
   };
   /** No rule was breached. */
   readonly compliant: boolean;
@@ -79,9 +81,9 @@ export type ClosedTrade = {
   readonly entryPrice: number;
   readonly exitPrice: number;
   /** Price P/L, fees, and what the balance gained: gross less fees. */
-  readonly grossUsd: number;
-  readonly feesUsd: number;
-  readonly realizedUsd: number;
+  readonly gross: number;
+  readonly fees: number;
+  readonly realized: number;
   /** What made the last closing fill: an order, a stop-loss, a take-profit, a liquidation (a flatten). */
   readonly closedBy: string;
 };
@@ -95,12 +97,14 @@ type OpenTrip = {
   entryNotional: number;
   closedQuantity: number;
   exitNotional: number;
-  grossUsd: number;
-  feesUsd: number;
+  gross: number;
+  fees: number;
 };
 
 type Books = {
   accountId: string;
+  /** The currency of the account's money (its opening says; USD before accounts had one). */
+  currency: string;
   /** The preset the account runs: the one it opened under, or the last one activated for it. */
   presetId: string;
   initial: number;
@@ -170,16 +174,16 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
   const priceTimes = new Map<string, number>();
   const books = new Map<string, Books>();
   const contractSize = (symbol: string) => firm.instruments[symbol as keyof EngineConfig["instruments"]]?.contractSize ?? 1;
-  /** USD per unit of `symbol`'s quote currency at the last prices: its USD pair, direct or inverted; null when neither is priced. */
-  const usdPerQuote = (symbol: string) =>
-    usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, firm.instruments[symbol as keyof EngineConfig["instruments"]])), (pair) => prices.get(pair));
+  /** Units of `currency` (an account's) per unit of `symbol`'s quote currency at the last prices, converted as the engine converts (currency.ts); null when no price gives it. */
+  const perQuote = (symbol: string, currency: string) =>
+    perUnitFrom(conversionOf(quoteCurrencyOf(symbol, firm.instruments[symbol as keyof EngineConfig["instruments"]]), currency), (pair) => prices.get(pair));
 
   const equityOf = (account: Books) => {
     let floating = 0;
     for (const [symbol, position] of account.positions) {
       const mark = prices.get(symbol) ?? position.avgPrice;
       // Without a rate the position is marked at cost, as the engine marks it.
-      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol) * (usdPerQuote(symbol) ?? 0);
+      floating += (mark - position.avgPrice) * position.quantity * contractSize(symbol) * (perQuote(symbol, account.currency) ?? 0);
     }
     return account.balance + floating;
   };
@@ -225,12 +229,12 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     const day = account.day!;
     if (!account.maxBreached && equity - max <= EPSILON) {
       account.maxBreached = true;
-      account.breaches.push({ accountId: account.accountId, rule: "max_loss", at, seq, tradingDay: day, observedUsd: cents(equity), limitUsd: cents(max), consequence: "hard" });
+      account.breaches.push({ accountId: account.accountId, rule: "max_loss", at, seq, tradingDay: day, observed: cents(equity), limit: cents(max), consequence: "hard" });
     }
     if (account.dailyBreachedOn !== day && equity - daily <= EPSILON) {
       account.dailyBreachedOn = day;
       const consequence = rules.accountRules.dailyLossBreach;
-      const hit: Breach = { accountId: account.accountId, rule: "daily_loss", at, seq, tradingDay: day, observedUsd: cents(equity), limitUsd: cents(daily), consequence };
+      const hit: Breach = { accountId: account.accountId, rule: "daily_loss", at, seq, tradingDay: day, observed: cents(equity), limit: cents(daily), consequence };
       (consequence === "liquidate" ? account.dailyLimitEvents : account.breaches).push(hit);
     }
     const target = preset.objectives.profitTargetPct;
@@ -246,8 +250,8 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     if (trip && closed > 0) {
       trip.closedQuantity += closed;
       trip.exitNotional += closed * price;
-      trip.grossUsd += realized;
-      trip.feesUsd += closingFee;
+      trip.gross += realized;
+      trip.fees += closingFee;
       if (trip.closedQuantity >= trip.openedQuantity - EPSILON) {
         account.closedTradeCount++;
         if (keepTrades > 0) {
@@ -261,9 +265,9 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
             quantity: Number(trip.openedQuantity.toPrecision(12)),
             entryPrice: Number((trip.entryNotional / trip.openedQuantity).toPrecision(10)),
             exitPrice: Number((trip.exitNotional / trip.closedQuantity).toPrecision(10)),
-            grossUsd: cents(trip.grossUsd),
-            feesUsd: cents(trip.feesUsd),
-            realizedUsd: cents(trip.grossUsd - trip.feesUsd),
+            gross: cents(trip.gross),
+            fees: cents(trip.fees),
+            realized: cents(trip.gross - trip.fees),
             closedBy: trigger,
           });
           if (account.closedTrades.length > keepTrades) account.closedTrades.shift();
@@ -274,12 +278,12 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
     }
     if (opened > EPSILON) {
       if (!trip) {
-        trip = { side: signed > 0 ? "long" : "short", openedAt: at, openSeq: seq, openedQuantity: 0, entryNotional: 0, closedQuantity: 0, exitNotional: 0, grossUsd: 0, feesUsd: 0 };
+        trip = { side: signed > 0 ? "long" : "short", openedAt: at, openSeq: seq, openedQuantity: 0, entryNotional: 0, closedQuantity: 0, exitNotional: 0, gross: 0, fees: 0 };
         account.trips.set(symbol, trip);
       }
       trip.openedQuantity += opened;
       trip.entryNotional += opened * price;
-      trip.feesUsd += feeUsd - closingFee;
+      trip.fees += feeUsd - closingFee;
     }
   };
 
@@ -294,6 +298,7 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
       if (only !== undefined && accountId !== only) return;
       books.set(accountId, {
         accountId,
+        currency: event.account.currency,
         presetId: event.account.presetId,
         initial: initialBalanceUsd,
         balance: initialBalanceUsd,
@@ -346,8 +351,9 @@ export function createVerifier(preset: Preset, options: VerifierOptions = {}): V
         account.positions.set(event.symbol, { quantity, avgPrice: ((held?.quantity ?? 0) * (held?.avgPrice ?? 0) + signed * event.price) / quantity });
       } else {
         closed = Math.min(Math.abs(signed), Math.abs(held.quantity));
-        // At the rate the fill recorded (the engine's at that instant), 1 for a USD quote.
-        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size * (event.usdPerQuote ?? 1);
+        // At the rate the fill recorded (the engine's at that instant; older fills, all in USD
+        // accounts, recorded it as usdPerQuote), 1 when the quote is the account's currency.
+        realized = (event.price - held.avgPrice) * closed * Math.sign(held.quantity) * size * (event.accountPerQuote ?? event.usdPerQuote ?? 1);
         const remaining = held.quantity + signed;
         if (Math.abs(remaining) < EPSILON) account.positions.delete(event.symbol);
         else account.positions.set(event.symbol, { quantity: remaining, avgPrice: Math.sign(remaining) !== Math.sign(held.quantity) ? event.price : held.avgPrice });
@@ -383,24 +389,25 @@ function report(account: Books, preset: Preset, equity: number): AccountReport {
   const { profitTargetPct, minTradingDays, bestDayMaxSharePct } = preset.objectives;
   const total = account.balance - account.initial;
   let bestDay: string | null = null;
-  let bestDayUsd = 0;
-  for (const [day, profit] of account.dayProfit) if (profit > bestDayUsd) [bestDay, bestDayUsd] = [day, profit];
-  const sharePct = total > 0 ? (bestDayUsd / total) * 100 : null;
+  let bestDayProfit = 0;
+  for (const [day, profit] of account.dayProfit) if (profit > bestDayProfit) [bestDay, bestDayProfit] = [day, profit];
+  const sharePct = total > 0 ? (bestDayProfit / total) * 100 : null;
   const objectives: AccountReport["objectives"] = {
-    profitTarget: profitTargetPct === null ? null : { targetUsd: cents((account.initial * profitTargetPct) / 100), reached: account.targetReachedAt !== null, reachedAt: account.targetReachedAt },
+    profitTarget: profitTargetPct === null ? null : { target: cents((account.initial * profitTargetPct) / 100), reached: account.targetReachedAt !== null, reachedAt: account.targetReachedAt },
     tradingDays: { required: minTradingDays, days: account.tradedDays.size, met: account.tradedDays.size >= minTradingDays },
     bestDay:
       bestDayMaxSharePct === null
         ? null
-        : { maxSharePct: bestDayMaxSharePct, bestDay, bestDayUsd: cents(bestDayUsd), totalProfitUsd: cents(total), sharePct: sharePct === null ? null : Number(sharePct.toFixed(2)), met: sharePct === null || sharePct <= bestDayMaxSharePct + EPSILON },
+        : { maxSharePct: bestDayMaxSharePct, bestDay, bestDayProfit: cents(bestDayProfit), totalProfit: cents(total), sharePct: sharePct === null ? null : Number(sharePct.toFixed(2)), met: sharePct === null || sharePct <= bestDayMaxSharePct + EPSILON },
   };
   const compliant = account.breaches.length === 0;
   const met = objectivesMet(objectives);
   return {
     accountId: account.accountId,
+    currency: account.currency,
     initialBalanceUsd: account.initial,
-    finalBalanceUsd: cents(account.balance),
-    finalEquityUsd: cents(equity),
+    finalBalance: cents(account.balance),
+    finalEquity: cents(equity),
     breaches: account.breaches,
     dailyLimitEvents: account.dailyLimitEvents,
     objectives,

@@ -3,8 +3,8 @@ import type { EngineConfig } from "./config";
 import type { EngineEvent } from "./events";
 import type { AccountId } from "./ids";
 import type { AccountState, EngineState, Marks } from "./state";
-import { configOf, equityUsd, evolve, floorsOf, inIdOrder } from "./state";
 import { limitEquityOf } from "./near-limits";
+import { configOf, equityOf, evolve, floorsOf, inIdOrder } from "./state";
 import type { Actor, LossRule } from "./types";
 import type { BreakerKind } from "./types";
 
@@ -109,8 +109,8 @@ export function nextDeadline(state: EngineState, now: number): number {
 
 /** The account's drawdown from the day's baseline, in percent (0 when equity is above it). */
 export function dailyDrawdownPct(account: AccountState, marks: Marks): number {
-  if (account.baselineUsd <= 0) return 0;
-  return Math.max(0, ((account.baselineUsd - equityUsd(account, marks)) / account.baselineUsd) * 100);
+  if (account.baseline <= 0) return 0;
+  return Math.max(0, ((account.baseline - equityOf(account, marks)) / account.baseline) * 100);
 }
 
 /** `breaker.tripped` for each of `accountIds` whose drawdown from the day's baseline is over the limit. */
@@ -127,7 +127,7 @@ export function drawdownTrips(state: EngineState, accountIds: Iterable<AccountId
         at,
         accountId,
         breaker: "daily_drawdown",
-        reason: `equity ${Number(drawdownPct.toPrecision(4))}% below the day's baseline of ${Number(account.baselineUsd.toFixed(2))} USD (limit ${maxPct}%)`,
+        reason: `equity ${Number(drawdownPct.toPrecision(4))}% below the day's baseline of ${Number(account.baseline.toFixed(2))} ${account.spec.currency} (limit ${maxPct}%)`,
         by: "engine",
       });
     }
@@ -149,9 +149,10 @@ export function flattenOrders(account: AccountState, accountId: AccountId, at: n
 }
 
 /** `account.locked_out` and a `flatten.ordered` for every open position of the account. */
-function lockOut(account: AccountState, accountId: AccountId, at: number, equity: number, floorUsd: number, rule: LossRule): EngineEvent[] {
+function lockOut(account: AccountState, accountId: AccountId, at: number, equity: number, floor: number, rule: LossRule): EngineEvent[] {
   return [
-    { type: "account.locked_out", at, accountId, equityUsd: Number(equity.toFixed(2)), floorUsd: Number(floorUsd.toFixed(2)), rule },
+    // The amounts' currency is recorded for an account that is not in USD (a USD account's event is as it always was).
+    { type: "account.locked_out", at, accountId, equity: Number(equity.toFixed(2)), floor: Number(floor.toFixed(2)), rule, ...(account.spec.currency === "USD" ? {} : { currency: account.spec.currency }) },
     ...flattenOrders(account, accountId, at),
   ];
 }
@@ -165,10 +166,10 @@ export function lockouts(state: EngineState, accountIds: Iterable<AccountId>, at
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
-    const equity = equityUsd(account, state);
-    const { maxLossFloorUsd } = floorsOf(account, configOf(state, account));
-    if (equity - maxLossFloorUsd > 1e-9) continue;
-    events.push(...lockOut(account, accountId, at, equity, maxLossFloorUsd, "max_loss"));
+    const equity = equityOf(account, state);
+    const { maxLossFloor } = floorsOf(account, configOf(state, account));
+    if (equity - maxLossFloor > 1e-9) continue;
+    events.push(...lockOut(account, accountId, at, equity, maxLossFloor, "max_loss"));
   }
   return events;
 }
@@ -183,13 +184,13 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
   for (const accountId of new Set(accountIds)) {
     const account = state.accounts.get(accountId);
     if (!account || account.lockedOut) continue;
-    const equity = equityUsd(account, state);
+    const equity = equityOf(account, state);
     const config = configOf(state, account);
     const { dailyLossBreach } = config.accountRules;
-    const { dailyLossFloorUsd } = floorsOf(account, config);
-    if (equity - dailyLossFloorUsd > 1e-9) continue;
+    const { dailyLossFloor } = floorsOf(account, config);
+    if (equity - dailyLossFloor > 1e-9) continue;
     if (dailyLossBreach === "hard") {
-      events.push(...lockOut(account, accountId, at, equity, dailyLossFloorUsd, "daily_loss"));
+      events.push(...lockOut(account, accountId, at, equity, dailyLossFloor, "daily_loss"));
       continue;
     }
     // Once a day: the pause lasts until the reset. An operator's reduce-only before it does not
@@ -201,7 +202,7 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
       accountId,
       cause: "daily_loss_limit",
       untilReset: true,
-      reason: `equity ${Number(equity.toFixed(2))} USD at or below the day's loss floor of ${Number(dailyLossFloorUsd.toFixed(2))} USD${dailyLossBreach === "liquidate" ? ": positions liquidated" : ""}`,
+      reason: `equity ${Number(equity.toFixed(2))} ${account.spec.currency} at or below the day's loss floor of ${Number(dailyLossFloor.toFixed(2))} ${account.spec.currency}${dailyLossBreach === "liquidate" ? ": positions liquidated" : ""}`,
       by: "engine",
     });
     if (dailyLossBreach === "liquidate") events.push(...flattenOrders(account, accountId, at));
@@ -214,15 +215,15 @@ export function dailyLossBreaches(state: EngineState, accountIds: Iterable<Accou
 export function atALimit(state: EngineState, accountId: AccountId): boolean {
   const account = state.accounts.get(accountId);
   if (!account) return false;
-  const equity = equityUsd(account, state);
+  const equity = equityOf(account, state);
   if (equity > limitEquityOf(state, account)) return false;
   const config = configOf(state, account);
   if (!account.lockedOut) {
-    const { dailyLossFloorUsd, maxLossFloorUsd } = floorsOf(account, config);
-    if (equity - maxLossFloorUsd <= 1e-9 || equity - dailyLossFloorUsd <= 1e-9) return true;
+    const { dailyLossFloor, maxLossFloor } = floorsOf(account, config);
+    if (equity - maxLossFloor <= 1e-9 || equity - dailyLossFloor <= 1e-9) return true;
   }
-  if (account.breakers.daily_drawdown.tripped || account.baselineUsd <= 0) return false;
-  return ((account.baselineUsd - equity) / account.baselineUsd) * 100 - config.breakers.dailyDrawdown.maxPct > 1e-9;
+  if (account.breakers.daily_drawdown.tripped || account.baseline <= 0) return false;
+  return ((account.baseline - equity) / account.baseline) * 100 - config.breakers.dailyDrawdown.maxPct > 1e-9;
 }
 
 /**

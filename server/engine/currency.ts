@@ -2,10 +2,14 @@ import type { Instrument } from "./config";
 import type { SymbolId } from "./ids";
 
 /**
- * Money is booked in USD whatever an instrument is quoted in. An instrument's P/L, notional and
- * risk come out in its quote currency (USDJPY: yen; EURGBP: pounds); they are converted at the
- * last price of the quote currency's USD pair: `GBPUSD` (USD per pound) directly, `USDJPY` (yen
- * per USD) inverted. Pure: rates are read from the market state the caller passes.
+ * Money is booked in the account's currency (USD unless the account says otherwise) whatever an
+ * instrument is quoted in. An instrument's P/L, notional and risk come out in its quote currency
+ * (USDJPY: yen; EURGBP: pounds); they are converted at the last price of a pair of the quote and
+ * the account's currencies (for a USD account `GBPUSD`, USD per pound, directly; `USDJPY`, yen per
+ * USD, inverted; for a EUR account `EURGBP` inverted), else through USD (yen to a EUR account:
+ * `USDJPY` and `EURUSD`). Everything about conversion is here, so the engine, the verifier, the
+ * backtest's raw books and the venue's fees convert alike. Pure: rates are read from the prices
+ * the caller passes.
  */
 
 /**
@@ -45,17 +49,34 @@ export function quoteCurrencyOf(symbol: SymbolId | string, instrument: Pick<Inst
   return METALS.has(symbol.slice(0, 3)) && ISO_CURRENCIES.has(symbol.slice(3)) && symbol.length === 6 ? symbol.slice(3) : "USD";
 }
 
-/** How a quote currency becomes USD: nothing to do for USD, else the two pairs that can price it. */
-export type Conversion = { readonly currency: string; readonly direct: SymbolId; readonly inverse: SymbolId } | null;
+/**
+ * How an amount in a quote currency becomes the account's currency (`from` → `to`): null when
+ * they are the same (rate 1), else the pairs that can price it, tried in this order: the direct
+ * pair (`GBPEUR`: euros per pound) as it is, the inverse (`EURGBP`) inverted, and when neither
+ * currency is USD, through USD (`from` → USD, then USD → `to`, each the same way).
+ */
+export type Conversion = {
+  /** The quote currency. */
+  readonly currency: string;
+  /** The account's currency. */
+  readonly account: string;
+  readonly direct: SymbolId;
+  readonly inverse: SymbolId;
+  /** From → USD and USD → account, when neither is USD. */
+  readonly via: readonly [NonNullable<Conversion>, NonNullable<Conversion>] | null;
+} | null;
 
 const conversions = new Map<string, Conversion>();
 
-export function conversionOf(currency: string): Conversion {
-  if (currency === "USD") return null;
-  let conversion = conversions.get(currency);
+/** The conversion of `currency` (an instrument's quote) into `account` (the account's currency; USD by default). Cached: the same object each time. */
+export function conversionOf(currency: string, account = "USD"): Conversion {
+  if (currency === account) return null;
+  const key = `${currency}/${account}`;
+  let conversion = conversions.get(key);
   if (conversion === undefined) {
-    conversion = { currency, direct: `${currency}USD` as SymbolId, inverse: `USD${currency}` as SymbolId };
-    conversions.set(currency, conversion);
+    const via = currency === "USD" || account === "USD" ? null : ([conversionOf(currency, "USD")!, conversionOf("USD", account)!] as const);
+    conversion = { currency, account, direct: `${currency}${account}` as SymbolId, inverse: `${account}${currency}` as SymbolId, via };
+    conversions.set(key, conversion);
   }
   return conversion;
 }
@@ -63,35 +84,61 @@ export function conversionOf(currency: string): Conversion {
 /** What a conversion reads from a symbol's market state. */
 type Priced = { readonly lastPrice: number | null; readonly lastPriceAt: number | null };
 
-/** The price a conversion rests on: the pair, its last price and time, and USD per unit of the quote currency. */
-export type Rate = { readonly symbol: SymbolId; readonly usdPerUnit: number; readonly at: number };
+/**
+ * The price a conversion rests on: units of the account's currency per unit of the quote
+ * currency, and the pair it came from with that pair's time; through USD, the older leg's pair
+ * and time (the rate is as fresh as its stalest price).
+ */
+export type Rate = { readonly symbol: SymbolId; readonly perUnit: number; readonly at: number };
 
-/** USD per unit of the conversion's currency from the last prices, or null when neither pair has one. */
+/** The rate of `conversion` at the last prices, or null when no pair (or way through USD) has a price. */
 export function rateOf(conversion: Conversion, market: ReadonlyMap<SymbolId, Priced>): Rate | null {
   if (conversion === null) return null;
   const direct = market.get(conversion.direct);
-  if (direct?.lastPrice != null && direct.lastPriceAt !== null) return { symbol: conversion.direct, usdPerUnit: direct.lastPrice, at: direct.lastPriceAt };
+  if (direct?.lastPrice != null && direct.lastPriceAt !== null) return { symbol: conversion.direct, perUnit: direct.lastPrice, at: direct.lastPriceAt };
   const inverse = market.get(conversion.inverse);
-  if (inverse?.lastPrice != null && inverse.lastPriceAt !== null) return { symbol: conversion.inverse, usdPerUnit: 1 / inverse.lastPrice, at: inverse.lastPriceAt };
-  return null;
+  if (inverse?.lastPrice != null && inverse.lastPriceAt !== null) return { symbol: conversion.inverse, perUnit: 1 / inverse.lastPrice, at: inverse.lastPriceAt };
+  if (conversion.via === null) return null;
+  const toUsd = rateOf(conversion.via[0], market);
+  const fromUsd = toUsd && rateOf(conversion.via[1], market);
+  if (!toUsd || !fromUsd) return null;
+  const stalest = fromUsd.at < toUsd.at ? fromUsd : toUsd;
+  return { symbol: stalest.symbol, perUnit: toUsd.perUnit * fromUsd.perUnit, at: stalest.at };
 }
 
-/** USD per unit of quote currency: 1 for USD, the rate otherwise, null when no price gives it. */
-export function usdPerUnit(conversion: Conversion, market: ReadonlyMap<SymbolId, Priced>): number | null {
+/** Units of the account's currency per unit of quote currency: 1 when they are the same, the rate otherwise, null when no price gives it. */
+export function perUnit(conversion: Conversion, market: ReadonlyMap<SymbolId, Priced>): number | null {
   if (conversion === null) return 1;
-  return rateOf(conversion, market)?.usdPerUnit ?? null;
+  return rateOf(conversion, market)?.perUnit ?? null;
 }
 
-/** USD per unit of the conversion's currency from prices looked up by symbol (a backtest's marks, the verifier's books). */
-export function usdPerUnitFrom(conversion: Conversion, priceOf: (symbol: SymbolId) => number | null | undefined): number | null {
+/** `perUnit` from prices looked up by symbol (a backtest's marks, the verifier's books, a venue's quotes), the pairs tried in the same order. */
+export function perUnitFrom(conversion: Conversion, priceOf: (symbol: SymbolId) => number | null | undefined): number | null {
   if (conversion === null) return 1;
   const direct = priceOf(conversion.direct);
   if (direct != null) return direct;
   const inverse = priceOf(conversion.inverse);
-  return inverse == null ? null : 1 / inverse;
+  if (inverse != null) return 1 / inverse;
+  if (conversion.via === null) return null;
+  const toUsd = perUnitFrom(conversion.via[0], priceOf);
+  const fromUsd = toUsd === null ? null : perUnitFrom(conversion.via[1], priceOf);
+  return toUsd === null || fromUsd === null ? null : toUsd * fromUsd;
 }
 
-/** The pair a trader would send prices for to convert `currency` (the direct one: GBPUSD for GBP). */
+/** Whether `symbols` (a file's columns) hold a price that can give `conversion`'s rate. */
+export function convertibleWith(conversion: NonNullable<Conversion>, symbols: ReadonlySet<string>): boolean {
+  if (symbols.has(conversion.direct) || symbols.has(conversion.inverse)) return true;
+  return conversion.via !== null && conversion.via.every((leg) => convertibleWith(leg, symbols));
+}
+
+/**
+ * The pairs a trader would send prices for to convert the quote currency into the account's:
+ * `GBPUSD or USDGBP`; when the way through USD is open too, its two legs after (`JPYEUR or
+ * EURJPY, or JPYUSD or USDJPY with USDEUR or EURUSD`). A USD account's text is the one its
+ * denials always carried (replay compares them).
+ */
 export function pairNeeded(conversion: NonNullable<Conversion>): string {
-  return `${conversion.direct} or ${conversion.inverse}`;
+  const pairs = (leg: NonNullable<Conversion>) => `${leg.direct} or ${leg.inverse}`;
+  if (conversion.via === null) return pairs(conversion);
+  return `${pairs(conversion)}, or ${pairs(conversion.via[0])} with ${pairs(conversion.via[1])}`;
 }

@@ -1,7 +1,7 @@
 import type { Fill } from "./accounting";
 import { autoResetsDue, flattenOrders, lossChecks, lossChecksFolded, tripsAfter } from "./breakers";
 import { lastResetAt, tradingDayOf } from "./calendar";
-import { conversionOf, pairNeeded, quoteCurrencyOf, rateOf, usdPerUnit } from "./currency";
+import { conversionOf, pairNeeded, perUnit, quoteCurrencyOf, rateOf } from "./currency";
 import type { EngineConfig, RulesPatch } from "./config";
 import type { EngineEvent, OrderEvent } from "./events";
 import type { AccountId, OrderId, PresetId, SymbolId } from "./ids";
@@ -10,7 +10,7 @@ import type { Denial, GuardContext, Review } from "./guards";
 import { enabledChain, exceeds, guardChain, guardEnabled, minimumQuantity, orderPrice, orderQuantity, roundedToLot } from "./guards";
 import { reducesExposure } from "./intent";
 import type { AccountState, EngineState, StopLoss } from "./state";
-import { accountExposure, activeSideLock, activeVeto, configOf, equityUsd, evolve, holdersOfAll, inIdOrder, nearLimitsAfterTick, snapshotBaselines } from "./state";
+import { accountExposure, activeSideLock, activeVeto, configOf, equityOf, evolve, holdersOfAll, inIdOrder, nearLimitsAfterTick, snapshotBaselines } from "./state";
 import type { AccountSpec, Actor, BreakerKind, Decision, ExecutionFailure, FillTrigger, GuardName, LatencySource, ReviewOutcome } from "./types";
 
 /** What an operator says when tripping or resetting a breaker. */
@@ -173,8 +173,8 @@ export type Rejection =
   | { readonly code: "symbol_not_locked"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "lock_already_expired"; readonly accountId: AccountId; readonly symbol: SymbolId }
   | { readonly code: "unknown_instrument"; readonly symbol: SymbolId }
-  /** A fill in a currency no price converts to USD yet: booking it would count its P/L as dollars. */
-  | { readonly code: "no_conversion_rate"; readonly symbol: SymbolId; readonly currency: string; readonly fillIndex: number; readonly needs: string }
+  /** A fill in a currency no price converts to the account's yet (`account`): booking it would count its P/L as that currency. */
+  | { readonly code: "no_conversion_rate"; readonly symbol: SymbolId; readonly currency: string; readonly account: string; readonly fillIndex: number; readonly needs: string }
   | { readonly code: "breaker_not_manual"; readonly accountId: AccountId; readonly breaker: BreakerKind }
   | { readonly code: "not_locked_out"; readonly accountId: AccountId }
   | { readonly code: "nothing_to_flatten"; readonly accountId: AccountId }
@@ -219,12 +219,12 @@ function reject(rejection: Rejection): Decided {
   return { ok: false, rejection };
 }
 
-/** How `symbol`'s prices become USD for the guards: the conversion, its rate and USD per unit. */
-function converting(symbol: SymbolId, state: EngineState): Pick<GuardContext, "conversion" | "rate" | "usdPerQuote"> {
-  const conversion = conversionOf(quoteCurrencyOf(symbol, state.config.instruments[symbol]));
-  if (conversion === null) return { conversion, rate: null, usdPerQuote: 1 };
+/** How `symbol`'s prices become the account's currency for the guards: the conversion, its rate and units per unit. */
+function converting(symbol: SymbolId, state: EngineState, account: AccountState): Pick<GuardContext, "conversion" | "rate" | "accountPerQuote"> {
+  const conversion = conversionOf(quoteCurrencyOf(symbol, state.config.instruments[symbol]), account.spec.currency);
+  if (conversion === null) return { conversion, rate: null, accountPerQuote: 1 };
   const rate = rateOf(conversion, state.market);
-  return { conversion, rate, usdPerQuote: rate?.usdPerUnit ?? null };
+  return { conversion, rate, accountPerQuote: rate?.perUnit ?? null };
 }
 
 /**
@@ -244,9 +244,9 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
     config,
     instrument: state.config.instruments[intent.symbol],
     market: state.market.get(intent.symbol),
-    ...converting(intent.symbol, state),
+    ...converting(intent.symbol, state, account),
     now,
-    equityUsd: equityUsd(account, state),
+    equity: equityOf(account, state),
     exposure: accountExposure(account, state),
     ...(trace ? { measure: (what: string, observed: GuardMeasure["observed"], limit: GuardMeasure["limit"]) => step?.measures.push({ what, observed, limit }) } : {}),
   };
@@ -285,8 +285,8 @@ export function evaluate(intent: Intent, account: AccountState, state: EngineSta
   }
   const price = orderPrice(ctx);
   const riskAtStopUsd =
-    approved !== null && stopPrice !== undefined && price !== null && ctx.instrument && ctx.usdPerQuote !== null
-      ? Number((approved * Math.abs(price - stopPrice) * ctx.instrument.contractSize * ctx.usdPerQuote).toFixed(2))
+    approved !== null && stopPrice !== undefined && price !== null && ctx.instrument && ctx.accountPerQuote !== null
+      ? Number((approved * Math.abs(price - stopPrice) * ctx.instrument.contractSize * ctx.accountPerQuote).toFixed(2))
       : undefined;
   return {
     intentId: intent.intentId,
@@ -491,10 +491,11 @@ export function decide(command: Command, state: EngineState): Decided {
           if (unmatched) return reject(unmatched);
         }
         const { accountId, orderId, intentId, symbol, side, quantity, price, feeUsd, trigger, execId } = fill;
-        const conversion = conversionOf(quoteCurrencyOf(symbol, next.config.instruments[symbol]));
-        const rate = usdPerUnit(conversion, next.market);
-        if (rate === null) return reject({ code: "no_conversion_rate", symbol, currency: conversion!.currency, fillIndex: index, needs: pairNeeded(conversion!) });
-        const converted = conversion === null ? {} : { usdPerQuote: rate };
+        // Booked in the account's currency at the rate of the moment, which the fill records.
+        const conversion = conversionOf(quoteCurrencyOf(symbol, next.config.instruments[symbol]), next.accounts.get(accountId)!.spec.currency);
+        const rate = perUnit(conversion, next.market);
+        if (rate === null) return reject({ code: "no_conversion_rate", symbol, currency: conversion!.currency, account: conversion!.account, fillIndex: index, needs: pairNeeded(conversion!) });
+        const converted = conversion === null ? {} : { accountPerQuote: rate };
         const held = next.accounts.get(accountId)!.positions.get(symbol)?.quantity ?? 0;
         const exits = held !== 0 && (side === "BUY") !== held > 0;
         const order = orderId !== undefined ? { orderId } : {};

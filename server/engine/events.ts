@@ -6,6 +6,7 @@ import { Side } from "./intent";
 import {
   AccountSpec,
   Actor,
+  CurrencyCode,
   BreakerKind,
   Decision,
   ExecutionFailure,
@@ -32,15 +33,15 @@ export type BookLevel = z.infer<typeof BookLevel>;
 /** An account's day baseline as snapshotted at the daily reset. */
 export const BaselineSnapshot = z.strictObject({
   accountId: AccountId,
-  baselineUsd: z.number(),
-  equityUsd: z.number(),
-  balanceUsd: z.number(),
+  baseline: z.number(),
+  equity: z.number(),
+  balance: z.number(),
   /** Equity was stale at the reset instant: the last known equity before it was used. */
   shadow: z.boolean(),
   /** Time of the oldest price marking an open position (null: nothing open, equity is the balance). */
   equityAsOf: at.nullable(),
   /** The highest equity the trailing max-loss floor follows, after this reset. */
-  highWaterUsd: z.number(),
+  highWater: z.number(),
 });
 export type BaselineSnapshot = z.infer<typeof BaselineSnapshot>;
 
@@ -152,9 +153,11 @@ export const EngineEvent = z.discriminatedUnion("type", [
     type: z.literal("account.locked_out"),
     at,
     accountId: AccountId,
-    equityUsd: z.number(),
-    floorUsd: z.number(),
+    equity: z.number(),
+    floor: z.number(),
     rule: LossRule.default("max_loss"),
+    /** The currency of `equity` and `floor` (the account's), when it is not USD. */
+    currency: CurrencyCode.optional(),
   }),
   z.strictObject({
     /** The account takes only exposure-reducing intents from now on. */
@@ -253,7 +256,12 @@ export const EngineEvent = z.discriminatedUnion("type", [
     trigger: FillTrigger,
     /** Set on an admin's correction: a fill booked without the order it fills, and why. */
     correction: z.string().min(1).max(500).optional(),
-    /** USD per unit of the instrument's quote currency at the fill, when it is not USD (USDJPY at 151: 1/151). */
+    /**
+     * Units of the account's currency per unit of the instrument's quote currency at the fill,
+     * when they differ (USDJPY at 151 in a USD account: 1/151): the rate the fill was booked at.
+     */
+    accountPerQuote: z.number().positive().optional(),
+    /** The same, as fills recorded before accounts had a currency (all USD) carry it; read, never written. */
     usdPerQuote: z.number().positive().optional(),
     /** The venue's execution id, unique per account: a fill reported again under it is not booked again. */
     execId: ExecId.optional(),
@@ -286,6 +294,48 @@ export const EngineEvent = z.discriminatedUnion("type", [
 ]);
 export type EngineEvent = z.infer<typeof EngineEvent>;
 export type EventType = EngineEvent["type"];
+
+/**
+ * An event as stored before money fields were named for the account's currency (issue 18): the
+ * day's baselines and a lock-out carried `…Usd` names (every account was in USD then). Ledgers
+ * on disk keep them; the readers (the ledger, the NDJSON format) pass every stored payload through
+ * here before parsing, so old and new ledgers fold alike. Anything else is returned as it is.
+ * Lines naming the old fields are marked for the rename script, which leaves them alone.
+ */
+const LEGACY_BASELINE: readonly (readonly [string, string])[] = [
+  ["baselineUsd", "baseline"], // legacy-usd-name
+  ["equityUsd", "equity"], // legacy-usd-name
+  ["balanceUsd", "balance"], // legacy-usd-name
+  ["highWaterUsd", "highWater"], // legacy-usd-name
+];
+const LEGACY_LOCKED_OUT: readonly (readonly [string, string])[] = [
+  ["equityUsd", "equity"], // legacy-usd-name
+  ["floorUsd", "floor"], // legacy-usd-name
+];
+
+function renamedKeys(value: unknown, names: readonly (readonly [string, string])[]): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  if (!names.some(([old]) => Object.hasOwn(record, old))) return value;
+  const renamed: Record<string, unknown> = { ...record };
+  for (const [old, name] of names) {
+    if (!Object.hasOwn(renamed, old) || Object.hasOwn(renamed, name)) continue;
+    renamed[name] = renamed[old];
+    delete renamed[old];
+  }
+  return renamed;
+}
+
+/** A stored event payload (with its `type`) with the names of before issue 18 read as today's. */
+export function upgradeStoredEvent(payload: unknown): unknown {
+  if (!payload || typeof payload !== "object" || Array.isArray(payload)) return payload;
+  const event = payload as Record<string, unknown>;
+  if (event.type === "day.started" && Array.isArray(event.baselines)) {
+    return { ...event, baselines: event.baselines.map((baseline) => renamedKeys(baseline, LEGACY_BASELINE)) };
+  }
+  if (event.type === "account.locked_out") return renamedKeys(event, LEGACY_LOCKED_OUT);
+  return payload;
+}
 
 /** The stream (ledger `stream_id`) an event belongs to: its account, a market, or the engine. */
 export function streamOf(event: EngineEvent): string {

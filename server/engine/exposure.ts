@@ -1,8 +1,8 @@
 import type { EngineConfig } from "./config";
 import type { SymbolId } from "./ids";
 import type { Position } from "./accounting";
-import { floatingPnlUsd } from "./accounting";
-import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./currency";
+import { floatingPnl } from "./accounting";
+import { conversionOf, perUnit, quoteCurrencyOf } from "./currency";
 import type { MarketState } from "./state";
 
 /**
@@ -11,44 +11,45 @@ import type { MarketState } from "./state";
  * it current (on fills, on prices of held symbols, on a new configuration), so guards only read.
  */
 export type Exposure = {
-  readonly floatingUsd: number;
-  /** Gross notional per symbol at its last price, in USD; absent when the symbol has no price, no instrument or no rate to USD. */
+  readonly floating: number;
+  /** Gross notional per symbol at its last price, in the account's currency; absent when the symbol has no price, no instrument or no rate to that currency. */
   readonly grossBySymbol: ReadonlyMap<SymbolId, number>;
   readonly byCluster: ReadonlyMap<string, GroupExposure>;
   readonly bySector: ReadonlyMap<string, GroupExposure>;
 };
 
 /** Gross notional of a group's priced positions, and how many of its positions have no price. */
-export type GroupExposure = { readonly grossUsd: number; readonly unpriced: number };
+export type GroupExposure = { readonly gross: number; readonly unpriced: number };
 
 type Inputs = { readonly market: ReadonlyMap<SymbolId, MarketState>; readonly config: EngineConfig };
 
-export const noExposure: Exposure = { floatingUsd: 0, grossBySymbol: new Map(), byCluster: new Map(), bySector: new Map() };
+export const noExposure: Exposure = { floating: 0, grossBySymbol: new Map(), byCluster: new Map(), bySector: new Map() };
 
-export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: Inputs): Exposure {
+/** `positions` at the last prices, in `currency` (the account's; USD by default). */
+export function exposureOf(positions: ReadonlyMap<SymbolId, Position>, inputs: Inputs, currency = "USD"): Exposure {
   const grossBySymbol = new Map<SymbolId, number>();
-  const byCluster = new Map<string, { grossUsd: number; unpriced: number }>();
-  const bySector = new Map<string, { grossUsd: number; unpriced: number }>();
+  const byCluster = new Map<string, { gross: number; unpriced: number }>();
+  const bySector = new Map<string, { gross: number; unpriced: number }>();
   let floating = 0;
   for (const [symbol, position] of positions) {
     const instrument = inputs.config.instruments[symbol];
     const last = inputs.market.get(symbol)?.lastPrice ?? null;
     const contractSize = instrument?.contractSize ?? 1;
-    const rate = usdPerUnit(conversionOf(quoteCurrencyOf(symbol, instrument)), inputs.market);
-    floating += floatingPnlUsd(position, last, contractSize, rate);
-    const grossUsd = last === null || !instrument || rate === null ? null : Math.abs(position.quantity) * contractSize * last * rate;
-    if (grossUsd !== null) grossBySymbol.set(symbol, grossUsd);
-    addTo(byCluster, clusterOf(symbol, inputs), grossUsd);
-    if (instrument) addTo(bySector, instrument.sector, grossUsd);
+    const rate = perUnit(conversionOf(quoteCurrencyOf(symbol, instrument), currency), inputs.market);
+    floating += floatingPnl(position, last, contractSize, rate);
+    const gross = last === null || !instrument || rate === null ? null : Math.abs(position.quantity) * contractSize * last * rate;
+    if (gross !== null) grossBySymbol.set(symbol, gross);
+    addTo(byCluster, clusterOf(symbol, inputs), gross);
+    if (instrument) addTo(bySector, instrument.sector, gross);
   }
-  return { floatingUsd: floating, grossBySymbol, byCluster, bySector };
+  return { floating: floating, grossBySymbol, byCluster, bySector };
 }
 
-function addTo(groups: Map<string, { grossUsd: number; unpriced: number }>, group: string, grossUsd: number | null): void {
+function addTo(groups: Map<string, { gross: number; unpriced: number }>, group: string, gross: number | null): void {
   let entry = groups.get(group);
-  if (!entry) groups.set(group, (entry = { grossUsd: 0, unpriced: 0 }));
-  if (grossUsd === null) entry.unpriced += 1;
-  else entry.grossUsd += grossUsd;
+  if (!entry) groups.set(group, (entry = { gross: 0, unpriced: 0 }));
+  if (gross === null) entry.unpriced += 1;
+  else entry.gross += gross;
 }
 
 /**

@@ -36,16 +36,17 @@ export type GuardContext = {
   readonly instrument: Instrument | undefined;
   readonly market: MarketState | undefined;
   /**
-   * USD per unit of the instrument's quote currency (1 for USD quotes), from its USD pair's last
-   * price; null when no price converts it. `rate` is that price (null for USD quotes).
+   * Units of the account's currency per unit of the instrument's quote currency (1 when they are
+   * the same), from the last prices (currency.ts); null when no price converts it. `rate` is
+   * where it came from (null when no conversion is needed).
    */
-  readonly usdPerQuote: number | null;
+  readonly accountPerQuote: number | null;
   readonly conversion: Conversion;
   readonly rate: Rate | null;
   /** Decision time (epoch ms), from the command: the engine has no clock. */
   readonly now: number;
   /** The account's equity at the last prices. */
-  readonly equityUsd: number;
+  readonly equity: number;
   /** The account's gross exposure per symbol, cluster and sector at the last prices. */
   readonly exposure: Exposure;
   readonly review: Review;
@@ -98,8 +99,8 @@ export function orderPrice(ctx: Pick<GuardContext, "intent" | "market">): number
 export function orderQuantity(ctx: GuardContext): number | null {
   if (ctx.intent.quantity !== undefined) return ctx.intent.quantity;
   const price = orderPrice(ctx);
-  if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument || ctx.usdPerQuote === null) return null;
-  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equityUsd) / (price * ctx.instrument.contractSize * ctx.usdPerQuote), ctx.instrument);
+  if (ctx.intent.targetWeight === undefined || price === null || !ctx.instrument || ctx.accountPerQuote === null) return null;
+  return roundedToLot((Math.abs(ctx.intent.targetWeight) * ctx.equity) / (price * ctx.instrument.contractSize * ctx.accountPerQuote), ctx.instrument);
 }
 
 /** `value / step` off a whole number by no more than floating-point noise (0.07 / 0.01 is 7.000000000000001). */
@@ -276,10 +277,10 @@ const throttle: Guard = {
     ctx.measure?.("intents in the last second", inWindow, maxIntentsPerSecond);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
-    if (quantity === null || price === null || !ctx.instrument || ctx.usdPerQuote === null) return null; // price_sanity fails these closed
-    const notionalUsd = quantity * ctx.instrument.contractSize * price * ctx.usdPerQuote;
+    if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null) return null; // price_sanity fails these closed
+    const notionalUsd = quantity * ctx.instrument.contractSize * price * ctx.accountPerQuote;
     if (exceeds(notionalUsd, maxOrderNotionalUsd)) return deny("order_notional_exceeded", significant(notionalUsd), maxOrderNotionalUsd);
-    ctx.measure?.("order notional USD", significant(notionalUsd), maxOrderNotionalUsd);
+    ctx.measure?.(`order notional ${ctx.account.spec.currency}`, significant(notionalUsd), maxOrderNotionalUsd);
     return null;
   },
 };
@@ -295,12 +296,13 @@ const priceSanity: Guard = {
     const ageMs = now - market.lastPriceAt;
     if (exceeds(ageMs, maxPriceAgeMs)) return deny("stale_price", ageMs, maxPriceAgeMs);
     measure?.("last price age ms", ageMs, maxPriceAgeMs);
-    // A price in another currency needs a fresh rate to USD as much as a fresh price.
+    // A price in another currency than the account's needs a fresh rate as much as a fresh price.
     if (conversion !== null) {
-      if (rate === null) return deny("no_price", null, maxPriceAgeMs, `no price of ${pairNeeded(conversion)} converts ${conversion.currency} to USD`);
+      const into = `${conversion.currency} to ${conversion.account}`;
+      if (rate === null) return deny("no_price", null, maxPriceAgeMs, `no price of ${pairNeeded(conversion)} converts ${into}`.slice(0, 200));
       const rateAgeMs = now - rate.at;
-      if (exceeds(rateAgeMs, maxPriceAgeMs)) return deny("stale_price", rateAgeMs, maxPriceAgeMs, `${rate.symbol}, the rate that converts ${conversion.currency} to USD`);
-      measure?.(`${rate.symbol} (${conversion.currency} to USD) price age ms`, rateAgeMs, maxPriceAgeMs);
+      if (exceeds(rateAgeMs, maxPriceAgeMs)) return deny("stale_price", rateAgeMs, maxPriceAgeMs, `${rate.symbol}, the rate that converts ${into}`);
+      measure?.(`${rate.symbol} (${into}) price age ms`, rateAgeMs, maxPriceAgeMs);
     }
     for (const claimed of [intent.referencePrice, intent.limitPrice]) {
       if (claimed === undefined) continue;
@@ -381,18 +383,18 @@ const microstructure: Guard = {
 function riskAtStopUsd(ctx: GuardContext): number | null {
   const price = orderPrice(ctx);
   const quantity = orderQuantity(ctx);
-  if (ctx.intent.slPrice === undefined || price === null || quantity === null || !ctx.instrument || ctx.usdPerQuote === null) return null;
-  return quantity * Math.abs(price - ctx.intent.slPrice) * ctx.instrument.contractSize * ctx.usdPerQuote;
+  if (ctx.intent.slPrice === undefined || price === null || quantity === null || !ctx.instrument || ctx.accountPerQuote === null) return null;
+  return quantity * Math.abs(price - ctx.intent.slPrice) * ctx.instrument.contractSize * ctx.accountPerQuote;
 }
 
-/** Denies when equity is at or below `floorUsd`, or when the entry's risk at its stop would take it below. */
-function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): Denial | null {
+/** Denies when equity is at or below `floor`, or when the entry's risk at its stop would take it below. */
+function floorCheck(ctx: GuardContext, floor: number, reason: DenialReason): Denial | null {
   if (reducesExposure(ctx.intent)) return null;
-  if (!exceeds(ctx.equityUsd, floorUsd)) return deny(reason, significant(ctx.equityUsd), significant(floorUsd));
+  if (!exceeds(ctx.equity, floor)) return deny(reason, significant(ctx.equity), significant(floor));
   const risk = riskAtStopUsd(ctx);
-  if (risk !== null && exceeds(floorUsd, ctx.equityUsd - risk)) return deny(reason, significant(ctx.equityUsd - risk), significant(floorUsd));
-  ctx.measure?.("equity USD (floor)", significant(ctx.equityUsd), significant(floorUsd));
-  if (risk !== null) ctx.measure?.("equity at the stop USD (floor)", significant(ctx.equityUsd - risk), significant(floorUsd));
+  if (risk !== null && exceeds(floor, ctx.equity - risk)) return deny(reason, significant(ctx.equity - risk), significant(floor));
+  ctx.measure?.(`equity ${ctx.account.spec.currency} (floor)`, significant(ctx.equity), significant(floor));
+  if (risk !== null) ctx.measure?.(`equity at the stop ${ctx.account.spec.currency} (floor)`, significant(ctx.equity - risk), significant(floor));
   return null;
 }
 
@@ -403,13 +405,13 @@ function floorCheck(ctx: GuardContext, floorUsd: number, reason: DenialReason): 
  */
 const maxDailyLoss: Guard = {
   name: "max_daily_loss",
-  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).dailyLossFloorUsd, "daily_loss_limit"),
+  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).dailyLossFloor, "daily_loss_limit"),
 };
 
 /** 9. Max loss: the same against the static floor, the initial balance less `maxLossPct`. */
 const maxLoss: Guard = {
   name: "max_loss",
-  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).maxLossFloorUsd, "max_loss_limit"),
+  check: (ctx) => floorCheck(ctx, floorsOf(ctx.account, ctx.config).maxLossFloor, "max_loss_limit"),
 };
 
 /**
@@ -421,12 +423,12 @@ const dailyRiskQuota: Guard = {
   enabled: (config) => config.guards.dailyRiskQuota.enabled,
   check: (ctx) => {
     if (reducesExposure(ctx.intent)) return null;
-    const quotaUsd = (ctx.config.guards.dailyRiskQuota.maxPct / 100) * ctx.account.baselineUsd;
+    const quotaUsd = (ctx.config.guards.dailyRiskQuota.maxPct / 100) * ctx.account.baseline;
     const risk = riskAtStopUsd(ctx);
     if (risk === null) return deny("no_stop", null, "slPrice");
-    const total = ctx.account.riskUsedTodayUsd + risk;
+    const total = ctx.account.riskUsedToday + risk;
     if (exceeds(total, quotaUsd)) return deny("risk_quota_exceeded", significant(total), significant(quotaUsd));
-    ctx.measure?.("risk at stops today USD", significant(total), significant(quotaUsd));
+    ctx.measure?.(`risk at stops today ${ctx.account.spec.currency}`, significant(total), significant(quotaUsd));
     return null;
   },
 };
@@ -439,7 +441,7 @@ const dailyRiskQuota: Guard = {
 function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): number | null {
   const quantity = orderQuantity(ctx);
   const price = orderPrice(ctx);
-  if (quantity === null || price === null || !ctx.instrument || ctx.usdPerQuote === null || ctx.equityUsd <= 0) return null;
+  if (quantity === null || price === null || !ctx.instrument || ctx.accountPerQuote === null || ctx.equity <= 0) return null;
   const { intent, account } = ctx;
   const held = account.positions.get(intent.symbol)?.quantity ?? 0;
   const after = held + (intent.side === "BUY" ? quantity : -quantity);
@@ -447,8 +449,8 @@ function weightAfterPct(ctx: GuardContext, group: GroupExposure | undefined): nu
   const ownGross = ctx.exposure.grossBySymbol.get(intent.symbol);
   const ownUnpriced = held !== 0 && ownGross === undefined ? 1 : 0;
   if ((group?.unpriced ?? 0) - ownUnpriced > 0) return null;
-  const othersUsd = (group?.grossUsd ?? 0) - (ownGross ?? 0);
-  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price * ctx.usdPerQuote) / ctx.equityUsd) * 100;
+  const othersUsd = (group?.gross ?? 0) - (ownGross ?? 0);
+  return ((othersUsd + Math.abs(after) * ctx.instrument.contractSize * price * ctx.accountPerQuote) / ctx.equity) * 100;
 }
 
 /** 11. Cluster cap: the intent's volatility cluster may weigh at most `maxPct` of equity after the trade. */
@@ -592,22 +594,22 @@ const cvar: Guard = {
     if (returns.length < minObservations) return deny("insufficient_history", returns.length, minObservations);
     const quantity = orderQuantity(ctx);
     const price = orderPrice(ctx);
-    if (quantity === null || price === null || ctx.usdPerQuote === null || ctx.equityUsd <= 0) return deny("no_price", null, maxPct);
+    if (quantity === null || price === null || ctx.accountPerQuote === null || ctx.equity <= 0) return deny("no_price", null, maxPct);
     const held = ctx.account.positions.get(intent.symbol)?.quantity ?? 0;
     const after = held + (intent.side === "BUY" ? quantity : -quantity);
-    const notionalUsd = Math.abs(after) * instrument.contractSize * price * ctx.usdPerQuote;
+    const notionalUsd = Math.abs(after) * instrument.contractSize * price * ctx.accountPerQuote;
     const tail = tailLossPerUnit(market!.stats, confidencePct);
     const cvarUsd = notionalUsd * (after >= 0 ? tail.long : tail.short);
-    const cvarPct = (cvarUsd / ctx.equityUsd) * 100;
-    if (exceeds(cvarPct, maxPct)) return deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} USD on ${significant(notionalUsd)} USD`);
+    const cvarPct = (cvarUsd / ctx.equity) * 100;
+    if (exceeds(cvarPct, maxPct)) return deny("cvar_exceeded", significant(cvarPct), maxPct, `CVaR ${confidencePct}% ${significant(cvarUsd)} ${ctx.account.spec.currency} on ${significant(notionalUsd)} ${ctx.account.spec.currency}`);
     ctx.measure?.(`CVaR ${confidencePct}% of the position after, % of equity`, significant(cvarPct), maxPct);
     return null;
   },
 };
 
 /** Risk per unit at a stop (or, without one, the whole notional per unit), in USD. */
-function riskPerUnit(price: number, stop: number | undefined, instrument: Instrument, usdPerQuote: number): number {
-  return (stop === undefined ? price : Math.abs(price - stop)) * instrument.contractSize * usdPerQuote;
+function riskPerUnit(price: number, stop: number | undefined, instrument: Instrument, accountPerQuote: number): number {
+  return (stop === undefined ? price : Math.abs(price - stop)) * instrument.contractSize * accountPerQuote;
 }
 
 /**
@@ -629,9 +631,9 @@ const kellySizing: Guard = {
     if (!(kelly > 0)) return deny("negative_edge", significant(kelly), 0);
     ctx.measure?.("Kelly f*", significant(kelly), 0);
     const price = orderPrice(ctx);
-    if (price === null || ctx.usdPerQuote === null) return null; // price_sanity has denied it already
+    if (price === null || ctx.accountPerQuote === null) return null; // price_sanity has denied it already
     const fraction = kelly * multiplier;
-    const cap = (fraction * ctx.equityUsd) / riskPerUnit(price, intent.slPrice, instrument, ctx.usdPerQuote);
+    const cap = (fraction * ctx.equity) / riskPerUnit(price, intent.slPrice, instrument, ctx.accountPerQuote);
     return { cap, note: `kelly f*=${significant(kelly)} × ${multiplier} risks ${significant(fraction * 100)}% of equity: at most ${significant(cap)}` };
   },
 };
@@ -648,13 +650,13 @@ const volTarget: Guard = {
     if (reducesExposure(intent) || !instrument) return null;
     const { riskPerTradePct, atrStopMultiple } = config.guards.volTarget;
     const price = orderPrice(ctx);
-    if (price === null || ctx.usdPerQuote === null) return null;
+    if (price === null || ctx.accountPerQuote === null) return null;
     const atr = market?.stats.atr ?? null;
     const stop =
       intent.slPrice ?? (atr === null ? null : intent.side === "BUY" ? price - atrStopMultiple * atr : price + atrStopMultiple * atr);
     if (stop === null || !(stop > 0)) return deny("no_stop", null, "slPrice or an ATR");
-    const budgetUsd = (riskPerTradePct / 100) * ctx.equityUsd;
-    const cap = budgetUsd / riskPerUnit(price, stop, instrument, ctx.usdPerQuote);
+    const budgetUsd = (riskPerTradePct / 100) * ctx.equity;
+    const cap = budgetUsd / riskPerUnit(price, stop, instrument, ctx.accountPerQuote);
     const origin = intent.slPrice === undefined ? `ATR stop ${significant(stop)} (${atrStopMultiple} × ${significant(atr!)})` : `stop ${stop}`;
     return { cap, stopPrice: significant(stop), note: `vol target: ${riskPerTradePct}% of equity at ${origin}: at most ${significant(cap)}` };
   },

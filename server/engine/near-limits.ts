@@ -1,7 +1,8 @@
+import type { Conversion } from "./currency";
 import type { AccountId, SymbolId } from "./ids";
 import type { PersistentMap } from "./persistent-map";
 import type { AccountState, EngineState, MarketState } from "./state";
-import { configOf, equityUsd, floorsOf, legsOf } from "./state";
+import { configOf, equityOf, floorsOf, legsOf } from "./state";
 
 /**
  * Which holders of a repriced symbol can be at a limit: a filter in front of the loss checks and
@@ -17,11 +18,11 @@ import { configOf, equityUsd, floorsOf, legsOf } from "./state";
  * is looked at on every tick of its symbols); a missing price (a position marked at entry, a rate
  * not known yet) gives a band that only a missing price is inside.
  *
- * Bound (ε ≤ 0.1): a position of q units of contract size c, entry e, at price p0 with rate r0
- * (quote currency to USD, 1 for USD; a direct pair's price or an inverse pair's reciprocal, so
- * within ±2ε of r0 while the pair's price is within ±ε) moves by at most
- * |q|·c·r0·ε·(1.2·p0 + 2·|p0 − e|) — and by |q|·c·p0·ε without a conversion. ε is chosen so that
- * the sum over the positions is half the margin.
+ * Bound (ε ≤ 0.1): a position of q units of contract size s, entry e, at price p0 with rate r0
+ * (quote currency to the account's, 1 when they are the same; a product of n pair prices, each
+ * direct or inverted, so within ±k·ε of r0 while each price is within ±ε, k = 2 for one pair, 4.4
+ * for two through USD) moves by at most |q|·s·r0·ε·((1 + 0.1·k)·p0 + k·|p0 − e|) — |q|·s·p0·ε
+ * without a conversion. ε is chosen so that the sum over the positions is half the margin.
  *
  * The bands live in one table per symbol (two arrays of numbers, a slot per account whose equity
  * reads the symbol), kept valid at one state. To answer for another state, the tables are brought
@@ -210,20 +211,14 @@ function bandsOf(state: EngineState, account: AccountState): Band[] {
     const mark = priceOf(market.get(symbol));
     references.set(symbol, mark);
     const units = Math.abs(position.quantity * contractSize);
-    let rate = 1;
-    if (conversion !== null) {
-      const direct = priceOf(market.get(conversion.direct));
-      references.set(conversion.direct, direct);
-      if (direct !== null) rate = direct;
-      else {
-        const inverse = priceOf(market.get(conversion.inverse));
-        references.set(conversion.inverse, inverse);
-        rate = inverse === null ? 0 : 1 / inverse;
-      }
-    }
     // A missing mark or rate values the position at nothing moved: it must stay missing.
-    if (mark === null || rate === 0) continue;
-    weight += conversion === null ? units * mark : units * rate * (1.2 * mark + 2 * Math.abs(mark - position.avgPrice));
+    const read = conversion === null ? { rate: 1, factors: 0 } : readRate(conversion, market, references);
+    if (mark === null || read === null) continue;
+    const { rate, factors } = read;
+    // The rate is a product of `factors` prices, each direct or inverted: within ±2ε each, within
+    // ±c·ε together (c = ((1 + 0.2)^factors − 1) / 0.1 for ε ≤ 0.1).
+    const c = (Math.pow(1 + 2 * MAX_EPSILON, factors) - 1) / MAX_EPSILON;
+    weight += units * rate * ((1 + c * MAX_EPSILON) * mark + c * Math.abs(mark - position.avgPrice));
   }
   if (references.size === 0) return [];
   const epsilon = epsilonOf(state, account, weight);
@@ -236,14 +231,34 @@ function bandsOf(state: EngineState, account: AccountState): Band[] {
   return bands;
 }
 
+/**
+ * The rate of `conversion` as `perUnit` reads it (the same pairs in the same order), noting in
+ * `references` each price it read (null: missing, and it must stay so), with how many prices it
+ * multiplies; null when it has none.
+ */
+function readRate(conversion: NonNullable<Conversion>, market: ReadonlyMap<SymbolId, MarketState>, references: Map<SymbolId, number | null>): { rate: number; factors: number } | null {
+  const direct = priceOf(market.get(conversion.direct));
+  references.set(conversion.direct, direct);
+  if (direct !== null) return { rate: direct, factors: 1 };
+  const inverse = priceOf(market.get(conversion.inverse));
+  references.set(conversion.inverse, inverse);
+  if (inverse !== null) return { rate: 1 / inverse, factors: 1 };
+  if (conversion.via === null) return null;
+  const toUsd = readRate(conversion.via[0], market, references);
+  if (toUsd === null) return null;
+  const fromUsd = readRate(conversion.via[1], market, references);
+  if (fromUsd === null) return null;
+  return { rate: toUsd.rate * fromUsd.rate, factors: toUsd.factors + fromUsd.factors };
+}
+
 /** The bands' half-width (relative), or null when the account is at or past a limit or its mark: no band. */
 function epsilonOf(state: EngineState, account: AccountState, weight: number): number | null {
-  const equity = equityUsd(account, state);
+  const equity = equityOf(account, state);
   if (!Number.isFinite(equity)) return null;
   const limit = limitEquityOf(state, account);
   // No limit left to reach (locked out, the breaker tripped): only a high-water mark can move.
   let margin = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
-  if (configOf(state, account).accountRules.maxLossMode === "trailing_intraday") margin = Math.min(margin, account.highWaterUsd - equity);
+  if (configOf(state, account).accountRules.maxLossMode === "trailing_intraday") margin = Math.min(margin, account.highWater - equity);
   if (margin === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (!(margin > 0)) return null;
   const epsilon = weight > 0 ? Math.min(MAX_EPSILON, (0.5 * margin) / weight) : MAX_EPSILON;
@@ -257,18 +272,18 @@ function epsilonOf(state: EngineState, account: AccountState, weight: number): n
  */
 export function limitEquityOf(state: EngineState, account: AccountState): number {
   const cached = limitEquity.get(account);
-  if (cached?.config === state.config) return cached.equityUsd;
+  if (cached?.config === state.config) return cached.equity;
   const config = configOf(state, account);
   let highest = Number.NEGATIVE_INFINITY;
   if (!account.lockedOut) {
-    const { dailyLossFloorUsd, maxLossFloorUsd } = floorsOf(account, config);
-    highest = Math.max(dailyLossFloorUsd, maxLossFloorUsd);
+    const { dailyLossFloor, maxLossFloor } = floorsOf(account, config);
+    highest = Math.max(dailyLossFloor, maxLossFloor);
   }
-  if (!account.breakers.daily_drawdown.tripped && account.baselineUsd > 0) {
-    highest = Math.max(highest, account.baselineUsd * (1 - config.breakers.dailyDrawdown.maxPct / 100));
+  if (!account.breakers.daily_drawdown.tripped && account.baseline > 0) {
+    highest = Math.max(highest, account.baseline * (1 - config.breakers.dailyDrawdown.maxPct / 100));
   }
-  const equityUsd = highest + 1e-6 * Math.max(1, Math.abs(highest));
-  limitEquity.set(account, { config: state.config, equityUsd });
-  return equityUsd;
+  const equity = highest + 1e-6 * Math.max(1, Math.abs(highest));
+  limitEquity.set(account, { config: state.config, equity });
+  return equity;
 }
-const limitEquity = new WeakMap<AccountState, { config: EngineState["config"]; equityUsd: number }>();
+const limitEquity = new WeakMap<AccountState, { config: EngineState["config"]; equity: number }>();

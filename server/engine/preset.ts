@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RulesPatch } from "./config";
 import { PresetId } from "./ids";
+import { CurrencyCode } from "./types";
 
 /**
  * A preset: a prop firm's (or the desk's own) rule set, as one JSON document. `rules` is the
@@ -36,6 +37,12 @@ export const Preset = z
     firm: z.string().trim().min(1).max(80),
     program: z.string().trim().min(1).max(120),
     description: z.string().max(2_000).default(""),
+    /**
+     * The currency of the preset's amounts (its account size, and the money figures of its rules,
+     * such as a notional cap) and so the currency of the accounts that open under it unless they
+     * state one (unset: USD, and no account is refused for its currency).
+     */
+    currency: CurrencyCode.optional(),
     /** The account size the rules were written for; null: any size (the percentages scale). */
     initialBalanceUsd: z.number().positive().max(1e12).nullable().default(null),
     objectives: Objectives.prefault({}),

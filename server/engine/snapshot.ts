@@ -20,7 +20,7 @@ import { AccountSpec, BreakerKind, LossRule, ReducingCause, VetoReason } from ".
  * The version of the encoding and of the state's shape. Bump it whenever either changes: a
  * snapshot of another format is not read (the ledger is folded from the start instead).
  */
-export const SNAPSHOT_FORMAT = 7;
+export const SNAPSHOT_FORMAT = 9;
 
 /** The state as a JSON value; its index is derived, so it is left out (decoding builds it again). */
 export function encodeState(state: EngineState): unknown {
@@ -224,7 +224,7 @@ const VetoEntryShape = z.strictObject({
   by: actor,
 });
 
-const GroupExposureShape = z.strictObject({ grossUsd: anyNumber, unpriced: anyNumber });
+const GroupExposureShape = z.strictObject({ gross: anyNumber, unpriced: anyNumber });
 
 const AccountStateShape = z.strictObject({
   spec: AccountSpec,
@@ -242,12 +242,12 @@ const AccountStateShape = z.strictObject({
   executionFailureTimes: z.array(anyNumber),
   lastSlowAt: anyNumber.nullable(),
   positions: z.map(SymbolId, z.strictObject({ quantity: anyNumber, avgPrice: anyNumber })),
-  balanceUsd: anyNumber,
-  baselineUsd: anyNumber,
+  balance: anyNumber,
+  baseline: anyNumber,
   baselineShadow: z.boolean(),
-  highWaterUsd: anyNumber,
-  riskUsedTodayUsd: anyNumber,
-  lockedOut: z.strictObject({ at: anyNumber, equityUsd: anyNumber, floorUsd: anyNumber, rule: LossRule }).nullable(),
+  highWater: anyNumber,
+  riskUsedToday: anyNumber,
+  lockedOut: z.strictObject({ at: anyNumber, equity: anyNumber, floor: anyNumber, rule: LossRule }).nullable(),
   allowedCount: anyNumber,
   deniedCount: anyNumber,
   allowances: z.map(IntentId, z.strictObject({ symbol: SymbolId, side: Side, quantity: anyNumber.nullable(), filled: anyNumber, at: anyNumber })),

@@ -2,12 +2,12 @@ import type { EngineConfig, RulesPatch } from "./config";
 import { EngineConfig as EngineConfigSchema, withRules } from "./config";
 import { lastResetAt, nextResetAt, tradingDayOf } from "./calendar";
 import type { Conversion } from "./currency";
-import { conversionOf, quoteCurrencyOf, usdPerUnit } from "./currency";
+import { conversionOf, perUnit, quoteCurrencyOf } from "./currency";
 import type { BaselineSnapshot, BookLevel, EngineEvent } from "./events";
 import type { Side } from "./intent";
 import type { AccountId, IntentId, OrderId, PresetId, SymbolId } from "./ids";
 import type { Position } from "./accounting";
-import { applyFill, floatingPnlUsd } from "./accounting";
+import { applyFill, floatingPnl } from "./accounting";
 import type { Exposure } from "./exposure";
 import { exposureOf } from "./exposure";
 import type { MarketStats, PairMoments } from "./market-stats";
@@ -77,20 +77,20 @@ export type AccountState = {
   readonly executionFailureTimes: readonly number[];
   /** When a latency above the breaker's threshold was last seen. */
   readonly lastSlowAt: number | null;
-  /** Open positions; their floating P/L and notional at the last prices are derived (`equityUsd`, `accountExposure`), never stored. */
+  /** Open positions; their floating P/L and notional at the last prices are derived (`equity`, `accountExposure`), never stored. */
   readonly positions: ReadonlyMap<SymbolId, Position>;
   /** Initial balance + realized P/L − fees. */
-  readonly balanceUsd: number;
+  readonly balance: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
-  readonly baselineUsd: number;
+  readonly baseline: number;
   /** The baseline was taken from stale equity (the last known before the reset instant). */
   readonly baselineShadow: boolean;
   /** The highest equity a trailing max-loss floor follows (the initial balance to start with). */
-  readonly highWaterUsd: number;
+  readonly highWater: number;
   /** Risk at the stop of the entries allowed since the day started (daily risk quota). */
-  readonly riskUsedTodayUsd: number;
+  readonly riskUsedToday: number;
   /** Set when equity fell to the max-loss floor; only an explicit reopen clears it. */
-  readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number; readonly rule: LossRule } | null;
+  readonly lockedOut: { readonly at: number; readonly equity: number; readonly floor: number; readonly rule: LossRule } | null;
   readonly allowedCount: number;
   readonly deniedCount: number;
   /**
@@ -114,10 +114,10 @@ export type StopLoss = { readonly at: number; readonly side: Side; readonly losi
  * closes what is left of it (a long stopped in three partial fills counts once, at the last);
  * a stop fill that leaves some of the position open records nothing yet.
  */
-export function stopLossOf(held: number, after: number, fill: { readonly at: number; readonly trigger: string }, realizedUsd: number): StopLoss | null {
+export function stopLossOf(held: number, after: number, fill: { readonly at: number; readonly trigger: string }, realized: number): StopLoss | null {
   if (fill.trigger !== "stop_loss" || held === 0) return null;
   const closed = after === 0 || Math.sign(after) !== Math.sign(held);
-  return closed ? { at: fill.at, side: held > 0 ? "BUY" : "SELL", losing: realizedUsd < 0 } : null;
+  return closed ? { at: fill.at, side: held > 0 ? "BUY" : "SELL", losing: realized < 0 } : null;
 }
 
 export type Allowance = {
@@ -302,18 +302,18 @@ export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null)
  * balance less the allowance (`static`), or the high-water mark less it (trailing), capped at
  * the initial balance when the preset says so. The high-water mark never falls, nor does the floor.
  */
-export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloorUsd: number; maxLossFloorUsd: number } {
+export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloor: number; maxLossFloor: number } {
   const { dailyLossPct, dailyLossOf, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = config.accountRules;
   const initial = account.spec.initialBalanceUsd;
   const allowanceUsd = initial * (maxLossPct / 100);
-  let maxLossFloorUsd = initial - allowanceUsd;
+  let maxLossFloor = initial - allowanceUsd;
   if (maxLossMode !== "static") {
-    const trailing = account.highWaterUsd - allowanceUsd;
-    maxLossFloorUsd = Math.max(maxLossFloorUsd, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
+    const trailing = account.highWater - allowanceUsd;
+    maxLossFloor = Math.max(maxLossFloor, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
   }
-  const dailyLossFloorUsd =
-    dailyLossOf === "baseline" ? account.baselineUsd * (1 - dailyLossPct / 100) : account.baselineUsd - initial * (dailyLossPct / 100);
-  return { dailyLossFloorUsd, maxLossFloorUsd };
+  const dailyLossFloor =
+    dailyLossOf === "baseline" ? account.baseline * (1 - dailyLossPct / 100) : account.baseline - initial * (dailyLossPct / 100);
+  return { dailyLossFloor, maxLossFloor };
 }
 
 /** Where an account's positions are marked: the last prices and the instruments. */
@@ -324,12 +324,12 @@ export type Marks = Pick<EngineState, "market" | "config">;
  * (no allocation), so that a price moves no account's state: a tick costs nothing per holder
  * beyond the checks of its floors.
  */
-export function equityUsd(account: AccountState, marks: Marks): number {
+export function equityOf(account: AccountState, marks: Marks): number {
   let floating = 0;
   for (const { symbol, position, contractSize, conversion } of legsOf(account, marks.config)) {
-    floating += floatingPnlUsd(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, usdPerUnit(conversion, marks.market));
+    floating += floatingPnl(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, perUnit(conversion, marks.market));
   }
-  return account.balanceUsd + floating;
+  return account.balance + floating;
 }
 
 type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number; readonly conversion: Conversion };
@@ -345,7 +345,7 @@ export function legsOf(account: AccountState, config: EngineConfig): readonly Le
   const made: Leg[] = [];
   for (const [symbol, position] of account.positions) {
     const instrument = config.instruments[symbol];
-    made.push({ symbol, position, contractSize: instrument?.contractSize ?? 1, conversion: conversionOf(quoteCurrencyOf(symbol, instrument)) });
+    made.push({ symbol, position, contractSize: instrument?.contractSize ?? 1, conversion: conversionOf(quoteCurrencyOf(symbol, instrument), account.spec.currency) });
   }
   legs.set(account, { config, legs: made });
   return made;
@@ -354,7 +354,7 @@ const legs = new WeakMap<AccountState, { config: EngineConfig; legs: readonly Le
 
 /** The account's positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
 export function accountExposure(account: AccountState, marks: Marks): Exposure {
-  return exposureOf(account.positions, marks);
+  return exposureOf(account.positions, marks, account.spec.currency);
 }
 
 /**
@@ -367,7 +367,7 @@ export function snapshotBaselines(state: EngineState, accountIds: readonly Accou
   return accountIds.map((accountId) => {
     const account = state.accounts.get(accountId)!;
     const { accountRules, dailyReset } = configOf(state, account);
-    const equity = equityUsd(account, state);
+    const equity = equityOf(account, state);
     let equityAsOf: number | null = null;
     let shadow = false;
     for (const symbol of account.positions.keys()) {
@@ -376,23 +376,23 @@ export function snapshotBaselines(state: EngineState, accountIds: readonly Accou
       if (pricedAt !== null) equityAsOf = equityAsOf === null ? pricedAt : Math.min(equityAsOf, pricedAt);
     }
     const basis = accountRules.dailyBaselineBasis;
-    const baselineUsd =
+    const baseline =
       basis === "equity"
         ? equity
         : basis === "balance"
-          ? account.balanceUsd
+          ? account.balance
           : basis === "max_balance_equity"
-            ? Math.max(account.balanceUsd, equity)
+            ? Math.max(account.balance, equity)
             : account.spec.initialBalanceUsd;
-    const highWaterUsd = accountRules.maxLossMode === "static" ? account.highWaterUsd : Math.max(account.highWaterUsd, equity);
+    const highWater = accountRules.maxLossMode === "static" ? account.highWater : Math.max(account.highWater, equity);
     return {
       accountId,
-      baselineUsd: cents(baselineUsd),
-      equityUsd: cents(equity),
-      balanceUsd: cents(account.balanceUsd),
+      baseline: cents(baseline),
+      equity: cents(equity),
+      balance: cents(account.balance),
       shadow,
       equityAsOf,
-      highWaterUsd: cents(highWaterUsd),
+      highWater: cents(highWater),
     };
   });
 }
@@ -410,8 +410,8 @@ function revalue(state: EngineState, accountIds: Iterable<AccountId>): EngineSta
   for (const accountId of accountIds) {
     const account = state.accounts.get(accountId);
     if (!account || configOf(state, account).accountRules.maxLossMode !== "trailing_intraday") continue;
-    const equity = equityUsd(account, state);
-    if (equity > account.highWaterUsd) updated.push([accountId, { ...account, highWaterUsd: equity }]);
+    const equity = equityOf(account, state);
+    if (equity > account.highWater) updated.push([accountId, { ...account, highWater: equity }]);
   }
   if (updated.length === 0) return state;
   return { ...state, accounts: updated.length === 1 ? state.accounts.set(updated[0]![0], updated[0]![1]) : state.accounts.setAll(updated) };
@@ -618,10 +618,10 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
               sideLocks: lasting(account.sideLocks),
               stopLosses: [],
               reducing: account.reducing?.untilReset ? null : account.reducing,
-              baselineUsd: snapshot.baselineUsd,
+              baseline: snapshot.baseline,
               baselineShadow: snapshot.shadow,
-              highWaterUsd: snapshot.highWaterUsd,
-              riskUsedTodayUsd: 0,
+              highWater: snapshot.highWater,
+              riskUsedToday: 0,
         }]);
       }
       let next: EngineState = { ...state, accounts: state.accounts.setAll(updated) };
@@ -674,12 +674,12 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
         executionFailureTimes: [],
         lastSlowAt: null,
         positions: new Map(),
-        balanceUsd: event.account.initialBalanceUsd,
-        baselineUsd: event.account.initialBalanceUsd,
+        balance: event.account.initialBalanceUsd,
+        baseline: event.account.initialBalanceUsd,
         baselineShadow: false,
-        highWaterUsd: event.account.initialBalanceUsd,
+        highWater: event.account.initialBalanceUsd,
         lockedOut: null,
-        riskUsedTodayUsd: 0,
+        riskUsedToday: 0,
         allowedCount: 0,
         deniedCount: 0,
         allowances: new Map(),
@@ -738,7 +738,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
               ...account,
               allowances,
               allowedCount: account.allowedCount + 1,
-              riskUsedTodayUsd: account.riskUsedTodayUsd + (decision.riskAtStopUsd ?? 0),
+              riskUsedToday: account.riskUsedToday + (decision.riskAtStopUsd ?? 0),
             }
           : { ...account, allowances, deniedCount: account.deniedCount + 1 };
       });
@@ -765,7 +765,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
     case "account.locked_out":
       return withAccount(state, event.accountId, (account) => ({
         ...account,
-        lockedOut: { at: event.at, equityUsd: event.equityUsd, floorUsd: event.floorUsd, rule: event.rule },
+        lockedOut: { at: event.at, equity: event.equity, floor: event.floor, rule: event.rule },
       }));
     case "account.reopened":
       // A reopened account starts clean: no lock-out and no pause from the breach.
@@ -812,11 +812,11 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
             });
       const next = withAccount(afterOrder, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
-        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize, event.usdPerQuote ?? 1);
+        const { position, realized } = applyFill(account.positions.get(event.symbol), event, contractSize, event.accountPerQuote ?? event.usdPerQuote ?? 1);
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);
-        const stop = stopLossOf(account.positions.get(event.symbol)?.quantity ?? 0, position?.quantity ?? 0, event, realizedUsd);
+        const stop = stopLossOf(account.positions.get(event.symbol)?.quantity ?? 0, position?.quantity ?? 0, event, realized);
         const stopLosses = stop ? [...account.stopLosses, stop].slice(-100) : account.stopLosses;
         const allowance = event.intentId === null ? undefined : account.allowances.get(event.intentId);
         let { allowances } = account;
@@ -834,7 +834,7 @@ export function evolve(state: EngineState, event: EngineEvent): EngineState {
           if (changed.size > MAX_EXEC_IDS) changed.delete(changed.keys().next().value!);
           execIds = changed;
         }
-        return { ...account, positions, stopLosses, allowances, execIds, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
+        return { ...account, positions, stopLosses, allowances, execIds, balance: account.balance + realized - event.feeUsd };
       });
       return reindexed(revalue(next, [event.accountId]), event.accountId, afterOrder);
     }

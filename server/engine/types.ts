@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AccountId, IntentId, PresetId } from "./ids";
+import { ISO_CURRENCIES } from "./currency";
 
 /**
  * Trading state of an account (SPEC section 2), derived, most severe first: LOCKED_OUT (a hard
@@ -140,6 +141,11 @@ export const Decision = z.discriminatedUnion("outcome", [
 export type Decision = z.infer<typeof Decision>;
 export type DeniedDecision = Extract<Decision, { outcome: "denied" }>;
 
+/** An ISO 4217 currency code in use (the list in currency.ts): an account's currency, a preset's. */
+export const CurrencyCode = z
+  .string()
+  .refine((code) => ISO_CURRENCIES.has(code), { message: "an ISO 4217 currency code in use, e.g. USD or EUR" });
+
 export const AccountSpec = z.strictObject({
   accountId: AccountId,
   name: z.string().trim().min(1).max(120),
@@ -150,8 +156,21 @@ export const AccountSpec = z.strictObject({
    * or a trading stack outside Riskgate that reports its fills (`POST /api/v1/executions`).
    */
   execution: z.enum(["simulated", "external"]).default("external"),
+  /**
+   * The currency the account's money is in: balance, equity, floors, P/L, fees, notional and
+   * risk, each converted from the instrument's quote currency (server/engine/currency.ts).
+   * Accounts opened before currencies were recorded are USD accounts.
+   */
+  currency: CurrencyCode.default("USD"),
 });
 export type AccountSpec = z.infer<typeof AccountSpec>;
+
+/**
+ * An account as a caller asks to open it (the API, a bulk open): its currency may be left out,
+ * and is then its preset's (when the preset states one), else USD; the opening records it.
+ */
+export const AccountRequest = AccountSpec.extend({ currency: CurrencyCode.optional() });
+export type AccountRequest = z.infer<typeof AccountRequest>;
 
 /** Why an account is REDUCING: a soft daily-loss breach (until the next reset) or an operator. */
 export const ReducingCause = z.enum(["daily_loss_limit", "manual"]);

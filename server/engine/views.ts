@@ -6,7 +6,7 @@ import type { Position } from "./accounting";
 import type { Rules } from "./config";
 import { rulesOf } from "./config";
 import type { AccountState, BreakerState, EngineState, VetoEntry } from "./state";
-import { accountExposure, configOf, equityUsd, floorsOf, tradingStateOf } from "./state";
+import { accountExposure, configOf, equityOf, floorsOf, tradingStateOf } from "./state";
 import type { AccountSpec, BreakerKind, TradingState } from "./types";
 import { BreakerKind as BreakerKinds } from "./types";
 
@@ -31,17 +31,17 @@ export type AccountView = AccountSpec & {
   sideLocks: SideLockView[];
   /** Set while the account is reduce-only (REDUCING): why, since when, and whether the reset ends it. */
   reducing: AccountState["reducing"];
-  balanceUsd: number;
-  equityUsd: number;
+  balance: number;
+  equity: number;
   /** The day's baseline and how far equity is below it (%). */
-  baselineUsd: number;
+  baseline: number;
   /** The baseline came from stale equity at the reset (the last known before it). */
   baselineShadow: boolean;
   dailyDrawdownPct: number;
-  dailyLossFloorUsd: number;
-  maxLossFloorUsd: number;
+  dailyLossFloor: number;
+  maxLossFloor: number;
   /** The highest equity a trailing max-loss floor follows (see `accountRules.maxLossMode`). */
-  highWaterUsd: number;
+  highWater: number;
   lockedOut: AccountState["lockedOut"];
   positions: ({ symbol: SymbolId } & Position)[];
   /**
@@ -49,10 +49,10 @@ export type AccountView = AccountSpec & {
    * how many positions in it have no price (the portfolio caps read these).
    */
   exposure: {
-    floatingUsd: number;
-    bySymbol: { symbol: SymbolId; grossUsd: number }[];
-    byCluster: { cluster: string; grossUsd: number; unpriced: number }[];
-    bySector: { sector: string; grossUsd: number; unpriced: number }[];
+    floating: number;
+    bySymbol: { symbol: SymbolId; gross: number }[];
+    byCluster: { cluster: string; gross: number; unpriced: number }[];
+    bySector: { sector: string; gross: number; unpriced: number }[];
   };
   decisions: { allowed: number; denied: number };
 };
@@ -78,21 +78,21 @@ export function accountView(account: AccountState, state: EngineState): AccountV
     vetoes: [...account.vetoes].map(([symbol, veto]) => ({ symbol, ...veto })),
     sideLocks: [...account.sideLocks].map(([side, lock]) => ({ side, ...lock })),
     reducing: account.reducing,
-    balanceUsd: cents(account.balanceUsd),
-    equityUsd: cents(equityUsd(account, state)),
-    baselineUsd: cents(account.baselineUsd),
+    balance: cents(account.balance),
+    equity: cents(equityOf(account, state)),
+    baseline: cents(account.baseline),
     baselineShadow: account.baselineShadow,
     dailyDrawdownPct: Number(dailyDrawdownPct(account, state).toFixed(4)),
-    dailyLossFloorUsd: cents(floorsOf(account, config).dailyLossFloorUsd),
-    maxLossFloorUsd: cents(floorsOf(account, config).maxLossFloorUsd),
-    highWaterUsd: cents(account.highWaterUsd),
+    dailyLossFloor: cents(floorsOf(account, config).dailyLossFloor),
+    maxLossFloor: cents(floorsOf(account, config).maxLossFloor),
+    highWater: cents(account.highWater),
     lockedOut: account.lockedOut,
     positions: [...account.positions].map(([symbol, position]) => ({ symbol, ...position })),
     exposure: {
-      floatingUsd: cents(exposure.floatingUsd),
-      bySymbol: [...exposure.grossBySymbol].map(([symbol, grossUsd]) => ({ symbol, grossUsd: cents(grossUsd) })),
-      byCluster: [...exposure.byCluster].map(([cluster, group]) => ({ cluster, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
-      bySector: [...exposure.bySector].map(([sector, group]) => ({ sector, grossUsd: cents(group.grossUsd), unpriced: group.unpriced })),
+      floating: cents(exposure.floating),
+      bySymbol: [...exposure.grossBySymbol].map(([symbol, gross]) => ({ symbol, gross: cents(gross) })),
+      byCluster: [...exposure.byCluster].map(([cluster, group]) => ({ cluster, gross: cents(group.gross), unpriced: group.unpriced })),
+      bySector: [...exposure.bySector].map(([sector, group]) => ({ sector, gross: cents(group.gross), unpriced: group.unpriced })),
     },
     decisions: { allowed: account.allowedCount, denied: account.deniedCount },
   };

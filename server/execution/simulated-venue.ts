@@ -1,5 +1,5 @@
 import type { EngineConfig } from "../engine/config";
-import { conversionOf, quoteCurrencyOf, usdPerUnitFrom } from "../engine/currency";
+import { conversionOf, perUnitFrom, quoteCurrencyOf } from "../engine/currency";
 import type { AccountId, OrderId, SymbolId } from "../engine/ids";
 import type { Side } from "../engine/intent";
 import type { Random } from "../sim/random";
@@ -75,6 +75,8 @@ export class SimulatedVenue extends VenueAdapter {
     private readonly quote: (symbol: SymbolId) => Quote | null,
     private readonly config: () => EngineConfig,
     private readonly params: SimulatedVenueParams = defaultVenueParams,
+    /** The currency of an account's money, which its fees are charged in (USD unless said). */
+    private readonly currencyOf: (accountId: AccountId) => string = () => "USD",
   ) {
     super("sim");
   }
@@ -235,12 +237,12 @@ export class SimulatedVenue extends VenueAdapter {
   ): Promise<void> {
     const instrument = this.config().instruments[symbol];
     const price = Number(rawPrice.toPrecision(10));
-    // The fee is a share of the notional, in USD at the quote currency's rate (the mid of its USD pair).
-    const usdPerQuote = usdPerUnitFrom(conversionOf(quoteCurrencyOf(symbol, instrument)), (pair) => {
+    // The fee is a share of the notional, in the account's currency at the quote currency's rate (the mids of the pairs converting it).
+    const perQuote = perUnitFrom(conversionOf(quoteCurrencyOf(symbol, instrument), this.currencyOf(accountId)), (pair) => {
       const quote = this.quote(pair);
       return quote ? (quote.bid + quote.ask) / 2 : null;
     });
-    const feeUsd = Number(((quantity * (instrument?.contractSize ?? 1) * price * (usdPerQuote ?? 1) * this.params.feeBps) / 10_000).toFixed(2));
+    const feeUsd = Number(((quantity * (instrument?.contractSize ?? 1) * price * (perQuote ?? 1) * this.params.feeBps) / 10_000).toFixed(2));
     const key = this.key(accountId, symbol);
     const before = this.net.get(key) ?? 0;
     const after = before + (side === "BUY" ? quantity : -quantity);

@@ -297,7 +297,7 @@ const samples: Record<EndpointId, Sample[]> = {
   ],
   openAccounts: [
     {
-      prepare: (_, n) => ({ body: { accounts: [{ accountId: `authz-bulk-${n}`, name: "Authz bulk", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 }] } }),
+      prepare: (_, n) => ({ body: { accounts: [{ accountId: `authz-bulk-${n}`, name: "Authz bulk", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" }] } }),
       account: (request) => (request.body as { accounts: { accountId: string }[] }).accounts[0]!.accountId,
       status: 201,
     },
@@ -315,7 +315,7 @@ const samples: Record<EndpointId, Sample[]> = {
   ],
   openAccount: [
     {
-      prepare: (_, n) => ({ body: { accountId: `authz-open-${n}`, name: "Authz account", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 } }),
+      prepare: (_, n) => ({ body: { accountId: `authz-open-${n}`, name: "Authz account", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" } }),
       account: (request) => (request.body as { accountId: string }).accountId,
       status: 201,
     },
@@ -617,7 +617,7 @@ const samples: Record<EndpointId, Sample[]> = {
 
   createBacktest: [
     {
-      prepare: (_, n) => ({ body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", seed: n } }),
+      prepare: (_, n) => ({ body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", seed: n, currency: "EUR" } }),
       status: 202,
       check: (answer, caller) => {
         expect(answer.json).toMatchObject({ id: expect.any(String), status: expect.stringMatching(/queued|running/) });

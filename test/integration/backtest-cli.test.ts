@@ -32,7 +32,7 @@ describe("npm run backtest", () => {
     expect(result.stdout).toMatch(/^backtest sma-crossover on MSFT \(249 bars\), preset ftmo-2step-100k, risk on, seed 1: return -?\d+\.\d\d%, max drawdown \d+\.\d\d%, Sharpe /);
     expect(result.stderr).toBe(""); // not a terminal: no progress bar
     const equity = fs.readFileSync(path.join(out, "equity.csv"), "utf8").trim().split("\n");
-    expect(equity[0]).toBe("time,equity_usd,balance_usd,baseline_usd,daily_loss_floor_usd,max_loss_floor_usd");
+    expect(equity[0]).toBe("time,equity,balance,baseline,daily_loss_floor,max_loss_floor");
     expect(equity).toHaveLength(250);
     expect(equity[1]).toBe("2000-09-27T20:00:00.000Z,100000.00,100000.00,100000.00,95000.00,90000.00");
     const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
@@ -110,6 +110,32 @@ describe("npm run backtest", () => {
       expect(report.deniedByReason).toEqual({});
       expect(report.fills).toBeGreaterThan(0);
       expect(appliedInstrument(out)).toEqual({ sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "USD" });
+    }, 60_000);
+
+    it("runs a EUR account with --currency EUR: EURCHF's francs convert at the file's own EURCHF, every amount in euros, and the verifier agrees", () => {
+      const out = tempDir("riskgate-backtest-out-");
+      const result = backtest(args(out, "--currency", "EUR"));
+      expect(result.code).toBe(0);
+      // No warning about a missing pair: CHF into EUR is 1 / EURCHF, a column of the file.
+      expect(result.stderr).not.toContain("to convert it");
+      const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
+      expect(report).toMatchObject({ currency: "EUR", compliance: { currency: "EUR" } });
+      const events = fs.readFileSync(path.join(out, "ledger.ndjson"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+      expect(events.find((line) => line.type === "account.opened").payload.account.currency).toBe("EUR");
+      // Held to the end: (last - average) × lots × 100,000 CHF, at 1 / last EUR a franc, less the fees.
+      const fills = events.filter((line) => line.type === "execution.filled").map((line) => line.payload);
+      expect(fills.length).toBeGreaterThan(0);
+      const lots = fills.reduce((sum: number, fill: { quantity: number }) => sum + fill.quantity, 0);
+      const average = fills.reduce((sum: number, fill: { quantity: number; price: number }) => sum + fill.quantity * fill.price, 0) / lots;
+      const fees = fills.reduce((sum: number, fill: { feeUsd: number }) => sum + fill.feeUsd, 0);
+      const last = 0.95 + 11 * 0.0005;
+      expect(report.finalEquity).toBeCloseTo(100_000 + ((last - average) * lots * 100_000) / last - fees, 2);
+      const verified = run("server/cli/verify.ts", ["--preset", "ftmo-2step-100k", "--ledger", path.join(out, "ledger.ndjson"), "--currency", "EUR"]);
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toContain("initial 100,000.00 EUR");
+      const bad = backtest(args(tempDir("riskgate-backtest-out-"), "--currency", "EURO"));
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--currency: "EURO" is not an ISO 4217 currency code');
     }, 60_000);
 
     it("honours RISKGATE_ENGINE_CONFIG, and an --instruments file over it, guessing nothing", () => {

@@ -80,8 +80,8 @@ for (const database of databases) {
       });
       // Every bar (249 ≤ 1,000), with the FTMO floors: 5% daily of the initial balance, 10% max.
       expect(run.equity).toHaveLength(249);
-      expect(run.equity[0]).toMatchObject({ equityUsd: 100_000, dailyLossFloorUsd: 95_000, maxLossFloorUsd: 90_000 });
-      expect(run.equity.every((point: Json) => point.at > 0 && Number.isFinite(point.equityUsd))).toBe(true);
+      expect(run.equity[0]).toMatchObject({ equity: 100_000, dailyLossFloor: 95_000, maxLossFloor: 90_000 });
+      expect(run.equity.every((point: Json) => point.at > 0 && Number.isFinite(point.equity))).toBe(true);
 
       const listed = (await call("GET", "/api/v1/backtests")).body!.backtests;
       expect(listed[0]).toMatchObject({ id, status: "done", summary: run.summary });
@@ -163,6 +163,30 @@ for (const database of databases) {
       const badSymbol = await call("POST", "/api/v1/backtests", { ...upload, instruments: { "eur chf": EURCHF } });
       expect(badSymbol.status).toBe(422);
       expect(badSymbol.body!.errors[0].path).toMatch(/^instruments/);
+    });
+
+    it("runs an upload in a EUR account: the run, its report and its ledger say EUR, francs converted at the file's own EURCHF", async () => {
+      const csv = ["time,Open,High,Low,Close", ...Array.from({ length: 24 }, (_, i) => {
+        const at = new Date(Date.UTC(2024, 2, 4, 8) + i * 1_800_000).toISOString();
+        const close = (0.95 + i * 0.0005).toFixed(5);
+        return `${at},${close},${close},${close},${close}`;
+      })].join("\n");
+      const queued = await call("POST", "/api/v1/backtests", { csv, csvName: "eurchf-30m.csv", preset: "ftmo-2step-100k", strategy: "buy-and-hold", currency: "EUR" });
+      expect(queued.status).toBe(202);
+      expect(queued.body!.backtest.currency).toBe("EUR");
+      const run = await settled(queued.body!.id);
+      expect(run.status).toBe("done");
+      expect(run.report).toMatchObject({ currency: "EUR", compliance: { currency: "EUR" } });
+      expect(run.report.warnings.join("\n")).not.toContain("to convert it");
+      const ledger = await fetch(`${server.url}/api/v1/backtests/${run.id}/ledger`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const lines = (await ledger.text()).trim().split("\n").map((line) => JSON.parse(line));
+      expect(lines.find((line) => line.type === "account.opened").payload.account.currency).toBe("EUR");
+      const fill = lines.find((line) => line.type === "execution.filled").payload;
+      // EUR per franc at the fill: 1 / EURCHF's last close.
+      expect(fill.accountPerQuote).toBeCloseTo(1 / fill.price, 2);
+      const refused = await call("POST", "/api/v1/backtests", { ...MSFT_RUN, currency: "XYZ" });
+      expect(refused.status).toBe(422);
+      expect(refused.body!.errors[0].path).toBe("currency");
     });
 
     it("refuses an unknown preset, an unknown strategy, a module path as strategy, and a balance the preset is not written for (422 naming the field)", async () => {

@@ -76,7 +76,7 @@ for (const database of databases) {
       const ftmo = (await call("GET", "/api/v1/accounts/bulk-0")).body!.account;
       expect(ftmo).toMatchObject({ accountId: "bulk-0", presetId: "ftmo-2step-100k", preset: { version: 1 }, initialBalanceUsd: 100_000, execution: "external", tradingState: "ACTIVE" });
       const topstep = (await call("GET", "/api/v1/accounts/bulk-499")).body!.account;
-      expect(topstep).toMatchObject({ accountId: "bulk-499", presetId: "topstep-50k", preset: { version: 1 }, initialBalanceUsd: 50_000, execution: "simulated", maxLossFloorUsd: 48_000 });
+      expect(topstep).toMatchObject({ accountId: "bulk-499", presetId: "topstep-50k", preset: { version: 1 }, initialBalanceUsd: 50_000, execution: "simulated", maxLossFloor: 48_000 });
     });
 
     it.each([

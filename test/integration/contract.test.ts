@@ -139,8 +139,8 @@ describe("the contract test (embedded)", () => {
 
     // Accounts.
     await exercise({ id: "listAccounts" });
-    await exercise({ id: "openAccount", body: { accountId: "contract-open", name: "Contract", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 } });
-    await exercise({ id: "openAccounts", body: { accounts: [{ accountId: "contract-bulk", name: "Contract bulk", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 }] } });
+    await exercise({ id: "openAccount", body: { accountId: "contract-open", name: "Contract", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" } });
+    await exercise({ id: "openAccounts", body: { accounts: [{ accountId: "contract-bulk", name: "Contract bulk", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 }, { accountId: "contract-bulk-eur", name: "Contract bulk EUR", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" }] } });
     await exercise({ id: "getAccount", params: demo });
     await exercise({ id: "equity", params: demo, query: { points: "50" } });
     await exercise({ id: "reopenAccount", params: demo, body: reason("contract: reopen") }, 409);
@@ -190,7 +190,7 @@ describe("the contract test (embedded)", () => {
     await exercise({ id: "dryRunPreset", params: demo, body: { presetId: "ftmo-2step-100k", decisions: 50 } });
 
     // Backtests.
-    const run = await exercise({ id: "createBacktest", body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", seed: 1 } });
+    const run = await exercise({ id: "createBacktest", body: { dataset: "msft-2000-2001-daily", preset: "ftmo-2step-100k", strategy: "buy-and-hold", seed: 1, currency: "EUR" } });
     await exercise({ id: "listBacktests" });
     await exercise({ id: "getBacktest", params: { backtestId: run.id } });
     for (let tries = 0; (await call({ id: "getBacktest", params: { backtestId: run.id } })).json.backtest.status !== "done"; tries++) {

@@ -96,10 +96,10 @@ describe("live objectives and closed trades", () => {
       presetId: "ftmo-2step-100k",
       presetVersion: expect.any(Number),
       initialBalanceUsd: 100_000,
-      balanceUsd: 101_400,
-      progress: { profitUsd: 1_400, targetPct: 14 },
+      balance: 101_400,
+      progress: { profit: 1_400, targetPct: 14 },
       objectives: {
-        profitTarget: { targetUsd: 10_000, reached: false, reachedAt: null },
+        profitTarget: { target: 10_000, reached: false, reachedAt: null },
         // The day's fills of orders (the booked ones) make one trading day; liquidations count for none.
         tradingDays: { required: 4, days: 1, met: false },
       },
@@ -113,11 +113,11 @@ describe("live objectives and closed trades", () => {
     expect(trades.body).toMatchObject({
       total: 2,
       kept: 2,
-      trades: [{ symbol: "XAUUSD", side: "short", quantity: 1, entryPrice: 2_350, exitPrice: 2_340, realizedUsd: 1_000, closedBy: "liquidation", openedAt: expect.any(Number), closedAt: expect.any(Number) }],
+      trades: [{ symbol: "XAUUSD", side: "short", quantity: 1, entryPrice: 2_350, exitPrice: 2_340, realized: 1_000, closedBy: "liquidation", openedAt: expect.any(Number), closedAt: expect.any(Number) }],
       nextBeforeSeq: expect.any(Number),
     });
     const older = await api(server.url, "GET", `${account}/trades?limit=1&beforeSeq=${trades.body!.nextBeforeSeq}`);
-    expect(older.body).toMatchObject({ trades: [{ symbol: "EURUSD", side: "long", quantity: 2, entryPrice: 1.085, exitPrice: 1.087, realizedUsd: 400 }], nextBeforeSeq: null });
+    expect(older.body).toMatchObject({ trades: [{ symbol: "EURUSD", side: "long", quantity: 2, entryPrice: 1.085, exitPrice: 1.087, realized: 400 }], nextBeforeSeq: null });
     expect((await api(server.url, "GET", `${account}/trades?limit=0`)).status).toBe(422);
   });
 
@@ -132,7 +132,7 @@ describe("live objectives and closed trades", () => {
     });
     const second = (await api(server.url, "GET", `${account}/objectives`)).body!;
     expect(second.seq).toBeGreaterThan(first.seq);
-    expect(second).toMatchObject({ balanceUsd: 101_300, closedTrades: 3 });
+    expect(second).toMatchObject({ balance: 101_300, closedTrades: 3 });
     expect((await api(server.url, "GET", "/api/v1/accounts/no-such/objectives")).status).toBe(404);
   });
 });

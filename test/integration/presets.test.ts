@@ -61,7 +61,7 @@ for (const database of databases) {
       expect(wrongSize.body!.errors).toEqual([expect.objectContaining({ path: "initialBalanceUsd" })]);
       const fits = await call("POST", "/api/v1/accounts", { accountId: "p-topstep", name: "Topstep", presetId: "topstep-50k", initialBalanceUsd: 50_000 });
       expect(fits.status).toBe(201);
-      expect(fits.body!.account).toMatchObject({ rules: { dailyReset: { time: "17:00", timeZone: "America/Chicago" } }, maxLossFloorUsd: 48_000 });
+      expect(fits.body!.account).toMatchObject({ rules: { dailyReset: { time: "17:00", timeZone: "America/Chicago" } }, maxLossFloor: 48_000 });
     });
 
     it("dry-runs a new version against recent decisions without recording, then activates it with who and why", async () => {

@@ -353,7 +353,7 @@ for (const database of databases) {
       const tick = await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.088 }] });
       const account = (await ok("GET", `/api/v1/accounts/${accountId}`)).account;
       expect(account.tradingState).toBe("LOCKED_OUT");
-      expect(account.lockedOut).toMatchObject({ rule: "max_loss", floorUsd: 90_000 });
+      expect(account.lockedOut).toMatchObject({ rule: "max_loss", floor: 90_000 });
       // The lock-out was committed with the tick, in the same answer: not at the next intent.
       const ledger = (await ok("GET", `/api/v1/ledger?accountId=${accountId}&afterSeq=0&limit=100`)).events as LedgerRecord[];
       const lockedOut = ledger.find((record) => record.event.type === "account.locked_out")!;
@@ -379,11 +379,11 @@ for (const database of databases) {
       await new Promise((resolve) => setTimeout(resolve, 700));
       await ok("POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.101 }] });
       const after = ((await ok("GET", `/api/v1/overview?q=${accountId}`)) as OverviewPage).rows[0]!;
-      expect(after.equityUsd).toBeGreaterThan(before.equityUsd);
+      expect(after.equity).toBeGreaterThan(before.equity);
       const deltas = () => client.overview.filter((message): message is Extract<OverviewMessage, { kind: "delta" }> => message.kind === "delta");
       await until(
-        () => deltas().some((delta) => delta.rows.some((row) => row.accountId === accountId && row.equityUsd === after.equityUsd)),
-        () => `the window's row at ${after.equityUsd} (${JSON.stringify(deltas())})`,
+        () => deltas().some((delta) => delta.rows.some((row) => row.accountId === accountId && row.equity === after.equity)),
+        () => `the window's row at ${after.equity} (${JSON.stringify(deltas())})`,
         1_500,
       );
       client.disconnect();

@@ -109,7 +109,7 @@ for (const database of databases) {
       const spec = { accountId: "acme-1", name: "Acme 100K", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000 };
       const created = await api(server.url, "POST", "/api/v1/accounts", spec);
       expect(created.status).toBe(201);
-      expect(created.body!.account).toMatchObject({ ...spec, execution: "external", tradingState: "ACTIVE", equityUsd: 100_000 });
+      expect(created.body!.account).toMatchObject({ ...spec, execution: "external", tradingState: "ACTIVE", equity: 100_000 });
       expect((await api(server.url, "POST", "/api/v1/accounts", spec)).status).toBe(409);
       const bad = await api(server.url, "POST", "/api/v1/accounts", { ...spec, accountId: "acme-2", initialBalanceUsd: -5 });
       expect(bad.status).toBe(422);
@@ -378,13 +378,13 @@ for (const database of databases) {
       expect((await api(server.url, "POST", "/api/v1/executions", { fills: [buy], correction: booked })).body).toMatchObject({ recorded: 1 });
       let account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
       expect(account.positions).toEqual([{ symbol: "EURUSD", quantity: 1, avgPrice: 1.085 }]);
-      expect(account.balanceUsd).toBeCloseTo(before.balanceUsd - 5, 2);
+      expect(account.balance).toBeCloseTo(before.balance - 5, 2);
 
       const stop = { ...buy, side: "SELL", price: 1.08, feeUsd: 5, trigger: "stop_loss" };
       expect((await api(server.url, "POST", "/api/v1/executions", { fills: [stop], correction: booked })).body).toMatchObject({ recorded: 2 });
       account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
       expect(account.positions).toEqual([]);
-      expect(account.balanceUsd).toBeCloseTo(before.balanceUsd - 10 - 500, 2);
+      expect(account.balance).toBeCloseTo(before.balance - 10 - 500, 2);
       expect(account.vetoes).toEqual([expect.objectContaining({ symbol: "EURUSD", reason: "stop_loss_hit", valueAtTrigger: 1.08 })]);
       const reentry = await api(server.url, "POST", "/api/v1/intents", intent("sl-reentry"));
       expect(reentry.body!.decision).toMatchObject({ outcome: "denied", reason: "symbol_locked", limit: "until_reset" });
@@ -406,7 +406,7 @@ for (const database of databases) {
       const history = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}/equity?points=2`);
       expect(history.status).toBe(200);
       expect(history.body!.points.length).toBeLessThanOrEqual(2);
-      expect(history.body!.points[0]).toMatchObject({ equityUsd: expect.any(Number), baselineUsd: expect.any(Number), dailyLossFloorUsd: expect.any(Number), maxLossFloorUsd: expect.any(Number) });
+      expect(history.body!.points[0]).toMatchObject({ equity: expect.any(Number), baseline: expect.any(Number), dailyLossFloor: expect.any(Number), maxLossFloor: expect.any(Number) });
       const tooFew = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}/equity?points=1`);
       expect(tooFew.status).toBe(422);
       expect(tooFew.body!.errors[0].path).toBe("query.points");
@@ -559,7 +559,7 @@ describe("the engine configuration file", () => {
       // 10 lots × 0.011 × 100,000 = 11,000 USD down: below the 90,000 floor.
       await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price: 1.074 }] });
       const account = (await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`)).body!.account;
-      expect(account).toMatchObject({ tradingState: "LOCKED_OUT", maxLossFloorUsd: 90_000, equityUsd: 89_000 });
+      expect(account).toMatchObject({ tradingState: "LOCKED_OUT", maxLossFloor: 90_000, equity: 89_000 });
       const ledger = await api(server.url, "GET", `/api/v1/ledger?accountId=${ACCOUNT}&limit=100`);
       expect(ledger.body!.events.map((r: { event: { type: string } }) => r.event)).toContainEqual(
         expect.objectContaining({ type: "flatten.ordered", symbol: "EURUSD", side: "SELL", quantity: 10 }),

@@ -50,7 +50,7 @@ describe("npm run verify", () => {
     expect(result.stdout).toContain("BREACH daily_loss (hard) at 2026-06-10T08:00:00.000Z (seq 4, trading day 2026-06-10): equity 94,999.99 USD, floor 95,000.00 USD");
     const json = run(["--preset", "ftmo-2step-100k", "--ledger", breached, "--json"]);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ presetId: "ftmo-2step-100k", accounts: [{ accountId: "acc-1", compliant: false, breaches: [{ rule: "daily_loss", seq: 4, observedUsd: 94_999.99, limitUsd: 95_000 }] }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({ presetId: "ftmo-2step-100k", accounts: [{ accountId: "acc-1", compliant: false, breaches: [{ rule: "daily_loss", seq: 4, observed: 94_999.99, limit: 95_000 }] }] });
   });
 
   it("exits 2 naming the line and field of a malformed ledger", () => {
@@ -83,7 +83,7 @@ describe("npm run verify", () => {
         ].join("\n"),
       );
     const instrument = { sector: "fx", contractSize: 100_000, tickSize: 0.00001, quoteCurrency: "CHF" };
-    const equity = (result: { stdout: string }) => JSON.parse(result.stdout).accounts[0].finalEquityUsd;
+    const equity = (result: { stdout: string }) => JSON.parse(result.stdout).accounts[0].finalEquity;
 
     it("takes its instruments from --instruments or RISKGATE_ENGINE_CONFIG", () => {
       const ledgerFile = bare();
@@ -109,5 +109,35 @@ describe("npm run verify", () => {
       expect(result.stderr).toContain("--instruments: ");
       expect(result.stderr).toContain("EURCHF.tickSize: ");
     });
+  });
+
+  it("judges a EUR account in euros: gold down 6,000 USD is 4,800 EUR at EURUSD 1.25, inside FTMO's 5,000", () => {
+    const inEur = (xau: number) =>
+      [
+        line(1, "2026-06-10T06:00:00.000Z", "config.applied", {
+          config: { instruments: { XAUUSD: { sector: "metals", contractSize: 100, tickSize: 0.01, averageDailyVolume: 300_000 }, EURUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001 } } },
+          by: "system",
+        }),
+        line(2, "2026-06-10T06:00:00.000Z", "account.opened", { account: { accountId: "eur-1", name: "FTMO EUR", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" }, by: "admin" }),
+        line(3, "2026-06-10T06:30:00.000Z", "market.tick", { symbol: "EURUSD", price: 1.25 }),
+        line(4, "2026-06-10T07:00:00.000Z", "execution.filled", { accountId: "eur-1", intentId: null, symbol: "XAUUSD", side: "BUY", quantity: 1, price: 2_000, feeUsd: 0, trigger: "order", accountPerQuote: 0.8 }),
+        line(5, "2026-06-10T08:00:00.000Z", "market.tick", { symbol: "XAUUSD", price: xau }),
+      ].join("\n");
+    // 1 lot (100 oz) from 2,000 to 1,940: -6,000 USD, at 0.8 EUR a dollar -4,800 EUR (as dollars it would breach the 95,000 floor).
+    const inside = run(["--preset", "ftmo-2step-100k", "--ledger", file("eur.ndjson", inEur(1_940)), "--currency", "EUR"]);
+    expect(inside.code).toBe(0);
+    expect(inside.stdout).toContain("account eur-1: COMPLIANT");
+    expect(inside.stdout).toContain("equity 95,200.00 EUR");
+    // To 1,937.50: -6,250 USD = -5,000 EUR, at the floor: breached, in euros.
+    const at = run(["--preset", "ftmo-2step-100k", "--ledger", file("eur-breach.ndjson", inEur(1_937.5)), "--json"]);
+    expect(at.code).toBe(1);
+    expect(JSON.parse(at.stdout)).toMatchObject({ accounts: [{ accountId: "eur-1", currency: "EUR", breaches: [{ rule: "daily_loss", seq: 5, observed: 95_000, limit: 95_000 }] }] });
+    // The ledger says EUR: a run that expects USD is refused, naming the account and both currencies.
+    const wrong = run(["--preset", "ftmo-2step-100k", "--ledger", file("eur-usd.ndjson", inEur(1_940)), "--currency", "USD"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("--currency: account eur-1 is in EUR (its opening on the ledger says so), not USD");
+    const unknown = run(["--preset", "ftmo-2step-100k", "--ledger", file("eur-x.ndjson", inEur(1_940)), "--currency", "EUX"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--currency");
   });
 });

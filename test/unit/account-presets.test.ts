@@ -85,7 +85,7 @@ describe("presets per account", () => {
     const after = run(moved.state, { type: "AdvanceClock", at: Date.parse("2026-06-10T15:11:00Z") });
     expect(after.events.filter((event) => event.type === "day.started")).toEqual([]);
     expect(after.account.reducing).toMatchObject({ cause: "daily_loss_limit" });
-    expect(after.account.baselineUsd).toBe(100_000);
+    expect(after.account.baseline).toBe(100_000);
     expect(after.account.day).toEqual({ tradingDay: "2026-06-10", resetAt: Date.parse("2026-06-10T00:00:00Z") });
     // The next reset under the new rule starts the next day.
     const tomorrow = run(after.state, { type: "AdvanceClock", at: Date.parse("2026-06-11T00:00:01Z") });
@@ -94,10 +94,10 @@ describe("presets per account", () => {
 
   it("takes the daily allowance off the baseline as a share of the initial balance when the preset says so", () => {
     const { state, account } = run(given(opened), activate({ accountRules: { dailyLossPct: 5, dailyLossOf: "initial_balance" } }));
-    const up = { ...account, baselineUsd: 104_000 };
-    expect(floorsOf(up, configOf(state, up)).dailyLossFloorUsd).toBe(99_000);
+    const up = { ...account, baseline: 104_000 };
+    expect(floorsOf(up, configOf(state, up)).dailyLossFloor).toBe(99_000);
     const plain = run(given(opened), activate({ accountRules: { dailyLossPct: 5 } }));
-    expect(floorsOf({ ...plain.account, baselineUsd: 104_000 }, configOf(plain.state, plain.account)).dailyLossFloorUsd).toBeCloseTo(98_800, 6);
+    expect(floorsOf({ ...plain.account, baseline: 104_000 }, configOf(plain.state, plain.account)).dailyLossFloor).toBeCloseTo(98_800, 6);
   });
 
   it("locks the account out at once when the new rules put its equity past the max-loss floor", () => {

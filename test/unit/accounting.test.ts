@@ -3,7 +3,7 @@ import { applyFill } from "@/server/engine/accounting";
 import type { EngineEvent } from "@/server/engine/events";
 import { SymbolId } from "@/server/engine/ids";
 import type { EngineState } from "@/server/engine/state";
-import { activeVeto, equityUsd, evolve, tradingStateOf } from "@/server/engine/state";
+import { activeVeto, equityOf, evolve, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
 import { accountId, EURUSD, fill, given, opened, run, tick, when } from "./given";
 
@@ -14,25 +14,25 @@ describe("positions from fills", () => {
     expect(added.position!.avgPrice).toBeCloseTo(1.15, 12);
     const reduced = applyFill(added.position!, fill("SELL", 1, 1.25), 100_000);
     expect(reduced.position!.quantity).toBe(3);
-    expect(reduced.realizedUsd).toBeCloseTo(0.1 * 100_000, 6);
+    expect(reduced.realized).toBeCloseTo(0.1 * 100_000, 6);
   });
 
   it("reverses through flat at the fill price", () => {
     const long = applyFill(undefined, fill("BUY", 1, 1.1), 100_000).position!;
     const reversed = applyFill(long, fill("SELL", 3, 1.0), 100_000);
     expect(reversed.position).toEqual({ quantity: -2, avgPrice: 1.0 });
-    expect(reversed.realizedUsd).toBeCloseTo(-0.1 * 100_000, 6);
+    expect(reversed.realized).toBeCloseTo(-0.1 * 100_000, 6);
   });
 
   it("marks equity to the last price and books fees and realized P/L into the balance", () => {
     const { account, state } = run(given(opened), { type: "RecordFills", at: 1_000, fills: [fill("BUY", 1, 1.1, { feeUsd: 7 })] }, tick(1.105));
-    expect(account.balanceUsd).toBe(100_000 - 7);
-    expect(equityUsd(account, state)).toBeCloseTo(100_000 - 7 + 500, 6);
+    expect(account.balance).toBe(100_000 - 7);
+    expect(equityOf(account, state)).toBeCloseTo(100_000 - 7 + 500, 6);
     const view = accountView(account, state);
-    expect(view).toMatchObject({ balanceUsd: 99_993, equityUsd: 100_493, positions: [{ symbol: "EURUSD", quantity: 1, avgPrice: 1.1 }] });
+    expect(view).toMatchObject({ balance: 99_993, equity: 100_493, positions: [{ symbol: "EURUSD", quantity: 1, avgPrice: 1.1 }] });
     const closed = run(state, { type: "RecordFills", at: 6_000, fills: [fill("SELL", 1, 1.106, { feeUsd: 7 })] });
     expect(closed.account.positions.size).toBe(0);
-    expect(closed.account.balanceUsd).toBeCloseTo(100_000 - 14 + 600, 6);
+    expect(closed.account.balance).toBeCloseTo(100_000 - 14 + 600, 6);
   });
 
   it("books a short opened in two partial fills, partly covered, then flipped long through zero, with fees", () => {
@@ -47,16 +47,16 @@ describe("positions from fills", () => {
       fills: [fill("SELL", 1, 1.1, { feeUsd: 3 }), fill("SELL", 1, 1.101, { feeUsd: 3 })],
     });
     expect(shortFills.account.positions.get(EURUSD)).toEqual({ quantity: -2, avgPrice: expect.closeTo(1.1005, 12) });
-    expect(shortFills.account.balanceUsd).toBeCloseTo(99_994, 6);
+    expect(shortFills.account.balance).toBeCloseTo(99_994, 6);
     const covered = run(shortFills.state, { type: "RecordFills", at: 2_000, fills: [fill("BUY", 0.5, 1.095, { feeUsd: 1.5 })] });
     expect(covered.account.positions.get(EURUSD)!.quantity).toBeCloseTo(-1.5, 12);
-    expect(covered.account.balanceUsd).toBeCloseTo(100_267.5, 6);
+    expect(covered.account.balance).toBeCloseTo(100_267.5, 6);
     const marked = run(covered.state, tick(1.09, 3_000));
-    expect(equityUsd(marked.account, marked.state)).toBeCloseTo(101_842.5, 6);
+    expect(equityOf(marked.account, marked.state)).toBeCloseTo(101_842.5, 6);
     const flipped = run(marked.state, { type: "RecordFills", at: 4_000, fills: [fill("BUY", 3, 1.09, { feeUsd: 9 })] });
     expect(flipped.account.positions.get(EURUSD)).toEqual({ quantity: expect.closeTo(1.5, 12), avgPrice: 1.09 });
-    expect(flipped.account.balanceUsd).toBeCloseTo(101_833.5, 6);
-    expect(equityUsd(flipped.account, flipped.state)).toBeCloseTo(101_833.5, 6);
+    expect(flipped.account.balance).toBeCloseTo(101_833.5, 6);
+    expect(equityOf(flipped.account, flipped.state)).toBeCloseTo(101_833.5, 6);
   });
 
   it("refuses a batch with an unknown instrument whole, recording nothing", () => {
@@ -113,7 +113,7 @@ describe("daily_drawdown breaker", () => {
     // Equity 102,000 at the reset becomes the baseline; a fall to 96,900 is 5.0% below it.
     const up = run(long(given(opened)), tick(1.102, 2_000)).state;
     const reset = run(up, { type: "AdvanceClock", at: 86_400_000 }).state;
-    expect(reset.accounts.get(accountId)!.baselineUsd).toBeCloseTo(102_000, 6);
+    expect(reset.accounts.get(accountId)!.baseline).toBeCloseTo(102_000, 6);
     expect(run(reset, tick(1.0969, 86_400_001)).account.breakers.daily_drawdown.tripped).toBe(false);
     expect(run(reset, tick(1.0968, 86_400_001)).account.breakers.daily_drawdown.tripped).toBe(true);
   });
@@ -169,7 +169,7 @@ describe("max loss: lock-out and flatten", () => {
     expect(account.lockedOut !== null).toBe(locked);
     if (locked) {
       expect(events.filter((e) => e.type !== "market.tick")).toEqual([
-        { type: "account.locked_out", at: 5_000, accountId, equityUsd: 90_000, floorUsd: 90_000, rule: "max_loss" },
+        { type: "account.locked_out", at: 5_000, accountId, equity: 90_000, floor: 90_000, rule: "max_loss" },
         { type: "flatten.ordered", at: 5_000, accountId, symbol: EURUSD, side: "SELL", quantity: 10 },
       ]);
       expect(tradingStateOf(account, state.firmHalt)).toBe("LOCKED_OUT");

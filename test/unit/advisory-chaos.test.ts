@@ -24,7 +24,7 @@ const request = (overrides: Partial<ChaosRequest> = {}): ChaosRequest => ({
   horizonPeriods: 1_440,
   model: { ...gbm(0.001), jumpsPerPeriod: 0.002, jumpLogMean: -0.01, jumpLogStd: 0.004, jumpObservations: 1 },
   position: { side: "long", quantity: 1_000, price: 100, contractSize: 1 },
-  account: { equityUsd: 100_000, dailyLossFloorUsd: 95_000, maxLossFloorUsd: 90_000 },
+  account: { equity: 100_000, dailyLossFloor: 95_000, maxLossFloor: 90_000 },
   flashCrashPct: 9,
   gapDownPct: 5,
   ...overrides,
@@ -122,7 +122,7 @@ describe("chaos engine: worker threads", () => {
 
 describe("chaos engine: input", () => {
   it("fails closed on a non-finite input, on this thread and on the pool", async () => {
-    const bad = request({ account: { equityUsd: NaN, dailyLossFloorUsd: 95_000, maxLossFloorUsd: 90_000 } });
+    const bad = request({ account: { equity: NaN, dailyLossFloor: 95_000, maxLossFloor: 90_000 } });
     expect(() => simulateChaos(bad)).toThrow();
     await expect(runChaos(bad)).rejects.toThrow();
   });

@@ -62,7 +62,7 @@ describe("LLM reviewer", () => {
     expect(call!.body.response_format).toEqual({ type: "json_object" });
     expect(call!.body.messages[0]).toMatchObject({ role: "system", content: expect.stringMatching(/red team.*KILL/s) });
     const user = JSON.parse(call!.body.messages[1]!.content);
-    expect(user).toMatchObject({ intent: { intentId: "i-1", quantity: 2 }, decision: { outcome: "allowed" }, account: { equityUsd: 100_000 }, memo: { seed: 7 } });
+    expect(user).toMatchObject({ intent: { intentId: "i-1", quantity: 2 }, decision: { outcome: "allowed" }, account: { equity: 100_000 }, memo: { seed: 7 } });
   });
 
   it("given an allow then the verdict has no veto", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ChaosPosition } from "@/server/advisory/chaos";
 import { CRISES, stressTest } from "@/server/advisory/stress";
 
-const account = { equityUsd: 100_000, dailyLossFloorUsd: 95_000, maxLossFloorUsd: 90_000 };
+const account = { equity: 100_000, dailyLossFloor: 95_000, maxLossFloor: 90_000 };
 const long = (quantity: number, price = 100): ChaosPosition => ({ side: "long", quantity, price, contractSize: 1 });
 const byId = (report: ReturnType<typeof stressTest>) => Object.fromEntries(report.results.map((r) => [r.crisis, r]));
 

@@ -28,7 +28,7 @@ describe("alertsFrom", () => {
         { type: "veto.added", at, accountId, symbol: EURUSD, reason: "exit_cooldown", note: "", expiresAt: at + 60_000, valueAtTrigger: 1.1, by: "engine" },
         { type: "latency.observed", at, accountId, latencyMs: 900, source: "venue_ack" },
         { type: "breaker.tripped", at, accountId, breaker: "latency", reason: "venue_ack latency 900 ms above 500 ms", by: "engine" },
-        { type: "account.locked_out", at, accountId, equityUsd: 89_500, floorUsd: 90_000, rule: "max_loss" },
+        { type: "account.locked_out", at, accountId, equity: 89_500, floor: 90_000, rule: "max_loss" },
         { type: "flatten.ordered", at, accountId, symbol: EURUSD, side: "SELL", quantity: 1 },
         { type: "veto.added", at, accountId, symbol: EURUSD, reason: "manual", note: "NFP release", expiresAt: null, valueAtTrigger: null, by: "alice" },
         { type: "veto.cleared", at, accountId, symbol: EURUSD, reason: "release passed", by: "alice" },
@@ -66,10 +66,10 @@ describe("alertsFrom", () => {
   });
 
   it("gives the rule and equity against the floor of a lock-out", () => {
-    const maxLoss = oneAlert({ type: "account.locked_out", at, accountId, equityUsd: 89_500.5, floorUsd: 90_000, rule: "max_loss" });
+    const maxLoss = oneAlert({ type: "account.locked_out", at, accountId, equity: 89_500.5, floor: 90_000, rule: "max_loss" });
     expect(maxLoss).toMatchObject({ kind: "account_locked_out", severity: "critical", accountId, by: null, title: "Account locked out: acc-1 (max_loss)" });
     expect(maxLoss.text).toContain("equity 89,500.50 USD is at or below the max-loss floor of 90,000.00 USD");
-    const dailyLoss = oneAlert({ type: "account.locked_out", at, accountId, equityUsd: 94_000, floorUsd: 95_000, rule: "daily_loss" });
+    const dailyLoss = oneAlert({ type: "account.locked_out", at, accountId, equity: 94_000, floor: 95_000, rule: "daily_loss" });
     expect(dailyLoss.text).toContain("the daily-loss floor of 95,000.00 USD");
   });
 

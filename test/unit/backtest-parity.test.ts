@@ -19,7 +19,7 @@ const eu = readBarFile(path.join(DATA, "eu-stock-markets-1991-1998-daily.csv"));
 const preset = readPreset("ftmo-2step-100k");
 
 const trades = (run: RunResult) => run.fills.map(({ at, symbol, side, quantity, price, feeUsd, trigger }) => ({ at, symbol, side, quantity, price, feeUsd, trigger }));
-const curve = (run: RunResult) => run.equity.map(({ at, equityUsd, balanceUsd }) => ({ at, equityUsd, balanceUsd }));
+const curve = (run: RunResult) => run.equity.map(({ at, equity, balance }) => ({ at, equity, balance }));
 
 async function both(data: typeof msft, strategy: string, seed: number) {
   const options = { data, preset, strategy: builtinStrategies[strategy]!, risk: "off" as const, seed, initialBalanceUsd: 100_000 };
@@ -54,12 +54,12 @@ describe("backtest parity with risk off", () => {
     const engine = await runBacktest(options);
     const raw = await runRaw(options);
     const lockout = engine.records.find(({ event }) => event.type === "account.locked_out");
-    expect(lockout?.event).toMatchObject({ type: "account.locked_out", floorUsd: 0 });
+    expect(lockout?.event).toMatchObject({ type: "account.locked_out", floor: 0 });
     const until = lockout!.event.at;
     const before = (rows: { at: number }[]) => rows.filter((row) => row.at <= until);
     expect(before(trades(engine))).toEqual(before(trades(raw)));
     expect(trades(engine).at(-1)).toMatchObject({ trigger: "stop_loss", price: Number((80 * (1 - 0.5 / 10_000)).toPrecision(10)) });
     // By then the raw account has lost everything: there is nothing left for a risk gate to keep.
-    expect(raw.equity.find((row) => row.at === until)!.equityUsd).toBeLessThanOrEqual(0);
+    expect(raw.equity.find((row) => row.at === until)!.equity).toBeLessThanOrEqual(0);
   }, 60_000);
 });

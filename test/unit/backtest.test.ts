@@ -62,8 +62,8 @@ describe("backtest runs", () => {
     if (lockout!.event.type !== "account.locked_out") throw new Error("unreachable");
     expect(breach.at).toBe(lockout!.event.at);
     expect(breach.seq).toBeLessThan(lockout!.seq);
-    expect(breach.observedUsd).toBe(lockout!.event.equityUsd);
-    expect(breach.limitUsd).toBe(Number(lockout!.event.floorUsd.toFixed(2)));
+    expect(breach.observed).toBe(lockout!.event.equity);
+    expect(breach.limit).toBe(Number(lockout!.event.floor.toFixed(2)));
     expect(report.riskEvents.map((event) => event.type)).toEqual(["account.locked_out", "breaker.tripped"]);
   }, 60_000);
 
@@ -88,7 +88,7 @@ describe("backtest runs", () => {
     const denied = (run: typeof on) => run.records.filter(({ event }) => event.type === "intent.decided" && event.decision.outcome === "denied").length;
     expect(denied(off)).toBe(0);
     expect(denied(on)).toBeGreaterThan(0);
-    expect(on.final.equityUsd).not.toBe(off.final.equityUsd);
+    expect(on.final.equity).not.toBe(off.final.equity);
     expect(off.records.some(({ event }) => event.type === "breaker.tripped" || event.type === "account.locked_out" || event.type === "account.reducing")).toBe(false);
   }, 60_000);
 
@@ -103,7 +103,7 @@ describe("backtest runs", () => {
           if (index !== 0) return [];
           const symbol = symbols[0];
           const close = history.get(symbol).at(-1).close;
-          return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equityUsd / close / 2), referencePrice: close }];
+          return [{ symbol, action: "OPEN", side: "BUY", quantity: Math.floor(account.equity / close / 2), referencePrice: close }];
         },
       });\n`,
     );
@@ -141,8 +141,65 @@ describe("currencies in backtests", () => {
     const average = result.fills.reduce((sum, fill) => sum + fill.quantity * fill.price, 0) / lots;
     const fees = result.fills.reduce((sum, fill) => sum + fill.feeUsd, 0);
     const expected = 100_000 + ((152 - average) * lots * 100_000) / 152 - fees;
-    expect(result.final.equityUsd).toBeCloseTo(expected, 6);
-    expect(result.final.equityUsd - 100_000).toBeLessThan(2_000); // in yen booked as dollars it would be ~200,000
-    if (risk === "on") expect(summarize(result, usdjpy, ftmo, run).compliance!.finalEquityUsd).toBeCloseTo(expected, 2);
+    expect(result.final.equity).toBeCloseTo(expected, 6);
+    expect(result.final.equity - 100_000).toBeLessThan(2_000); // in yen booked as dollars it would be ~200,000
+    if (risk === "on") expect(summarize(result, usdjpy, ftmo, run).compliance!.finalEquity).toBeCloseTo(expected, 2);
+  }, 60_000);
+});
+
+describe("backtests in the account's currency", () => {
+  // Five daily closes per column; the strategy opens one position on the first bar and holds it.
+  const file = (columns: Record<string, number[]>) =>
+    parseBars([`date,${Object.keys(columns).join(",")}`, ...[0, 1, 2, 3, 4].map((i) => `2024-01-0${i + 2},${Object.values(columns).map((closes) => closes[i]).join(",")}`)].join("\n"), "fx.csv");
+  const holdOne = (symbol: string, side: "BUY" | "SELL", quantity: number): StrategyFactory => () => ({
+    id: "hold-one",
+    onBar(context) {
+      const bar = context.bars.find((candidate) => candidate.symbol === symbol)!;
+      return context.account.positions.size === 0 ? [{ symbol: bar.symbol, action: "OPEN", side, quantity, referencePrice: bar.close }] : [];
+    },
+  });
+  const flat = (close: number) => [close, close, close, close, close];
+
+  type Case = { name: string; currency: string; columns: Record<string, number[]>; symbol: string; side: "BUY" | "SELL"; quantity: number; contractSize: number; perQuoteAtEnd: number };
+  const cases: Case[] = [
+    // Yen: through USD in a EUR account, EUR per JPY = 1 / 152 / 1.1 at the end.
+    { name: "a USDJPY long in a USD account", currency: "USD", columns: { USDJPY: [150, 150.5, 151, 151.5, 152] }, symbol: "USDJPY", side: "BUY", quantity: 1, contractSize: 100_000, perQuoteAtEnd: 1 / 152 },
+    { name: "a USDJPY long in a EUR account", currency: "EUR", columns: { USDJPY: [150, 150.5, 151, 151.5, 152], EURUSD: flat(1.1) }, symbol: "USDJPY", side: "BUY", quantity: 1, contractSize: 100_000, perQuoteAtEnd: 1 / 152 / 1.1 },
+    // Pounds: at GBPUSD in a USD account, at the pair's own price (inverted) in a EUR account.
+    { name: "a EURGBP short in a USD account", currency: "USD", columns: { EURGBP: [0.85, 0.848, 0.846, 0.844, 0.84], GBPUSD: flat(1.25) }, symbol: "EURGBP", side: "SELL", quantity: 1, contractSize: 100_000, perQuoteAtEnd: 1.25 },
+    { name: "a EURGBP short in a EUR account", currency: "EUR", columns: { EURGBP: [0.85, 0.848, 0.846, 0.844, 0.84] }, symbol: "EURGBP", side: "SELL", quantity: 1, contractSize: 100_000, perQuoteAtEnd: 1 / 0.84 },
+    // Gold, quoted in USD: as it is in a USD account, at EURUSD in a EUR account.
+    { name: "an XAUUSD long in a USD account", currency: "USD", columns: { XAUUSD: [2_000, 2_002, 2_005, 2_008, 2_010] }, symbol: "XAUUSD", side: "BUY", quantity: 0.5, contractSize: 100, perQuoteAtEnd: 1 },
+    { name: "an XAUUSD long in a EUR account", currency: "EUR", columns: { XAUUSD: [2_000, 2_002, 2_005, 2_008, 2_010], EURUSD: flat(1.1) }, symbol: "XAUUSD", side: "BUY", quantity: 0.5, contractSize: 100, perQuoteAtEnd: 1 / 1.1 },
+  ];
+
+  it.each(cases.flatMap((c) => (["on", "off"] as const).map((risk) => ({ ...c, risk }))))("books $name (risk $risk) in that currency, and the verifier agrees", async ({ currency, columns, symbol, side, quantity, contractSize, perQuoteAtEnd, risk }) => {
+    const data = file(columns);
+    const run = options({ data, strategy: holdOne(symbol, side, quantity), risk, currency });
+    const result = await runBacktest(run);
+    expect(result.currency).toBe(currency);
+    const fills = result.fills.filter((fill) => fill.symbol === symbol);
+    expect(fills.length).toBeGreaterThan(0);
+    expect(result.fills.every((fill) => fill.side === side)).toBe(true);
+    // Held to the end: (last - average) × lots × contract size, signed by the side, at the end's rate; less the fees (charged in the account's currency).
+    const lots = fills.reduce((sum, fill) => sum + fill.quantity, 0);
+    const average = fills.reduce((sum, fill) => sum + fill.quantity * fill.price, 0) / lots;
+    const fees = fills.reduce((sum, fill) => sum + fill.feeUsd, 0);
+    const last = columns[symbol]!.at(-1)!;
+    const expected = 100_000 + (side === "BUY" ? 1 : -1) * (last - average) * lots * contractSize * perQuoteAtEnd - fees;
+    expect(result.final.equity).toBeCloseTo(expected, 6);
+    if (risk === "on") {
+      const report = summarize(result, data, ftmo, run);
+      expect(report.currency).toBe(currency);
+      expect(report.compliance!.currency).toBe(currency);
+      expect(report.compliance!.finalEquity).toBeCloseTo(expected, 2);
+      const opened = result.records.find(({ event }) => event.type === "account.opened")!.event;
+      expect(opened.type === "account.opened" && opened.account.currency).toBe(currency);
+    }
+  }, 60_000);
+
+  it("warns, in a EUR account, that a gold file without EURUSD is booked 1:1, and names the pair", async () => {
+    const result = await runBacktest(options({ data: file({ XAUUSD: [2_000, 2_002, 2_005, 2_008, 2_010] }), strategy: holdOne("XAUUSD", "BUY", 0.5), currency: "EUR" }));
+    expect(result.warnings.join("\n")).toContain("XAUUSD: quoted in USD, and the file has no USDEUR or EURUSD to convert it to EUR");
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EngineEvent } from "@/server/engine/events";
-import { equityUsd, evolve, initialState, tradingStateOf } from "@/server/engine/state";
+import { equityOf, evolve, initialState, tradingStateOf } from "@/server/engine/state";
 import { accountView } from "@/server/engine/views";
 import { AccountId } from "@/server/engine/ids";
 import { accountId, config, given, intent, long, opened, priced, tripped, when } from "./given";
@@ -207,7 +207,7 @@ describe("last price", () => {
     expect(market).toMatchObject({ lastPrice: 1.2, lastPriceAt: 5_000 });
     expect(market.stats.lastBarAt).toBe(4_000);
     // The position is marked at the newer tick: 1 lot × 100,000 × (1.2 − 1.1).
-    expect(equityUsd(state.accounts.get(accountId)!, state)).toBeCloseTo(100_000 + 10_000, 6);
+    expect(equityOf(state.accounts.get(accountId)!, state)).toBeCloseTo(100_000 + 10_000, 6);
   });
 
   it("when a bar closes after the last tick, then its close is the last price", () => {

@@ -22,12 +22,12 @@ function walk(n: number, seed = 7): XY[] {
   return Array.from({ length: n }, (_, x) => ({ x, y: (y += next() - 0.5) }));
 }
 
-const point = (at: number, equityUsd: number): EquityPoint => ({
+const point = (at: number, equity: number): EquityPoint => ({
   at,
-  equityUsd,
-  baselineUsd: 100_000,
-  dailyLossFloorUsd: 95_000,
-  maxLossFloorUsd: 90_000,
+  equity,
+  baseline: 100_000,
+  dailyLossFloor: 95_000,
+  maxLossFloor: 90_000,
 });
 
 const START = Date.UTC(2025, 0, 6);
@@ -96,16 +96,16 @@ describe("EquityHistory", () => {
 
     expect(history.size("acc")).toBeLessThanOrEqual(3);
     const stored = history.query("acc", { points: 1_000 });
-    expect(stored.map((p) => p.equityUsd)).toContain(99_000);
-    expect(stored.at(-1)!.equityUsd).toBe(100_050);
+    expect(stored.map((p) => p.equity)).toContain(99_000);
+    expect(stored.at(-1)!.equity).toBe(100_050);
   });
 
   it("when a second passes, then the conflated bucket closes and its lowest, highest and last stay in time order", () => {
     const history = new EquityHistory();
-    for (const [at, equityUsd] of [[0, 100], [100, 90], [200, 120], [300, 110], [400, 105], [1_000, 104]] as const) {
-      history.record("acc", point(START + at, equityUsd));
+    for (const [at, equity] of [[0, 100], [100, 90], [200, 120], [300, 110], [400, 105], [1_000, 104]] as const) {
+      history.record("acc", point(START + at, equity));
     }
-    expect(history.query("acc", { points: 100 }).map((p) => [p.at - START, p.equityUsd])).toEqual([
+    expect(history.query("acc", { points: 100 }).map((p) => [p.at - START, p.equity])).toEqual([
       [100, 90],
       [200, 120],
       [400, 105],
@@ -117,7 +117,7 @@ describe("EquityHistory", () => {
     const history = new EquityHistory();
     history.record("acc", point(START + 5_000, 100));
     history.record("acc", point(START + 1_000, 80));
-    expect(history.query("acc", { points: 10 }).map((p) => [p.at - START, p.equityUsd])).toEqual([
+    expect(history.query("acc", { points: 10 }).map((p) => [p.at - START, p.equity])).toEqual([
       [5_000, 100],
       [5_000, 80],
     ]);
@@ -126,7 +126,7 @@ describe("EquityHistory", () => {
   it("ignores a point with a non-finite field", () => {
     const history = new EquityHistory();
     history.record("acc", point(START, Number.NaN));
-    history.record("acc", { ...point(START, 100), maxLossFloorUsd: Infinity });
+    history.record("acc", { ...point(START, 100), maxLossFloor: Infinity });
     history.record("acc", point(Number.NaN, 100));
     expect(history.size("acc")).toBe(0);
     expect(history.query("acc", { points: 10 })).toEqual([]);
@@ -160,14 +160,14 @@ describe("EquityHistory", () => {
     const spike = point(0, 0);
     const tick = point(0, 100_000);
     let at = START;
-    let equityUsd = 100_000;
+    let equity = 100_000;
     const started = performance.now();
     for (; at < end; at += 100) {
-      equityUsd += next() - 0.5;
+      equity += next() - 0.5;
       tick.at = at;
-      tick.equityUsd = equityUsd;
+      tick.equity = equity;
       history.record("acc", tick);
-      if (at === spikeAt) history.record("acc", Object.assign(spike, { at, equityUsd: equityUsd - 20_000 }));
+      if (at === spikeAt) history.record("acc", Object.assign(spike, { at, equity: equity - 20_000 }));
     }
     const recordMs = performance.now() - started;
     const stored = history.size("acc");
@@ -183,7 +183,7 @@ describe("EquityHistory", () => {
     expect(all).toHaveLength(1_000);
     expect(all[0]!.at).toBeLessThan(START + HOUR);
     expect(all.at(-1)!.at).toBe(end - 100);
-    expect(Math.min(...all.map((p) => p.equityUsd))).toBe(spike.equityUsd);
+    expect(Math.min(...all.map((p) => p.equity))).toBe(spike.equity);
 
     const count = (from: number, to: number) => history.query("acc", { from, to, points: Infinity }).length;
     // The last minute at 1 s (up to 3 points a second), an old hour at 1 h (up to 3 points).
@@ -201,9 +201,9 @@ describe("EquityHistory", () => {
     let at = START;
     const feed = (target: EquityHistory[], until: number, stepMs: number) => {
       for (; at < until; at += stepMs) {
-        const equityUsd = 100_000 + Math.sin(at / HOUR) * 500 + next() * 50;
-        for (const h of target) h.record("acc", point(at, equityUsd));
-        if (at % 3 === 0) for (const h of target) h.record("other", point(at, equityUsd - 1));
+        const equity = 100_000 + Math.sin(at / HOUR) * 500 + next() * 50;
+        for (const h of target) h.record("acc", point(at, equity));
+        if (at % 3 === 0) for (const h of target) h.record("other", point(at, equity - 1));
       }
     };
     // Nine days sparse, then thirty hours dense: every tier holds points, conflated ones among them.

@@ -269,7 +269,7 @@ describe("daily reset", () => {
     at: day1 + 5,
     resetAt: day1,
     tradingDay: "2026-06-10",
-    baselines: [{ accountId, baselineUsd: 100_000, equityUsd: 100_000, balanceUsd: 100_000, shadow: false, equityAsOf: null, highWaterUsd: 100_000 }],
+    baselines: [{ accountId, baseline: 100_000, equity: 100_000, balance: 100_000, shadow: false, equityAsOf: null, highWater: 100_000 }],
   };
   const lock = (expiresAt: number | null, symbol = EURUSD): EngineEvent => ({
     type: "veto.added",
@@ -297,7 +297,7 @@ describe("daily reset", () => {
         at: day1 + 3_600_000,
         resetAt: day1,
         tradingDay: "2026-06-10",
-        baselines: [{ accountId, baselineUsd: 100_000, equityUsd: 100_000, balanceUsd: 100_000, shadow: false, equityAsOf: null, highWaterUsd: 100_000 }],
+        baselines: [{ accountId, baseline: 100_000, equity: 100_000, balance: 100_000, shadow: false, equityAsOf: null, highWater: 100_000 }],
       },
     ]);
   });

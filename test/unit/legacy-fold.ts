@@ -80,17 +80,17 @@ export type AccountState = {
   /** The positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
   readonly exposure: Exposure;
   /** Initial balance + realized P/L − fees. */
-  readonly balanceUsd: number;
+  readonly balance: number;
   /** The day's baseline, snapshotted at the daily reset (the initial balance before the first one). */
-  readonly baselineUsd: number;
+  readonly baseline: number;
   /** The baseline was taken from stale equity (the last known before the reset instant). */
   readonly baselineShadow: boolean;
   /** The highest equity a trailing max-loss floor follows (the initial balance to start with). */
-  readonly highWaterUsd: number;
+  readonly highWater: number;
   /** Risk at the stop of the entries allowed since the day started (daily risk quota). */
-  readonly riskUsedTodayUsd: number;
+  readonly riskUsedToday: number;
   /** Set when equity fell to the max-loss floor; only an explicit reopen clears it. */
-  readonly lockedOut: { readonly at: number; readonly equityUsd: number; readonly floorUsd: number; readonly rule: LossRule } | null;
+  readonly lockedOut: { readonly at: number; readonly equity: number; readonly floor: number; readonly rule: LossRule } | null;
   readonly allowedCount: number;
   readonly deniedCount: number;
 };
@@ -176,23 +176,23 @@ export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null)
  * balance less the allowance (`static`), or the high-water mark less it (trailing), capped at
  * the initial balance when the preset says so. The high-water mark never falls, nor does the floor.
  */
-export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloorUsd: number; maxLossFloorUsd: number } {
+export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloor: number; maxLossFloor: number } {
   const { dailyLossPct, dailyLossOf, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = config.accountRules;
   const initial = account.spec.initialBalanceUsd;
   const allowanceUsd = initial * (maxLossPct / 100);
-  let maxLossFloorUsd = initial - allowanceUsd;
+  let maxLossFloor = initial - allowanceUsd;
   if (maxLossMode !== "static") {
-    const trailing = account.highWaterUsd - allowanceUsd;
-    maxLossFloorUsd = Math.max(maxLossFloorUsd, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
+    const trailing = account.highWater - allowanceUsd;
+    maxLossFloor = Math.max(maxLossFloor, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
   }
-  const dailyLossFloorUsd =
-    dailyLossOf === "baseline" ? account.baselineUsd * (1 - dailyLossPct / 100) : account.baselineUsd - initial * (dailyLossPct / 100);
-  return { dailyLossFloorUsd, maxLossFloorUsd };
+  const dailyLossFloor =
+    dailyLossOf === "baseline" ? account.baseline * (1 - dailyLossPct / 100) : account.baseline - initial * (dailyLossPct / 100);
+  return { dailyLossFloor, maxLossFloor };
 }
 
 /** The account's equity in USD: balance plus floating P/L at the last prices. */
-export function equityUsd(account: AccountState): number {
-  return account.balanceUsd + account.exposure.floatingUsd;
+export function equityOf(account: AccountState): number {
+  return account.balance + account.exposure.floating;
 }
 
 /**
@@ -205,7 +205,7 @@ export function snapshotBaselines(state: LegacyState, accountIds: readonly Accou
   return accountIds.map((accountId) => {
     const account = state.accounts.get(accountId)!;
     const { accountRules, dailyReset } = configOf(state, account);
-    const equity = equityUsd(account);
+    const equity = equityOf(account);
     let equityAsOf: number | null = null;
     let shadow = false;
     for (const symbol of account.positions.keys()) {
@@ -214,23 +214,23 @@ export function snapshotBaselines(state: LegacyState, accountIds: readonly Accou
       if (pricedAt !== null) equityAsOf = equityAsOf === null ? pricedAt : Math.min(equityAsOf, pricedAt);
     }
     const basis = accountRules.dailyBaselineBasis;
-    const baselineUsd =
+    const baseline =
       basis === "equity"
         ? equity
         : basis === "balance"
-          ? account.balanceUsd
+          ? account.balance
           : basis === "max_balance_equity"
-            ? Math.max(account.balanceUsd, equity)
+            ? Math.max(account.balance, equity)
             : account.spec.initialBalanceUsd;
-    const highWaterUsd = accountRules.maxLossMode === "static" ? account.highWaterUsd : Math.max(account.highWaterUsd, equity);
+    const highWater = accountRules.maxLossMode === "static" ? account.highWater : Math.max(account.highWater, equity);
     return {
       accountId,
-      baselineUsd: cents(baselineUsd),
-      equityUsd: cents(equity),
-      balanceUsd: cents(account.balanceUsd),
+      baseline: cents(baseline),
+      equity: cents(equity),
+      balance: cents(account.balance),
       shadow,
       equityAsOf,
-      highWaterUsd: cents(highWaterUsd),
+      highWater: cents(highWater),
     };
   });
 }
@@ -247,10 +247,10 @@ function revalue(state: LegacyState, touches: (accountId: AccountId, account: Ac
     if (!touches(accountId, account)) continue;
     const trailing = configOf(state, account).accountRules.maxLossMode === "trailing_intraday";
     const exposure = exposureOf(account.positions, state);
-    const equity = account.balanceUsd + exposure.floatingUsd;
-    const highWaterUsd = trailing && equity > account.highWaterUsd ? equity : account.highWaterUsd;
+    const equity = account.balance + exposure.floating;
+    const highWater = trailing && equity > account.highWater ? equity : account.highWater;
     accounts ??= new Map(state.accounts);
-    accounts.set(accountId, { ...account, exposure, highWaterUsd });
+    accounts.set(accountId, { ...account, exposure, highWater });
   }
   return accounts ? { ...state, accounts } : state;
 }
@@ -396,10 +396,10 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
               sideLocks: lasting(account.sideLocks),
               stopLosses: [],
               reducing: account.reducing?.untilReset ? null : account.reducing,
-              baselineUsd: snapshot.baselineUsd,
+              baseline: snapshot.baseline,
               baselineShadow: snapshot.shadow,
-              highWaterUsd: snapshot.highWaterUsd,
-              riskUsedTodayUsd: 0,
+              highWater: snapshot.highWater,
+              riskUsedToday: 0,
         });
       }
       return { ...state, accounts };
@@ -443,12 +443,12 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
         lastSlowAt: null,
         positions: new Map(),
         exposure: noExposure,
-        balanceUsd: event.account.initialBalanceUsd,
-        baselineUsd: event.account.initialBalanceUsd,
+        balance: event.account.initialBalanceUsd,
+        baseline: event.account.initialBalanceUsd,
         baselineShadow: false,
-        highWaterUsd: event.account.initialBalanceUsd,
+        highWater: event.account.initialBalanceUsd,
         lockedOut: null,
-        riskUsedTodayUsd: 0,
+        riskUsedToday: 0,
         allowedCount: 0,
         deniedCount: 0,
       });
@@ -486,7 +486,7 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
           ? {
               ...account,
               allowedCount: account.allowedCount + 1,
-              riskUsedTodayUsd: account.riskUsedTodayUsd + (event.decision.riskAtStopUsd ?? 0),
+              riskUsedToday: account.riskUsedToday + (event.decision.riskAtStopUsd ?? 0),
             }
           : { ...account, deniedCount: account.deniedCount + 1 },
       );
@@ -509,7 +509,7 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
     case "account.locked_out":
       return withAccount(state, event.accountId, (account) => ({
         ...account,
-        lockedOut: { at: event.at, equityUsd: event.equityUsd, floorUsd: event.floorUsd, rule: event.rule },
+        lockedOut: { at: event.at, equity: event.equity, floor: event.floor, rule: event.rule },
       }));
     case "account.reopened":
       // A reopened account starts clean: no lock-out and no pause from the breach.
@@ -557,14 +557,14 @@ export function legacyEvolve(state: LegacyState, event: EngineEvent): LegacyStat
             });
       const next = withAccount(afterOrder, event.accountId, (account) => {
         const contractSize = state.config.instruments[event.symbol]?.contractSize ?? 1;
-        const { position, realizedUsd } = applyFill(account.positions.get(event.symbol), event, contractSize);
+        const { position, realized } = applyFill(account.positions.get(event.symbol), event, contractSize);
         const positions = new Map(account.positions);
         if (position) positions.set(event.symbol, position);
         else positions.delete(event.symbol);
         // One stop-loss per position its stop closed (issue 20), as the fold records it.
-        const stop = stopLossOf(account.positions.get(event.symbol)?.quantity ?? 0, position?.quantity ?? 0, event, realizedUsd);
+        const stop = stopLossOf(account.positions.get(event.symbol)?.quantity ?? 0, position?.quantity ?? 0, event, realized);
         const stopLosses = stop ? [...account.stopLosses, stop].slice(-100) : account.stopLosses;
-        return { ...account, positions, stopLosses, balanceUsd: account.balanceUsd + realizedUsd - event.feeUsd };
+        return { ...account, positions, stopLosses, balance: account.balance + realized - event.feeUsd };
       });
       return revalue(next, (accountId) => accountId === event.accountId);
     }

@@ -35,7 +35,7 @@ async function worked(): Promise<{ metrics: Metrics; text: string }> {
   made.countCommitted([
     record(1, { type: "breaker.tripped", at: 0, accountId: "acc-1", breaker: "manual", reason: "desk", by: "user:alice" }),
     record(2, { type: "breaker.reset", at: 0, accountId: "acc-1", breaker: "manual", reason: "desk", by: "user:alice" }),
-    record(3, { type: "account.locked_out", at: 0, accountId: "acc-2", equityUsd: 89_000, floorUsd: 90_000, rule: "max_loss" }),
+    record(3, { type: "account.locked_out", at: 0, accountId: "acc-2", equity: 89_000, floor: 90_000, rule: "max_loss" }),
     record(4, { type: "intent.received", at: 0 }),
   ]);
   return { metrics: made, text: await made.render() };

@@ -8,11 +8,12 @@ import type { EngineEvent } from "@/server/engine/events";
 import { AccountId, PresetId, SymbolId } from "@/server/engine/ids";
 import { nearLimits } from "@/server/engine/near-limits";
 import type { EngineState } from "@/server/engine/state";
-import { configOf, equityUsd, evolve, holdersOfAll, initialState } from "@/server/engine/state";
+import { configOf, equityOf, evolve, holdersOfAll, initialState } from "@/server/engine/state";
 import { AccountSpec } from "@/server/engine/types";
 
 // Positions quoted in USD, in JPY (converted at USDJPY, which is itself held), in EUR (at EURUSD)
-// and in GBP (at GBPUSD when it has a price, else at nothing): every shape of valuation.
+// and in GBP (at GBPUSD when it has a price, else at nothing), in USD and in EUR accounts (GBP
+// through USD, two prices in one rate): every shape of valuation.
 const instruments = {
   EURUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1e6, quoteCurrency: "USD" },
   GBPUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1e6, quoteCurrency: "USD" },
@@ -41,7 +42,7 @@ const step = fc.oneof(
 function exactlyNear(state: EngineState, accountIds: Iterable<AccountId>): AccountId[] {
   return [...accountIds].filter((accountId) => {
     const account = state.accounts.get(accountId)!;
-    const pastMark = configOf(state, account).accountRules.maxLossMode === "trailing_intraday" && equityUsd(account, state) > account.highWaterUsd;
+    const pastMark = configOf(state, account).accountRules.maxLossMode === "trailing_intraday" && equityOf(account, state) > account.highWater;
     return atALimit(state, accountId) || pastMark;
   });
 }
@@ -54,7 +55,9 @@ describe("the holders near a limit", () => {
         let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
         let at = Date.UTC(2026, 0, 6, 9);
         accounts.forEach((accountId, n) => {
-          const opened = decide({ type: "OpenAccount", at, by: "t", account: AccountSpec.parse({ accountId, name: accountId, presetId: "p", initialBalanceUsd: 100_000 }) }, state);
+          // n-5 and n-6 keep their books in euros: a GBP-quoted position converts through USD.
+          const currency = n >= 4 ? "EUR" : "USD";
+          const opened = decide({ type: "OpenAccount", at, by: "t", account: AccountSpec.parse({ accountId, name: accountId, presetId: "p", initialBalanceUsd: 100_000, currency }) }, state);
           if (!opened.ok) throw new Error("not opened");
           state = opened.events.reduce(evolve, state);
           if (n % 2 === 1) {

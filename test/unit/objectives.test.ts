@@ -82,15 +82,15 @@ describe("closed trades (round trips) from the verifier's books", () => {
     expect(trades).toEqual([
       {
         symbol: "EURUSD", side: "long", openedAt: T0 + 1_000, closedAt: T0 + 3_000, openSeq: expect.any(Number), closeSeq: expect.any(Number),
-        quantity: 2, entryPrice: 1.101, exitPrice: 1.1055, grossUsd: 900, feesUsd: 8, realizedUsd: 892, closedBy: "take_profit",
+        quantity: 2, entryPrice: 1.101, exitPrice: 1.1055, gross: 900, fees: 8, realized: 892, closedBy: "take_profit",
       },
       // The reversing sell closes the long (half its fee) and opens the short (the other half).
-      { symbol: "EURUSD", side: "long", openedAt: T0 + DAY, closedAt: T0 + DAY + 1_000, openSeq: expect.any(Number), closeSeq: expect.any(Number), quantity: 1, entryPrice: 1.1, exitPrice: 1.099, grossUsd: -100, feesUsd: 2, realizedUsd: -102, closedBy: "order" },
-      { symbol: "EURUSD", side: "short", openedAt: T0 + DAY + 1_000, closedAt: T0 + DAY + 2_000, openSeq: expect.any(Number), closeSeq: expect.any(Number), quantity: 1, entryPrice: 1.099, exitPrice: 1.097, grossUsd: 200, feesUsd: 2, realizedUsd: 198, closedBy: "liquidation" },
+      { symbol: "EURUSD", side: "long", openedAt: T0 + DAY, closedAt: T0 + DAY + 1_000, openSeq: expect.any(Number), closeSeq: expect.any(Number), quantity: 1, entryPrice: 1.1, exitPrice: 1.099, gross: -100, fees: 2, realized: -102, closedBy: "order" },
+      { symbol: "EURUSD", side: "short", openedAt: T0 + DAY + 1_000, closedAt: T0 + DAY + 2_000, openSeq: expect.any(Number), closeSeq: expect.any(Number), quantity: 1, entryPrice: 1.099, exitPrice: 1.097, gross: 200, fees: 2, realized: 198, closedBy: "liquidation" },
     ]);
     // The trades' P/L is the balance's: the same books.
     const report = verifier.report().accounts[0]!;
-    expect(trades.reduce((sum, trade) => sum + trade.realizedUsd, 0)).toBeCloseTo(report.finalBalanceUsd - report.initialBalanceUsd, 6);
+    expect(trades.reduce((sum, trade) => sum + trade.realized, 0)).toBeCloseTo(report.finalBalance - report.initialBalanceUsd, 6);
   });
 
   it("keeps only the latest trades asked for, and counts them all", () => {
@@ -137,15 +137,15 @@ describe("the live objectives read model", () => {
       presetId: "ftmo-2step-100k",
       presetVersion: 1,
       initialBalanceUsd: 100_000,
-      balanceUsd: 110_000,
-      progress: { profitUsd: 10_000, targetPct: 100 },
-      objectives: { profitTarget: { targetUsd: 10_000, reached: true }, tradingDays: { days: 1, met: false } },
+      balance: 110_000,
+      progress: { profit: 10_000, targetPct: 100 },
+      objectives: { profitTarget: { target: 10_000, reached: true }, tradingDays: { days: 1, met: false } },
       met: false,
       closedTrades: 1,
     });
     expect(reads.every((read) => read.accountId === account)).toBe(true);
     const trades = await model.trades(account, 10);
-    expect(trades).toMatchObject({ total: 1, kept: 1, nextBeforeSeq: null, trades: [{ side: "long", quantity: 1, entryPrice: 1.1, exitPrice: 1.2, realizedUsd: 10_000 }] });
+    expect(trades).toMatchObject({ total: 1, kept: 1, nextBeforeSeq: null, trades: [{ side: "long", quantity: 1, entryPrice: 1.1, exitPrice: 1.2, realized: 10_000 }] });
   });
 
   it("reads only what was recorded since its last read", async () => {

@@ -76,7 +76,7 @@ describe("the overview model", () => {
     book.commit([tick(EURUSD, 1.09)]); // acc-002 loses 1,000 USD, acc-001 500 USD
     const page = (await book.model.page(all, everyone));
     expect(page.rows.map((row) => row.accountId)).toEqual(["acc-002", "acc-001", "acc-000", "acc-003"]);
-    expect(page.rows[0]).toMatchObject({ equityUsd: 99_000, dayPnlUsd: -1_000 });
+    expect(page.rows[0]).toMatchObject({ equity: 99_000, dayPnl: -1_000 });
     expect(page.rows[0]!.headroomPct).toBeLessThan(page.rows[1]!.headroomPct);
     expect(page.matching).toBe(4);
   });
@@ -95,7 +95,7 @@ describe("the overview model", () => {
       [halted, "HALTED"],
       [untouched, "ACTIVE"],
     ]);
-    expect(page.rows[0]).toMatchObject({ dailyHeadroomUsd: 200, dailyHeadroomPct: 4, maxHeadroomPct: 52, headroomPct: 4 });
+    expect(page.rows[0]).toMatchObject({ dailyHeadroom: 200, dailyHeadroomPct: 4, maxHeadroomPct: 52, headroomPct: 4 });
     expect(page.rows[1]).toMatchObject({ dailyHeadroomPct: 100, maxHeadroomPct: 100, headroomPct: 100 });
     // The key is the smaller of the two shares, rows in ascending order of it.
     for (const row of page.rows) expect(row.headroomPct).toBe(Math.min(row.dailyHeadroomPct, row.maxHeadroomPct));
@@ -189,7 +189,7 @@ describe("the overview model", () => {
     expect(after).toHaveLength(3);
     book.commit([tick(EURUSD, 1.2)]);
     const moved = (await book.model.page(all, everyone)).rows.find((row) => row.accountId === "acc-000")!;
-    expect(moved.equityUsd).toBe(110_000);
+    expect(moved.equity).toBe(110_000);
     expect(moved.seq).toBe(book.seq);
   });
 });

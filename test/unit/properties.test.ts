@@ -254,7 +254,7 @@ describe("engine properties", () => {
         let state = stateFrom({ ...h, halted: why === "breaker" }, EngineConfig.parse(looseInput));
         if (why === "firm") state = evolve(state, { type: "firm.halted", at: 2, reason: "outage", by: "t" });
         if (why === "reducing") state = evolve(state, { type: "account.reducing", at: 2, accountId, cause: "manual", untilReset: false, reason: "pause", by: "t" });
-        if (why === "locked_out") state = evolve(state, { type: "account.locked_out", at: 2, accountId, equityUsd: 1, floorUsd: 2, rule: "max_loss" });
+        if (why === "locked_out") state = evolve(state, { type: "account.locked_out", at: 2, accountId, equity: 1, floor: 2, rule: "max_loss" });
         const d = decisionOf(state, { ...intent, action });
         expect(d.outcome === "denied" ? d.guard : "allowed").not.toBe("trading_state");
       }),

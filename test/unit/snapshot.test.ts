@@ -364,13 +364,13 @@ describe("state snapshots", () => {
     const bar = (at: number, symbol: SymbolId, close: number): EngineEvent => ({ type: "market.bar", at, symbol, open: close, high: close, low: close, close, volume: 1 });
     let state = [bar(1, symbols[0]!, 1e300), bar(1, symbols[1]!, 1e-300), bar(2, symbols[0]!, 1e-300), bar(2, symbols[1]!, 1e300), bar(3, symbols[0]!, 1), bar(3, symbols[1]!, 1)].reduce(evolve, genesis);
     const account = state.accounts.get(accountId)!;
-    state = { ...state, accounts: state.accounts.set(accountId, { ...account, balanceUsd: -0, highWaterUsd: Number.POSITIVE_INFINITY, lastSlowAt: Number.NaN }) };
+    state = { ...state, accounts: state.accounts.set(accountId, { ...account, balance: -0, highWater: Number.POSITIVE_INFINITY, lastSlowAt: Number.NaN }) };
     const numbers = [...state.market.get(symbols[0]!)!.stats.returns.map((r) => r.value), state.market.get(symbols[0]!)!.stats.ewmaVariance];
     expect(numbers).toEqual(expect.arrayContaining([Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]));
 
     const restored = throughSnapshot(state);
     expect(isDeepStrictEqual(toPlainMaps(restored), toPlainMaps(state))).toBe(true);
-    expect(Object.is(restored.accounts.get(accountId)!.balanceUsd, -0)).toBe(true);
+    expect(Object.is(restored.accounts.get(accountId)!.balance, -0)).toBe(true);
     expect(isDeepStrictEqual(restored.config, configs[0])).toBe(true);
     expect(isDeepStrictEqual(toPlainMaps(throughSnapshot(initialState())), toPlainMaps(initialState()))).toBe(true);
   });
@@ -406,7 +406,7 @@ describe("state snapshots", () => {
     };
 
     expect(tampered(once(`{"format":${SNAPSHOT_FORMAT},`, `{"format":${SNAPSHOT_FORMAT + 1},`))).toThrow("not a snapshot of format");
-    expect(tampered(once(/"balanceUsd":[^,]+/, '"balanceUsd":"1"'))).toThrow(/balanceUsd/);
+    expect(tampered(once(/"balance":[^,]+/, '"balance":"1"'))).toThrow(/balance/);
     expect(tampered(once('"filledQuantity":0,', ""))).toThrow(/filledQuantity/);
     expect(tampered(once('"lastSlowAt":', '"surprise":1,"lastSlowAt":'))).toThrow(/surprise/);
     expect(tampered(once('"status":"sent"', '"status":"lost"'))).toThrow(/status/);

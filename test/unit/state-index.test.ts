@@ -9,7 +9,7 @@ import { AccountId, IntentId, PresetId, SymbolId } from "@/server/engine/ids";
 import type { Intent } from "@/server/engine/intent";
 import { canonicalJson } from "@/server/engine/replay";
 import type { EngineState } from "@/server/engine/state";
-import { accountExposure, equityUsd, evolve, holdersOf, indexOf, initialState } from "@/server/engine/state";
+import { accountExposure, equityOf, evolve, holdersOf, indexOf, initialState } from "@/server/engine/state";
 import { AccountSpec } from "@/server/engine/types";
 import type { LegacyState } from "./legacy-fold";
 import { legacyEvolve, legacyInitialState } from "./legacy-fold";
@@ -137,7 +137,7 @@ describe("the state fold with a persistent book and an index", () => {
     expect(changed).toEqual([accounts[0], accounts[1]]);
     const down = evolve(after, { type: "market.tick", at: 4, symbol: symbols[0]!, price: 99 });
     expect(accounts.filter((accountId) => down.accounts.get(accountId) !== after.accounts.get(accountId)), "a fall stores nothing").toEqual([]);
-    expect(equityUsd(after.accounts.get(accounts[0]!)!, after)).toBeCloseTo(100_010);
+    expect(equityOf(after.accounts.get(accounts[0]!)!, after)).toBeCloseTo(100_010);
   });
 
   it("finds the days due and the next deadline from the index, under each account's own reset rule", () => {

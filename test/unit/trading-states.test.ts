@@ -39,7 +39,7 @@ describe("daily-loss breach", () => {
   it("hard: locks the account out and flattens every position", () => {
     const { events, state } = run(long(given(configured({ accountRules: { dailyLossBreach: "hard" } }), opened)), tick(1.09, 2_900));
     expect(events.filter((event) => event.type !== "market.tick")).toEqual([
-      { type: "account.locked_out", at: 2_900, accountId, equityUsd: 95_000, floorUsd: 95_000, rule: "daily_loss" },
+      { type: "account.locked_out", at: 2_900, accountId, equity: 95_000, floor: 95_000, rule: "daily_loss" },
       { type: "flatten.ordered", at: 2_900, accountId, symbol: "EURUSD", side: "SELL", quantity: 5 },
     ]);
     expect(stateOf(state)).toBe("LOCKED_OUT");
@@ -79,7 +79,7 @@ describe("max-loss floor modes", () => {
   // Allowance 10% of 100,000 = 10,000. Daily limits moved out of the way.
   const rules = (accountRules: EngineConfigInput["accountRules"]): EngineEvent =>
     configured({ accountRules: { dailyLossPct: 50, ...accountRules }, breakers: { dailyDrawdown: { maxPct: 50 } } });
-  const floor = (state: EngineState) => floorsOf(state.accounts.get(accountId)!, state.config).maxLossFloorUsd;
+  const floor = (state: EngineState) => floorsOf(state.accounts.get(accountId)!, state.config).maxLossFloor;
 
   it("static: stays at the initial balance less the allowance whatever equity does", () => {
     const state = run(long(given(rules({}), opened)), tick(1.12, 2_000), { type: "AdvanceClock", at: day2 }).state;
@@ -93,7 +93,7 @@ describe("max-loss floor modes", () => {
     expect(up.account.lockedOut).toBeNull();
     expect(run(up.state, tick(1.1002, 2_200)).account.lockedOut).toBeNull(); // 100,010: above
     const hit = run(up.state, tick(1.1, 2_200));
-    expect(hit.events).toContainEqual({ type: "account.locked_out", at: 2_200, accountId, equityUsd: 100_000, floorUsd: 100_000, rule: "max_loss" });
+    expect(hit.events).toContainEqual({ type: "account.locked_out", at: 2_200, accountId, equity: 100_000, floor: 100_000, rule: "max_loss" });
     expect(hit.events).toContainEqual({ type: "flatten.ordered", at: 2_200, accountId, symbol: "EURUSD", side: "SELL", quantity: 5 });
   });
 
@@ -124,12 +124,12 @@ describe("shadow snapshot at the daily reset", () => {
     const state = run(long(given(opened)), tick(1.098, 10_000)).state; // −1,000: equity 99,000
     expect(baselineOf(state, day2 + 5)).toEqual({
       accountId,
-      baselineUsd: 99_000,
-      equityUsd: 99_000,
-      balanceUsd: 100_000,
+      baseline: 99_000,
+      equity: 99_000,
+      balance: 100_000,
       shadow: true,
       equityAsOf: 10_000,
-      highWaterUsd: 100_000,
+      highWater: 100_000,
     });
     const next = run(state, { type: "AdvanceClock", at: day2 + 5 });
     expect(next.account.baselineShadow).toBe(true);
@@ -137,13 +137,13 @@ describe("shadow snapshot at the daily reset", () => {
 
   it("is not shadow when every held price is fresh at the reset, or nothing is held", () => {
     const fresh = run(long(given(opened)), tick(1.098, day2 - 60_000)).state;
-    expect(baselineOf(fresh, day2 + 5)).toMatchObject({ shadow: false, equityAsOf: day2 - 60_000, baselineUsd: 99_000 });
-    expect(baselineOf(given(opened), day2 + 5)).toMatchObject({ shadow: false, equityAsOf: null, baselineUsd: 100_000 });
+    expect(baselineOf(fresh, day2 + 5)).toMatchObject({ shadow: false, equityAsOf: day2 - 60_000, baseline: 99_000 });
+    expect(baselineOf(given(opened), day2 + 5)).toMatchObject({ shadow: false, equityAsOf: null, baseline: 100_000 });
   });
 
   it("takes the basis the configuration names", () => {
     const withBasis = (basis: "equity" | "balance" | "max_balance_equity" | "initial_balance", price: number) =>
-      baselineOf(run(long(given(configured({ accountRules: { dailyBaselineBasis: basis } }), opened)), tick(price, day2 - 1_000)).state, day2)!.baselineUsd;
+      baselineOf(run(long(given(configured({ accountRules: { dailyBaselineBasis: basis } }), opened)), tick(price, day2 - 1_000)).state, day2)!.baseline;
     expect(withBasis("equity", 1.102)).toBe(101_000);
     expect(withBasis("balance", 1.102)).toBe(100_000);
     expect(withBasis("max_balance_equity", 1.102)).toBe(101_000);

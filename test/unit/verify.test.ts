@@ -96,7 +96,7 @@ describe("FTMO (5% of the initial balance below the midnight balance, hard; 10% 
     const records = run(1.0499999);
     const report = verify(records, preset("ftmo-2step-100k"));
     expect(report.accounts[0]!.breaches).toEqual([
-      { accountId: account, rule: "daily_loss", at: T("2026-06-10T08:00:00Z"), seq: expect.any(Number), tradingDay: "2026-06-10", observedUsd: 94_999.99, limitUsd: 95_000, consequence: "hard" },
+      { accountId: account, rule: "daily_loss", at: T("2026-06-10T08:00:00Z"), seq: expect.any(Number), tradingDay: "2026-06-10", observed: 94_999.99, limit: 95_000, consequence: "hard" },
     ]);
     expect(report.accounts[0]!.compliant).toBe(false);
     expect(verifierBreaches(report.accounts[0]!.breaches, records)).toEqual(engineBreaches(records));
@@ -134,7 +134,7 @@ describe("FTMO (5% of the initial balance below the midnight balance, hard; 10% 
       { at: T("2026-06-10T23:00:00Z"), command: tick(1.0499999) }, // 98,999.99: past 99,000, inside 98,800
     ]);
     const breaches = verify(records, preset("ftmo-2step-100k")).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", observedUsd: 98_999.99, limitUsd: 99_000 }]);
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", observed: 98_999.99, limit: 99_000 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
@@ -149,7 +149,7 @@ describe("The5ers (5% of the larger of balance and equity at 00:00 UTC+3, hard)"
       { at: T("2026-06-10T21:30:00Z"), command: tick(1.069) },
     ]);
     const breaches = verify(records, preset("the5ers-high-stakes")).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", observedUsd: 96_900, limitUsd: 96_900 }]);
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", observed: 96_900, limit: 96_900 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
@@ -168,7 +168,7 @@ describe("Topstep 50K (1,000 USD a day, liquidating without failing; 2,000 USD t
     const records = days(1.0700001); // 50,000.01: the day's limit is hit at 51,000, the max-loss floor never
     const report = verify(records, preset("topstep-50k")).accounts[0]!;
     expect(report.breaches).toEqual([]);
-    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-10" }]);
+    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observed: 51_000, limit: 52_000, tradingDay: "2026-06-10" }]);
     expect(report.compliant).toBe(true);
     // The engine ordered the position closed at the mark that hit the limit, and paused entries until the reset.
     const hit = records.find(({ event }) => event.type === "account.reducing")!;
@@ -180,8 +180,8 @@ describe("Topstep 50K (1,000 USD a day, liquidating without failing; 2,000 USD t
   it("raises the floor at each day's close and stops it at the initial balance; one cent past it fails the account", () => {
     const records = days(1.0699999); // 49,999.99
     const report = verify(records, preset("topstep-50k")).accounts[0]!;
-    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observedUsd: 51_000, limitUsd: 52_000, tradingDay: "2026-06-10" }]);
-    expect(report.breaches).toMatchObject([{ rule: "max_loss", consequence: "hard", observedUsd: 49_999.99, limitUsd: 50_000 }]);
+    expect(report.dailyLimitEvents).toMatchObject([{ rule: "daily_loss", consequence: "liquidate", observed: 51_000, limit: 52_000, tradingDay: "2026-06-10" }]);
+    expect(report.breaches).toMatchObject([{ rule: "max_loss", consequence: "hard", observed: 49_999.99, limit: 50_000 }]);
     expect(verifierBreaches(report.breaches, records)).toEqual(engineBreaches(records).filter((breach) => breach.rule === "max_loss"));
   });
 });
@@ -194,7 +194,7 @@ describe("E8 One (6% trailing intraday, stopping at the initial balance)", () =>
       { at: T("2026-06-10T09:00:00Z"), command: tick(1.0999999) }, // 49,999.99
     ]);
     const breaches = verify(records, preset("e8-one")).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "max_loss", observedUsd: 49_999.99, limitUsd: 50_000 }]);
+    expect(breaches).toMatchObject([{ rule: "max_loss", observed: 49_999.99, limit: 50_000 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
@@ -207,9 +207,9 @@ describe("objectives", () => {
       { at: T("2026-06-11T07:00:00Z"), command: fills(fill("BUY", 1.1), fill("SELL", 1.13)) },
     ]);
     const report = verify(records, preset("ftmo-1step-100k")).accounts[0]!;
-    expect(report.objectives.profitTarget).toEqual({ targetUsd: 10_000, reached: true, reachedAt: T("2026-06-11T07:00:00Z") });
+    expect(report.objectives.profitTarget).toEqual({ target: 10_000, reached: true, reachedAt: T("2026-06-11T07:00:00Z") });
     expect(report.objectives.tradingDays).toEqual({ required: 0, days: 2, met: true });
-    expect(report.objectives.bestDay).toMatchObject({ bestDay: "2026-06-10", bestDayUsd: 8_000, totalProfitUsd: 11_000, met: false });
+    expect(report.objectives.bestDay).toMatchObject({ bestDay: "2026-06-10", bestDayProfit: 8_000, totalProfit: 11_000, met: false });
     expect(report).toMatchObject({ compliant: true, passed: false });
   });
 });
@@ -281,7 +281,7 @@ describe("preset of the verifier's own", () => {
     ]);
     const strict: Preset = { ...preset("ftmo-2step-100k"), id: preset("ftmo-2step-100k").id, rules: { accountRules: { dailyLossPct: 2, dailyLossOf: "initial_balance" } } };
     expect(verify(records, preset("ftmo-2step-100k")).accounts[0]!.breaches).toEqual([]);
-    expect(verify(records, strict).accounts[0]!.breaches).toMatchObject([{ rule: "daily_loss", limitUsd: 98_000, observedUsd: 97_000 }]);
+    expect(verify(records, strict).accounts[0]!.breaches).toMatchObject([{ rule: "daily_loss", limit: 98_000, observed: 97_000 }]);
   });
 });
 
@@ -299,7 +299,7 @@ describe("one instant is one instant", () => {
       // 49,000: a breach only under a mark of 52,000 (floor 49,000); under 50,000 the floor is 47,000.
       { at: T("2026-06-10T09:00:00Z"), command: row([EURUSD, 1.11]) },
     ]);
-    expect(state.accounts.get(account)!.highWaterUsd).toBe(50_000);
+    expect(state.accounts.get(account)!.highWater).toBe(50_000);
     expect(engineBreaches(records)).toEqual([]);
     expect(verify(records, presets.get("e8-trailing")!).accounts[0]!.breaches).toEqual([]);
   });
@@ -319,7 +319,7 @@ describe("one instant is one instant", () => {
       { at: T("2026-06-10T08:02:00Z"), command: (at) => ({ type: "RecordMarket", at, updates: [bar(1.084, T("2026-06-10T08:00:00Z")), bar(1.1, T("2026-06-10T08:01:00Z"))] }) },
     ]);
     const breaches = verify(records, presets.get("e8-trailing")!).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "daily_loss", at: T("2026-06-10T08:00:00Z"), observedUsd: 48_400, limitUsd: 48_500 }]);
+    expect(breaches).toMatchObject([{ rule: "daily_loss", at: T("2026-06-10T08:00:00Z"), observed: 48_400, limit: 48_500 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 
@@ -333,7 +333,7 @@ describe("one instant is one instant", () => {
       { at: T("2026-06-11T10:00:00Z"), command: (at) => ({ type: "AdvanceClock", at }) },
     ]);
     const breaches = verify(records, preset("the5ers-high-stakes")).accounts[0]!.breaches;
-    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", at: T("2026-06-10T21:00:00Z"), observedUsd: 104_400, limitUsd: 104_500 }]);
+    expect(breaches).toMatchObject([{ rule: "daily_loss", tradingDay: "2026-06-11", at: T("2026-06-10T21:00:00Z"), observed: 104_400, limit: 104_500 }]);
     expect(verifierBreaches(breaches, records)).toEqual(engineBreaches(records));
   });
 });
