@@ -11,18 +11,19 @@ import { configOf, equityOf, floorsOf, legsOf } from "./state";
  *
  * Each account gets a certificate at some state: its equity E, the equity L at or below which a
  * loss check can fire (`limitEquityOf`) and, under `trailing_intraday`, its high-water mark H;
- * then a relative band ±ε around the price of every symbol its equity reads (its positions, and
- * the pairs that convert their quote currencies) so narrow that, while every one of those prices
- * stays inside its band, equity cannot move by the margin d = min(E − L, H − E): the account is
- * neither at a limit nor past its mark. A zero margin gives bands no price is inside (the account
- * is looked at on every tick of its symbols); a missing price (a position marked at entry, a rate
- * not known yet) gives a band that only a missing price is inside.
+ * then a band around the price of every symbol its equity reads (its positions, and the pairs
+ * that convert their quote currencies) so narrow that, while every one of those prices stays
+ * inside its band, equity can neither fall by E − L nor rise by H − E (see `bandsOf`): the account
+ * is neither at a limit nor past its mark. An account at a limit gets bands no price is inside
+ * (it is looked at on every tick of its symbols); a missing price (a position marked at entry, a
+ * rate not known yet) gives a band that only a missing price is inside.
  *
  * Bound (ε ≤ 0.1): a position of q units of contract size s, entry e, at price p0 with rate r0
  * (quote currency to the account's, 1 when they are the same; a product of n pair prices, each
  * direct or inverted, so within ±k·ε of r0 while each price is within ±ε, k = 2 for one pair, 4.4
  * for two through USD) moves by at most |q|·s·r0·ε·((1 + 0.1·k)·p0 + k·|p0 − e|) — |q|·s·p0·ε
- * without a conversion. ε is chosen so that the sum over the positions is half the margin.
+ * without a conversion. The ε of each direction is chosen so that the sum over the positions is
+ * half that direction's margin.
  *
  * The bands live in one table per symbol (two arrays of numbers, a slot per account whose equity
  * reads the symbol), kept valid at one state. To answer for another state, the tables are brought
@@ -201,18 +202,34 @@ const MAX_EPSILON = 0.1;
 
 type Band = { readonly symbol: SymbolId; readonly lo: number; readonly hi: number };
 
-/** The account's bands at `state`'s prices: one per symbol its equity reads. */
+/**
+ * The account's bands at `state`'s prices: one per symbol its equity reads. Two margins: down, to
+ * the nearest loss limit, and up, to the high-water mark under `trailing_intraday` (an account at
+ * its mark must be looked at when equity rises, not when it falls). A position quoted in the
+ * account's currency moves equity one way with its price: a long's band reaches εU up and εD down,
+ * a short's the other way round, so that neither sum passes half its margin. A converted position
+ * (its rate moves too) gets the narrower of the two each way, as do the pairs of its rate.
+ */
 function bandsOf(state: EngineState, account: AccountState): Band[] {
   const { market, config } = state;
-  // Each price the equity reads (null: missing), with the weight of its move (per unit of ε) in the bound.
+  // Each price the equity reads (null: missing), the side of each position priced in the
+  // account's currency, the symbols a converted position reads, and the weight of their moves.
   const references = new Map<SymbolId, number | null>();
+  const sides = new Map<SymbolId, number>();
+  const symmetric: SymbolId[] = [];
   let weight = 0;
   for (const { symbol, position, contractSize, conversion } of legsOf(account, config)) {
     const mark = priceOf(market.get(symbol));
     references.set(symbol, mark);
     const units = Math.abs(position.quantity * contractSize);
-    // A missing mark or rate values the position at nothing moved: it must stay missing.
-    const read = conversion === null ? { rate: 1, factors: 0 } : readRate(conversion, market, references);
+    if (conversion === null) {
+      if (mark === null) continue; // marked at entry until a price comes: it must stay missing
+      sides.set(symbol, Math.sign(position.quantity));
+      weight += units * mark;
+      continue;
+    }
+    const read = readRate(conversion, market, references, symmetric);
+    symmetric.push(symbol);
     if (mark === null || read === null) continue;
     const { rate, factors } = read;
     // The rate is a product of `factors` prices, each direct or inverted: within ±2ε each, within
@@ -221,48 +238,78 @@ function bandsOf(state: EngineState, account: AccountState): Band[] {
     weight += units * rate * ((1 + c * MAX_EPSILON) * mark + c * Math.abs(mark - position.avgPrice));
   }
   if (references.size === 0) return [];
-  const epsilon = epsilonOf(state, account, weight);
+  const margins = marginsOf(state, account);
   const bands: Band[] = [];
+  const widthOf = (margin: number) => (margin === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : weight > 0 ? Math.min(MAX_EPSILON, (0.5 * margin) / weight) : MAX_EPSILON);
+  const up = margins === null ? 0 : widthOf(margins.up);
+  const down = margins === null ? 0 : widthOf(margins.down);
+  const both = Math.min(up, down, MAX_EPSILON);
   for (const [symbol, reference] of references) {
-    if (reference === null) bands.push({ symbol, lo: Number.NaN, hi: Number.NaN });
-    else if (epsilon === null) bands.push({ symbol, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY });
-    else bands.push({ symbol, lo: reference * (1 - epsilon), hi: reference * (1 + epsilon) });
+    if (reference === null) {
+      bands.push({ symbol, lo: Number.NaN, hi: Number.NaN });
+      continue;
+    }
+    if (margins === null) {
+      bands.push({ symbol, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY });
+      continue;
+    }
+    let lo = Number.NEGATIVE_INFINITY;
+    let hi = Number.POSITIVE_INFINITY;
+    const side = sides.get(symbol);
+    if (side !== undefined && side !== 0) {
+      const [below, above] = side > 0 ? [down, up] : [up, down];
+      lo = reference * (1 - Math.min(below, 1));
+      hi = reference * (1 + above);
+    }
+    if (symmetric.includes(symbol)) {
+      lo = Math.max(lo, reference * (1 - both));
+      hi = Math.min(hi, reference * (1 + both));
+    }
+    bands.push({ symbol, lo, hi });
   }
   return bands;
 }
 
 /**
- * The rate of `conversion` as `perUnit` reads it (the same pairs in the same order), noting in
- * `references` each price it read (null: missing, and it must stay so), with how many prices it
- * multiplies; null when it has none.
+ * How far equity may fall before a loss check can fire, and rise before it passes the high-water
+ * mark under `trailing_intraday` (infinite: no such limit); null when it is at or past either.
  */
-function readRate(conversion: NonNullable<Conversion>, market: ReadonlyMap<SymbolId, MarketState>, references: Map<SymbolId, number | null>): { rate: number; factors: number } | null {
-  const direct = priceOf(market.get(conversion.direct));
-  references.set(conversion.direct, direct);
-  if (direct !== null) return { rate: direct, factors: 1 };
-  const inverse = priceOf(market.get(conversion.inverse));
-  references.set(conversion.inverse, inverse);
-  if (inverse !== null) return { rate: 1 / inverse, factors: 1 };
-  if (conversion.via === null) return null;
-  const toUsd = readRate(conversion.via[0], market, references);
-  if (toUsd === null) return null;
-  const fromUsd = readRate(conversion.via[1], market, references);
-  if (fromUsd === null) return null;
-  return { rate: toUsd.rate * fromUsd.rate, factors: toUsd.factors + fromUsd.factors };
-}
-
-/** The bands' half-width (relative), or null when the account is at or past a limit or its mark: no band. */
-function epsilonOf(state: EngineState, account: AccountState, weight: number): number | null {
+function marginsOf(state: EngineState, account: AccountState): { down: number; up: number } | null {
   const equity = equityOf(account, state);
   if (!Number.isFinite(equity)) return null;
   const limit = limitEquityOf(state, account);
   // No limit left to reach (locked out, the breaker tripped): only a high-water mark can move.
-  let margin = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
-  if (configOf(state, account).accountRules.maxLossMode === "trailing_intraday") margin = Math.min(margin, account.highWater - equity);
-  if (margin === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  if (!(margin > 0)) return null;
-  const epsilon = weight > 0 ? Math.min(MAX_EPSILON, (0.5 * margin) / weight) : MAX_EPSILON;
-  return epsilon > 0 && Number.isFinite(epsilon) ? epsilon : null;
+  const down = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
+  const up = configOf(state, account).accountRules.maxLossMode === "trailing_intraday" ? account.highWater - equity : Number.POSITIVE_INFINITY;
+  if (!(down > 0) || !(up >= 0)) return null;
+  return { down, up };
+}
+
+/**
+ * The rate of `conversion` as `perUnit` reads it (the same pairs in the same order), noting in
+ * `references` each price it read (null: missing, and it must stay so) and in `read` its symbol,
+ * with how many prices it multiplies; null when it has none.
+ */
+function readRate(
+  conversion: NonNullable<Conversion>,
+  market: ReadonlyMap<SymbolId, MarketState>,
+  references: Map<SymbolId, number | null>,
+  read: SymbolId[],
+): { rate: number; factors: number } | null {
+  const direct = priceOf(market.get(conversion.direct));
+  references.set(conversion.direct, direct);
+  read.push(conversion.direct);
+  if (direct !== null) return { rate: direct, factors: 1 };
+  const inverse = priceOf(market.get(conversion.inverse));
+  references.set(conversion.inverse, inverse);
+  read.push(conversion.inverse);
+  if (inverse !== null) return { rate: 1 / inverse, factors: 1 };
+  if (conversion.via === null) return null;
+  const toUsd = readRate(conversion.via[0], market, references, read);
+  if (toUsd === null) return null;
+  const fromUsd = readRate(conversion.via[1], market, references, read);
+  if (fromUsd === null) return null;
+  return { rate: toUsd.rate * fromUsd.rate, factors: toUsd.factors + fromUsd.factors };
 }
 
 /**
