@@ -63,6 +63,10 @@ describe("accounts in EUR over the HTTP API", () => {
   it("opens accounts in their preset's currency unless they state one, and refuses another", async () => {
     const preset = { ...presetFixture("desk-eur"), currency: "EUR" };
     expect((await call("POST", "/api/v1/presets", { preset, note: "a desk in euros" })).status).toBe(201);
+    // The preset list says the currency a preset states (the console's list and page show it), null where it states none.
+    const listed = (await call("GET", "/api/v1/presets")).body!.presets as { id: string; currency: string | null }[];
+    expect(listed.find((summary) => summary.id === "desk-eur")).toMatchObject({ currency: "EUR" });
+    expect(listed.find((summary) => summary.id === "ftmo-2step-100k")).toMatchObject({ currency: null });
     const opened = await call("POST", "/api/v1/accounts", { accountId: "desk-eur-1", name: "Desk EUR", presetId: "desk-eur", initialBalanceUsd: 250_000 });
     expect(opened.status).toBe(201);
     expect(opened.body!.account).toMatchObject({ currency: "EUR", presetId: "desk-eur" });
