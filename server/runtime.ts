@@ -535,7 +535,7 @@ export class Runtime {
   private reviewRequest(intent: Intent, decision: Decision, state: EngineState): ReviewRequest {
     const account = state.accounts.get(intent.accountId)!;
     const benchmark = configOf(state, account).guards.benchmarkCorrelation.benchmark;
-    return { intent, decision, account: accountView(account, state), market: reviewMarketOf(state, intent.symbol, benchmark) };
+    return { intent, decision, account: accountView(account, state), market: reviewMarketOf(state, intent.symbol, benchmark, account.spec.currency) };
   }
 
   /**

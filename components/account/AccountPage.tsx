@@ -66,7 +66,7 @@ export function AccountPage({ accountId }: { accountId: string }) {
       <div className="account-grid">
         <EquityChart accountId={account.accountId} />
         <BreakerPanel account={account} />
-        <DecisionPanel accountId={account.accountId} />
+        <DecisionPanel accountId={account.accountId} currency={account.currency} />
         <OperatorActions account={account} />
         <ObjectivesPanel accountId={account.accountId} balance={account.balance} held={account.positions.length} />
         <ClosedTrades accountId={account.accountId} />

@@ -27,7 +27,8 @@ const NO_FILTERS: Filters = { outcome: "all", guard: "", reason: "", symbol: "" 
  * overview's feed or the audit trail): it opens at once, read from the ledger when it is older
  * than the decisions loaded. Only the rows in view are rendered.
  */
-export const DecisionPanel = memo(function DecisionPanel({ accountId }: { accountId: string }) {
+/** `currency`: the account's, which its decisions' and memos' amounts are in. */
+export const DecisionPanel = memo(function DecisionPanel({ accountId, currency }: { accountId: string; currency: string }) {
   const history = useQuery({ queryKey: accountKeys.decisions(accountId), queryFn: () => accountApi.decisions(accountId), staleTime: Infinity });
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [open, setOpen] = useState<DecisionRecord | null>(null);
@@ -144,7 +145,7 @@ export const DecisionPanel = memo(function DecisionPanel({ accountId }: { accoun
           Decision {linked.missing} is not among this account&apos;s decisions.
         </p>
       )}
-      {linkedOrOpen && <DecisionDetail key={linkedOrOpen.seq} record={linkedOrOpen} onClose={closeDetail} />}
+      {linkedOrOpen && <DecisionDetail key={linkedOrOpen.seq} record={linkedOrOpen} currency={currency} onClose={closeDetail} />}
     </section>
   );
 });
@@ -222,7 +223,7 @@ function distinct(values: (string | null)[]): string[] {
 }
 
 /** The whole decision: the intent as the strategy sent it, the outcome and why, and the sizing steps. */
-function DecisionDetail({ record, onClose }: { record: DecisionRecord; onClose: () => void }) {
+function DecisionDetail({ record, currency, onClose }: { record: DecisionRecord; currency: string; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const id = useId();
   const { intent, decision } = record;
@@ -276,7 +277,7 @@ function DecisionDetail({ record, onClose }: { record: DecisionRecord; onClose: 
             <dt>Stop price</dt>
             <dd>{optional(decision.stopPrice)}</dd>
             <dt>Risk at stop</dt>
-            <dd>{decision.riskAtStopUsd === undefined ? "—" : money(decision.riskAtStopUsd)}</dd>
+            <dd>{decision.riskAtStopUsd === undefined ? "—" : money(decision.riskAtStopUsd, currency)}</dd>
           </>
         )}
       </dl>
@@ -311,7 +312,7 @@ function DecisionDetail({ record, onClose }: { record: DecisionRecord; onClose: 
         <dt>Strategy stats</dt>
         <dd>{intent.stats ? `win rate ${(intent.stats.winRate * 100).toFixed(1)}% · win/loss ${intent.stats.winLossRatio}` : "—"}</dd>
       </dl>
-      <GuardSteps record={record} />
+      <GuardSteps record={record} currency={currency} />
       <div className="dialog-actions">
         <button type="button" onClick={() => dialog.current?.close()} autoFocus>
           Close
@@ -335,7 +336,7 @@ const STATUS_LABEL: Record<Explanation["steps"][number]["status"], string> = {
  * again by the server from the state before the intent (the decision path records only the
  * deciding figures).
  */
-function GuardSteps({ record }: { record: DecisionRecord }) {
+function GuardSteps({ record, currency }: { record: DecisionRecord; currency: string }) {
   const explanation = useQuery({
     queryKey: accountKeys.explanation(record.seq),
     queryFn: () => accountApi.explain(record.decision.accountId, record.seq),
@@ -358,7 +359,7 @@ function GuardSteps({ record }: { record: DecisionRecord }) {
               Taken again, the engine decides differently from the record: the ledger and the engine disagree.
             </p>
           )}
-          {explanation.data.memo ? <MemoView memo={explanation.data.memo} /> : <p className="muted small">No deal memo: this intent was not reviewed and its preset asks for none.</p>}
+          {explanation.data.memo ? <MemoView memo={explanation.data.memo} currency={currency} /> : <p className="muted small">No deal memo: this intent was not reviewed and its preset asks for none.</p>}
           <table className="feed compact guard-steps" data-testid="guard-steps">
             <caption className="sr-only">Each guard in chain order, with the figures it judged and their limits</caption>
             <thead>
@@ -406,8 +407,9 @@ function GuardSteps({ record }: { record: DecisionRecord }) {
 
 const pct1 = (value: number) => `${value.toFixed(1)}%`;
 
-/** The deal memo: chaos paths (ruin rate and losses per path type), the four crises, the hedges. */
-function MemoView({ memo }: { memo: Memo }) {
+/** The deal memo: chaos paths (ruin rate and losses per path type), the four crises, the hedges; amounts in the memo's currency (the account's). */
+function MemoView({ memo, currency: accountCurrency }: { memo: Memo; currency: string }) {
+  const currency = memo.currency ?? accountCurrency;
   return (
     <section data-testid="deal-memo" aria-label="Deal memo">
       <h3>Deal memo</h3>
@@ -439,9 +441,9 @@ function MemoView({ memo }: { memo: Memo }) {
               <tr key={type}>
                 <th scope="row">{type.replace("_", " ")}</th>
                 <td className="num">{pct1(report.ruinRatePct)}</td>
-                <td className="num">{money(report.peakLossUsd.p95)}</td>
-                <td className="num">{money(report.peakLossUsd.p99)}</td>
-                <td className="num">{money(report.peakLossUsd.worst)}</td>
+                <td className="num">{money(report.peakLoss.p95, currency)}</td>
+                <td className="num">{money(report.peakLoss.p99, currency)}</td>
+                <td className="num">{money(report.peakLoss.worst, currency)}</td>
               </tr>
             ))}
           </tbody>
@@ -456,7 +458,7 @@ function MemoView({ memo }: { memo: Memo }) {
             {memo.stress.report.results.map((result) => (
               <tr key={result.crisis}>
                 <th scope="row">{result.crisis.replaceAll("_", " ")}</th>
-                <td className="num">{money(result.worstPnlUsd)}</td>
+                <td className="num">{money(result.worstPnl, currency)}</td>
                 <td>{result.survives ? <span className="up">survives</span> : <span className="down">breaches a floor</span>}</td>
               </tr>
             ))}
@@ -472,7 +474,7 @@ function MemoView({ memo }: { memo: Memo }) {
             {memo.hedging.hedges.map((hedge) => (
               <tr key={hedge.structure}>
                 <th scope="row">{hedge.structure.replaceAll("_", " ")}</th>
-                <td className="num">{money(hedge.premiumUsd)}</td>
+                <td className="num">{money(hedge.premium, currency)}</td>
                 <td className="num">{pct1(hedge.costPctOfPosition)} of the position</td>
               </tr>
             ))}

@@ -50,15 +50,23 @@ export const JumpDiffusion = z.strictObject({
 });
 export type JumpDiffusion = z.infer<typeof JumpDiffusion>;
 
+/**
+ * A position: its price in the instrument's quote currency; `quoteCurrency` and `accountPerQuote`
+ * (units of the account's currency per unit of it, the engine's rate) only when the quote
+ * currency is not the account's. Its P/L is quantity × contract size × move × `accountPerQuote`
+ * (1 when absent): in the account's currency, as its equity and floors are.
+ */
 export const ChaosPosition = z.strictObject({
   side: z.enum(["long", "short"]),
   quantity: finite.positive(),
   price: finite.positive(),
   contractSize: finite.positive(),
+  quoteCurrency: z.string().optional(),
+  accountPerQuote: finite.positive().optional(),
 });
 export type ChaosPosition = z.infer<typeof ChaosPosition>;
 
-/** The account's equity and loss floors (AccountView's `equity`, `dailyLossFloor`, `maxLossFloor`). */
+/** The account's equity and loss floors (AccountView's `equity`, `dailyLossFloor`, `maxLossFloor`), in the account's currency. */
 export const FloorAccount = z.strictObject({
   equity: finite,
   dailyLossFloor: finite,
@@ -91,10 +99,10 @@ export const PathTypeReport = z.strictObject({
   ruinRateStdErrPct: finite,
   dailyLossBreachPct: finite,
   maxLossBreachPct: finite,
-  /** Loss at the horizon (negative: a gain), USD. */
-  endLossUsd: LossQuantiles,
-  /** Worst loss along the path, USD. */
-  peakLossUsd: LossQuantiles,
+  /** Loss at the horizon (negative: a gain), in the account's currency. */
+  endLoss: LossQuantiles,
+  /** Worst loss along the path, in the account's currency. */
+  peakLoss: LossQuantiles,
 });
 export type PathTypeReport = z.infer<typeof PathTypeReport>;
 
@@ -106,9 +114,9 @@ export const ChaosReport = z.strictObject({
   model: JumpDiffusion,
   flashCrashPct: finite,
   gapDownPct: finite,
-  /** How far equity is above each floor now, USD. */
-  distanceToDailyFloorUsd: finite,
-  distanceToMaxFloorUsd: finite,
+  /** How far equity is above each floor now, in the account's currency. */
+  distanceToDailyFloor: finite,
+  distanceToMaxFloor: finite,
   byPathType: z.strictObject({ normal: PathTypeReport, flash_crash: PathTypeReport, gap_down: PathTypeReport }),
 });
 export type ChaosReport = z.infer<typeof ChaosReport>;
@@ -164,7 +172,7 @@ export function blockCount(paths: number): number {
 
 /**
  * Simulates blocks [fromBlock, toBlock) and returns, per path in order, the six values
- * [normal end, normal peak, flash end, flash peak, gap end, gap peak] (losses in USD).
+ * [normal end, normal peak, flash end, flash peak, gap end, gap peak] (losses in the account's currency).
  */
 export function simulatePaths(request: ChaosRequest, fromBlock: number, toBlock: number): Float64Array {
   const { paths, steps, horizonPeriods, model, position, flashCrashPct, gapDownPct, seed } = request;
@@ -182,10 +190,10 @@ export function simulatePaths(request: ChaosRequest, fromBlock: number, toBlock:
   const gap = Math.log1p(-gapDownPct / 100);
   // The flash crash hits at point midStep (after midStep steps); points 0..midStep−1 come before it.
   const midStep = Math.max(1, Math.floor(steps / 2));
-  const notionalUsd = position.quantity * position.contractSize * position.price;
+  const notional = position.quantity * position.contractSize * position.price * (position.accountPerQuote ?? 1);
   const long = position.side === "long";
-  // Loss in USD when the log price has moved by y.
-  const loss = long ? (y: number) => -notionalUsd * Math.expm1(y) : (y: number) => notionalUsd * Math.expm1(y);
+  // Loss in the account's currency when the log price has moved by y.
+  const loss = long ? (y: number) => -notional * Math.expm1(y) : (y: number) => notional * Math.expm1(y);
 
   const normals = new Float64Array(steps);
   const uniforms = new Float64Array(jumpMean > 0 ? steps : 0);
@@ -309,8 +317,8 @@ export function summarizeChaos(request: ChaosRequest, values: Float64Array): Cha
       ruinRateStdErrPct: 100 * Math.sqrt((p * (1 - p)) / n),
       dailyLossBreachPct: pct(daily, n),
       maxLossBreachPct: pct(max, n),
-      endLossUsd: quantilesOf(end),
-      peakLossUsd: quantilesOf(peak),
+      endLoss: quantilesOf(end),
+      peakLoss: quantilesOf(peak),
     };
   };
   return {
@@ -321,8 +329,8 @@ export function summarizeChaos(request: ChaosRequest, values: Float64Array): Cha
     model: request.model,
     flashCrashPct: request.flashCrashPct,
     gapDownPct: request.gapDownPct,
-    distanceToDailyFloorUsd: toDaily,
-    distanceToMaxFloorUsd: toMax,
+    distanceToDailyFloor: toDaily,
+    distanceToMaxFloor: toMax,
     byPathType: { normal: report(0), flash_crash: report(2), gap_down: report(4) },
   };
 }

@@ -9,7 +9,10 @@
  * Volatility: the GARCH(1,1) forecast averaged over the option's tenor (garch.ts), annualized;
  * when the fit fails (too few returns, constant) the sample volatility of the returns; when that
  * fails too, no hedge is priced and the report says why. Figures at expiry, per the whole
- * position (units = quantity × contract size); premiums are paid (> 0) or received (< 0).
+ * position (units = quantity × contract size); premiums are paid (> 0) or received (< 0). Prices
+ * and per-unit figures (strikes, premiums per unit, breakeven) are in the instrument's quote
+ * currency; the position's amounts (`premium`, `maxLoss`, `maxGain`) in the account's, converted
+ * at the position's `accountPerQuote`.
  */
 import { z } from "zod";
 import type { OptionType } from "./black-scholes";
@@ -38,17 +41,17 @@ export const HedgeGreeks = z.strictObject({
 export const Hedge = z.strictObject({
   structure: z.enum(["protective_put", "put_spread", "collar", "protective_call", "call_spread"]),
   legs: z.array(HedgeLeg),
-  /** Net premium per unit of the underlying and for the position (paid > 0). */
+  /** Net premium per unit of the underlying (quote currency) and for the position (account's currency; paid > 0). */
   netPremiumPerUnit: z.number(),
-  premiumUsd: z.number(),
+  premium: z.number(),
   costPctOfPosition: z.number(),
   /** Underlying price at expiry at which the hedged position breaks even. */
   breakeven: z.number(),
-  /** Worst P/L of the hedged position at expiry, as a loss (USD); null: unbounded. */
-  maxLossUsd: z.number().nullable(),
-  /** Best P/L at expiry (USD); null: unbounded. */
-  maxGainUsd: z.number().nullable(),
-  /** The Greeks of the options alone, for the whole position (delta in units of the underlying). */
+  /** Worst P/L of the hedged position at expiry, as a loss (account's currency); null: unbounded. */
+  maxLoss: z.number().nullable(),
+  /** Best P/L at expiry (account's currency); null: unbounded. */
+  maxGain: z.number().nullable(),
+  /** The Greeks of the options alone, for the whole position (delta in units of the underlying; the others in the quote currency). */
   greeks: HedgeGreeks,
   /** Delta of position plus hedge, in units of the underlying. */
   hedgedDelta: z.number(),
@@ -135,7 +138,8 @@ export function strikeForPremium(type: OptionType, target: number, m: Market, lo
   return 0.5 * (lo + hi);
 }
 
-function structure(name: Hedge["structure"], legs: { type: OptionType; direction: 1 | -1; strike: number }[], m: Market, units: number, side: ChaosPosition["side"]): Hedge {
+/** `perUnit`: units of the account's currency per unit of the quote currency (the position's amounts are converted at it). */
+function structure(name: Hedge["structure"], legs: { type: OptionType; direction: 1 | -1; strike: number }[], m: Market, units: number, side: ChaosPosition["side"], perUnit: number): Hedge {
   const priced = legs.map((leg) => ({ leg, q: quote(leg.type, leg.strike, m) }));
   const net = priced.reduce((sum, { leg, q }) => sum + leg.direction * q.price, 0);
   const sum = (pick: (q: ReturnType<typeof quote>) => number) => units * priced.reduce((s, { leg, q }) => s + leg.direction * pick(q), 0);
@@ -154,11 +158,11 @@ function structure(name: Hedge["structure"], legs: { type: OptionType; direction
     structure: name,
     legs: priced.map(({ leg, q }) => ({ ...leg, premiumPerUnit: q.price })),
     netPremiumPerUnit: net,
-    premiumUsd: net * units,
+    premium: net * units * perUnit,
     costPctOfPosition: (net / m.spot) * 100,
     breakeven: m.spot + sign * net,
-    maxLossUsd: slopeAbove < -1e-9 ? null : Math.max(0, -worst) * units,
-    maxGainUsd: slopeAbove > 1e-9 ? null : best * units,
+    maxLoss: slopeAbove < -1e-9 ? null : Math.max(0, -worst) * units * perUnit,
+    maxGain: slopeAbove > 1e-9 ? null : best * units * perUnit,
     greeks,
     hedgedDelta: sign * units + greeks.delta,
   };
@@ -179,6 +183,7 @@ export function priceHedges(input: HedgeInput): HedgeReport {
   const params = HedgeParams.parse(input.params ?? {});
   const spot = position.price;
   const units = position.quantity * position.contractSize;
+  const perUnit = position.accountPerQuote ?? 1;
   const years = params.tenorDays / 365;
   const volatility = volatilityFor(returns, periodsPerYear, (params.tenorDays / 365) * periodsPerYear, input.garch);
   if (!volatility) return { status: "unavailable", reason: `no volatility: ${returns.length} returns, fewer than 2 or none vary` };
@@ -192,9 +197,9 @@ export function priceHedges(input: HedgeInput): HedgeReport {
     const putPremium = quote("put", put, m).price;
     const call = strikeForPremium("call", putPremium, m, spot * 1e-6, spot * 50);
     hedges = [
-      structure("protective_put", [{ type: "put", direction: 1, strike: put }], m, units, "long"),
-      structure("put_spread", [{ type: "put", direction: 1, strike: put }, { type: "put", direction: -1, strike: lower }], m, units, "long"),
-      structure("collar", [{ type: "put", direction: 1, strike: put }, { type: "call", direction: -1, strike: call }], m, units, "long"),
+      structure("protective_put", [{ type: "put", direction: 1, strike: put }], m, units, "long", perUnit),
+      structure("put_spread", [{ type: "put", direction: 1, strike: put }, { type: "put", direction: -1, strike: lower }], m, units, "long", perUnit),
+      structure("collar", [{ type: "put", direction: 1, strike: put }, { type: "call", direction: -1, strike: call }], m, units, "long", perUnit),
     ];
   } else {
     const call = spot * (1 + otm);
@@ -202,9 +207,9 @@ export function priceHedges(input: HedgeInput): HedgeReport {
     const callPremium = quote("call", call, m).price;
     const put = strikeForPremium("put", callPremium, m, spot * 1e-6, spot * 50);
     hedges = [
-      structure("protective_call", [{ type: "call", direction: 1, strike: call }], m, units, "short"),
-      structure("call_spread", [{ type: "call", direction: 1, strike: call }, { type: "call", direction: -1, strike: upper }], m, units, "short"),
-      structure("collar", [{ type: "call", direction: 1, strike: call }, { type: "put", direction: -1, strike: put }], m, units, "short"),
+      structure("protective_call", [{ type: "call", direction: 1, strike: call }], m, units, "short", perUnit),
+      structure("call_spread", [{ type: "call", direction: 1, strike: call }, { type: "call", direction: -1, strike: upper }], m, units, "short", perUnit),
+      structure("collar", [{ type: "call", direction: 1, strike: call }, { type: "put", direction: -1, strike: put }], m, units, "short", perUnit),
     ];
   }
   return { status: "priced", spot, units, tenorDays: params.tenorDays, ratePerYear: params.ratePerYear, volatility, hedges };

@@ -2,6 +2,7 @@
  * The market history the advisory stages read, and what they derive from it directly: the
  * returns' period (so horizons can be counted in bars) and the beta to the benchmark. Pure.
  */
+import { conversionOf, perUnit, quoteCurrencyOf } from "../engine/currency";
 import type { SymbolId } from "../engine/ids";
 import type { Return } from "../engine/market-stats";
 import { returnAt } from "../engine/market-stats";
@@ -17,11 +18,19 @@ export type ReviewMarket = {
   readonly lastPrice: number | null;
   /** Units of the underlying per lot (the instrument's `contractSize`). */
   readonly contractSize: number;
+  /** The currency the symbol's prices are in (absent: the account's). */
+  readonly quoteCurrency?: string;
+  /** Units of the account's currency per unit of `quoteCurrency` at the last prices, as the engine converts P/L (1: the same currency; null: no price gives it). */
+  readonly accountPerQuote?: number | null;
 };
 
-/** The review market of `symbol` from the engine state (benchmark: the one guard 13 is configured with). */
-export function reviewMarketOf(state: Pick<EngineState, "market" | "config">, symbol: SymbolId, benchmark: SymbolId | null): ReviewMarket {
+/**
+ * The review market of `symbol` from the engine state (benchmark: the one guard 13 is configured
+ * with), for an account in `currency`: the symbol's quote currency and the rate into it.
+ */
+export function reviewMarketOf(state: Pick<EngineState, "market" | "config">, symbol: SymbolId, benchmark: SymbolId | null, currency: string): ReviewMarket {
   const market = state.market.get(symbol);
+  const quoteCurrency = quoteCurrencyOf(symbol, state.config.instruments[symbol]);
   const benchmarkMarket = benchmark !== null && benchmark !== symbol ? state.market.get(benchmark) : undefined;
   return {
     symbol,
@@ -29,6 +38,8 @@ export function reviewMarketOf(state: Pick<EngineState, "market" | "config">, sy
     benchmark: benchmarkMarket && benchmark !== null ? { symbol: benchmark, returns: benchmarkMarket.stats.returns } : null,
     lastPrice: market?.lastPrice ?? market?.stats.lastClose ?? null,
     contractSize: state.config.instruments[symbol]?.contractSize ?? 1,
+    quoteCurrency,
+    accountPerQuote: perUnit(conversionOf(quoteCurrency, currency), state.market),
   };
 }
 

@@ -8,11 +8,17 @@
  * size, signed), marked at the intent's reference (or limit) price, else the last price; the
  * account's other positions count only through its equity. The chaos seed is `seedOf(intentId)`
  * unless one is given, and is recorded: the memo reproduces from the ledger.
+ *
+ * Money: every amount is in the account's currency (`currency`), as its equity and floors are:
+ * a position in an instrument quoted in another currency carries the engine's rate
+ * (`position.accountPerQuote`), and its P/L is converted at it; with no rate nothing is assessed
+ * (the engine denies such an entry anyway). Prices stay in the instrument's quote currency.
  */
 import { z } from "zod";
 import type { Return } from "../engine/market-stats";
 import type { Intent } from "../engine/intent";
 import type { Decision } from "../engine/types";
+import { CurrencyCode } from "../engine/types";
 import type { AccountView } from "../engine/views";
 import type { ChaosReport as ChaosReportType, ChaosRequest as ChaosRequestType } from "./chaos";
 import { ChaosPosition, ChaosReport, FloorAccount, estimateJumpDiffusion, simulateChaos } from "./chaos";
@@ -33,6 +39,8 @@ export const Memo = z.strictObject({
   intentId: z.string(),
   accountId: z.string(),
   symbol: z.string(),
+  /** The account's currency: every amount of the memo is in it. Absent in memos recorded before it was stated (the account's currency applies). */
+  currency: CurrencyCode.optional(),
   /** The chaos engine's seed. */
   seed: z.number().int().min(0).max(0xffffffff),
   /** The position assessed (null: none, see `chaos.reason`). */
@@ -53,7 +61,7 @@ export type Memo = z.infer<typeof Memo>;
 export type AdvisoryInput = {
   readonly intent: Intent;
   readonly decision: Decision;
-  readonly account: Pick<AccountView, "accountId" | "equity" | "dailyLossFloor" | "maxLossFloor" | "positions">;
+  readonly account: Pick<AccountView, "accountId" | "currency" | "equity" | "dailyLossFloor" | "maxLossFloor" | "positions">;
   readonly market: ReviewMarket;
   readonly config: AdvisoryConfig;
   readonly seed?: number;
@@ -92,7 +100,12 @@ function positionOf(input: AdvisoryInput): { position: ChaosPosition } | { probl
   if (Math.abs(net) < 1e-9) return { problem: "flat after the trade" };
   const price = intent.referencePrice ?? intent.limitPrice ?? market.lastPrice;
   if (price === undefined || price === null || !(price > 0)) return { problem: "no price to mark the position at" };
-  return { position: { side: net > 0 ? "long" : "short", quantity: Math.abs(net), price, contractSize: market.contractSize } };
+  const position: ChaosPosition = { side: net > 0 ? "long" : "short", quantity: Math.abs(net), price, contractSize: market.contractSize };
+  const quoteCurrency = market.quoteCurrency ?? account.currency;
+  if (quoteCurrency === account.currency) return { position };
+  const rate = market.accountPerQuote;
+  if (rate === undefined || rate === null || !Number.isFinite(rate) || !(rate > 0)) return { problem: `no rate converts ${quoteCurrency} to ${account.currency}` };
+  return { position: { ...position, quoteCurrency, accountPerQuote: rate } };
 }
 
 export function planAdvisory(input: AdvisoryInput): AdvisoryPlan {
@@ -109,7 +122,8 @@ export function planAdvisory(input: AdvisoryInput): AdvisoryPlan {
   const { tailSigmas, drift, minReturns, paths, steps, horizonDays, flashCrashPct, gapDownPct } = config.chaos;
   const estimate = estimateJumpDiffusion(values, { tailSigmas, zeroDrift: drift === "zero", minReturns });
   if (!estimate.ok) return { ...plan, chaos: { skipped: `missing history: ${estimate.detail}` } };
-  const { ok: _ok, ...model } = estimate;
+  const { ok, ...model } = estimate;
+  void ok;
   const request: ChaosRequestType = { seed, paths, steps, horizonPeriods: horizonDays * periodsPerDay, model, position, account, flashCrashPct, gapDownPct };
   return { ...plan, chaos: { request } };
 }
@@ -119,16 +133,12 @@ function stressOf(plan: AdvisoryPlan): Memo["stress"] {
   if (!position) return { status: "skipped", reason: plan.chaos && "skipped" in plan.chaos ? plan.chaos.skipped : "no position" };
   const { market, config } = input;
   const given = config.betas[market.symbol];
-  let beta: number, betaSource: StressReportType["betaSource"];
-  if (given !== undefined) (beta = given), (betaSource = "given");
-  else if (market.benchmark === null || market.benchmark.symbol === market.symbol) {
-    const isBenchmark = market.benchmark?.symbol === market.symbol;
-    (beta = 1), (betaSource = isBenchmark ? "benchmark" : "assumed");
-  } else {
+  const { beta, betaSource } = ((): Pick<StressReportType, "beta" | "betaSource"> => {
+    if (given !== undefined) return { beta: given, betaSource: "given" };
+    if (market.benchmark === null || market.benchmark.symbol === market.symbol) return { beta: 1, betaSource: market.benchmark?.symbol === market.symbol ? "benchmark" : "assumed" };
     const estimated = betaOf(market.returns, market.benchmark.returns);
-    if (estimated) (beta = estimated.beta), (betaSource = "estimated");
-    else (beta = 1), (betaSource = "assumed");
-  }
+    return estimated ? { beta: estimated.beta, betaSource: "estimated" } : { beta: 1, betaSource: "assumed" };
+  })();
   return { status: "ran", report: stressTest({ position, account, beta, betaSource }) };
 }
 
@@ -162,6 +172,7 @@ export function buildMemo(input: MemoInput, plan: AdvisoryPlan = planAdvisory(in
     intentId: intent.intentId,
     accountId: intent.accountId,
     symbol: intent.symbol,
+    currency: input.account.currency,
     seed: plan.seed,
     position: plan.position,
     account: plan.account,

@@ -18,10 +18,12 @@ import type { Memo } from "./memo";
 import { createMemo } from "./memo";
 
 const fmt = (value: number, digits = 2) => value.toFixed(digits);
-const usd = (value: number) => `${value < 0 ? "-" : ""}${Math.abs(Math.round(value)).toLocaleString("en-US")} USD`;
+/** An amount, whole, in `currency` (a USD account's flags read as they always did: replay compares recorded verdicts). */
+const amount = (value: number, currency: string) => `${value < 0 ? "-" : ""}${Math.abs(Math.round(value)).toLocaleString("en-US")} ${currency}`;
 
-/** The verdict of the rules on a memo. Pure. */
+/** The verdict of the rules on a memo. Pure. Amounts are labelled with the memo's currency, the account's. */
 export function assessMemo(memo: Memo, config: AdvisoryConfig): Verdict {
+  const money = (value: number) => amount(value, memo.currency ?? "USD");
   const flags: string[] = [];
   const vetoes: string[] = [];
 
@@ -47,7 +49,7 @@ export function assessMemo(memo: Memo, config: AdvisoryConfig): Verdict {
     for (const result of results) {
       if (result.survives) continue;
       const floors = [result.breachesDailyLoss ? "daily-loss" : null, result.breachesMaxLoss ? "max-loss" : null].filter(Boolean).join(" and ");
-      flags.push(`stress ${result.crisis}: breaches the ${floors} floor (worst ${usd(result.worstPnlUsd)} at ${result.worstAt}, beta ${fmt(beta)})`);
+      flags.push(`stress ${result.crisis}: breaches the ${floors} floor (worst ${money(result.worstPnl)} at ${result.worstAt}, beta ${fmt(beta)})`);
     }
     if (failures > config.maxStressFailures) vetoes.push(`stress survival ${survival}: ${failures} crises breach a floor, at most ${config.maxStressFailures} allowed`);
   }

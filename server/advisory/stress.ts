@@ -12,7 +12,9 @@
  * May 6, 2010" (30 September 2010) for the Flash Crash.
  *
  * Model: the position's return at a point is β × the benchmark's move (capped at −100%: a price
- * does not go below zero), P/L = side × notional × that. Survival: the worst point of the path
+ * does not go below zero), P/L = side × notional × that, the notional converted into the account's
+ * currency at the position's `accountPerQuote` (every amount here is in the account's currency,
+ * as its floors are). Survival: the worst point of the path
  * must not reach the max-loss floor (equity now − max-loss floor, a static floor), and the worst
  * single day against the position must not reach the daily-loss floor (measured, conservatively,
  * against today's remaining distance to it).
@@ -141,12 +143,12 @@ export const CrisisResult = z.strictObject({
   window: z.string(),
   benchmarkWorstPct: z.number(),
   benchmarkEndPct: z.number(),
-  /** The position's P/L at the worst point of the path (USD), and where that was. */
-  worstPnlUsd: z.number(),
+  /** The position's P/L at the worst point of the path (in the account's currency), and where that was. */
+  worstPnl: z.number(),
   worstAt: z.string(),
-  endPnlUsd: z.number(),
+  endPnl: z.number(),
   /** The position's P/L on the crisis' worst single day for it. */
-  worstDayPnlUsd: z.number(),
+  worstDayPnl: z.number(),
   breachesDailyLoss: z.boolean(),
   breachesMaxLoss: z.boolean(),
   survives: z.boolean(),
@@ -157,7 +159,8 @@ export const StressReport = z.strictObject({
   beta: z.number(),
   /** Where the beta came from: given, estimated from shared returns, the benchmark itself, or assumed 1 for want of either. */
   betaSource: z.enum(["given", "estimated", "benchmark", "assumed"]),
-  notionalUsd: z.number(),
+  /** The position's notional in the account's currency. */
+  notional: z.number(),
   results: z.array(CrisisResult),
   failures: z.number().int(),
   /** Crises survived out of those run, e.g. "3/4". */
@@ -176,37 +179,40 @@ export type StressInput = {
 export function stressTest(input: StressInput): StressReport {
   const { position, account, beta, betaSource, crises = CRISES } = input;
   if (!Number.isFinite(beta)) throw new RangeError(`stress: beta must be finite (${beta})`);
-  const notionalUsd = position.quantity * position.contractSize * position.price;
+  const notional = position.quantity * position.contractSize * position.price * (position.accountPerQuote ?? 1);
   const sign = position.side === "long" ? 1 : -1;
-  const pnlAt = (benchmarkPct: number) => sign * notionalUsd * Math.max(-1, (beta * benchmarkPct) / 100);
+  const pnlAt = (benchmarkPct: number) => sign * notional * Math.max(-1, (beta * benchmarkPct) / 100);
   const toDaily = account.equity - account.dailyLossFloor;
   const toMax = account.equity - account.maxLossFloor;
   const results = crises.map((crisis): CrisisResult => {
     let worst = crisis.path[0]!;
-    let worstPnlUsd = pnlAt(worst.cumulativePct);
+    let worstPnl = pnlAt(worst.cumulativePct);
     for (const point of crisis.path) {
       const pnl = pnlAt(point.cumulativePct);
-      if (pnl < worstPnlUsd) (worst = point), (worstPnlUsd = pnl);
+      if (pnl < worstPnl) {
+        worst = point;
+        worstPnl = pnl;
+      }
     }
-    const endPnlUsd = pnlAt(crisis.path[crisis.path.length - 1]!.cumulativePct);
-    const worstDayPnlUsd = Math.min(0, pnlAt(crisis.worstDayPct), pnlAt(crisis.bestDayPct));
-    const breachesDailyLoss = -worstDayPnlUsd >= toDaily;
-    const breachesMaxLoss = -worstPnlUsd >= toMax;
+    const endPnl = pnlAt(crisis.path[crisis.path.length - 1]!.cumulativePct);
+    const worstDayPnl = Math.min(0, pnlAt(crisis.worstDayPct), pnlAt(crisis.bestDayPct));
+    const breachesDailyLoss = -worstDayPnl >= toDaily;
+    const breachesMaxLoss = -worstPnl >= toMax;
     return {
       crisis: crisis.id,
       name: crisis.name,
       window: crisis.window,
       benchmarkWorstPct: Math.min(...crisis.path.map((p) => p.cumulativePct)),
       benchmarkEndPct: crisis.path[crisis.path.length - 1]!.cumulativePct,
-      worstPnlUsd,
+      worstPnl,
       worstAt: worst.label,
-      endPnlUsd,
-      worstDayPnlUsd,
+      endPnl,
+      worstDayPnl,
       breachesDailyLoss,
       breachesMaxLoss,
       survives: !breachesDailyLoss && !breachesMaxLoss,
     };
   });
   const failures = results.filter((r) => !r.survives).length;
-  return { beta, betaSource, notionalUsd, results, failures, survival: `${results.length - failures}/${results.length}` };
+  return { beta, betaSource, notional, results, failures, survival: `${results.length - failures}/${results.length}` };
 }

@@ -91,7 +91,7 @@ function nextRequest(): ReviewRequest {
 const pool = new ChaosPool(process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined);
 const reviewer = createRuleReviewer({
   config: AdvisoryConfig.parse({ chaos: { paths: PATHS } }),
-  marketOf: (request) => reviewMarketOf(state, request.intent.symbol, benchmark),
+  marketOf: (request) => reviewMarketOf(state, request.intent.symbol, benchmark, request.account.currency),
   runChaos: (request) => pool.run(request),
 });
 

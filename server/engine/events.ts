@@ -313,6 +313,66 @@ const LEGACY_LOCKED_OUT: readonly (readonly [string, string])[] = [
   ["floorUsd", "floor"], // legacy-usd-name
 ];
 
+/**
+ * A deal memo (`advisory.memo`) as recorded before its money fields were named for the account's
+ * currency: the stress report's, the chaos report's and the hedges' `…Usd` names.
+ */
+const LEGACY_STRESS_REPORT: readonly (readonly [string, string])[] = [["notionalUsd", "notional"]]; // legacy-usd-name
+const LEGACY_CRISIS: readonly (readonly [string, string])[] = [
+  ["worstPnlUsd", "worstPnl"], // legacy-usd-name
+  ["endPnlUsd", "endPnl"], // legacy-usd-name
+  ["worstDayPnlUsd", "worstDayPnl"], // legacy-usd-name
+];
+const LEGACY_CHAOS_REPORT: readonly (readonly [string, string])[] = [
+  ["distanceToDailyFloorUsd", "distanceToDailyFloor"], // legacy-usd-name
+  ["distanceToMaxFloorUsd", "distanceToMaxFloor"], // legacy-usd-name
+];
+const LEGACY_PATH_TYPE: readonly (readonly [string, string])[] = [
+  ["endLossUsd", "endLoss"], // legacy-usd-name
+  ["peakLossUsd", "peakLoss"], // legacy-usd-name
+];
+const LEGACY_HEDGE: readonly (readonly [string, string])[] = [
+  ["premiumUsd", "premium"], // legacy-usd-name
+  ["maxLossUsd", "maxLoss"], // legacy-usd-name
+  ["maxGainUsd", "maxGain"], // legacy-usd-name
+];
+
+const isRecord = (value: unknown): value is Record<string, unknown> => !!value && typeof value === "object" && !Array.isArray(value);
+
+/** `record[key]` passed through `upgrade`, when it is an object; the record as it is otherwise (no copy when nothing changes). */
+function withPart(record: Record<string, unknown>, key: string, upgrade: (part: Record<string, unknown>) => unknown): Record<string, unknown> {
+  const part = record[key];
+  if (!isRecord(part)) return record;
+  const upgraded = upgrade(part);
+  return upgraded === part ? record : { ...record, [key]: upgraded };
+}
+
+/** A memo with the names of before read as today's; one written since is returned as it is. */
+function upgradeMemo(memo: Record<string, unknown>): Record<string, unknown> {
+  let upgraded = withPart(memo, "stress", (stress) =>
+    withPart(stress, "report", (report) => {
+      const renamed = renamedKeys(report, LEGACY_STRESS_REPORT) as Record<string, unknown>;
+      return Array.isArray(renamed.results) && renamed.results.some((result) => isRecord(result) && Object.hasOwn(result, "worstPnlUsd")) // legacy-usd-name
+        ? { ...renamed, results: renamed.results.map((result) => renamedKeys(result, LEGACY_CRISIS)) }
+        : renamed;
+    }),
+  );
+  upgraded = withPart(upgraded, "chaos", (chaos) =>
+    withPart(chaos, "report", (report) => {
+      const renamed = renamedKeys(report, LEGACY_CHAOS_REPORT) as Record<string, unknown>;
+      return withPart(renamed, "byPathType", (byPathType) => {
+        if (!Object.values(byPathType).some((types) => isRecord(types) && Object.hasOwn(types, "peakLossUsd"))) return byPathType; // legacy-usd-name
+        return Object.fromEntries(Object.entries(byPathType).map(([type, report]) => [type, renamedKeys(report, LEGACY_PATH_TYPE)]));
+      });
+    }),
+  );
+  return withPart(upgraded, "hedging", (hedging) =>
+    Array.isArray(hedging.hedges) && hedging.hedges.some((hedge) => isRecord(hedge) && Object.hasOwn(hedge, "premiumUsd")) // legacy-usd-name
+      ? { ...hedging, hedges: hedging.hedges.map((hedge) => renamedKeys(hedge, LEGACY_HEDGE)) }
+      : hedging,
+  );
+}
+
 function renamedKeys(value: unknown, names: readonly (readonly [string, string])[]): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;
   const record = value as Record<string, unknown>;
@@ -326,7 +386,7 @@ function renamedKeys(value: unknown, names: readonly (readonly [string, string])
   return renamed;
 }
 
-/** A stored event payload (with its `type`) with the names of before issue 18 read as today's. */
+/** A stored event payload (with its `type`) with the names of before issue 18 (and of deal memos before their follow-up) read as today's. */
 export function upgradeStoredEvent(payload: unknown): unknown {
   if (!payload || typeof payload !== "object" || Array.isArray(payload)) return payload;
   const event = payload as Record<string, unknown>;
@@ -334,6 +394,7 @@ export function upgradeStoredEvent(payload: unknown): unknown {
     return { ...event, baselines: event.baselines.map((baseline) => renamedKeys(baseline, LEGACY_BASELINE)) };
   }
   if (event.type === "account.locked_out") return renamedKeys(event, LEGACY_LOCKED_OUT);
+  if (event.type === "advisory.memo") return withPart(event, "memo", upgradeMemo);
   return payload;
 }
 

@@ -68,7 +68,7 @@ for (const database of databases) {
     it("records the memo before the reviewer's verdict and answers it with the decision", async () => {
       const answer = await call("POST", "/api/v1/intents", sampleIntent("memo-small", { quantity: 0.1, referencePrice: price }));
       expect(answer.status).toBe(200);
-      expect(answer.body!.memo).toMatchObject({ intentId: "memo-small", chaos: { status: "ran" }, stress: { status: "ran" } });
+      expect(answer.body!.memo).toMatchObject({ intentId: "memo-small", currency: "USD", chaos: { status: "ran" }, stress: { status: "ran" } });
       expect(answer.body!.memo.chaos.report.byPathType).toHaveProperty("flash_crash");
       const mine = (await events()).filter(({ event }) => event.intentId === "memo-small" || event.intent?.intentId === "memo-small" || event.decision?.intentId === "memo-small");
       expect(mine.map(({ event }) => event.type)).toEqual(["intent.received", "advisory.memo", "reviewer.verdict", "intent.decided"]);
@@ -82,6 +82,19 @@ for (const database of databases) {
       const explained = await call("GET", `/api/v1/decisions/${answer.body!.seq}/explain?accountId=${DEMO_ACCOUNT}`);
       expect(explained.status).toBe(200);
       expect(explained.body).toMatchObject({ reproduced: true, memo: { intentId: "memo-huge", chaos: { status: "ran" } } });
+    });
+
+    it("works out a EUR account's memo in euros: its EURUSD position converted at the engine's rate", async () => {
+      const opened = await call("POST", "/api/v1/accounts", { accountId: "memo-eur", name: "Euro 100K", presetId: "ftmo-2step-100k", initialBalanceUsd: 100_000, currency: "EUR" });
+      expect(opened.status).toBe(201);
+      const answer = await call("POST", "/api/v1/intents", sampleIntent("memo-eur-1", { accountId: "memo-eur", quantity: 0.1, referencePrice: price }));
+      expect(answer.status).toBe(200);
+      const memo = answer.body!.memo;
+      expect(memo).toMatchObject({ currency: "EUR", position: { quoteCurrency: "USD" }, stress: { status: "ran" } });
+      // 0.1 lot (10,000 EUR of EURUSD) at `price` dollars a euro: 10,000 × price USD, at 1 / price euros a dollar, 10,000 EUR.
+      expect(memo.position.accountPerQuote).toBeCloseTo(1 / price, 12);
+      expect(memo.stress.report.notional).toBeCloseTo(10_000, 6);
+      expect(memo.chaos.report.distanceToDailyFloor).toBe(5_000);
     });
 
     it("replays every reviewed decision from the ledger without calling the reviewer", async () => {

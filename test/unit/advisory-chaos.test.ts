@@ -59,7 +59,7 @@ describe("chaos engine: simulation", () => {
     const a = simulateChaos(request());
     expect(simulateChaos(request())).toEqual(a);
     expect(a.seed).toBe(42);
-    expect(simulateChaos(request({ seed: 43 })).byPathType.normal.endLossUsd.p50).not.toBe(a.byPathType.normal.endLossUsd.p50);
+    expect(simulateChaos(request({ seed: 43 })).byPathType.normal.endLoss.p50).not.toBe(a.byPathType.normal.endLoss.p50);
   });
 
   it("given no jumps and one step then matches the lognormal probability of ending below the floor", () => {
@@ -72,7 +72,7 @@ describe("chaos engine: simulation", () => {
     expect(Math.abs(ruinRatePct - expected)).toBeLessThan(4 * ruinRateStdErrPct);
     // And the median loss at the horizon is the lognormal median's.
     const medianLoss = -100_000 * Math.expm1((mu - (sigma * sigma) / 2) * horizon);
-    expect(Math.abs(report.byPathType.normal.endLossUsd.p50 - medianLoss)).toBeLessThan(0.02 * sigma * Math.sqrt(horizon) * 100_000);
+    expect(Math.abs(report.byPathType.normal.endLoss.p50 - medianLoss)).toBeLessThan(0.02 * sigma * Math.sqrt(horizon) * 100_000);
   });
 
   it("converges: the ruin rate at 20,000 and at 80,000 paths agree within 4 standard errors", () => {
@@ -88,15 +88,15 @@ describe("chaos engine: simulation", () => {
     const { normal, flash_crash, gap_down } = simulateChaos(request()).byPathType;
     expect(flash_crash.ruinRatePct).toBeGreaterThanOrEqual(normal.ruinRatePct);
     expect(gap_down.ruinRatePct).toBeGreaterThanOrEqual(normal.ruinRatePct);
-    expect(flash_crash.endLossUsd.p50).toBeGreaterThan(normal.endLossUsd.p50 + 8_000); // the 9% jump on 100,000
-    expect(normal.peakLossUsd.p50).toBeGreaterThanOrEqual(normal.endLossUsd.p50);
-    expect(normal.peakLossUsd.worst).toBe(Math.max(normal.peakLossUsd.worst, normal.endLossUsd.worst));
+    expect(flash_crash.endLoss.p50).toBeGreaterThan(normal.endLoss.p50 + 8_000); // the 9% jump on 100,000
+    expect(normal.peakLoss.p50).toBeGreaterThanOrEqual(normal.endLoss.p50);
+    expect(normal.peakLoss.worst).toBe(Math.max(normal.peakLoss.worst, normal.endLoss.worst));
   });
 
   it("for a short, a crash is a gain: the ruin rate does not rise", () => {
     const { normal, flash_crash } = simulateChaos(request({ position: { side: "short", quantity: 1_000, price: 100, contractSize: 1 } })).byPathType;
     expect(flash_crash.ruinRatePct).toBeLessThanOrEqual(normal.ruinRatePct);
-    expect(flash_crash.endLossUsd.p50).toBeLessThan(0);
+    expect(flash_crash.endLoss.p50).toBeLessThan(0);
   });
 });
 

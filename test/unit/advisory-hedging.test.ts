@@ -25,11 +25,11 @@ describe("tail hedging", () => {
     const premium = optionPrice({ type: "put", strike: 190, ...m });
     expect(report.volatility.source).toBe("garch");
     expect(put.legs).toEqual([{ type: "put", direction: 1, strike: 190, premiumPerUnit: premium }]);
-    expect(put.maxLossUsd).toBeCloseTo((200 - 190 + premium) * 100, 9);
-    expect(put.premiumUsd).toBeCloseTo(premium * 100, 9);
+    expect(put.maxLoss).toBeCloseTo((200 - 190 + premium) * 100, 9);
+    expect(put.premium).toBeCloseTo(premium * 100, 9);
     expect(put.breakeven).toBeCloseTo(200 + premium, 12);
     expect(put.costPctOfPosition).toBeCloseTo((premium / 200) * 100, 12);
-    expect(put.maxGainUsd).toBeNull();
+    expect(put.maxGain).toBeNull();
     const greeks = blackScholes({ type: "put", strike: 190, ...m });
     expect(put.greeks.delta).toBeCloseTo(100 * greeks.delta, 9);
     expect(put.greeks.vegaPerVol).toBeCloseTo(100 * greeks.vegaPerVol, 9);
@@ -43,7 +43,7 @@ describe("tail hedging", () => {
     expect(spread.netPremiumPerUnit).toBeCloseTo(net, 12);
     expect(spread.netPremiumPerUnit).toBeLessThan(of("protective_put").netPremiumPerUnit);
     // At S_T = 0: −200 + (190 − 170) − net per unit.
-    expect(spread.maxLossUsd).toBeCloseTo((200 - 20 + net) * 100, 9);
+    expect(spread.maxLoss).toBeCloseTo((200 - 20 + net) * 100, 9);
   });
 
   it("prices a zero-cost collar: the sold call's premium finances the put", () => {
@@ -55,16 +55,16 @@ describe("tail hedging", () => {
     expect(call!.strike).toBeGreaterThan(200);
     expect(optionPrice({ type: "call", strike: call!.strike, ...m })).toBeCloseTo(optionPrice({ type: "put", strike: 190, ...m }), 8);
     expect(Math.abs(collar.netPremiumPerUnit)).toBeLessThan(1e-8);
-    expect(collar.maxLossUsd).toBeCloseTo((200 - 190) * 100, 5);
-    expect(collar.maxGainUsd).toBeCloseTo((call!.strike - 200) * 100, 5);
+    expect(collar.maxLoss).toBeCloseTo((200 - 190) * 100, 5);
+    expect(collar.maxGain).toBeCloseTo((call!.strike - 200) * 100, 5);
   });
 
   it("mirrors the structures for a short: protective call, call spread (unbounded above), collar", () => {
     const { m, of } = priced(priceHedges({ position: { ...long, side: "short" }, returns, periodsPerYear: 252, params }));
     const call = optionPrice({ type: "call", strike: 210, ...m });
-    expect(of("protective_call").maxLossUsd).toBeCloseTo((210 - 200 + call) * 100, 9);
+    expect(of("protective_call").maxLoss).toBeCloseTo((210 - 200 + call) * 100, 9);
     expect(of("protective_call").breakeven).toBeCloseTo(200 - call, 12);
-    expect(of("call_spread").maxLossUsd).toBeNull();
+    expect(of("call_spread").maxLoss).toBeNull();
     expect(Math.abs(of("collar").netPremiumPerUnit)).toBeLessThan(1e-8);
     expect(of("collar").legs[1]).toMatchObject({ type: "put", direction: -1 });
   });

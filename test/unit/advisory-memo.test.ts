@@ -53,12 +53,14 @@ describe("market history", () => {
   });
 
   it("takes the review market from the engine state", () => {
-    expect(reviewMarketOf(state, SymbolId.parse("EURUSD"), SymbolId.parse("US500"))).toEqual({
+    expect(reviewMarketOf(state, SymbolId.parse("EURUSD"), SymbolId.parse("US500"), "USD")).toEqual({
       symbol: "EURUSD",
       returns: [],
       benchmark: null,
       lastPrice: 1.1,
       contractSize: 100_000,
+      quoteCurrency: "USD",
+      accountPerQuote: 1,
     });
   });
 });

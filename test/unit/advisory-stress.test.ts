@@ -10,9 +10,9 @@ describe("stress tester", () => {
   it("given long 10 units at 100 with beta 1.5 under a −20% day then projects −300 USD", () => {
     const minus20 = { ...CRISES[0]!, path: [{ label: "before", cumulativePct: 0 }, { label: "after", cumulativePct: -20 }], worstDayPct: -20 };
     const [result] = stressTest({ position: long(10), account, beta: 1.5, betaSource: "given", crises: [minus20] }).results;
-    expect(result!.worstPnlUsd).toBeCloseTo(-300, 10);
-    expect(result!.endPnlUsd).toBeCloseTo(-300, 10);
-    expect(result!.worstDayPnlUsd).toBeCloseTo(-300, 10);
+    expect(result!.worstPnl).toBeCloseTo(-300, 10);
+    expect(result!.endPnl).toBeCloseTo(-300, 10);
+    expect(result!.worstDayPnl).toBeCloseTo(-300, 10);
     expect(result!.survives).toBe(true);
   });
 
@@ -33,19 +33,19 @@ describe("stress tester", () => {
     expect(results.gfc_2008).toMatchObject({ breachesDailyLoss: false, breachesMaxLoss: true, survives: false }); // −12,404, worst day −2,709
     expect(results.covid_2020).toMatchObject({ breachesDailyLoss: false, breachesMaxLoss: true, survives: false }); // −10,177
     expect(results.flash_crash_2010).toMatchObject({ survives: true }); // −2,574
-    expect(report).toMatchObject({ failures: 3, survival: "1/4", notionalUsd: 30_000 });
+    expect(report).toMatchObject({ failures: 3, survival: "1/4", notional: 30_000 });
   });
 
   it("for a short, a crash is a gain and the rally days are the risk", () => {
     const report = stressTest({ position: { ...long(300), side: "short" }, account, beta: 1, betaSource: "given" });
     const results = byId(report);
-    expect(results.black_monday_1987!.endPnlUsd).toBeCloseTo(6_141, 0);
-    expect(results.gfc_2008!.worstDayPnlUsd).toBeCloseTo(-300 * 100 * 0.1158, 0); // 13 Oct 2008, +11.58%
+    expect(results.black_monday_1987!.endPnl).toBeCloseTo(6_141, 0);
+    expect(results.gfc_2008!.worstDayPnl).toBeCloseTo(-300 * 100 * 0.1158, 0); // 13 Oct 2008, +11.58%
     expect(report.failures).toBe(0);
   });
 
   it("caps the move at −100% (a price does not go below zero)", () => {
     const [result] = stressTest({ position: long(10), account, beta: 6, betaSource: "given", crises: [CRISES[0]!] }).results;
-    expect(result!.worstPnlUsd).toBeCloseTo(-1_000, 10);
+    expect(result!.worstPnl).toBeCloseTo(-1_000, 10);
   });
 });
