@@ -2,7 +2,8 @@
  * The LLM reviewer of guard 18 ("red team"; SPEC section 3, issue 8): asks a model behind an
  * OpenAI-compatible chat-completions endpoint to look for reasons to kill the trade. It sends an
  * adversarial system instruction and, as the user message, the intent, the chain's decision,
- * the account's standing and the deal memo as JSON; it asks for a JSON object and accepts only
+ * the account's standing (with its `currency`: the figures and the memo's amounts are in it) and
+ * the deal memo as JSON; it asks for a JSON object and accepts only
  *   {"veto": boolean, "kill_reason": string | null, "risk_flags": string[]}
  * Anything else (HTTP error, no content, not JSON, wrong shape) throws an error naming what was
  * wrong, which `obtainReview` records as a failed review. The AbortSignal is passed to the
@@ -50,6 +51,7 @@ export function reviewContent(request: ReviewRequest, memo: Memo | null): string
     decision,
     account: {
       accountId: account.accountId,
+      currency: account.currency,
       tradingState: account.tradingState,
       equity: account.equity,
       balance: account.balance,
