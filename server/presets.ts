@@ -25,6 +25,8 @@ export type PresetVersion = {
 };
 
 export type PresetSummary = Pick<Preset, "id" | "name" | "firm" | "program" | "description" | "initialBalanceUsd"> & {
+  /** The latest version's `currency` (its amounts', and its accounts'), null when it states none. */
+  currency: string | null;
   latestVersion: number;
   versions: { version: number; origin: PresetOrigin; note: string; createdBy: string; createdAt: string }[];
 };
@@ -94,6 +96,7 @@ export class PresetStore {
         program,
         description,
         initialBalanceUsd,
+        currency: preset.currency ?? null,
         latestVersion: version,
         versions: versions.map(({ version: v, origin, note, createdBy, createdAt }) => ({ version: v, origin, note, createdBy, createdAt })),
       };

@@ -430,8 +430,13 @@ export function PresetEditor({ summary, base, presets, accounts, firmValue, canO
           </p>
           {base.preset.initialBalanceUsd !== null && base.preset.initialBalanceUsd !== account.initialBalanceUsd && (
             <p className="warn">
-              This preset is written for {money(base.preset.initialBalanceUsd)} accounts; {account.accountId} has {money(account.initialBalanceUsd)}: the
-              server will refuse it.
+              This preset is written for {money(base.preset.initialBalanceUsd, base.preset.currency ?? account.currency)} accounts; {account.accountId} has{" "}
+              {money(account.initialBalanceUsd, account.currency)}: the server will refuse it.
+            </p>
+          )}
+          {base.preset.currency && base.preset.currency !== account.currency && (
+            <p className="warn">
+              This preset is written for accounts in {base.preset.currency}; {account.accountId} is in {account.currency}: the server will refuse it.
             </p>
           )}
         </ReasonDialog>

@@ -57,6 +57,12 @@ function Presets() {
                 <span className="preset-name">{preset.name}</span>
                 <span className="muted small">
                   {preset.firm} · {preset.program}
+                  {preset.currency && (
+                    <>
+                      {" · "}
+                      <span data-testid="preset-currency">{preset.currency}</span>
+                    </>
+                  )}
                 </span>
                 <span className="small">
                   v{preset.latestVersion} · {preset.versions.length} {preset.versions.length === 1 ? "version" : "versions"}
@@ -114,7 +120,13 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
             <h2 id="preset-title">{summary.name}</h2>
             <p className="muted">
               <span className="mono">{summary.id}</span> · {summary.firm} · {summary.program} ·{" "}
-              {summary.initialBalanceUsd === null ? "any account size" : `for ${money(summary.initialBalanceUsd)} accounts`}
+              {summary.initialBalanceUsd === null ? "any account size" : `for ${money(summary.initialBalanceUsd, summary.currency ?? undefined)} accounts`}
+              {summary.currency && (
+                <>
+                  {" · "}
+                  <span data-testid="preset-detail-currency">accounts in {summary.currency}</span>
+                </>
+              )}
             </p>
           </div>
           {!canOperate && <span className="badge badge-wait">read-only</span>}

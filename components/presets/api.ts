@@ -14,6 +14,8 @@ export type PresetSummary = {
   program: string;
   description: string;
   initialBalanceUsd: number | null;
+  /** The currency the latest version states (its amounts and its accounts are in it); null: none. */
+  currency: string | null;
   latestVersion: number;
   versions: PresetVersionInfo[];
   /** The accounts (the caller may see) under this preset, and the version each runs (null: none activated). */

@@ -8,9 +8,10 @@ import { PRESET_FORM, leaves } from "./fields";
  * figure the preset sets (breakers, guards). A figure the preset leaves to the firm is said so.
  */
 
-const usd = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 6 });
-const dollars = (value: number) => `${usd.format(value)} USD`;
+/** An amount of the preset's: in the currency it states (USD when it states none, as the shipped presets' figures are written). */
+const amount = (value: number, preset: Pick<Preset, "currency">) => `${whole.format(value)} ${preset.currency ?? "USD"}`;
 
 const BASIS: Record<string, string> = {
   equity: "the equity at the daily reset",
@@ -26,9 +27,10 @@ const MAX_MODE: Record<string, string> = {
 };
 
 /** A share, with the money it is on an account of the preset's size: "5% of the initial balance (5,000 USD)". */
-function share(pct: number, of: "initial" | "baseline", size: number | null): string {
+function share(pct: number, of: "initial" | "baseline", preset: Pick<Preset, "initialBalanceUsd" | "currency">): string {
   if (of === "baseline") return `${number.format(pct)}% of the day's baseline`;
-  return `${number.format(pct)}% of the initial balance${size === null ? "" : ` (${dollars((size * pct) / 100)})`}`;
+  const size = preset.initialBalanceUsd;
+  return `${number.format(pct)}% of the initial balance${size === null ? "" : ` (${amount((size * pct) / 100, preset)})`}`;
 }
 
 function dailyLoss(preset: Preset): string {
@@ -44,7 +46,7 @@ function dailyLoss(preset: Preset): string {
         : rules.dailyLossBreach === "liquidate"
           ? "reaching it closes every position and pauses the account until the next reset, without failing it"
           : "reaching it does what the firm's rules say";
-  const limit = of === "baseline" ? `${share(rules.dailyLossPct, of, preset.initialBalanceUsd)} (${baseline})` : `${share(rules.dailyLossPct, of, preset.initialBalanceUsd)} below the day's baseline (${baseline})`;
+  const limit = of === "baseline" ? `${share(rules.dailyLossPct, of, preset)} (${baseline})` : `${share(rules.dailyLossPct, of, preset)} below the day's baseline (${baseline})`;
   return `Daily loss: ${limit}; ${breach}.`;
 }
 
@@ -53,7 +55,7 @@ function maxLoss(preset: Preset): string {
   if (rules.maxLossPct === undefined) return "Maximum loss: the firm's limit.";
   const mode = rules.maxLossMode ? MAX_MODE[rules.maxLossMode] : "as the firm's rules place it";
   const stops = rules.trailingStopsAtInitialBalance && rules.maxLossMode !== "static" ? ", stopping at the initial balance" : "";
-  return `Maximum loss: ${share(rules.maxLossPct, "initial", preset.initialBalanceUsd)}, ${mode}${stops}; reaching it locks the account out.`;
+  return `Maximum loss: ${share(rules.maxLossPct, "initial", preset)}, ${mode}${stops}; reaching it locks the account out.`;
 }
 
 function reset(preset: Preset): string | null {
@@ -65,7 +67,7 @@ function reset(preset: Preset): string | null {
 function objectives(preset: Preset): string {
   const { profitTargetPct, minTradingDays, bestDayMaxSharePct } = preset.objectives;
   const parts = [
-    profitTargetPct === null ? "no profit target" : `a profit target of ${share(profitTargetPct, "initial", preset.initialBalanceUsd)}`,
+    profitTargetPct === null ? "no profit target" : `a profit target of ${share(profitTargetPct, "initial", preset)}`,
     minTradingDays === 0 ? "no minimum of trading days" : `at least ${minTradingDays} trading ${minTradingDays === 1 ? "day" : "days"}`,
     ...(bestDayMaxSharePct === null ? [] : [`a best day of at most ${number.format(bestDayMaxSharePct)}% of the profit`]),
   ];
@@ -107,6 +109,10 @@ function otherFigures(preset: Preset): string | null {
 
 /** The preset's figures in sentences, in the order a risk manager reads them. */
 export function describePreset(preset: Preset): string[] {
-  const size = preset.initialBalanceUsd === null ? "For accounts of any size." : `For ${dollars(preset.initialBalanceUsd)} accounts.`;
+  const inCurrency = preset.currency ? ` in ${preset.currency}` : "";
+  const size =
+    preset.initialBalanceUsd === null
+      ? `For accounts of any size${inCurrency}.`
+      : `For ${amount(preset.initialBalanceUsd, preset)} accounts${preset.currency ? ` (accounts under it are in ${preset.currency})` : ""}.`;
   return [size, dailyLoss(preset), maxLoss(preset), reset(preset), objectives(preset), otherFigures(preset)].filter((line): line is string => line !== null);
 }

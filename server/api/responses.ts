@@ -150,6 +150,7 @@ const PresetSummarySchema = z.object({
   program: z.string(),
   description: z.string(),
   initialBalanceUsd: z.number().nullable(),
+  currency: z.string().nullable().describe("The currency the latest version states (its amounts and its accounts are in it); null: none"),
   latestVersion: z.number().int(),
   versions: z.array(VersionLine),
 });

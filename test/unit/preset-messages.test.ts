@@ -109,6 +109,15 @@ describe("a preset in words", () => {
     expect(words).toContain("Also set: Daily drawdown breaker: max 5%; Kelly: multiplier 0.1.");
   });
 
+  it("names the currency a preset states, in its amounts and its account size", () => {
+    const words = describePreset(Preset.parse({ ...ftmo(), currency: "EUR" })).join(" ");
+    expect(words).toContain("For 100,000 EUR accounts (accounts under it are in EUR).");
+    expect(words).toContain("Daily loss: 5% of the initial balance (5,000 EUR)");
+    expect(words).not.toContain("USD");
+    const anySize = describePreset(Preset.parse({ ...ftmo(), currency: "EUR", initialBalanceUsd: null })).join(" ");
+    expect(anySize).toContain("For accounts of any size in EUR.");
+  });
+
   it("says what the preset leaves to the firm", () => {
     const draft = ftmo();
     delete draft.rules.accountRules;
