@@ -46,8 +46,8 @@ const post = <T = Changed>(path: string, body: unknown) => request<T>(path, { me
 export const accountApi = {
   equity: (accountId: string, query: { points: number; from?: Date; to?: Date }) => {
     const params = new URLSearchParams({ points: String(query.points) });
-    if (query.from) params.set("from", query.from.toISOString());
-    if (query.to) params.set("to", query.to.toISOString());
+    if (query.from) params.set("from", String(query.from.getTime()));
+    if (query.to) params.set("to", String(query.to.getTime()));
     return request<EquityPage>(`${account(accountId)}/equity?${params}`);
   },
   /** The account's latest decisions, newest first (the live cache holds only the firm's latest few hundred). */
@@ -60,8 +60,8 @@ export const accountApi = {
   objectives: (accountId: string) => request<AccountObjectives>(`${account(accountId)}/objectives`),
   trades: (accountId: string, limit: number, beforeSeq?: number) =>
     request<ClosedTradesPage>(`${account(accountId)}/trades?limit=${limit}${beforeSeq === undefined ? "" : `&beforeSeq=${beforeSeq}`}`),
-  /** Locks a symbol until `expiresAt` (ISO 8601) or, with null, the next daily reset. */
-  lockSymbol: (accountId: string, symbol: string, reason: string, expiresAt: string | null) => post(`${account(accountId)}/vetoes`, { symbol, reason, expiresAt }),
+  /** Locks a symbol until `expiresAt` (epoch ms) or, with null, the next daily reset. */
+  lockSymbol: (accountId: string, symbol: string, reason: string, expiresAt: number | null) => post(`${account(accountId)}/vetoes`, { symbol, reason, expiresAt }),
   enterReducing: (accountId: string, reason: string) => post(`${account(accountId)}/reduce-only`, { reason }),
   endReducing: (accountId: string, reason: string) => post(`${account(accountId)}/reduce-only/end`, { reason }),
   reopen: (accountId: string, reason: string) => post(`${account(accountId)}/reopen`, { reason }),

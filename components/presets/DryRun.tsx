@@ -132,7 +132,7 @@ function DryRunReport({ result, stale }: { result: DryRunResult; stale: boolean 
               {[...result.changed].reverse().map((change) => (
                 <li key={change.seq} data-testid="dry-change" data-intent={change.intentId} data-kind={kindOf(change)}>
                   <div className="dry-change-head">
-                    <span className="mono small">{clock(Date.parse(change.at))}</span> <span className="mono">{change.intentId}</span>{" "}
+                    <span className="mono small">{clock(change.at)}</span> <span className="mono">{change.intentId}</span>{" "}
                     <span className="muted small">
                       {change.action} {change.side} {quantity(change.quantity)} {change.symbol}
                     </span>{" "}

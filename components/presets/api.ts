@@ -5,7 +5,7 @@ import { request } from "../api";
 
 /** The presets API as the console reads it (see README, "Presets"). */
 
-export type PresetVersionInfo = { version: number; origin: "file" | "api"; note: string; createdBy: string; createdAt: string };
+export type PresetVersionInfo = { version: number; origin: "file" | "api"; note: string; createdBy: string; createdAt: number };
 
 export type PresetSummary = {
   id: string;
@@ -24,7 +24,7 @@ export type PresetVersion = PresetVersionInfo & { presetId: string; preset: Pres
 
 export type ChangedDecision = {
   seq: number;
-  at: string;
+  at: number;
   intentId: string;
   symbol: string;
   side: string;

@@ -2,13 +2,28 @@ import { z } from "zod";
 import { rolesFor } from "../auth/roles";
 import type { Endpoint } from "./catalog";
 import { endpoints } from "./catalog";
+import { named } from "./responses";
 
 type JsonSchema = Record<string, unknown>;
 
-const toSchema = (schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema => {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as JsonSchema;
+/** Where a named schema (`responses.ts`, `named`) is described once. */
+export const COMPONENT_REF = "#/components/schemas/";
+
+/**
+ * The JSON Schema of a zod schema. Answers (`io: "output"`) refer to the named schemas
+ * (`LedgerRecord`, `EngineEvent`, `AccountView`, …) by `$ref`; each is added to `components`,
+ * described once. Requests are inlined (their field paths are what a 422 names).
+ */
+export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output", components: Record<string, JsonSchema>): JsonSchema {
+  const generated = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any", ...(io === "output" ? { metadata: named } : {}) }) as JsonSchema;
+  const { $schema: _dialect, $defs, ...json } = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT_REF}`)) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  for (const [id, definition] of Object.entries($defs ?? {})) components[id] ??= definition;
   return json;
-};
+}
+
+/** The schemas the answers name, gathered while the document is built. */
+const namedSchemas: Record<string, JsonSchema> = {};
+const toSchema = (schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema => jsonSchemaOf(schema, io, namedSchemas);
 
 const problem = { $ref: "#/components/schemas/Problem" };
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
@@ -132,6 +147,7 @@ export function openApiDocument(): Record<string, unknown> {
         session: { type: "apiKey", in: "cookie", name: "riskgate_session" },
       },
       schemas: {
+        ...Object.fromEntries(Object.entries(namedSchemas).sort(([a], [b]) => a.localeCompare(b))),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "code", "detail"],

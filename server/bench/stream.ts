@@ -150,11 +150,11 @@ async function main(): Promise<void> {
   const sinceSend: number[] = [];
   let messages = 0;
   let decisionsReceived = 0;
-  const receive = (intentId: string, at: number, recordedAt: string) => {
+  const receive = (intentId: string, at: number, recordedAt: number) => {
     const sent = sentAt.get(intentId);
     if (sent === undefined) return; // not the driver's
     decisionsReceived++;
-    sinceCommit.push(performance.timeOrigin + at - Date.parse(recordedAt));
+    sinceCommit.push(performance.timeOrigin + at - recordedAt);
     sinceSend.push(at - sent);
     const answered = answeredAt.get(intentId);
     if (answered !== undefined) sinceAnswer.push(at - answered);
