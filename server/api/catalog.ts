@@ -95,6 +95,7 @@ export const endpoints = {
   }),
   metrics: endpoint({ method: "GET", path: "/api/metrics", tag: "operations", summary: "Prometheus metrics (text exposition format)", permission: "metrics", firmWide: true, success: { status: 200, description: "Metrics", contentType: "text/plain", response: R.MetricsText } }),
   openapi: endpoint({ method: "GET", path: "/api/v1/openapi.json", tag: "operations", summary: "This API's OpenAPI 3.1 document", permission: "public", success: { status: 200, description: "OpenAPI document", response: R.OpenApiDocument } }),
+  asyncapi: endpoint({ method: "GET", path: "/api/v1/asyncapi.json", tag: "operations", summary: "The realtime stream's AsyncAPI 3.0 document: its messages both ways, subscriptions, catch-up by seq, connect-error codes", permission: "public", success: { status: 200, description: "AsyncAPI document", response: R.AsyncApiDocument } }),
 
   login: endpoint({ method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Log in with a password: sets the session cookie; answers the CSRF token", permission: "public", body: LoginBody, idempotent: false, success: { status: 200, description: "The user and the CSRF token for mutating calls", response: R.LoggedIn } }),
   logout: endpoint({ method: "POST", path: "/api/v1/auth/logout", tag: "auth", summary: "End the cookie session", permission: "authenticated", idempotent: false, success: { status: 204, description: "Logged out" } }),

@@ -14,10 +14,16 @@ export const COMPONENT_REF = "#/components/schemas/";
  * (`LedgerRecord`, `EngineEvent`, `AccountView`, …) by `$ref`; each is added to `components`,
  * described once. Requests are inlined (their field paths are what a 422 names).
  */
-export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output", components: Record<string, JsonSchema>): JsonSchema {
-  const generated = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any", ...(io === "output" ? { metadata: named } : {}) }) as JsonSchema;
-  const { $schema: _dialect, $defs, ...json } = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT_REF}`)) as JsonSchema & { $defs?: Record<string, JsonSchema> };
-  for (const [id, definition] of Object.entries($defs ?? {})) components[id] ??= definition;
+export function jsonSchemaOf(
+  schema: z.ZodType,
+  io: "input" | "output",
+  components: Record<string, JsonSchema>,
+  target: "draft-2020-12" | "draft-07" = "draft-2020-12",
+): JsonSchema {
+  const generated = z.toJSONSchema(schema, { target, io, unrepresentable: "any", ...(io === "output" ? { metadata: named } : {}) }) as JsonSchema;
+  const text = JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT_REF}`).replaceAll('"#/definitions/', `"${COMPONENT_REF}`);
+  const { $schema: _dialect, $defs, definitions, ...json } = JSON.parse(text) as JsonSchema & { $defs?: Record<string, JsonSchema>; definitions?: Record<string, JsonSchema> };
+  for (const [id, definition] of Object.entries($defs ?? definitions ?? {})) components[id] ??= definition;
   return json;
 }
 

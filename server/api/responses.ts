@@ -142,7 +142,7 @@ export const MarketRecorded = z.object({ seq, recorded: z.number().int() });
 
 export const VetoList = z.object({ seq, vetoes: z.array(VetoView) });
 
-const FirmViewSchema = z.object({ halted: z.boolean(), halt: z.object({ reason: z.string(), at: epochMs, by: Actor }).nullable() });
+export const FirmViewSchema = z.object({ halted: z.boolean(), halt: z.object({ reason: z.string(), at: epochMs, by: Actor }).nullable() });
 export const FirmAnswer = z.object({ seq, firm: FirmViewSchema });
 
 export const Health = z.looseObject({
@@ -173,7 +173,7 @@ export const PresetList = z.object({
 });
 
 // Overview
-const OverviewRow = z.object({
+export const OverviewRow = z.object({
   accountId: z.string(),
   name: z.string(),
   presetId: z.string().nullable(),
@@ -191,21 +191,23 @@ const OverviewRow = z.object({
   seq: z.number().int(),
 });
 const ExposureLine = z.object({ key: z.string(), netUsd: z.number(), grossUsd: z.number(), accounts: z.number().int() });
+export const OverviewCountsSchema = z.object({
+  total: z.number().int(),
+  // Every state named (a record of an enum leaves its keys undefined to OpenAPI linters).
+  byState: z.object({ ACTIVE: z.number().int(), REDUCING: z.number().int(), HALTED: z.number().int(), LOCKED_OUT: z.number().int() }),
+  breachedToday: z.number().int(),
+  withLockedSymbols: z.number().int(),
+});
+export const FirmExposureSchema = z.object({ bySymbol: z.array(ExposureLine), byCluster: z.array(ExposureLine) });
 export const OverviewPageSchema = z.object({
   seq,
   firm: FirmViewSchema,
-  counts: z.object({
-    total: z.number().int(),
-    // Every state named (a record of an enum leaves its keys undefined to OpenAPI linters).
-    byState: z.object({ ACTIVE: z.number().int(), REDUCING: z.number().int(), HALTED: z.number().int(), LOCKED_OUT: z.number().int() }),
-    breachedToday: z.number().int(),
-    withLockedSymbols: z.number().int(),
-  }),
+  counts: OverviewCountsSchema,
   matching: z.number().int(),
   offset: z.number().int(),
   rows: z.array(OverviewRow),
   breachedToday: z.array(OverviewRow),
-  exposure: z.object({ bySymbol: z.array(ExposureLine), byCluster: z.array(ExposureLine) }),
+  exposure: FirmExposureSchema,
   decisions: z.array(DecisionRecordSchema),
 });
 
@@ -424,6 +426,7 @@ export const PresetValidation = z.union([
 const EquityPointSchema = z.object({ at: epochMs, equityUsd: z.number(), baselineUsd: z.number(), dailyLossFloorUsd: z.number(), maxLossFloorUsd: z.number() });
 export const EquityAnswer = z.object({ accountId: z.string(), points: z.array(EquityPointSchema) });
 export const OpenApiDocument = z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) });
+export const AsyncApiDocument = z.looseObject({ asyncapi: z.string(), info: z.looseObject({}), channels: z.record(z.string(), z.unknown()), operations: z.record(z.string(), z.unknown()) });
 export const MetricsText = z.string().describe("Prometheus text exposition format");
 
 // The named schemas: described once in the documents' components, referred to by `$ref`.

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { API_TYPES_FILE, apiTypes, untypedAnswers } from "@/server/api/api-types";
 import type { Endpoint } from "@/server/api/catalog";
 import { endpoints } from "@/server/api/catalog";
+import { asyncApiDocument } from "@/server/api/asyncapi";
 import { openApiDocument } from "@/server/api/openapi";
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -88,10 +89,47 @@ describe("the console's types generated from the document", () => {
 });
 
 describe("Redocly's recommended rules", () => {
-  it("find no error in the OpenAPI document", async () => {
+  const lint = async (source: Json, name: string) => {
     const config = await createConfig({ extends: ["recommended"] });
-    const problems = await lintFromString({ source: JSON.stringify(document), absoluteRef: "openapi.json", config });
-    const errors = problems.filter((problem) => problem.severity === "error").map((problem) => `${problem.ruleId}: ${problem.message} (${problem.location[0]?.pointer})`);
-    expect(errors).toEqual([]);
+    const problems = await lintFromString({ source: JSON.stringify(source), absoluteRef: name, config });
+    return problems.filter((problem) => problem.severity === "error").map((problem) => `${problem.ruleId}: ${problem.message} (${problem.location[0]?.pointer})`);
+  };
+
+  it("find no error in the OpenAPI document", async () => {
+    expect(await lint(document, "openapi.json")).toEqual([]);
+  });
+
+  it("find no error in the stream's AsyncAPI document (and do check AsyncAPI 3)", async () => {
+    expect(await lint(asyncApiDocument(), "asyncapi.json")).toEqual([]);
+    const broken = structuredClone(asyncApiDocument()) as Json;
+    broken.operations.subscribe.action = "publish";
+    expect((await lint(broken, "asyncapi.json")).join("\n")).toMatch(/action/);
+  });
+});
+
+describe("the stream's AsyncAPI document", () => {
+  const stream = asyncApiDocument() as Json;
+
+  it("lists the messages both ways, each operation on the one channel, every $ref resolving", () => {
+    const byAction = (action: string) =>
+      Object.values(stream.operations as Record<string, Json>)
+        .filter((operation) => operation.action === action)
+        .flatMap((operation) => operation.messages.map((message: Json) => stream.channels.stream.messages[message.$ref.split("/").at(-1)].name))
+        .sort();
+    expect(byAction("receive")).toEqual(["subscribe", "unsubscribe"]);
+    expect(byAction("send")).toEqual(["account", "connect_error", "overview", "problem"]);
+    const text = JSON.stringify(stream);
+    const unresolved = [...text.matchAll(/"\$ref":"#\/([^"]+)"/g)].map(([, pointer]) => pointer!).filter((pointer) => pointer.split("/").reduce<Json>((node, key) => node?.[key], stream) === undefined);
+    expect(unresolved).toEqual([]);
+  });
+
+  it("names the connect-error codes, the problems and catch-up by seq", () => {
+    expect(stream.components.schemas.ConnectRefusal.oneOf ?? stream.components.schemas.ConnectRefusal.anyOf).toBeDefined();
+    const codes = JSON.stringify(stream.components.schemas.ConnectRefusal);
+    for (const code of ["unauthenticated", "forbidden", "too_many_requests", "unavailable"]) expect(codes).toContain(`"${code}"`);
+    expect(JSON.stringify(stream.channels.stream.messages.subscribe.payload)).toContain('"lastSeq"');
+    expect(stream.channels.stream.messages.subscribe.description).toMatch(/Catch-up by seq/);
+    // The account message's events are the one ledger record of the API.
+    expect(stream.components.schemas.AccountMessage.properties.events.items).toEqual({ $ref: "#/components/schemas/LedgerRecord" });
   });
 });
