@@ -154,7 +154,7 @@ describe("the stream contract (embedded)", () => {
   });
 
   it("refuses a connection without valid credentials: unauthenticated", async () => {
-    for (const auth of [{}, { token: "rg_not_a_token_0123456789abcdef" }]) {
+    for (const auth of [{}, { token: "rg_not_a_token_0123456789abcdef" }] as Record<string, string>[]) {
       const error = await refusal(server.url, auth);
       expect(error.data).toMatchObject({ code: "unauthenticated", detail: expect.any(String) });
       check("connect_error", error.data);
