@@ -7200,7 +7200,194 @@ export interface operations {
                         steps: components["schemas"]["GuardStep"][];
                         reproduced: boolean;
                         memo: {
-                            [key: string]: unknown;
+                            /** @constant */
+                            version: 1;
+                            intentId: string;
+                            accountId: string;
+                            symbol: string;
+                            seed: number;
+                            position: {
+                                /** @enum {string} */
+                                side: "long" | "short";
+                                quantity: number;
+                                price: number;
+                                contractSize: number;
+                            } | null;
+                            account: {
+                                equityUsd: number;
+                                dailyLossFloorUsd: number;
+                                maxLossFloorUsd: number;
+                            };
+                            history: {
+                                returns: number;
+                                periodsPerDay: number | null;
+                                benchmark: string | null;
+                            };
+                            chaos: {
+                                /** @constant */
+                                status: "ran";
+                                report: {
+                                    seed: number;
+                                    paths: number;
+                                    steps: number;
+                                    horizonPeriods: number;
+                                    model: {
+                                        muPerPeriod: number;
+                                        sigmaPerPeriod: number;
+                                        jumpsPerPeriod: number;
+                                        jumpLogMean: number;
+                                        jumpLogStd: number;
+                                        observations: number;
+                                        jumpObservations: number;
+                                        tailSigmas: number;
+                                    };
+                                    flashCrashPct: number;
+                                    gapDownPct: number;
+                                    distanceToDailyFloorUsd: number;
+                                    distanceToMaxFloorUsd: number;
+                                    byPathType: {
+                                        normal: {
+                                            ruinRatePct: number;
+                                            ruinRateStdErrPct: number;
+                                            dailyLossBreachPct: number;
+                                            maxLossBreachPct: number;
+                                            endLossUsd: {
+                                                p50: number;
+                                                p95: number;
+                                                p99: number;
+                                                worst: number;
+                                            };
+                                            peakLossUsd: {
+                                                p50: number;
+                                                p95: number;
+                                                p99: number;
+                                                worst: number;
+                                            };
+                                        };
+                                        flash_crash: {
+                                            ruinRatePct: number;
+                                            ruinRateStdErrPct: number;
+                                            dailyLossBreachPct: number;
+                                            maxLossBreachPct: number;
+                                            endLossUsd: {
+                                                p50: number;
+                                                p95: number;
+                                                p99: number;
+                                                worst: number;
+                                            };
+                                            peakLossUsd: {
+                                                p50: number;
+                                                p95: number;
+                                                p99: number;
+                                                worst: number;
+                                            };
+                                        };
+                                        gap_down: {
+                                            ruinRatePct: number;
+                                            ruinRateStdErrPct: number;
+                                            dailyLossBreachPct: number;
+                                            maxLossBreachPct: number;
+                                            endLossUsd: {
+                                                p50: number;
+                                                p95: number;
+                                                p99: number;
+                                                worst: number;
+                                            };
+                                            peakLossUsd: {
+                                                p50: number;
+                                                p95: number;
+                                                p99: number;
+                                                worst: number;
+                                            };
+                                        };
+                                    };
+                                };
+                            } | {
+                                /** @constant */
+                                status: "skipped";
+                                reason: string;
+                            };
+                            stress: {
+                                /** @constant */
+                                status: "ran";
+                                report: {
+                                    beta: number;
+                                    /** @enum {string} */
+                                    betaSource: "given" | "estimated" | "benchmark" | "assumed";
+                                    notionalUsd: number;
+                                    results: {
+                                        /** @enum {string} */
+                                        crisis: "black_monday_1987" | "gfc_2008" | "covid_2020" | "flash_crash_2010";
+                                        name: string;
+                                        window: string;
+                                        benchmarkWorstPct: number;
+                                        benchmarkEndPct: number;
+                                        worstPnlUsd: number;
+                                        worstAt: string;
+                                        endPnlUsd: number;
+                                        worstDayPnlUsd: number;
+                                        breachesDailyLoss: boolean;
+                                        breachesMaxLoss: boolean;
+                                        survives: boolean;
+                                    }[];
+                                    failures: number;
+                                    survival: string;
+                                };
+                            } | {
+                                /** @constant */
+                                status: "skipped";
+                                reason: string;
+                            };
+                            hedging: {
+                                /** @constant */
+                                status: "priced";
+                                spot: number;
+                                units: number;
+                                tenorDays: number;
+                                ratePerYear: number;
+                                volatility: {
+                                    /** @enum {string} */
+                                    source: "garch" | "sample";
+                                    volPerYear: number;
+                                    periodsPerYear: number;
+                                    garch: {
+                                        omega: number;
+                                        alpha: number;
+                                        beta: number;
+                                        persistence: number;
+                                    } | null;
+                                    fallbackReason: string | null;
+                                };
+                                hedges: {
+                                    /** @enum {string} */
+                                    structure: "protective_put" | "put_spread" | "collar" | "protective_call" | "call_spread";
+                                    legs: {
+                                        /** @enum {string} */
+                                        type: "call" | "put";
+                                        direction: 1 | -1;
+                                        strike: number;
+                                        premiumPerUnit: number;
+                                    }[];
+                                    netPremiumPerUnit: number;
+                                    premiumUsd: number;
+                                    costPctOfPosition: number;
+                                    breakeven: number;
+                                    maxLossUsd: number | null;
+                                    maxGainUsd: number | null;
+                                    greeks: {
+                                        delta: number;
+                                        gamma: number;
+                                        vegaPerVol: number;
+                                        thetaPerYear: number;
+                                        rhoPerRate: number;
+                                    };
+                                    hedgedDelta: number;
+                                }[];
+                            } | {
+                                /** @constant */
+                                status: "unavailable";
+                                reason: string;
+                            };
                         } | null;
                     };
                 };

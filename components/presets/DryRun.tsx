@@ -2,10 +2,12 @@
 
 import { useMutation } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import type { Decision } from "@/server/engine/types";
+import type { ApiSchema } from "../api";
 import { clock } from "../format";
 import { quantity } from "../quantity";
 import type { ChangedDecision, DryRunResult } from "./api";
+
+type Decision = ApiSchema<"Decision">;
 import { presetsApi } from "./api";
 
 /**

@@ -122,7 +122,7 @@ const GuardStepSchema = z.object({
   reason: z.string().optional(),
   note: z.string().optional(),
 });
-export const Explained = DecisionRecordSchema.extend({ steps: z.array(GuardStepSchema), reproduced: z.boolean(), memo: z.record(z.string(), z.unknown()).nullable() });
+export const Explained = DecisionRecordSchema.extend({ steps: z.array(GuardStepSchema), reproduced: z.boolean(), memo: Memo.nullable().describe("The deal memo recorded for the intent (its shape checked before it was recorded), or null") });
 
 /**
  * One ledger record, the same shape everywhere: a ledger page's events, each line of the NDJSON
