@@ -30,7 +30,7 @@ export const backtestsApi = {
 /** Whether the run may still change (the page polls it). */
 export const isLive = (run: Pick<BacktestListItem, "status">) => run.status === "queued" || run.status === "running";
 
-/** A historical instant as UTC date and minute: "2000-09-27 20:00". */
-export function utc(at: string | number): string {
+/** A historical instant (epoch ms, as the API gives every time) as UTC date and minute: "2000-09-27 20:00". */
+export function utc(at: number): string {
   return new Date(at).toISOString().slice(0, 16).replace("T", " ");
 }

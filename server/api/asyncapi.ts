@@ -123,7 +123,7 @@ export function asyncApiDocument(): Json {
     components: {
       schemas: { ...Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))), Handshake: schema(HandshakeSchema, "input") },
       securitySchemes: {
-        token: { type: "httpApiKey", name: "token", in: "query", description: "Programs: a bearer API token in the handshake's `auth: {token}` (Socket.IO's auth payload, not a query parameter; see the Handshake schema)" },
+        token: { type: "http", scheme: "bearer", description: "Programs: an API token, as `auth: {token}` in Socket.IO's handshake (the Handshake schema), or as `Authorization: Bearer` on the handshake's HTTP request" },
         session: { type: "httpApiKey", name: "riskgate_session", in: "cookie", description: "Browsers: the session cookie of /api/v1/auth/login" },
       },
     },
