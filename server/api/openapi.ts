@@ -136,7 +136,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: "Riskgate API",
       version: "1",
       description:
-        "Pre-trade risk gate. Authenticate with a bearer API token (programs) or a session cookie from /api/v1/auth/login (browsers; mutating calls send x-csrf-token). Errors are RFC 9457 problem details.",
+        "Pre-trade risk gate. Authenticate with a bearer API token (programs) or a session cookie from /api/v1/auth/login (browsers; mutating calls send x-csrf-token). Errors are RFC 9457 problem details. Every time is epoch milliseconds (UTC). A ledger record has one shape everywhere (`LedgerRecord`: the paged ledger, each line of the NDJSON exports, the stream). The realtime stream's contract is the AsyncAPI document at /api/v1/asyncapi.json.",
     },
     servers: [{ url: "/" }],
     security: [{ bearer: [] }, { session: [] }],
