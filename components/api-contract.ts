@@ -14,7 +14,7 @@ export type RequestBody<Id extends keyof operations> = operations[Id] extends { 
 
 // The stream writes the protocol's own types (server/realtime-protocol.ts) into the caches the
 // HTTP answers fill: they must fit the document's types (checked by tsc; a drift fails the build).
-type Fits<Value, Contract> = [Value] extends [Contract] ? true : never;
+type Fits<Value, Contract> = [Value] extends [Contract] ? true : false;
 type Check<T extends true> = T;
 export type ContractChecks = [
   Check<Fits<import("@/server/realtime-protocol").AccountView, ApiSchema<"AccountView">>>,
