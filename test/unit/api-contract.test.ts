@@ -49,16 +49,18 @@ describe("the OpenAPI document describes every answer", () => {
     expect(refs.filter(([, kind, name]) => !document.components[kind!]?.[name!]).map(([ref]) => ref)).toEqual([]);
   });
 
-  it("uses one time format: every time field of an answer is epoch milliseconds", () => {
+  it("uses one time format: every time field of an answer or a stream message is epoch milliseconds", () => {
     // Fields named like times (`at`, `…At`) in the components and the answers: integers, never
     // strings. A stress scenario's `worstAt` names a point of a historical path ("19 Oct 1987
     // close"), not an instant.
     const LABELS = ["worstAt"];
     const offenders: string[] = [];
+    let checked = 0;
     const walk = (node: Json, where: string) => {
       if (!node || typeof node !== "object") return;
       for (const [name, child] of Object.entries(node.properties ?? {}) as [string, Json][]) {
         if (/^(at|ts|.+At)$/.test(name) && !LABELS.includes(name)) {
+          checked++;
           const types = [child, ...(child.anyOf ?? [])].map((option: Json) => option.type ?? (option.$ref ? "ref" : undefined)).filter(Boolean);
           if (!types.includes("integer") || types.includes("string")) offenders.push(`${where}.${name}`);
         }
@@ -67,7 +69,12 @@ describe("the OpenAPI document describes every answer", () => {
     };
     walk(document.components.schemas, "components");
     for (const answer of successAnswers(document)) walk(answer.content, answer.id);
+    // The stream's messages too.
+    const stream = asyncApiDocument() as Json;
+    walk(stream.components.schemas, "asyncapi.components");
+    walk(stream.channels.stream.messages, "asyncapi.messages");
     expect(offenders).toEqual([]);
+    expect(checked).toBeGreaterThan(50);
   });
 });
 
