@@ -143,7 +143,7 @@ export const CrisisResult = z.strictObject({
   benchmarkEndPct: z.number(),
   /** The position's P/L at the worst point of the path (USD), and where that was. */
   worstPnlUsd: z.number(),
-  worstAt: z.string(),
+  worstAt: z.string().describe("The label of the scenario's point (\"19 Oct 1987 close\"), not a time"),
   endPnlUsd: z.number(),
   /** The position's P/L on the crisis' worst single day for it. */
   worstDayPnlUsd: z.number(),
