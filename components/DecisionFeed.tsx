@@ -2,8 +2,11 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import type { DecisionRecord } from "@/server/realtime-protocol";
+import type { ApiSchema } from "./api";
 import { clock } from "./format";
+
+/** A decision as the API and the stream carry it (the OpenAPI document's `DecisionRecord`; the stream's fit it). */
+type DecisionRecord = ApiSchema<"DecisionRecord">;
 
 /** An account's page. */
 export function accountHref(accountId: string): string {

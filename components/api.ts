@@ -1,5 +1,8 @@
 import type { QueryClient } from "@tanstack/react-query";
-import type { AccountView, DecisionRecord, FirmView } from "@/server/realtime-protocol";
+import type { AccountView, DecisionRecord } from "@/server/realtime-protocol";
+import type { Answer } from "./api-contract";
+
+export type { Answer, ApiSchema, RequestBody } from "./api-contract";
 
 /** The browser's view of the HTTP API. Problems come back as `ApiError` with the server's detail. */
 export class ApiError extends Error {
@@ -45,9 +48,9 @@ export type AccountsPage = { seq: number; accounts: AccountView[] };
 export type AccountPage = { seq: number; account: AccountView };
 export type DecisionsPage = { seq: number; decisions: DecisionRecord[] };
 
-export type FirmPage = { seq: number; firm: FirmView };
+export type FirmPage = Answer<"firm">;
 
-export type Me = { user: { kind: "user" | "token"; name: string; role: "viewer" | "risk_manager" | "strategy" | "feed" | "metrics" | "admin"; accounts: string[] | null }; csrfToken: string | null };
+export type Me = Answer<"me">;
 
 export const queryKeys = {
   accounts: ["accounts"] as const,
@@ -60,7 +63,7 @@ export const queryKeys = {
 export const api = {
   me: () => request<Me>("/api/v1/auth/me"),
   login: (username: string, password: string) =>
-    request<{ csrfToken: string }>("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ username, password }) }),
+    request<Answer<"login">>("/api/v1/auth/login", { method: "POST", body: JSON.stringify({ username, password }) }),
   logout: () => request<void>("/api/v1/auth/logout", { method: "POST" }),
   accounts: () => request<AccountsPage>("/api/v1/accounts"),
   account: (accountId: string) => request<AccountPage>(`/api/v1/accounts/${encodeURIComponent(accountId)}`),

@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from "react";
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import type { OverviewPage, OverviewQuery } from "@/server/overview-protocol";
-import type { AccountMessage, ClientToServer, DecisionRecord, OverviewMessage, ServerToClient, StreamProblem } from "@/server/realtime-protocol";
+import type { AccountMessage, ClientToServer, ConnectRefusal, DecisionRecord, OverviewMessage, ServerToClient, StreamProblem } from "@/server/realtime-protocol";
 import type { AccountPage, FirmPage } from "./api";
 import { queryKeys } from "./api";
 import { accountKeys } from "./account/api";
@@ -18,6 +18,9 @@ export type StreamStatus = {
   /** The newest ledger seq any subscription brought. */
   seq: number;
 };
+
+/** How long the console waits before it asks again after the server could not check its credentials. */
+const RETRY_UNAVAILABLE_MS = 2_000;
 
 /** An account's decisions the console keeps (newest first). */
 const MAX_ACCOUNT_DECISIONS = 500;
@@ -42,6 +45,7 @@ class LiveStream {
   private readonly accounts = new Map<string, AccountFollower>();
   private overview: OverviewFollower | null = null;
   private nextRef = 1;
+  private closed = false;
 
   constructor() {
     this.socket = io({ transports: ["websocket", "polling"] });
@@ -57,6 +61,19 @@ class LiveStream {
       console.warn(`stream: ${problem.code}: ${problem.detail}`);
       if (problem.code === "credentials_revoked" || problem.code === "session_expired") this.credentialsEnded(problem);
     });
+    // A refusal by the server (not a transport error, which socket.io-client retries on its own):
+    // Socket.IO does not retry it. Those that pass with time are retried when the server says.
+    this.socket.on("connect_error", (error: Error & { data?: ConnectRefusal }) => {
+      const refusal = error.data;
+      if (!refusal) return;
+      console.warn(`stream refused: ${refusal.code}: ${refusal.detail}`);
+      if (refusal.code === "too_many_requests" || refusal.code === "unavailable") {
+        const waitMs = refusal.code === "too_many_requests" ? refusal.retryAfterSeconds * 1000 : RETRY_UNAVAILABLE_MS;
+        setTimeout(() => {
+          if (!this.closed && !this.socket.connected) this.socket.connect();
+        }, waitMs);
+      }
+    });
   }
 
   /** Called when the server ends the stream because the login behind it ended (logged out elsewhere, disabled, expired…). */
@@ -68,11 +85,13 @@ class LiveStream {
   private credentialsEnded(problem: StreamProblem): void {
     // This connection is over for good: the next console (after a new login) opens another.
     if (shared?.stream === this) shared = null;
+    this.closed = true;
     this.socket.close();
     for (const listener of [...this.endListeners]) listener(problem);
   }
 
   close(): void {
+    this.closed = true;
     this.socket.close();
   }
 

@@ -344,6 +344,11 @@ export class EquityHistory {
   /** Called before an account's history is read (the runtime records a conflated point still pending). */
   beforeRead: ((accountId: string) => void) | null = null;
 
+  /** The time of the account's latest point (-Infinity before the first). */
+  lastAt(accountId: string): number {
+    return this.series.get(accountId)?.lastAt ?? Number.NEGATIVE_INFINITY;
+  }
+
   /** Cheap enough for every equity change: a map lookup and a few float copies. See the module comment. */
   record(accountId: string, point: EquityPoint): void {
     if (

@@ -4,18 +4,26 @@ import { EngineEvent, upgradeStoredEvent } from "./engine/events";
 import type { LedgerRecord } from "./ledger";
 
 /**
- * The NDJSON form of the event stream, the same the ledger exports and replay reads: one event
- * a line, `{"seq":…,"ts":"<ISO 8601 event time>","type":"…","payload":{…}}`, where `payload` is
- * the event without its `type` and time.
+ * The NDJSON form of the event stream, the same the ledger exports and replay reads: one ledger
+ * record a line, in the shape of every ledger record of the API (`LedgerRecord`: a ledger page's
+ * events, the stream's), `{"seq":…,"recordedAt":<epoch ms>,"event":{"type":"…","at":<epoch ms>,…}}`.
  */
-export function toNdjsonLine(record: Pick<LedgerRecord, "seq" | "event">): string {
-  const { type, at, ...payload } = record.event;
-  return JSON.stringify({ seq: record.seq, ts: new Date(at).toISOString(), type, payload });
+export function toNdjsonLine(record: LedgerRecord): string {
+  return JSON.stringify({ seq: record.seq, recordedAt: record.recordedAt, event: record.event });
 }
 
 export class EventLineError extends Error {}
 
-/** Parses one NDJSON line back into a record; the error says what is wrong with it. */
+const problemOf = (error: { issues: { path: PropertyKey[]; message: string }[] }, prefix: string) => {
+  const issue = error.issues[0]!;
+  return `${issue.path.length ? [prefix, ...issue.path].filter(Boolean).join(".") : prefix || "event"}: ${issue.message}`;
+};
+
+/**
+ * Parses one NDJSON line back into a record; the error says what is wrong with it. Lines of
+ * exports made before the one record shape (issue 19: `{seq, ts: "<ISO 8601>", type, payload}`,
+ * `payload` the event without its type and time) are read too, so older files still replay.
+ */
 export function fromNdjsonLine(line: string): { seq: number; event: EngineEvent } {
   let raw: unknown;
   try {
@@ -24,16 +32,24 @@ export function fromNdjsonLine(line: string): { seq: number; event: EngineEvent 
     throw new EventLineError(`not JSON: ${(error as Error).message}`);
   }
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new EventLineError("not a JSON object");
-  const { seq, ts, type, payload } = raw as Record<string, unknown>;
+  const fields = raw as Record<string, unknown>;
+  const { seq } = fields;
   if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) throw new EventLineError("seq: a positive integer is required");
+  if (!("payload" in fields) && !("ts" in fields)) {
+    const { recordedAt, event } = fields;
+    if (typeof recordedAt !== "number" || !Number.isSafeInteger(recordedAt) || recordedAt < 0) throw new EventLineError("recordedAt: epoch milliseconds are required");
+    if (!event || typeof event !== "object" || Array.isArray(event)) throw new EventLineError("event: an object is required");
+    const parsed = EngineEvent.safeParse(event);
+    if (!parsed.success) throw new EventLineError(problemOf(parsed.error, "event"));
+    return { seq, event: parsed.data };
+  }
+  // The earlier line shape.
+  const { ts, type, payload } = fields;
   const at = typeof ts === "string" ? Date.parse(ts) : Number.NaN;
   if (!Number.isFinite(at)) throw new EventLineError("ts: an ISO 8601 time is required");
   if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new EventLineError("payload: an object is required");
   const parsed = EngineEvent.safeParse(upgradeStoredEvent({ ...payload, type, at }));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new EventLineError(`${issue.path.length ? issue.path.join(".") : "event"}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new EventLineError(problemOf(parsed.error, ""));
   return { seq, event: parsed.data };
 }
 

@@ -6,8 +6,12 @@ import { AppError } from "./errors";
 /** An event to append; the key makes a retried append detectable (unique in the ledger). */
 export type AppendEntry = { event: EngineEvent; idempotencyKey?: string };
 
-/** An event as committed: its processing order and when the ledger recorded it. */
-export type LedgerRecord = { seq: number; recordedAt: string; event: EngineEvent };
+/**
+ * An event as committed: its processing order, when the ledger recorded it (epoch milliseconds,
+ * UTC, as every time of the API) and the event. The one shape of a ledger record everywhere: the
+ * paged ledger, its NDJSON export (a line each), the backtests' ledgers and the stream.
+ */
+export type LedgerRecord = { seq: number; recordedAt: number; event: EngineEvent };
 
 type Row = { seq: bigint; type: string; payload: unknown; recordedAt: Date };
 
@@ -17,7 +21,7 @@ function toRecord(row: Row): LedgerRecord {
   if (!parsed.success) throw new Error(`ledger row ${row.seq} does not parse as an event: ${parsed.error.message}`);
   const event = parsed.data;
   if (event.type !== row.type) throw new Error(`ledger row ${row.seq} has type ${row.type} but holds ${event.type}`);
-  return { seq: Number(row.seq), recordedAt: row.recordedAt.toISOString(), event };
+  return { seq: Number(row.seq), recordedAt: row.recordedAt.getTime(), event };
 }
 
 const columns = { seq: true, type: true, payload: true, recordedAt: true } as const;
@@ -162,7 +166,7 @@ export class Ledger {
     const inserted = await storage("append", () => writer.insert(JSON.stringify(rows)));
     if (inserted.length !== entries.length) throw new Error(`appended ${entries.length} events but ${inserted.length} rows came back`);
     // Sequence values are drawn in the SELECT's order, so the i-th smallest seq is the i-th entry.
-    const seqs = inserted.map((row) => ({ seq: Number(row.seq), recordedAt: new Date(row.recorded_at).toISOString() })).sort((a, b) => a.seq - b.seq);
+    const seqs = inserted.map((row) => ({ seq: Number(row.seq), recordedAt: new Date(row.recorded_at).getTime() })).sort((a, b) => a.seq - b.seq);
     return seqs.map((row, index) => ({ seq: row.seq, recordedAt: row.recordedAt, event: entries[index]!.event }));
   }
 

@@ -37,7 +37,7 @@ const FOLLOW_MS = 100;
  * lock-outs and denials go at once, by their own events).
  */
 const REFRESH_MS = 1_000;
-const SLICE_ROWS = 1_000;
+const SLICE_ROWS = 250;
 
 /** Account events a window shows at once (a denial too, see `urgentIn`). */
 const URGENT_EVENTS = new Set<EngineEvent["type"]>([

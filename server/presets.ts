@@ -21,14 +21,14 @@ export type PresetVersion = {
   origin: PresetOrigin;
   note: string;
   createdBy: string;
-  createdAt: string;
+  createdAt: number;
 };
 
 export type PresetSummary = Pick<Preset, "id" | "name" | "firm" | "program" | "description" | "initialBalanceUsd"> & {
   /** The latest version's `currency` (its amounts', and its accounts'), null when it states none. */
   currency: string | null;
   latestVersion: number;
-  versions: { version: number; origin: PresetOrigin; note: string; createdBy: string; createdAt: string }[];
+  versions: { version: number; origin: PresetOrigin; note: string; createdBy: string; createdAt: number }[];
 };
 
 export class PresetFileError extends Error {}
@@ -197,6 +197,6 @@ function toVersion(row: Row): PresetVersion {
     origin: row.origin === "file" ? "file" : "api",
     note: row.note,
     createdBy: row.createdBy,
-    createdAt: new Date(row.createdAt).toISOString(),
+    createdAt: new Date(row.createdAt).getTime(),
   };
 }

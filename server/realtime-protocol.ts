@@ -32,6 +32,22 @@ import type { AccountView } from "./engine/views";
  * then the server disconnects it (within a second).
  */
 
+/** The stream's limits (what the server enforces; the AsyncAPI document states them). */
+export const STREAM_LIMITS = {
+  /** Commits kept for account subscriptions that come back with their last seq; older ones are read from the ledger. */
+  CATCH_UP_COMMITS: 20_000,
+  /** Events of one account read from the ledger for a catch-up; beyond, the client gets a fresh view. */
+  CATCH_UP_EVENTS: 1_000,
+  /** Account subscriptions one socket may hold. */
+  MAX_ACCOUNT_SUBSCRIPTIONS: 20,
+  /** Messages a socket may send: a burst, then this many a second; a socket that keeps flooding is disconnected. */
+  BURST: 60,
+  PER_SECOND: 20,
+  DROPS_BEFORE_DISCONNECT: 200,
+  /** After a stream is cut for flooding, its credential may not open another for this long (`too_many_requests`). */
+  FLOOD_COOLDOWN_MS: 10_000,
+} as const;
+
 export const SubscribeMessage = z.discriminatedUnion("topic", [
   z.strictObject({ topic: z.literal("overview"), query: OverviewQuerySchema, ref: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
   z.strictObject({ topic: z.literal("account"), accountId: AccountIdSchema, lastSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
@@ -94,10 +110,21 @@ export type StreamProblem = {
 
 /**
  * Why the server refused to open a stream: the `data` of the client's `connect_error` (its
- * `message` says the same in words). `unauthenticated`: no valid session cookie or token (log
- * in); `unavailable`: the credentials could not be checked just now (retry).
+ * `message` says the same in words).
+ *
+ * - `unauthenticated`: no valid session cookie or token: log in (or pass `auth.token`);
+ * - `forbidden`: the credential may not read the stream (a `feed` or `metrics` role reads nothing);
+ * - `too_many_requests`: this credential's last stream was cut for flooding: retry after
+ *   `retryAfterSeconds`;
+ * - `unavailable`: the credentials could not be checked just now (the database): retry.
+ *
+ * A page of another origin is refused before Socket.IO, at the HTTP handshake (403): the client
+ * sees a transport error, not one of these codes.
  */
-export type ConnectRefusal = { code: "unauthenticated" | "unavailable"; detail: string };
+export type ConnectRefusal =
+  | { code: "unauthenticated" | "forbidden" | "unavailable"; detail: string }
+  | { code: "too_many_requests"; detail: string; retryAfterSeconds: number };
+export type ConnectRefusalCode = ConnectRefusal["code"];
 
 export type ServerToClient = {
   overview: (message: OverviewMessage) => void;

@@ -5,7 +5,7 @@ import type { Socket } from "socket.io";
 import { Server } from "socket.io";
 import type { Auth, CredentialEnd, CredentialKey } from "./auth/auth";
 import type { Principal } from "./auth/roles";
-import { canSee } from "./auth/roles";
+import { canSee, hasPermission } from "./auth/roles";
 import { streamOf } from "./engine/events";
 import type { AccountId } from "./engine/ids";
 import { accountView } from "./engine/views";
@@ -13,6 +13,7 @@ import type { LedgerRecord } from "./ledger";
 import type { Commit, OverviewChange, OverviewModel } from "./overview";
 import { overviewOf } from "./overview";
 import type { OverviewCounts, OverviewQuery, OverviewRow } from "./overview-protocol";
+import { STREAM_LIMITS } from "./realtime-protocol";
 import type { AccountMessage, ConnectRefusal, WireAccountView, ClientToServer, OverviewMessage, OverviewRowPatch, ServerToClient, StreamProblem } from "./realtime-protocol";
 import { SubscribeMessage, UnsubscribeMessage } from "./realtime-protocol";
 import type { DecisionRecord, FirmView, Runtime } from "./runtime";
@@ -27,18 +28,12 @@ const FIGURES_INTERVAL_MS = 500;
  * as one message.
  */
 const URGENT_WINDOW_MS = 15;
-/** Commits kept for account subscriptions that come back with their last seq; older ones are read from the ledger. */
-const CATCH_UP_COMMITS = 20_000;
-/** Events of one account read from the ledger for a catch-up; beyond, the client gets a fresh view. */
-const CATCH_UP_EVENTS = 1_000;
-/** Account subscriptions one socket may hold. */
-export const MAX_ACCOUNT_SUBSCRIPTIONS = 20;
-/** Messages a socket may send: a burst, then this many a second; a socket that keeps flooding is disconnected. */
-const BURST = 60;
-const PER_SECOND = 20;
-const DROPS_BEFORE_DISCONNECT = 200;
+const { CATCH_UP_COMMITS, CATCH_UP_EVENTS, MAX_ACCOUNT_SUBSCRIPTIONS, BURST, PER_SECOND, DROPS_BEFORE_DISCONNECT, FLOOD_COOLDOWN_MS } = STREAM_LIMITS;
+export { MAX_ACCOUNT_SUBSCRIPTIONS };
 /** How often the open streams' credentials are checked: expiry here, revocations in the database (another process may have made them). */
 const CREDENTIAL_CHECK_MS = 1_000;
+/** Cooling credentials remembered at most (the oldest go first). */
+const MAX_FLOODED = 10_000;
 
 type Bucket = { tokens: number; at: number; drops: number; warnedAt: number };
 /** What a socket authenticated with: its credential's key and, for a session, when it expires (ms). */
@@ -127,6 +122,9 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     redis = { close: async () => void (await Promise.allSettled([publisher.quit(), subscriber.quit()])) };
   }
 
+  /** Credentials whose stream was cut for flooding, and until when they may not open another. */
+  const floodedUntil = new Map<CredentialKey, number>();
+
   io.use(async (socket, next) => {
     try {
       const token = (socket.handshake.auth as { token?: unknown }).token;
@@ -135,6 +133,17 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
         cookie: socket.handshake.headers.cookie ?? null,
       });
       if (!identity) return next(refusal({ code: "unauthenticated", detail: "log in or pass auth.token" }));
+      // The stream shows accounts: a role that reads nothing (feed, metrics) may not open one.
+      if (!hasPermission(identity.principal, "read")) return next(refusal({ code: "forbidden", detail: `the ${identity.principal.role} role may not read the stream` }));
+      const cooling = floodedUntil.get(identity.key);
+      if (cooling !== undefined) {
+        const waitMs = cooling - Date.now();
+        if (waitMs > 0) {
+          const retryAfterSeconds = Math.ceil(waitMs / 1000);
+          return next(refusal({ code: "too_many_requests", detail: `a stream of these credentials was cut for flooding: retry in ${retryAfterSeconds} s`, retryAfterSeconds }));
+        }
+        floodedUntil.delete(identity.key);
+      }
       socket.data.principal = identity.principal;
       socket.data.credential = { key: identity.key, expiresAt: identity.expiresAt };
       next();
@@ -167,7 +176,11 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
         return next();
       }
       if (++bucket.drops >= DROPS_BEFORE_DISCONNECT) {
-        // Cut the connection itself: what the flooder already sent is never read.
+        // Cut the connection itself: what the flooder already sent is never read. A reconnection
+        // with the same credentials is refused for a while (too_many_requests), so a client that
+        // reconnects at once does not flood again at once.
+        if (floodedUntil.size >= MAX_FLOODED) floodedUntil.delete(floodedUntil.keys().next().value!);
+        floodedUntil.set(socket.data.credential.key, now + FLOOD_COOLDOWN_MS);
         socket.disconnect(true);
         socket.request.socket.destroy();
         return;

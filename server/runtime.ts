@@ -5,11 +5,12 @@ import type { GuardStep } from "./engine/decide";
 import { clockDue, explainIntent, needsReview, previewIntent } from "./engine/decide";
 import { sameDecision } from "./engine/replay";
 import type { EngineEvent, OrderEvent } from "./engine/events";
-import type { AccountId, OrderId } from "./engine/ids";
+import type { AccountId, OrderId, SymbolId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
-import { configOf, equityOf, evolve, floorsOf, initialState } from "./engine/state";
+import { configOf, equityOf, evolve, floorsOf, holdersOf, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
+import type { Touched } from "./account-index";
 import { touchedBy } from "./account-index";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountRequest, AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
@@ -49,7 +50,7 @@ export type Committed = {
   accounts: AccountView[];
   decisions: DecisionRecord[];
   /** The accounts this commit touched: their state, figures or trading state may have changed. */
-  touched: ReadonlySet<AccountId>;
+  touched: Touched;
   /** The engine state after the commit (immutable). */
   state: EngineState;
 };
@@ -119,6 +120,8 @@ export class Runtime {
   equity = new EquityHistory();
   /** Accounts whose equity point is pending (conflated), with the time of their latest change. */
   private readonly equityDue = new Map<AccountId, number>();
+  /** Symbols ticked since the last pass, with their latest tick's time: their holders are due too. */
+  private readonly equityDueSymbols = new Map<SymbolId, number>();
   private equityTimer: NodeJS.Timeout | null = null;
   private equityIntervalMs = 0;
   /** Prices are checked against their band (a live server; backtests replay history as it was). */
@@ -914,6 +917,8 @@ export class Runtime {
       }
     }
     this.recordEquity([record], touched);
+    // Folding at start the holders are noted at once, as above: each is due at its own time.
+    this.expandDueSymbols();
   }
 
   private restore(snapshot: StoredSnapshot): void {
@@ -959,7 +964,7 @@ export class Runtime {
    * state then (no later commit touched it, or its time would be later); a read of an account's
    * history records its pending point first.
    */
-  private recordEquity(records: LedgerRecord[], touched: ReadonlySet<AccountId>): void {
+  private recordEquity(records: LedgerRecord[], touched: Touched): void {
     if (records.length === 0) return;
     const last = records[records.length - 1]!.event;
     const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
@@ -967,8 +972,10 @@ export class Runtime {
       for (const accountId of touched) this.recordPoint(accountId, at);
       return;
     }
-    for (const accountId of touched) this.equityDue.set(accountId, at);
-    if (this.equityTimer || this.equityDue.size === 0) return;
+    // A tick's holders are noted by its symbol, and found when the interval is up.
+    for (const accountId of touched.accounts) this.equityDue.set(accountId, at);
+    for (const symbol of touched.symbols) this.equityDueSymbols.set(symbol, at);
+    if (this.equityTimer || (this.equityDue.size === 0 && this.equityDueSymbols.size === 0)) return;
     this.equityTimer = setTimeout(() => void this.recordDueEquity(), this.equityIntervalMs);
     this.equityTimer.unref();
   }
@@ -988,14 +995,33 @@ export class Runtime {
 
   /** Records the pending point of `accountId`, if it has one (before its history is read). */
   private recordDueEquityOf(accountId: string): void {
+    const account = this.state.accounts.get(accountId as AccountId);
+    for (const [symbol, at] of this.equityDueSymbols) {
+      if (!account?.positions.has(symbol as SymbolId)) continue;
+      const since = this.equityDue.get(accountId as AccountId);
+      if (since === undefined || since < at) this.equityDue.set(accountId as AccountId, at);
+    }
     const at = this.equityDue.get(accountId as AccountId);
     if (at === undefined) return;
     this.equityDue.delete(accountId as AccountId);
     this.recordPoint(accountId as AccountId, at);
   }
 
+  /** The holders of the symbols ticked since the last pass join the accounts due, at their symbol's latest tick (or later). */
+  private expandDueSymbols(): void {
+    for (const [symbol, at] of this.equityDueSymbols) {
+      for (const accountId of holdersOf(this.state, symbol).unorderedKeys()) {
+        const since = this.equityDue.get(accountId);
+        // Recorded since (its history was read): nothing new to note.
+        if ((since === undefined || since < at) && this.equity.lastAt(accountId) < at) this.equityDue.set(accountId, at);
+      }
+    }
+    this.equityDueSymbols.clear();
+  }
+
   /** Records every pending point at once (O(pending): the accounts touched within the last interval). */
   private recordAllDueEquity(): void {
+    this.expandDueSymbols();
     for (const [accountId, at] of this.equityDue) this.recordPoint(accountId, at);
     this.equityDue.clear();
   }
@@ -1003,13 +1029,14 @@ export class Runtime {
   /** Records every pending point, a slice at a time. */
   private async recordDueEquity(): Promise<void> {
     this.equityTimer = null;
+    this.expandDueSymbols();
     const due = [...this.equityDue];
     this.equityDue.clear();
     for (let i = 0; i < due.length; i++) {
       const [accountId, at] = due[i]!;
       // A point noted again meanwhile is recorded with the later time, in a later pass.
       if (!this.equityDue.has(accountId)) this.recordPoint(accountId, at);
-      if (i % 2_000 === 1_999) await yieldToLoop();
+      if (i % 500 === 499) await yieldToLoop();
     }
   }
 
@@ -1029,7 +1056,7 @@ export class Runtime {
    * Tells the listeners what committed, with the views of the accounts it touched (and only
    * those), built the first time a listener reads them (none does while no dashboard listens).
    */
-  private notify(records: LedgerRecord[], previousSeq: number, touched: ReadonlySet<AccountId>): void {
+  private notify(records: LedgerRecord[], previousSeq: number, touched: Touched): void {
     if (records.length === 0 || this.listeners.size === 0) return;
     const state = this.state;
     let views: AccountView[] | null = null;

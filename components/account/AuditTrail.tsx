@@ -3,12 +3,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { LedgerRecord } from "@/server/realtime-protocol";
 import { when } from "../format";
 import { StaleNote } from "../session";
 import { SpacerRow, useVirtualRows } from "../useVirtualRows";
 import { accountApi, accountKeys } from "./api";
-import type { Fetch } from "./audit";
+import type { Fetch, LedgerRecord } from "./audit";
 import { decisionOf, readBack, readBetween, summaryOf, whoOf, whyOf } from "./audit";
 import { decisionHref } from "../DecisionFeed";
 

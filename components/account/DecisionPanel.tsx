@@ -3,13 +3,16 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { memo, useEffect, useId, useMemo, useRef, useState } from "react";
-import type { DecisionRecord } from "@/server/realtime-protocol";
+import type { ApiSchema } from "../api";
 import { clock, money, when } from "../format";
 import { Outcome, orderOf, why } from "../DecisionFeed";
 import { StaleNote } from "../session";
 import { SpacerRow, useVirtualRows } from "../useVirtualRows";
 import type { Memo } from "@/server/advisory/memo";
 import type { Explanation } from "./api";
+
+/** A decision as the API and the stream carry it (the OpenAPI document's `DecisionRecord`; the stream's fit it). */
+type DecisionRecord = ApiSchema<"DecisionRecord">;
 import { accountApi, accountKeys } from "./api";
 
 /** At most this many of the account's decisions are kept on the page. */

@@ -178,7 +178,7 @@ function LockDialog({ account, onClose, onDone }: { account: AccountView; onClos
       onClose={onClose}
       onConfirm={async (reason) => {
         const ms = LOCK_FOR[forIndex]!.ms;
-        onDone(await accountApi.lockSymbol(account.accountId, parsed.data!, reason, ms === null ? null : new Date(Date.now() + ms).toISOString()));
+        onDone(await accountApi.lockSymbol(account.accountId, parsed.data!, reason, ms === null ? null : Date.now() + ms));
       }}
       fields={
         <>

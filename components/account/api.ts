@@ -1,32 +1,19 @@
-import type { Memo } from "@/server/advisory/memo";
-import type { AccountObjectives, ClosedTradesPage } from "@/server/objectives";
-import type { FlattenOrder } from "@/server/runtime";
-import type { AccountView, DecisionRecord, LedgerRecord } from "@/server/realtime-protocol";
+import type { AccountView } from "@/server/realtime-protocol";
+import type { Answer, ApiSchema } from "../api";
 import { queryKeys, request } from "../api";
 
 /** One point of an account's equity history, with the baseline and floors that held then (epoch ms). */
-export type EquityPoint = { at: number; equity: number; baseline: number; dailyLossFloor: number; maxLossFloor: number };
+export type EquityPoint = ApiSchema<"EquityPoint">;
 
-export type EquityPage = { accountId: string; points: EquityPoint[] };
+export type EquityPage = Answer<"equity">;
 
 /** A page of the ledger in processing order; `nextAfterSeq` is null on the last page. */
-export type LedgerPage = { events: LedgerRecord[]; nextAfterSeq: number | null };
+export type LedgerPage = Answer<"ledger">;
 
 const account = (accountId: string) => `/api/v1/accounts/${encodeURIComponent(accountId)}`;
 
-/** A recorded decision taken again with every guard's part (GET /api/v1/decisions/{seq}/explain). */
-export type Explanation = DecisionRecord & {
-  reproduced: boolean;
-  /** The deal memo (server/advisory/memo.ts), when the intent was reviewed or asked for one. */
-  memo: Memo | null;
-  steps: {
-    guard: string;
-    status: "off" | "passed" | "denied" | "capped" | "noted" | "not_reached";
-    measures: { what: string; observed: number | string | null; limit: number | string | null }[];
-    reason?: string;
-    note?: string;
-  }[];
-};
+/** A recorded decision taken again with every guard's part (GET /api/v1/decisions/{seq}/explain), with its deal memo. */
+export type Explanation = Answer<"explainDecision">;
 
 export const accountKeys = {
   equity: (accountId: string, range: string, points: number) => ["account", accountId, "equity", range, points] as const,
@@ -37,7 +24,8 @@ export const accountKeys = {
   trades: (accountId: string) => ["account", accountId, "trades"] as const,
 };
 
-export type { AccountObjectives, ClosedTradesPage };
+export type AccountObjectives = Answer<"objectives">;
+export type ClosedTradesPage = Answer<"closedTrades">;
 
 /** What an operator action answers: the account after it, with the ledger seq. */
 type Changed = { seq: number; account: AccountView };
@@ -46,13 +34,13 @@ const post = <T = Changed>(path: string, body: unknown) => request<T>(path, { me
 export const accountApi = {
   equity: (accountId: string, query: { points: number; from?: Date; to?: Date }) => {
     const params = new URLSearchParams({ points: String(query.points) });
-    if (query.from) params.set("from", query.from.toISOString());
-    if (query.to) params.set("to", query.to.toISOString());
+    if (query.from) params.set("from", String(query.from.getTime()));
+    if (query.to) params.set("to", String(query.to.getTime()));
     return request<EquityPage>(`${account(accountId)}/equity?${params}`);
   },
   /** The account's latest decisions, newest first (the live cache holds only the firm's latest few hundred). */
   decisions: (accountId: string, limit = 200) =>
-    request<{ seq: number; decisions: DecisionRecord[] }>(`/api/v1/decisions?accountId=${encodeURIComponent(accountId)}&limit=${limit}`),
+    request<Answer<"decisions">>(`/api/v1/decisions?accountId=${encodeURIComponent(accountId)}&limit=${limit}`),
   ledger: (accountId: string, afterSeq: number, limit: number) =>
     request<LedgerPage>(`/api/v1/ledger?accountId=${encodeURIComponent(accountId)}&afterSeq=${afterSeq}&limit=${limit}`),
   explain: (accountId: string, seq: number) => request<Explanation>(`/api/v1/decisions/${seq}/explain?accountId=${encodeURIComponent(accountId)}`),
@@ -60,12 +48,12 @@ export const accountApi = {
   objectives: (accountId: string) => request<AccountObjectives>(`${account(accountId)}/objectives`),
   trades: (accountId: string, limit: number, beforeSeq?: number) =>
     request<ClosedTradesPage>(`${account(accountId)}/trades?limit=${limit}${beforeSeq === undefined ? "" : `&beforeSeq=${beforeSeq}`}`),
-  /** Locks a symbol until `expiresAt` (ISO 8601) or, with null, the next daily reset. */
-  lockSymbol: (accountId: string, symbol: string, reason: string, expiresAt: string | null) => post(`${account(accountId)}/vetoes`, { symbol, reason, expiresAt }),
+  /** Locks a symbol until `expiresAt` (epoch ms) or, with null, the next daily reset. */
+  lockSymbol: (accountId: string, symbol: string, reason: string, expiresAt: number | null) => post(`${account(accountId)}/vetoes`, { symbol, reason, expiresAt }),
   enterReducing: (accountId: string, reason: string) => post(`${account(accountId)}/reduce-only`, { reason }),
   endReducing: (accountId: string, reason: string) => post(`${account(accountId)}/reduce-only/end`, { reason }),
   reopen: (accountId: string, reason: string) => post(`${account(accountId)}/reopen`, { reason }),
-  flatten: (accountId: string, reason: string) => post<Changed & { flattens: FlattenOrder[] }>(`${account(accountId)}/flatten`, { reason }),
+  flatten: (accountId: string, reason: string) => post<Changed & Pick<Answer<"flattenAccount">, "flattens">>(`${account(accountId)}/flatten`, { reason }),
   unlockSymbol: (accountId: string, symbol: string, reason: string) =>
     request<{ seq: number; account: AccountView }>(`${account(accountId)}/vetoes/${encodeURIComponent(symbol)}/unlock`, {
       method: "POST",

@@ -1,7 +1,9 @@
-import type { LedgerRecord } from "@/server/realtime-protocol";
+import type { ApiSchema } from "../api";
 import { money } from "../format";
 import type { LedgerPage } from "./api";
 
+/** A ledger record as the API and the stream carry it (the OpenAPI document's `LedgerRecord`; the stream's fit it). */
+export type LedgerRecord = ApiSchema<"LedgerRecord">;
 type Event = LedgerRecord["event"];
 
 /** Who did it: the actor the event names, or the engine for what it did by itself. */

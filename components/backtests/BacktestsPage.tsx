@@ -106,7 +106,7 @@ function RunLink({ run, current }: { run: BacktestListItem; current: boolean }) 
         {run.strategy} · {run.uploaded ? run.dataset : run.dataset.replace(/-daily$/, "")}
       </span>
       <span className="muted small">
-        {run.preset} · risk {run.risk} · seed {run.seed} · {when(Date.parse(run.createdAt))}
+        {run.preset} · risk {run.risk} · seed {run.seed} · {when(run.createdAt)}
         {run.by !== null && ` · ${run.by}`}
       </span>
       <RunStatus run={run} />

@@ -1,10 +1,12 @@
-import type { BacktestDetail, BacktestListItem, BacktestReplay } from "@/server/backtest/jobs";
 import type { BacktestBody } from "@/server/api/schemas";
+import type { Answer, ApiSchema } from "../api";
 import { request } from "../api";
 
-/** The backtests API as the console reads it (see README, "Backtests"). */
+/** The backtests API as the console reads it (see README, "Backtests"), typed by the OpenAPI document. */
 
-export type { BacktestDetail, BacktestListItem, BacktestReplay };
+export type BacktestListItem = ApiSchema<"BacktestListItem">;
+export type BacktestDetail = Answer<"getBacktest">["backtest"];
+export type BacktestReplay = Answer<"backtestReplay">["replay"];
 
 /** What the form sends; the server fills in the defaults (risk on, seed 1, the preset's balance). */
 export type BacktestRequest = Partial<Pick<BacktestBody, "dataset" | "csv" | "csvName" | "balance" | "instruments">> & Pick<BacktestBody, "strategy" | "risk" | "seed"> & { preset: string };
@@ -18,17 +20,17 @@ export const backtestKeys = {
 const runPath = (id: string) => `/api/v1/backtests/${encodeURIComponent(id)}`;
 
 export const backtestsApi = {
-  list: () => request<{ backtests: BacktestListItem[] }>("/api/v1/backtests"),
-  get: (id: string) => request<{ backtest: BacktestDetail }>(runPath(id)),
-  replay: (id: string) => request<{ replay: BacktestReplay }>(`${runPath(id)}/replay`),
+  list: () => request<Answer<"listBacktests">>("/api/v1/backtests"),
+  get: (id: string) => request<Answer<"getBacktest">>(runPath(id)),
+  replay: (id: string) => request<Answer<"backtestReplay">>(`${runPath(id)}/replay`),
   ledgerHref: (id: string) => `${runPath(id)}/ledger`,
-  run: (body: BacktestRequest) => request<{ id: string; status: string; backtest: BacktestListItem }>("/api/v1/backtests", { method: "POST", body: JSON.stringify(body) }),
+  run: (body: BacktestRequest) => request<Answer<"createBacktest">>("/api/v1/backtests", { method: "POST", body: JSON.stringify(body) }),
 };
 
 /** Whether the run may still change (the page polls it). */
 export const isLive = (run: Pick<BacktestListItem, "status">) => run.status === "queued" || run.status === "running";
 
-/** A historical instant as UTC date and minute: "2000-09-27 20:00". */
-export function utc(at: string | number): string {
+/** A historical instant (epoch ms, as the API gives every time) as UTC date and minute: "2000-09-27 20:00". */
+export function utc(at: number): string {
   return new Date(at).toISOString().slice(0, 16).replace("T", " ");
 }

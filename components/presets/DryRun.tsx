@@ -2,10 +2,12 @@
 
 import { useMutation } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import type { Decision } from "@/server/engine/types";
+import type { ApiSchema } from "../api";
 import { clock } from "../format";
 import { quantity } from "../quantity";
 import type { ChangedDecision, DryRunResult } from "./api";
+
+type Decision = ApiSchema<"Decision">;
 import { presetsApi } from "./api";
 
 /**
@@ -132,7 +134,7 @@ function DryRunReport({ result, stale }: { result: DryRunResult; stale: boolean 
               {[...result.changed].reverse().map((change) => (
                 <li key={change.seq} data-testid="dry-change" data-intent={change.intentId} data-kind={kindOf(change)}>
                   <div className="dry-change-head">
-                    <span className="mono small">{clock(Date.parse(change.at))}</span> <span className="mono">{change.intentId}</span>{" "}
+                    <span className="mono small">{clock(change.at)}</span> <span className="mono">{change.intentId}</span>{" "}
                     <span className="muted small">
                       {change.action} {change.side} {quantity(change.quantity)} {change.symbol}
                     </span>{" "}

@@ -203,7 +203,7 @@ function PresetDetail({ summary, version, presets, accounts }: { summary: Preset
                   <td>{row.origin === "file" ? "file" : "API"}</td>
                   <td>{row.note}</td>
                   <td>{row.createdBy}</td>
-                  <td className="small">{when(Date.parse(row.createdAt))}</td>
+                  <td className="small">{when(row.createdAt)}</td>
                   <td className="small">{on.length ? on.join(", ") : <span className="muted">—</span>}</td>
                 </tr>
               );

@@ -1,57 +1,21 @@
-import type { Preset, PresetInput } from "@/server/engine/preset";
-import type { Decision } from "@/server/engine/types";
+import type { PresetInput } from "@/server/engine/preset";
 import type { AccountView } from "@/server/realtime-protocol";
+import type { Answer, ApiSchema } from "../api";
 import { request } from "../api";
 
 /** The presets API as the console reads it (see README, "Presets"). */
 
-export type PresetVersionInfo = { version: number; origin: "file" | "api"; note: string; createdBy: string; createdAt: string };
+export type PresetVersionInfo = PresetSummary["versions"][number];
 
-export type PresetSummary = {
-  id: string;
-  name: string;
-  firm: string;
-  program: string;
-  description: string;
-  initialBalanceUsd: number | null;
-  /** The currency the latest version states (its amounts and its accounts are in it); null: none. */
-  currency: string | null;
-  latestVersion: number;
-  versions: PresetVersionInfo[];
-  /** The accounts (the caller may see) under this preset, and the version each runs (null: none activated). */
-  accounts: { accountId: string; version: number | null }[];
-};
+/** A preset with its versions, and the accounts (the caller may see) under it with the version each runs (null: none activated). */
+export type PresetSummary = Answer<"listPresets">["presets"][number];
 
-export type PresetVersion = PresetVersionInfo & { presetId: string; preset: Preset };
+export type PresetVersion = ApiSchema<"PresetVersion">;
 
-export type ChangedDecision = {
-  seq: number;
-  at: string;
-  intentId: string;
-  symbol: string;
-  side: string;
-  action: string;
-  quantity: number | null;
-  recorded: Decision;
-  /** null: the engine would refuse the intent outright. */
-  candidate: Decision | null;
-};
+export type ChangedDecision = ApiSchema<"ChangedDecision">;
 
-export type DryRunResult = {
-  accountId: string;
-  candidate: { presetId: string; version: number | null };
-  /** Decisions decided again. */
-  decisions: number;
-  allowedToDenied: number;
-  deniedToAllowed: number;
-  resized: number;
-  otherReason: number;
-  /** Allowed decisions the draft would send to the reviewer without a recorded verdict (decided without it). */
-  unreviewed: number;
-  /** Every decision that would change; the four counts above are part of it (the rest: same outcome, other figures). */
-  changedCount: number;
-  changed: ChangedDecision[];
-};
+/** The account's recent decisions decided again under a draft: the counts, and the changes (`candidate` null: refused outright). */
+export type DryRunResult = Answer<"dryRunPreset">;
 
 export const presetKeys = {
   all: ["presets"] as const,
@@ -62,7 +26,7 @@ const presetPath = (presetId: string) => `/api/v1/presets/${encodeURIComponent(p
 const accountPath = (accountId: string) => `/api/v1/accounts/${encodeURIComponent(accountId)}`;
 
 export const presetsApi = {
-  list: () => request<{ presets: PresetSummary[] }>("/api/v1/presets"),
+  list: () => request<Answer<"listPresets">>("/api/v1/presets"),
   version: (presetId: string, version: number) => request<PresetVersion>(`${presetPath(presetId)}/versions/${version}`),
   /** A new preset: version 1 (409 when the id is taken). */
   create: (preset: PresetInput, note: string) => request<PresetVersion>("/api/v1/presets", { method: "POST", body: JSON.stringify({ preset, note }) }),

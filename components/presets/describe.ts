@@ -1,4 +1,4 @@
-import type { Preset } from "@/server/engine/preset";
+import type { ApiSchema } from "../api";
 import type { FieldNode } from "./fields";
 import { PRESET_FORM, leaves } from "./fields";
 
@@ -7,6 +7,9 @@ import { PRESET_FORM, leaves } from "./fields";
  * account size, the daily and the max loss with their reset, the objectives, and every other
  * figure the preset sets (breakers, guards). A figure the preset leaves to the firm is said so.
  */
+
+/** A preset as the API answers it (the OpenAPI document's; the server's own `Preset` fits it). */
+type Preset = ApiSchema<"PresetVersion">["preset"];
 
 const whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 6 });

@@ -96,7 +96,7 @@ function Users() {
                   <td>{user.role.replace("_", " ")}</td>
                   <td className="small">{user.accounts ? user.accounts.join(", ") : <span className="muted">all</span>}</td>
                   <td className="small">
-                    {when(Date.parse(user.createdAt))} <span className="muted">by {user.createdBy}</span>
+                    {when(user.createdAt)} <span className="muted">by {user.createdBy}</span>
                   </td>
                   <td>{user.disabled ? <span className="badge badge-bad">disabled</span> : <span className="badge badge-ok">active</span>}</td>
                   <td>

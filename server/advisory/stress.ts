@@ -145,7 +145,7 @@ export const CrisisResult = z.strictObject({
   benchmarkEndPct: z.number(),
   /** The position's P/L at the worst point of the path (in the account's currency), and where that was. */
   worstPnl: z.number(),
-  worstAt: z.string(),
+  worstAt: z.string().describe("The label of the scenario's point (\"19 Oct 1987 close\"), not a time"),
   endPnl: z.number(),
   /** The position's P/L on the crisis' worst single day for it. */
   worstDayPnl: z.number(),

@@ -72,8 +72,8 @@ export type Endpoint<P extends Schema | undefined = Schema | undefined, Q extend
   /** Mutating calls honour `Idempotency-Key` unless this is false (login, logout). */
   idempotent?: boolean;
   /**
-   * The success status and what comes back: `response` is the body's schema (`responses.ts`);
-   * absent on a 204 and where the body is not yet described.
+   * The success status and what comes back: `response` is the body's schema (`responses.ts`;
+   * for NDJSON, a line's); absent only on a 204.
    */
   success: { status: number; description: string; contentType?: string; response?: Schema };
 };
@@ -95,6 +95,7 @@ export const endpoints = {
   }),
   metrics: endpoint({ method: "GET", path: "/api/metrics", tag: "operations", summary: "Prometheus metrics (text exposition format)", permission: "metrics", firmWide: true, success: { status: 200, description: "Metrics", contentType: "text/plain", response: R.MetricsText } }),
   openapi: endpoint({ method: "GET", path: "/api/v1/openapi.json", tag: "operations", summary: "This API's OpenAPI 3.1 document", permission: "public", success: { status: 200, description: "OpenAPI document", response: R.OpenApiDocument } }),
+  asyncapi: endpoint({ method: "GET", path: "/api/v1/asyncapi.json", tag: "operations", summary: "The realtime stream's AsyncAPI 3.0 document: its messages both ways, subscriptions, catch-up by seq, connect-error codes", permission: "public", success: { status: 200, description: "AsyncAPI document", response: R.AsyncApiDocument } }),
 
   login: endpoint({ method: "POST", path: "/api/v1/auth/login", tag: "auth", summary: "Log in with a password: sets the session cookie; answers the CSRF token", permission: "public", body: LoginBody, idempotent: false, success: { status: 200, description: "The user and the CSRF token for mutating calls", response: R.LoggedIn } }),
   logout: endpoint({ method: "POST", path: "/api/v1/auth/logout", tag: "auth", summary: "End the cookie session", permission: "authenticated", idempotent: false, success: { status: 204, description: "Logged out" } }),
@@ -136,13 +137,13 @@ export const endpoints = {
     method: "GET", path: "/api/v1/accounts/{accountId}/objectives", tag: "accounts",
     summary: "The account's prop-firm objectives live (profit target progress, trading days, best-day share), by the compliance verifier over the account's own ledger events",
     permission: "read", params: AccountParams, accounts: ({ params }) => [params.accountId],
-    success: { status: 200, description: "The objectives, each with whether it is met, and the ledger seq they include" },
+    success: { status: 200, description: "The objectives, each with whether it is met, and the ledger seq they include", response: R.AccountObjectivesSchema },
   }),
   closedTrades: endpoint({
     method: "GET", path: "/api/v1/accounts/{accountId}/trades", tag: "accounts",
     summary: "The account's closed trades (round trips), newest first, paged by `beforeSeq` (the latest 1,000 are kept)",
     permission: "read", params: AccountParams, query: TradesQuery, accounts: ({ params }) => [params.accountId],
-    success: { status: 200, description: "Round trips: open and close time, symbol, side, quantity, entry and exit price, realized P/L" },
+    success: { status: 200, description: "Round trips: open and close time, symbol, side, quantity, entry and exit price, realized P/L", response: R.ClosedTradesPageSchema },
   }),
   enterReducing: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reduce-only", tag: "accounts", summary: "Put an account on reduce-only", permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
   endReducing: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/reduce-only/end", tag: "accounts", summary: "End reduce-only", permission: "operate", params: AccountParams, body: ReasonBody, accounts: ({ params }) => [params.accountId], success: accountView }),
@@ -178,16 +179,16 @@ export const endpoints = {
   addPresetVersion: endpoint({ method: "POST", path: "/api/v1/presets/{presetId}/versions", tag: "presets", summary: "A new version of a preset, with a note (409 when unchanged); not for callers scoped to some accounts", permission: "operate", params: PresetParams, body: PresetBody, firmWide: true, success: { status: 201, description: "The preset version", response: R.PresetVersionSchema } }),
   getPresetVersion: endpoint({ method: "GET", path: "/api/v1/presets/{presetId}/versions/{version}", tag: "presets", summary: "One version of a preset", permission: "read", params: PresetVersionParams, success: { status: 200, description: "The preset version", response: R.PresetVersionSchema } }),
   activatePreset: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/preset", tag: "presets", summary: "The account decides under this preset version from now on (recorded with the reason)", permission: "operate", params: AccountParams, body: ActivatePresetBody, accounts: ({ params }) => [params.accountId], success: accountView }),
-  dryRunPreset: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/preset/dry-run", tag: "presets", summary: "Decide the account's recent intents again under a preset: which decisions would change", permission: "operate", params: AccountParams, body: DryRunBody, idempotent: false, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "The changed decisions and counts" } }),
+  dryRunPreset: endpoint({ method: "POST", path: "/api/v1/accounts/{accountId}/preset/dry-run", tag: "presets", summary: "Decide the account's recent intents again under a preset: which decisions would change", permission: "operate", params: AccountParams, body: DryRunBody, idempotent: false, accounts: ({ params }) => [params.accountId], success: { status: 200, description: "The changed decisions and counts", response: R.DryRunAnswer } }),
 
   ledger: endpoint({ method: "GET", path: "/api/v1/ledger", tag: "ledger", summary: "Ledger events by cursor (`afterSeq`); scoped callers name an account", permission: "read", query: LedgerQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "Events and the next cursor", response: R.LedgerPage } }),
-  ledgerExport: endpoint({ method: "GET", path: "/api/v1/ledger/export", tag: "ledger", summary: "The ledger as NDJSON (what `npm run replay` reads)", permission: "read", query: LedgerExportQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),
+  ledgerExport: endpoint({ method: "GET", path: "/api/v1/ledger/export", tag: "ledger", summary: "The ledger as NDJSON (what `npm run replay` reads)", permission: "read", query: LedgerExportQuery, accounts: ({ query }) => [query.accountId], success: { status: 200, description: "NDJSON: one `LedgerRecord` a line, in seq order (the schema is a line's)", contentType: "application/x-ndjson", response: R.LedgerRecordSchema } }),
 
   createBacktest: endpoint({ method: "POST", path: "/api/v1/backtests", tag: "backtests", summary: "Run a backtest (a shipped data set or an uploaded CSV, a preset, a built-in strategy) in a worker; queued when others run", permission: "operate", body: BacktestBody, success: { status: 202, description: "The run's id and status", response: R.BacktestCreated } }),
   listBacktests: endpoint({ method: "GET", path: "/api/v1/backtests", tag: "backtests", summary: "The recent backtest runs with status, progress and, when done, their summary", permission: "read", success: { status: 200, description: "Runs, newest first", response: R.BacktestList } }),
   getBacktest: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}", tag: "backtests", summary: "One backtest run: progress, and when done its report and equity with both floors (at most 1,000 points)", permission: "read", params: BacktestParams, success: { status: 200, description: "The run", response: R.BacktestDetailAnswer } }),
-  backtestLedger: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}/ledger", tag: "backtests", summary: "A finished backtest's ledger as NDJSON (409 until it is done)", permission: "read", params: BacktestParams, success: { status: 200, description: "NDJSON", contentType: "application/x-ndjson" } }),
-  backtestReplay: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}/replay", tag: "backtests", summary: "A finished backtest's ledger replayed through the engine: counts, mismatches, state hash, decisions", permission: "read", params: BacktestParams, success: { status: 200, description: "The replay" } }),
+  backtestLedger: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}/ledger", tag: "backtests", summary: "A finished backtest's ledger as NDJSON (409 until it is done)", permission: "read", params: BacktestParams, success: { status: 200, description: "NDJSON: one `LedgerRecord` a line, in seq order (the schema is a line's)", contentType: "application/x-ndjson", response: R.LedgerRecordSchema } }),
+  backtestReplay: endpoint({ method: "GET", path: "/api/v1/backtests/{backtestId}/replay", tag: "backtests", summary: "A finished backtest's ledger replayed through the engine: counts, mismatches, state hash, decisions", permission: "read", params: BacktestParams, success: { status: 200, description: "The replay", response: R.BacktestReplayAnswer } }),
 } satisfies Record<string, Endpoint<never, never, never> | Endpoint>;
 
 export type EndpointId = keyof typeof endpoints;

@@ -2,13 +2,34 @@ import { z } from "zod";
 import { rolesFor } from "../auth/roles";
 import type { Endpoint } from "./catalog";
 import { endpoints } from "./catalog";
+import { named } from "./responses";
 
 type JsonSchema = Record<string, unknown>;
 
-const toSchema = (schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema => {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as JsonSchema;
+/** Where a named schema (`responses.ts`, `named`) is described once. */
+export const COMPONENT_REF = "#/components/schemas/";
+
+/**
+ * The JSON Schema of a zod schema. Answers (`io: "output"`) refer to the named schemas
+ * (`LedgerRecord`, `EngineEvent`, `AccountView`, …) by `$ref`; each is added to `components`,
+ * described once. Requests are inlined (their field paths are what a 422 names).
+ */
+export function jsonSchemaOf(
+  schema: z.ZodType,
+  io: "input" | "output",
+  components: Record<string, JsonSchema>,
+  target: "draft-2020-12" | "draft-07" = "draft-2020-12",
+): JsonSchema {
+  const generated = z.toJSONSchema(schema, { target, io, unrepresentable: "any", ...(io === "output" ? { metadata: named } : {}) }) as JsonSchema;
+  const text = JSON.stringify(generated).replaceAll('"#/$defs/', `"${COMPONENT_REF}`).replaceAll('"#/definitions/', `"${COMPONENT_REF}`);
+  const { $schema: _dialect, $defs, definitions, ...json } = JSON.parse(text) as JsonSchema & { $defs?: Record<string, JsonSchema>; definitions?: Record<string, JsonSchema> };
+  for (const [id, definition] of Object.entries($defs ?? definitions ?? {})) components[id] ??= definition;
   return json;
-};
+}
+
+/** The schemas the answers name, gathered while the document is built. */
+const namedSchemas: Record<string, JsonSchema> = {};
+const toSchema = (schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema => jsonSchemaOf(schema, io, namedSchemas);
 
 const problem = { $ref: "#/components/schemas/Problem" };
 const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
@@ -115,7 +136,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: "Riskgate API",
       version: "1",
       description:
-        "Pre-trade risk gate. Authenticate with a bearer API token (programs) or a session cookie from /api/v1/auth/login (browsers; mutating calls send x-csrf-token). Errors are RFC 9457 problem details.",
+        "Pre-trade risk gate. Authenticate with a bearer API token (programs) or a session cookie from /api/v1/auth/login (browsers; mutating calls send x-csrf-token). Errors are RFC 9457 problem details. Every time is epoch milliseconds (UTC). A ledger record has one shape everywhere (`LedgerRecord`: the paged ledger, each line of the NDJSON exports, the stream). The realtime stream's contract is the AsyncAPI document at /api/v1/asyncapi.json.",
     },
     servers: [{ url: "/" }],
     security: [{ bearer: [] }, { session: [] }],
@@ -132,6 +153,7 @@ export function openApiDocument(): Record<string, unknown> {
         session: { type: "apiKey", in: "cookie", name: "riskgate_session" },
       },
       schemas: {
+        ...Object.fromEntries(Object.entries(namedSchemas).sort(([a], [b]) => a.localeCompare(b))),
         Problem: {
           type: "object",
           required: ["type", "title", "status", "code", "detail"],

@@ -69,10 +69,23 @@ export const ResetPasswordBody = z.strictObject({ password: NewPassword });
 /** A user changes their own password, proving the current one. */
 export const ChangePasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(256), newPassword: NewPassword });
 
+/**
+ * An instant a request names: epoch milliseconds (UTC), the API's one time format; an ISO 8601
+ * string with an offset is still taken (what the API asked for before issue 19). Parsed to epoch ms.
+ */
+const EPOCH_MS_MAX = 8_640_000_000_000_000;
+const IsoInstant = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
+export const Instant = z.union([z.number().int().min(0).max(EPOCH_MS_MAX).describe("Epoch milliseconds (UTC)"), IsoInstant.describe("ISO 8601 (still taken; answers use epoch milliseconds)")]);
+/** The same in a query string: digits are epoch milliseconds. */
+const QueryInstant = z.union([
+  z.string().regex(/^\d{1,16}$/, "epoch milliseconds or an ISO 8601 time").transform(Number).pipe(z.number().max(EPOCH_MS_MAX)).describe("Epoch milliseconds (UTC)"),
+  IsoInstant.describe("ISO 8601 (still taken)"),
+]);
+
 export const EquityQuery = z.strictObject({
-  /** ISO 8601 instants bounding the series; default: everything kept. */
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  /** Instants bounding the series (epoch ms); default: everything kept. */
+  from: QueryInstant.optional(),
+  to: QueryInstant.optional(),
   /** Points to return (LTTB-downsampled on equity); about one per pixel of the chart. */
   points: z.coerce.number().int().min(2).max(5000).default(1000),
 });
@@ -108,8 +121,8 @@ export const MarketBody = z
         z
           .strictObject({
             symbol: SymbolId,
-            /** When the bar closed (ISO 8601); bars of one symbol in time order. */
-            closedAt: z.iso.datetime({ offset: true }),
+            /** When the bar closed (epoch ms); bars of one symbol in time order. */
+            closedAt: Instant,
             open: Price,
             high: Price,
             low: Price,
@@ -130,8 +143,8 @@ export const MarketBody = z
 export const LockBody = z.strictObject({
   symbol: SymbolId,
   reason: OperatorReason,
-  /** ISO 8601 instant when the lock ends; omitted or null: until the next daily reset. */
-  expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),
+  /** When the lock ends (epoch ms); omitted or null: until the next daily reset. */
+  expiresAt: Instant.nullable().default(null),
 });
 
 export const VetoParams = z.strictObject({ accountId: AccountId, symbol: SymbolId });

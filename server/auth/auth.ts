@@ -29,8 +29,8 @@ const LOGIN_FAILURES_PER_USERNAME = 5;
 /** Login counters kept at most (keys: client addresses, and username-at-address pairs). */
 const MAX_LOGIN_KEYS = 50_000;
 
-export type UserView = { id: string; username: string; role: Role; accounts: string[] | null; createdAt: string; createdBy: string; disabled: boolean };
-export type TokenView = { id: string; name: string; role: Role; accounts: string[] | null; createdAt: string; createdBy: string; revoked: boolean };
+export type UserView = { id: string; username: string; role: Role; accounts: string[] | null; createdAt: number; createdBy: string; disabled: boolean };
+export type TokenView = { id: string; name: string; role: Role; accounts: string[] | null; createdAt: number; createdBy: string; revoked: boolean };
 export type NewPrincipal = { role: Role; accounts: string[] | null };
 
 /**
@@ -457,7 +457,7 @@ function userView(user: { id: string; username: string; role: string; accounts: 
     username: user.username,
     role: user.role as Role,
     accounts: accountsOf(user.accounts),
-    createdAt: user.createdAt.toISOString(),
+    createdAt: user.createdAt.getTime(),
     createdBy: user.createdBy,
     disabled: user.disabledAt !== null,
   };
@@ -469,7 +469,7 @@ function tokenView(token: { id: string; name: string; role: string; accounts: Pr
     name: token.name,
     role: token.role as Role,
     accounts: accountsOf(token.accounts),
-    createdAt: token.createdAt.toISOString(),
+    createdAt: token.createdAt.getTime(),
     createdBy: token.createdBy,
     revoked: token.revokedAt !== null,
   };

@@ -51,7 +51,7 @@ export type EquityChartPoint = {
 
 export type ReplayedDecision = {
   readonly seq: number;
-  readonly at: string;
+  readonly at: number;
   readonly intentId: string;
   readonly symbol: string | null;
   readonly action: string | null;
@@ -144,7 +144,7 @@ export function replayNdjson(ndjson: string): ReplaySummary {
     const intent = intents.get(decision.intentId);
     decisionList.push({
       seq,
-      at: new Date(event.at).toISOString(),
+      at: event.at,
       intentId: decision.intentId,
       symbol: intent?.symbol ?? null,
       action: intent?.action ?? null,

@@ -60,9 +60,9 @@ export type BacktestListItem = BacktestSpec & {
   readonly id: string;
   readonly status: BacktestStatus;
   readonly progress: { readonly done: number; readonly total: number | null };
-  readonly createdAt: string;
-  readonly startedAt: string | null;
-  readonly finishedAt: string | null;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
   /** Who submitted it (`user:alice`, `token:ci`); null for callers scoped to accounts. */
   readonly by: string | null;
   readonly error: string | null;
@@ -372,15 +372,14 @@ function mayRead(caller: Principal, run: Run): boolean {
 /** The run as listed for `caller` (null: the process itself, e.g. the CLI); only unscoped callers see `by`. */
 function listItem(run: Run, caller: Principal | null): BacktestListItem {
   const report = run.result?.report ?? null;
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: run.id,
     ...run.spec,
     status: run.status,
     progress: { done: run.done, total: run.total },
-    createdAt: new Date(run.createdAt).toISOString(),
-    startedAt: iso(run.startedAt),
-    finishedAt: iso(run.finishedAt),
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
     by: caller && caller.accounts !== null ? null : run.by,
     error: run.error,
     summary: report

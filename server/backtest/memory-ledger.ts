@@ -55,7 +55,7 @@ export class MemoryLedger extends Ledger {
     }
     const appended = entries.map(({ event, idempotencyKey }) => {
       const seq = this.records.length + 1;
-      const record: LedgerRecord = { seq, recordedAt: new Date(event.at).toISOString(), event };
+      const record: LedgerRecord = { seq, recordedAt: event.at, event };
       this.records.push(record);
       if (CLOCK_EVENTS.has(event.type)) this.clockEvents++;
       if (idempotencyKey !== undefined) this.keys.set(idempotencyKey, seq);

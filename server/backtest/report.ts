@@ -11,11 +11,12 @@ import type { EquityRow, Risk, RunResult } from "./run";
  * What a backtest writes to `--out`: `ledger.ndjson` (the run's ledger in the export format:
  * `npm run replay` and `npm run verify` read it), `equity.csv` (one row a bar) and
  * `report.json` (the figures below and the compliance verifier's report for the preset).
- * Nothing in them depends on the wall clock: one seed, one set of files, byte for byte.
+ * Nothing in them depends on the wall clock: one seed, one set of files, byte for byte. Times are
+ * epoch milliseconds (UTC), as everywhere in the API.
  */
 
 export type BacktestReport = {
-  readonly data: { readonly file: string; readonly format: BarData["format"]; readonly symbols: readonly string[]; readonly bars: number; readonly from: string; readonly to: string };
+  readonly data: { readonly file: string; readonly format: BarData["format"]; readonly symbols: readonly string[]; readonly bars: number; readonly from: number; readonly to: number };
   /**
    * What the run had to guess, one line each: an instrument nobody stated (taken as FX or an
    * equity), a volume taken from the file, a volume unknown to the liquidity guard.
@@ -51,12 +52,11 @@ export type BacktestReport = {
   readonly trades: number;
   readonly fees: number;
   /** The engine's own risk events: breaker trips, lock-outs, reduce-only periods. */
-  readonly riskEvents: readonly { readonly at: string; readonly seq: number; readonly type: string; readonly detail: string }[];
+  readonly riskEvents: readonly { readonly at: number; readonly seq: number; readonly type: string; readonly detail: string }[];
   readonly compliance: AccountReport | null;
 };
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export function summarize(run: RunResult, data: BarData, preset: Preset, options: { risk: Risk; seed: number; initialBalanceUsd: number }): BacktestReport {
   const initial = options.initialBalanceUsd;
@@ -85,13 +85,13 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
         }
         break;
       case "breaker.tripped":
-        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.breaker}: ${event.reason}` });
+        riskEvents.push({ at: event.at, seq, type: event.type, detail: `${event.breaker}: ${event.reason}` });
         break;
       case "account.locked_out":
-        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.rule}: equity ${event.equity} ${run.currency} at or below the floor ${event.floor} ${run.currency}` });
+        riskEvents.push({ at: event.at, seq, type: event.type, detail: `${event.rule}: equity ${event.equity} ${run.currency} at or below the floor ${event.floor} ${run.currency}` });
         break;
       case "account.reducing":
-        riskEvents.push({ at: iso(event.at), seq, type: event.type, detail: `${event.cause}: ${event.reason}` });
+        riskEvents.push({ at: event.at, seq, type: event.type, detail: `${event.cause}: ${event.reason}` });
         break;
       default:
         break;
@@ -106,8 +106,8 @@ export function summarize(run: RunResult, data: BarData, preset: Preset, options
       format: data.format,
       symbols: data.symbols,
       bars: data.rows.length,
-      from: iso(data.rows[0]!.closedAt),
-      to: iso(data.rows[data.rows.length - 1]!.closedAt),
+      from: data.rows[0]!.closedAt,
+      to: data.rows[data.rows.length - 1]!.closedAt,
     },
     warnings: run.warnings,
     strategy: run.strategyId,
@@ -163,7 +163,7 @@ const money = (value: number | null) => (value === null ? "" : value.toFixed(2))
 export function equityCsv(rows: readonly EquityRow[]): string {
   const lines = ["time,equity,balance,baseline,daily_loss_floor,max_loss_floor"];
   for (const row of rows) {
-    lines.push(`${iso(row.at)},${money(row.equity)},${money(row.balance)},${money(row.baseline)},${money(row.dailyLossFloor)},${money(row.maxLossFloor)}`);
+    lines.push(`${new Date(row.at).toISOString()},${money(row.equity)},${money(row.balance)},${money(row.baseline)},${money(row.dailyLossFloor)},${money(row.maxLossFloor)}`);
   }
   return `${lines.join("\n")}\n`;
 }

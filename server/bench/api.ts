@@ -36,7 +36,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Answer } from "./http-client";
-import { HttpClient } from "./http-client";
+import { HttpClient, bodyOf } from "./http-client";
 import type { ProbeReport } from "./probe";
 import type { ServerProcess } from "./support";
 import { ACCOUNTS, ROOT, TOKEN, cleanUp, cleanups, embeddedPostmasterPid, fixed, freshPostgresDatabase, quantile, runBenchmark, startNodeProcess, startServerProcess } from "./support";
@@ -62,7 +62,8 @@ class Outcomes {
   record(answer: Answer): void {
     let key = `HTTP ${answer.status}`;
     if (answer.status === 200) {
-      const { decision } = JSON.parse(answer.body) as { decision?: { outcome: string; guard: string | null } };
+      // Intents answer a decision; fills and prices only what they recorded.
+      const { decision } = bodyOf("submitIntent", answer) as Partial<ReturnType<typeof bodyOf<"submitIntent">>>;
       key = !decision ? "recorded" : decision.outcome === "allowed" ? "allowed" : `denied by ${decision.guard}`;
     }
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);

@@ -41,7 +41,7 @@ import type { BookAccount, BreachPlan } from "./firm-book";
 import { CRASH_STEPS, CRASH_SYMBOL, PRICES, SYMBOLS, bookOf, crashPrice, expectedSteps, minimumOrder, openBook, ordinaryFills, planBreaches, postFills } from "./firm-book";
 import { Dashboard } from "./firm-dashboards";
 import type { Answer } from "./http-client";
-import { HttpClient } from "./http-client";
+import { HttpClient, bodyOf } from "./http-client";
 import type { ServerProcess } from "./support";
 import { ROOT, TOKEN, cleanUp, cleanups, fixed, quantile, runBenchmark, startServerProcess } from "./support";
 
@@ -306,7 +306,7 @@ class Driver {
           if (!measured) return;
           let key = `HTTP ${answer.status}`;
           if (answer.status === 200) {
-            const { decision } = JSON.parse(answer.body) as { decision: { outcome: string; guard: string | null } };
+            const { decision } = bodyOf("submitIntent", answer);
             key = decision.outcome === "allowed" ? "allowed" : `denied by ${decision.guard}`;
           }
           this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
@@ -473,7 +473,7 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
   const outOnServer = new Set<string>();
   for (const plan of plans) {
     const answer = await client.request("GET", `/api/v1/accounts/${plan.accountId}`);
-    if (answer.status === 200 && (JSON.parse(answer.body) as { account: { tradingState: string } }).account.tradingState !== "ACTIVE") outOnServer.add(plan.accountId);
+    if (answer.status === 200 && bodyOf("getAccount", answer).account.tradingState !== "ACTIVE") outOnServer.add(plan.accountId);
   }
   const breach = breachFigures(plans, dashboards, driver.crashSentAt, outOnServer);
   const onServer = outOnServer.size;
@@ -560,7 +560,7 @@ async function restartOn(label: string, serverEnv: Record<string, string>, accou
     let healthySeconds: number | null = null;
     while (performance.now() < deadline) {
       const answer = await client.request("GET", "/api/health").catch(() => null);
-      if (answer?.status === 200 && (JSON.parse(answer.body) as { status: string }).status === "ok") {
+      if (answer?.status === 200 && bodyOf("health", answer).status === "ok") {
         healthySeconds = (performance.now() - started) / 1_000;
         break;
       }
@@ -633,11 +633,10 @@ function breachFigures(plans: BreachPlan[], dashboards: Dashboard[], crashSentAt
 async function countAccounts(client: HttpClient): Promise<number | null> {
   const overview = await client.request("GET", "/api/v1/overview?offset=0&limit=1");
   if (overview.status === 200) {
-    const total = (JSON.parse(overview.body) as { counts?: { total?: number } }).counts?.total;
-    if (typeof total === "number") return total;
+    return bodyOf("overview", overview).counts.total;
   }
   const list = await client.request("GET", "/api/v1/accounts");
-  return list.status === 200 ? (JSON.parse(list.body) as { accounts: unknown[] }).accounts.length : null;
+  return list.status === 200 ? bodyOf("listAccounts", list).accounts.length : null;
 }
 
 // --- the report ------------------------------------------------------------------------------

@@ -4,8 +4,15 @@
 // measures: http.request costs several times more CPU per call (ClientRequest, the agent,
 // llhttp, IncomingMessage and their streams), time that the server under test then lacks.
 import net from "node:net";
+import type { Answer as ApiAnswer } from "../../components/api-contract";
+import type { operations } from "../../components/api-schema";
 
 export type Answer = { status: number; body: string };
+
+/** A success answer's body, typed as the OpenAPI document types the operation (components/api-schema.d.ts). */
+export function bodyOf<Id extends keyof operations>(_operation: Id, answer: Answer): ApiAnswer<Id> {
+  return JSON.parse(answer.body) as ApiAnswer<Id>;
+}
 
 type Pending = { resolve: (answer: Answer) => void; reject: (error: Error) => void };
 

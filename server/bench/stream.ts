@@ -25,6 +25,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Socket } from "socket.io-client";
 import { io } from "socket.io-client";
 import type { ClientToServer, ServerToClient } from "../realtime-protocol";
+import { bodyOf } from "./http-client";
 import type { ServerProcess } from "./support";
 import { ACCOUNTS, ROOT, cleanups, fixed, quantile, runBenchmark, startServerProcess, TOKEN } from "./support";
 
@@ -150,11 +151,11 @@ async function main(): Promise<void> {
   const sinceSend: number[] = [];
   let messages = 0;
   let decisionsReceived = 0;
-  const receive = (intentId: string, at: number, recordedAt: string) => {
+  const receive = (intentId: string, at: number, recordedAt: number) => {
     const sent = sentAt.get(intentId);
     if (sent === undefined) return; // not the driver's
     decisionsReceived++;
-    sinceCommit.push(performance.timeOrigin + at - Date.parse(recordedAt));
+    sinceCommit.push(performance.timeOrigin + at - recordedAt);
     sinceSend.push(at - sent);
     const answered = answeredAt.get(intentId);
     if (answered !== undefined) sinceAnswer.push(at - answered);
@@ -234,7 +235,7 @@ async function main(): Promise<void> {
               answeredAt.set(intentId, at);
               for (const receivedAt of early.get(intentId) ?? []) sinceAnswer.push(receivedAt - at);
               early.delete(intentId);
-              const decision = answer.status === 200 ? (JSON.parse(answer.body) as { decision: { outcome: string; guard: string | null } }).decision : null;
+              const decision = answer.status === 200 ? bodyOf("submitIntent", answer).decision : null;
               const key = decision ? (decision.outcome === "allowed" ? "allowed" : `denied by ${decision.guard}`) : `HTTP ${answer.status}`;
               outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
             },

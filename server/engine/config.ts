@@ -311,8 +311,11 @@ export const Rules = EngineConfig.pick({ accountRules: true, breakers: true, dai
 export type Rules = z.infer<typeof Rules>;
 
 type Leaf = string | number | boolean | null | undefined | readonly unknown[];
-/** Every field optional, at every depth. */
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends Leaf ? T[K] : DeepPartial<T[K]> };
+/**
+ * Every field optional, at every depth. A record (string keys: betas by symbol) is a leaf, as
+ * `patchOf` leaves it: its values stay required.
+ */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends Leaf ? T[K] : string extends keyof NonNullable<T[K]> ? T[K] : DeepPartial<T[K]> };
 
 /** `schema` with every field optional at every depth and no defaults: what a patch of it may say. */
 function patchOf(schema: z.ZodType): z.ZodType {

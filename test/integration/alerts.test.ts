@@ -57,7 +57,7 @@ const trips = (count: number): LedgerRecord[] =>
   Array.from({ length: count }, () => {
     const seq = nextSeq++;
     const event = EngineEvent.parse({ type: "breaker.tripped", at: 1_000 * seq, accountId, breaker: "manual", reason: `trip number ${seq}`, by: "alice" });
-    return { seq, recordedAt: new Date(event.at).toISOString(), event };
+    return { seq, recordedAt: event.at, event };
   });
 
 const ok = { status: 200 } as const;

@@ -194,6 +194,7 @@ const samples: Record<EndpointId, Sample[]> = {
   ],
   metrics: [{ prepare: () => ({}), account: "all", status: 200, check: (answer) => expect(answer.text).toContain("riskgate_decisions_total") }],
   openapi: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.openapi).toMatch(/^3\.1/) }],
+  asyncapi: [{ prepare: () => ({}), status: 200, check: (answer) => expect(answer.json.asyncapi).toBe("3.0.0") }],
 
   login: [
     {

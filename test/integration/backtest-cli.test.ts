@@ -92,7 +92,7 @@ describe("npm run backtest", () => {
     const stated = { sector: "fx", cluster: "fx-crosses", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 500_000, quoteCurrency: "CHF" };
     const appliedInstrument = (out: string) => {
       const first = JSON.parse(fs.readFileSync(path.join(out, "ledger.ndjson"), "utf8").split("\n").find((line) => line.includes('"config.applied"'))!);
-      return first.payload.config.instruments.EURCHF;
+      return first.event.config.instruments.EURCHF;
     };
 
     it("says on stderr and in the report what it guessed: an ISO pair taken as FX, its volume unknown to the liquidity guard", () => {

@@ -91,7 +91,7 @@ for (const database of databases) {
       expect(ledger.status).toBe(200);
       expect(ledger.headers.get("content-type")).toBe("application/x-ndjson");
       const lines = (await ledger.text()).trim().split("\n");
-      expect(JSON.parse(lines[0]!)).toMatchObject({ seq: 1, type: expect.any(String) });
+      expect(JSON.parse(lines[0]!)).toMatchObject({ seq: 1, recordedAt: expect.any(Number), event: { type: expect.any(String) } });
 
       const replayed = await call("GET", `/api/v1/backtests/${id}/replay`);
       expect(replayed.status).toBe(200);
@@ -153,9 +153,9 @@ for (const database of databases) {
       ]);
       const ledger = await fetch(`${server.url}/api/v1/backtests/${stated.id}/ledger`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       const applied = (await ledger.text()).split("\n").find((line) => line.includes('"config.applied"'))!;
-      expect(JSON.parse(applied).payload.config.instruments.EURCHF).toEqual(EURCHF);
+      expect(JSON.parse(applied).event.config.instruments.EURCHF).toEqual(EURCHF);
       // The server's RISKGATE_ENGINE_CONFIG is the run's firm configuration.
-      expect(JSON.parse(applied).payload.config.guards.liquidity.maxAdvPct).toBe(0.5);
+      expect(JSON.parse(applied).event.config.guards.liquidity.maxAdvPct).toBe(0.5);
 
       const refused = await call("POST", "/api/v1/backtests", { ...upload, instruments: { EURCHF: { ...EURCHF, contractSize: 0, quoteCurrency: "chf" } } });
       expect(refused.status).toBe(422);

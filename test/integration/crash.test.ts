@@ -39,7 +39,7 @@ const loadEnv = {
 type Intent = ReturnType<typeof sampleIntent>;
 type Decision = { intentId: string; accountId: string; outcome: "allowed" | "denied"; [field: string]: unknown };
 type LedgerEvent = { type: string; intent?: Intent; decision?: Decision };
-type LedgerRecord = { seq: number; recordedAt: string; event: LedgerEvent };
+type LedgerRecord = { seq: number; recordedAt: number; event: LedgerEvent };
 type Ack = { intent: Intent; seq: number; decision: Decision };
 
 const keyOf = (accountId: string, intentId: string) => `${accountId}/${intentId}`;

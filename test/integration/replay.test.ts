@@ -41,7 +41,10 @@ function recordedStream(): EngineEvent[] {
   return ledger;
 }
 
-const toNdjson = (events: EngineEvent[]) => events.map((event, i) => toNdjsonLine({ seq: i + 1, event })).join("\n") + "\n";
+const toNdjson = (events: EngineEvent[]) => events.map((event, i) => toNdjsonLine({ seq: i + 1, recordedAt: event.at, event })).join("\n") + "\n";
+/** The line shape of exports made before issue 19: `{seq, ts (ISO 8601), type, payload}`. */
+const toLegacyNdjson = (events: EngineEvent[]) =>
+  events.map(({ type, at, ...payload }, i) => JSON.stringify({ seq: i + 1, ts: new Date(at).toISOString(), type, payload })).join("\n") + "\n";
 
 describe("npm run replay", () => {
   it("reproduces every decision of a recorded stream and prints counts and a state hash", () => {
@@ -51,6 +54,21 @@ describe("npm run replay", () => {
     expect(output).toContain("mismatches: 0");
     expect(output).toMatch(/state sha256: [0-9a-f]{64}/);
     expect(code).toBe(0);
+  });
+
+  it("writes each line as a ledger record, the shape of a ledger page's events", () => {
+    const [first] = toNdjson(recordedStream()).split("\n");
+    const line = JSON.parse(first!);
+    expect(Object.keys(line)).toEqual(["seq", "recordedAt", "event"]);
+    expect(line).toMatchObject({ seq: 1, recordedAt: expect.any(Number), event: { type: expect.any(String), at: expect.any(Number) } });
+  });
+
+  it("still replays an export in the earlier line shape, to the same state hash", () => {
+    const hash = (output: string) => /state sha256: ([0-9a-f]{64})/.exec(output)?.[1];
+    const legacy = runReplay(toLegacyNdjson(recordedStream()));
+    expect(legacy.output).toContain("mismatches: 0");
+    expect(legacy.code).toBe(0);
+    expect(hash(legacy.output)).toBe(hash(runReplay(toNdjson(recordedStream())).output));
   });
 
   it("prints the same state hash for the same stream every time", () => {
@@ -76,7 +94,7 @@ describe("npm run replay", () => {
     const lines = toNdjson(recordedStream()).split("\n");
     lines[3] = lines[3]!.replace('"quantity":1', '"quantity":"lots"');
     const { code, output } = runReplay(lines.join("\n"));
-    expect(output).toMatch(/events\.ndjson:4: intent\.quantity: /);
+    expect(output).toMatch(/events\.ndjson:4: event\.intent\.quantity: /);
     expect(code).toBe(2);
     expect(runReplay("{not json}\n").output).toMatch(/:1: not JSON/);
   });

@@ -327,11 +327,11 @@ describe("session expiry (finding 7)", () => {
     expect(created.status).toBe(201);
     const response = await fetch(`${server.url}/api/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "sec-expiry", password: "expiry-password-1" }) });
     expect(response.status).toBe(200);
-    const { expiresAt } = (await response.json()) as { expiresAt: string };
+    const { expiresAt } = (await response.json()) as { expiresAt: number };
     const cookie = response.headers.getSetCookie().map((line) => line.split(";")[0]).join("; ");
-    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(3_000);
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(3_000);
     const stream = await openStream(server.url, { cookie });
-    await expectCut(stream, Date.parse(expiresAt), "session_expired");
+    await expectCut(stream, expiresAt, "session_expired");
     expect((await api(server.url, "GET", "/api/v1/auth/me", undefined, undefined, { authorization: "", cookie })).status).toBe(401);
   });
 });

@@ -413,6 +413,23 @@ for (const database of databases) {
       expect((await api(server.url, "GET", "/api/v1/accounts/nobody/equity")).status).toBe(404);
     });
 
+    it("records a holder's equity as of a tick that moved it, though no event of its own followed", async () => {
+      await freshPrice();
+      await holdOneLot(server.url);
+      try {
+        // The fill's own point is recorded by the interval's pass (1 s) first.
+        await new Promise((resolve) => setTimeout(resolve, 1_300));
+        const price = 1.0921 + Math.round(Math.random() * 50) / 10_000;
+        expect((await api(server.url, "POST", "/api/v1/market", { ticks: [{ symbol: "EURUSD", price }] })).status).toBe(200);
+        const view = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}`);
+        const history = await api(server.url, "GET", `/api/v1/accounts/${ACCOUNT}/equity?points=5000`);
+        const points = history.body!.points as { equity: number }[];
+        expect(points.at(-1)!.equity).toBeCloseTo(view.body!.account.equity, 6);
+      } finally {
+        await closeOneLot(server.url);
+      }
+    });
+
     it("records who sent each intent, fill and price: the caller's token", async () => {
       const from = await lastSeq();
       await freshPrice();

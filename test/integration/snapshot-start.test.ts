@@ -44,7 +44,7 @@ describe("starting from a state snapshot", () => {
     // the tail may hold fewer of them than the live server recorded, never other figures.
     const snapshotSeq = Number(match![2]);
     const atSnapshot = (await api(second.url, "GET", `/api/v1/ledger?afterSeq=${snapshotSeq - 1}&limit=1`)).body!.events[0];
-    const snapshotAt = (atSnapshot.event.at as number | undefined) ?? Date.parse(atSnapshot.recordedAt);
+    const snapshotAt = (atSnapshot.event.at as number | undefined) ?? atSnapshot.recordedAt;
     const equityAfter = (await api(second.url, "GET", `/api/v1/accounts/${DEMO_ACCOUNT}/equity?points=500`)).body!;
     const upTo = (points: { at: number }[]) => points.filter((point) => point.at <= snapshotAt);
     expect(equityBefore.points.length).toBeLessThan(500);

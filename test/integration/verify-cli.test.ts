@@ -6,11 +6,14 @@ import { root, tempDir } from "./harness";
 
 /** `npm run verify` as a user runs it: files in, text or JSON out, exit 0 / 1 / 2. */
 
-const T = (iso: string) => iso;
-const line = (seq: number, ts: string, type: string, payload: Record<string, unknown>) => JSON.stringify({ seq, ts: T(ts), type, payload });
+/** A line of the ledger export: a ledger record, `{seq, recordedAt, event}`, times in epoch ms. */
+const line = (seq: number, ts: string, type: string, payload: Record<string, unknown>) => JSON.stringify({ seq, recordedAt: Date.parse(ts), event: { type, at: Date.parse(ts), ...payload } });
+/** A line of an export made before issue 19: `{seq, ts (ISO 8601), type, payload}`. */
+const legacyLine = (seq: number, ts: string, type: string, payload: Record<string, unknown>) => JSON.stringify({ seq, ts, type, payload });
 
 /** An FTMO 100K account long 1 lot of EURUSD from 1.1, then EURUSD at `price`. */
-function ledger(price: number): string {
+function ledger(price: number, format = line): string {
+  const line = format;
   return [
     line(1, "2026-06-10T06:00:00.000Z", "config.applied", {
       config: { instruments: { EURUSD: { sector: "fx", contractSize: 100_000, tickSize: 0.00001, averageDailyVolume: 1_000_000 } } },
@@ -53,11 +56,18 @@ describe("npm run verify", () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ presetId: "ftmo-2step-100k", accounts: [{ accountId: "acc-1", compliant: false, breaches: [{ rule: "daily_loss", seq: 4, observed: 94_999.99, limit: 95_000 }] }] });
   });
 
+  it("reads an export in the earlier line shape to the same report", () => {
+    const current = run(["--preset", "ftmo-2step-100k", "--ledger", file("current.ndjson", ledger(1.0499999)), "--json"]);
+    const legacy = run(["--preset", "ftmo-2step-100k", "--ledger", file("legacy.ndjson", ledger(1.0499999, legacyLine)), "--json"]);
+    expect(legacy.code).toBe(1);
+    expect(JSON.parse(legacy.stdout)).toEqual(JSON.parse(current.stdout));
+  });
+
   it("exits 2 naming the line and field of a malformed ledger", () => {
     const broken = ledger(1.06).replace('"price":1.06', '"price":-1');
     const result = run(["--preset", "ftmo-2step-100k", "--ledger", file("broken.ndjson", broken)]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/broken\.ndjson:4: price: /);
+    expect(result.stderr).toMatch(/broken\.ndjson:4: event\.price: /);
   });
 
   it("exits 2 for an unknown preset, a missing file or a missing flag", () => {

@@ -7,7 +7,7 @@ import { accountId, EURUSD, intent, opened, tripped } from "./given";
 
 /** Committed records of real (schema-checked) events, seq 1, 2, … in the order given. */
 const committed = (...events: unknown[]): LedgerRecord[] =>
-  events.map((event, index) => ({ seq: index + 1, recordedAt: new Date(0).toISOString(), event: EngineEvent.parse(event) }));
+  events.map((event, index) => ({ seq: index + 1, recordedAt: 0, event: EngineEvent.parse(event) }));
 
 const oneAlert = (event: unknown): Alert => {
   const alerts = alertsFrom(committed(event));

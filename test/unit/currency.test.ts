@@ -301,7 +301,7 @@ describe("a lock-out in a EUR account", () => {
     }
     const lockedOut = events.find((event) => event.type === "account.locked_out");
     expect(lockedOut).toMatchObject({ equity: 88_800, currency: "EUR" });
-    const alert = alertsFrom(events.map((event, index) => ({ seq: index + 1, recordedAt: new Date(event.at).toISOString(), event }))).find((found) => found.kind === "account_locked_out")!;
+    const alert = alertsFrom(events.map((event, index) => ({ seq: index + 1, recordedAt: event.at, event }))).find((found) => found.kind === "account_locked_out")!;
     expect(alert.text).toContain("88,800.00 EUR");
   });
 });

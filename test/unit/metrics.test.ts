@@ -14,7 +14,7 @@ afterEach(() => {
   for (const made of opened.splice(0)) made.close();
 });
 
-const record = (seq: number, event: Record<string, unknown>) => ({ seq, recordedAt: "2026-06-10T08:00:00.000Z", event }) as unknown as LedgerRecord;
+const record = (seq: number, event: Record<string, unknown>) => ({ seq, recordedAt: Date.parse("2026-06-10T08:00:00.000Z"), event }) as unknown as LedgerRecord;
 
 /** A server's metrics after some work: decisions, appends, a refused price, a trip, a reset and a lock-out. */
 async function worked(): Promise<{ metrics: Metrics; text: string }> {

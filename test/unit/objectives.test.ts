@@ -42,7 +42,7 @@ function ledger(steps: { at: number; command: Command }[]): LedgerRecord[] {
     const result = decide(command, state);
     if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.rejection)}`);
     for (const event of result.events) {
-      records.push({ seq: records.length + 1, recordedAt: "", event });
+      records.push({ seq: records.length + 1, recordedAt: 0, event });
       state = evolve(state, event);
     }
   };

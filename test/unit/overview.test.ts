@@ -40,7 +40,7 @@ class Book {
   fold(events: EngineEvent[]): Commit {
     const fromSeq = this.seq + 1;
     for (const event of events) this.state = evolve(this.state, event);
-    const records = events.map((event) => ({ seq: ++this.seq, event, recordedAt: new Date(this.now).toISOString() }));
+    const records = events.map((event) => ({ seq: ++this.seq, event, recordedAt: this.now }));
     return { fromSeq, toSeq: this.seq, firm: { halted: this.state.firmHalt !== null, halt: this.state.firmHalt }, records, decisions: [], touched: touchedBy(events, this.state), state: this.state } as unknown as Commit;
   }
 

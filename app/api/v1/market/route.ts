@@ -9,7 +9,7 @@ export const POST = handle(endpoints.recordMarket, async ({ body, services, acto
   const result = await services.runtime.recordMarket([
     ...ticks.map((tick) => ({ kind: "tick" as const, ...tick })),
     ...books.map((book) => ({ kind: "book" as const, ...book })),
-    ...bars.map(({ closedAt, ...bar }) => ({ kind: "bar" as const, closedAt: Date.parse(closedAt), ...bar })),
+    ...bars.map((bar) => ({ kind: "bar" as const, ...bar })),
   ], actor);
   return json(result);
 });

@@ -17,5 +17,5 @@ export const POST = handle(endpoints.login, async ({ body, services, request, ad
   headers.append("set-cookie", `${SESSION_COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`);
   headers.append("set-cookie", `${CSRF_COOKIE}=${principal.csrfToken}; Path=/; SameSite=Strict; Max-Age=${maxAge}${secure}`);
   const user = { name: principal.name, role: principal.role, accounts: principal.accounts };
-  return new Response(JSON.stringify({ user, csrfToken: principal.csrfToken, expiresAt: expiresAt.toISOString() }), { status: 200, headers });
+  return new Response(JSON.stringify({ user, csrfToken: principal.csrfToken, expiresAt: expiresAt.getTime() }), { status: 200, headers });
 });

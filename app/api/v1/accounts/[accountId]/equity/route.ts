@@ -7,8 +7,8 @@ export const dynamic = "force-dynamic";
 export const GET = handle(endpoints.equity, async ({ params, query, services }) => {
   services.runtime.account(params.accountId);
   const points = services.equity.query(params.accountId, {
-    ...(query.from ? { from: Date.parse(query.from) } : {}),
-    ...(query.to ? { to: Date.parse(query.to) } : {}),
+    ...(query.from !== undefined ? { from: query.from } : {}),
+    ...(query.to !== undefined ? { to: query.to } : {}),
     points: query.points,
   });
   return json({ accountId: params.accountId, points });

@@ -14,7 +14,7 @@ export const POST = handle(endpoints.lockSymbol, async ({ params, body, services
     accountId: params.accountId,
     symbol: body.symbol,
     note: body.reason,
-    expiresAt: body.expiresAt === null ? null : Date.parse(body.expiresAt),
+    expiresAt: body.expiresAt,
     by: actor,
   });
   return json({ seq: services.runtime.lastSeq, account }, 201);

@@ -24,7 +24,7 @@ export const POST = handle(endpoints.dryRunPreset, async ({ params, body, servic
     changedCount: changed.length,
     changed: changed.slice(-LISTED).map(({ seq, at, intent, recorded, candidate: now }) => ({
       seq,
-      at: new Date(at).toISOString(),
+      at,
       intentId: intent.intentId,
       symbol: intent.symbol,
       side: intent.side,
