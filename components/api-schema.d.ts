@@ -1459,6 +1459,7 @@ export interface components {
             /** @enum {string} */
             risk: "on" | "off";
             seed: number;
+            currency: string;
             initialBalanceUsd: number;
             finalEquity: number;
             finalBalance: number;
@@ -1490,6 +1491,7 @@ export interface components {
             }[];
             compliance: {
                 accountId: string;
+                currency: string;
                 initialBalanceUsd: number;
                 finalBalance: number;
                 finalEquity: number;

@@ -258,6 +258,7 @@ const ObjectivesReport = z.object({
 });
 const AccountReportSchema = z.object({
   accountId: z.string(),
+  currency: z.string().describe("The account's currency (ISO 4217): every amount of its report is in it"),
   initialBalanceUsd: z.number(),
   finalBalance: z.number(),
   finalEquity: z.number(),
@@ -276,6 +277,7 @@ export const BacktestReportSchema = z.object({
   preset: z.string(),
   risk: z.enum(["on", "off"]),
   seed: z.number(),
+  currency: z.string().describe("The account's currency (ISO 4217): every amount of the report is in it"),
   initialBalanceUsd: z.number(),
   finalEquity: z.number(),
   finalBalance: z.number(),

@@ -121,9 +121,9 @@ describe("npm run backtest", () => {
       const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
       expect(report).toMatchObject({ currency: "EUR", compliance: { currency: "EUR" } });
       const events = fs.readFileSync(path.join(out, "ledger.ndjson"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
-      expect(events.find((line) => line.type === "account.opened").payload.account.currency).toBe("EUR");
+      expect(events.find((line) => line.event.type === "account.opened").event.account.currency).toBe("EUR");
       // Held to the end: (last - average) × lots × 100,000 CHF, at 1 / last EUR a franc, less the fees.
-      const fills = events.filter((line) => line.type === "execution.filled").map((line) => line.payload);
+      const fills = events.filter((line) => line.event.type === "execution.filled").map((line) => line.event);
       expect(fills.length).toBeGreaterThan(0);
       const lots = fills.reduce((sum: number, fill: { quantity: number }) => sum + fill.quantity, 0);
       const average = fills.reduce((sum: number, fill: { quantity: number; price: number }) => sum + fill.quantity * fill.price, 0) / lots;

@@ -180,8 +180,8 @@ for (const database of databases) {
       expect(run.report.warnings.join("\n")).not.toContain("to convert it");
       const ledger = await fetch(`${server.url}/api/v1/backtests/${run.id}/ledger`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       const lines = (await ledger.text()).trim().split("\n").map((line) => JSON.parse(line));
-      expect(lines.find((line) => line.type === "account.opened").payload.account.currency).toBe("EUR");
-      const fill = lines.find((line) => line.type === "execution.filled").payload;
+      expect(lines.find((line) => line.event.type === "account.opened").event.account.currency).toBe("EUR");
+      const fill = lines.find((line) => line.event.type === "execution.filled").event;
       // EUR per franc at the fill: 1 / EURCHF's last close.
       expect(fill.accountPerQuote).toBeCloseTo(1 / fill.price, 2);
       const refused = await call("POST", "/api/v1/backtests", { ...MSFT_RUN, currency: "XYZ" });
