@@ -339,6 +339,19 @@ const Stored = z.object({
   ),
 });
 
+/** One account's stored points, as `toJSON` writes them. */
+function seriesJSON(accountId: string, series: Series): unknown {
+  return {
+    accountId,
+    tiers: series.tiers.map((tier) => {
+      const closed: number[] = [];
+      for (let i = 0; i < tier.closed.size; i++) closed.push(...tier.closed.array.subarray(tier.closed.offset(i), tier.closed.offset(i) + FIELDS));
+      const open = tier.openSlots().flatMap((slot) => [...tier.openPoint(slot)]);
+      return { closed, open };
+    }),
+  };
+}
+
 export class EquityHistory {
   private readonly series = new Map<string, Series>();
   /** Called before an account's history is read (the runtime records a conflated point still pending). */
@@ -401,19 +414,21 @@ export class EquityHistory {
   }
 
   toJSON(): unknown {
-    return {
-      format: 1,
-      bucketsMs: TIERS.map((tier) => tier.bucketMs),
-      accounts: [...this.series].map(([accountId, series]) => ({
-        accountId,
-        tiers: series.tiers.map((tier) => {
-          const closed: number[] = [];
-          for (let i = 0; i < tier.closed.size; i++) closed.push(...tier.closed.array.subarray(tier.closed.offset(i), tier.closed.offset(i) + FIELDS));
-          const open = tier.openSlots().flatMap((slot) => [...tier.openPoint(slot)]);
-          return { closed, open };
-        }),
-      })),
-    };
+    return { format: 1, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts: [...this.series].map(([accountId, series]) => seriesJSON(accountId, series)) };
+  }
+
+  /**
+   * `toJSON`, an account at a time with a pause (`pause`) every `every` accounts: the history of
+   * a large book is thousands of accounts, and a snapshot must not hold the event loop for them.
+   */
+  async toJSONInSteps(pause: () => Promise<void>, every = 250): Promise<unknown> {
+    const accounts: unknown[] = [];
+    let done = 0;
+    for (const [accountId, series] of [...this.series]) {
+      accounts.push(seriesJSON(accountId, series));
+      if (++done % every === 0) await pause();
+    }
+    return { format: 1, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts };
   }
 
   /** Restores what {@link toJSON} wrote; throws an {@link EquityHistoryError} on anything else. */

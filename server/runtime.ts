@@ -64,7 +64,7 @@ const MAX_REPLAY_WINDOW = 1_000_000;
 /** Committed states kept in memory for replays (explain, dry-runs), one every so many events. */
 const CHECKPOINT_EVERY = 10_000;
 const CHECKPOINTS_KEPT = 4;
-/** Time between snapshots, at least, as a multiple of how long the last one took. */
+/** Time between snapshots, at least, as a multiple of the last one's own time (its slices, gzip and write; not its pauses). */
 const SNAPSHOT_PAUSE = 20;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -942,18 +942,34 @@ export class Runtime {
     // share of the server, whatever the book's size and the event rate.
     if (performance.now() < this.nextSnapshotAfter) return;
     const seq = this.seq;
+    const state = this.state;
     const started = performance.now();
     this.snapshotting = true;
-    // The points still waiting for their interval are figures of this state: record them now, or
-    // a start from this snapshot would never have them (the tail it folds does not touch them).
-    this.recordAllDueEquity();
-    this.snapshots.store
-      .save(seq, this.state, { recent: this.recent.slice(-RECENT_DECISIONS), pendingIntents: new Map(this.pendingIntents), equity: this.equity.toJSON() })
-      .then(() => (this.snapshotSeq = seq))
+    const recent = this.recent.slice(-RECENT_DECISIONS);
+    const pendingIntents = new Map(this.pendingIntents);
+    // The snapshot's own time: its slices (and its gzip and write), not the pauses between slices
+    // in which the decisions go on.
+    let busyMs = 0;
+    let sliceFrom = performance.now();
+    const pause = async () => {
+      busyMs += performance.now() - sliceFrom;
+      await yieldToLoop();
+      sliceFrom = performance.now();
+    };
+    void (async () => {
+      // The points still waiting for their interval are figures of this state: recorded (from it,
+      // a slice at a time) before the history is written, or a start from this snapshot would
+      // never have them (the tail it folds does not touch them).
+      await this.recordAllDueEquityInSteps(state, pause);
+      const equity = await this.equity.toJSONInSteps(pause);
+      await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause);
+      this.snapshotSeq = seq;
+    })()
       .catch((error: unknown) => log.error({ seq, error: (error as Error).message }, "could not save a state snapshot"))
       .finally(() => {
+        busyMs += performance.now() - sliceFrom;
         this.snapshotting = false;
-        this.nextSnapshotAfter = performance.now() + SNAPSHOT_PAUSE * (performance.now() - started);
+        this.nextSnapshotAfter = performance.now() + SNAPSHOT_PAUSE * Math.min(busyMs, performance.now() - started);
       });
   }
 
@@ -1019,11 +1035,16 @@ export class Runtime {
     this.equityDueSymbols.clear();
   }
 
-  /** Records every pending point at once (O(pending): the accounts touched within the last interval). */
-  private recordAllDueEquity(): void {
+  /** Records every pending point from `state`, 500 at a time. */
+  private async recordAllDueEquityInSteps(state: EngineState, pause: () => Promise<void>): Promise<void> {
     this.expandDueSymbols();
-    for (const [accountId, at] of this.equityDue) this.recordPoint(accountId, at);
+    const due = [...this.equityDue];
     this.equityDue.clear();
+    for (let i = 0; i < due.length; i++) {
+      const [accountId, at] = due[i]!;
+      this.recordPoint(accountId, at, state);
+      if (i % 500 === 499) await pause();
+    }
   }
 
   /** Records every pending point, a slice at a time. */

@@ -30,11 +30,11 @@ export class SnapshotStore {
   ) {}
 
   /** Stores the state at `seq` (replacing one stored at the same seq) and keeps only the newest few. */
-  async save(seq: number, state: EngineState, extras: Record<string, unknown>): Promise<void> {
+  async save(seq: number, state: EngineState, extras: Record<string, unknown>, pause: () => Promise<void> = yieldNow): Promise<void> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
     // A large book is encoded and written out a slice at a time: the event loop keeps deciding meanwhile.
-    const encoded = { state: await encodeStateInSteps(state, pause), extras: encodeValue(extras) };
-    const bytes = await gzip(await stringifyInSteps(encoded));
+    const encoded = { state: await encodeStateInSteps(state, pause), extras: await encodeInSteps(extras, pause) };
+    const bytes = await gzip(await stringifyInSteps(encoded, pause));
     const snapshots = this.db.prisma.stateSnapshot;
     const data = { format: SNAPSHOT_FORMAT, state: bytes };
     // Not `upsert`: it sends the bytes twice, and on PGlite every megabyte costs ~0.3 s of the event loop.
@@ -63,10 +63,31 @@ export class SnapshotStore {
   }
 }
 
-const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * `encodeValue(value)`, with a pause every `chunk` items of a long array inside plain objects (the
+ * extras hold the equity history: an entry per account): the same encoding, not all at once.
+ */
+async function encodeInSteps(value: unknown, pause: () => Promise<void>, chunk = 200): Promise<unknown> {
+  if (Array.isArray(value) && value.length > chunk) {
+    const items = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      items[i] = encodeValue(value[i]);
+      if (i % chunk === chunk - 1) await pause();
+    }
+    return items;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, "$") || Object.hasOwn(value, "__proto__")) {
+    return encodeValue(value); // anything encodeValue writes in a form of its own (a map, a tagged object) goes to it whole
+  }
+  const fields: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) fields[key] = await encodeInSteps(item, pause, chunk);
+  return fields;
+}
 
 /** `JSON.stringify(value)` for a JSON value, long arrays written a chunk at a time with pauses in between. */
-async function stringifyInSteps(value: unknown, chunk = 200): Promise<string> {
+async function stringifyInSteps(value: unknown, pause: () => Promise<void>, chunk = 200): Promise<string> {
   if (Array.isArray(value)) {
     if (value.length <= chunk) return JSON.stringify(value);
     const parts: string[] = [];
@@ -78,7 +99,7 @@ async function stringifyInSteps(value: unknown, chunk = 200): Promise<string> {
   }
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   const fields: string[] = [];
-  for (const [key, item] of Object.entries(value)) fields.push(`${JSON.stringify(key)}:${await stringifyInSteps(item, chunk)}`);
+  for (const [key, item] of Object.entries(value)) fields.push(`${JSON.stringify(key)}:${await stringifyInSteps(item, pause, chunk)}`);
   return `{${fields.join(",")}}`;
 }
 

@@ -195,7 +195,7 @@ describe("EquityHistory", () => {
     expect(count(end - 4 * DAY, end - 4 * DAY + MINUTE - 1)).toBeLessThanOrEqual(3);
   }, 120_000);
 
-  it("when written to JSON and read back, then it answers the same and goes on conflating the same", () => {
+  it("when written to JSON and read back, then it answers the same and goes on conflating the same", async () => {
     const history = new EquityHistory();
     const next = random(9);
     let at = START;
@@ -217,6 +217,10 @@ describe("EquityHistory", () => {
     expect(restored.size("acc")).toBe(history.size("acc"));
     expect(restored.toJSON()).toEqual(history.toJSON());
     expect(restored.query("acc", { points: 500 })).toEqual(history.query("acc", { points: 500 }));
+    // Written an account at a time (as a snapshot does), it is the same history.
+    let pauses = 0;
+    expect(await history.toJSONInSteps(async () => void pauses++, 1)).toEqual(history.toJSON());
+    expect(pauses).toBe(2);
 
     feed([history, restored], START + 11 * DAY, 700);
     expect(restored.toJSON()).toEqual(history.toJSON());
