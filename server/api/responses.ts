@@ -468,8 +468,8 @@ type Mutable<T> = T extends string | number | boolean | bigint | symbol | null |
   : T extends readonly (infer Item)[]
     ? Mutable<Item>[]
     : { -readonly [Key in keyof T]: Mutable<T[Key]> };
-type Fits<Value, Schema extends z.ZodType> = Mutable<Value> extends z.output<Schema> ? true : never;
-const fits = <T extends true>(value: T) => value;
+export type Fits<Value, Schema extends z.ZodType> = Mutable<Value> extends z.output<Schema> ? true : never;
+export const fits = <T extends true>(value: T) => value;
 fits<Fits<AccountView, typeof AccountViewSchema>>(true);
 fits<Fits<DecisionRecord, typeof DecisionRecordSchema>>(true);
 fits<Fits<LedgerRecord, typeof LedgerRecordSchema>>(true);

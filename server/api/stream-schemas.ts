@@ -6,6 +6,7 @@ import {
   AccountViewSchema,
   DecisionRecordSchema,
   FirmExposureSchema,
+  fits,
   FirmViewSchema,
   LedgerRecordSchema,
   named,
@@ -13,6 +14,7 @@ import {
   OverviewPageSchema,
   OverviewRow,
 } from "./responses";
+import type { Fits } from "./responses";
 
 /**
  * The stream's messages as zod schemas (server/realtime-protocol.ts has the protocol and its
@@ -83,13 +85,6 @@ for (const [id, schema] of Object.entries({
 
 // Type-level checks: what realtime.ts sends must fit these schemas, and what a client may send
 // is what the protocol's types say.
-type Mutable<T> = T extends string | number | boolean | bigint | symbol | null | undefined
-  ? T
-  : T extends readonly (infer Item)[]
-    ? Mutable<Item>[]
-    : { -readonly [Key in keyof T]: Mutable<T[Key]> };
-type Fits<Value, Schema extends z.ZodType> = Mutable<Value> extends z.output<Schema> ? true : never;
-const fits = <T extends true>(value: T) => value;
 fits<Fits<OverviewMessage, typeof OverviewMessageSchema>>(true);
 fits<Fits<AccountMessage, typeof AccountMessageSchema>>(true);
 fits<Fits<StreamProblem, typeof StreamProblemSchema>>(true);

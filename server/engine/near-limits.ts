@@ -117,10 +117,8 @@ class Tables {
     else this.symbolsOf.delete(accountId);
   }
 
-  /** Brings the tables to `state`; answers the accounts certified anew (the suspects). */
-  bringTo(state: EngineState, repriced: readonly SymbolId[]): Set<AccountId> | null {
-    const changed = state.accounts.changedSince(this.accounts);
-    if (changed === null) return null;
+  /** Brings the tables to `state`, whose accounts differ from theirs in `changed`; answers the accounts certified anew (the suspects). */
+  bringTo(state: EngineState, repriced: readonly SymbolId[], changed: readonly AccountId[]): Set<AccountId> {
     const suspects = new Set<AccountId>(changed);
     const prices = pricesOf(state.market);
     const scanned = new Set<SymbolId>(repriced);
@@ -160,24 +158,18 @@ export function nearLimits(state: EngineState, repriced: readonly SymbolId[]): A
 function suspectsAt(state: EngineState, repriced: readonly SymbolId[]): Iterable<AccountId> {
   // The family whose state is nearest: the fewest accounts changed since.
   let best: Tables | null = null;
-  let bestChanged = Number.POSITIVE_INFINITY;
+  let bestChanged: readonly AccountId[] | null = null;
   for (const tables of families) {
     if (tables.config !== state.config) continue;
-    if (tables.accounts === state.accounts) {
-      [best, bestChanged] = [tables, 0];
-      break;
-    }
-    const changed = state.accounts.changedSince(tables.accounts)?.length ?? Number.POSITIVE_INFINITY;
-    if (changed < bestChanged) [best, bestChanged] = [tables, changed];
+    const changed = tables.accounts === state.accounts ? [] : state.accounts.changedSince(tables.accounts);
+    if (changed !== null && (bestChanged === null || changed.length < bestChanged.length)) [best, bestChanged] = [tables, changed];
+    if (changed?.length === 0) break;
   }
   // A state far from every family (more than a quarter of its accounts changed) starts its own.
-  if (best && bestChanged <= Math.max(64, state.accounts.size / 4)) {
+  if (best && bestChanged && bestChanged.length <= Math.max(64, state.accounts.size / 4)) {
     families.splice(families.indexOf(best), 1);
-    const suspects = best.bringTo(state, repriced);
-    if (suspects) {
-      families.push(best); // the most recently used last
-      return suspects;
-    }
+    families.push(best); // the most recently used last
+    return best.bringTo(state, repriced, bestChanged);
   }
   if (families.length >= FAMILIES) families.shift();
   families.push(new Tables(state));
