@@ -11,6 +11,7 @@ import { BreakerKind as BreakerKinds } from "./engine/types";
 import type { LedgerRecord } from "./ledger";
 import type { ExposureLine, FirmExposure, OverviewCounts, OverviewPage, OverviewQuery, OverviewRow } from "./overview-protocol";
 import type { Committed, DecisionRecord, FirmView, Runtime } from "./runtime";
+import { Slicer, sortInSlices } from "./slices";
 
 /** What the overview (and the stream) reads of a commit: everything but the account views. */
 export type Commit = Omit<Committed, "accounts">;
@@ -32,12 +33,10 @@ const PAGE_ORDER_AGE_MS = 100;
 /** A read-only node (no commits of its own) looks for what the writer committed this often. */
 const FOLLOW_MS = 100;
 /**
- * While the stream has overview readers, stale rows are rebuilt this often, in slices of this many
- * rows (each a few ms): the figures of a 10,000-account desk list at 1 Hz (state changes, trips,
+ * While the stream has overview readers, stale rows are rebuilt this often, in slices of SLICE_MS: the figures of a 10,000-account desk list at 1 Hz (state changes, trips,
  * lock-outs and denials go at once, by their own events).
  */
 const REFRESH_MS = 1_000;
-const SLICE_ROWS = 250;
 
 /** Account events a window shows at once (a denial too, see `urgentIn`). */
 const URGENT_EVENTS = new Set<EngineEvent["type"]>([
@@ -74,8 +73,12 @@ type Entry = {
 
 const cents = (usd: number) => Math.round(usd * 100) / 100;
 const hundredths = (pct: number) => Math.round(pct * 100) / 100;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const share = (left: number, allowance: number) => (allowance > 0 ? Math.min(100, (left / allowance) * 100) : 0);
+
+/** `byHeadroom` on keys taken beforehand (a sort in slices must not see them change). */
+function byKey(a: { pct: number; id: AccountId }, b: { pct: number; id: AccountId }): number {
+  return a.pct - b.pct || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
 
 function byHeadroom(a: Entry, b: Entry): number {
   return a.row.headroomPct - b.row.headroomPct || (a.row.accountId < b.row.accountId ? -1 : a.row.accountId > b.row.accountId ? 1 : 0);
@@ -346,34 +349,51 @@ export class OverviewModel {
   }
 
   /**
-   * Rebuilds every stale row in slices of SLICE_ROWS, yielding to the event loop between them,
-   * then sorts; concurrent callers share one pass.
+   * Rebuilds every stale row a slice at a time (SLICE_MS each), yielding to the event loop
+   * between slices, then sorts (in slices too); concurrent callers share one pass.
    */
   settle(): Promise<void> {
     if (this.settling) return this.settling;
     if (this.stale.size === 0 && this.pricedSymbols.size === 0 && this.barSymbols.size === 0 && this.everyStaleSince === null && !this.orderDirty) return Promise.resolve();
     this.settling = (async () => {
       const changed = new Set<AccountId>();
+      const slicer = new Slicer();
       try {
-        this.expand(this.clock());
+        await this.expand(this.clock(), slicer);
         while (this.stale.size > 0) {
           const now = this.clock();
-          let done = 0;
           for (const [accountId, seq] of this.stale) {
             this.stale.delete(accountId);
             if (this.rebuild(accountId, seq, now)) changed.add(accountId);
-            if (++done >= SLICE_ROWS) break;
+            if (slicer.due) break;
           }
-          if (this.stale.size > 0) await yieldToLoop();
+          await slicer.step();
         }
-        await yieldToLoop();
-        this.ensureOrder(0);
+        await this.sortInSteps(slicer);
       } finally {
         this.settling = null;
       }
       if (changed.size > 0) for (const listener of this.refreshListeners) listener(changed);
     })();
     return this.settling;
+  }
+
+  /**
+   * `ensureOrder(0)` a slice at a time: the rows sorted by their headroom as of the start, swapped
+   * in at the end (rows created meanwhile go last, and the order is marked to be sorted again).
+   */
+  private async sortInSteps(slicer: Slicer): Promise<void> {
+    if (!this.orderDirty) return;
+    this.orderDirty = false;
+    const keyed = this.sorted.map((entry) => ({ entry, pct: entry.row.headroomPct, id: entry.row.accountId }));
+    const ordered = (await sortInSlices(keyed, byKey, slicer)).map((item) => item.entry);
+    if (this.sorted.length !== ordered.length) {
+      const known = new Set(ordered);
+      for (const entry of this.sorted) if (!known.has(entry)) ordered.push(entry);
+      this.orderDirty = true;
+    }
+    this.sorted.splice(0, this.sorted.length, ...ordered);
+    this.sortedAt = this.clock();
   }
 
   /** A reader (an overview subscription) is here: keep the rows fresh in the background while any is. */
@@ -394,21 +414,36 @@ export class OverviewModel {
     };
   }
 
-  /** Turns the marks (priced symbols, firm and engine events, expired locks) into stale accounts. */
-  private expand(now: number): void {
+  /**
+   * Turns the marks (priced symbols, firm and engine events, expired locks) into stale accounts, a
+   * slice at a time: a mark is dropped once all its accounts are stale, unless it was made again
+   * meanwhile (then the next pass takes it).
+   */
+  private async expand(now: number, slicer: Slicer): Promise<void> {
+    const stale = (accountId: AccountId, seq: number) => this.stale.set(accountId, Math.max(seq, this.stale.get(accountId) ?? 0));
+    const state = this.stateNow;
     if (this.everyStaleSince !== null) {
       const seq = this.everyStaleSince;
-      for (const accountId of this.stateNow.accounts.keys()) this.stale.set(accountId, Math.max(seq, this.stale.get(accountId) ?? 0));
       this.everyStaleSince = null;
+      for (const accountId of state.accounts.keys()) {
+        stale(accountId, seq);
+        if (slicer.due) await slicer.next();
+      }
     }
-    for (const [symbol, seq] of this.pricedSymbols) {
-      for (const accountId of holdersOf(this.stateNow, symbol).keys()) this.stale.set(accountId, Math.max(seq, this.stale.get(accountId) ?? 0));
+    for (const [symbol, seq] of [...this.pricedSymbols]) {
+      for (const accountId of holdersOf(state, symbol).unorderedKeys()) {
+        stale(accountId, seq);
+        if (slicer.due) await slicer.next();
+      }
+      if (this.pricedSymbols.get(symbol) === seq) this.pricedSymbols.delete(symbol);
     }
-    this.pricedSymbols.clear();
-    for (const [symbol, seq] of this.barSymbols) {
-      for (const accountId of barHolders(this.stateNow, symbol)) this.stale.set(accountId, Math.max(seq, this.stale.get(accountId) ?? 0));
+    for (const [symbol, seq] of [...this.barSymbols]) {
+      for (const accountId of barHolders(state, symbol)) {
+        stale(accountId, seq);
+        if (slicer.due) await slicer.next();
+      }
+      if (this.barSymbols.get(symbol) === seq) this.barSymbols.delete(symbol);
     }
-    this.barSymbols.clear();
     if (now >= this.nextExpiry) {
       this.nextExpiry = Number.POSITIVE_INFINITY;
       for (const [accountId, at] of this.expiring) {

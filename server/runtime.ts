@@ -12,6 +12,7 @@ import { configOf, equityOf, evolve, floorsOf, holdersOf, initialState } from ".
 import { EquityHistory } from "./equity-history";
 import type { Touched } from "./account-index";
 import { touchedBy } from "./account-index";
+import { Slicer, yieldToLoop } from "./slices";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountRequest, AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -67,7 +68,6 @@ const CHECKPOINTS_KEPT = 4;
 /** Time between snapshots, at least, as a multiple of the last one's own time (its slices, gzip and write; not its pauses). */
 const SNAPSHOT_PAUSE = 20;
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
 function checkSize(preset: Preset, initialBalanceUsd: number, path: string): void {
@@ -1026,38 +1026,55 @@ export class Runtime {
   /** The holders of the symbols ticked since the last pass join the accounts due, at their symbol's latest tick (or later). */
   private expandDueSymbols(): void {
     for (const [symbol, at] of this.equityDueSymbols) {
-      for (const accountId of holdersOf(this.state, symbol).unorderedKeys()) {
-        const since = this.equityDue.get(accountId);
-        // Recorded since (its history was read): nothing new to note.
-        if ((since === undefined || since < at) && this.equity.lastAt(accountId) < at) this.equityDue.set(accountId, at);
-      }
+      for (const accountId of holdersOf(this.state, symbol).unorderedKeys()) this.noteDue(accountId, at);
     }
     this.equityDueSymbols.clear();
   }
 
-  /** Records every pending point from `state`, 500 at a time. */
+  /**
+   * `expandDueSymbols` a slice at a time, over the holders in `state`: a symbol stays noted until
+   * all its holders are (a read in between still finds it), and a tick of it meanwhile keeps it
+   * noted for the next pass.
+   */
+  private async expandDueSymbolsInSteps(state: EngineState, slicer: Slicer): Promise<void> {
+    for (const [symbol, at] of [...this.equityDueSymbols]) {
+      for (const accountId of holdersOf(state, symbol).unorderedKeys()) {
+        this.noteDue(accountId, at);
+        if (slicer.due) await slicer.next();
+      }
+      if (this.equityDueSymbols.get(symbol) === at) this.equityDueSymbols.delete(symbol);
+    }
+  }
+
+  /** An account has a point due at `at`, unless one as late is noted or recorded already (its history was read). */
+  private noteDue(accountId: AccountId, at: number): void {
+    const since = this.equityDue.get(accountId);
+    if ((since === undefined || since < at) && this.equity.lastAt(accountId) < at) this.equityDue.set(accountId, at);
+  }
+
+  /** Records every pending point from `state`, a slice at a time. */
   private async recordAllDueEquityInSteps(state: EngineState, pause: () => Promise<void>): Promise<void> {
-    this.expandDueSymbols();
+    const slicer = new Slicer(pause);
+    await this.expandDueSymbolsInSteps(state, slicer);
     const due = [...this.equityDue];
     this.equityDue.clear();
-    for (let i = 0; i < due.length; i++) {
-      const [accountId, at] = due[i]!;
+    for (const [accountId, at] of due) {
       this.recordPoint(accountId, at, state);
-      if (i % 500 === 499) await pause();
+      if (slicer.due) await slicer.next();
     }
   }
 
   /** Records every pending point, a slice at a time. */
   private async recordDueEquity(): Promise<void> {
     this.equityTimer = null;
-    this.expandDueSymbols();
+    const slicer = new Slicer();
+    await this.expandDueSymbolsInSteps(this.state, slicer);
     const due = [...this.equityDue];
     this.equityDue.clear();
-    for (let i = 0; i < due.length; i++) {
-      const [accountId, at] = due[i]!;
+    for (const [accountId, at] of due) {
       // A point noted again meanwhile is recorded with the later time, in a later pass.
       if (!this.equityDue.has(accountId)) this.recordPoint(accountId, at);
-      if (i % 500 === 499) await yieldToLoop();
+      if (slicer.due) await slicer.next();
     }
   }
 

@@ -1,10 +1,10 @@
 import { promisify } from "node:util";
-import { gunzip as gunzipCallback, gzip as gzipCallback } from "node:zlib";
+import { createGzip, gunzip as gunzipCallback } from "node:zlib";
 import type { Database } from "./db/database";
 import { SNAPSHOT_FORMAT, decodeState, decodeValue, encodeStateInSteps, encodeValue } from "./engine/snapshot";
 import type { EngineState } from "./engine/state";
+import { yieldToLoop } from "./slices";
 
-const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
 
 /** Snapshots kept: the newest few, so that one unreadable snapshot still leaves an older one. */
@@ -29,20 +29,41 @@ export class SnapshotStore {
     private readonly warn: (message: string) => void = console.warn,
   ) {}
 
-  /** Stores the state at `seq` (replacing one stored at the same seq) and keeps only the newest few. */
+  /**
+   * Stores the state at `seq` (replacing one stored at the same seq) and keeps only the newest few.
+   * A large book is encoded, written out as JSON and gzip'd a slice at a time, `pause()` awaited
+   * between slices (the event loop keeps deciding meanwhile; the gzip runs off the loop), and
+   * stored as parts of at most `PART_BYTES` in one transaction: no step handles the whole
+   * snapshot at once but the final concatenation of its compressed bytes.
+   */
   async save(seq: number, state: EngineState, extras: Record<string, unknown>, pause: () => Promise<void> = yieldNow): Promise<void> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
-    // A large book is encoded and written out a slice at a time: the event loop keeps deciding meanwhile.
     const encoded = { state: await encodeStateInSteps(state, pause), extras: await encodeInSteps(extras, pause) };
-    const bytes = await gzip(await stringifyInSteps(encoded, pause));
+    const bytes = await gzipJsonInSteps(encoded, pause);
+    const parts: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += PART_BYTES) parts.push(bytes.subarray(at, at + PART_BYTES));
+    const client = await this.db.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`DELETE FROM "state_snapshot_parts" WHERE "seq" = $1`, [seq]);
+      await client.query(`DELETE FROM "state_snapshots" WHERE "seq" = $1`, [seq]);
+      for (const [part, slice] of parts.entries()) {
+        await client.query(`INSERT INTO "state_snapshot_parts" ("seq", "part", "bytes") VALUES ($1, $2, $3)`, [seq, part, slice]);
+      }
+      // The row that makes the snapshot readable comes last: parts without it are never read.
+      await client.query(`INSERT INTO "state_snapshots" ("seq", "format", "state", "parts") VALUES ($1, $2, $3, $4)`, [seq, SNAPSHOT_FORMAT, Buffer.alloc(0), parts.length]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
     const snapshots = this.db.prisma.stateSnapshot;
-    const data = { format: SNAPSHOT_FORMAT, state: bytes };
-    // Not `upsert`: it sends the bytes twice, and on PGlite every megabyte costs ~0.3 s of the event loop.
-    const exists = (await snapshots.count({ where: { seq: BigInt(seq) } })) > 0;
-    if (exists) await snapshots.update({ where: { seq: BigInt(seq) }, data });
-    else await snapshots.create({ data: { seq: BigInt(seq), ...data } });
     const kept = await snapshots.findMany({ select: { seq: true }, orderBy: { seq: "desc" }, take: KEPT });
     if (kept.length === KEPT) await snapshots.deleteMany({ where: { seq: { lt: kept[KEPT - 1]!.seq } } });
+    // Parts whose snapshot row is gone (pruned, or a save that never committed its row).
+    await this.db.pool.query(`DELETE FROM "state_snapshot_parts" p WHERE NOT EXISTS (SELECT 1 FROM "state_snapshots" s WHERE s."seq" = p."seq")`);
   }
 
   /** The newest snapshot of this format that decodes (at or before `atOrBefore`), or null when there is none. */
@@ -51,19 +72,32 @@ export class SnapshotStore {
     const where = { format: SNAPSHOT_FORMAT, ...(atOrBefore === undefined ? {} : { seq: { lte: BigInt(atOrBefore) } }) };
     const candidates = await snapshots.findMany({ where, select: { seq: true }, orderBy: { seq: "desc" } });
     for (const { seq } of candidates) {
-      const row = await snapshots.findUnique({ where: { seq }, select: { state: true } });
+      const row = await snapshots.findUnique({ where: { seq }, select: { state: true, parts: true } });
       if (!row) continue; // deleted by a save in between
       try {
-        return { seq: Number(seq), ...(await decodeSnapshot(row.state)) };
+        return { seq: Number(seq), ...(await decodeSnapshot(await this.bytesOf(seq, row))) };
       } catch (error) {
         this.warn(`state snapshot at seq ${seq} cannot be read, trying an older one: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
     return null;
   }
+
+  /** A snapshot's gzip'd bytes: its own, or its parts in order (all of them, or it cannot be read). */
+  private async bytesOf(seq: bigint, row: { state: Uint8Array; parts: number }): Promise<Uint8Array> {
+    if (row.parts === 0) return row.state;
+    const parts = await this.db.prisma.stateSnapshotPart.findMany({ where: { seq }, orderBy: { part: "asc" } });
+    if (parts.length !== row.parts || parts.some((part, index) => part.part !== index)) {
+      throw new Error(`${row.parts} parts were written and ${parts.length} are there`);
+    }
+    return Buffer.concat(parts.map((part) => part.bytes));
+  }
 }
 
-const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** The largest part of a snapshot's bytes stored in one row. */
+const PART_BYTES = 256 * 1024;
+
+const yieldNow = yieldToLoop;
 
 /**
  * `encodeValue(value)`, with a pause every `chunk` items of a long array inside plain objects (the
@@ -86,21 +120,58 @@ async function encodeInSteps(value: unknown, pause: () => Promise<void>, chunk =
   return fields;
 }
 
-/** `JSON.stringify(value)` for a JSON value, long arrays written a chunk at a time with pauses in between. */
-async function stringifyInSteps(value: unknown, pause: () => Promise<void>, chunk = 200): Promise<string> {
-  if (Array.isArray(value)) {
-    if (value.length <= chunk) return JSON.stringify(value);
-    const parts: string[] = [];
-    for (let i = 0; i < value.length; i += chunk) {
-      parts.push(value.slice(i, i + chunk).map((item) => JSON.stringify(item)).join(","));
-      await pause();
+/**
+ * `gzip(JSON.stringify(value))` for a JSON value, made a piece at a time: long arrays are
+ * written `chunk` items at a time, each slice handed to a gzip stream (which compresses off the
+ * event loop) with `pause()` awaited in between, and the compressed pieces joined at the end.
+ */
+async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk = 200): Promise<Buffer> {
+  const zip = createGzip();
+  const out: Buffer[] = [];
+  zip.on("data", (piece: Buffer) => out.push(piece));
+  const ended = new Promise<void>((resolve, reject) => {
+    zip.once("end", resolve);
+    zip.once("error", reject);
+  });
+  let text: string[] = [];
+  const write = (piece: string) => text.push(piece);
+  const slice = async () => {
+    if (text.length > 0) {
+      const drained = zip.write(text.join("")) ? null : new Promise<void>((resolve) => zip.once("drain", resolve));
+      text = [];
+      if (drained) await drained;
     }
-    return `[${parts.join(",")}]`;
+    await pause();
+  };
+  const writeValue = async (item: unknown): Promise<void> => {
+    if (Array.isArray(item)) {
+      if (item.length <= chunk) return void write(JSON.stringify(item));
+      write("[");
+      for (let i = 0; i < item.length; i += chunk) {
+        write((i > 0 ? "," : "") + item.slice(i, i + chunk).map((entry) => JSON.stringify(entry)).join(","));
+        await slice();
+      }
+      return void write("]");
+    }
+    if (item === null || typeof item !== "object") return void write(JSON.stringify(item));
+    write("{");
+    let first = true;
+    for (const [key, field] of Object.entries(item)) {
+      if (field === undefined) continue; // as JSON.stringify: encodeValue never leaves one, but a field may be absent
+      write(`${first ? "" : ","}${JSON.stringify(key)}:`);
+      first = false;
+      await writeValue(field);
+    }
+    write("}");
+  };
+  try {
+    await writeValue(value);
+    zip.end(text.join(""));
+    await ended;
+  } finally {
+    zip.destroy();
   }
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  const fields: string[] = [];
-  for (const [key, item] of Object.entries(value)) fields.push(`${JSON.stringify(key)}:${await stringifyInSteps(item, pause, chunk)}`);
-  return `{${fields.join(",")}}`;
+  return Buffer.concat(out);
 }
 
 async function decodeSnapshot(bytes: Uint8Array): Promise<Pick<StoredSnapshot, "state" | "extras">> {

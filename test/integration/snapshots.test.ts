@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { toPlainMaps } from "@/server/engine/persistent-map";
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "@/server/db/database";
@@ -55,6 +56,54 @@ describe("SnapshotStore on the embedded PostgreSQL", () => {
     expect(isDeepStrictEqual(latest?.extras, extras)).toBe(true);
     expect(latest!.state.accounts.get(accountId)!.positions.get(EURUSD)).toEqual({ quantity: 1, avgPrice: 1.1 });
     expect(warnings).toEqual([]);
+  });
+
+  it("stores a large snapshot as parts of at most 256 KiB, made a slice at a time, and reads it back whole", async () => {
+    // Hex of random bytes compresses only to about half: some 1.5 MB of gzip'd JSON.
+    const rows = Array.from({ length: 3_000 }, (_, i) => ({ i, noise: randomBytes(500).toString("hex") }));
+    const state = stateAfter(5);
+    let pauses = 0;
+    await store.save(7, state, { rows }, async () => {
+      pauses++;
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+
+    const parts = await db.prisma.stateSnapshotPart.findMany({ where: { seq: 7n }, orderBy: { part: "asc" } });
+    expect(parts.length).toBeGreaterThan(3);
+    expect(parts.every((part) => part.bytes.length <= 256 * 1024)).toBe(true);
+    expect((await db.prisma.stateSnapshot.findUnique({ where: { seq: 7n } }))?.parts).toBe(parts.length);
+    expect(pauses).toBeGreaterThanOrEqual(3_000 / 200);
+    const latest = await store.latest();
+    expect(latest?.extras).toEqual({ rows });
+    expect(encodeState(latest!.state)).toStrictEqual(encodeState(state));
+  });
+
+  it("reads a snapshot stored whole in one row by an earlier version", async () => {
+    const state = stateAfter(3);
+    const whole = gzipSync(JSON.stringify({ state: encodeState(state), extras: { from: "before parts" } }));
+    await db.prisma.stateSnapshot.create({ data: { seq: 3n, format: SNAPSHOT_FORMAT, state: whole } });
+    const latest = await store.latest();
+    expect(latest?.extras).toEqual({ from: "before parts" });
+    expect(encodeState(latest!.state)).toStrictEqual(encodeState(state));
+  });
+
+  it("skips a snapshot that lost a part, with a warning, for an older one", async () => {
+    const rows = Array.from({ length: 1_500 }, () => randomBytes(500).toString("hex"));
+    await store.save(10, stateAfter(10), { which: "older" });
+    await store.save(20, stateAfter(20), { which: "newer", rows });
+    await db.prisma.stateSnapshotPart.delete({ where: { seq_part: { seq: 20n, part: 1 } } });
+    const latest = await store.latest();
+    expect(latest?.extras).toEqual({ which: "older" });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/seq 20 .*parts were written/);
+  });
+
+  it("deletes the parts of pruned snapshots and of a save that never wrote its row", async () => {
+    await db.prisma.stateSnapshotPart.create({ data: { seq: 999n, part: 0, bytes: Buffer.from("left by a crash") } });
+    for (const seq of [10, 20, 30, 40]) await store.save(seq, stateAfter(seq), {});
+    const partSeqs = await db.prisma.stateSnapshotPart.findMany({ select: { seq: true }, distinct: ["seq"], orderBy: { seq: "asc" } });
+    expect(partSeqs.map((row) => Number(row.seq))).toEqual([20, 30, 40]);
+    expect(await storedSeqs()).toEqual([20, 30, 40]);
   });
 
   it("keeps the three newest snapshots", async () => {

@@ -1,0 +1,75 @@
+/**
+ * Long background work (a pass over the book's rows, a snapshot, a sort) done in slices of about
+ * `SLICE_MS`, the event loop served between them: a decision waits at most about one slice for
+ * it, whatever the book's size.
+ */
+export const SLICE_MS = 3;
+
+/** One turn of the event loop: timers, I/O and the requests that arrived go first. */
+export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Times the slices of one piece of work: check `due` after each item (cheap) and, when it is
+ * true, `await next()`.
+ */
+export class Slicer {
+  private from = performance.now();
+
+  constructor(
+    private readonly pause: () => Promise<void> = yieldToLoop,
+    private readonly budgetMs = SLICE_MS,
+  ) {}
+
+  /** Whether this slice has had its time. */
+  get due(): boolean {
+    return performance.now() - this.from >= this.budgetMs;
+  }
+
+  /** Serves the event loop, then starts the next slice. */
+  async next(): Promise<void> {
+    await this.pause();
+    this.from = performance.now();
+  }
+
+  /** `next()` if this slice has had its time. */
+  async step(): Promise<void> {
+    if (this.due) await this.next();
+  }
+}
+
+/** Runs sorted at once by `Array.prototype.sort` before they are merged (each well under a slice). */
+const RUN = 512;
+
+/**
+ * `[...items].sort(compare)`, a slice at a time (a merge sort: runs of RUN sorted at once, then
+ * merged pass by pass, the slicer checked as it goes). Stable, as `Array.prototype.sort`. The
+ * items and `compare` must not change meanwhile: sort keys taken beforehand, not live figures.
+ */
+export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number, slicer: Slicer): Promise<T[]> {
+  let from = items.slice();
+  const n = from.length;
+  if (n <= RUN) return from.sort(compare);
+  for (let at = 0; at < n; at += RUN) {
+    const run = from.slice(at, at + RUN).sort(compare);
+    for (let i = 0; i < run.length; i++) from[at + i] = run[i]!;
+    if (slicer.due) await slicer.next();
+  }
+  let to = new Array<T>(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let left = 0; left < n; left += 2 * width) {
+      const middle = Math.min(left + width, n);
+      const right = Math.min(left + 2 * width, n);
+      let i = left;
+      let j = middle;
+      let k = left;
+      while (i < middle && j < right) {
+        to[k++] = compare(from[j]!, from[i]!) < 0 ? from[j++]! : from[i++]!;
+        if ((k & 1023) === 0 && slicer.due) await slicer.next();
+      }
+      while (i < middle) to[k++] = from[i++]!;
+      while (j < right) to[k++] = from[j++]!;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
+}

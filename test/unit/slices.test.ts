@@ -1,0 +1,17 @@
+import { describe, expect, it } from "vitest";
+import { Slicer, sortInSlices } from "@/server/slices";
+
+describe("sortInSlices", () => {
+  it("orders as Array.prototype.sort does, stable, pausing between slices", async () => {
+    for (const n of [0, 1, 511, 512, 513, 1_000, 4_097, 10_000]) {
+      const items = Array.from({ length: n }, (_, i) => ({ key: Math.floor(Math.sin(i * 7.3) * 50), i }));
+      let pauses = 0;
+      // A slicer whose every slice is due at once: the most pauses the sort can take.
+      const slicer = new Slicer(async () => void pauses++, 0);
+      const sorted = await sortInSlices(items, (a, b) => a.key - b.key, slicer);
+      expect(sorted).toEqual([...items].sort((a, b) => a.key - b.key));
+      expect(items.map((item) => item.i)).toEqual(Array.from({ length: n }, (_, i) => i)); // the input is left as it was
+      if (n > 512) expect(pauses).toBeGreaterThanOrEqual(Math.ceil(n / 512));
+    }
+  });
+});
