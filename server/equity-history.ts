@@ -1,3 +1,4 @@
+import os from "node:os";
 import { z } from "zod";
 
 /**
@@ -327,27 +328,45 @@ class Series {
   }
 }
 
-const Stored = z.object({
-  format: z.literal(1),
-  bucketsMs: z.array(z.number()),
-  accounts: z.array(
-    z.object({
-      accountId: z.string().min(1),
-      // Per tier, finest first: points flattened to [at, equity, baseline, dailyLossFloor, maxLossFloor, …].
-      tiers: z.array(z.object({ closed: z.array(z.number()), open: z.array(z.number()) })),
-    }),
-  ),
-});
+/** Per tier, finest first: points flattened to [at, equity, baseline, dailyLossFloor, maxLossFloor, …]. */
+const StoredAccount = <T extends z.ZodType>(points: T) => z.object({ accountId: z.string().min(1), tiers: z.array(z.object({ closed: points, open: points })) });
+/** Format 2 stores each run of points as the base64 of its float64s, little-endian: no number is written out in decimal. */
+const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
+const Stored = z.discriminatedUnion("format", [
+  z.object({ format: z.literal(1), bucketsMs: z.array(z.number()), accounts: z.array(StoredAccount(z.array(z.number()))) }),
+  z.object({ format: z.literal(2), bucketsMs: z.array(z.number()), accounts: z.array(StoredAccount(Base64)) }),
+]);
 
-/** One account's stored points, as `toJSON` writes them. */
+const bigEndian = os.endianness() === "BE";
+
+/** The points' float64s as base64, little-endian. */
+function pointsBase64(values: Float64Array): string {
+  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  return (bigEndian ? Buffer.from(bytes).swap64() : bytes).toString("base64");
+}
+
+/** What `pointsBase64` wrote; null when it is not a whole number of float64s. */
+function pointsOf(base64: string): Float64Array | null {
+  const bytes = Buffer.from(base64, "base64");
+  if (bytes.length % 8 !== 0) return null;
+  const copy = new Uint8Array(bytes.length); // aligned, and not a view of the pooled buffer
+  copy.set(bytes);
+  const values = new Float64Array(copy.buffer);
+  if (bigEndian) Buffer.from(copy.buffer).swap64();
+  return values;
+}
+
+/** One account's stored points, as `toJSON` writes them (format 2). */
 function seriesJSON(accountId: string, series: Series): unknown {
   return {
     accountId,
     tiers: series.tiers.map((tier) => {
-      const closed: number[] = [];
-      for (let i = 0; i < tier.closed.size; i++) closed.push(...tier.closed.array.subarray(tier.closed.offset(i), tier.closed.offset(i) + FIELDS));
-      const open = tier.openSlots().flatMap((slot) => [...tier.openPoint(slot)]);
-      return { closed, open };
+      const closed = new Float64Array(tier.closed.size * FIELDS);
+      for (let i = 0; i < tier.closed.size; i++) copyPoint(closed, i * FIELDS, tier.closed.array, tier.closed.offset(i));
+      const slots = tier.openSlots();
+      const open = new Float64Array(slots.length * FIELDS);
+      slots.forEach((slot, i) => open.set(tier.openPoint(slot), i * FIELDS));
+      return { closed: pointsBase64(closed), open: pointsBase64(open) };
     }),
   };
 }
@@ -414,7 +433,7 @@ export class EquityHistory {
   }
 
   toJSON(): unknown {
-    return { format: 1, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts: [...this.series].map(([accountId, series]) => seriesJSON(accountId, series)) };
+    return { format: 2, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts: [...this.series].map(([accountId, series]) => seriesJSON(accountId, series)) };
   }
 
   /**
@@ -428,7 +447,7 @@ export class EquityHistory {
       accounts.push(seriesJSON(accountId, series));
       if (++done % every === 0) await pause();
     }
-    return { format: 1, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts };
+    return { format: 2, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts };
   }
 
   /** Restores what {@link toJSON} wrote; throws an {@link EquityHistoryError} on anything else. */
@@ -448,14 +467,15 @@ export class EquityHistory {
       const series = new Series();
       // Oldest first: coarsest tier, closed then open, down to the finest.
       for (let t = TIERS.length - 1; t >= 0; t--) {
-        const { closed, open } = tiers[t]!;
+        const stored = tiers[t]!;
         const tier = series.tiers[t]!;
-        if (closed.length % FIELDS !== 0 || open.length % FIELDS !== 0) throw fail(`tier ${t}: not a whole number of points`);
-        if (closed.length / FIELDS > tier.closed.cap) throw fail(`tier ${t}: more than ${tier.closed.cap} closed points`);
-        if (open.length / FIELDS > PER_BUCKET) throw fail(`tier ${t}: more than ${PER_BUCKET} open points`);
-        const openBucket = open.length > 0 ? Math.floor(open[AT]! / tier.bucketMs) : Number.NaN;
-        const closedPoints = Float64Array.from(closed);
-        const openPoints = Float64Array.from(open);
+        const closedPoints = typeof stored.closed === "string" ? pointsOf(stored.closed) : Float64Array.from(stored.closed);
+        const openPoints = typeof stored.open === "string" ? pointsOf(stored.open) : Float64Array.from(stored.open);
+        if (!closedPoints || !openPoints || closedPoints.length % FIELDS !== 0 || openPoints.length % FIELDS !== 0) throw fail(`tier ${t}: not a whole number of points`);
+        if (!closedPoints.every(Number.isFinite) || !openPoints.every(Number.isFinite)) throw fail(`tier ${t}: a point that is not a finite number`);
+        if (closedPoints.length / FIELDS > tier.closed.cap) throw fail(`tier ${t}: more than ${tier.closed.cap} closed points`);
+        if (openPoints.length / FIELDS > PER_BUCKET) throw fail(`tier ${t}: more than ${PER_BUCKET} open points`);
+        const openBucket = openPoints.length > 0 ? Math.floor(openPoints[AT]! / tier.bucketMs) : Number.NaN;
         for (let from = 0; from < closedPoints.length; from += FIELDS) {
           if (closedPoints[from + AT]! < series.lastAt) throw fail("points out of time order");
           series.lastAt = closedPoints[from + AT]!;

@@ -11,7 +11,7 @@ import { BreakerKind as BreakerKinds } from "./engine/types";
 import type { LedgerRecord } from "./ledger";
 import type { ExposureLine, FirmExposure, OverviewCounts, OverviewPage, OverviewQuery, OverviewRow } from "./overview-protocol";
 import type { Committed, DecisionRecord, FirmView, Runtime } from "./runtime";
-import { Slicer, sortInSlices } from "./slices";
+import { BACKGROUND_REST, SLICE_MS, Slicer, sortInSlices } from "./slices";
 
 /** What the overview (and the stream) reads of a commit: everything but the account views. */
 export type Commit = Omit<Committed, "accounts">;
@@ -357,7 +357,7 @@ export class OverviewModel {
     if (this.stale.size === 0 && this.pricedSymbols.size === 0 && this.barSymbols.size === 0 && this.everyStaleSince === null && !this.orderDirty) return Promise.resolve();
     this.settling = (async () => {
       const changed = new Set<AccountId>();
-      const slicer = new Slicer();
+      const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
       try {
         await this.expand(this.clock(), slicer);
         while (this.stale.size > 0) {

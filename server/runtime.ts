@@ -12,7 +12,7 @@ import { configOf, equityOf, evolve, floorsOf, holdersOf, initialState } from ".
 import { EquityHistory } from "./equity-history";
 import type { Touched } from "./account-index";
 import { touchedBy } from "./account-index";
-import { Slicer, yieldToLoop } from "./slices";
+import { BACKGROUND_REST, SLICE_MS, Slicer, yieldToLoop } from "./slices";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountRequest, AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -67,6 +67,8 @@ const CHECKPOINT_EVERY = 10_000;
 const CHECKPOINTS_KEPT = 4;
 /** Time between snapshots, at least, as a multiple of the last one's own time (its slices, gzip and write; not its pauses). */
 const SNAPSHOT_PAUSE = 20;
+/** A snapshot's slices are followed by rests this many times as long (see `maybeSnapshot`). */
+const SNAPSHOT_REST = 3;
 
 
 /** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
@@ -947,27 +949,23 @@ export class Runtime {
     this.snapshotting = true;
     const recent = this.recent.slice(-RECENT_DECISIONS);
     const pendingIntents = new Map(this.pendingIntents);
-    // The snapshot's own time: its slices (and its gzip and write), not the pauses between slices
-    // in which the decisions go on.
-    let busyMs = 0;
-    let sliceFrom = performance.now();
-    const pause = async () => {
-      busyMs += performance.now() - sliceFrom;
-      await yieldToLoop();
-      sliceFrom = performance.now();
-    };
+    // Sliced at a quarter of the loop at most (a slice, then a rest three times as long): at firm
+    // scale a snapshot is a second of work, spread over a few seconds beside the decisions. Its own
+    // time is that of its slices (and its gzip and write), not of the rests.
+    const slicer = new Slicer(undefined, SLICE_MS, SNAPSHOT_REST);
+    const pause = () => slicer.step();
     void (async () => {
       // The points still waiting for their interval are figures of this state: recorded (from it,
       // a slice at a time) before the history is written, or a start from this snapshot would
       // never have them (the tail it folds does not touch them).
       await this.recordAllDueEquityInSteps(state, pause);
-      const equity = await this.equity.toJSONInSteps(pause);
+      const equity = await this.equity.toJSONInSteps(pause, 20);
       await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause);
       this.snapshotSeq = seq;
     })()
       .catch((error: unknown) => log.error({ seq, error: (error as Error).message }, "could not save a state snapshot"))
       .finally(() => {
-        busyMs += performance.now() - sliceFrom;
+        const busyMs = slicer.end();
         this.snapshotting = false;
         this.nextSnapshotAfter = performance.now() + SNAPSHOT_PAUSE * Math.min(busyMs, performance.now() - started);
       });
@@ -1067,7 +1065,7 @@ export class Runtime {
   /** Records every pending point, a slice at a time. */
   private async recordDueEquity(): Promise<void> {
     this.equityTimer = null;
-    const slicer = new Slicer();
+    const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
     await this.expandDueSymbolsInSteps(this.state, slicer);
     const due = [...this.equityDue];
     this.equityDue.clear();

@@ -5,19 +5,30 @@
  */
 export const SLICE_MS = 3;
 
+/** The rest after a slice of the periodic passes (the overview's refresh, the equity points), as a multiple of the slice: at most half the loop. */
+export const BACKGROUND_REST = 1;
+
 /** One turn of the event loop: timers, I/O and the requests that arrived go first. */
 export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Waits `ms` (timers, I/O and immediates all run meanwhile). */
+export const rest = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
  * Times the slices of one piece of work: check `due` after each item (cheap) and, when it is
- * true, `await next()`.
+ * true, `await next()`. With a `restRatio`, each slice is followed by a rest that long times the
+ * slice (3: the work takes at most a quarter of the loop), so that background work at firm scale
+ * never crowds out the decisions, only spreads out.
  */
 export class Slicer {
   private from = performance.now();
+  /** Time spent in slices so far (not in the pauses between them). */
+  busyMs = 0;
 
   constructor(
     private readonly pause: () => Promise<void> = yieldToLoop,
     private readonly budgetMs = SLICE_MS,
+    private readonly restRatio = 0,
   ) {}
 
   /** Whether this slice has had its time. */
@@ -25,15 +36,25 @@ export class Slicer {
     return performance.now() - this.from >= this.budgetMs;
   }
 
-  /** Serves the event loop, then starts the next slice. */
+  /** Serves the event loop (for a rest, with a ratio), then starts the next slice. */
   async next(): Promise<void> {
-    await this.pause();
+    const ran = performance.now() - this.from;
+    this.busyMs += ran;
+    if (this.restRatio > 0) await rest(Math.max(1, ran * this.restRatio));
+    else await this.pause();
     this.from = performance.now();
   }
 
   /** `next()` if this slice has had its time. */
   async step(): Promise<void> {
     if (this.due) await this.next();
+  }
+
+  /** Ends the work: its last slice is counted. */
+  end(): number {
+    this.busyMs += performance.now() - this.from;
+    this.from = performance.now();
+    return this.busyMs;
   }
 }
 

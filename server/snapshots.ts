@@ -38,7 +38,7 @@ export class SnapshotStore {
    */
   async save(seq: number, state: EngineState, extras: Record<string, unknown>, pause: () => Promise<void> = yieldNow): Promise<void> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
-    const encoded = { state: await encodeStateInSteps(state, pause), extras: await encodeInSteps(extras, pause) };
+    const encoded = { state: await encodeStateInSteps(state, pause, STEP), extras: await encodeInSteps(extras, pause) };
     const bytes = await gzipJsonInSteps(encoded, pause);
     const parts: Buffer[] = [];
     for (let at = 0; at < bytes.length; at += PART_BYTES) parts.push(bytes.subarray(at, at + PART_BYTES));
@@ -94,6 +94,12 @@ export class SnapshotStore {
   }
 }
 
+/**
+ * Items (accounts, history entries) between two calls of a save's `pause`: a pause that yields
+ * only when its slice has had its time (a `Slicer`'s `step`) then slices by time.
+ */
+const STEP = 20;
+
 /** The largest part of a snapshot's bytes stored in one row. */
 const PART_BYTES = 256 * 1024;
 
@@ -103,7 +109,7 @@ const yieldNow = yieldToLoop;
  * `encodeValue(value)`, with a pause every `chunk` items of a long array inside plain objects (the
  * extras hold the equity history: an entry per account): the same encoding, not all at once.
  */
-async function encodeInSteps(value: unknown, pause: () => Promise<void>, chunk = 200): Promise<unknown> {
+async function encodeInSteps(value: unknown, pause: () => Promise<void>, chunk = STEP): Promise<unknown> {
   if (Array.isArray(value) && value.length > chunk) {
     const items = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i++) {
@@ -125,7 +131,7 @@ async function encodeInSteps(value: unknown, pause: () => Promise<void>, chunk =
  * written `chunk` items at a time, each slice handed to a gzip stream (which compresses off the
  * event loop) with `pause()` awaited in between, and the compressed pieces joined at the end.
  */
-async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk = 200): Promise<Buffer> {
+async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk = STEP): Promise<Buffer> {
   const zip = createGzip();
   const out: Buffer[] = [];
   zip.on("data", (piece: Buffer) => out.push(piece));
@@ -134,11 +140,17 @@ async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk
     zip.once("error", reject);
   });
   let text: string[] = [];
-  const write = (piece: string) => text.push(piece);
+  let length = 0;
+  const write = (piece: string) => {
+    text.push(piece);
+    length += piece.length;
+  };
+  // The text goes to the gzip stream 64 K characters at a time, then waits for it if it lags.
   const slice = async () => {
-    if (text.length > 0) {
+    if (length >= 65_536) {
       const drained = zip.write(text.join("")) ? null : new Promise<void>((resolve) => zip.once("drain", resolve));
       text = [];
+      length = 0;
       if (drained) await drained;
     }
     await pause();

@@ -118,7 +118,12 @@ export async function startNodeProcess(entry: string, env: Record<string, string
   });
   children.add(child);
   let output = "";
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
+  // BENCH_SERVER_LOG=file: the server's whole output is appended there too (its warnings, slow commits).
+  const logFile = process.env.BENCH_SERVER_LOG;
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+    if (logFile) fs.appendFileSync(logFile, chunk);
+  };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

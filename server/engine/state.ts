@@ -335,22 +335,24 @@ export function equityOf(account: AccountState, marks: Marks): number {
 type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number; readonly conversion: Conversion };
 
 /**
- * The account's positions as an array with their contract sizes, made once per account state and
- * configuration (both immutable): marking thousands of holders per tick then walks small arrays,
- * in the positions' order (the same sums, to the bit, as a walk of the positions).
+ * The account's positions as an array with their contract sizes, made once per positions map,
+ * account currency and configuration (all immutable; a new high-water mark or balance keeps the
+ * positions map, so the legs are not made again): marking thousands of holders per tick then
+ * walks small arrays, in the positions' order (the same sums, to the bit, as a walk of the
+ * positions).
  */
 export function legsOf(account: AccountState, config: EngineConfig): readonly Leg[] {
-  const cached = legs.get(account);
-  if (cached?.config === config) return cached.legs;
+  const cached = legs.get(account.positions);
+  if (cached?.config === config && cached.currency === account.spec.currency) return cached.legs;
   const made: Leg[] = [];
   for (const [symbol, position] of account.positions) {
     const instrument = config.instruments[symbol];
     made.push({ symbol, position, contractSize: instrument?.contractSize ?? 1, conversion: conversionOf(quoteCurrencyOf(symbol, instrument), account.spec.currency) });
   }
-  legs.set(account, { config, legs: made });
+  legs.set(account.positions, { config, currency: account.spec.currency, legs: made });
   return made;
 }
-const legs = new WeakMap<AccountState, { config: EngineConfig; legs: readonly Leg[] }>();
+const legs = new WeakMap<ReadonlyMap<SymbolId, Position>, { config: EngineConfig; currency: string; legs: readonly Leg[] }>();
 
 /** The account's positions at the last prices: floating P/L, gross notional per symbol, cluster and sector. */
 export function accountExposure(account: AccountState, marks: Marks): Exposure {

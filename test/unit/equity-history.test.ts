@@ -227,16 +227,28 @@ describe("EquityHistory", () => {
     expect(restored.query("other", { from: START + DAY, points: 300 })).toEqual(history.query("other", { from: START + DAY, points: 300 }));
   });
 
+  it("when stored by the earlier format (points as JSON numbers), then it reads back the same history", () => {
+    const history = new EquityHistory();
+    for (let i = 0; i < 5_000; i++) history.record(i % 2 ? "a" : "b", point(START + i * 700, 100_000 + Math.sin(i) * 300));
+    const restored = EquityHistory.fromJSON(asFormat1(history.toJSON()));
+    expect(restored.toJSON()).toEqual(history.toJSON());
+    expect(restored.query("a", { points: 200 })).toEqual(history.query("a", { points: 200 }));
+  });
+
   it("when the stored value is malformed, then fromJSON throws", () => {
     const good = new EquityHistory();
     good.record("acc", point(START, 100));
     good.record("acc", point(START + 10, 90));
     good.record("acc", point(START + 2_000, 95));
-    const valid = JSON.parse(JSON.stringify(good.toJSON())) as {
-      bucketsMs: number[];
-      accounts: { accountId: string; tiers: { closed: number[]; open: number[] }[] }[];
-    };
+    const valid = asFormat1(good.toJSON());
     expect(() => EquityHistory.fromJSON(valid)).not.toThrow();
+    const written = JSON.parse(JSON.stringify(good.toJSON())) as { accounts: { tiers: { closed: string }[] }[] };
+    const base64Variant = (closed: string) => {
+      const copy = structuredClone(written);
+      copy.accounts[0]!.tiers[0]!.closed = closed;
+      return copy;
+    };
+    expect(() => EquityHistory.fromJSON(written)).not.toThrow();
 
     const variant = (change: (value: typeof valid) => void) => {
       const copy = structuredClone(valid);
@@ -262,6 +274,11 @@ describe("EquityHistory", () => {
       variant((v) => (v.accounts[0]!.tiers[0]!.open[0] = START)),
       variant((v) => v.accounts[0]!.tiers[0]!.open.push(START + 9_000, 1, 2, 3, 4)),
       variant((v) => v.accounts[0]!.tiers[0]!.open.push(...Array.from({ length: 3 }, () => [START + 2_500, 1, 2, 3, 4]).flat())),
+      // Format 2: not base64, not a whole number of float64s or of points, a NaN.
+      base64Variant("not base64!"),
+      base64Variant(Buffer.from([1, 2, 3]).toString("base64")),
+      base64Variant(Buffer.from(new Float64Array([START, 1, 2]).buffer).toString("base64")),
+      base64Variant(Buffer.from(new Float64Array([START, Number.NaN, 2, 3, 4]).buffer).toString("base64")),
     ]) {
       expect(() => EquityHistory.fromJSON(garbage), JSON.stringify(garbage)).toThrow(EquityHistoryError);
     }
@@ -298,3 +315,14 @@ describe("EquityHistory", () => {
     expect(long).toHaveLength(1_000);
   }, 60_000);
 });
+
+/** A history as format 1 wrote it: each run of points as JSON numbers. */
+function asFormat1(json: unknown): { format: number; bucketsMs: number[]; accounts: { accountId: string; tiers: { closed: number[]; open: number[] }[] }[] } {
+  const stored = JSON.parse(JSON.stringify(json)) as { bucketsMs: number[]; accounts: { accountId: string; tiers: { closed: string; open: string }[] }[] };
+  const numbers = (base64: string) => [...new Float64Array(new Uint8Array(Buffer.from(base64, "base64")).buffer)];
+  return {
+    format: 1,
+    bucketsMs: stored.bucketsMs,
+    accounts: stored.accounts.map(({ accountId, tiers }) => ({ accountId, tiers: tiers.map(({ closed, open }) => ({ closed: numbers(closed), open: numbers(open) })) })),
+  };
+}
