@@ -3,7 +3,7 @@ import { POST as recordFills } from "../../app/api/v1/executions/route";
 import { POST as submitIntent } from "../../app/api/v1/intents/route";
 import { POST as recordMarket } from "../../app/api/v1/market/route";
 import { AppError } from "../errors";
-import { MAX_BODY_BYTES, RAW_JSON } from "./route";
+import { FAST_REQUEST, MAX_BODY_BYTES, RAW_JSON } from "./route";
 
 type RouteHandler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
 
@@ -31,6 +31,7 @@ const TOO_LARGE = JSON.stringify({ type: "/problems/payload-too-large", title: "
  * past the limit reading stops and the answer is 413.
  */
 class NodeRequest {
+  readonly [FAST_REQUEST] = true;
   readonly headers: { get(name: string): string | null };
   readonly url: string;
   readonly method: string;

@@ -98,7 +98,7 @@ export function handle<P extends z.ZodType | undefined, Q extends z.ZodType | un
           address,
         });
       const key = request.headers.get(IDEMPOTENCY_HEADER);
-      if (key === null || spec.method === "GET" || spec.idempotent === false || !principal) return await run();
+      if (key === null || spec.method === "GET" || spec.idempotent === false || !principal) return delivered(request, await run());
       if (!/^[\x21-\x7e]{1,200}$/.test(key)) {
         throw new AppError("validation_failed", "Idempotency-Key: 1 to 200 visible ASCII characters", [
           { path: "headers.idempotency-key", message: "1 to 200 visible ASCII characters" },
@@ -241,11 +241,52 @@ export function searchParams(request: Request): Record<string, string> {
  * only version kept (for an answer carrying a secret shown once).
  */
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}, options: { retry?: unknown } = {}): Response {
-  const text = JSON.stringify(body);
-  const response = new Response(text, { status, headers: { "content-type": "application/json", ...headers } });
-  Object.defineProperty(response, RAW_JSON, { value: text });
-  if (options.retry !== undefined) Object.defineProperty(response, RETRY_JSON, { value: JSON.stringify(options.retry) });
-  return response;
+  const answer = new JsonAnswer(status, JSON.stringify(body), { "content-type": "application/json", ...headers }, options.retry === undefined ? undefined : JSON.stringify(options.retry));
+  // `handle` makes it a web Response for Next, or hands it as it is to the fast path.
+  return answer as unknown as Response;
+}
+
+/**
+ * Set on a request served by the fast path (server/http/fast-path.ts), which writes a JSON
+ * answer's text itself: `handle` gives it the `JsonAnswer` as it is. A web Response (undici:
+ * a body stream, header copies) costs more than the rest of an intent's HTTP path.
+ */
+export const FAST_REQUEST = Symbol.for("riskgate.fastRequest");
+
+/** A JSON answer as `json` makes it: what a web Response has that the callers read, and its text. */
+export class JsonAnswer {
+  readonly [RAW_JSON]: string;
+  readonly [RETRY_JSON]: string | undefined;
+  readonly headers: { get(name: string): string | null; [Symbol.iterator](): IterableIterator<[string, string]> };
+
+  constructor(
+    readonly status: number,
+    text: string,
+    private readonly fields: Record<string, string>,
+    retry?: string,
+  ) {
+    this[RAW_JSON] = text;
+    this[RETRY_JSON] = retry;
+    const lower = new Map(Object.entries(fields).map(([name, value]) => [name.toLowerCase(), value]));
+    this.headers = { get: (name) => lower.get(name.toLowerCase()) ?? null, [Symbol.iterator]: () => lower.entries() };
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(this[RAW_JSON]);
+  }
+
+  toResponse(): Response {
+    const response = new Response(this[RAW_JSON], { status: this.status, headers: this.fields });
+    Object.defineProperty(response, RAW_JSON, { value: this[RAW_JSON] });
+    if (this[RETRY_JSON] !== undefined) Object.defineProperty(response, RETRY_JSON, { value: this[RETRY_JSON] });
+    return response;
+  }
+}
+
+/** A handler's answer as the caller takes it: a web Response, but for the fast path. */
+function delivered(request: Request, answer: Response): Response {
+  if (!(answer instanceof JsonAnswer) || (request as Request & { [FAST_REQUEST]?: boolean })[FAST_REQUEST]) return answer;
+  return answer.toResponse();
 }
 
 /** The request as an Idempotency-Key is matched against: the body, but its password fields. */
