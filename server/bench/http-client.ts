@@ -25,6 +25,8 @@ class Connection {
   private pending: Pending | null = null;
   private failed: Error | null = null;
   closed = false;
+  /** When it was last put back idle (performance.now()). */
+  idleSince = 0;
 
   constructor(port: number) {
     this.socket = net.connect({ host: "127.0.0.1", port, noDelay: true });
@@ -103,6 +105,9 @@ function dechunk(buffer: Buffer, from: number): { body: string; consumed: number
   }
 }
 
+/** How long a connection may sit idle and still be reused: under the server's keep-alive timeout (5 s). */
+const MAX_IDLE_MS = 4_000;
+
 /** Keep-alive connections to a server on 127.0.0.1, opened as needed and reused. */
 export class HttpClient {
   private readonly idle: Connection[] = [];
@@ -119,14 +124,23 @@ export class HttpClient {
       `${method} ${route} HTTP/1.1\r\nhost: 127.0.0.1:${this.port}\r\nauthorization: Bearer ${this.token}\r\n` +
       (payload === undefined ? "\r\n" : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n`);
     let connection = this.idle.pop();
-    while (connection?.closed) connection = this.idle.pop();
+    // One idle for longer than the server keeps it (Node's keepAliveTimeout, 5 s) may be closing
+    // under the request: closed here instead, and a fresh one opened.
+    while (connection && (connection.closed || performance.now() - connection.idleSince > MAX_IDLE_MS)) {
+      this.all.delete(connection);
+      connection.close();
+      connection = this.idle.pop();
+    }
     if (!connection) {
       connection = new Connection(this.port);
       this.all.add(connection);
     }
     try {
       const answer = await connection.request(head, payload);
-      if (!connection.closed) this.idle.push(connection);
+      if (!connection.closed) {
+        connection.idleSince = performance.now();
+        this.idle.push(connection);
+      }
       return answer;
     } catch (error) {
       this.all.delete(connection);
