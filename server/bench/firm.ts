@@ -21,6 +21,8 @@
 // overview), from the send of the step's tick that should take it through a floor (or the last
 // step sent before, when it went through earlier) to the dashboard's receipt of the lock-out,
 // the breaker trip or the state change.
+// Where the slow decisions were: the window's half-seconds with the most intents over the
+// decision goal, with the crash steps sent in or just before them (a burst of breaches or a stall).
 // The server's event loop: a probe preloaded into it (monitorEventLoopDelay, 10 ms resolution,
 // reset at the window's start, read at its end; the delay beyond the interval, as bench:stream);
 // its /api/metrics figure (since its start) is printed too.
@@ -203,6 +205,8 @@ class Driver {
   private windowTo = Infinity;
   private readonly pending = new Map<number, number>();
   readonly latenciesMs: number[] = [];
+  /** Each latency's scheduled send (performance.now()), in the same order. */
+  readonly scheduledAt: number[] = [];
   readonly outcomes = new Map<string, number>();
   tickFailures = 0;
   /** Measured intents whose connection failed (not in the latencies). */
@@ -247,7 +251,10 @@ class Driver {
     const until = performance.now() + drainMs;
     while (this.pending.size > 0 && performance.now() < until) await sleep(20);
     const now = performance.now();
-    for (const scheduled of this.pending.values()) this.latenciesMs.push(now - scheduled);
+    for (const scheduled of this.pending.values()) {
+      this.latenciesMs.push(now - scheduled);
+      this.scheduledAt.push(scheduled);
+    }
     const unanswered = this.pending.size;
     this.pending.clear();
     return { unanswered };
@@ -302,7 +309,10 @@ class Driver {
       })
       .then(
         (answer) => {
-          if (measured && this.pending.delete(n)) this.latenciesMs.push(performance.now() - scheduled);
+          if (measured && this.pending.delete(n)) {
+            this.latenciesMs.push(performance.now() - scheduled);
+            this.scheduledAt.push(scheduled);
+          }
           if (!measured) return;
           let key = `HTTP ${answer.status}`;
           if (answer.status === 200) {
@@ -486,6 +496,7 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
       `decision latency from the scheduled send p50 ${decision.p50} ms, p99 ${decision.p99} ms, p99.9 ${decision.p999} ms, max ${decision.max} ms (sender lag up to ${decision.maxSendLagMs} ms)`,
   );
   console.log(`${label}:   ${outcomes}`);
+  console.log(`${label}:   ${slowestSpans(driver, windowFrom)}`);
   console.log(`${label}:   ticks: ${driver.ticksSent} sent over the run (${TICK_HZ} Hz x ${SYMBOLS.length} symbols), ${driver.tickFailures} failed`);
   if (loop) {
     console.log(
@@ -730,3 +741,32 @@ async function main(): Promise<void> {
 }
 
 runBenchmark(main);
+
+/**
+ * Where the slow decisions were: the window cut into half-seconds, the five with the most intents
+ * over the decision goal, each with its count, its slowest, and the crash steps sent in it or just
+ * before (so that a stall can be told from a breach burst).
+ */
+function slowestSpans(driver: Driver, windowFrom: number): string {
+  const SPAN_MS = 500;
+  const spans = new Map<number, { over: number; max: number }>();
+  driver.latenciesMs.forEach((latency, i) => {
+    if (latency <= GOALS.decisionP99Ms) return;
+    const span = Math.floor((driver.scheduledAt[i]! - windowFrom) / SPAN_MS);
+    const entry = spans.get(span) ?? { over: 0, max: 0 };
+    entry.over++;
+    entry.max = Math.max(entry.max, latency);
+    spans.set(span, entry);
+  });
+  const over = [...spans.values()].reduce((sum, span) => sum + span.over, 0);
+  const worst = [...spans].sort((a, b) => b[1].over - a[1].over).slice(0, 5);
+  const steps = (span: number) =>
+    driver.crashSentAt
+      .map((at, step) => ({ at, step }))
+      .filter(({ at }) => at !== undefined && at >= windowFrom + (span - 1) * SPAN_MS && at < windowFrom + (span + 1) * SPAN_MS)
+      .map(({ step }) => `crash step ${step}`);
+  return (
+    `intents over ${GOALS.decisionP99Ms} ms: ${over} in ${spans.size} of the window's half-seconds; the worst: ` +
+    (worst.map(([span, { over: count, max }]) => `${fixed((span * SPAN_MS) / 1_000, 1)} s ${count} (max ${fixed(max)} ms${steps(span).length > 0 ? `, ${steps(span).join(", ")}` : ""})`).join("; ") || "none")
+  );
+}
