@@ -392,7 +392,9 @@ export class OverviewModel {
       for (const entry of this.sorted) if (!known.has(entry)) ordered.push(entry);
       this.orderDirty = true;
     }
-    this.sorted.splice(0, this.sorted.length, ...ordered);
+    // Copied over, not spread into `splice`: a book of 100,000 rows is too many arguments.
+    for (let i = 0; i < ordered.length; i++) this.sorted[i] = ordered[i]!;
+    this.sorted.length = ordered.length;
     this.sortedAt = this.clock();
   }
 

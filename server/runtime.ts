@@ -125,6 +125,7 @@ export class Runtime {
   /** Symbols ticked since the last pass, with their latest tick's time: their holders are due too. */
   private readonly equityDueSymbols = new Map<SymbolId, number>();
   private equityTimer: NodeJS.Timeout | null = null;
+  private equityPassRunning = false;
   private equityIntervalMs = 0;
   /** Prices are checked against their band (a live server; backtests replay history as it was). */
   private priceBands = false;
@@ -989,7 +990,12 @@ export class Runtime {
     // A tick's holders are noted by its symbol, and found when the interval is up.
     for (const accountId of touched.accounts) this.equityDue.set(accountId, at);
     for (const symbol of touched.symbols) this.equityDueSymbols.set(symbol, at);
-    if (this.equityTimer || (this.equityDue.size === 0 && this.equityDueSymbols.size === 0)) return;
+    this.scheduleEquityPass();
+  }
+
+  /** The next equity pass, an interval from now, unless one is due or running (it schedules the next when it ends). */
+  private scheduleEquityPass(): void {
+    if (this.equityTimer || this.equityPassRunning || (this.equityDue.size === 0 && this.equityDueSymbols.size === 0)) return;
     this.equityTimer = setTimeout(() => void this.recordDueEquity(), this.equityIntervalMs);
     this.equityTimer.unref();
   }
@@ -1065,14 +1071,21 @@ export class Runtime {
   /** Records every pending point, a slice at a time. */
   private async recordDueEquity(): Promise<void> {
     this.equityTimer = null;
-    const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
-    await this.expandDueSymbolsInSteps(this.state, slicer);
-    const due = [...this.equityDue];
-    this.equityDue.clear();
-    for (const [accountId, at] of due) {
-      // A point noted again meanwhile is recorded with the later time, in a later pass.
-      if (!this.equityDue.has(accountId)) this.recordPoint(accountId, at);
-      if (slicer.due) await slicer.next();
+    this.equityPassRunning = true;
+    try {
+      const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
+      await this.expandDueSymbolsInSteps(this.state, slicer);
+      const due = [...this.equityDue];
+      this.equityDue.clear();
+      for (const [accountId, at] of due) {
+        // A point noted again meanwhile is recorded with the later time, in a later pass.
+        if (!this.equityDue.has(accountId)) this.recordPoint(accountId, at);
+        if (slicer.due) await slicer.next();
+      }
+    } finally {
+      // One pass at a time: a book so large that a pass outlasts the interval gets the next after it.
+      this.equityPassRunning = false;
+      this.scheduleEquityPass();
     }
   }
 
