@@ -21,6 +21,7 @@
 // overview), from the send of the step's tick that should take it through a floor (or the last
 // step sent before, when it went through earlier) to the dashboard's receipt of the lock-out,
 // the breaker trip or the state change.
+// CPU over the window (from /proc): the server, its PostgreSQL, this process, the whole machine.
 // Where the slow decisions were: the window's half-seconds with the most intents over the
 // decision goal, with the crash steps sent in or just before them (a burst of breaches or a stall).
 // The server's event loop: a probe preloaded into it (monitorEventLoopDelay, 10 ms resolution,
@@ -30,7 +31,7 @@
 // `accounts`, `decision_p50_ms`, `decision_p99_ms`, `decision_p99_ratio_vs_100`, `loop_p99_ms`,
 // `breach_reaction_p99_ms`, `overview_kb_per_s`, `account_page_kb_per_s` (the busiest dashboard
 // of its kind; kB = 1,000 bytes), `overview_join_ms` (the slowest of the 20), `bulk_open_per_s`,
-// `rss_mb`, `restart_healthy_s`, and more. A figure that could not be measured is null and why is
+// `rss_mb`, `restart_healthy_s`, `server_cpu_pct`, `machine_busy_pct`, and more. A figure that could not be measured is null and why is
 // printed. `--quick`: 200 accounts, 5 s, for development.
 // Needs a production build: `NEXT_TELEMETRY_DISABLED=1 npx next build`, or into a folder of its
 // own with RISKGATE_NEXT_DIST_DIR=.next-firm (set it for this script too: the server reads it).
@@ -45,7 +46,7 @@ import { Dashboard } from "./firm-dashboards";
 import type { Answer } from "./http-client";
 import { HttpClient, bodyOf } from "./http-client";
 import type { ServerProcess } from "./support";
-import { ROOT, TOKEN, cleanUp, cleanups, fixed, quantile, runBenchmark, startServerProcess } from "./support";
+import { ROOT, TOKEN, cleanUp, cleanups, cpuSpent, embeddedPostmasterPid, fixed, machineCpu, postgresCpu, procStat, quantile, runBenchmark, startServerProcess } from "./support";
 
 const argument = (name: string) => {
   const at = process.argv.indexOf(name);
@@ -367,6 +368,8 @@ type Run = {
   accountJoinMs: { max: number | null; failed: number };
   memory: { rssMb: number; peakMb: number } | null;
   restart: { healthySeconds: number; accountsAfter: number | null } | null;
+  /** CPU over the window, in % of one CPU (the machine: % of all its CPUs). */
+  cpu: { serverPct: number; postgresPct: number | null; clientPct: number; machinePct: number };
 };
 
 async function run(label: string, accounts: number, restart: boolean, env: Record<string, string>): Promise<Run> {
@@ -439,6 +442,9 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
   const benchLoop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   benchLoop.enable();
   const bytesBefore = dashboards.map((dashboard) => dashboard.bytes);
+  // CPU over the window: the server, its PostgreSQL, this process (the load and the dashboards), the machine.
+  const postmaster = embeddedPostmasterPid(serverEnv.RISKGATE_DATA_DIR);
+  const cpuBefore = { server: procStat(server.child.pid!)?.cpuMs ?? 0, postgres: postgresCpu(postmaster), client: process.cpuUsage(), machine: machineCpu() };
   const windowFrom = performance.now();
   const windowMs = SECONDS * 1_000;
   driver.window(windowFrom, windowFrom + windowMs);
@@ -451,6 +457,13 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
   cleanups.push(() => crashTimers.forEach(clearTimeout));
   await sleep(windowMs);
   const windowSeconds = (performance.now() - windowFrom) / 1_000;
+  const machineAfter = machineCpu();
+  const cpu = {
+    serverPct: fixed((((procStat(server.child.pid!)?.cpuMs ?? 0) - cpuBefore.server) / (windowSeconds * 1_000)) * 100, 0),
+    postgresPct: postmaster === null ? null : fixed((cpuSpent(cpuBefore.postgres, postgresCpu(postmaster)) / (windowSeconds * 1_000)) * 100, 0),
+    clientPct: fixed((((process.cpuUsage(cpuBefore.client).user + process.cpuUsage(cpuBefore.client).system) / 1_000) / (windowSeconds * 1_000)) * 100, 0),
+    machinePct: fixed(((machineAfter.busyMs - cpuBefore.machine.busyMs) / (machineAfter.totalMs - cpuBefore.machine.totalMs)) * 100, 0),
+  };
   benchLoop.disable();
   const bytesAfter = dashboards.map((dashboard) => dashboard.bytes);
   const loop = await server.loop().catch((error: unknown) => {
@@ -497,6 +510,10 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
   );
   console.log(`${label}:   ${outcomes}`);
   console.log(`${label}:   ${slowestSpans(driver, windowFrom)}`);
+  console.log(
+    `${label}:   CPU over the window: server ${cpu.serverPct}% of one CPU, its PostgreSQL ${cpu.postgresPct ?? "?"}%, this process (load, dashboards) ${cpu.clientPct}%; ` +
+      `the machine ${cpu.machinePct}% busy of ${os.cpus().length} CPUs`,
+  );
   console.log(`${label}:   ticks: ${driver.ticksSent} sent over the run (${TICK_HZ} Hz x ${SYMBOLS.length} symbols), ${driver.tickFailures} failed`);
   if (loop) {
     console.log(
@@ -550,6 +567,7 @@ async function run(label: string, accounts: number, restart: boolean, env: Recor
     accountJoinMs: { max: pageJoins.length ? fixed(pageJoins[pageJoins.length - 1]!) : null, failed: pages.length - pageJoins.length },
     memory,
     restart: restartFigures,
+    cpu,
   };
 }
 
@@ -736,6 +754,10 @@ async function main(): Promise<void> {
       rss_peak_mb: firm?.memory?.peakMb ?? null,
       restart_healthy_s: firm?.restart?.healthySeconds ?? null,
       accounts_after_restart: firm?.restart?.accountsAfter ?? null,
+      server_cpu_pct: firm?.cpu.serverPct ?? null,
+      server_cpu_pct_at_100: reference?.cpu.serverPct ?? null,
+      postgres_cpu_pct: firm?.cpu.postgresPct ?? null,
+      machine_busy_pct: firm?.cpu.machinePct ?? null,
     }),
   );
 }

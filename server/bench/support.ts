@@ -195,3 +195,48 @@ export function parentPid(pid: number): number | null {
     return null;
   }
 }
+
+// --- CPU accounting from /proc ---------------------------------------------------------------
+
+const CLOCK_TICK_MS = 10; // /proc counts CPU time in USER_HZ ticks (100 a second on Linux)
+
+/** User + system CPU time of `pid` in ms, and its parent; null when it is gone. */
+export function procStat(pid: number): { cpuMs: number; ppid: number } | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    // After the name: state(0) ppid(1) … utime(11) stime(12)
+    return { ppid: Number(fields[1]), cpuMs: (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ms of a postmaster and its children (backends, WAL writer, checkpointer…), by pid. */
+export function postgresCpu(postmaster: number | null): Map<number, number> {
+  const cpu = new Map<number, number>();
+  if (postmaster === null) return cpu;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const stat = procStat(pid);
+    if (stat && (pid === postmaster || stat.ppid === postmaster)) cpu.set(pid, stat.cpuMs);
+  }
+  return cpu;
+}
+
+/** CPU ms the processes used between two readings (those that ended meanwhile are lost: sessions live on). */
+export function cpuSpent(before: Map<number, number>, after: Map<number, number>): number {
+  let spent = 0;
+  for (const [pid, ms] of after) spent += ms - (before.get(pid) ?? 0);
+  return spent;
+}
+
+/** The whole machine's busy and total CPU ms (all CPUs), from /proc/stat. */
+export function machineCpu(): { busyMs: number; totalMs: number } {
+  const [, ...ticks] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const values = ticks.map(Number);
+  const total = values.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  const idle = values[3]! + values[4]!; // idle + iowait
+  return { busyMs: (total - idle) * CLOCK_TICK_MS, totalMs: total * CLOCK_TICK_MS };
+}
