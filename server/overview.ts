@@ -33,7 +33,8 @@ const PAGE_ORDER_AGE_MS = 100;
 /** A read-only node (no commits of its own) looks for what the writer committed this often. */
 const FOLLOW_MS = 100;
 /**
- * While the stream has overview readers, stale rows are rebuilt this often, in slices of SLICE_MS: the figures of a 10,000-account desk list at 1 Hz (state changes, trips,
+ * While the stream has overview readers, stale rows are rebuilt this often, in timed slices
+ * (server/slices.ts): the figures of a 10,000-account desk list at 1 Hz (state changes, trips,
  * lock-outs and denials go at once, by their own events).
  */
 const REFRESH_MS = 1_000;

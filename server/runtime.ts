@@ -70,7 +70,6 @@ const SNAPSHOT_PAUSE = 20;
 /** A snapshot's slices are followed by rests this many times as long (see `maybeSnapshot`). */
 const SNAPSHOT_REST = 3;
 
-
 /** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
 function checkSize(preset: Preset, initialBalanceUsd: number, path: string): void {
   if (preset.initialBalanceUsd === null || preset.initialBalanceUsd === initialBalanceUsd) return;
@@ -959,7 +958,7 @@ export class Runtime {
       // The points still waiting for their interval are figures of this state: recorded (from it,
       // a slice at a time) before the history is written, or a start from this snapshot would
       // never have them (the tail it folds does not touch them).
-      await this.recordAllDueEquityInSteps(state, pause);
+      await this.recordAllDueEquityInSteps(state, slicer);
       const equity = await this.equity.toJSONInSteps(pause, 20);
       await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause);
       this.snapshotSeq = seq;
@@ -1057,8 +1056,7 @@ export class Runtime {
   }
 
   /** Records every pending point from `state`, a slice at a time. */
-  private async recordAllDueEquityInSteps(state: EngineState, pause: () => Promise<void>): Promise<void> {
-    const slicer = new Slicer(pause);
+  private async recordAllDueEquityInSteps(state: EngineState, slicer: Slicer): Promise<void> {
     await this.expandDueSymbolsInSteps(state, slicer);
     const due = [...this.equityDue];
     this.equityDue.clear();
