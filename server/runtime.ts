@@ -12,7 +12,7 @@ import { configOf, equityOf, evolve, floorsOf, holdersOf, initialState } from ".
 import { EquityHistory } from "./equity-history";
 import type { Touched } from "./account-index";
 import { touchedBy } from "./account-index";
-import { BACKGROUND_REST, SLICE_MS, Slicer, yieldToLoop } from "./slices";
+import { BACKGROUND_REST, SLICE_MS, Slicer, foreground, rest, yieldToLoop } from "./slices";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountRequest, AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -69,6 +69,8 @@ const CHECKPOINTS_KEPT = 4;
 const SNAPSHOT_PAUSE = 20;
 /** A snapshot's slices are followed by rests this many times as long (see `maybeSnapshot`). */
 const SNAPSHOT_REST = 3;
+/** The gap after each stored part of a snapshot (see SnapshotStore.save): the ledger's fsyncs in between carry a part each at most. */
+const SNAPSHOT_PART_GAP_MS = 25;
 
 /** A preset written for one account size (Topstep's dollar limits) fits only accounts of that size. */
 function checkSize(preset: Preset, initialBalanceUsd: number, path: string): void {
@@ -754,8 +756,23 @@ export class Runtime {
     if (!this.ledger.writable) {
       return Promise.reject(new AppError("read_only", `this server is a read-only stream node: ${this.readOnlyBecause ?? "another server decides on its database"}; send commands to that server`));
     }
+    foreground.begin();
     return new Promise<T>((resolve, reject) => {
-      this.jobs.push({ prepare, resolve: resolve as (value: unknown) => void, reject, intentKey, queuedAt: performance.now() });
+      // The job leaves the foreground (background slices wait for it) when it is answered.
+      let settled = false;
+      const leave = () => {
+        if (!settled) foreground.end();
+        settled = true;
+      };
+      const answered = (value: unknown) => {
+        leave();
+        resolve(value as T);
+      };
+      const failed = (error: unknown) => {
+        leave();
+        reject(error);
+      };
+      this.jobs.push({ prepare, resolve: answered, reject: failed, intentKey, queuedAt: performance.now() });
       if (this.draining) return;
       // The batch starts on the next turn, so that requests arriving together share one commit.
       this.draining = true;
@@ -960,8 +977,9 @@ export class Runtime {
       // never have them (the tail it folds does not touch them).
       await this.recordAllDueEquityInSteps(state, slicer);
       const equity = await this.equity.toJSONInSteps(pause, 20);
-      await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause);
+      const saved = await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause, () => rest(SNAPSHOT_PART_GAP_MS));
       this.snapshotSeq = seq;
+      log.info({ seq, accounts: state.accounts.size, bytes: saved.bytes, parts: saved.parts, busyMs: Math.round(slicer.busyMs), ms: Math.round(performance.now() - started) }, "state snapshot saved");
     })()
       .catch((error: unknown) => log.error({ seq, error: (error as Error).message }, "could not save a state snapshot"))
       .finally(() => {

@@ -8,6 +8,57 @@ export const SLICE_MS = 3;
 /** The rest after a slice of the periodic passes (the overview's refresh, the equity points), as a multiple of the slice: at most half the loop. */
 export const BACKGROUND_REST = 1;
 
+/**
+ * How long a background slice waits at most for the commands in flight to be answered before it
+ * runs anyway: background work yields to the decisions first, and is never starved for longer.
+ */
+export const FOREGROUND_WAIT_MS = 25;
+
+/**
+ * The commands in flight (queued, being decided or committing): background slices start when
+ * there are none, so a decision's steps (decide, append, answer) do not wait behind them. Under a
+ * load that never lets the queue empty, a slice waits at most FOREGROUND_WAIT_MS.
+ */
+class Foreground {
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  /** A command entered the queue; `end` when it is answered (or failed). */
+  begin(): void {
+    this.inFlight++;
+  }
+
+  end(): void {
+    if (--this.inFlight > 0) return;
+    this.inFlight = 0;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /** Resolves when no command is in flight, or after `maxMs`. */
+  idle(maxMs = FOREGROUND_WAIT_MS): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const wake = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, maxMs);
+      this.waiters.push(wake);
+    });
+  }
+}
+
+export const foreground = new Foreground();
+
 /** One turn of the event loop: timers, I/O and the requests that arrived go first. */
 export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -36,12 +87,16 @@ export class Slicer {
     return performance.now() - this.from >= this.budgetMs;
   }
 
-  /** Serves the event loop (for a rest, with a ratio), then starts the next slice. */
+  /**
+   * Serves the event loop (for a rest, with a ratio), then starts the next slice once the
+   * commands in flight are answered (or FOREGROUND_WAIT_MS has passed).
+   */
   async next(): Promise<void> {
     const ran = performance.now() - this.from;
     this.busyMs += ran;
     if (this.restRatio > 0) await rest(Math.max(1, ran * this.restRatio));
     else await this.pause();
+    await foreground.idle();
     this.from = performance.now();
   }
 

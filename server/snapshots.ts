@@ -33,10 +33,10 @@ export class SnapshotStore {
    * Stores the state at `seq` (replacing one stored at the same seq) and keeps only the newest few.
    * A large book is encoded, written out as JSON and gzip'd a slice at a time, `pause()` awaited
    * between slices (the event loop keeps deciding meanwhile; the gzip runs off the loop), and
-   * stored as parts of at most `PART_BYTES` in one transaction: no step handles the whole
-   * snapshot at once but the final concatenation of its compressed bytes.
+   * stored as parts of at most `PART_BYTES` in one transaction, `partGap()` awaited after each:
+   * no step handles the whole snapshot at once but the final concatenation of its compressed bytes.
    */
-  async save(seq: number, state: EngineState, extras: Record<string, unknown>, pause: () => Promise<void> = yieldNow): Promise<void> {
+  async save(seq: number, state: EngineState, extras: Record<string, unknown>, pause: () => Promise<void> = yieldNow, partGap: () => Promise<void> = yieldNow): Promise<{ bytes: number; parts: number }> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
     const encoded = { state: await encodeStateInSteps(state, pause, STEP), extras: await encodeInSteps(extras, pause) };
     const bytes = await gzipJsonInSteps(encoded, pause);
@@ -49,6 +49,10 @@ export class SnapshotStore {
       await client.query(`DELETE FROM "state_snapshots" WHERE "seq" = $1`, [seq]);
       for (const [part, slice] of parts.entries()) {
         await client.query(`INSERT INTO "state_snapshot_parts" ("seq", "part", "bytes") VALUES ($1, $2, $3)`, [seq, part, slice]);
+        // The ledger's commits share the write-ahead log: each fsync of theirs writes out what
+        // was logged before it. With a gap after each part, a commit carries at most a part of
+        // the snapshot's bytes, never megabytes of them.
+        if (part < parts.length - 1) await partGap();
       }
       // The row that makes the snapshot readable comes last: parts without it are never read.
       await client.query(`INSERT INTO "state_snapshots" ("seq", "format", "state", "parts") VALUES ($1, $2, $3, $4)`, [seq, SNAPSHOT_FORMAT, Buffer.alloc(0), parts.length]);
@@ -64,6 +68,7 @@ export class SnapshotStore {
     if (kept.length === KEPT) await snapshots.deleteMany({ where: { seq: { lt: kept[KEPT - 1]!.seq } } });
     // Parts whose snapshot row is gone (pruned, or a save that never committed its row).
     await this.db.pool.query(`DELETE FROM "state_snapshot_parts" p WHERE NOT EXISTS (SELECT 1 FROM "state_snapshots" s WHERE s."seq" = p."seq")`);
+    return { bytes: bytes.length, parts: parts.length };
   }
 
   /** The newest snapshot of this format that decodes (at or before `atOrBefore`), or null when there is none. */

@@ -87,7 +87,7 @@ export function embeddedPostmasterPid(dataDir: string): number | null {
  * The real server (`server/main.ts`, production) on a free port with the demo accounts and the
  * bench token; resolves once it prints its "listening" line. `nodeArgs` go after `--import tsx`
  * (so a preloaded module may be TypeScript), BENCH_SERVER_NODE_ARGS before it (e.g.
- * "--cpu-prof --cpu-prof-dir=/tmp/p"). Without DATABASE_URL in `env` the server runs on the
+ * "--cpu-prof --cpu-prof-dir=/tmp/p") and BENCH_SERVER_IMPORTS after it. Without DATABASE_URL in `env` the server runs on the
  * embedded PostgreSQL under RISKGATE_DATA_DIR (a DATABASE_URL of the calling shell is not passed on).
  */
 export function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
@@ -110,8 +110,10 @@ export function startServerProcess(env: Record<string, string>, nodeArgs: string
  */
 export async function startNodeProcess(entry: string, env: Record<string, string>, nodeArgs: string[], listening: RegExp, dataDir: string | null): Promise<ServerProcess> {
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  // BENCH_SERVER_IMPORTS: modules preloaded after tsx (so they may be TypeScript and patch the server's own modules).
+  const imports = (process.env.BENCH_SERVER_IMPORTS ?? "").split(/\s+/).filter(Boolean).flatMap((module) => ["--import", module]);
   if (dataDir) embeddedDataDirs.add(path.resolve(dataDir));
-  const child = spawn(process.execPath, [...extra, "--import", "tsx", ...nodeArgs, entry], {
+  const child = spawn(process.execPath, [...extra, "--import", "tsx", ...nodeArgs, ...imports, entry], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

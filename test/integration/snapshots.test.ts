@@ -63,13 +63,26 @@ describe("SnapshotStore on the embedded PostgreSQL", () => {
     const rows = Array.from({ length: 3_000 }, (_, i) => ({ i, noise: randomBytes(500).toString("hex") }));
     const state = stateAfter(5);
     let pauses = 0;
-    await store.save(7, state, { rows }, async () => {
-      pauses++;
-      await new Promise((resolve) => setImmediate(resolve));
-    });
+    let gaps = 0;
+    const saved = await store.save(
+      7,
+      state,
+      { rows },
+      async () => {
+        pauses++;
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+      async () => {
+        gaps++;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      },
+    );
 
     const parts = await db.prisma.stateSnapshotPart.findMany({ where: { seq: 7n }, orderBy: { part: "asc" } });
     expect(parts.length).toBeGreaterThan(3);
+    expect(saved).toEqual({ bytes: parts.reduce((sum, part) => sum + part.bytes.length, 0), parts: parts.length });
+    // A gap after every part but the last: the ledger's commits in between never carry more than a part.
+    expect(gaps).toBe(parts.length - 1);
     expect(parts.every((part) => part.bytes.length <= 256 * 1024)).toBe(true);
     expect((await db.prisma.stateSnapshot.findUnique({ where: { seq: 7n } }))?.parts).toBe(parts.length);
     expect(pauses).toBeGreaterThanOrEqual(3_000 / 200);

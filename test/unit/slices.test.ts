@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Slicer, sortInSlices } from "@/server/slices";
+import { FOREGROUND_WAIT_MS, Slicer, foreground, sortInSlices } from "@/server/slices";
 
 describe("sortInSlices", () => {
   it("orders as Array.prototype.sort does, stable, pausing between slices", async () => {
@@ -12,6 +12,35 @@ describe("sortInSlices", () => {
       expect(sorted).toEqual([...items].sort((a, b) => a.key - b.key));
       expect(items.map((item) => item.i)).toEqual(Array.from({ length: n }, (_, i) => i)); // the input is left as it was
       if (n > 512) expect(pauses).toBeGreaterThanOrEqual(Math.ceil(n / 512));
+    }
+  });
+});
+
+describe("the foreground", () => {
+  it("holds a background slice back while a command is in flight, and lets it go when the command is answered", async () => {
+    const slicer = new Slicer(async () => undefined, 0);
+    foreground.begin();
+    let started = false;
+    const next = slicer.next().then(() => (started = true));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(started).toBe(false);
+    foreground.end();
+    await next;
+    expect(started).toBe(true);
+    expect(foreground.busy).toBe(false);
+  });
+
+  it("never holds a slice back longer than FOREGROUND_WAIT_MS under a load that never lets the queue empty", async () => {
+    const slicer = new Slicer(async () => undefined, 0);
+    foreground.begin();
+    try {
+      const from = performance.now();
+      await slicer.next();
+      const waited = performance.now() - from;
+      expect(waited).toBeGreaterThanOrEqual(FOREGROUND_WAIT_MS - 1);
+      expect(waited).toBeLessThan(FOREGROUND_WAIT_MS + 500);
+    } finally {
+      foreground.end();
     }
   });
 });
