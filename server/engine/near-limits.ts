@@ -14,8 +14,9 @@ import { configOf, equityOf, floorsOf, legsOf } from "./state";
  * then a band around the price of every symbol its equity reads (its positions, and the pairs
  * that convert their quote currencies) so narrow that, while every one of those prices stays
  * inside its band, equity can neither fall by E − L nor rise by H − E (see `bandsOf`): the account
- * is neither at a limit nor past its mark. An account at a limit gets bands no price is inside
- * (it is looked at on every tick of its symbols); a missing price (a position marked at entry, a
+ * is neither at a limit nor past its mark. An account at a limit (or past its mark) gets bands no
+ * price is inside on the symbols it holds (it is looked at on every tick of them) and bands every
+ * price is inside on the pairs it only reads (their ticks do not make it a holder); a missing price (a position marked at entry, a
  * rate not known yet) gives a band that only a missing price is inside.
  *
  * Bound (ε ≤ 0.1): a position of q units of contract size s, entry e, at price p0 with rate r0
@@ -91,6 +92,11 @@ class Tables {
   readonly bySymbol = new Map<SymbolId, Table>();
   /** The symbols whose tables hold each account. */
   readonly symbolsOf = new Map<AccountId, readonly SymbolId[]>();
+  /** The accounts under `trailing_intraday` holding each symbol: valued at each tick of it (their mark follows every one). */
+  readonly trailing = new Map<SymbolId, Set<AccountId>>();
+  readonly trailingOf = new Map<AccountId, readonly SymbolId[]>();
+  /** The highest equity inside each trailing account's bands: a mark raised up to it leaves the certificate valid. */
+  readonly ceilings = new Map<AccountId, number>();
   accounts: PersistentMap<AccountId, AccountState>;
   prices = new Map<SymbolId, number>();
   readonly config: EngineState["config"];
@@ -104,9 +110,10 @@ class Tables {
 
   /** A new certificate for `accountId` at `state` (or none: the account is gone). */
   certify(state: EngineState, accountId: AccountId): void {
+    certificates.made++;
     const account = state.accounts.get(accountId);
     const before = this.symbolsOf.get(accountId) ?? [];
-    const bands = account ? bandsOf(state, account) : [];
+    const { bands, ceiling } = account ? bandsOf(state, account) : { bands: [], ceiling: Number.NEGATIVE_INFINITY };
     for (const symbol of before) if (!bands.some((band) => band.symbol === symbol)) this.bySymbol.get(symbol)?.remove(accountId);
     for (const { symbol, lo, hi } of bands) {
       let table = this.bySymbol.get(symbol);
@@ -115,11 +122,36 @@ class Tables {
     }
     if (bands.length > 0) this.symbolsOf.set(accountId, bands.map((band) => band.symbol));
     else this.symbolsOf.delete(accountId);
+    // Under `trailing_intraday`, the symbols it holds: each tick of one values it against its mark.
+    const held = account && configOf(state, account).accountRules.maxLossMode === "trailing_intraday" ? [...account.positions.keys()] : [];
+    for (const symbol of this.trailingOf.get(accountId) ?? []) if (!held.includes(symbol)) this.trailing.get(symbol)?.delete(accountId);
+    for (const symbol of held) {
+      let holders = this.trailing.get(symbol);
+      if (!holders) this.trailing.set(symbol, (holders = new Set()));
+      holders.add(accountId);
+    }
+    if (held.length > 0) this.trailingOf.set(accountId, held);
+    else this.trailingOf.delete(accountId);
+    if (ceiling > Number.NEGATIVE_INFINITY) this.ceilings.set(accountId, ceiling);
+    else this.ceilings.delete(accountId);
+  }
+
+  /**
+   * Whether `accountId`, changed since the tables' state, keeps its certificate: only its mark
+   * rose (a tick re-marked it), and no higher than the equity its bands allow, so its bands
+   * still hold (see `bandsOf`).
+   */
+  private stillCertified(accountId: AccountId, after: AccountState | undefined): boolean {
+    const ceiling = this.ceilings.get(accountId);
+    if (ceiling === undefined || !after || after.highWater > ceiling) return false;
+    const before = this.accounts.get(accountId);
+    return before !== undefined && onlyMarkRose(before, after);
   }
 
   /** Brings the tables to `state`, whose accounts differ from theirs in `changed`; answers the accounts certified anew (the suspects). */
   bringTo(state: EngineState, repriced: readonly SymbolId[], changed: readonly AccountId[]): Set<AccountId> {
-    const suspects = new Set<AccountId>(changed);
+    const suspects = new Set<AccountId>();
+    for (const accountId of changed) if (!this.stillCertified(accountId, state.accounts.get(accountId))) suspects.add(accountId);
     const prices = pricesOf(state.market);
     const scanned = new Set<SymbolId>(repriced);
     for (const [symbol, price] of prices) if (!Object.is(this.prices.get(symbol), price)) scanned.add(symbol);
@@ -132,6 +164,9 @@ class Tables {
   }
 }
 
+/** Certificates made so far (each a valuation of one account): what the filter costs, for tests and profiles. */
+export const certificates = { made: 0 };
+
 /** A few sets of tables, for states of different lineages (the live book, a backtest's, a dry-run's). */
 const families: Tables[] = [];
 const FAMILIES = 4;
@@ -141,21 +176,37 @@ const FAMILIES = 4;
  * their high-water mark in `state`: every holder for which that is true is among them.
  */
 export function nearLimits(state: EngineState, repriced: readonly SymbolId[]): AccountId[] {
-  const suspects = suspectsAt(state, repriced);
+  const { suspects, tables } = suspectsAt(state, repriced);
   const near: AccountId[] = [];
+  const taken = new Set<AccountId>();
   for (const accountId of suspects) {
     const account = state.accounts.get(accountId);
     if (!account) continue;
     for (const symbol of repriced) {
       if (!account.positions.has(symbol)) continue;
       near.push(accountId);
+      taken.add(accountId);
       break;
+    }
+  }
+  // The trailing holders of a repriced symbol past their mark: valued one by one (no band can
+  // spare them: their mark follows every tick).
+  if (tables) {
+    for (const symbol of repriced) {
+      for (const accountId of tables.trailing.get(symbol) ?? []) {
+        if (taken.has(accountId)) continue;
+        const account = state.accounts.get(accountId);
+        if (!account || !(equityOf(account, state) > account.highWater)) continue;
+        near.push(accountId);
+        taken.add(accountId);
+      }
     }
   }
   return near;
 }
 
-function suspectsAt(state: EngineState, repriced: readonly SymbolId[]): Iterable<AccountId> {
+/** The suspects at `state`, and the tables brought there (null: new tables, every account a suspect). */
+function suspectsAt(state: EngineState, repriced: readonly SymbolId[]): { suspects: Iterable<AccountId>; tables: Tables | null } {
   // The family whose state is nearest: the fewest accounts changed since.
   let best: Tables | null = null;
   let bestChanged: readonly AccountId[] | null = null;
@@ -169,11 +220,25 @@ function suspectsAt(state: EngineState, repriced: readonly SymbolId[]): Iterable
   if (best && bestChanged && bestChanged.length <= Math.max(64, state.accounts.size / 4)) {
     families.splice(families.indexOf(best), 1);
     families.push(best); // the most recently used last
-    return best.bringTo(state, repriced, bestChanged);
+    return { suspects: best.bringTo(state, repriced, bestChanged), tables: best };
   }
   if (families.length >= FAMILIES) families.shift();
   families.push(new Tables(state));
-  return state.accounts.unorderedKeys();
+  return { suspects: state.accounts.unorderedKeys(), tables: null };
+}
+
+/** `after` is `before` with a higher (or the same) high-water mark and nothing else changed. */
+function onlyMarkRose(before: AccountState, after: AccountState): boolean {
+  if (after.highWater < before.highWater) return false;
+  const a = before as unknown as Record<string, unknown>;
+  const b = after as unknown as Record<string, unknown>;
+  let keys = 0;
+  for (const key in b) {
+    keys++;
+    if (key !== "highWater" && a[key] !== b[key]) return false;
+  }
+  for (const key in a) keys--;
+  return keys === 0;
 }
 
 /** The last price of each symbol as the valuation reads it (set and timed). */
@@ -202,7 +267,7 @@ type Band = { readonly symbol: SymbolId; readonly lo: number; readonly hi: numbe
  * a short's the other way round, so that neither sum passes half its margin. A converted position
  * (its rate moves too) gets the narrower of the two each way, as do the pairs of its rate.
  */
-function bandsOf(state: EngineState, account: AccountState): Band[] {
+function bandsOf(state: EngineState, account: AccountState): { bands: Band[]; ceiling: number } {
   const { market, config } = state;
   // Each price the equity reads (null: missing), the side of each position priced in the
   // account's currency, the symbols a converted position reads, and the weight of their moves.
@@ -229,7 +294,7 @@ function bandsOf(state: EngineState, account: AccountState): Band[] {
     const c = (Math.pow(1 + 2 * MAX_EPSILON, factors) - 1) / MAX_EPSILON;
     weight += units * rate * ((1 + c * MAX_EPSILON) * mark + c * Math.abs(mark - position.avgPrice));
   }
-  if (references.size === 0) return [];
+  if (references.size === 0) return { bands: [], ceiling: Number.NEGATIVE_INFINITY };
   const margins = marginsOf(state, account);
   const bands: Band[] = [];
   const widthOf = (margin: number) => (margin === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : weight > 0 ? Math.min(MAX_EPSILON, (0.5 * margin) / weight) : MAX_EPSILON);
@@ -242,7 +307,11 @@ function bandsOf(state: EngineState, account: AccountState): Band[] {
       continue;
     }
     if (margins === null) {
-      bands.push({ symbol, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY });
+      // At a limit or past its mark: looked at on every tick of a symbol it holds. A symbol it
+      // only reads (a pair converting a position's quote currency) cannot make it one of a
+      // tick's holders, and no other band rests on it: any price of it holds.
+      if (account.positions.has(symbol)) bands.push({ symbol, lo: Number.POSITIVE_INFINITY, hi: Number.NEGATIVE_INFINITY });
+      else bands.push({ symbol, lo: Number.NEGATIVE_INFINITY, hi: Number.POSITIVE_INFINITY });
       continue;
     }
     let lo = Number.NEGATIVE_INFINITY;
@@ -259,22 +328,28 @@ function bandsOf(state: EngineState, account: AccountState): Band[] {
     }
     bands.push({ symbol, lo, hi });
   }
-  return bands;
+  return { bands, ceiling: margins?.ceiling ?? Number.NEGATIVE_INFINITY };
 }
 
 /**
- * How far equity may fall before a loss check can fire, and rise before it passes the high-water
- * mark under `trailing_intraday` (infinite: no such limit); null when it is at or past either.
+ * How far equity may fall before a loss check can fire, and how far it may rise (infinite: as
+ * far as it likes); null when it is at a limit. Under `trailing_intraday` the mark (and the floor
+ * it carries) follows equity up: the margin m is taken to the limit as if the mark stood at the
+ * equity now, and each way gets half of it, so that inside the bands equity moves by m/4 at most
+ * either way: however high the mark rises in them (to `ceiling` at most, raising the floor by as
+ * much), equity stays m/2 above the limit. Whether the mark is passed is asked of each trailing
+ * holder at each tick (`nearLimits`), not of the bands.
  */
-function marginsOf(state: EngineState, account: AccountState): { down: number; up: number } | null {
+function marginsOf(state: EngineState, account: AccountState): { down: number; up: number; ceiling: number } | null {
   const equity = equityOf(account, state);
   if (!Number.isFinite(equity)) return null;
-  const limit = limitEquityOf(state, account);
-  // No limit left to reach (locked out, the breaker tripped): only a high-water mark can move.
-  const down = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
-  const up = configOf(state, account).accountRules.maxLossMode === "trailing_intraday" ? account.highWater - equity : Number.POSITIVE_INFINITY;
-  if (!(down > 0) || !(up >= 0)) return null;
-  return { down, up };
+  const trailing = configOf(state, account).accountRules.maxLossMode === "trailing_intraday";
+  const limit = trailing ? limitEquityAt(state, account, Math.max(account.highWater, equity)) : limitEquityOf(state, account);
+  // No limit left to reach (locked out, the breaker tripped).
+  const margin = Number.isNaN(limit) || limit === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : equity - limit;
+  if (!(margin > 0)) return null;
+  if (!trailing) return { down: margin, up: Number.POSITIVE_INFINITY, ceiling: Number.NEGATIVE_INFINITY };
+  return { down: margin / 2, up: margin / 2, ceiling: equity + margin / 4 };
 }
 
 /**
@@ -312,17 +387,22 @@ function readRate(
 export function limitEquityOf(state: EngineState, account: AccountState): number {
   const cached = limitEquity.get(account);
   if (cached?.config === state.config) return cached.equity;
+  const equity = limitEquityAt(state, account, account.highWater);
+  limitEquity.set(account, { config: state.config, equity });
+  return equity;
+}
+
+/** `limitEquityOf` with the high-water mark at `highWater`. */
+function limitEquityAt(state: EngineState, account: AccountState, highWater: number): number {
   const config = configOf(state, account);
   let highest = Number.NEGATIVE_INFINITY;
   if (!account.lockedOut) {
-    const { dailyLossFloor, maxLossFloor } = floorsOf(account, config);
+    const { dailyLossFloor, maxLossFloor } = floorsOf(account, config, highWater);
     highest = Math.max(dailyLossFloor, maxLossFloor);
   }
   if (!account.breakers.daily_drawdown.tripped && account.baseline > 0) {
     highest = Math.max(highest, account.baseline * (1 - config.breakers.dailyDrawdown.maxPct / 100));
   }
-  const equity = highest + 1e-6 * Math.max(1, Math.abs(highest));
-  limitEquity.set(account, { config: state.config, equity });
-  return equity;
+  return highest + 1e-6 * Math.max(1, Math.abs(highest));
 }
 const limitEquity = new WeakMap<AccountState, { config: EngineState["config"]; equity: number }>();

@@ -302,13 +302,13 @@ export function tradingStateOf(account: AccountState, firmHalt: FirmHalt | null)
  * balance less the allowance (`static`), or the high-water mark less it (trailing), capped at
  * the initial balance when the preset says so. The high-water mark never falls, nor does the floor.
  */
-export function floorsOf(account: AccountState, config: EngineConfig): { dailyLossFloor: number; maxLossFloor: number } {
+export function floorsOf(account: AccountState, config: EngineConfig, highWater = account.highWater): { dailyLossFloor: number; maxLossFloor: number } {
   const { dailyLossPct, dailyLossOf, maxLossPct, maxLossMode, trailingStopsAtInitialBalance } = config.accountRules;
   const initial = account.spec.initialBalanceUsd;
   const allowanceUsd = initial * (maxLossPct / 100);
   let maxLossFloor = initial - allowanceUsd;
   if (maxLossMode !== "static") {
-    const trailing = account.highWater - allowanceUsd;
+    const trailing = highWater - allowanceUsd;
     maxLossFloor = Math.max(maxLossFloor, trailingStopsAtInitialBalance ? Math.min(trailing, initial) : trailing);
   }
   const dailyLossFloor =
