@@ -1,8 +1,8 @@
 import type { Conversion } from "./currency";
 import type { AccountId, SymbolId } from "./ids";
 import type { PersistentMap } from "./persistent-map";
-import type { AccountState, EngineState, MarketState } from "./state";
-import { configOf, equityOf, floorsOf, legsOf } from "./state";
+import type { AccountState, EngineState, Leg, MarketState } from "./state";
+import { configOf, equityOf, equityOfLegs, floorsOf, legsOf } from "./state";
 
 /**
  * Which holders of a repriced symbol can be at a limit: a filter in front of the loss checks and
@@ -95,6 +95,8 @@ class Tables {
   /** The accounts under `trailing_intraday` holding each symbol: valued at each tick of it (their mark follows every one). */
   readonly trailing = new Map<SymbolId, Set<AccountId>>();
   readonly trailingOf = new Map<AccountId, readonly SymbolId[]>();
+  /** Each trailing account as of the tables' state, with its legs: what a tick values it from. */
+  readonly trailingAccounts = new Map<AccountId, { account: AccountState; legs: readonly Leg[] }>();
   /** The highest equity inside each trailing account's bands: a mark raised up to it leaves the certificate valid. */
   readonly ceilings = new Map<AccountId, number>();
   accounts: PersistentMap<AccountId, AccountState>;
@@ -130,8 +132,13 @@ class Tables {
       if (!holders) this.trailing.set(symbol, (holders = new Set()));
       holders.add(accountId);
     }
-    if (held.length > 0) this.trailingOf.set(accountId, held);
-    else this.trailingOf.delete(accountId);
+    if (held.length > 0) {
+      this.trailingOf.set(accountId, held);
+      this.trailingAccounts.set(accountId, { account: account!, legs: legsOf(account!, state.config) });
+    } else {
+      this.trailingOf.delete(accountId);
+      this.trailingAccounts.delete(accountId);
+    }
     if (ceiling > Number.NEGATIVE_INFINITY) this.ceilings.set(accountId, ceiling);
     else this.ceilings.delete(accountId);
   }
@@ -151,7 +158,11 @@ class Tables {
   /** Brings the tables to `state`, whose accounts differ from theirs in `changed`; answers the accounts certified anew (the suspects). */
   bringTo(state: EngineState, repriced: readonly SymbolId[], changed: readonly AccountId[]): Set<AccountId> {
     const suspects = new Set<AccountId>();
-    for (const accountId of changed) if (!this.stillCertified(accountId, state.accounts.get(accountId))) suspects.add(accountId);
+    for (const accountId of changed) {
+      const account = state.accounts.get(accountId);
+      if (!this.stillCertified(accountId, account)) suspects.add(accountId);
+      else this.trailingAccounts.get(accountId)!.account = account!; // its mark rose: same positions, same legs
+    }
     const prices = pricesOf(state.market);
     const scanned = new Set<SymbolId>(repriced);
     for (const [symbol, price] of prices) if (!Object.is(this.prices.get(symbol), price)) scanned.add(symbol);
@@ -195,8 +206,8 @@ export function nearLimits(state: EngineState, repriced: readonly SymbolId[]): A
     for (const symbol of repriced) {
       for (const accountId of tables.trailing.get(symbol) ?? []) {
         if (taken.has(accountId)) continue;
-        const account = state.accounts.get(accountId);
-        if (!account || !(equityOf(account, state) > account.highWater)) continue;
+        const { account, legs } = tables.trailingAccounts.get(accountId)!;
+        if (!(equityOfLegs(account.balance, legs, state) > account.highWater)) continue;
         near.push(accountId);
         taken.add(accountId);
       }

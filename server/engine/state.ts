@@ -325,14 +325,19 @@ export type Marks = Pick<EngineState, "market" | "config">;
  * beyond the checks of its floors.
  */
 export function equityOf(account: AccountState, marks: Marks): number {
-  let floating = 0;
-  for (const { symbol, position, contractSize, conversion } of legsOf(account, marks.config)) {
-    floating += floatingPnl(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, perUnit(conversion, marks.market));
-  }
-  return account.balance + floating;
+  return equityOfLegs(account.balance, legsOf(account, marks.config), marks);
 }
 
-type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number; readonly conversion: Conversion };
+/** `equityOf` from the account's balance and legs (`legsOf`), for a caller that keeps them. */
+export function equityOfLegs(balance: number, legs: readonly Leg[], marks: Marks): number {
+  let floating = 0;
+  for (const { symbol, position, contractSize, conversion } of legs) {
+    floating += floatingPnl(position, marks.market.get(symbol)?.lastPrice ?? null, contractSize, perUnit(conversion, marks.market));
+  }
+  return balance + floating;
+}
+
+export type Leg = { readonly symbol: SymbolId; readonly position: Position; readonly contractSize: number; readonly conversion: Conversion };
 
 /**
  * The account's positions as an array with their contract sizes, made once per positions map,
