@@ -65,11 +65,15 @@ export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(res
 /** Waits `ms` (timers, I/O and immediates all run meanwhile). */
 export const rest = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** No background slice (of a Slicer with a rest) starts before this time: the rest the last one earned. */
+let backgroundFreeAt = 0;
+
 /**
  * Times the slices of one piece of work: check `due` after each item (cheap) and, when it is
  * true, `await next()`. With a `restRatio`, each slice is followed by a rest that long times the
  * slice (3: the work takes at most a quarter of the loop), so that background work at firm scale
- * never crowds out the decisions, only spreads out.
+ * never crowds out the decisions, only spreads out. The rests are shared: a slice of any work
+ * with a rest waits for the rest any other one earned.
  */
 export class Slicer {
   private from = performance.now();
@@ -94,9 +98,18 @@ export class Slicer {
   async next(): Promise<void> {
     const ran = performance.now() - this.from;
     this.busyMs += ran;
-    if (this.restRatio > 0) await rest(Math.max(1, ran * this.restRatio));
-    else await this.pause();
-    await foreground.idle();
+    if (this.restRatio > 0) {
+      // The rest is the background's as a whole: no background slice starts in it, whichever
+      // work it belongs to (two passes at once still take half the loop at most, not all of it).
+      backgroundFreeAt = Math.max(backgroundFreeAt, performance.now() + Math.max(1, ran * this.restRatio));
+      do {
+        await rest(Math.max(1, backgroundFreeAt - performance.now()));
+        await foreground.idle();
+      } while (performance.now() < backgroundFreeAt);
+    } else {
+      await this.pause();
+      await foreground.idle();
+    }
     this.from = performance.now();
   }
 
@@ -107,7 +120,9 @@ export class Slicer {
 
   /** Ends the work: its last slice is counted. */
   end(): number {
-    this.busyMs += performance.now() - this.from;
+    const ran = performance.now() - this.from;
+    this.busyMs += ran;
+    if (this.restRatio > 0) backgroundFreeAt = Math.max(backgroundFreeAt, performance.now() + ran * this.restRatio);
     this.from = performance.now();
     return this.busyMs;
   }

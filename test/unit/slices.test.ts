@@ -44,3 +44,27 @@ describe("the foreground", () => {
     }
   });
 });
+
+describe("background work", () => {
+  it("rests as a whole: two passes at once take about half the loop between them, not all of it", async () => {
+    let busy = 0;
+    const pass = async () => {
+      const slicer = new Slicer(undefined, 2, 1);
+      const until = performance.now() + 150;
+      while (performance.now() < until) {
+        const from = performance.now();
+        while (!slicer.due) {
+          // a slice of work
+        }
+        busy += performance.now() - from;
+        await slicer.next();
+      }
+      slicer.end();
+    };
+    const started = performance.now();
+    await Promise.all([pass(), pass()]);
+    const share = busy / (performance.now() - started);
+    expect(share).toBeLessThan(0.65);
+    expect(share).toBeGreaterThan(0.2);
+  });
+});
