@@ -223,6 +223,7 @@ export class OverviewModel {
   /** An engine or firm event: every row is stale, as of this seq. */
   private everyStaleSince: number | null;
   private settling: Promise<void> | null = null;
+  private settlingSlicer: Slicer | null = null;
   private readers = 0;
   private refresher: NodeJS.Timeout | null = null;
   /** Breaches seen in commits, applied when the account's row is rebuilt. */
@@ -351,14 +352,21 @@ export class OverviewModel {
 
   /**
    * Rebuilds every stale row a slice at a time (SLICE_MS each), yielding to the event loop
-   * between slices, then sorts (in slices too); concurrent callers share one pass.
+   * between slices, then sorts (in slices too); concurrent callers share one pass. A pass is
+   * background work (it rests between slices) until someone waits for it (`waiting`: a page
+   * asked for, a dashboard joining): then it goes on without the rests.
    */
-  settle(): Promise<void> {
-    if (this.settling) return this.settling;
+  settle(waiting = false): Promise<void> {
+    if (this.settling) {
+      if (waiting) this.settlingSlicer?.hurry();
+      return this.settling;
+    }
     if (this.stale.size === 0 && this.pricedSymbols.size === 0 && this.barSymbols.size === 0 && this.everyStaleSince === null && !this.orderDirty) return Promise.resolve();
+    const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
+    if (waiting) slicer.hurry();
+    this.settlingSlicer = slicer;
     this.settling = (async () => {
       const changed = new Set<AccountId>();
-      const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
       try {
         await this.expand(this.clock(), slicer);
         while (this.stale.size > 0) {
@@ -373,6 +381,7 @@ export class OverviewModel {
         await this.sortInSteps(slicer);
       } finally {
         this.settling = null;
+        this.settlingSlicer = null;
       }
       if (changed.size > 0) for (const listener of this.refreshListeners) listener(changed);
     })();
@@ -529,7 +538,7 @@ export class OverviewModel {
 
   /** One answer of `GET /api/v1/overview` (and an `overview` subscription's first message). */
   async page(query: OverviewQuery, principal: Principal): Promise<OverviewPage> {
-    await this.settle();
+    await this.settle(true);
     return this.pageNow(query, principal);
   }
 

@@ -301,7 +301,7 @@ export async function attachRealtime(httpServer: HttpServer, runtime: Runtime, a
     sub.loading = true;
     const current = sub;
     void model
-      .settle()
+      .settle(true)
       .then(() => {
         current.loading = false;
         if (socket.data.overview !== current) return;

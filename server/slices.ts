@@ -83,8 +83,13 @@ export class Slicer {
   constructor(
     private readonly pause: () => Promise<void> = yieldToLoop,
     private readonly budgetMs = SLICE_MS,
-    private readonly restRatio = 0,
+    private restRatio = 0,
   ) {}
+
+  /** Someone waits for this work: no more rests, only a turn of the loop between slices (and the commands in flight first). */
+  hurry(): void {
+    this.restRatio = 0;
+  }
 
   /** Whether this slice has had its time. */
   get due(): boolean {

@@ -68,3 +68,26 @@ describe("background work", () => {
     expect(share).toBeGreaterThan(0.2);
   });
 });
+
+describe("background work someone waits for", () => {
+  it("goes on without the rests once hurried", async () => {
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        // work
+      }
+    };
+    // Another pass earns a 40 ms rest for the background as a whole.
+    const other = new Slicer(undefined, 1, 1);
+    busy(40);
+    const resting = other.next();
+    const waited = new Slicer(undefined, 1, 1);
+    waited.hurry();
+    busy(2);
+    const from = performance.now();
+    await waited.next();
+    expect(performance.now() - from).toBeLessThan(25);
+    await resting;
+    other.end();
+  });
+});
