@@ -47,6 +47,21 @@ function exactlyNear(state: EngineState, accountIds: Iterable<AccountId>): Accou
   });
 }
 
+/** A book under the test's configuration: `apply` decides a command on it and folds the events (a refusal throws). */
+function newBook(): { readonly state: EngineState; apply: (command: Parameters<typeof decide>[0]) => void } {
+  let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
+  return {
+    get state() {
+      return state;
+    },
+    apply(command) {
+      const result = decide(command, state);
+      if (!result.ok) throw new Error(`${command.type} refused: ${JSON.stringify(result.rejection)}`);
+      state = result.events.reduce(evolve, state);
+    },
+  };
+}
+
 describe("the holders near a limit", () => {
   it("include every holder of a repriced symbol at a loss limit or past its mark, and the tick decides as an exact check of all holders would", () => {
     let losses = 0;
@@ -164,13 +179,9 @@ describe("the holders near a limit", () => {
     expect(state.accounts.get(accountId)!.breakers.daily_drawdown.tripped).toBe(true);
   });
   it("leave an account past its mark through a pair it only reads alone on that pair's ticks, and look at it on the next tick of a symbol it holds", () => {
-    let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
+    const book = newBook();
+    const { apply } = book;
     const accountId = accounts[1]!;
-    const apply = (command: Parameters<typeof decide>[0]) => {
-      const result = decide(command, state);
-      if (!result.ok) throw new Error(`${command.type} refused`);
-      state = result.events.reduce(evolve, state);
-    };
     apply({ type: "OpenAccount", at: 1, by: "t", account: AccountSpec.parse({ accountId, name: "n", presetId: "p", initialBalanceUsd: 100_000 }) });
     apply({ type: "ActivatePreset", at: 1, accountId, presetId: PresetId.parse("trailing"), version: 1, rules: trailing, reason: "why", by: "t" });
     const tick = (symbol: string, price: number, at: number) => apply({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: SymbolId.parse(symbol), price }] });
@@ -181,27 +192,23 @@ describe("the holders near a limit", () => {
     tick("DAX", 18_100, 4); // 2,500 EUR up: the mark follows
     // The euro rises: equity passes the high-water mark, which only a tick of DAX moves.
     tick("EURUSD", 1.2, 5);
-    const markBefore = state.accounts.get(accountId)!.highWater;
-    expect(equityOf(state.accounts.get(accountId)!, state)).toBeGreaterThan(markBefore);
+    const markBefore = book.state.accounts.get(accountId)!.highWater;
+    expect(equityOf(book.state.accounts.get(accountId)!, book.state)).toBeGreaterThan(markBefore);
     tick("EURUSD", 1.21, 6); // certified anew once, at a limit of its mark now
     const before = certificates.made;
     for (let k = 0; k < 20; k++) tick("EURUSD", 1.21 + (k % 2) * 0.001, 7 + k);
     expect(certificates.made - before).toBe(0);
-    expect(state.accounts.get(accountId)!.highWater).toBe(markBefore);
+    expect(book.state.accounts.get(accountId)!.highWater).toBe(markBefore);
     // The next DAX tick, even unmoved, takes the mark up to the equity.
-    expect(nearLimits(state, [SymbolId.parse("DAX")])).toEqual([accountId]);
+    expect(nearLimits(book.state, [SymbolId.parse("DAX")])).toEqual([accountId]);
     tick("DAX", 18_100, 30);
-    expect(state.accounts.get(accountId)!.highWater).toBe(equityOf(state.accounts.get(accountId)!, state));
+    expect(book.state.accounts.get(accountId)!.highWater).toBe(equityOf(book.state.accounts.get(accountId)!, book.state));
   });
 
   it("look at a trailing account whose mark rose inside its bands when equity falls back to the floor the mark raised", () => {
-    let state = evolve(initialState(), { type: "config.applied", at: 0, config, by: "t" });
+    const book = newBook();
+    const { apply } = book;
     const accountId = accounts[2]!;
-    const apply = (command: Parameters<typeof decide>[0]) => {
-      const result = decide(command, state);
-      if (!result.ok) throw new Error(`${command.type} refused`);
-      state = result.events.reduce(evolve, state);
-    };
     const tick = (price: number, at: number) => apply({ type: "RecordMarket", at, updates: [{ kind: "tick", symbol: SymbolId.parse("XAUUSD"), price }] });
     apply({ type: "OpenAccount", at: 1, by: "t", account: AccountSpec.parse({ accountId, name: "n", presetId: "p", initialBalanceUsd: 100_000 }) });
     // A floor 2,000 USD under the mark: the nearest limit while the mark is above 99,000.
@@ -213,12 +220,12 @@ describe("the holders near a limit", () => {
     tick(2_000, 4);
     // Up 1,950 USD, a step at a time: the mark follows to 101,950 and its floor to 99,950.
     for (const [k, price] of [2_000.9, 2_001.8, 2_002.7, 2_003.6, 2_003.9].entries()) tick(price, 5 + k);
-    const account = () => state.accounts.get(accountId)!;
+    const account = () => book.state.accounts.get(accountId)!;
     expect(account().highWater).toBeCloseTo(101_950, 6);
     expect(account().lockedOut).toBeNull();
     // Back down 2,000 USD in one tick: equity 99,950, at the floor the mark raised. The tick locks it out.
     tick(1_999.9, 20);
-    expect(equityOf(account(), state)).toBeCloseTo(99_950, 6);
+    expect(equityOf(account(), book.state)).toBeCloseTo(99_950, 6);
     expect(account().lockedOut).not.toBeNull();
   });
 
