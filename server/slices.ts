@@ -13,8 +13,11 @@ export const BACKGROUND_REST = 1;
  * runs anyway: background work yields to the decisions first, and is never starved for longer.
  */
 export const FOREGROUND_WAIT_MS = 25;
-/** The same for work someone waits for (`Slicer.hurry`): a page of 10,000 rows is some 50 slices. */
-const HURRIED_FOREGROUND_WAIT_MS = 4;
+/**
+ * The same for work someone waits for (`Slicer.hurry`): none, a turn of the loop between slices
+ * only (the commands' steps interleave with them); a first page of 10,000 rows is some 100 slices.
+ */
+const HURRIED_FOREGROUND_WAIT_MS = 0;
 
 /**
  * The commands in flight (queued, being decided or committing): background slices start when
@@ -88,7 +91,7 @@ export class Slicer {
     private restRatio = 0,
   ) {}
 
-  /** Someone waits for this work: no more rests, only a turn of the loop between slices (and the commands in flight, 4 ms at most). */
+  /** Someone waits for this work: no more rests and no waiting for the commands in flight, only a turn of the loop between slices. */
   hurry(): void {
     this.restRatio = 0;
     this.foregroundWaitMs = HURRIED_FOREGROUND_WAIT_MS;
@@ -118,7 +121,7 @@ export class Slicer {
       } while (performance.now() < backgroundFreeAt);
     } else {
       await this.pause();
-      await foreground.idle(this.foregroundWaitMs);
+      if (this.foregroundWaitMs > 0) await foreground.idle(this.foregroundWaitMs);
     }
     this.from = performance.now();
   }
