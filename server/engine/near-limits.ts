@@ -160,8 +160,9 @@ class Tables {
     const suspects = new Set<AccountId>();
     for (const accountId of changed) {
       const account = state.accounts.get(accountId);
-      if (!this.stillCertified(accountId, account)) suspects.add(accountId);
-      else this.trailingAccounts.get(accountId)!.account = account!; // its mark rose: same positions, same legs
+      const kept = account && this.stillCertified(accountId, account) ? this.trailingAccounts.get(accountId) : undefined;
+      if (kept) kept.account = account!; // its mark rose: same positions, same legs
+      else suspects.add(accountId);
     }
     const prices = pricesOf(state.market);
     const scanned = new Set<SymbolId>(repriced);
