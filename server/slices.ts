@@ -26,7 +26,8 @@ const HURRIED_FOREGROUND_WAIT_MS = 0;
  */
 class Foreground {
   private inFlight = 0;
-  private waiters: (() => void)[] = [];
+  /** Slices waiting for the commands to be answered (one that times out leaves). */
+  private readonly waiters = new Set<() => void>();
 
   /** A command entered the queue; `end` when it is answered (or failed). */
   begin(): void {
@@ -36,13 +37,16 @@ class Foreground {
   end(): void {
     if (--this.inFlight > 0) return;
     this.inFlight = 0;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    for (const wake of [...this.waiters]) wake();
   }
 
   get busy(): boolean {
     return this.inFlight > 0;
+  }
+
+  /** Slices waiting now (for tests: none is left behind by a wait that timed out). */
+  get waiting(): number {
+    return this.waiters.size;
   }
 
   /** Resolves when no command is in flight, or after `maxMs`. */
@@ -54,10 +58,11 @@ class Foreground {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        this.waiters.delete(wake);
         resolve();
       };
       const timer = setTimeout(wake, maxMs);
-      this.waiters.push(wake);
+      this.waiters.add(wake);
     });
   }
 }
