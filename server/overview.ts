@@ -38,6 +38,8 @@ const FOLLOW_MS = 100;
  * lock-outs and denials go at once, by their own events).
  */
 const REFRESH_MS = 1_000;
+/** A pass someone waits for goes without the background's rests at most this often (see `hurry`). */
+const HURRY_EVERY_MS = 1_000;
 
 /** Account events a window shows at once (a denial too, see `urgentIn`). */
 const URGENT_EVENTS = new Set<EngineEvent["type"]>([
@@ -224,6 +226,8 @@ export class OverviewModel {
   private everyStaleSince: number | null;
   private settling: Promise<void> | null = null;
   private settlingSlicer: Slicer | null = null;
+  /** When a pass was last hurried (performance.now()). */
+  private hurriedAt = Number.NEGATIVE_INFINITY;
   private readers = 0;
   private refresher: NodeJS.Timeout | null = null;
   /** Breaches seen in commits, applied when the account's row is rebuilt. */
@@ -358,12 +362,12 @@ export class OverviewModel {
    */
   settle(waiting = false): Promise<void> {
     if (this.settling) {
-      if (waiting) this.settlingSlicer?.hurry();
+      if (waiting && this.settlingSlicer) this.hurry(this.settlingSlicer);
       return this.settling;
     }
     if (this.stale.size === 0 && this.pricedSymbols.size === 0 && this.barSymbols.size === 0 && this.everyStaleSince === null && !this.orderDirty) return Promise.resolve();
     const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
-    if (waiting) slicer.hurry();
+    if (waiting) this.hurry(slicer);
     this.settlingSlicer = slicer;
     this.settling = (async () => {
       const changed = new Set<AccountId>();
@@ -386,6 +390,18 @@ export class OverviewModel {
       if (changed.size > 0) for (const listener of this.refreshListeners) listener(changed);
     })();
     return this.settling;
+  }
+
+  /**
+   * Hurries a pass someone waits for, at most once per HURRY_EVERY_MS: a reader asking for pages
+   * in a loop (GET /api/v1/overview has no rate limit of its own) gets the other passes at the
+   * background's pace, so it cannot take the loop from the decisions.
+   */
+  private hurry(slicer: Slicer): void {
+    const now = performance.now();
+    if (now - this.hurriedAt < HURRY_EVERY_MS) return;
+    this.hurriedAt = now;
+    slicer.hurry();
   }
 
   /**

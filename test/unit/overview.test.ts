@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { touchedBy } from "@/server/account-index";
 import type { Principal } from "@/server/auth/roles";
 import type { EngineEvent } from "@/server/engine/events";
@@ -9,6 +9,7 @@ import { AccountSpec } from "@/server/engine/types";
 import type { Commit } from "@/server/overview";
 import { OverviewModel, contributionOf } from "@/server/overview";
 import type { DecisionRecord } from "@/server/runtime";
+import { Slicer } from "@/server/slices";
 import { config, configured, given } from "./given";
 
 /** The overview model: rows kept from commits, ordered by headroom, filtered, counted, and the firm's exposure kept per account. */
@@ -70,6 +71,21 @@ function fromScratch(state: EngineState) {
 }
 
 describe("the overview model", () => {
+  it("hurries a pass a page waits for at most once a second: a reader asking in a loop gets the background's pace", async () => {
+    const book = new Book(ids(4));
+    book.commit([tick(EURUSD, 1.1), fill(book.ids[0]!, EURUSD, "BUY", 1, 1.1)]);
+    const hurried = vi.spyOn(Slicer.prototype, "hurry");
+    try {
+      for (let k = 0; k < 5; k++) {
+        book.commit([tick(EURUSD, 1.1 + k * 0.001)]); // a row to rebuild: each page waits for a pass
+        await book.model.page(all, everyone);
+      }
+      expect(hurried).toHaveBeenCalledTimes(1);
+    } finally {
+      hurried.mockRestore();
+    }
+  });
+
   it("orders rows closest to a loss limit first, ties by account id", async () => {
     const book = new Book(ids(4));
     book.commit([tick(EURUSD, 1.1), fill(book.ids[2]!, EURUSD, "BUY", 1, 1.1), fill(book.ids[1]!, EURUSD, "BUY", 0.5, 1.1)]);
