@@ -94,8 +94,7 @@ class Tables {
   readonly symbolsOf = new Map<AccountId, readonly SymbolId[]>();
   /** The accounts under `trailing_intraday` holding each symbol: valued at each tick of it (their mark follows every one). */
   readonly trailing = new Map<SymbolId, Set<AccountId>>();
-  readonly trailingOf = new Map<AccountId, readonly SymbolId[]>();
-  /** Each trailing account as of the tables' state, with its legs: what a tick values it from. */
+  /** Each trailing account as of the tables' state, with its legs: what a tick values it from (and the symbols it holds there). */
   readonly trailingAccounts = new Map<AccountId, { account: AccountState; legs: readonly Leg[] }>();
   /** The highest equity inside each trailing account's bands: a mark raised up to it leaves the certificate valid. */
   readonly ceilings = new Map<AccountId, number>();
@@ -126,19 +125,14 @@ class Tables {
     else this.symbolsOf.delete(accountId);
     // Under `trailing_intraday`, the symbols it holds: each tick of one values it against its mark.
     const held = account && configOf(state, account).accountRules.maxLossMode === "trailing_intraday" ? [...account.positions.keys()] : [];
-    for (const symbol of this.trailingOf.get(accountId) ?? []) if (!held.includes(symbol)) this.trailing.get(symbol)?.delete(accountId);
+    for (const symbol of this.trailingAccounts.get(accountId)?.account.positions.keys() ?? []) if (!held.includes(symbol)) this.trailing.get(symbol)?.delete(accountId);
     for (const symbol of held) {
       let holders = this.trailing.get(symbol);
       if (!holders) this.trailing.set(symbol, (holders = new Set()));
       holders.add(accountId);
     }
-    if (held.length > 0) {
-      this.trailingOf.set(accountId, held);
-      this.trailingAccounts.set(accountId, { account: account!, legs: legsOf(account!, state.config) });
-    } else {
-      this.trailingOf.delete(accountId);
-      this.trailingAccounts.delete(accountId);
-    }
+    if (held.length > 0) this.trailingAccounts.set(accountId, { account: account!, legs: legsOf(account!, state.config) });
+    else this.trailingAccounts.delete(accountId);
     if (ceiling > Number.NEGATIVE_INFINITY) this.ceilings.set(accountId, ceiling);
     else this.ceilings.delete(accountId);
   }
