@@ -88,6 +88,10 @@ function byHeadroom(a: Entry, b: Entry): number {
 }
 
 /** Two rows show the same thing (the seq aside). */
+function sameList<T>(kept: readonly T[] | undefined, fresh: readonly T[]): boolean {
+  return kept !== undefined && kept.length === fresh.length && kept.every((item, i) => item === fresh[i]);
+}
+
 function sameRow(a: OverviewRow, b: OverviewRow): boolean {
   return (
     a.equity === b.equity &&
@@ -107,6 +111,11 @@ function sameRow(a: OverviewRow, b: OverviewRow): boolean {
     a.lockedSymbols.length === b.lockedSymbols.length &&
     a.lockedSymbols.every((symbol, i) => symbol === b.lockedSymbols[i])
   );
+}
+
+/** Id, name and preset, lower case: what `q` matches. */
+function searchText(accountId: AccountId, row: OverviewRow): string {
+  return `${accountId}\n${row.name}\n${row.presetId ?? ""}`.toLowerCase();
 }
 
 /** A predicate for `query`'s filters (the window aside). */
@@ -160,6 +169,17 @@ function linesOf(lines: Map<string, Line>): ExposureLine[] {
 export function contributionOf(account: AccountState, state: EngineState): { symbols: Map<string, Contribution>; clusters: Map<string, Contribution> } {
   const symbols = new Map<string, Contribution>();
   const clusters = new Map<string, Contribution>();
+  forEachShare(account, state, (symbol, cluster, netUsd) => {
+    symbols.set(symbol, { netUsd, grossUsd: Math.abs(netUsd) });
+    const part = clusters.get(cluster);
+    if (part) clusters.set(cluster, { netUsd: part.netUsd + netUsd, grossUsd: part.grossUsd + Math.abs(netUsd) });
+    else clusters.set(cluster, { netUsd, grossUsd: Math.abs(netUsd) });
+  });
+  return { symbols, clusters };
+}
+
+/** Each position's signed notional in USD with its symbol and cluster (what `contributionOf` sums). */
+function forEachShare(account: AccountState, state: EngineState, share: (symbol: string, cluster: string, netUsd: number) => void): void {
   for (const [symbol, position] of account.positions) {
     const instrument = state.config.instruments[symbol];
     const price = state.market.get(symbol)?.lastPrice ?? position.avgPrice;
@@ -167,13 +187,57 @@ export function contributionOf(account: AccountState, state: EngineState): { sym
     const usdPerQuote = perUnit(conversionOf(quoteCurrencyOf(symbol, instrument), "USD"), state.market) ?? 1;
     const netUsd = position.quantity * (instrument?.contractSize ?? 1) * price * usdPerQuote;
     if (!Number.isFinite(netUsd)) continue;
-    symbols.set(symbol, { netUsd, grossUsd: Math.abs(netUsd) });
-    const cluster = instrument?.cluster ?? `symbol:${symbol}`;
-    const part = clusters.get(cluster);
-    if (part) clusters.set(cluster, { netUsd: part.netUsd + netUsd, grossUsd: part.grossUsd + Math.abs(netUsd) });
-    else clusters.set(cluster, { netUsd, grossUsd: Math.abs(netUsd) });
+    share(symbol, instrument?.cluster ?? `symbol:${symbol}`, netUsd);
   }
-  return { symbols, clusters };
+}
+
+/**
+ * A rebuild's shares, summed here before they are compared with the account's kept ones: the
+ * kept maps and their parts are updated in place, so a rebuild (every account's, once a second
+ * under a moving market) leaves no maps or parts behind to outlive the young generation and
+ * fill the old one (they were about a third of what a 10,000-account server promoted).
+ */
+const freshSymbols = new Map<string, number>();
+const freshClusterNet = new Map<string, number>();
+const freshClusterGross = new Map<string, number>();
+
+function addShare(symbol: string, cluster: string, netUsd: number): void {
+  freshSymbols.set(symbol, netUsd);
+  freshClusterNet.set(cluster, (freshClusterNet.get(cluster) ?? 0) + netUsd);
+  freshClusterGross.set(cluster, (freshClusterGross.get(cluster) ?? 0) + Math.abs(netUsd));
+}
+
+/**
+ * Brings `kept` (an account's parts) and `lines` (the firm's totals) to the fresh figures, in
+ * place: a part that moved moves its line by the difference, a new one is added, a gone one
+ * taken out. False when nothing moved.
+ */
+function syncParts(kept: Map<string, Contribution>, lines: Map<string, Line>, net: Map<string, number>, gross: (key: string, net: number) => number): boolean {
+  let moved = false;
+  for (const [key, part] of kept) {
+    if (net.has(key)) continue;
+    addLine(lines, key, part, -1);
+    kept.delete(key);
+    moved = true;
+  }
+  for (const [key, netUsd] of net) {
+    const grossUsd = gross(key, netUsd);
+    const part = kept.get(key);
+    if (!part) {
+      const added = { netUsd, grossUsd };
+      kept.set(key, added);
+      addLine(lines, key, added, 1);
+      moved = true;
+    } else if (part.netUsd !== netUsd || part.grossUsd !== grossUsd) {
+      const line = lines.get(key)!;
+      line.netUsd += netUsd - part.netUsd;
+      line.grossUsd += grossUsd - part.grossUsd;
+      part.netUsd = netUsd;
+      part.grossUsd = grossUsd;
+      moved = true;
+    }
+  }
+  return moved;
 }
 
 /** The latest breach of `account` since its day started, as its state shows it (null: none). */
@@ -623,6 +687,7 @@ export class OverviewModel {
       if (veto.expiresAt !== null) lockExpiresAt = Math.min(lockExpiresAt ?? Number.POSITIVE_INFINITY, veto.expiresAt);
     }
     lockedSymbols.sort();
+    const breakers = BreakerKinds.options.filter((kind) => account.breakers[kind].tripped);
     const presetId = account.preset?.presetId ?? null;
     const fresh: OverviewRow = {
       accountId,
@@ -637,13 +702,13 @@ export class OverviewModel {
       maxHeadroom: cents(maxLeft),
       maxHeadroomPct,
       headroomPct: Math.min(dailyHeadroomPct, maxHeadroomPct),
-      breakers: BreakerKinds.options.filter((kind) => account.breakers[kind].tripped),
-      lockedSymbols,
+      // The kept row's lists when they are the same (a new row keeps no new lists it need not).
+      breakers: sameList(entry?.row.breakers, breakers) ? entry!.row.breakers : breakers,
+      lockedSymbols: sameList(entry?.row.lockedSymbols, lockedSymbols) ? entry!.row.lockedSymbols : lockedSymbols,
       breachedToday: breachedAt !== null,
       seq,
     };
     const row = entry && sameRow(entry.row, fresh) ? entry.row : fresh;
-    const { symbols, clusters } = contributionOf(account, state);
     let changed = row !== entry?.row;
 
     if (entry) {
@@ -654,19 +719,20 @@ export class OverviewModel {
         this.breachedView = null;
         if (row.headroomPct !== entry.row.headroomPct) this.orderDirty = true;
       }
-      if (this.moveExposure(entry, symbols, clusters)) changed = true;
+      if (this.syncExposure(entry, account, state)) changed = true;
+      // The search text is made anew only when what it is made of changed (it outlives the young generation).
+      if (row.name !== entry.row.name || row.presetId !== entry.row.presetId) entry.search = searchText(accountId, row);
       entry.row = row;
-      entry.search = `${accountId}\n${row.name}\n${row.presetId ?? ""}`.toLowerCase();
       entry.breachedAt = breachedAt;
       entry.lockExpiresAt = lockExpiresAt;
     } else {
-      const created: Entry = { row, search: `${accountId}\n${row.name}\n${row.presetId ?? ""}`.toLowerCase(), symbols: new Map(), clusters: new Map(), breachedAt, lockExpiresAt };
+      const created: Entry = { row, search: searchText(accountId, row), symbols: new Map(), clusters: new Map(), breachedAt, lockExpiresAt };
       this.entries.set(accountId, created);
       this.sorted.push(created);
       this.orderDirty = true;
       countRow(this.totals, row, 1);
       this.countsView = null;
-      this.moveExposure(created, symbols, clusters);
+      this.syncExposure(created, account, state);
     }
 
     const wasBreachedAt = this.breached.get(accountId);
@@ -689,18 +755,20 @@ export class OverviewModel {
     return changed;
   }
 
-  /** Replaces an account's share of the firm's exposure: the old one out, the new one in (false: it had none and has none). */
-  private moveExposure(entry: Entry, symbols: Map<string, Contribution>, clusters: Map<string, Contribution>): boolean {
-    if (entry.symbols.size === 0 && symbols.size === 0) return false;
-    for (const [key, part] of entry.symbols) addLine(this.symbolLines, key, part, -1);
-    for (const [key, part] of entry.clusters) addLine(this.clusterLines, key, part, -1);
-    for (const [key, part] of symbols) addLine(this.symbolLines, key, part, 1);
-    for (const [key, part] of clusters) addLine(this.clusterLines, key, part, 1);
-    entry.symbols = symbols;
-    entry.clusters = clusters;
+  /** Brings an account's share of the firm's exposure up to its state, in place (false: nothing moved). */
+  private syncExposure(entry: Entry, account: AccountState, state: EngineState): boolean {
+    if (entry.symbols.size === 0 && account.positions.size === 0) return false;
+    freshSymbols.clear();
+    freshClusterNet.clear();
+    freshClusterGross.clear();
+    forEachShare(account, state, addShare);
+    const symbolsMoved = syncParts(entry.symbols, this.symbolLines, freshSymbols, (_, netUsd) => Math.abs(netUsd));
+    const clustersMoved = syncParts(entry.clusters, this.clusterLines, freshClusterNet, (key) => freshClusterGross.get(key)!);
+    if (!symbolsMoved && !clustersMoved) return false;
     this.exposureView = null;
     return true;
   }
+
 }
 
 const MODELS = Symbol.for("riskgate.overview");

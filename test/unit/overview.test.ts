@@ -58,16 +58,16 @@ const tick = (symbol: SymbolId, price: number, at = 3_000): EngineEvent => ({ ty
 const trip = (accountId: AccountId, at = 4_000): EngineEvent => ({ type: "breaker.tripped", at, accountId, breaker: "manual", reason: "test trip", by: "rm" });
 const all = { offset: 0, limit: 500 };
 
-/** The firm's exposure summed from scratch over every account. */
-function fromScratch(state: EngineState) {
-  const symbols = new Map<string, { netUsd: number; grossUsd: number; accounts: number }>();
+/** The firm's exposure summed from scratch over every account (by symbol, or by cluster). */
+function fromScratch(state: EngineState, by: "symbols" | "clusters" = "symbols") {
+  const lines = new Map<string, { netUsd: number; grossUsd: number; accounts: number }>();
   for (const account of state.accounts.values()) {
-    for (const [key, part] of contributionOf(account, state).symbols) {
-      const line = symbols.get(key) ?? { netUsd: 0, grossUsd: 0, accounts: 0 };
-      symbols.set(key, { netUsd: line.netUsd + part.netUsd, grossUsd: line.grossUsd + part.grossUsd, accounts: line.accounts + 1 });
+    for (const [key, part] of contributionOf(account, state)[by]) {
+      const line = lines.get(key) ?? { netUsd: 0, grossUsd: 0, accounts: 0 };
+      lines.set(key, { netUsd: line.netUsd + part.netUsd, grossUsd: line.grossUsd + part.grossUsd, accounts: line.accounts + 1 });
     }
   }
-  return symbols;
+  return lines;
 }
 
 describe("the overview model", () => {
@@ -190,6 +190,13 @@ describe("the overview model", () => {
         }
         const clusters = new Map(page.exposure.byCluster.map((line) => [line.key, line]));
         expect([...clusters.keys()].every((key) => key === "fx-majors" || key === "symbol:XAUUSD")).toBe(true);
+        const expectedClusters = fromScratch(book.state, "clusters");
+        expect([...clusters.keys()].sort()).toEqual([...expectedClusters.keys()].sort());
+        for (const [key, want] of expectedClusters) {
+          expect(clusters.get(key)!.accounts).toBe(want.accounts);
+          expect(clusters.get(key)!.netUsd).toBeCloseTo(want.netUsd, 1);
+          expect(clusters.get(key)!.grossUsd).toBeCloseTo(want.grossUsd, 1);
+        }
       }
     }
   });
