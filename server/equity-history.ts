@@ -1,5 +1,6 @@
 import os from "node:os";
 import { z } from "zod";
+import { LazyArray } from "./engine/snapshot";
 
 /**
  * Equity history per account for the dashboard's equity chart (ranges 1h / 1d / 1w / all, about
@@ -437,17 +438,19 @@ export class EquityHistory {
   }
 
   /**
-   * `toJSON`, an account at a time with a pause (`pause`) every `every` accounts: the history of
-   * a large book is thousands of accounts, and a snapshot must not hold the event loop for them.
+   * `toJSON` with the accounts as a {@link LazyArray}: each account's entry is made as a snapshot
+   * writes it (a slice at a time), from the history as it is then, so the history of a large
+   * book is never held whole beside the live one.
    */
-  async toJSONInSteps(pause: () => Promise<void>, every = 250): Promise<unknown> {
-    const accounts: unknown[] = [];
-    let done = 0;
-    for (const [accountId, series] of [...this.series]) {
-      accounts.push(seriesJSON(accountId, series));
-      if (++done % every === 0) await pause();
-    }
-    return { format: 2, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts };
+  toJSONLazily(): unknown {
+    const series = this.series;
+    return {
+      format: 2,
+      bucketsMs: TIERS.map((tier) => tier.bucketMs),
+      accounts: new LazyArray(function* () {
+        for (const [accountId, kept] of [...series]) yield seriesJSON(accountId, kept);
+      }),
+    };
   }
 
   /** Restores what {@link toJSON} wrote; throws an {@link EquityHistoryError} on anything else. */

@@ -984,7 +984,7 @@ export class Runtime {
       // a slice at a time) before the history is written, or a start from this snapshot would
       // never have them (the tail it folds does not touch them).
       await this.recordAllDueEquityInSteps(state, slicer);
-      const equity = await this.equity.toJSONInSteps(pause, 20);
+      const equity = this.equity.toJSONLazily();
       const saved = await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause, () => rest(SNAPSHOT_PART_GAP_MS));
       this.snapshotSeq = seq;
       log.info({ seq, accounts: state.accounts.size, bytes: saved.bytes, parts: saved.parts, busyMs: Math.round(slicer.busyMs), ms: Math.round(performance.now() - started) }, "state snapshot saved");

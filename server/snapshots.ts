@@ -1,7 +1,7 @@
 import { promisify } from "node:util";
 import { createGzip, gunzip as gunzipCallback } from "node:zlib";
 import type { Database } from "./db/database";
-import { SNAPSHOT_FORMAT, decodeState, decodeValue, encodeStateInSteps, encodeValue } from "./engine/snapshot";
+import { LazyArray, SNAPSHOT_FORMAT, decodeState, decodeValue, encodeStateLazily, encodeValue } from "./engine/snapshot";
 import type { EngineState } from "./engine/state";
 import { yieldToLoop } from "./slices";
 
@@ -38,7 +38,9 @@ export class SnapshotStore {
    */
   async save(seq: number, state: EngineState, extras: Record<string, unknown>, pause: () => Promise<void> = yieldNow, partGap: () => Promise<void> = yieldNow): Promise<{ bytes: number; parts: number }> {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`a snapshot's seq must be a non-negative integer, not ${seq}`);
-    const encoded = { state: await encodeStateInSteps(state, pause, STEP), extras: await encodeInSteps(extras, pause) };
+    // Encoded as it is written: the long lists' items one slice at a time, none kept past its slice.
+    // The extras first: the equity history is written as it is then, nearest the state's seq.
+    const encoded = { extras: encodeLazily(extras), state: encodeStateLazily(state) };
     const bytes = await gzipJsonInSteps(encoded, pause);
     const parts: Buffer[] = [];
     for (let at = 0; at < bytes.length; at += PART_BYTES) parts.push(bytes.subarray(at, at + PART_BYTES));
@@ -111,29 +113,28 @@ const PART_BYTES = 256 * 1024;
 const yieldNow = yieldToLoop;
 
 /**
- * `encodeValue(value)`, with a pause every `chunk` items of a long array inside plain objects (the
- * extras hold the equity history: an entry per account): the same encoding, not all at once.
+ * `encodeValue(value)`, with the long lists inside plain objects (the extras hold the equity
+ * history: an entry per account) left as {@link LazyArray}s whose items are encoded as they are
+ * written: the same encoding, never all of it at once.
  */
-async function encodeInSteps(value: unknown, pause: () => Promise<void>, chunk = STEP): Promise<unknown> {
-  if (Array.isArray(value) && value.length > chunk) {
-    const items = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) {
-      items[i] = encodeValue(value[i]);
-      if (i % chunk === chunk - 1) await pause();
-    }
-    return items;
-  }
+function encodeLazily(value: unknown): unknown {
+  if (value instanceof LazyArray) return new LazyArray(() => encodedItems(value.items()));
+  if (Array.isArray(value) && value.length > STEP) return new LazyArray(() => encodedItems(value));
   if (value === null || typeof value !== "object" || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype || Object.hasOwn(value, "$") || Object.hasOwn(value, "__proto__")) {
     return encodeValue(value); // anything encodeValue writes in a form of its own (a map, a tagged object) goes to it whole
   }
   const fields: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) fields[key] = await encodeInSteps(item, pause, chunk);
+  for (const [key, item] of Object.entries(value)) fields[key] = encodeLazily(item);
   return fields;
 }
 
+function* encodedItems(items: Iterable<unknown>): Generator<unknown> {
+  for (const item of items) yield encodeValue(item);
+}
+
 /**
- * `gzip(JSON.stringify(value))` for a JSON value, made a piece at a time: long arrays are
- * written `chunk` items at a time, each slice handed to a gzip stream (which compresses off the
+ * `gzip(JSON.stringify(value))` for a JSON value, made a piece at a time: long arrays (and
+ * {@link LazyArray}s, their items made as they go) are written `chunk` items at a time, each slice handed to a gzip stream (which compresses off the
  * event loop) with `pause()` awaited in between, and the compressed pieces joined at the end.
  */
 async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk = STEP): Promise<Buffer> {
@@ -161,6 +162,15 @@ async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk
     await pause();
   };
   const writeValue = async (item: unknown): Promise<void> => {
+    if (item instanceof LazyArray) {
+      write("[");
+      let written = 0;
+      for (const entry of item.items()) {
+        write((written > 0 ? "," : "") + JSON.stringify(entry));
+        if (++written % chunk === 0) await slice();
+      }
+      return void write("]");
+    }
     if (Array.isArray(item)) {
       if (item.length <= chunk) return void write(JSON.stringify(item));
       write("[");
