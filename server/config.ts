@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_BUDGET_MB } from "./equity-history";
 import type { EngineConfigInput } from "./engine/config";
 import { EngineConfig } from "./engine/config";
 import { defaultInstruments } from "./instruments";
@@ -34,6 +35,8 @@ const EnvSchema = z.object({
   RISKGATE_SESSION_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 60 * 60).default(12 * 60 * 60),
   /** Events between two state snapshots (fast start on a long ledger). */
   RISKGATE_SNAPSHOT_EVERY: z.coerce.number().int().min(100).default(10_000),
+  /** The whole book's equity history (the console's charts) at most, in MiB; a larger book keeps less of each account's. */
+  RISKGATE_EQUITY_HISTORY_MB: z.coerce.number().int().min(1).max(1_048_576).default(DEFAULT_BUDGET_MB),
   /** Socket.IO fans out across several server processes through this Redis. */
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, "must be a redis:// URL").optional(),
   /** Alerts: a generic webhook (JSON POST). */
@@ -62,6 +65,7 @@ export type Config = {
   admin: { password: string | null; token: string | null };
   sessionTtlMs: number;
   snapshotEvery: number;
+  equityHistoryBytes: number;
   redisUrl: string | null;
   /** The LLM reviewer's endpoint; null: the rule reviewer decides guard 18. */
   reviewer: { url: string; model: string; apiKey: string | null } | null;
@@ -94,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     admin: { password: values.RISKGATE_ADMIN_PASSWORD ?? null, token: values.RISKGATE_ADMIN_TOKEN ?? null },
     sessionTtlMs: values.RISKGATE_SESSION_TTL_SECONDS * 1000,
     snapshotEvery: values.RISKGATE_SNAPSHOT_EVERY,
+    equityHistoryBytes: values.RISKGATE_EQUITY_HISTORY_MB * 1024 * 1024,
     redisUrl: values.REDIS_URL ?? null,
     reviewer: values.RISKGATE_REVIEWER_URL
       ? { url: values.RISKGATE_REVIEWER_URL, model: values.RISKGATE_REVIEWER_MODEL, apiKey: values.RISKGATE_REVIEWER_API_KEY ?? null }

@@ -35,6 +35,16 @@ import { LazyArray } from "./engine/snapshot";
  * flat account keeps one point a bucket, a third of that. The oldest history covered is about
  * 1 h + 24 h + 7 d + 365 d; older points are dropped.
  *
+ * Budget. A book's history is bounded as a whole as well: at most `budgetBytes` of points
+ * (RISKGATE_EQUITY_HISTORY_MB, default {@link DEFAULT_BUDGET_MB} MB). While the accounts' bounds
+ * add up to more than that, every tier of every account keeps the same share of its retention
+ * (1 h, 24 h, 7 d and 365 d scaled by one factor, in steps of about 19 %, never below one bucket),
+ * so each account keeps at most its share of the budget, whatever the book's size: 10,000 accounts
+ * that move all day would otherwise hold about 1.5 MB each, 15 GB in all. The factor only goes
+ * down as the book grows; each history already recorded is cut to it when it is next recorded,
+ * read or written to a snapshot (its oldest points pass on to the coarser tiers, as ageing does). A chart then reads a range from the tiers
+ * that hold it: a shorter finest tier means more of the range comes from the coarser ones.
+ *
  * Time. Points must come in non-decreasing time. A point older than the last recorded one is
  * recorded at the last one's time, i.e. merged into the newest bucket: a clock stepping back
  * neither reorders the series nor loses the values seen meanwhile. A point with any non-finite
@@ -142,7 +152,37 @@ export const TIERS = [
   { bucketMs: HOUR_MS, retainMs: 365 * DAY_MS },
 ] as const;
 
-const closedCap = (tier: { bucketMs: number; retainMs: number }) => PER_BUCKET * (tier.retainMs / tier.bucketMs + 1);
+const closedCap = (tier: { bucketMs: number; retainMs: number }) => PER_BUCKET * (Math.floor(tier.retainMs / tier.bucketMs) + 1);
+
+/** Bytes a stored point takes (five float64). */
+export const POINT_BYTES = FIELDS * 8;
+
+/** The whole book's history at most (RISKGATE_EQUITY_HISTORY_MB). */
+export const DEFAULT_BUDGET_MB = 512;
+
+/** Points one account holds at most when each tier keeps `scale` of its retention (never less than a bucket). */
+export function pointsPerAccount(scale: number): number {
+  return TIERS.reduce((sum, tier) => sum + closedCap({ bucketMs: tier.bucketMs, retainMs: Math.max(tier.bucketMs, tier.retainMs * scale) }) + PER_BUCKET, 0);
+}
+
+/** Below this share every tier is down to one bucket: a smaller one holds no fewer points. */
+const SMALLEST_SCALE = Math.min(...TIERS.map((tier) => tier.bucketMs / tier.retainMs));
+
+/**
+ * The share of each tier's retention that keeps `accounts` accounts within `budgetBytes`: 1 while
+ * they fit, else the largest power of 2^(1/4) under which their bounds fit (steps, so that a
+ * growing book cuts the histories it holds a few dozen times, not at every account it opens).
+ * When even a bucket a tier does not fit, the share where every tier is down to one bucket.
+ */
+export function retentionScale(accounts: number, budgetBytes: number): number {
+  const n = Math.max(1, accounts);
+  const fits = (scale: number) => n * pointsPerAccount(scale) * POINT_BYTES <= budgetBytes;
+  if (fits(1)) return 1;
+  // The closed form first; a tier's slack bucket and open bucket do not scale, so step on down until it fits.
+  let step = Math.floor(4 * Math.log2(budgetBytes / (n * pointsPerAccount(1) * POINT_BYTES)));
+  while (!fits(2 ** (step / 4)) && 2 ** (step / 4) > SMALLEST_SCALE) step--;
+  return 2 ** (step / 4);
+}
 
 /** The most points one account holds: every tier's closed cap plus its open bucket. */
 export const MAX_POINTS_PER_ACCOUNT = TIERS.reduce((sum, tier) => sum + closedCap(tier) + PER_BUCKET, 0);
@@ -153,7 +193,18 @@ class PointRing {
   private head = 0;
   size = 0;
 
-  constructor(readonly cap: number) {}
+  constructor(public cap: number) {}
+
+  /** Gives back storage the ring no longer needs (more than twice its points, after a cut). */
+  fit(): void {
+    let slots = 16;
+    while (slots < this.size) slots *= 2;
+    if (slots * 2 > this.slots()) return;
+    const data = new Float64Array(slots * FIELDS);
+    for (let i = 0; i < this.size; i++) copyPoint(data, i * FIELDS, this.data, this.offset(i));
+    this.data = data;
+    this.head = 0;
+  }
 
   private slots(): number {
     return this.data.length / FIELDS;
@@ -208,10 +259,20 @@ class Tier {
 
   constructor(
     readonly bucketMs: number,
-    private readonly retainMs: number,
+    private retainMs: number,
     private readonly next: Tier | null,
   ) {
     this.closed = new PointRing(closedCap({ bucketMs, retainMs }));
+  }
+
+  /** Keeps `retainMs` from now on (at least a bucket): what a shorter retention no longer holds passes on to the next tier now. */
+  retain(retainMs: number): void {
+    this.retainMs = Math.max(this.bucketMs, retainMs);
+    this.closed.cap = closedCap({ bucketMs: this.bucketMs, retainMs: this.retainMs });
+    while (this.closed.size > this.closed.cap) this.evictOldest();
+    const newest = this.closed.size > 0 ? this.closed.atOf(this.closed.size - 1) : Number.NaN;
+    while (this.closed.size > 0 && this.closed.atOf(0) < newest - this.retainMs) this.evictOldest();
+    this.closed.fit();
   }
 
   add(source: Float64Array, from: number): void {
@@ -285,14 +346,24 @@ class Series {
   private readonly scratch = new Float64Array(FIELDS);
   lastAt = -Infinity;
 
-  constructor() {
+  /** The share of each tier's retention this series keeps (the book's, once it is brought to it). */
+  scale: number;
+
+  constructor(scale = 1) {
+    this.scale = scale;
     let next: Tier | null = null;
     const tiers: Tier[] = [];
     for (let i = TIERS.length - 1; i >= 0; i--) {
-      next = new Tier(TIERS[i]!.bucketMs, TIERS[i]!.retainMs, next);
+      next = new Tier(TIERS[i]!.bucketMs, Math.max(TIERS[i]!.bucketMs, TIERS[i]!.retainMs * scale), next);
       tiers.unshift(next);
     }
     this.tiers = tiers;
+  }
+
+  /** Each tier keeps `scale` of its retention (finest first: what it passes on is then held by the next). */
+  retain(scale: number): void {
+    this.scale = scale;
+    this.tiers.forEach((tier, i) => tier.retain(TIERS[i]!.retainMs * scale));
   }
 
   record(point: EquityPoint): void {
@@ -376,6 +447,41 @@ export class EquityHistory {
   private readonly series = new Map<string, Series>();
   /** Called before an account's history is read (the runtime records a conflated point still pending). */
   beforeRead: ((accountId: string) => void) | null = null;
+  /** The share of each tier's retention every account keeps (see the module comment's Budget). */
+  private scale = 1;
+
+  /** `budgetBytes`: the whole book's points at most (see the module comment's Budget). */
+  constructor(readonly budgetBytes = DEFAULT_BUDGET_MB * 1024 * 1024) {
+    if (!(budgetBytes > 0)) throw new RangeError(`an equity history's budget must be positive, not ${budgetBytes}`);
+  }
+
+  /** The share of each tier's retention kept now (1 while the book fits its budget). */
+  get retention(): number {
+    return this.scale;
+  }
+
+  /** Points held over the whole book (for metrics and tests; brings every account to the book's share). */
+  totalPoints(): number {
+    let total = 0;
+    for (const series of this.series.values()) total += this.current(series).size();
+    return total;
+  }
+
+  /**
+   * Lowers the book's share of each tier's retention to what its size leaves (only ever down).
+   * Each account's history is cut to it when it is next recorded, read or written to a snapshot
+   * (a snapshot writes every account's, a slice at a time): cutting 10,000 full histories at once
+   * would hold the event loop for seconds.
+   */
+  private rescale(): void {
+    this.scale = Math.min(this.scale, retentionScale(this.series.size, this.budgetBytes));
+  }
+
+  /** `series`, cut to the book's share first if the book has grown since it was last. */
+  private current(series: Series): Series {
+    if (series.scale !== this.scale) series.retain(this.scale);
+    return series;
+  }
 
   /** The time of the account's latest point (-Infinity before the first). */
   lastAt(accountId: string): number {
@@ -394,8 +500,11 @@ export class EquityHistory {
       return;
     }
     let series = this.series.get(accountId);
-    if (!series) this.series.set(accountId, (series = new Series()));
-    series.record(point);
+    if (!series) {
+      this.series.set(accountId, (series = new Series(this.scale)));
+      this.rescale();
+    }
+    this.current(series).record(point);
   }
 
   /**
@@ -406,8 +515,9 @@ export class EquityHistory {
    */
   query(accountId: string, options: { from?: number; to?: number; points: number }): EquityPoint[] {
     this.beforeRead?.(accountId);
-    const series = this.series.get(accountId);
-    if (!series) return [];
+    const kept = this.series.get(accountId);
+    if (!kept) return [];
+    const series = this.current(kept);
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
     const inRange: EquityPoint[] = [];
@@ -430,11 +540,12 @@ export class EquityHistory {
 
   /** Points stored for the account (for tests and metrics); at most {@link MAX_POINTS_PER_ACCOUNT}. */
   size(accountId: string): number {
-    return this.series.get(accountId)?.size() ?? 0;
+    const series = this.series.get(accountId);
+    return series ? this.current(series).size() : 0;
   }
 
   toJSON(): unknown {
-    return { format: 2, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts: [...this.series].map(([accountId, series]) => seriesJSON(accountId, series)) };
+    return { format: 2, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts: [...this.series].map(([accountId, series]) => seriesJSON(accountId, this.current(series))) };
   }
 
   /**
@@ -443,18 +554,18 @@ export class EquityHistory {
    * book is never held whole beside the live one.
    */
   toJSONLazily(): unknown {
-    const series = this.series;
+    const history = this;
     return {
       format: 2,
       bucketsMs: TIERS.map((tier) => tier.bucketMs),
       accounts: new LazyArray(function* () {
-        for (const [accountId, kept] of [...series]) yield seriesJSON(accountId, kept);
+        for (const [accountId, kept] of [...history.series]) yield seriesJSON(accountId, history.current(kept));
       }),
     };
   }
 
-  /** Restores what {@link toJSON} wrote; throws an {@link EquityHistoryError} on anything else. */
-  static fromJSON(value: unknown): EquityHistory {
+  /** Restores what {@link toJSON} wrote, cut to `budgetBytes`' share; throws an {@link EquityHistoryError} on anything else. */
+  static fromJSON(value: unknown, budgetBytes?: number): EquityHistory {
     const parsed = Stored.safeParse(value);
     if (!parsed.success) throw new EquityHistoryError(`equity history: ${z.prettifyError(parsed.error)}`);
     const stored = parsed.data;
@@ -462,7 +573,7 @@ export class EquityHistory {
     if (stored.bucketsMs.length !== bucketsMs.length || stored.bucketsMs.some((ms, i) => ms !== bucketsMs[i])) {
       throw new EquityHistoryError(`equity history: stored with buckets of ${stored.bucketsMs.join(", ")} ms, expected ${bucketsMs.join(", ")} ms`);
     }
-    const history = new EquityHistory();
+    const history = new EquityHistory(budgetBytes);
     for (const { accountId, tiers } of stored.accounts) {
       const fail = (message: string) => new EquityHistoryError(`equity history: account ${accountId}: ${message}`);
       if (history.series.has(accountId)) throw fail("appears twice");
@@ -494,6 +605,9 @@ export class EquityHistory {
       }
       history.series.set(accountId, series);
     }
+    // Stored under another budget (or none): cut to this one's share now (a start, nothing else waits).
+    history.rescale();
+    for (const series of history.series.values()) history.current(series);
     return history;
   }
 }

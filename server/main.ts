@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     reviewer,
     advisor,
     equityIntervalMs: 1_000,
+    equityHistoryBytes: config.equityHistoryBytes,
     priceBands: true,
   });
   const from = runtime.startedFromSnapshot === null ? "the whole ledger" : `the snapshot at seq ${runtime.startedFromSnapshot} and the ledger after it`;

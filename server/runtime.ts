@@ -192,12 +192,15 @@ export class Runtime {
       advisor?: Advisor | null;
       /** Equity points at most this often per account (0: one per commit that touched it). */
       equityIntervalMs?: number;
+      /** The whole book's equity history at most (see equity-history.ts: Budget). */
+      equityHistoryBytes?: number;
       /** Refuse ticks, bars and fills too far from the last accepted price (see price-band.ts). */
       priceBands?: boolean;
     } = {},
   ): Promise<Runtime> {
     const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null, options.advisor ?? null);
     runtime.equityIntervalMs = options.equityIntervalMs ?? 0;
+    if (options.equityHistoryBytes !== undefined) runtime.equity = new EquityHistory(options.equityHistoryBytes);
     runtime.priceBands = options.priceBands ?? false;
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
@@ -955,7 +958,7 @@ export class Runtime {
     this.seq = snapshot.seq;
     this.recent = extras.recent ?? [];
     this.pendingIntents = extras.pendingIntents ?? new Map();
-    if (extras.equity !== undefined) this.equity = EquityHistory.fromJSON(extras.equity);
+    if (extras.equity !== undefined) this.equity = EquityHistory.fromJSON(extras.equity, this.equity.budgetBytes);
   }
 
   /**

@@ -71,6 +71,11 @@ describe("configuration", () => {
     expect(() => loadConfig({ RISKGATE_DEMO: "maybe" })).toThrow(/RISKGATE_DEMO/);
   });
 
+  it("bounds the book's equity history at 512 MiB unless RISKGATE_EQUITY_HISTORY_MB says otherwise", () => {
+    expect(loadConfig({}).equityHistoryBytes).toBe(512 * 1024 * 1024);
+    expect(loadConfig({ RISKGATE_EQUITY_HISTORY_MB: "2048" }).equityHistoryBytes).toBe(2048 * 1024 * 1024);
+  });
+
   it("switches to PostgreSQL when DATABASE_URL is set", () => {
     expect(loadConfig({ DATABASE_URL: "postgresql://u@h:5432/db" }).database).toEqual({
       kind: "postgresql",
@@ -83,6 +88,8 @@ describe("configuration", () => {
     ["PORT", "70000"],
     ["DATABASE_URL", "mysql://x"],
     ["RISKGATE_DEMO", "maybe"],
+    ["RISKGATE_EQUITY_HISTORY_MB", "0"],
+    ["RISKGATE_EQUITY_HISTORY_MB", "lots"],
   ])("stops on a bad %s, naming the variable", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration:\\n  ${name}: `));
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EquityHistory, EquityHistoryError, lttb, MAX_POINTS_PER_ACCOUNT, type EquityPoint } from "@/server/equity-history";
+import { EquityHistory, EquityHistoryError, lttb, MAX_POINTS_PER_ACCOUNT, POINT_BYTES, pointsPerAccount, retentionScale, type EquityPoint } from "@/server/equity-history";
 import type { LazyArray } from "@/server/engine/snapshot";
 
 type XY = { x: number; y: number };
@@ -282,6 +282,86 @@ describe("EquityHistory", () => {
     ]) {
       expect(() => EquityHistory.fromJSON(garbage), JSON.stringify(garbage)).toThrow(EquityHistoryError);
     }
+  });
+
+  describe("the book's budget", () => {
+    /** Every account one point a second (a random walk of its own) for `seconds`, from START. */
+    function trade(history: EquityHistory, accounts: string[], seconds: number, from = START): void {
+      const next = random(11);
+      const equity = new Map(accounts.map((id) => [id, 100_000]));
+      for (let s = 0; s < seconds; s++) {
+        for (const id of accounts) {
+          const value = equity.get(id)! + (next() - 0.5) * 50;
+          equity.set(id, value);
+          history.record(id, point(from + s * SECOND, value));
+        }
+      }
+    }
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `acc-${i}`);
+    /** What one account may hold at most, at full retention, in bytes. */
+    const oneAccount = MAX_POINTS_PER_ACCOUNT * POINT_BYTES;
+
+    it("keeps a book of 16 accounts trading for 3 hours within a budget of one account's bound, each keeping the same share of every tier", () => {
+      const history = new EquityHistory(oneAccount);
+      trade(history, ids(16), 3 * 3_600);
+      const share = history.retention;
+      expect(share).toBe(retentionScale(16, oneAccount));
+      expect(share).toBeLessThanOrEqual(1 / 16);
+      expect(share).toBeGreaterThan(1 / 32);
+      expect(history.totalPoints() * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+      for (const id of ids(16)) {
+        expect(history.size(id) * 16 * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+        // The whole 3 hours is still there: the oldest points passed on to the coarser tiers.
+        const all = history.query(id, { points: 100_000 });
+        expect(all[0]!.at).toBeLessThan(START + MINUTE);
+        expect(all.at(-1)!.at).toBe(START + (3 * 3_600 - 1) * SECOND);
+        // The finest tier (1 s buckets) covers its share of its hour, every second of it, and no more.
+        const span = Math.floor(3_600 * share);
+        const end = START + 3 * HOUR;
+        const recent = history.query(id, { from: end - 10 * MINUTE, points: 100_000 });
+        const seconds = new Set(recent.map((p) => p.at));
+        for (let at = end - (span - 1) * SECOND; at < end; at += SECOND) expect(seconds.has(at)).toBe(true);
+        // Beyond it, 10 s buckets: at most 3 points for each 1 s bucket kept and each 10 s one.
+        expect(recent.length).toBeLessThanOrEqual(3 * (span + 2) + 3 * ((10 * 60 - span) / 10 + 2));
+      }
+    });
+
+    it("cuts the histories already recorded when the book grows past its budget (each when it is next recorded, read or written)", () => {
+      const history = new EquityHistory(oneAccount);
+      trade(history, ["acc-0"], 2 * 3_600);
+      const before = history.size("acc-0");
+      expect(history.retention).toBe(1);
+      expect(before * 64 * POINT_BYTES).toBeGreaterThan(oneAccount);
+      for (const id of ids(64).slice(1)) history.record(id, point(START + 2 * HOUR, 100_000));
+      expect(history.retention).toBe(retentionScale(64, oneAccount));
+      expect(history.size("acc-0") * 64 * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+      expect(history.totalPoints() * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+      expect(history.query("acc-0", { points: 100_000 })[0]!.at).toBeLessThan(START + MINUTE);
+    });
+
+    it("reads back a history stored under a larger budget cut to this one's share", () => {
+      const large = new EquityHistory(16 * oneAccount);
+      trade(large, ids(16), 3 * 3_600);
+      expect(large.retention).toBe(1);
+      const json = JSON.parse(JSON.stringify(large.toJSON()));
+      const small = EquityHistory.fromJSON(json, oneAccount);
+      expect(small.retention).toBe(retentionScale(16, oneAccount));
+      expect(small.totalPoints() * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+      expect(small.query("acc-3", { points: 100_000 })[0]!.at).toBe(large.query("acc-3", { points: 100_000 })[0]!.at);
+    });
+
+    it("scales retention to the largest step of 2^(-1/4) whose bound fits, 1 while the book fits", () => {
+      expect(retentionScale(1, oneAccount)).toBe(1);
+      for (const [accounts, budget] of [[2, oneAccount], [3, oneAccount], [16, oneAccount], [100, 64 * 1024 * 1024], [10_000, 512 * 1024 * 1024]] as const) {
+        const share = retentionScale(accounts, budget);
+        expect(4 * Math.log2(share)).toBeCloseTo(Math.round(4 * Math.log2(share)), 9);
+        expect(accounts * pointsPerAccount(share) * POINT_BYTES).toBeLessThanOrEqual(budget);
+        expect(accounts * pointsPerAccount(share * 2 ** 0.25) * POINT_BYTES).toBeGreaterThan(budget);
+      }
+      // 10,000 accounts in the default 512 MiB: about 1,300 points each (the finest tier's last 47 s, the 1 h tier's last 4.8 days).
+      expect(pointsPerAccount(retentionScale(10_000, 512 * 1024 * 1024))).toBeLessThan(1_400);
+      expect(() => new EquityHistory(0)).toThrow(RangeError);
+    });
   });
 
   it("records 1,000,000 points and answers a 1,000-point query (figures printed, not asserted)", () => {
