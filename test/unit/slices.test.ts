@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FOREGROUND_WAIT_MS, Slicer, foreground, sortInSlices } from "@/server/slices";
+import { FOREGROUND_WAIT_MS, HURRIED_SLICE_MS, SLICE_MS, Slicer, foreground, sortInSlices } from "@/server/slices";
 
 describe("sortInSlices", () => {
   it("orders as Array.prototype.sort does, stable, pausing between slices", async () => {
@@ -72,6 +72,23 @@ describe("background work", () => {
 });
 
 describe("background work someone waits for", () => {
+  it("takes longer slices once hurried, so a busy loop serves it in fewer turns", async () => {
+    const spin = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        // work
+      }
+    };
+    const pass = new Slicer(undefined, SLICE_MS, 1);
+    spin(SLICE_MS + 1);
+    expect(pass.due).toBe(true);
+    pass.hurry();
+    expect(pass.due).toBe(false);
+    spin(HURRIED_SLICE_MS - SLICE_MS);
+    expect(pass.due).toBe(true);
+    pass.end();
+  });
+
   it("goes on without the rests, and without waiting for the commands in flight, once hurried", async () => {
     const busy = (ms: number) => {
       const until = performance.now() + ms;
