@@ -195,11 +195,12 @@ class PointRing {
 
   constructor(public cap: number) {}
 
-  /** Gives back storage the ring no longer needs (more than twice its points, after a cut). */
+  /** Storage for `cap` points at most (after a cut): the ring's points rounded up to a power of two, but never past the cap. */
   fit(): void {
     let slots = 16;
     while (slots < this.size) slots *= 2;
-    if (slots * 2 > this.slots()) return;
+    slots = Math.max(this.size, Math.min(slots, this.cap));
+    if (slots >= this.slots()) return;
     const data = new Float64Array(slots * FIELDS);
     for (let i = 0; i < this.size; i++) copyPoint(data, i * FIELDS, this.data, this.offset(i));
     this.data = data;
@@ -460,6 +461,20 @@ export class EquityHistory {
     return this.scale;
   }
 
+  /** Bytes of the rings that hold the closed points, over the whole book (for tests; brings every account to the book's share). */
+  storageBytes(): number {
+    let total = 0;
+    for (const series of this.series.values()) for (const tier of this.current(series).tiers) total += tier.closed.array.byteLength;
+    return total;
+  }
+
+  /** Rings whose storage is larger than their cap allows (for tests: always 0; brings every account to the book's share). */
+  ringsOverCap(): number {
+    let over = 0;
+    for (const series of this.series.values()) for (const tier of this.current(series).tiers) if (tier.closed.array.length / FIELDS > Math.max(16, tier.closed.cap)) over++;
+    return over;
+  }
+
   /** Points held over the whole book (for metrics and tests; brings every account to the book's share). */
   totalPoints(): number {
     let total = 0;
@@ -554,14 +569,11 @@ export class EquityHistory {
    * book is never held whole beside the live one.
    */
   toJSONLazily(): unknown {
-    const history = this;
-    return {
-      format: 2,
-      bucketsMs: TIERS.map((tier) => tier.bucketMs),
-      accounts: new LazyArray(function* () {
-        for (const [accountId, kept] of [...history.series]) yield seriesJSON(accountId, history.current(kept));
-      }),
-    };
+    return { format: 2, bucketsMs: TIERS.map((tier) => tier.bucketMs), accounts: new LazyArray(() => this.accountsJSON()) };
+  }
+
+  private *accountsJSON(): Generator<unknown> {
+    for (const [accountId, kept] of [...this.series]) yield seriesJSON(accountId, this.current(kept));
   }
 
   /** Restores what {@link toJSON} wrote, cut to `budgetBytes`' share; throws an {@link EquityHistoryError} on anything else. */

@@ -87,11 +87,12 @@ function byHeadroom(a: Entry, b: Entry): number {
   return a.row.headroomPct - b.row.headroomPct || (a.row.accountId < b.row.accountId ? -1 : a.row.accountId > b.row.accountId ? 1 : 0);
 }
 
-/** Two rows show the same thing (the seq aside). */
+/** The same items in the same order (`kept` absent: no). */
 function sameList<T>(kept: readonly T[] | undefined, fresh: readonly T[]): boolean {
   return kept !== undefined && kept.length === fresh.length && kept.every((item, i) => item === fresh[i]);
 }
 
+/** Two rows show the same thing (the seq aside). */
 function sameRow(a: OverviewRow, b: OverviewRow): boolean {
   return (
     a.equity === b.equity &&

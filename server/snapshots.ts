@@ -165,9 +165,15 @@ async function gzipJsonInSteps(value: unknown, pause: () => Promise<void>, chunk
     if (item instanceof LazyArray) {
       write("[");
       let written = 0;
+      let since = performance.now();
       for (const entry of item.items()) {
         write((written > 0 ? "," : "") + JSON.stringify(entry));
-        if (++written % chunk === 0) await slice();
+        // Every `chunk` items, or sooner when making them took a while (an item may be costly:
+        // an account's history cut to a book that has grown is cut as it is written).
+        if (++written % chunk === 0 || performance.now() - since >= 2) {
+          await slice();
+          since = performance.now();
+        }
       }
       return void write("]");
     }

@@ -31,9 +31,11 @@ const started = performance.now();
 const lines: string[] = [`0 START pid ${process.pid} epoch ${Date.now()} monotonic ${process.hrtime.bigint()}`];
 const since = (at: number) => (at - started).toFixed(1);
 
-setInterval(() => {
+const flush = () => {
   if (lines.length > 0) fs.appendFileSync(FILE, `${lines.splice(0).join("\n")}\n`);
-}, 1_000).unref();
+};
+setInterval(flush, 1_000).unref();
+process.on("exit", flush);
 
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
@@ -97,14 +99,20 @@ if (heapSample) {
     const at = performance.now() - started;
     if (!sampling && at >= from && process.memoryUsage().heapUsed >= minBytes) {
       sampling = true;
-      void post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false }).then(() => lines.push(`${since(performance.now())} HEAP sampling`));
+      post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false }).then(
+        () => lines.push(`${since(performance.now())} HEAP sampling`),
+        (error: unknown) => lines.push(`${since(performance.now())} HEAP could not sample: ${(error as Error).message}`),
+      );
     } else if (sampling && at >= to) {
       clearInterval(timer);
-      void post<{ profile: unknown }>("HeapProfiler.stopSampling").then(({ profile }) => {
-        const file = `/tmp/riskgate-heap-${process.pid}.json`;
-        fs.writeFileSync(file, JSON.stringify(profile));
-        lines.push(`${since(performance.now())} HEAP written ${file}`);
-      });
+      post<{ profile: unknown }>("HeapProfiler.stopSampling").then(
+        ({ profile }) => {
+          const file = `/tmp/riskgate-heap-${process.pid}.json`;
+          fs.writeFileSync(file, JSON.stringify(profile));
+          lines.push(`${since(performance.now())} HEAP written ${file}`);
+        },
+        (error: unknown) => lines.push(`${since(performance.now())} HEAP could not stop sampling: ${(error as Error).message}`),
+      );
     }
   }, 200);
   timer.unref();

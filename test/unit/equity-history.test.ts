@@ -336,6 +336,9 @@ describe("EquityHistory", () => {
       expect(history.retention).toBe(retentionScale(64, oneAccount));
       expect(history.size("acc-0") * 64 * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
       expect(history.totalPoints() * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+      // The storage too: a cut ring gives back what its new cap no longer allows.
+      expect(history.storageBytes()).toBeLessThanOrEqual(64 * pointsPerAccount(history.retention) * POINT_BYTES);
+      expect(history.ringsOverCap()).toBe(0);
       expect(history.query("acc-0", { points: 100_000 })[0]!.at).toBeLessThan(START + MINUTE);
     });
 
@@ -347,7 +350,22 @@ describe("EquityHistory", () => {
       const small = EquityHistory.fromJSON(json, oneAccount);
       expect(small.retention).toBe(retentionScale(16, oneAccount));
       expect(small.totalPoints() * POINT_BYTES).toBeLessThanOrEqual(oneAccount);
+      // Read back at full size first, then cut: the rings' storage is within each account's bound as well.
+      expect(small.storageBytes()).toBeLessThanOrEqual(16 * pointsPerAccount(small.retention) * POINT_BYTES);
+      expect(small.ringsOverCap()).toBe(0);
       expect(small.query("acc-3", { points: 100_000 })[0]!.at).toBe(large.query("acc-3", { points: 100_000 })[0]!.at);
+    });
+
+    it("gives back the storage a cut leaves over: every ring within its new cap", () => {
+      // 85 minutes of one point a second: 1 h in the 1 s tier, 25 min (about 450 points) in the 10 s one.
+      const full = new EquityHistory();
+      trade(full, ["acc-0"], 85 * 60);
+      const budget = pointsPerAccount(2 ** -6) * POINT_BYTES;
+      const cut = EquityHistory.fromJSON(JSON.parse(JSON.stringify(full.toJSON())), budget);
+      expect(cut.retention).toBe(2 ** -6);
+      expect(cut.storageBytes()).toBeLessThanOrEqual(budget);
+      expect(cut.ringsOverCap()).toBe(0);
+      expect(cut.query("acc-0", { points: 100_000 })[0]!.at).toBeLessThan(START + MINUTE);
     });
 
     it("scales retention to the largest step of 2^(-1/4) whose bound fits, 1 while the book fits", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FOREGROUND_WAIT_MS, HURRIED_SLICE_MS, SLICE_MS, Slicer, foreground, sortInSlices } from "@/server/slices";
 
 describe("sortInSlices", () => {
@@ -72,21 +72,20 @@ describe("background work", () => {
 });
 
 describe("background work someone waits for", () => {
-  it("takes longer slices once hurried, so a busy loop serves it in fewer turns", async () => {
-    const spin = (ms: number) => {
-      const until = performance.now() + ms;
-      while (performance.now() < until) {
-        // work
-      }
-    };
-    const pass = new Slicer(undefined, SLICE_MS, 1);
-    spin(SLICE_MS + 1);
-    expect(pass.due).toBe(true);
-    pass.hurry();
-    expect(pass.due).toBe(false);
-    spin(HURRIED_SLICE_MS - SLICE_MS);
-    expect(pass.due).toBe(true);
-    pass.end();
+  it("takes longer slices once hurried, so a busy loop serves it in fewer turns", () => {
+    let now = 1_000;
+    const clock = vi.spyOn(performance, "now").mockImplementation(() => now);
+    try {
+      const pass = new Slicer(undefined, SLICE_MS, 1);
+      now += SLICE_MS + 1;
+      expect(pass.due).toBe(true);
+      pass.hurry();
+      expect(pass.due).toBe(false);
+      now += HURRIED_SLICE_MS - SLICE_MS - 1;
+      expect(pass.due).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it("goes on without the rests, and without waiting for the commands in flight, once hurried", async () => {
