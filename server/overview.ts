@@ -196,7 +196,7 @@ function forEachShare(account: AccountState, state: EngineState, share: (symbol:
  * A rebuild's shares, summed here before they are compared with the account's kept ones: the
  * kept maps and their parts are updated in place, so a rebuild (every account's, once a second
  * under a moving market) leaves no maps or parts behind to outlive the young generation and
- * fill the old one (they were about a third of what a 10,000-account server promoted).
+ * fill the old one (a 10,000-account run with the overview's passes off promoted a fifth less).
  */
 const freshSymbols = new Map<string, number>();
 const freshClusterNet = new Map<string, number>();

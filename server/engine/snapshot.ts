@@ -32,9 +32,8 @@ export function encodeState(state: EngineState): unknown {
  * A long JSON array whose items are made only as they are written (server/snapshots.ts writes
  * it a few items at a time into its gzip stream): a snapshot of a large book never holds all its
  * encoded accounts at once, and none of them lives long enough to leave the young generation.
- * A snapshot held everything it encoded for the seconds its save took: at 10,000 accounts that
- * was two thirds of what the server promoted to the old generation, and the stalls of the major
- * collections that followed.
+ * A save used to hold everything it encoded for the seconds it took (10,000 accounts: megabytes
+ * of objects, all promoted to the old generation).
  */
 export class LazyArray {
   constructor(readonly items: () => Iterable<unknown>) {}
