@@ -5,14 +5,15 @@ import type { GuardStep } from "./engine/decide";
 import { clockDue, explainIntent, needsReview, previewIntent } from "./engine/decide";
 import { sameDecision } from "./engine/replay";
 import type { EngineEvent, OrderEvent } from "./engine/events";
-import type { AccountId, OrderId, SymbolId } from "./engine/ids";
+import type { AccountId, OrderId } from "./engine/ids";
 import type { Intent, Side } from "./engine/intent";
 import type { EngineState, FirmHalt, OpenOrder } from "./engine/state";
-import { configOf, equityOf, evolve, floorsOf, holdersOf, initialState } from "./engine/state";
+import { configOf, evolve, initialState } from "./engine/state";
 import { EquityHistory } from "./equity-history";
+import { EquityRecorder } from "./equity-recorder";
 import type { Touched } from "./account-index";
 import { touchedBy } from "./account-index";
-import { BACKGROUND_REST, SLICE_MS, Slicer, foreground, rest, yieldToLoop } from "./slices";
+import { SLICE_MS, Slicer, foreground, rest, yieldToLoop } from "./slices";
 import type { SnapshotStore, StoredSnapshot } from "./snapshots";
 import type { AccountRequest, AccountSpec, Decision, LatencySource, ReviewOutcome } from "./engine/types";
 import type { AccountView } from "./engine/views";
@@ -119,15 +120,8 @@ export class Runtime {
   private seq = 0;
   private recent: DecisionRecord[] = [];
   private pendingIntents = new Map<string, Intent>();
-  /** Equity, baseline and floors over time, per account (the dashboard's chart). */
-  equity = new EquityHistory();
-  /** Accounts whose equity point is pending (conflated), with the time of their latest change. */
-  private readonly equityDue = new Map<AccountId, number>();
-  /** Symbols ticked since the last pass, with their latest tick's time: their holders are due too. */
-  private readonly equityDueSymbols = new Map<SymbolId, number>();
-  private equityTimer: NodeJS.Timeout | null = null;
-  private equityPassRunning = false;
-  private equityIntervalMs = 0;
+  /** Records the accounts' equity over time (the dashboard's chart). */
+  private readonly equityRecorder: EquityRecorder;
   /** Prices are checked against their band (a live server; backtests replay history as it was). */
   private priceBands = false;
   private snapshotSeq = 0;
@@ -171,7 +165,20 @@ export class Runtime {
     private readonly snapshots: { store: SnapshotStore; every: number } | null,
     private readonly presets: PresetResolver | null,
     private readonly advisor: Advisor | null,
-  ) {}
+    equity: { intervalMs: number; history: EquityHistory },
+  ) {
+    this.equityRecorder = new EquityRecorder(() => this.state, clock, equity.intervalMs, equity.history);
+  }
+
+  /** Equity, baseline and floors over time, per account (the dashboard's chart). */
+  get equity(): EquityHistory {
+    return this.equityRecorder.history;
+  }
+
+  /** Another history in its place (a backtest keeps only the latest point). */
+  set equity(history: EquityHistory) {
+    this.equityRecorder.history = history;
+  }
 
   /**
    * Rebuilds the state by folding every event of the ledger, then records `config` if it is not
@@ -198,9 +205,8 @@ export class Runtime {
       priceBands?: boolean;
     } = {},
   ): Promise<Runtime> {
-    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null, options.advisor ?? null);
-    runtime.equityIntervalMs = options.equityIntervalMs ?? 0;
-    if (options.equityHistoryBytes !== undefined) runtime.equity = new EquityHistory(options.equityHistoryBytes);
+    const equity = { intervalMs: options.equityIntervalMs ?? 0, history: new EquityHistory(options.equityHistoryBytes) };
+    const runtime = new Runtime(ledger, clock, options.reviewer ?? null, options.metrics ?? null, options.snapshots ?? null, options.presets ?? null, options.advisor ?? null, equity);
     runtime.priceBands = options.priceBands ?? false;
     const snapshot = options.snapshots ? await options.snapshots.store.latest() : null;
     if (snapshot && snapshot.seq <= (await ledger.lastSeq())) {
@@ -211,7 +217,7 @@ export class Runtime {
     for await (const record of ledger.readAll(5000, runtime.seq)) runtime.apply(record);
     runtime.snapshotSeq = runtime.startedFromSnapshot ?? 0;
     runtime.checkpoint();
-    runtime.equity.beforeRead = (accountId) => runtime.recordDueEquityOf(accountId);
+    runtime.equityRecorder.recordBeforeReads();
     // A read-only node decides nothing: it keeps the configuration the ledger holds.
     if (ledger.writable && !isDeepStrictEqual(runtime.state.config, config)) {
       await runtime.execute({ type: "ApplyConfig", config, by: "system" }, () => undefined);
@@ -883,7 +889,7 @@ export class Runtime {
         const key = batch.entries[index]!.idempotencyKey;
         if (key?.startsWith("intent:")) this.rememberIntentKey(key, records[index]!.seq);
       }
-      this.recordEquity(records, touched);
+      this.equityRecorder.committed(records, touched);
       this.notify(records, previousSeq, touched);
       this.checkpoint();
       this.maybeSnapshot();
@@ -926,29 +932,7 @@ export class Runtime {
     this.head = this.state;
     this.seq = record.seq;
     this.remember(record.seq, record.event);
-    const touched = touchedBy([record.event], this.state);
-    // Folding at start, there is no interval timer: a point waiting since an interval ago or more
-    // (event time) is recorded before this event changes its account, as the live timer would have.
-    const at = "at" in record.event && typeof record.event.at === "number" ? record.event.at : null;
-    if (this.equityIntervalMs > 0 && at !== null) {
-      for (const accountId of touched) {
-        const since = this.equityDue.get(accountId);
-        if (since === undefined || at - since < this.equityIntervalMs) continue;
-        this.equityDue.delete(accountId);
-        this.recordPoint(accountId, since, before);
-      }
-    }
-    this.recordEquity([record], touched);
-    // Folding at start there is no pass either: the holders of the ticked symbols are noted when
-    // the oldest tick noted is an interval old (event time), as the live pass would have found
-    // them, not at every tick (a replayed tail of 60,000 events at 10,000 accounts spent a fifth
-    // of its time noting holders again and again).
-    if (this.equityIntervalMs === 0 || at === null) this.expandDueSymbols();
-    else {
-      let oldest = Number.POSITIVE_INFINITY;
-      for (const since of this.equityDueSymbols.values()) oldest = Math.min(oldest, since);
-      if (at - oldest >= this.equityIntervalMs) this.expandDueSymbols();
-    }
+    this.equityRecorder.folded(record, before, touchedBy([record.event], this.state));
   }
 
   private restore(snapshot: StoredSnapshot): void {
@@ -986,7 +970,7 @@ export class Runtime {
       // The points still waiting for their interval are figures of this state: recorded (from it,
       // a slice at a time) before the history is written, or a start from this snapshot would
       // never have them (the tail it folds does not touch them).
-      await this.recordAllDueEquityInSteps(state, slicer);
+      await this.equityRecorder.recordAllDueInSteps(state, slicer);
       const equity = this.equity.toJSONLazily();
       const saved = await this.snapshots!.store.save(seq, state, { recent, pendingIntents, equity }, pause, () => rest(SNAPSHOT_PART_GAP_MS));
       this.snapshotSeq = seq;
@@ -998,122 +982,6 @@ export class Runtime {
         this.snapshotting = false;
         this.nextSnapshotAfter = performance.now() + SNAPSHOT_PAUSE * Math.min(busyMs, performance.now() - started);
       });
-  }
-
-  /**
-   * The equity, day baseline and floors of the accounts `records` touched, after them, at the
-   * last one's time. With `equityIntervalMs`, conflated per account: a touched account is noted
-   * (the time of its latest change) and its point recorded at most once per interval, from the
-   * state then (no later commit touched it, or its time would be later); a read of an account's
-   * history records its pending point first.
-   */
-  private recordEquity(records: LedgerRecord[], touched: Touched): void {
-    if (records.length === 0) return;
-    const last = records[records.length - 1]!.event;
-    const at = "at" in last && typeof last.at === "number" ? last.at : this.clock();
-    if (this.equityIntervalMs === 0) {
-      for (const accountId of touched) this.recordPoint(accountId, at);
-      return;
-    }
-    // A tick's holders are noted by its symbol, and found when the interval is up.
-    for (const accountId of touched.accounts) this.equityDue.set(accountId, at);
-    for (const symbol of touched.symbols) this.equityDueSymbols.set(symbol, at);
-    this.scheduleEquityPass();
-  }
-
-  /** The next equity pass, an interval from now, unless one is due or running (it schedules the next when it ends). */
-  private scheduleEquityPass(): void {
-    if (this.equityTimer || this.equityPassRunning || (this.equityDue.size === 0 && this.equityDueSymbols.size === 0)) return;
-    this.equityTimer = setTimeout(() => void this.recordDueEquity(), this.equityIntervalMs);
-    this.equityTimer.unref();
-  }
-
-  private recordPoint(accountId: AccountId, at: number, state: EngineState = this.state): void {
-    const account = state.accounts.get(accountId);
-    if (!account) return;
-    const floors = floorsOf(account, configOf(state, account));
-    this.equity.record(accountId, {
-      at,
-      equity: equityOf(account, state),
-      baseline: account.baseline,
-      dailyLossFloor: floors.dailyLossFloor,
-      maxLossFloor: floors.maxLossFloor,
-    });
-  }
-
-  /** Records the pending point of `accountId`, if it has one (before its history is read). */
-  private recordDueEquityOf(accountId: string): void {
-    const account = this.state.accounts.get(accountId as AccountId);
-    for (const [symbol, at] of this.equityDueSymbols) {
-      if (!account?.positions.has(symbol as SymbolId)) continue;
-      const since = this.equityDue.get(accountId as AccountId);
-      if (since === undefined || since < at) this.equityDue.set(accountId as AccountId, at);
-    }
-    const at = this.equityDue.get(accountId as AccountId);
-    if (at === undefined) return;
-    this.equityDue.delete(accountId as AccountId);
-    this.recordPoint(accountId as AccountId, at);
-  }
-
-  /** The holders of the symbols ticked since the last pass join the accounts due, at their symbol's latest tick (or later). */
-  private expandDueSymbols(): void {
-    for (const [symbol, at] of this.equityDueSymbols) {
-      for (const accountId of holdersOf(this.state, symbol).unorderedKeys()) this.noteDue(accountId, at);
-    }
-    this.equityDueSymbols.clear();
-  }
-
-  /**
-   * `expandDueSymbols` a slice at a time, over the holders in `state`: a symbol stays noted until
-   * all its holders are (a read in between still finds it), and a tick of it meanwhile keeps it
-   * noted for the next pass.
-   */
-  private async expandDueSymbolsInSteps(state: EngineState, slicer: Slicer): Promise<void> {
-    for (const [symbol, at] of [...this.equityDueSymbols]) {
-      for (const accountId of holdersOf(state, symbol).unorderedKeys()) {
-        this.noteDue(accountId, at);
-        if (slicer.due) await slicer.next();
-      }
-      if (this.equityDueSymbols.get(symbol) === at) this.equityDueSymbols.delete(symbol);
-    }
-  }
-
-  /** An account has a point due at `at`, unless one as late is noted or recorded already (its history was read). */
-  private noteDue(accountId: AccountId, at: number): void {
-    const since = this.equityDue.get(accountId);
-    if ((since === undefined || since < at) && this.equity.lastAt(accountId) < at) this.equityDue.set(accountId, at);
-  }
-
-  /** Records every pending point from `state`, a slice at a time. */
-  private async recordAllDueEquityInSteps(state: EngineState, slicer: Slicer): Promise<void> {
-    await this.expandDueSymbolsInSteps(state, slicer);
-    const due = [...this.equityDue];
-    this.equityDue.clear();
-    for (const [accountId, at] of due) {
-      this.recordPoint(accountId, at, state);
-      if (slicer.due) await slicer.next();
-    }
-  }
-
-  /** Records every pending point, a slice at a time. */
-  private async recordDueEquity(): Promise<void> {
-    this.equityTimer = null;
-    this.equityPassRunning = true;
-    try {
-      const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
-      await this.expandDueSymbolsInSteps(this.state, slicer);
-      const due = [...this.equityDue];
-      this.equityDue.clear();
-      for (const [accountId, at] of due) {
-        // A point noted again meanwhile is recorded with the later time, in a later pass.
-        if (!this.equityDue.has(accountId)) this.recordPoint(accountId, at);
-        if (slicer.due) await slicer.next();
-      }
-    } finally {
-      // One pass at a time: a book so large that a pass outlasts the interval gets the next after it.
-      this.equityPassRunning = false;
-      this.scheduleEquityPass();
-    }
   }
 
   private remember(seq: number, event: EngineEvent): void {

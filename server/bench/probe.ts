@@ -12,9 +12,11 @@
 //   - with BENCH_PROFILE=1, a CPU profile (V8's sampler, every 500 µs) of the same window, its
 //     samples summed two ways: by the nearest project file on the stack (server/…, app/…: the code
 //     that caused the work, e.g. a socket write under Ledger.append counts for server/ledger.ts),
-//     and by the place of the code running (a package, a runtime module, GC…).
+//     and by the place of the code running (a package, a runtime module, GC…); BENCH_PROFILE_DIR
+//     keeps each window's whole profile in that folder.
 // On SIGUSR2 it prints one line `BENCH_PROBE {json}` with the figures since the previous report,
 // and starts again.
+import fs from "node:fs";
 import http from "node:http";
 import inspector from "node:inspector";
 import path from "node:path";
@@ -97,6 +99,9 @@ type Profile = { nodes: { id: number; callFrame: { url: string; functionName: st
 
 const PROJECT = `file://${path.resolve(import.meta.dirname, "..", "..")}/`;
 const session = process.env.BENCH_PROFILE === "1" ? new inspector.Session() : null;
+/** BENCH_PROFILE_DIR: also keep each window's whole profile there (`<pid>-<n>.cpuprofile`, for DevTools). */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+let profilesWritten = 0;
 
 function post<T = unknown>(method: string, params?: object): Promise<T> {
   return new Promise((resolve, reject) => session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T))));
@@ -195,7 +200,9 @@ async function report(): Promise<void> {
     intents: intents.report(),
   };
   // The profile is summed up outside the next window: its clock and CPU readings start after.
-  const profile = session ? summarize((await post<{ profile: Profile }>("Profiler.stop")).profile) : null;
+  const raw = session ? (await post<{ profile: Profile }>("Profiler.stop")).profile : null;
+  if (raw && PROFILE_DIR) fs.writeFileSync(path.join(PROFILE_DIR, `${process.pid}-${++profilesWritten}.cpuprofile`), JSON.stringify(raw));
+  const profile = raw ? summarize(raw) : null;
   if (session) await post("Profiler.start");
   appendedEvents = 0;
   since = performance.now();
