@@ -34,10 +34,18 @@ const PAGE_ORDER_AGE_MS = 100;
 const FOLLOW_MS = 100;
 /**
  * While the stream has overview readers, stale rows are rebuilt this often, in timed slices
- * (server/slices.ts): the figures of a 10,000-account desk list at 1 Hz (state changes, trips,
- * lock-outs and denials go at once, by their own events).
+ * (server/slices.ts), unless REFRESH_SHARE makes it less often (state changes, trips, lock-outs
+ * and denials go at once, by their own events, whatever the book's size).
  */
 const REFRESH_MS = 1_000;
+/**
+ * The share of the server's time the background refresh may take: the next pass starts no sooner
+ * than the last one's own time (its slices) divided by this after the last one started. A price
+ * moves every holder's row, so a pass costs the book (about 90 ms at 10,000 accounts): at 1 Hz that
+ * was a tenth of the deciding thread, growing with the book. Bounded, a small book still refreshes
+ * every REFRESH_MS, and a book of 10,000 accounts every 2 s or so.
+ */
+const REFRESH_SHARE = 0.05;
 /** A pass someone waits for goes without the background's rests at most this often (see `hurry`). */
 const HURRY_EVERY_MS = 1_000;
 
@@ -295,6 +303,8 @@ export class OverviewModel {
   private hurriedAt = Number.NEGATIVE_INFINITY;
   private readers = 0;
   private refresher: NodeJS.Timeout | null = null;
+  /** The last pass: when it started (performance.now()) and its own time, in its slices. */
+  private lastPass = { startedAt: Number.NEGATIVE_INFINITY, busyMs: 0 };
   /** Breaches seen in commits, applied when the account's row is rebuilt. */
   private readonly breaches = new Map<AccountId, number>();
   private readonly totals = emptyCounts();
@@ -434,6 +444,7 @@ export class OverviewModel {
     const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
     if (waiting) this.hurry(slicer);
     this.settlingSlicer = slicer;
+    const startedAt = performance.now();
     this.settling = (async () => {
       const changed = new Set<AccountId>();
       try {
@@ -451,6 +462,7 @@ export class OverviewModel {
       } finally {
         this.settling = null;
         this.settlingSlicer = null;
+        this.lastPass = { startedAt, busyMs: slicer.end() };
       }
       if (changed.size > 0) for (const listener of this.refreshListeners) listener(changed);
     })();
@@ -492,19 +504,40 @@ export class OverviewModel {
   /** A reader (an overview subscription) is here: keep the rows fresh in the background while any is. */
   retain(): () => void {
     this.readers++;
-    if (!this.refresher) {
-      this.refresher = setInterval(() => void this.settle(), REFRESH_MS);
-      this.refresher.unref();
-    }
+    this.scheduleRefresh(REFRESH_MS);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       if (--this.readers === 0 && this.refresher) {
-        clearInterval(this.refresher);
+        clearTimeout(this.refresher);
         this.refresher = null;
       }
     };
+  }
+
+  /** The next background pass while there are readers: REFRESH_MS after the last one started, or later as REFRESH_SHARE says. */
+  private scheduleRefresh(firstIn?: number): void {
+    if (this.readers === 0 || this.refresher) return;
+    const { startedAt, busyMs } = this.lastPass;
+    const period = Math.max(REFRESH_MS, busyMs / REFRESH_SHARE);
+    const delay = firstIn ?? Math.max(0, startedAt + period - performance.now());
+    this.refresher = setTimeout(() => {
+      this.refresher = null;
+      const before = this.lastPass;
+      const at = performance.now();
+      void this.settle().finally(() => {
+        // Nothing was stale: no pass ran, and the next is REFRESH_MS from this one.
+        if (this.lastPass === before) this.lastPass = { startedAt: at, busyMs: 0 };
+        this.scheduleRefresh();
+      });
+    }, delay);
+    this.refresher.unref();
+  }
+
+  /** How long the background waits between passes now (REFRESH_MS, or more for a large book): for tests. */
+  get refreshPeriodMs(): number {
+    return Math.max(REFRESH_MS, this.lastPass.busyMs / REFRESH_SHARE);
   }
 
   /**
