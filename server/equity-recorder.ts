@@ -19,7 +19,7 @@ import { BACKGROUND_REST, SLICE_MS, Slicer } from "./slices";
  */
 export class EquityRecorder {
   /** Accounts whose equity point is pending (conflated), with the time of their latest change. */
-  private readonly due = new Map<AccountId, number>();
+  private due = new Map<AccountId, number>();
   /** Symbols ticked since the last pass, with their latest tick's time: their holders are due too. */
   private readonly dueSymbols = new Map<SymbolId, number>();
   private timer: NodeJS.Timeout | null = null;
@@ -84,12 +84,22 @@ export class EquityRecorder {
   /** Records every pending point from `state`, a slice at a time (before a snapshot of `state` writes the history). */
   async recordAllDueInSteps(state: EngineState, slicer: Slicer): Promise<void> {
     await this.expandDueSymbolsInSteps(state, slicer);
-    const due = [...this.due];
-    this.due.clear();
+    const due = this.takeDue();
     for (const [accountId, at] of due) {
       this.recordPoint(accountId, at, state);
       if (slicer.due) await slicer.next();
     }
+  }
+
+  /**
+   * The accounts due, taken whole: what is noted from now on goes to a new map (not a copy of
+   * this one as entries: at 10,000 accounts that was 10,000 arrays a second, kept through the
+   * sliced pass into V8's old generation).
+   */
+  private takeDue(): Map<AccountId, number> {
+    const due = this.due;
+    this.due = new Map();
+    return due;
   }
 
   /** The next pass, an interval from now, unless one is due or running (it schedules the next when it ends). */
@@ -163,8 +173,7 @@ export class EquityRecorder {
     try {
       const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
       await this.expandDueSymbolsInSteps(this.stateNow(), slicer);
-      const due = [...this.due];
-      this.due.clear();
+      const due = this.takeDue();
       for (const [accountId, at] of due) {
         // A point noted again meanwhile is recorded with the later time, in a later pass.
         if (!this.due.has(accountId)) this.recordPoint(accountId, at);
