@@ -22,6 +22,12 @@ export class EquityRecorder {
   private due = new Map<AccountId, number>();
   /** Symbols ticked since the last pass, with their latest tick's time: their holders are due too. */
   private readonly dueSymbols = new Map<SymbolId, number>();
+  /**
+   * What the running pass took and has not recorded yet: a read of an account's history, or a
+   * snapshot, records it itself (rather than miss it, or see the pass record an older point
+   * after its newer one).
+   */
+  private taken: Map<AccountId, number> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private passRunning = false;
 
@@ -85,6 +91,14 @@ export class EquityRecorder {
   async recordAllDueInSteps(state: EngineState, slicer: Slicer): Promise<void> {
     await this.expandDueSymbolsInSteps(state, slicer);
     const due = this.takeDue();
+    // Taken by a pass still running and not recorded yet: figures of this state too.
+    if (this.taken) {
+      for (const [accountId, at] of this.taken) {
+        const noted = due.get(accountId);
+        if (noted === undefined || noted < at) due.set(accountId, at);
+      }
+      this.taken.clear();
+    }
     for (const [accountId, at] of due) {
       this.recordPoint(accountId, at, state);
       if (slicer.due) await slicer.next();
@@ -130,7 +144,12 @@ export class EquityRecorder {
       const since = this.due.get(accountId);
       if (since === undefined || since < at) this.due.set(accountId, at);
     }
-    const at = this.due.get(accountId);
+    let at = this.due.get(accountId);
+    const taken = this.taken?.get(accountId);
+    if (taken !== undefined) {
+      this.taken!.delete(accountId);
+      at = at === undefined ? taken : Math.max(at, taken);
+    }
     if (at === undefined) return;
     this.due.delete(accountId);
     this.recordPoint(accountId, at);
@@ -174,12 +193,16 @@ export class EquityRecorder {
       const slicer = new Slicer(undefined, SLICE_MS, BACKGROUND_REST);
       await this.expandDueSymbolsInSteps(this.stateNow(), slicer);
       const due = this.takeDue();
+      this.taken = due;
       for (const [accountId, at] of due) {
-        // A point noted again meanwhile is recorded with the later time, in a later pass.
-        if (!this.due.has(accountId)) this.recordPoint(accountId, at);
+        due.delete(accountId);
+        // A point noted again meanwhile is recorded with the later time, in a later pass; one a
+        // read or a snapshot recorded meanwhile is not recorded again.
+        if (!this.due.has(accountId) && this.history.lastAt(accountId) < at) this.recordPoint(accountId, at);
         if (slicer.due) await slicer.next();
       }
     } finally {
+      this.taken = null;
       // One pass at a time: a book so large that a pass outlasts the interval gets the next after it.
       this.passRunning = false;
       this.schedulePass();

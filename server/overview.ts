@@ -12,6 +12,7 @@ import type { LedgerRecord } from "./ledger";
 import type { ExposureLine, FirmExposure, OverviewCounts, OverviewPage, OverviewQuery, OverviewRow } from "./overview-protocol";
 import type { Committed, DecisionRecord, FirmView, Runtime } from "./runtime";
 import { BACKGROUND_REST, SLICE_MS, Slicer, sortInSlices } from "./slices";
+import { log } from "./log";
 
 /** What the overview (and the stream) reads of a commit: everything but the account views. */
 export type Commit = Omit<Committed, "accounts">;
@@ -305,6 +306,8 @@ export class OverviewModel {
   private refresher: NodeJS.Timeout | null = null;
   /** The last pass: when it started (performance.now()) and its own time, in its slices. */
   private lastPass = { startedAt: Number.NEGATIVE_INFINITY, busyMs: 0 };
+  /** A background pass is running (its timer fired): the next is scheduled when it ends. */
+  private refreshing = false;
   /** Breaches seen in commits, applied when the account's row is rebuilt. */
   private readonly breaches = new Map<AccountId, number>();
   private readonly totals = emptyCounts();
@@ -504,7 +507,7 @@ export class OverviewModel {
   /** A reader (an overview subscription) is here: keep the rows fresh in the background while any is. */
   retain(): () => void {
     this.readers++;
-    this.scheduleRefresh(REFRESH_MS);
+    this.scheduleRefresh();
     let released = false;
     return () => {
       if (released) return;
@@ -516,21 +519,31 @@ export class OverviewModel {
     };
   }
 
-  /** The next background pass while there are readers: REFRESH_MS after the last one started, or later as REFRESH_SHARE says. */
-  private scheduleRefresh(firstIn?: number): void {
-    if (this.readers === 0 || this.refresher) return;
+  /**
+   * The next background pass while there are readers: REFRESH_MS after the last one started, or
+   * later as REFRESH_SHARE says; a reader joining (the first, or one while a pass runs) waits for
+   * the same time, so readers that come and go cannot bring the passes back to every REFRESH_MS.
+   */
+  private scheduleRefresh(): void {
+    if (this.readers === 0 || this.refresher || this.refreshing) return;
     const { startedAt, busyMs } = this.lastPass;
     const period = Math.max(REFRESH_MS, busyMs / REFRESH_SHARE);
-    const delay = firstIn ?? Math.max(0, startedAt + period - performance.now());
+    const sinceLast = performance.now() - startedAt;
+    // Long after the last pass (or before any): a first reader's pass comes REFRESH_MS after it joined.
+    const delay = sinceLast >= period ? REFRESH_MS : period - sinceLast;
     this.refresher = setTimeout(() => {
       this.refresher = null;
+      this.refreshing = true;
       const before = this.lastPass;
       const at = performance.now();
-      void this.settle().finally(() => {
-        // Nothing was stale: no pass ran, and the next is REFRESH_MS from this one.
-        if (this.lastPass === before) this.lastPass = { startedAt: at, busyMs: 0 };
-        this.scheduleRefresh();
-      });
+      this.settle()
+        .catch((error: unknown) => log.error({ error: (error as Error).message }, "the overview's background refresh failed"))
+        .finally(() => {
+          this.refreshing = false;
+          // Nothing was stale: no pass ran, and the next is REFRESH_MS from this one.
+          if (this.lastPass === before) this.lastPass = { startedAt: at, busyMs: 0 };
+          this.scheduleRefresh();
+        });
     }, delay);
     this.refresher.unref();
   }

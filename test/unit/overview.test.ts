@@ -89,11 +89,11 @@ describe("the overview model", () => {
   it("refreshes a book whose pass is costly less often: the background refresh takes at most a twentieth of the server", async () => {
     const book = new Book(ids(4));
     book.commit([tick(EURUSD, 1.1), fill(book.ids[0]!, EURUSD, "BUY", 1, 1.1)]);
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "performance"] });
     // Each pass is taken to have cost 400 ms of slices (a book of some 40,000 accounts).
     const costly = vi.spyOn(Slicer.prototype, "end").mockReturnValue(400);
     const passes = vi.spyOn(book.model, "settle");
-    const release = book.model.retain();
+    let release = book.model.retain();
     try {
       book.commit([tick(EURUSD, 1.101)]);
       await vi.advanceTimersByTimeAsync(1_000); // the first pass, REFRESH_MS after the first reader
@@ -106,15 +106,27 @@ describe("the overview model", () => {
       expect(passes).toHaveBeenCalledTimes(1); // not every REFRESH_MS: 400 ms each would be 40% of the server
       await vi.advanceTimersByTimeAsync(2_100);
       expect(passes).toHaveBeenCalledTimes(2);
+      // Readers coming and going (dashboards reconnecting) do not bring the passes back to every REFRESH_MS.
+      release();
+      for (let k = 0; k < 6; k++) {
+        book.commit([tick(EURUSD, 1.11 + k * 0.001)]);
+        const reader = book.model.retain();
+        await vi.advanceTimersByTimeAsync(1_000);
+        reader();
+      }
+      expect(passes).toHaveBeenCalledTimes(2);
+      release = book.model.retain();
+      await vi.advanceTimersByTimeAsync(2_100);
+      expect(passes).toHaveBeenCalledTimes(3);
       // A cheap pass: back to every REFRESH_MS.
       costly.mockReturnValue(2);
       book.commit([tick(EURUSD, 1.2)]);
       await vi.advanceTimersByTimeAsync(8_100);
-      expect(passes).toHaveBeenCalledTimes(3);
+      expect(passes).toHaveBeenCalledTimes(4);
       expect(book.model.refreshPeriodMs).toBe(1_000);
       book.commit([tick(EURUSD, 1.21)]);
       await vi.advanceTimersByTimeAsync(1_100);
-      expect(passes).toHaveBeenCalledTimes(4);
+      expect(passes).toHaveBeenCalledTimes(5);
     } finally {
       release();
       passes.mockRestore();
