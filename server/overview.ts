@@ -526,9 +526,8 @@ export class OverviewModel {
    */
   private scheduleRefresh(): void {
     if (this.readers === 0 || this.refresher || this.refreshing) return;
-    const { startedAt, busyMs } = this.lastPass;
-    const period = Math.max(REFRESH_MS, busyMs / REFRESH_SHARE);
-    const sinceLast = performance.now() - startedAt;
+    const period = this.refreshPeriodMs;
+    const sinceLast = performance.now() - this.lastPass.startedAt;
     // Long after the last pass (or before any): a first reader's pass comes REFRESH_MS after it joined.
     const delay = sinceLast >= period ? REFRESH_MS : period - sinceLast;
     this.refresher = setTimeout(() => {
@@ -548,7 +547,7 @@ export class OverviewModel {
     this.refresher.unref();
   }
 
-  /** How long the background waits between passes now (REFRESH_MS, or more for a large book): for tests. */
+  /** How long the background waits between passes now, from the start of the last (REFRESH_MS, or more for a large book). */
   get refreshPeriodMs(): number {
     return Math.max(REFRESH_MS, this.lastPass.busyMs / REFRESH_SHARE);
   }

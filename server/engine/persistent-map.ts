@@ -194,11 +194,18 @@ type Blocks<T> = readonly (readonly T[])[];
  */
 class Copies<T extends ReadonlyMap<string, unknown>> {
   private outer: T[][] | null = null;
-  private readonly ownBlocks = new Set<number>();
-  private readonly ownShards = new Set<number>();
-  changed = false;
+  /** The blocks and shards copied so far (made when first needed: most changes set one key). */
+  private ownBlocks: Set<number> | null = null;
+  private ownShards: Set<number> | null = null;
+  /** After a reshard every block and shard is this map's own. */
+  private allOwn = false;
 
-  constructor(private source: Blocks<T>) {}
+  constructor(private readonly source: Blocks<T>) {}
+
+  /** Whether anything was written (else the map is the one it started from). */
+  get changed(): boolean {
+    return this.outer !== null;
+  }
 
   at(index: number): T {
     return (this.outer ?? this.source)[index >>> BLOCK_BITS]![index & BLOCK_MASK]!;
@@ -206,18 +213,22 @@ class Copies<T extends ReadonlyMap<string, unknown>> {
 
   /** The shard at `index`, copied into this map if it was not yet. */
   own(index: number): T {
-    this.changed = true;
     const outer = (this.outer ??= this.source.slice() as T[][]);
     const block = index >>> BLOCK_BITS;
-    if (!this.ownBlocks.has(block)) {
-      outer[block] = outer[block]!.slice();
-      this.ownBlocks.add(block);
+    const slot = index & BLOCK_MASK;
+    if (!this.allOwn) {
+      const ownBlocks = (this.ownBlocks ??= new Set());
+      if (!ownBlocks.has(block)) {
+        outer[block] = outer[block]!.slice();
+        ownBlocks.add(block);
+      }
+      const ownShards = (this.ownShards ??= new Set());
+      if (!ownShards.has(index)) {
+        outer[block]![slot] = new Map(outer[block]![slot]!) as unknown as T;
+        ownShards.add(index);
+      }
     }
-    if (!this.ownShards.has(index)) {
-      outer[block]![index & BLOCK_MASK] = new Map(outer[block]![index & BLOCK_MASK]!) as unknown as T;
-      this.ownShards.add(index);
-    }
-    return outer[block]![index & BLOCK_MASK]!;
+    return outer[block]![slot]!;
   }
 
   flat(): T[] {
@@ -226,13 +237,9 @@ class Copies<T extends ReadonlyMap<string, unknown>> {
 
   /** Every shard new (a reshard): all of them this map's own. */
   replace(shards: T[]): void {
-    this.changed = true;
     this.outer = [];
     for (let i = 0; i < shards.length; i += BLOCK) this.outer.push(shards.slice(i, i + BLOCK));
-    this.ownBlocks.clear();
-    this.ownShards.clear();
-    for (let b = 0; b < this.outer.length; b++) this.ownBlocks.add(b);
-    for (let i = 0; i < shards.length; i++) this.ownShards.add(i);
+    this.allOwn = true;
   }
 
   blocks(): Blocks<T> {

@@ -47,6 +47,22 @@ class Desk {
   }
 }
 
+/**
+ * A desk whose equity pass, for changes of A, B and C at 2,000, has recorded one of them and rests
+ * (a slice that had its time, as a large book's pass does): the accounts still waiting in it.
+ */
+async function deskWithARestingPass(): Promise<{ desk: Desk; waiting: [AccountId, AccountId] }> {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+  const desk = new Desk();
+  await vi.advanceTimersByTimeAsync(1_100);
+  desk.touch(2_000, A, B, C);
+  vi.spyOn(Slicer.prototype, "due", "get").mockReturnValueOnce(true);
+  await vi.advanceTimersByTimeAsync(1_000); // the pass starts, records one account, rests
+  const waiting = [A, B, C].filter((id) => desk.history.lastAt(id) < 2_000);
+  expect(waiting).toHaveLength(2);
+  return { desk, waiting: waiting as [AccountId, AccountId] };
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
   vi.useRealTimers();
@@ -68,16 +84,9 @@ describe("the equity recorder", () => {
   });
 
   it("lets a snapshot taken while a pass records write what the pass had taken, and the pass then records no older point", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-    const desk = new Desk();
-    await vi.advanceTimersByTimeAsync(1_100);
-    desk.touch(2_000, A, B, C);
-    // The pass yields after its first point (a slice that had its time), as a large book's does.
-    vi.spyOn(Slicer.prototype, "due", "get").mockReturnValueOnce(true);
-    await vi.advanceTimersByTimeAsync(1_000); // the pass starts, records one account, rests
-    const recorded = [A, B, C].filter((id) => desk.history.lastAt(id) === 2_000);
-    expect(recorded).toHaveLength(1);
-    const [left1, left2] = [A, B, C].filter((id) => !recorded.includes(id)) as [AccountId, AccountId];
+    const { desk, waiting } = await deskWithARestingPass();
+    expect([A, B, C].filter((id) => desk.history.lastAt(id) === 2_000)).toHaveLength(1);
+    const [left1, left2] = waiting;
     desk.touch(2_500, left1); // noted again while the pass rests
     // The snapshot of this state: every point due is in it, the pass's taken ones too.
     await desk.recorder.recordAllDueInSteps(desk.state, new Slicer());
@@ -89,14 +98,7 @@ describe("the equity recorder", () => {
   });
 
   it("records on a read the point a running pass had taken and not yet recorded", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
-    const desk = new Desk();
-    await vi.advanceTimersByTimeAsync(1_100);
-    desk.touch(2_000, A, B, C);
-    vi.spyOn(Slicer.prototype, "due", "get").mockReturnValueOnce(true);
-    await vi.advanceTimersByTimeAsync(1_000);
-    const waiting = [A, B, C].filter((id) => desk.history.lastAt(id) < 2_000);
-    expect(waiting).toHaveLength(2);
+    const { desk, waiting } = await deskWithARestingPass();
     // A chart read of one of them, while the pass rests: its point is there.
     desk.history.query(waiting[0]!, { points: 100 });
     expect(desk.history.lastAt(waiting[0]!)).toBe(2_000);
